@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= .flowruns
+
+.PHONY: serve test lint fuzz bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	@if [ ! -f "$(DATA_DIR)/flowruns.db" ]; then \
+		echo "New data directory $(DATA_DIR): loading a small demo history"; \
+		$(BIN)/flowruns demo seed --data-dir "$(DATA_DIR)" --runs 2000; \
+	fi
+	$(BIN)/flowruns serve --data-dir "$(DATA_DIR)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -n 2
+
+clean:
+	rm -rf $(VENV) build *.egg-info

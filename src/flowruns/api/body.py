@@ -1,0 +1,30 @@
+"""Reading request bodies within the size limit, as JSON only."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from flowruns.errors import PayloadTooLarge, UnsupportedMediaType
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body; 415 unless JSON, 413 past ``limit`` bytes (checked while streaming)."""
+    content_type = request.headers.get("content-type")
+    if content_type is not None:
+        media = content_type.split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise UnsupportedMediaType(
+                f"Content-Type '{media}' is not supported; send application/json."
+            )
+    declared = request.headers.get("content-length")
+    too_large = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,466 @@
+"""The OData endpoint below the service root: resolve the path, pick the operation, answer.
+
+Handlers are thin: they read the request (path, options, headers, body), call one service
+function in a worker thread, and format its result. Every rule lives in ``service/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from flowruns.api import responses
+from flowruns.api.body import read_body
+from flowruns.api.preferences import Preferences
+from flowruns.edm.csdl import write_csdl
+from flowruns.edm.industrydata import HUB_PATH, MODEL, PROCESSES, RUN_GROUPS, RUNS, external
+from flowruns.errors import GraphError, InvalidRequest, MethodNotAllowed, UriTooLong
+from flowruns.odata import path as paths
+from flowruns.odata.deserialize import parse_json_object, read_entity
+from flowruns.odata.payload import context_url, entity_json, etag_header
+from flowruns.odata.query import DEFAULT_PAGE_SIZE, QueryOptions, parse_options, split_options
+from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
+from flowruns.service import reading, writing
+from flowruns.service.errors_file import errors_and_warnings_csv
+from flowruns.service.resources import resolve_entity
+from flowruns.settings import DEFAULT_TENANT, Settings
+from flowruns.store.database import Database
+from flowruns.store.entities import Record
+
+SERVICE_ROOT_PATH = "/beta"
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+class ODataEndpoint:
+    """Answers every request below ``/beta``."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.tokens = SkipTokenCodec(settings.secret())
+        self.metadata = write_csdl(MODEL, ("external", external.qualified_name))
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            if len(request.scope.get("raw_path", b"")) + len(request.url.query) > (
+                self.settings.max_url_bytes
+            ):
+                raise UriTooLong("The request URL is longer than the server accepts.")
+            raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+            relative = raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
+            resource = paths.resolve(relative)
+            handler = self._handler(resource, request.method)
+            return await handler(request, resource)
+        except GraphError as error:
+            return responses.error_response(request, error)
+        except Exception as exc:
+            return responses.unexpected_error_response(request, exc)
+
+    # -- routing -------------------------------------------------------------------------
+
+    def _handler(self, resource: paths.Resource, method: str) -> Handler:
+        table: dict[str, Handler]
+        match resource:
+            case paths.ServiceDocument():
+                table = {"GET": self.get_service_document}
+            case paths.Metadata():
+                table = {"GET": self.get_metadata}
+            case paths.Hub():
+                table = {"GET": self.get_hub}
+            case paths.CollectionRef():
+                table = {"GET": self.get_collection, "POST": self.post_collection}
+            case paths.EntityRef(key=None):
+                table = {
+                    "GET": self.get_entity,
+                    "PATCH": self.patch_entity,
+                    "POST": self.post_linked_process,
+                }
+            case paths.EntityRef():
+                table = {
+                    "GET": self.get_entity,
+                    "PATCH": self.patch_entity,
+                    "DELETE": self.delete_entity,
+                }
+            case paths.Count():
+                table = {"GET": self.get_count}
+            case paths.Ref(target=paths.EntityRef(key=None)):
+                table = {
+                    "GET": self.get_link,
+                    "PUT": self.put_link,
+                    "POST": self.put_link,
+                    "DELETE": self.delete_link,
+                }
+            case paths.Ref(target=paths.CollectionRef(via=paths.Via() as via)) if (
+                via.source.type.is_a(RUN_GROUPS.type)
+            ):
+                table = {"GET": self.get_member_links, "POST": self.post_member_link}
+            case paths.Ref(target=paths.EntityRef(collection=paths.CollectionRef(via=via))) if (
+                via is not None and via.source.type.is_a(RUN_GROUPS.type)
+            ):
+                table = {"DELETE": self.delete_member_link}
+            case paths.Ref():
+                table = {}
+            case paths.FunctionCall():
+                table = {"GET": self.call_function}
+        handler = table.get(method.upper())
+        if handler is None:
+            allowed = ", ".join(sorted(table))
+            raise MethodNotAllowed(
+                f"{method} is not allowed on this resource."
+                + (f" Allowed: {allowed}." if allowed else ""),
+                headers={"Allow": allowed},
+            )
+        return handler
+
+    # -- shared pieces -------------------------------------------------------------------
+
+    def tenant(self, request: Request) -> str:
+        return DEFAULT_TENANT
+
+    def service_root(self, request: Request) -> str:
+        return str(request.base_url).rstrip("/") + SERVICE_ROOT_PATH
+
+    def entity_url(self, request: Request, record: Record) -> str:
+        binding = RUNS if record.type.is_a(RUNS.type) else PROCESSES
+        return f"{self.service_root(request)}/{HUB_PATH}/{binding.name}/{record.id}"
+
+    def options(self, request: Request, entity_type: Any) -> QueryOptions:
+        return parse_options(split_options(request.url.query), entity_type)
+
+    def single_options(self, request: Request, entity_type: Any) -> QueryOptions:
+        options = self.options(request, entity_type)
+        for name in ("top", "skip", "orderby", "count", "skiptoken"):
+            if name in options.raw:
+                raise InvalidRequest(
+                    f"'${name}' applies to collections, not to a single entity.", target=f"${name}"
+                )
+        return options
+
+    async def link_from_body(self, request: Request) -> writing.Link:
+        body = parse_json_object(await read_body(request, self.settings.max_body_bytes))
+        url = body.get("@odata.id")
+        if not isinstance(url, str):
+            raise InvalidRequest("The body must be {\"@odata.id\": \"<url>\"}.", target="@odata.id")
+        ref = paths.resolve_reference(url, SERVICE_ROOT_PATH)
+        if ref.binding is not PROCESSES or ref.via is not None:
+            raise InvalidRequest(f"'{url}' is not a process.", target="@odata.id")
+        assert ref.key is not None
+        return writing.Link(ref.key)
+
+    def entity_response(
+        self,
+        request: Request,
+        record: Record,
+        fragment: str,
+        *,
+        status: int = 200,
+        select: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        body = {"@odata.context": context_url(self.service_root(request), fragment, select)}
+        body.update(entity_json(record, select))
+        all_headers = {"ETag": etag_header(record), **(headers or {})}
+        return responses.json_response(request, body, status, all_headers)
+
+    def written_response(
+        self, request: Request, record: Record, fragment: str, *, created: bool
+    ) -> Response:
+        """201/200 with the entity, or 204 when the client prefers ``return=minimal``."""
+        prefer = Preferences.parse(request.headers.get("prefer"))
+        headers: dict[str, str] = {}
+        if created:
+            headers["Location"] = self.entity_url(request, record)
+        if prefer.return_minimal:
+            headers.update(
+                {
+                    "Preference-Applied": "return=minimal",
+                    "ETag": etag_header(record),
+                    "OData-EntityId": self.entity_url(request, record),
+                }
+            )
+            return responses.empty_response(request, 204, headers)
+        return self.entity_response(
+            request, record, fragment, status=201 if created else 200, headers=headers
+        )
+
+    def read_write_body(
+        self, raw: bytes, request: Request, expected: Any, *, partial: bool
+    ) -> tuple[Any, writing.Link | None]:
+        body = read_entity(MODEL, parse_json_object(raw), expected, partial=partial)
+        link = None
+        if "process" in body.binds:
+            ref = paths.resolve_reference(body.binds["process"], SERVICE_ROOT_PATH)
+            if ref.binding is not PROCESSES or ref.via is not None or ref.key is None:
+                raise InvalidRequest(
+                    "'process@odata.bind' must name a process.", target="process@odata.bind"
+                )
+            link = writing.Link(ref.key)
+        return body, link
+
+    # -- documents -----------------------------------------------------------------------
+
+    async def get_service_document(self, request: Request, _: Any) -> Response:
+        root = self.service_root(request)
+        body = {
+            "@odata.context": f"{root}/$metadata",
+            "value": [{"name": "external", "kind": "Singleton", "url": "external"}],
+        }
+        return responses.json_response(request, body)
+
+    async def get_metadata(self, request: Request, _: Any) -> Response:
+        return responses.raw_response(request, self.metadata, "application/xml")
+
+    async def get_hub(self, request: Request, _: Any) -> Response:
+        tenant = self.tenant(request)
+        etag = f'W/"{tenant}"'
+        body = {
+            "@odata.context": f"{self.service_root(request)}/$metadata#{HUB_PATH}/$entity",
+            "@odata.type": "#microsoft.graph.industryData.industryDataHub",
+            "@odata.etag": etag,
+            "id": tenant,
+            "eTag": etag,
+        }
+        return responses.json_response(request, body, headers={"ETag": etag})
+
+    # -- collections ---------------------------------------------------------------------
+
+    async def get_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
+        tenant = self.tenant(request)
+        options = self.options(request, collection.type)
+        prefer = Preferences.parse(request.headers.get("prefer"))
+        order = reading.total_order(collection, options.orderby)
+        page_size = options.top if options.top is not None else DEFAULT_PAGE_SIZE
+        headers: dict[str, str] = {}
+        if prefer.max_page_size is not None:
+            if options.top is None or prefer.max_page_size < options.top:
+                page_size = prefer.max_page_size
+            headers["Preference-Applied"] = f"odata.maxpagesize={prefer.max_page_size}"
+        bound_to = fingerprint(tenant, collection.context(), order)
+        after = None
+        if options.skiptoken is not None:
+            after = self.tokens.decode(options.skiptoken, bound_to)
+        page = await run_in_threadpool(
+            reading.read_page,
+            self.db,
+            tenant,
+            collection,
+            order,
+            after=after,
+            offset=0 if after is not None else options.skip or 0,
+            limit=page_size,
+            with_count=options.count,
+        )
+        root = self.service_root(request)
+        body: dict[str, Any] = {
+            "@odata.context": context_url(root, collection.context(), options.select)
+        }
+        if page.total is not None:
+            body["@odata.count"] = page.total
+        if page.last_key is not None:
+            token = self.tokens.encode(bound_to, page.last_key)
+            body["@odata.nextLink"] = self.next_link(request, token)
+        body["value"] = [entity_json(r, options.select) for r in page.records]
+        return responses.json_response(request, body, headers=headers)
+
+    def next_link(self, request: Request, token: str) -> str:
+        kept = [
+            (name, value)
+            for name, value in parse_qsl(request.url.query, keep_blank_values=True)
+            if name.lower().removeprefix("$") not in ("skip", "skiptoken")
+        ]
+        kept.append(("$skiptoken", token))
+        base = str(request.url.replace(query=""))
+        return f"{base}?{urlencode(kept, quote_via=quote, safe='$')}"
+
+    async def get_count(self, request: Request, count: paths.Count) -> Response:
+        self.options(request, count.collection.type)
+        total = await run_in_threadpool(
+            reading.count_collection, self.db, self.tenant(request), count.collection
+        )
+        return responses.raw_response(request, str(total), "text/plain;charset=utf-8")
+
+    async def post_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
+        raw = await read_body(request, self.settings.max_body_bytes)
+        tenant = self.tenant(request)
+        if collection.binding is PROCESSES and collection.via is None:
+            body, _ = self.read_write_body(raw, request, collection.type, partial=False)
+            if body.binds:
+                raise InvalidRequest("Processes have no navigation to bind on create.")
+            record = await run_in_threadpool(writing.create_process, self.db, tenant, body, None)
+            fragment = f"{HUB_PATH}/processes/$entity"
+        else:
+            body, link = self.read_write_body(raw, request, collection.type, partial=False)
+            record = await run_in_threadpool(
+                writing.create_run, self.db, tenant, collection, body, link
+            )
+            fragment = f"{HUB_PATH}/runs/$entity"
+        return self.written_response(request, record, fragment, created=True)
+
+    # -- single entities -----------------------------------------------------------------
+
+    async def get_entity(self, request: Request, ref: paths.EntityRef) -> Response:
+        options = self.single_options(request, ref.type)
+        record = await run_in_threadpool(self._read_entity, self.tenant(request), ref)
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and writing.etag_matches(if_none_match, record):
+            return responses.empty_response(request, 304, {"ETag": etag_header(record)})
+        return self.entity_response(
+            request, record, ref.entity_context(), select=options.select
+        )
+
+    def _read_entity(self, tenant: str, ref: paths.EntityRef) -> Record:
+        with self.db.reading() as connection:
+            return resolve_entity(connection, tenant, ref)
+
+    async def patch_entity(self, request: Request, ref: paths.EntityRef) -> Response:
+        raw = await read_body(request, self.settings.max_body_bytes)
+        tenant = self.tenant(request)
+        if_match = request.headers.get("if-match")
+        body, link = self.read_write_body(raw, request, ref.type, partial=True)
+        if ref.binding is PROCESSES:
+            if body.binds:
+                raise InvalidRequest("Processes have no navigation to bind.")
+            record = await run_in_threadpool(
+                writing.update_process, self.db, tenant, ref, body, if_match
+            )
+        else:
+            record = await run_in_threadpool(
+                writing.update_run, self.db, tenant, ref, body, link, if_match
+            )
+        return self.written_response(request, record, ref.entity_context(), created=False)
+
+    async def delete_entity(self, request: Request, ref: paths.EntityRef) -> Response:
+        tenant = self.tenant(request)
+        if_match = request.headers.get("if-match")
+        if ref.binding is PROCESSES:
+            cascade = Preferences.parse(request.headers.get("prefer")).cascade_running
+            await run_in_threadpool(
+                writing.delete_process, self.db, tenant, ref, if_match, cascade_running=cascade
+            )
+        else:
+            await run_in_threadpool(writing.delete_run, self.db, tenant, ref, if_match)
+        return responses.empty_response(request)
+
+    async def post_linked_process(self, request: Request, ref: paths.EntityRef) -> Response:
+        """``POST runs/{id}/process``: create a process and link the run to it."""
+        assert ref.via is not None
+        raw = await read_body(request, self.settings.max_body_bytes)
+        body, _ = self.read_write_body(raw, request, ref.type, partial=False)
+        if body.binds:
+            raise InvalidRequest("Processes have no navigation to bind on create.")
+        record = await run_in_threadpool(
+            writing.create_process, self.db, self.tenant(request), body, ref.via.source
+        )
+        return self.written_response(
+            request, record, f"{HUB_PATH}/processes/$entity", created=True
+        )
+
+    # -- links ($ref) --------------------------------------------------------------------
+
+    async def get_link(self, request: Request, ref: paths.Ref) -> Response:
+        assert isinstance(ref.target, paths.EntityRef)
+        record = await run_in_threadpool(self._read_entity, self.tenant(request), ref.target)
+        body = {
+            "@odata.context": f"{self.service_root(request)}/$metadata#$ref",
+            "@odata.id": self.entity_url(request, record),
+        }
+        return responses.json_response(request, body)
+
+    async def put_link(self, request: Request, ref: paths.Ref) -> Response:
+        assert isinstance(ref.target, paths.EntityRef) and ref.target.via is not None
+        link = await self.link_from_body(request)
+        await run_in_threadpool(
+            writing.set_run_process,
+            self.db,
+            self.tenant(request),
+            ref.target.via.source,
+            link,
+            request.headers.get("if-match"),
+        )
+        return responses.empty_response(request)
+
+    async def delete_link(self, request: Request, ref: paths.Ref) -> Response:
+        assert isinstance(ref.target, paths.EntityRef) and ref.target.via is not None
+        await run_in_threadpool(
+            writing.set_run_process,
+            self.db,
+            self.tenant(request),
+            ref.target.via.source,
+            writing.Link(None),
+            request.headers.get("if-match"),
+        )
+        return responses.empty_response(request)
+
+    async def get_member_links(self, request: Request, ref: paths.Ref) -> Response:
+        assert isinstance(ref.target, paths.CollectionRef)
+        collection = ref.target
+        options = self.options(request, collection.type)
+        tenant = self.tenant(request)
+        order = reading.total_order(collection, options.orderby)
+        bound_to = fingerprint(tenant, collection.context(), "$ref", order)
+        after = self.tokens.decode(options.skiptoken, bound_to) if options.skiptoken else None
+        page = await run_in_threadpool(
+            reading.read_page,
+            self.db,
+            tenant,
+            collection,
+            order,
+            after=after,
+            offset=0 if after is not None else options.skip or 0,
+            limit=options.top if options.top is not None else DEFAULT_PAGE_SIZE,
+            with_count=options.count,
+        )
+        body: dict[str, Any] = {
+            "@odata.context": f"{self.service_root(request)}/$metadata#Collection($ref)"
+        }
+        if page.total is not None:
+            body["@odata.count"] = page.total
+        if page.last_key is not None:
+            body["@odata.nextLink"] = self.next_link(
+                request, self.tokens.encode(bound_to, page.last_key)
+            )
+        body["value"] = [{"@odata.id": self.entity_url(request, r)} for r in page.records]
+        return responses.json_response(request, body)
+
+    async def post_member_link(self, request: Request, ref: paths.Ref) -> Response:
+        assert isinstance(ref.target, paths.CollectionRef) and ref.target.via is not None
+        body = parse_json_object(await read_body(request, self.settings.max_body_bytes))
+        url = body.get("@odata.id")
+        if not isinstance(url, str):
+            raise InvalidRequest("The body must be {\"@odata.id\": \"<url>\"}.", target="@odata.id")
+        member = paths.resolve_reference(url, SERVICE_ROOT_PATH)
+        if member.binding is not RUNS or member.via is not None or member.key is None:
+            raise InvalidRequest(f"'{url}' is not a run.", target="@odata.id")
+        await run_in_threadpool(
+            writing.add_group_member,
+            self.db,
+            self.tenant(request),
+            ref.target.via.source,
+            member.key,
+        )
+        return responses.empty_response(request)
+
+    async def delete_member_link(self, request: Request, ref: paths.Ref) -> Response:
+        assert isinstance(ref.target, paths.EntityRef)
+        await run_in_threadpool(
+            writing.remove_group_member, self.db, self.tenant(request), ref.target
+        )
+        return responses.empty_response(request)
+
+    # -- functions -----------------------------------------------------------------------
+
+    async def call_function(self, request: Request, call: paths.FunctionCall) -> Response:
+        text = await run_in_threadpool(
+            errors_and_warnings_csv, self.db, self.tenant(request), call.entity
+        )
+        body = {
+            "@odata.context": f"{self.service_root(request)}/$metadata#Edm.String",
+            "value": text,
+        }
+        return responses.json_response(request, body)
+

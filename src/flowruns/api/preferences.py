@@ -1,0 +1,28 @@
+"""The ``Prefer`` request header (RFC 7240) as far as flowruns honours it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowruns.odata.query import MAX_TOP
+
+
+@dataclass(frozen=True)
+class Preferences:
+    max_page_size: int | None = None
+    return_minimal: bool = False
+    cascade_running: bool = False
+
+    @classmethod
+    def parse(cls, header: str | None) -> Preferences:
+        max_page_size, minimal, cascade = None, False, False
+        for item in (header or "").split(","):
+            name, _, value = item.strip().partition("=")
+            name, value = name.strip().lower(), value.strip().strip('"').lower()
+            if name == "odata.maxpagesize" and value.isdigit() and int(value) > 0:
+                max_page_size = min(int(value), MAX_TOP)
+            elif name == "return":
+                minimal = value == "minimal"
+            elif name == "cascade-running":
+                cascade = True
+        return cls(max_page_size, minimal, cascade)

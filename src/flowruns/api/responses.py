@@ -1,0 +1,92 @@
+"""Responses in the shape Graph clients expect, and the one place errors become HTTP."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from flowruns.errors import GraphError
+from flowruns.odata.payload import CONTENT_TYPE
+
+log = logging.getLogger("flowruns.api")
+
+
+def request_ids(request: Request) -> tuple[str, str]:
+    """(request-id, client-request-id) of this request, made once and kept on its state."""
+    ids: tuple[str, str] | None = getattr(request.state, "ids", None)
+    if ids is None:
+        client = request.headers.get("client-request-id") or str(uuid.uuid4())
+        ids = (str(uuid.uuid4()), client[:128])
+        request.state.ids = ids
+    return ids
+
+
+def _headers(request: Request, extra: dict[str, str] | None = None) -> dict[str, str]:
+    request_id, client_request_id = request_ids(request)
+    headers = {
+        "OData-Version": "4.0",
+        "request-id": request_id,
+        "client-request-id": client_request_id,
+    }
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def json_response(
+    request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=CONTENT_TYPE,
+        headers=_headers(request, headers),
+    )
+
+
+def raw_response(
+    request: Request,
+    content: bytes | str,
+    media_type: str | None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        content, status_code=status, media_type=media_type, headers=_headers(request, headers)
+    )
+
+
+def empty_response(request: Request, status: int = 204, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, headers=_headers(request, headers))
+
+
+def error_response(request: Request, error: GraphError) -> Response:
+    """The Graph error envelope for ``error``."""
+    request_id, client_request_id = request_ids(request)
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.target is not None:
+        body["target"] = error.target
+    if error.details:
+        body["details"] = error.details
+    body["innerError"] = {
+        "code": error.code,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "request-id": request_id,
+        "client-request-id": client_request_id,
+    }
+    return json_response(request, {"error": body}, error.status, error.headers)
+
+
+def unexpected_error_response(request: Request, exc: BaseException) -> Response:
+    """500 ``generalException`` without any internals; the traceback goes to the log only."""
+    request_id, _ = request_ids(request)
+    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+    return error_response(
+        request, GraphError("An internal error occurred. Quote the request-id when reporting it.")
+    )

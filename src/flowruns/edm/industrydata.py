@@ -1,0 +1,261 @@
+"""The flowruns model, declared once.
+
+Everything else — request validation, JSON, storage columns, ``$metadata`` — is derived from
+the declarations below. Adding a run or process type is a few lines here: an ``EntityType``
+with the right base, and (for a process) its entry in ``RUN_TYPE_OF_PROCESS``.
+"""
+
+from __future__ import annotations
+
+from flowruns.edm.model import (
+    ComplexType,
+    EntitySetBinding,
+    EntityType,
+    EnumType,
+    Function,
+    Model,
+    NavigationProperty,
+    Primitive,
+    Property,
+)
+
+GRAPH = "microsoft.graph"
+EXTERNAL = "microsoft.graph.externalConnectors"
+NS = "microsoft.graph.industryData"
+
+run_status = EnumType(
+    NS,
+    "runStatus",
+    (
+        "running",
+        "failed",
+        "completed",
+        "completedWithErrors",
+        "completedWithWarnings",
+        "unknownFutureValue",
+    ),
+)
+readiness_status = EnumType(
+    NS, "readinessStatus", ("notReady", "ready", "failed", "deleted", "expired", "unknownFutureValue")
+)
+data_share_sharing_state = EnumType(
+    NS, "dataShareSharingState", ("pending", "running", "problem", "unknownFutureValue")
+)
+
+_error_text = (
+    Property("code", Primitive.STRING, max_length=256),
+    Property("message", Primitive.STRING, max_length=4096),
+    Property("target", Primitive.STRING, max_length=256),
+)
+public_error_detail = ComplexType(GRAPH, "publicErrorDetail", _error_text)
+public_inner_error = ComplexType(
+    GRAPH,
+    "publicInnerError",
+    (*_error_text, Property("details", public_error_detail, collection=True)),
+)
+public_error = ComplexType(
+    GRAPH,
+    "publicError",
+    (
+        *_error_text,
+        Property("details", public_error_detail, collection=True),
+        Property("innerError", public_inner_error),
+    ),
+)
+run_statistics = ComplexType(NS, "runStatistics", (), open=True)
+
+entity = EntityType(
+    GRAPH,
+    "entity",
+    abstract=True,
+    own_properties=(
+        Property(
+            "id",
+            Primitive.STRING,
+            nullable=False,
+            read_only=True,
+            key=True,
+            description="The unique identifier, a GUID assigned by the server.",
+        ),
+    ),
+)
+external = EntityType(
+    EXTERNAL,
+    "external",
+    base_name="microsoft.graph.entity",
+    own_navigations=(
+        NavigationProperty(
+            "industryData", f"{NS}.industryDataHub", collection=False, contains_target=True
+        ),
+    ),
+)
+mutable_entity = EntityType(
+    NS,
+    "mutableEntity",
+    base_name="microsoft.graph.entity",
+    abstract=True,
+    own_properties=(
+        Property(
+            "eTag",
+            Primitive.STRING,
+            read_only=True,
+            description="The entity's current version; changes on every write.",
+        ),
+    ),
+)
+run = EntityType(
+    NS,
+    "run",
+    base_name="microsoft.graph.entity",
+    abstract=True,
+    description="One execution of a data flow.",
+    own_properties=(
+        Property(
+            "displayName",
+            Primitive.STRING,
+            nullable=False,
+            required=True,
+            min_length=1,
+            max_length=256,
+            description="The name of the run.",
+        ),
+        Property(
+            "startDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            nullable=False,
+            description="When the run started.",
+        ),
+        Property(
+            "endDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            description="When the run finished, or null while it is running.",
+        ),
+        Property("status", run_status, nullable=False, description="Current status of the run."),
+        Property(
+            "blockingError",
+            public_error,
+            description="The error that stopped the run; only when the status is failed.",
+        ),
+        Property(
+            "statistics",
+            run_statistics,
+            nullable=False,
+            description="The weakly-typed statistics log from the run.",
+        ),
+    ),
+    own_navigations=(
+        NavigationProperty(
+            "process", f"{NS}.process", collection=False, description="The process of the run."
+        ),
+    ),
+)
+outgoing_flow_run = EntityType(NS, "outgoingFlowRun", base_name=f"{NS}.run")
+incoming_flow_run = EntityType(NS, "incomingFlowRun", base_name=f"{NS}.run")
+run_group = EntityType(
+    NS,
+    "runGroup",
+    base_name=f"{NS}.run",
+    description="A run made of runs.",
+    own_navigations=(
+        NavigationProperty("runs", f"{NS}.run", collection=True, description="The member runs."),
+    ),
+    functions=(Function("getErrorsAndWarningsFile", Primitive.STRING),),
+)
+process = EntityType(
+    NS,
+    "process",
+    base_name=f"{NS}.mutableEntity",
+    abstract=True,
+    description="A data flow whose executions are runs.",
+    own_properties=(
+        Property(
+            "displayName",
+            Primitive.STRING,
+            nullable=False,
+            required=True,
+            min_length=1,
+            max_length=256,
+            description="The name of the process.",
+        ),
+        Property(
+            "readinessStatus",
+            readiness_status,
+            description="Whether the process is ready to run.",
+        ),
+    ),
+    own_navigations=(
+        NavigationProperty(
+            "runs",
+            f"{NS}.run",
+            collection=True,
+            read_only=True,
+            description="The runs of the process, newest first.",
+        ),
+    ),
+)
+outgoing_flow = EntityType(NS, "outgoingFlow", base_name=f"{NS}.process", abstract=True)
+data_share_outgoing_flow = EntityType(
+    NS,
+    "dataShareOutgoingFlow",
+    base_name=f"{NS}.outgoingFlow",
+    own_properties=(
+        Property("shareName", Primitive.STRING, max_length=256),
+        Property("inviteeUserIds", Primitive.STRING, collection=True, max_length=256),
+        Property("sharingState", data_share_sharing_state),
+    ),
+)
+insights_outgoing_flow = EntityType(NS, "insightsOutgoingFlow", base_name=f"{NS}.outgoingFlow")
+industry_data_hub = EntityType(
+    NS,
+    "industryDataHub",
+    base_name=f"{NS}.mutableEntity",
+    own_navigations=(
+        NavigationProperty("runs", f"{NS}.run", collection=True, contains_target=True),
+        NavigationProperty("processes", f"{NS}.process", collection=True, contains_target=True),
+        NavigationProperty("runGroups", f"{NS}.runGroup", collection=True, contains_target=True),
+    ),
+)
+
+MODEL = Model(
+    enums=[run_status, readiness_status, data_share_sharing_state],
+    complex_types=[public_error_detail, public_inner_error, public_error, run_statistics],
+    entity_types=[
+        entity,
+        external,
+        mutable_entity,
+        run,
+        outgoing_flow_run,
+        incoming_flow_run,
+        run_group,
+        process,
+        outgoing_flow,
+        data_share_outgoing_flow,
+        insights_outgoing_flow,
+        industry_data_hub,
+    ],
+)
+
+RUNS = EntitySetBinding("runs", run, table="runs", default_order=("startDateTime", True))
+PROCESSES = EntitySetBinding(
+    "processes", process, table="processes", default_order=("displayName", False)
+)
+RUN_GROUPS = EntitySetBinding("runGroups", run_group, table="runs", default_order=("startDateTime", True))
+ENTITY_SETS = {b.name: b for b in (RUNS, PROCESSES, RUN_GROUPS)}
+
+# The run type a process produces when a run is created under it without an @odata.type.
+RUN_TYPE_OF_PROCESS: dict[str, EntityType] = {
+    outgoing_flow.qualified_name: outgoing_flow_run,
+}
+
+FINISHED_STATUSES = frozenset(
+    {"failed", "completed", "completedWithErrors", "completedWithWarnings"}
+)
+HUB_PATH = "external/industryData"
+
+
+def run_type_for(process_type: EntityType) -> EntityType:
+    """The run type created under a process of ``process_type`` when the body names none."""
+    for t in process_type.lineage():
+        if t.qualified_name in RUN_TYPE_OF_PROCESS:
+            return RUN_TYPE_OF_PROCESS[t.qualified_name]
+    return outgoing_flow_run

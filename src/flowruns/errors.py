@@ -1,0 +1,104 @@
+"""The one error hierarchy of flowruns.
+
+Every layer raises these; :mod:`flowruns.api.errors` turns them into the Graph error envelope.
+Each class fixes the HTTP status and the Graph error code.
+"""
+
+from __future__ import annotations
+
+
+class GraphError(Exception):
+    """An error a client can act on, in Microsoft Graph's shape."""
+
+    status = 500
+    code = "generalException"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        target: str | None = None,
+        code: str | None = None,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.target = target
+        if code is not None:
+            self.code = code
+        self.details = details or []
+        self.headers = headers or {}
+
+
+class InvalidRequest(GraphError):
+    """400: the request is malformed or breaks a rule of the model."""
+
+    status = 400
+    code = "invalidRequest"
+
+
+class BadRequest(InvalidRequest):
+    """400 for a URL that names no resource (Graph's ``BadRequest`` variant)."""
+
+    code = "BadRequest"
+
+
+class Unauthenticated(GraphError):
+    status = 401
+    code = "InvalidAuthenticationToken"
+
+
+class AccessDenied(GraphError):
+    status = 403
+    code = "accessDenied"
+
+
+class NotFound(GraphError):
+    status = 404
+    code = "itemNotFound"
+
+
+class MethodNotAllowed(GraphError):
+    status = 405
+    code = "notAllowed"
+
+
+class NotAcceptable(GraphError):
+    status = 406
+    code = "notAcceptable"
+
+
+class Conflict(GraphError):
+    status = 409
+    code = "conflict"
+
+
+class PreconditionFailed(GraphError):
+    status = 412
+    code = "resourceModified"
+
+
+class PayloadTooLarge(GraphError):
+    status = 413
+    code = "requestEntityTooLarge"
+
+
+class UriTooLong(GraphError):
+    status = 414
+    code = "requestUriTooLong"
+
+
+class UnsupportedMediaType(GraphError):
+    status = 415
+    code = "unsupportedMediaType"
+
+
+class TooManyRequests(GraphError):
+    status = 429
+    code = "tooManyRequests"
+
+
+class NotSupported(GraphError):
+    status = 501
+    code = "notSupported"

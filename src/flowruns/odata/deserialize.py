@@ -1,0 +1,210 @@
+"""Reading request bodies against the model.
+
+Turns a parsed JSON object into typed property values (ticks for date-times, member names for
+enums, validated dicts for complex values) or raises :class:`InvalidRequest` naming the
+offending property as ``target``. Business rules (invariants, lifecycle) are not checked here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from flowruns.edm import datetimes
+from flowruns.edm.model import ComplexType, EntityType, EnumType, Model, Primitive, Property
+from flowruns.errors import InvalidRequest
+
+STATISTICS_MAX_BYTES = 64 * 1024
+STATISTICS_MAX_DEPTH = 8
+
+
+@dataclass
+class EntityBody:
+    """A write body, read: its type, the properties it gives and the navigations it binds."""
+
+    type: EntityType | None
+    values: dict[str, Any] = field(default_factory=dict)
+    binds: dict[str, str] = field(default_factory=dict)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or 400."""
+    if not raw.strip():
+        raise InvalidRequest("The request body is empty; send a JSON object.")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return value
+
+
+def read_entity(
+    model: Model, body: dict[str, Any], expected: EntityType, *, partial: bool
+) -> EntityBody:
+    """Read an entity body whose type must be ``expected`` or derived from it.
+
+    ``partial`` is for PATCH: absent properties are left out instead of being required.
+    """
+    entity_type = _read_type(model, body, expected)
+    shape = entity_type or expected
+    result = EntityBody(type=entity_type)
+    for key, value in body.items():
+        if key.startswith("@"):
+            continue  # instance annotations (@odata.type was read above; others are informational)
+        name, _, annotation = key.partition("@")
+        if annotation:
+            _read_annotation(shape, name, annotation, value, result)
+            continue
+        prop = shape.find_property(name)
+        if prop is None:
+            if shape.find_navigation(name) is not None:
+                raise InvalidRequest(
+                    f"'{name}' is a navigation property; link it with '{name}@odata.bind'.",
+                    target=name,
+                )
+            raise InvalidRequest(
+                f"'{name}' is not a property of {shape.qualified_name}.", target=name
+            )
+        if prop.key:
+            continue  # ids are assigned by the server; a client-supplied one is ignored
+        if prop.read_only:
+            raise InvalidRequest(f"'{name}' is read-only.", target=name)
+        result.values[name] = read_value(prop, value, name)
+    if not partial:
+        for prop in shape.properties:
+            if prop.required and prop.name not in result.values:
+                raise InvalidRequest(f"'{prop.name}' is required.", target=prop.name)
+    return result
+
+
+def _read_type(model: Model, body: dict[str, Any], expected: EntityType) -> EntityType | None:
+    name = body.get("@odata.type")
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InvalidRequest("'@odata.type' must be a string.", target="@odata.type")
+    entity_type = model.entity_type(name)
+    if entity_type is None or not entity_type.is_a(expected):
+        raise InvalidRequest(
+            f"'{name}' is not {expected.qualified_name} or a type derived from it.",
+            target="@odata.type",
+        )
+    return entity_type
+
+
+def _read_annotation(
+    shape: EntityType, name: str, annotation: str, value: object, result: EntityBody
+) -> None:
+    if shape.find_navigation(name) is not None and annotation == "odata.bind":
+        if not isinstance(value, str):
+            raise InvalidRequest(f"'{name}@odata.bind' must be a URL string.", target=name)
+        result.binds[name] = value
+        return
+    if shape.find_property(name) is None and shape.find_navigation(name) is None:
+        raise InvalidRequest(f"'{name}' is not a property of {shape.qualified_name}.", target=name)
+    if annotation == "odata.bind":
+        raise InvalidRequest(f"'{name}' cannot be bound; it is not a navigation.", target=name)
+
+
+def read_value(prop: Property, value: object, target: str) -> Any:
+    """One property value, typed and validated."""
+    if value is None:
+        if not prop.nullable:
+            raise InvalidRequest(f"'{target}' cannot be null.", target=target)
+        return None
+    if prop.collection:
+        if not isinstance(value, list):
+            raise InvalidRequest(f"'{target}' must be a JSON array.", target=target)
+        single = Property(prop.name, prop.type, nullable=False, max_length=prop.max_length)
+        return [read_value(single, item, f"{target}[{i}]") for i, item in enumerate(value)]
+    kind = prop.type
+    if isinstance(kind, EnumType):
+        if not isinstance(value, str) or value not in kind.members:
+            raise InvalidRequest(
+                f"'{target}' must be one of: {', '.join(kind.members)}.", target=target
+            )
+        return value
+    if isinstance(kind, ComplexType):
+        if kind.open:
+            return read_open_object(value, target)
+        return _read_complex(kind, value, target)
+    if kind is Primitive.DATE_TIME_OFFSET:
+        if not isinstance(value, str):
+            raise InvalidRequest(f"'{target}' must be an ISO 8601 string.", target=target)
+        try:
+            return datetimes.parse(value)
+        except datetimes.InvalidDateTime as exc:
+            raise InvalidRequest(str(exc), target=target) from None
+    if kind is Primitive.STRING:
+        if not isinstance(value, str):
+            raise InvalidRequest(f"'{target}' must be a string.", target=target)
+        if prop.min_length is not None and len(value) < prop.min_length:
+            raise InvalidRequest(
+                f"'{target}' must have at least {prop.min_length} character(s).", target=target
+            )
+        if prop.max_length is not None and len(value) > prop.max_length:
+            raise InvalidRequest(
+                f"'{target}' must have at most {prop.max_length} characters.", target=target
+            )
+        return value
+    raise InvalidRequest(f"'{target}' cannot be written.", target=target)
+
+
+def _read_complex(kind: ComplexType, value: object, target: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"'{target}' must be a JSON object.", target=target)
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if key.startswith("@"):
+            continue
+        prop = kind.find_property(key)
+        if prop is None:
+            raise InvalidRequest(
+                f"'{key}' is not a property of {kind.qualified_name}.", target=f"{target}/{key}"
+            )
+        result[key] = read_value(prop, item, f"{target}/{key}")
+    return result
+
+
+def read_open_object(value: object, target: str) -> dict[str, Any]:
+    """A free JSON object (``runStatistics``) within the size and depth limits."""
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"'{target}' must be a JSON object.", target=target)
+    cleaned = {k: v for k, v in value.items() if not k.startswith("@odata.")}
+    check_open_object(cleaned, target)
+    return cleaned
+
+
+def check_open_object(value: dict[str, Any], target: str) -> None:
+    """Enforce the statistics limits: serialized size, nesting depth."""
+    if _deeper_than(value, STATISTICS_MAX_DEPTH):
+        raise InvalidRequest(
+            f"'{target}' is nested deeper than {STATISTICS_MAX_DEPTH} levels.", target=target
+        )
+    if len(orjson.dumps(value)) > STATISTICS_MAX_BYTES:
+        raise InvalidRequest(
+            f"'{target}' is larger than {STATISTICS_MAX_BYTES // 1024} KiB serialized.",
+            target=target,
+        )
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    # Iterative: a hostile body may nest far beyond Python's recursion limit.
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        children: list[object]
+        if isinstance(node, dict):
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

@@ -1,0 +1,292 @@
+"""Resolving resource paths against the model.
+
+A path below the service root (``external/industryData/runs('…')/process/$ref``) becomes a
+small typed tree: which entity set the rows live in, which navigation led there, which type
+cast applies, and what is finally addressed (collection, entity, count, reference, function).
+Segment names are matched case-insensitively; keys may be written ``runs/{id}`` or
+``runs('{id}')``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from flowruns.edm.industrydata import ENTITY_SETS, HUB_PATH, MODEL, PROCESSES, RUNS
+from flowruns.edm.model import EntitySetBinding, EntityType, Function, NavigationProperty
+from flowruns.errors import BadRequest
+
+_KEY_IN_PARENS = re.compile(r"^(?P<name>[^(]*)\((?P<key>.*)\)$")
+_NAMED_KEY = re.compile(r"^id=(?P<key>.*)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Via:
+    """Rows reached through ``navigation`` of the entity ``source``."""
+
+    source: EntityRef
+    navigation: NavigationProperty
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A collection of entities: an entity set, or a collection-valued navigation."""
+
+    binding: EntitySetBinding
+    via: Via | None = None
+    cast: EntityType | None = None
+
+    @property
+    def type(self) -> EntityType:
+        return self.cast or self.binding.type
+
+    def context(self) -> str:
+        base = f"{self.via.source.context()}/{self.via.navigation.name}" if self.via else (
+            f"{HUB_PATH}/{self.binding.name}"
+        )
+        return f"{base}/{self.cast.qualified_name}" if self.cast else base
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """One entity: a key into a collection, or a single-valued navigation (``key`` is None)."""
+
+    binding: EntitySetBinding
+    key: str | None
+    via: Via | None = None
+    cast: EntityType | None = None
+    collection: CollectionRef | None = None
+
+    @property
+    def type(self) -> EntityType:
+        return self.cast or (self.collection.type if self.collection else self.binding.type)
+
+    def context(self) -> str:
+        """The path of this entity, for ``@odata.context`` of what hangs below it."""
+        if self.collection is not None:
+            base = self.collection.context()
+            return f"{base}('{self.key}')"
+        assert self.via is not None
+        return f"{self.via.source.context()}/{self.via.navigation.name}"
+
+    def entity_context(self) -> str:
+        """The context URL fragment of this entity itself."""
+        if self.collection is not None:
+            base = self.collection.context()
+        else:
+            assert self.via is not None
+            base = f"{self.via.source.context()}/{self.via.navigation.name}"
+        return f"{base}/{self.cast.qualified_name}/$entity" if self.cast else f"{base}/$entity"
+
+
+@dataclass(frozen=True)
+class ServiceDocument:
+    pass
+
+
+@dataclass(frozen=True)
+class Metadata:
+    pass
+
+
+@dataclass(frozen=True)
+class Hub:
+    pass
+
+
+@dataclass(frozen=True)
+class Count:
+    collection: CollectionRef
+
+
+@dataclass(frozen=True)
+class Ref:
+    """``…/$ref``: the link itself, of a single-valued navigation, a collection or one member."""
+
+    target: CollectionRef | EntityRef
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    entity: EntityRef
+    function: Function
+
+
+Resource = ServiceDocument | Metadata | Hub | CollectionRef | EntityRef | Count | Ref | FunctionCall
+
+
+def binding_for(entity_type: EntityType) -> EntitySetBinding:
+    """The entity set whose table stores entities of ``entity_type``."""
+    return RUNS if entity_type.is_a(RUNS.type) else PROCESSES
+
+
+def resolve(path: str) -> Resource:
+    """Resolve ``path`` (below the service root, without query) or raise 400."""
+    raw = [s for s in path.split("/") if s]
+    segments = [unquote(s) for s in raw]
+    if not segments:
+        return ServiceDocument()
+    if len(segments) == 1 and segments[0].lower() == "$metadata":
+        return Metadata()
+    hub = HUB_PATH.split("/")
+    for i, expected in enumerate(hub):
+        if len(segments) <= i or segments[i].lower() != expected.lower():
+            bad = segments[i] if len(segments) > i else segments[-1]
+            raise _no_segment(bad)
+    rest = segments[len(hub) :]
+    if not rest:
+        return Hub()
+    return _resolve_below_hub(rest)
+
+
+def _no_segment(segment: str) -> BadRequest:
+    return BadRequest(f"Resource not found for the segment '{segment}'.")
+
+
+def _split_key(segment: str) -> tuple[str, str | None]:
+    match = _KEY_IN_PARENS.match(segment)
+    if match is None:
+        return segment, None
+    if not match["key"]:
+        return match["name"], None  # `name()`: a function call without parameters
+    return match["name"], _parse_key(match["key"], segment)
+
+
+def _parse_key(text: str, segment: str) -> str:
+    named = _NAMED_KEY.match(text)
+    if named is not None:
+        text = named["key"]
+    if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
+        inner = text[1:-1]
+        if re.search(r"(?<!')'(?!')", inner.replace("''", "")):
+            raise BadRequest(f"The key in segment '{segment}' is not a valid string literal.")
+        return inner.replace("''", "'")
+    if not text or "'" in text:
+        raise BadRequest(f"The key in segment '{segment}' is not valid.")
+    return text
+
+
+def _resolve_below_hub(segments: list[str]) -> Resource:
+    name, key = _split_key(segments[0])
+    binding = next((b for n, b in ENTITY_SETS.items() if n.lower() == name.lower()), None)
+    if binding is None:
+        raise _no_segment(segments[0])
+    current: CollectionRef | EntityRef = CollectionRef(binding)
+    if key is not None:
+        current = EntityRef(binding, key, collection=current)
+    for index, segment in enumerate(segments[1:], start=1):
+        last = index == len(segments) - 1
+        lower = segment.lower()
+        if lower == "$count":
+            if not last or not isinstance(current, CollectionRef):
+                raise _no_segment(segment)
+            return Count(current)
+        if lower == "$ref":
+            if not last:
+                raise _no_segment(segment)
+            return Ref(current)
+        if isinstance(current, CollectionRef):
+            current = _step_from_collection(current, segment)
+            continue
+        step = _step_from_entity(current, segment)
+        if isinstance(step, FunctionCall):
+            if not last:
+                raise _no_segment(segments[index + 1])
+            return step
+        current = step
+    return current
+
+
+def _cast(current_type: EntityType, segment: str) -> EntityType | None:
+    if "." not in segment:
+        return None
+    target = MODEL.entity_type(segment)
+    if target is None:
+        return None
+    if not target.is_a(current_type) and not current_type.is_a(target):
+        raise BadRequest(
+            f"'{target.qualified_name}' is not a type of {current_type.qualified_name}; "
+            "it cannot be used as a cast here."
+        )
+    return target
+
+
+def _step_from_collection(current: CollectionRef, segment: str) -> CollectionRef | EntityRef:
+    cast = _cast(current.type, segment)
+    if cast is not None:
+        if current.cast is not None:
+            raise _no_segment(segment)
+        return CollectionRef(current.binding, current.via, cast)
+    if segment.lower().startswith("microsoft.graph."):
+        raise _no_segment(segment)
+    name, key = _split_key(segment)
+    if key is not None:
+        raise _no_segment(segment)
+    return EntityRef(current.binding, name, collection=current)
+
+
+def _step_from_entity(current: EntityRef, segment: str) -> CollectionRef | EntityRef | FunctionCall:
+    cast = _cast(current.type, segment)
+    if cast is not None:
+        if current.cast is not None:
+            raise _no_segment(segment)
+        return EntityRef(current.binding, current.key, current.via, cast, current.collection)
+    name, key = _split_key(segment)
+    function = _function(current.type, name, key)
+    if function is not None:
+        return FunctionCall(current, function)
+    nav = next((n for n in current.type.navigations if n.name.lower() == name.lower()), None)
+    if nav is None:
+        raise _no_segment(segment)
+    target = MODEL.entity_type(nav.target)
+    assert target is not None
+    target_binding = binding_for(target)
+    if nav.collection:
+        collection = CollectionRef(target_binding, Via(current, nav))
+        if key is None:
+            return collection
+        return EntityRef(target_binding, key, collection=collection)
+    if key is not None:
+        raise _no_segment(segment)
+    return EntityRef(target_binding, None, via=Via(current, nav))
+
+
+def _function(entity_type: EntityType, name: str, key: str | None) -> Function | None:
+    short = name.rsplit(".", 1)[-1] if name.lower().startswith("microsoft.graph.") else name
+    function = next(
+        (
+            f
+            for t in entity_type.lineage()
+            for f in t.functions
+            if f.name.lower() == short.lower()
+        ),
+        None,
+    )
+    if function is None:
+        return None
+    if key is not None:
+        raise BadRequest(f"Function '{function.name}' takes no parameters.")
+    return function
+
+
+def resolve_reference(url: str, service_root_path: str) -> EntityRef:
+    """The entity an ``@odata.id`` or ``@odata.bind`` URL names.
+
+    The URL may be absolute (its path must lie below the service root) or relative to the
+    service root (``external/industryData/processes/{id}``).
+    """
+    parts = urlsplit(url)
+    path = parts.path
+    if parts.scheme or parts.netloc or path.startswith("/"):
+        prefix = service_root_path.rstrip("/") + "/"
+        if not path.startswith(prefix):
+            raise BadRequest(f"'{url}' is not a URL of this service.")
+        path = path[len(prefix) :]
+    try:
+        resource = resolve(path)
+    except BadRequest:
+        raise BadRequest(f"'{url}' does not name an entity of this service.") from None
+    if not isinstance(resource, EntityRef) or resource.key is None:
+        raise BadRequest(f"'{url}' does not name a single entity.")
+    return resource

@@ -1,0 +1,270 @@
+"""Creating, changing and deleting runs and processes, and linking them.
+
+Each operation is one transaction: it either applies whole or not at all.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from flowruns.edm.datetimes import now_ticks
+from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS, run_type_for
+from flowruns.edm.model import EntityType
+from flowruns.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
+from flowruns.odata.deserialize import EntityBody
+from flowruns.odata.path import CollectionRef, EntityRef
+from flowruns.service import lifecycle
+from flowruns.service.resources import not_found, resolve_entity
+from flowruns.store import entities
+from flowruns.store.database import Database
+from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Record
+
+
+def new_etag() -> str:
+    return secrets.token_hex(8)
+
+
+def etag_matches(header: str, record: Record) -> bool:
+    """Whether an ``If-Match``/``If-None-Match`` list names the record (or is ``*``)."""
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or any(t.removeprefix("W/").strip('"') == record.etag for t in tags)
+
+
+def check_if_match(record: Record, if_match: str | None) -> None:
+    """412 unless ``If-Match`` is absent, ``*`` or names the record's current ETag."""
+    if if_match is not None and not etag_matches(if_match, record):
+        raise PreconditionFailed(
+            "The entity has changed since it was read (If-Match does not match its ETag)."
+        )
+
+
+@dataclass(frozen=True)
+class Link:
+    """A requested change of a run's process link: ``process_id`` None removes it."""
+
+    process_id: str | None
+
+
+def _process(connection: Connection, tenant: str, process_id: str) -> Record:
+    record = entities.get(connection, PROCESS_TABLE, tenant, process_id)
+    if record is None:
+        raise not_found("process", process_id)
+    return record
+
+
+def _concrete(entity_type: EntityType | None, what: str) -> EntityType:
+    if entity_type is None or entity_type.abstract:
+        name = entity_type.qualified_name if entity_type else "none"
+        raise InvalidRequest(
+            f"Name a concrete {what} type in '@odata.type' ({name} is abstract).",
+            target="@odata.type",
+        )
+    return entity_type
+
+
+def create_run(
+    db: Database, tenant: str, collection: CollectionRef, body: EntityBody, link: Link | None
+) -> Record:
+    """Create a run in ``collection`` (runs, runGroups or a process's runs)."""
+    now = now_ticks()
+    with db.writing() as connection:
+        process_id = link.process_id if link else None
+        default: EntityType | None = collection.cast
+        if collection.via is not None:
+            parent = resolve_entity(connection, tenant, collection.via.source)
+            if not parent.type.is_a(PROCESSES.type):
+                raise InvalidRequest(
+                    "Runs are added to a run group with POST …/runs/$ref, not created in it."
+                )
+            process_id = parent.id
+            default = default or run_type_for(parent.type)
+        elif collection.binding is RUN_GROUPS:
+            default = RUN_GROUPS.type
+        run_type = _concrete(body.type or default, "run")
+        if process_id is not None:
+            _process(connection, tenant, process_id)
+        values = dict(body.values)
+        lifecycle.drop_unknown_enum_values(run_type, values, create=True)
+        values = lifecycle.new_run(values, now)
+        record = Record(
+            type=run_type,
+            id=str(uuid.uuid4()),
+            etag=new_etag(),
+            values=values,
+            process_id=process_id,
+            touched=now,
+        )
+        entities.insert_record(connection, RUN_TABLE, tenant, record)
+    return record
+
+
+def update_run(
+    db: Database,
+    tenant: str,
+    ref: EntityRef,
+    body: EntityBody,
+    link: Link | None,
+    if_match: str | None,
+) -> Record:
+    """Apply a PATCH to a run. An empty PATCH is a heartbeat: only the touch time moves."""
+    now = now_ticks()
+    with db.writing() as connection:
+        record = resolve_entity(connection, tenant, ref)
+        check_if_match(record, if_match)
+        _check_type(record, body)
+        changes = dict(body.values)
+        lifecycle.drop_unknown_enum_values(record.type, changes, create=False)
+        changes = lifecycle.run_changes(record.values, changes, now)
+        process_id: str | None | bool = False
+        if link is not None and link.process_id != record.process_id:
+            if link.process_id is not None:
+                _process(connection, tenant, link.process_id)
+            process_id = record.process_id = link.process_id
+        changed = bool(changes) or process_id is not False
+        if changed:
+            record.etag = new_etag()
+            record.values.update(changes)
+        record.touched = now
+        entities.update_record(
+            connection,
+            RUN_TABLE,
+            tenant,
+            record.id,
+            changes,
+            etag=record.etag if changed else None,
+            process_id=process_id,
+            touched=now,
+        )
+    return record
+
+
+def _check_type(record: Record, body: EntityBody) -> None:
+    if body.type is not None and not record.type.is_a(body.type):
+        raise InvalidRequest(
+            f"The entity is a {record.type.qualified_name}, not a {body.type.qualified_name}.",
+            target="@odata.type",
+        )
+
+
+def delete_run(db: Database, tenant: str, ref: EntityRef, if_match: str | None) -> None:
+    with db.writing() as connection:
+        record = resolve_entity(connection, tenant, ref)
+        check_if_match(record, if_match)
+        entities.delete_runs(connection, tenant, [record.id])
+
+
+def set_run_process(
+    db: Database, tenant: str, run_ref: EntityRef, link: Link, if_match: str | None = None
+) -> None:
+    """Link a run to a process (or unlink it when ``link.process_id`` is None)."""
+    with db.writing() as connection:
+        record = resolve_entity(connection, tenant, run_ref)
+        check_if_match(record, if_match)
+        if link.process_id is None and record.process_id is None:
+            raise NotFound(f"The run '{record.id}' has no process.")
+        if link.process_id is not None:
+            _process(connection, tenant, link.process_id)
+        if link.process_id == record.process_id:
+            return
+        entities.update_record(
+            connection,
+            RUN_TABLE,
+            tenant,
+            record.id,
+            {},
+            etag=new_etag(),
+            process_id=link.process_id,
+            touched=now_ticks(),
+        )
+
+
+def create_process(db: Database, tenant: str, body: EntityBody, for_run: EntityRef | None) -> Record:
+    """Create a process; with ``for_run``, also link that run to it in the same transaction."""
+    process_type = _concrete(body.type, "process")
+    values: dict[str, Any] = dict(body.values)
+    lifecycle.drop_unknown_enum_values(process_type, values, create=True)
+    for prop in process_type.properties:
+        if not prop.key and not prop.read_only:
+            values.setdefault(prop.name, None)
+    record = Record(type=process_type, id=str(uuid.uuid4()), etag=new_etag(), values=values)
+    with db.writing() as connection:
+        run = resolve_entity(connection, tenant, for_run) if for_run is not None else None
+        entities.insert_record(connection, PROCESS_TABLE, tenant, record)
+        if run is not None:
+            entities.update_record(
+                connection,
+                RUN_TABLE,
+                tenant,
+                run.id,
+                {},
+                etag=new_etag(),
+                process_id=record.id,
+                touched=now_ticks(),
+            )
+    return record
+
+
+def update_process(
+    db: Database, tenant: str, ref: EntityRef, body: EntityBody, if_match: str | None
+) -> Record:
+    with db.writing() as connection:
+        record = resolve_entity(connection, tenant, ref)
+        check_if_match(record, if_match)
+        _check_type(record, body)
+        changes = dict(body.values)
+        lifecycle.drop_unknown_enum_values(record.type, changes, create=False)
+        changes = {k: v for k, v in changes.items() if record.values.get(k) != v}
+        if changes:
+            record.etag = new_etag()
+            record.values.update(changes)
+            entities.update_record(
+                connection, PROCESS_TABLE, tenant, record.id, changes, etag=record.etag
+            )
+    return record
+
+
+def delete_process(
+    db: Database, tenant: str, ref: EntityRef, if_match: str | None, *, cascade_running: bool
+) -> None:
+    """Delete a process and its runs; refused while a run is running unless cascading."""
+    with db.writing() as connection:
+        record = resolve_entity(connection, tenant, ref)
+        check_if_match(record, if_match)
+        run_ids, any_running = entities.run_ids_of_process(connection, tenant, record.id)
+        if any_running and not cascade_running:
+            raise Conflict(
+                "The process has running runs; finish them first or send "
+                "'Prefer: cascade-running' to delete them too."
+            )
+        if run_ids:
+            entities.delete_runs(connection, tenant, run_ids)
+        entities.delete_process(connection, tenant, record.id)
+
+
+def add_group_member(db: Database, tenant: str, group_ref: EntityRef, run_id: str) -> None:
+    with db.writing() as connection:
+        group = resolve_entity(connection, tenant, group_ref)
+        if not group.type.is_a(RUN_GROUPS.type):
+            raise InvalidRequest("Runs can only be added to a run group.")
+        if run_id == group.id:
+            raise InvalidRequest("A run group cannot contain itself.", target="@odata.id")
+        if entities.get(connection, RUN_TABLE, tenant, run_id) is None:
+            raise not_found(RUNS.type.name, run_id)
+        if entities.add_member(connection, tenant, group.id, run_id):
+            entities.update_record(
+                connection, RUN_TABLE, tenant, group.id, {}, touched=now_ticks()
+            )
+
+
+def remove_group_member(db: Database, tenant: str, member_ref: EntityRef) -> None:
+    assert member_ref.collection is not None and member_ref.collection.via is not None
+    with db.writing() as connection:
+        group = resolve_entity(connection, tenant, member_ref.collection.via.source)
+        assert member_ref.key is not None
+        if not entities.remove_member(connection, tenant, group.id, member_ref.key):
+            raise NotFound(f"The run '{member_ref.key}' is not a member of this run group.")

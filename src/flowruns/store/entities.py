@@ -1,0 +1,327 @@
+"""Reading and writing entities: the only module that builds statements over entity tables.
+
+Callers speak in properties and scopes (``process_id``, ``group_id``, a set of types); this
+module turns them into SQLAlchemy Core statements, always bound to one tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Table,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+
+from flowruns.edm.industrydata import PROCESSES, RUNS
+from flowruns.edm.model import EntitySetBinding, EntityType
+from flowruns.store.schema import (
+    PROCESS_COLUMNS,
+    RUN_COLUMNS,
+    PropertyColumn,
+    processes,
+    run_group_members,
+    runs,
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """An entity table and the properties its columns hold."""
+
+    table: Table
+    columns: dict[str, PropertyColumn]
+    root: EntityType
+
+    def type_named(self, name: str) -> EntityType:
+        return next(t for t in self.root.subtypes() if t.name == name)
+
+
+RUN_TABLE = TableSpec(runs, RUN_COLUMNS, RUNS.type)
+PROCESS_TABLE = TableSpec(processes, PROCESS_COLUMNS, PROCESSES.type)
+
+
+def table_for(binding: EntitySetBinding) -> TableSpec:
+    return RUN_TABLE if binding.table == RUN_TABLE.table.name else PROCESS_TABLE
+
+
+@dataclass
+class Record:
+    """One stored entity: its concrete type, identity, version and property values."""
+
+    type: EntityType
+    id: str
+    etag: str
+    values: dict[str, Any] = field(default_factory=dict)
+    process_id: str | None = None
+    touched: int | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows of a table a request may see, beyond its tenant."""
+
+    types: frozenset[str] | None = None
+    process_id: str | None = None
+    group_id: str | None = None
+    statuses: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One key of a total order: a property and its direction."""
+
+    property: str
+    descending: bool
+
+
+@dataclass
+class Page:
+    records: list[Record]
+    last_key: list[Any] | None  # the sort key of the last record, when more rows follow
+
+
+def _to_record(spec: TableSpec, row: Row[Any]) -> Record:
+    mapping = row._mapping
+    entity_type = spec.type_named(mapping["type"])
+    values = {
+        name: pc.from_db(mapping[pc.column.name])
+        for name, pc in spec.columns.items()
+        if entity_type.find_property(name) is not None and not pc.property.key
+    }
+    return Record(
+        type=entity_type,
+        id=mapping["id"],
+        etag=mapping["etag"],
+        values=values,
+        process_id=mapping.get("process_id"),
+        touched=mapping.get("touched"),
+    )
+
+
+def _scope_filter(spec: TableSpec, tenant: str, scope: Scope) -> list[ColumnElement[bool]]:
+    table = spec.table
+    conditions: list[ColumnElement[bool]] = [table.c.tenant_id == tenant]
+    if scope.types is not None:
+        conditions.append(table.c.type.in_(sorted(scope.types)))
+    if scope.process_id is not None:
+        conditions.append(table.c.process_id == scope.process_id)
+    if scope.statuses is not None:
+        status = spec.columns["status"]
+        conditions.append(status.column.in_(sorted(status.to_db(s) for s in scope.statuses)))
+    if scope.group_id is not None:
+        members = run_group_members
+        conditions.append(
+            exists().where(
+                members.c.tenant_id == tenant,
+                members.c.group_id == scope.group_id,
+                members.c.run_id == table.c.id,
+            )
+        )
+    return conditions
+
+
+def get(
+    connection: Connection, spec: TableSpec, tenant: str, key: str, scope: Scope | None = None
+) -> Record | None:
+    conditions = _scope_filter(spec, tenant, scope or Scope())
+    row = connection.execute(
+        select(spec.table).where(*conditions, spec.table.c.id == key)
+    ).first()
+    return None if row is None else _to_record(spec, row)
+
+
+def _after(
+    spec: TableSpec, order: Sequence[SortKey], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in ``order`` (nulls first ascending, last descending)."""
+    columns = [spec.columns[k.property].column for k in order]
+    uniform = len({k.descending for k in order}) == 1
+    if uniform and not any(c.nullable for c in columns) and None not in values:
+        # One row-value comparison: the form both engines turn into an index range scan.
+        left, right = tuple_(*columns), tuple_(*values)
+        return left < right if order[0].descending else left > right
+    alternatives: list[ColumnElement[bool]] = []
+    for i, key in enumerate(order):
+        column, value = columns[i], values[i]
+        prefix = [
+            columns[j].is_(None) if values[j] is None else columns[j] == values[j]
+            for j in range(i)
+        ]
+        if key.descending:
+            step = false() if value is None else or_(column < value, column.is_(None))
+        else:
+            step = column.is_not(None) if value is None else column > value
+        alternatives.append(and_(*prefix, step))
+    return or_(*alternatives)
+
+
+def _order_by(spec: TableSpec, order: Sequence[SortKey]) -> list[Any]:
+    clauses: list[Any] = []
+    for key in order:
+        column = spec.columns[key.property].column
+        clause = column.desc() if key.descending else column.asc()
+        if column.nullable:
+            clause = clause.nulls_last() if key.descending else clause.nulls_first()
+        clauses.append(clause)
+    return clauses
+
+
+def page(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    scope: Scope,
+    order: Sequence[SortKey],
+    *,
+    after: Sequence[Any] | None,
+    offset: int,
+    limit: int,
+) -> Page:
+    """Up to ``limit`` records in ``order``, after the key ``after`` or skipping ``offset``."""
+    conditions = _scope_filter(spec, tenant, scope)
+    if after is not None:
+        conditions.append(_after(spec, order, after))
+    statement = (
+        select(spec.table)
+        .where(*conditions)
+        .order_by(*_order_by(spec, order))
+        .limit(limit + 1)
+        .offset(offset or None)
+    )
+    rows = connection.execute(statement).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    records = [_to_record(spec, row) for row in rows]
+    last_key = None
+    if more and rows:
+        last = rows[-1]._mapping
+        last_key = [last[spec.columns[k.property].column.name] for k in order]
+    return Page(records, last_key)
+
+
+def all_records(
+    connection: Connection, spec: TableSpec, tenant: str, scope: Scope, order: Sequence[SortKey]
+) -> list[Record]:
+    conditions = _scope_filter(spec, tenant, scope)
+    statement = select(spec.table).where(*conditions).order_by(*_order_by(spec, order))
+    return [_to_record(spec, row) for row in connection.execute(statement)]
+
+
+def count(connection: Connection, spec: TableSpec, tenant: str, scope: Scope) -> int:
+    conditions = _scope_filter(spec, tenant, scope)
+    statement = select(func.count()).select_from(spec.table).where(*conditions)
+    return int(connection.execute(statement).scalar_one())
+
+
+def _row_values(spec: TableSpec, values: dict[str, Any]) -> dict[str, Any]:
+    return {spec.columns[n].column.name: spec.columns[n].to_db(v) for n, v in values.items()}
+
+
+def insert_record(connection: Connection, spec: TableSpec, tenant: str, record: Record) -> None:
+    row = _row_values(spec, record.values)
+    row.update(tenant_id=tenant, id=record.id, type=record.type.name, etag=record.etag)
+    if spec is RUN_TABLE:
+        row.update(process_id=record.process_id, touched=record.touched)
+    connection.execute(insert(spec.table).values(**row))
+
+
+def update_record(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    key: str,
+    changes: dict[str, Any],
+    *,
+    etag: str | None = None,
+    process_id: str | None | bool = False,
+    touched: int | None = None,
+) -> None:
+    """Write ``changes`` (by property name); ``process_id=False`` leaves the link alone."""
+    row = _row_values(spec, changes)
+    if etag is not None:
+        row["etag"] = etag
+    if process_id is not False:
+        row["process_id"] = process_id
+    if touched is not None:
+        row["touched"] = touched
+    if row:
+        table = spec.table
+        connection.execute(
+            update(table).where(table.c.tenant_id == tenant, table.c.id == key).values(**row)
+        )
+
+
+def delete_runs(connection: Connection, tenant: str, keys: Sequence[str]) -> None:
+    """Delete runs with their group memberships, both as member and as group."""
+    members = run_group_members
+    connection.execute(
+        delete(members).where(
+            members.c.tenant_id == tenant,
+            or_(members.c.run_id.in_(keys), members.c.group_id.in_(keys)),
+        )
+    )
+    connection.execute(delete(runs).where(runs.c.tenant_id == tenant, runs.c.id.in_(keys)))
+
+
+def delete_process(connection: Connection, tenant: str, key: str) -> None:
+    connection.execute(
+        delete(processes).where(processes.c.tenant_id == tenant, processes.c.id == key)
+    )
+
+
+def run_ids_of_process(
+    connection: Connection, tenant: str, process_id: str
+) -> tuple[list[str], bool]:
+    """The ids of a process's runs, and whether any of them is still running."""
+    status = RUN_COLUMNS["status"]
+    rows = connection.execute(
+        select(runs.c.id, runs.c.status).where(
+            runs.c.tenant_id == tenant, runs.c.process_id == process_id
+        )
+    ).all()
+    running = status.to_db("running")
+    return [r.id for r in rows], any(r.status == running for r in rows)
+
+
+def add_member(connection: Connection, tenant: str, group_id: str, run_id: str) -> bool:
+    """Link ``run_id`` into the group; False when it already was a member."""
+    members = run_group_members
+    present = connection.execute(
+        select(true()).where(
+            members.c.tenant_id == tenant,
+            members.c.group_id == group_id,
+            members.c.run_id == run_id,
+        )
+    ).first()
+    if present is not None:
+        return False
+    connection.execute(insert(members).values(tenant_id=tenant, group_id=group_id, run_id=run_id))
+    return True
+
+
+def remove_member(connection: Connection, tenant: str, group_id: str, run_id: str) -> bool:
+    members = run_group_members
+    result = connection.execute(
+        delete(members).where(
+            members.c.tenant_id == tenant,
+            members.c.group_id == group_id,
+            members.c.run_id == run_id,
+        )
+    )
+    return result.rowcount > 0

@@ -1,0 +1,151 @@
+"""Tables derived from the model.
+
+Each entity set's root type gets one table holding every property of every type derived from
+it (single-table inheritance, with the type's name in ``type``). Property names become
+snake_case columns; enums are stored as their integer values so that they sort as OData says;
+date-times as integer ticks (see :mod:`flowruns.edm.datetimes`); complex values and collections
+as JSON. Every table and index leads with ``tenant_id`` so the schema can be distributed by tenant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+from flowruns.edm.industrydata import PROCESSES, RUNS
+from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
+
+metadata = MetaData()
+
+TENANT = String(36)
+GUID = String(36)
+JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
+
+
+def column_name(property_name: str) -> str:
+    """``startDateTime`` → ``start_date_time``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", property_name).lower()
+
+
+def _sql_type(prop: Property) -> TypeEngine[object]:
+    if prop.collection or isinstance(prop.type, ComplexType):
+        return JSON_TYPE
+    if isinstance(prop.type, EnumType):
+        return SmallInteger()
+    if prop.type is Primitive.DATE_TIME_OFFSET:
+        return BigInteger()
+    if prop.key:
+        return GUID
+    return Text()
+
+
+@dataclass(frozen=True)
+class PropertyColumn:
+    """Where a property lives in a table, and how its value is stored."""
+
+    property: Property
+    column: Column[object]
+
+    def to_db(self, value: object) -> object:
+        if value is not None and isinstance(self.property.type, EnumType):
+            assert isinstance(value, str)
+            return self.property.type.value_of(value)
+        return value
+
+    def from_db(self, value: object) -> object:
+        if value is not None and isinstance(self.property.type, EnumType):
+            assert isinstance(value, int)
+            return self.property.type.members[value]
+        return value
+
+
+def _all_properties(root: EntityType) -> list[Property]:
+    seen: dict[str, Property] = {}
+    for t in root.subtypes():
+        for p in t.properties:
+            seen.setdefault(p.name, p)
+    return list(seen.values())
+
+
+def _property_columns(root: EntityType) -> list[Column[object]]:
+    # A property of a derived type is null in the rows of every other type.
+    shared = {p.name for p in root.properties if not p.nullable}
+    return [
+        Column(column_name(p.name), _sql_type(p), nullable=p.name not in shared)
+        for p in _all_properties(root)
+        if not p.key and p.name != "eTag"
+    ]
+
+
+runs = Table(
+    RUNS.table,
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("id", GUID, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("etag", String(32), nullable=False),
+    Column("touched", BigInteger, nullable=False),
+    Column("process_id", GUID),
+    *_property_columns(RUNS.type),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "process_id"], ["processes.tenant_id", "processes.id"]),
+)
+Index("ix_runs_start", runs.c.tenant_id, runs.c.start_date_time, runs.c.id)
+Index("ix_runs_status_start", runs.c.tenant_id, runs.c.status, runs.c.start_date_time, runs.c.id)
+Index("ix_runs_type_start", runs.c.tenant_id, runs.c.type, runs.c.start_date_time, runs.c.id)
+Index(
+    "ix_runs_process_start", runs.c.tenant_id, runs.c.process_id, runs.c.start_date_time, runs.c.id
+)
+
+processes = Table(
+    PROCESSES.table,
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("id", GUID, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("etag", String(32), nullable=False),
+    *_property_columns(PROCESSES.type),
+    PrimaryKeyConstraint("tenant_id", "id"),
+)
+Index("ix_processes_name", processes.c.tenant_id, processes.c.display_name, processes.c.id)
+
+run_group_members = Table(
+    "run_group_members",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("group_id", GUID, nullable=False),
+    Column("run_id", GUID, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "group_id", "run_id"),
+    ForeignKeyConstraint(["tenant_id", "group_id"], ["runs.tenant_id", "runs.id"]),
+    ForeignKeyConstraint(["tenant_id", "run_id"], ["runs.tenant_id", "runs.id"]),
+)
+Index("ix_run_group_members_run", run_group_members.c.tenant_id, run_group_members.c.run_id)
+
+
+def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:
+    """The columns of ``table`` keyed by the property name they store."""
+    return {
+        p.name: PropertyColumn(p, table.c[column_name(p.name)])
+        for p in _all_properties(root)
+        if p.name != "eTag"
+    }
+
+
+RUN_COLUMNS = property_columns(runs, RUNS.type)
+PROCESS_COLUMNS = property_columns(processes, PROCESSES.type)
