@@ -145,7 +145,7 @@ class ODataEndpoint:
         body = parse_json_object(await read_body(request, self.settings.max_body_bytes))
         url = body.get("@odata.id")
         if not isinstance(url, str):
-            raise InvalidRequest("The body must be {\"@odata.id\": \"<url>\"}.", target="@odata.id")
+            raise InvalidRequest('The body must be {"@odata.id": "<url>"}.', target="@odata.id")
         ref = paths.resolve_reference(url, SERVICE_ROOT_PATH)
         if ref.binding is not PROCESSES or ref.via is not None:
             raise InvalidRequest(f"'{url}' is not a process.", target="@odata.id")
@@ -309,9 +309,7 @@ class ODataEndpoint:
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and writing.etag_matches(if_none_match, record):
             return responses.empty_response(request, 304, {"ETag": etag_header(record)})
-        return self.entity_response(
-            request, record, ref.entity_context(), select=options.select
-        )
+        return self.entity_response(request, record, ref.entity_context(), select=options.select)
 
     def _read_entity(self, tenant: str, ref: paths.EntityRef) -> Record:
         with self.db.reading() as connection:
@@ -356,9 +354,7 @@ class ODataEndpoint:
         record = await run_in_threadpool(
             writing.create_process, self.db, self.tenant(request), body, ref.via.source
         )
-        return self.written_response(
-            request, record, f"{HUB_PATH}/processes/$entity", created=True
-        )
+        return self.written_response(request, record, f"{HUB_PATH}/processes/$entity", created=True)
 
     # -- links ($ref) --------------------------------------------------------------------
 
@@ -372,7 +368,8 @@ class ODataEndpoint:
         return responses.json_response(request, body)
 
     async def put_link(self, request: Request, ref: paths.Ref) -> Response:
-        assert isinstance(ref.target, paths.EntityRef) and ref.target.via is not None
+        assert isinstance(ref.target, paths.EntityRef)
+        assert ref.target.via is not None
         link = await self.link_from_body(request)
         await run_in_threadpool(
             writing.set_run_process,
@@ -385,7 +382,8 @@ class ODataEndpoint:
         return responses.empty_response(request)
 
     async def delete_link(self, request: Request, ref: paths.Ref) -> Response:
-        assert isinstance(ref.target, paths.EntityRef) and ref.target.via is not None
+        assert isinstance(ref.target, paths.EntityRef)
+        assert ref.target.via is not None
         await run_in_threadpool(
             writing.set_run_process,
             self.db,
@@ -428,11 +426,12 @@ class ODataEndpoint:
         return responses.json_response(request, body)
 
     async def post_member_link(self, request: Request, ref: paths.Ref) -> Response:
-        assert isinstance(ref.target, paths.CollectionRef) and ref.target.via is not None
+        assert isinstance(ref.target, paths.CollectionRef)
+        assert ref.target.via is not None
         body = parse_json_object(await read_body(request, self.settings.max_body_bytes))
         url = body.get("@odata.id")
         if not isinstance(url, str):
-            raise InvalidRequest("The body must be {\"@odata.id\": \"<url>\"}.", target="@odata.id")
+            raise InvalidRequest('The body must be {"@odata.id": "<url>"}.', target="@odata.id")
         member = paths.resolve_reference(url, SERVICE_ROOT_PATH)
         if member.binding is not RUNS or member.via is not None or member.key is None:
             raise InvalidRequest(f"'{url}' is not a run.", target="@odata.id")
@@ -463,4 +462,3 @@ class ODataEndpoint:
             "value": text,
         }
         return responses.json_response(request, body)
-

@@ -62,7 +62,9 @@ def raw_response(
     )
 
 
-def empty_response(request: Request, status: int = 204, headers: dict[str, str] | None = None) -> Response:
+def empty_response(
+    request: Request, status: int = 204, headers: dict[str, str] | None = None
+) -> Response:
     return Response(status_code=status, headers=_headers(request, headers))
 
 

@@ -59,9 +59,7 @@ def _entity(schema: ET.Element, entity: EntityType) -> None:
         ET.SubElement(element, "NavigationProperty", nav_attrs)
     for function in entity.functions:
         fn = ET.SubElement(schema, "Function", {"Name": function.name, "IsBound": "true"})
-        ET.SubElement(
-            fn, "Parameter", {"Name": "bindingParameter", "Type": entity.qualified_name}
-        )
+        ET.SubElement(fn, "Parameter", {"Name": "bindingParameter", "Type": entity.qualified_name})
         ET.SubElement(fn, "ReturnType", {"Type": function.return_type.value, "Nullable": "false"})
 
 
@@ -84,4 +82,5 @@ def write_csdl(model: Model, singleton: tuple[str, str]) -> bytes:
         if namespace == CONTAINER_NAMESPACE:
             container = ET.SubElement(schema, "EntityContainer", {"Name": "GraphService"})
             ET.SubElement(container, "Singleton", {"Name": singleton[0], "Type": singleton[1]})
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document

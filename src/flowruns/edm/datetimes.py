@@ -66,4 +66,3 @@ def format_ticks(ticks: int) -> str:
 
 def now_ticks() -> int:
     return time.time_ns() // 100
-

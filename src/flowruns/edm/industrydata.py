@@ -36,7 +36,9 @@ run_status = EnumType(
     ),
 )
 readiness_status = EnumType(
-    NS, "readinessStatus", ("notReady", "ready", "failed", "deleted", "expired", "unknownFutureValue")
+    NS,
+    "readinessStatus",
+    ("notReady", "ready", "failed", "deleted", "expired", "unknownFutureValue"),
 )
 data_share_sharing_state = EnumType(
     NS, "dataShareSharingState", ("pending", "running", "problem", "unknownFutureValue")
@@ -239,7 +241,9 @@ RUNS = EntitySetBinding("runs", run, table="runs", default_order=("startDateTime
 PROCESSES = EntitySetBinding(
     "processes", process, table="processes", default_order=("displayName", False)
 )
-RUN_GROUPS = EntitySetBinding("runGroups", run_group, table="runs", default_order=("startDateTime", True))
+RUN_GROUPS = EntitySetBinding(
+    "runGroups", run_group, table="runs", default_order=("startDateTime", True)
+)
 ENTITY_SETS = {b.name: b for b in (RUNS, PROCESSES, RUN_GROUPS)}
 
 # The run type a process produces when a run is created under it without an @odata.type.

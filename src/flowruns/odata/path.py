@@ -42,8 +42,10 @@ class CollectionRef:
         return self.cast or self.binding.type
 
     def context(self) -> str:
-        base = f"{self.via.source.context()}/{self.via.navigation.name}" if self.via else (
-            f"{HUB_PATH}/{self.binding.name}"
+        base = (
+            f"{self.via.source.context()}/{self.via.navigation.name}"
+            if self.via
+            else (f"{HUB_PATH}/{self.binding.name}")
         )
         return f"{base}/{self.cast.qualified_name}" if self.cast else base
 
@@ -172,9 +174,10 @@ def _resolve_below_hub(segments: list[str]) -> Resource:
     binding = next((b for n, b in ENTITY_SETS.items() if n.lower() == name.lower()), None)
     if binding is None:
         raise _no_segment(segments[0])
-    current: CollectionRef | EntityRef = CollectionRef(binding)
+    collection = CollectionRef(binding)
+    current: CollectionRef | EntityRef = collection
     if key is not None:
-        current = EntityRef(binding, key, collection=current)
+        current = EntityRef(binding, key, collection=collection)
     for index, segment in enumerate(segments[1:], start=1):
         last = index == len(segments) - 1
         lower = segment.lower()
@@ -255,12 +258,7 @@ def _step_from_entity(current: EntityRef, segment: str) -> CollectionRef | Entit
 def _function(entity_type: EntityType, name: str, key: str | None) -> Function | None:
     short = name.rsplit(".", 1)[-1] if name.lower().startswith("microsoft.graph.") else name
     function = next(
-        (
-            f
-            for t in entity_type.lineage()
-            for f in t.functions
-            if f.name.lower() == short.lower()
-        ),
+        (f for t in entity_type.lineage() for f in t.functions if f.name.lower() == short.lower()),
         None,
     )
     if function is None:

@@ -17,7 +17,9 @@ UNKNOWN = "unknownFutureValue"
 _FROZEN_WHEN_FINISHED = ("status", "startDateTime", "endDateTime")
 
 
-def drop_unknown_enum_values(entity_type: EntityType, values: dict[str, Any], *, create: bool) -> None:
+def drop_unknown_enum_values(
+    entity_type: EntityType, values: dict[str, Any], *, create: bool
+) -> None:
     """``unknownFutureValue`` is rejected on create and ignored in a PATCH, as Graph does."""
     for prop in entity_type.properties:
         if isinstance(prop.type, EnumType) and values.get(prop.name) == UNKNOWN:

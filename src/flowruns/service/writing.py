@@ -120,7 +120,7 @@ def update_run(
         changes = dict(body.values)
         lifecycle.drop_unknown_enum_values(record.type, changes, create=False)
         changes = lifecycle.run_changes(record.values, changes, now)
-        process_id: str | None | bool = False
+        process_id: str | bool | None = False
         if link is not None and link.process_id != record.process_id:
             if link.process_id is not None:
                 _process(connection, tenant, link.process_id)
@@ -183,7 +183,9 @@ def set_run_process(
         )
 
 
-def create_process(db: Database, tenant: str, body: EntityBody, for_run: EntityRef | None) -> Record:
+def create_process(
+    db: Database, tenant: str, body: EntityBody, for_run: EntityRef | None
+) -> Record:
     """Create a process; with ``for_run``, also link that run to it in the same transaction."""
     process_type = _concrete(body.type, "process")
     values: dict[str, Any] = dict(body.values)
@@ -256,13 +258,12 @@ def add_group_member(db: Database, tenant: str, group_ref: EntityRef, run_id: st
         if entities.get(connection, RUN_TABLE, tenant, run_id) is None:
             raise not_found(RUNS.type.name, run_id)
         if entities.add_member(connection, tenant, group.id, run_id):
-            entities.update_record(
-                connection, RUN_TABLE, tenant, group.id, {}, touched=now_ticks()
-            )
+            entities.update_record(connection, RUN_TABLE, tenant, group.id, {}, touched=now_ticks())
 
 
 def remove_group_member(db: Database, tenant: str, member_ref: EntityRef) -> None:
-    assert member_ref.collection is not None and member_ref.collection.via is not None
+    assert member_ref.collection is not None
+    assert member_ref.collection.via is not None
     with db.writing() as connection:
         group = resolve_entity(connection, tenant, member_ref.collection.via.source)
         assert member_ref.key is not None

@@ -88,8 +88,8 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends without an exception."""
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(flowruns_write=True)
+        with self.engine.connect() as plain:
+            connection = plain.execution_options(flowruns_write=True)
             with connection.begin():
                 yield connection
 

@@ -140,15 +140,11 @@ def get(
     connection: Connection, spec: TableSpec, tenant: str, key: str, scope: Scope | None = None
 ) -> Record | None:
     conditions = _scope_filter(spec, tenant, scope or Scope())
-    row = connection.execute(
-        select(spec.table).where(*conditions, spec.table.c.id == key)
-    ).first()
+    row = connection.execute(select(spec.table).where(*conditions, spec.table.c.id == key)).first()
     return None if row is None else _to_record(spec, row)
 
 
-def _after(
-    spec: TableSpec, order: Sequence[SortKey], values: Sequence[Any]
-) -> ColumnElement[bool]:
+def _after(spec: TableSpec, order: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in ``order`` (nulls first ascending, last descending)."""
     columns = [spec.columns[k.property].column for k in order]
     uniform = len({k.descending for k in order}) == 1
@@ -160,8 +156,7 @@ def _after(
     for i, key in enumerate(order):
         column, value = columns[i], values[i]
         prefix = [
-            columns[j].is_(None) if values[j] is None else columns[j] == values[j]
-            for j in range(i)
+            columns[j].is_(None) if values[j] is None else columns[j] == values[j] for j in range(i)
         ]
         if key.descending:
             step = false() if value is None else or_(column < value, column.is_(None))
@@ -249,7 +244,7 @@ def update_record(
     changes: dict[str, Any],
     *,
     etag: str | None = None,
-    process_id: str | None | bool = False,
+    process_id: str | bool | None = False,
     touched: int | None = None,
 ) -> None:
     """Write ``changes`` (by property name); ``process_id=False`` leaves the link alone."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -43,7 +44,7 @@ def column_name(property_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", property_name).lower()
 
 
-def _sql_type(prop: Property) -> TypeEngine[object]:
+def _sql_type(prop: Property) -> TypeEngine[Any]:
     if prop.collection or isinstance(prop.type, ComplexType):
         return JSON_TYPE
     if isinstance(prop.type, EnumType):

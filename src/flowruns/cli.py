@@ -1,0 +1,80 @@
+"""The ``flowruns`` command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from flowruns.settings import DEFAULT_TENANT, Settings
+
+app = typer.Typer(help="Record and inspect data-flow runs.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default ./.flowruns, or FLOWRUNS_DATA_DIR)."),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Database URL (default: SQLite in the data directory)."),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Start the flowruns server (service root at /beta)."""
+    import uvicorn
+
+    from flowruns.api.app import create_app
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
+    console.print(
+        f"flowruns serving http://{settings.host}:{settings.port}/beta "
+        f"(data: {settings.database_url or settings.data_dir.resolve()})"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        server_header=False,
+    )
+
+
+@demo_app.command("seed")
+def demo_seed(
+    runs: Annotated[int, typer.Option("--runs", min=0, help="How many runs to add.")] = 2000,
+    tenant: Annotated[str, typer.Option(help="Tenant the data belongs to.")] = DEFAULT_TENANT,
+    days: Annotated[int, typer.Option(min=1, help="Spread the runs over this many days.")] = 180,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same history).")] = 7,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Fill the store with realistic processes and runs."""
+    from flowruns.api.app import open_database
+    from flowruns.demo import seed as seed_history
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    db = open_database(settings)
+    started = time.perf_counter()
+    result = seed_history(db, tenant, runs, days=days, seed=seed)
+    db.dispose()
+    console.print(
+        f"Added {result.processes} processes and {result.runs} runs "
+        f"in {time.perf_counter() - started:.1f}s."
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,28 @@
+"""Shared fixtures: a fresh flowruns server (in-process ASGI) on its own database per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from flowruns.api.app import create_app
+from flowruns.settings import Settings
+
+ROOT = "/beta"
+HUB = f"{ROOT}/external/industryData"
+NS = "microsoft.graph.industryData"
+CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", secret_key="test-secret")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
+        yield test_client
