@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 
+from flowruns.api.app import create_app, open_database
+from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, Settings
 
 app = typer.Typer(help="Record and inspect data-flow runs.", no_args_is_help=True)
@@ -34,10 +37,6 @@ def serve(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Start the flowruns server (service root at /beta)."""
-    import uvicorn
-
-    from flowruns.api.app import create_app
-
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     console.print(
         f"flowruns serving http://{settings.host}:{settings.port}/beta "
@@ -62,9 +61,6 @@ def demo_seed(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Fill the store with realistic processes and runs."""
-    from flowruns.api.app import open_database
-    from flowruns.demo import seed as seed_history
-
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     db = open_database(settings)
     started = time.perf_counter()
