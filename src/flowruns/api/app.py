@@ -6,11 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from flowruns.api import responses
 from flowruns.api.endpoint import SERVICE_ROOT_PATH, ODataEndpoint
+from flowruns.api.middleware import RequestIdMiddleware
+from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.settings import Settings
 from flowruns.store.database import Database, make_engine, sqlite_url
 
@@ -27,13 +32,31 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (outside the service root) in the Graph error shape."""
+    assert isinstance(exc, HTTPException)
+    error: GraphError
+    if exc.status_code == 405:
+        error = MethodNotAllowed(f"{request.method} is not allowed here.", headers=exc.headers)
+    elif exc.status_code == 404:
+        error = NotFound(f"No resource at '{request.url.path}'.")
+    else:
+        error = GraphError(str(exc.detail))
+        error.status = exc.status_code
+    return responses.error_response(request, error)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return responses.unexpected_error_response(request, exc)
+
+
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     """The flowruns server for ``settings`` (``db`` overrides the configured database)."""
     database = db or open_database(settings)
     endpoint = ODataEndpoint(settings, database)
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    async def healthz(request: Request) -> Response:
+        return responses.json_response(request, {"status": "ok"})
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -46,4 +69,9 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         Route(SERVICE_ROOT_PATH, endpoint.handle, methods=_METHODS),
         Route(SERVICE_ROOT_PATH + "/{path:path}", endpoint.handle, methods=_METHODS),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,25 +17,9 @@ log = logging.getLogger("flowruns.api")
 
 
 def request_ids(request: Request) -> tuple[str, str]:
-    """(request-id, client-request-id) of this request, made once and kept on its state."""
-    ids: tuple[str, str] | None = getattr(request.state, "ids", None)
-    if ids is None:
-        client = request.headers.get("client-request-id") or str(uuid.uuid4())
-        ids = (str(uuid.uuid4()), client[:128])
-        request.state.ids = ids
+    """(request-id, client-request-id), as set by :class:`RequestIdMiddleware`."""
+    ids: tuple[str, str] = request.state.ids
     return ids
-
-
-def _headers(request: Request, extra: dict[str, str] | None = None) -> dict[str, str]:
-    request_id, client_request_id = request_ids(request)
-    headers = {
-        "OData-Version": "4.0",
-        "request-id": request_id,
-        "client-request-id": client_request_id,
-    }
-    if extra:
-        headers.update(extra)
-    return headers
 
 
 def json_response(
@@ -46,7 +29,7 @@ def json_response(
         orjson.dumps(body),
         status_code=status,
         media_type=CONTENT_TYPE,
-        headers=_headers(request, headers),
+        headers=headers,
     )
 
 
@@ -57,15 +40,13 @@ def raw_response(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    return Response(
-        content, status_code=status, media_type=media_type, headers=_headers(request, headers)
-    )
+    return Response(content, status_code=status, media_type=media_type, headers=headers)
 
 
 def empty_response(
     request: Request, status: int = 204, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(status_code=status, headers=_headers(request, headers))
+    return Response(status_code=status, headers=headers)
 
 
 def error_response(request: Request, error: GraphError) -> Response:
