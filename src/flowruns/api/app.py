@@ -37,7 +37,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error: GraphError
     if exc.status_code == 405:
-        error = MethodNotAllowed(f"{request.method} is not allowed here.", headers=exc.headers)
+        error = MethodNotAllowed(
+            f"{request.method} is not allowed here.", headers=dict(exc.headers or {})
+        )
     elif exc.status_code == 404:
         error = NotFound(f"No resource at '{request.url.path}'.")
     else:
