@@ -6,6 +6,7 @@ function in a worker thread, and format its result. Every rule lives in ``servic
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -27,6 +28,7 @@ from flowruns.odata.query import DEFAULT_PAGE_SIZE, QueryOptions, parse_options,
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.service import reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
+from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import resolve_entity
 from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store.database import Database
@@ -188,6 +190,21 @@ class ODataEndpoint:
             request, record, fragment, status=201 if created else 200, headers=headers
         )
 
+    def idempotency_key(self, request: Request, raw: bytes) -> IdempotencyKey | None:
+        """The request's ``Idempotency-Key`` with a digest of what it asks for."""
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return None
+        if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+            raise InvalidRequest(
+                "'Idempotency-Key' must be 1 to 255 printable ASCII characters.",
+                target="Idempotency-Key",
+            )
+        digest = hashlib.sha256()
+        for part in (request.method.encode(), request.url.path.lower().encode(), raw):
+            digest.update(len(part).to_bytes(8, "big") + part)
+        return IdempotencyKey(key, digest.hexdigest())
+
     def read_write_body(
         self, raw: bytes, request: Request, expected: Any, *, partial: bool
     ) -> tuple[Any, writing.Link | None]:
@@ -287,16 +304,19 @@ class ODataEndpoint:
     async def post_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
         raw = await read_body(request, self.settings.max_body_bytes)
         tenant = self.tenant(request)
+        key = self.idempotency_key(request, raw)
         if collection.binding is PROCESSES and collection.via is None:
             body, _ = self.read_write_body(raw, request, collection.type, partial=False)
             if body.binds:
                 raise InvalidRequest("Processes have no navigation to bind on create.")
-            record = await run_in_threadpool(writing.create_process, self.db, tenant, body, None)
+            record = await run_in_threadpool(
+                writing.create_process, self.db, tenant, body, None, key
+            )
             fragment = f"{HUB_PATH}/processes/$entity"
         else:
             body, link = self.read_write_body(raw, request, collection.type, partial=False)
             record = await run_in_threadpool(
-                writing.create_run, self.db, tenant, collection, body, link
+                writing.create_run, self.db, tenant, collection, body, link, key
             )
             fragment = f"{HUB_PATH}/runs/$entity"
         return self.written_response(request, record, fragment, created=True)
@@ -351,8 +371,9 @@ class ODataEndpoint:
         body, _ = self.read_write_body(raw, request, ref.type, partial=False)
         if body.binds:
             raise InvalidRequest("Processes have no navigation to bind on create.")
+        key = self.idempotency_key(request, raw)
         record = await run_in_threadpool(
-            writing.create_process, self.db, self.tenant(request), body, ref.via.source
+            writing.create_process, self.db, self.tenant(request), body, ref.via.source, key
         )
         return self.written_response(request, record, f"{HUB_PATH}/processes/$entity", created=True)
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from flowruns.edm.datetimes import now_ticks
 from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS, run_type_for
@@ -18,7 +20,8 @@ from flowruns.edm.model import EntityType
 from flowruns.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
 from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.path import CollectionRef, EntityRef
-from flowruns.service import lifecycle
+from flowruns.service import idempotency, lifecycle
+from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import not_found, resolve_entity
 from flowruns.store import entities
 from flowruns.store.database import Database
@@ -67,12 +70,43 @@ def _concrete(entity_type: EntityType | None, what: str) -> EntityType:
     return entity_type
 
 
+def _idempotent(
+    db: Database,
+    tenant: str,
+    key: IdempotencyKey | None,
+    create: Callable[[Connection, int], Record],
+) -> Record:
+    """Run ``create`` in a write transaction, once per ``Idempotency-Key``."""
+    for attempt in (1, 2):
+        now = now_ticks()
+        try:
+            with db.writing() as connection:
+                if key is not None:
+                    replayed = idempotency.replay(connection, tenant, key, now)
+                    if replayed is not None:
+                        return replayed
+                record = create(connection, now)
+                if key is not None:
+                    idempotency.remember(connection, tenant, key, record, now)
+                return record
+        except IntegrityError:
+            # A concurrent request with the same key committed first: replay its result.
+            if key is None or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def create_run(
-    db: Database, tenant: str, collection: CollectionRef, body: EntityBody, link: Link | None
+    db: Database,
+    tenant: str,
+    collection: CollectionRef,
+    body: EntityBody,
+    link: Link | None,
+    key: IdempotencyKey | None = None,
 ) -> Record:
     """Create a run in ``collection`` (runs, runGroups or a process's runs)."""
-    now = now_ticks()
-    with db.writing() as connection:
+
+    def create(connection: Connection, now: int) -> Record:
         process_id = link.process_id if link else None
         default: EntityType | None = collection.cast
         if collection.via is not None:
@@ -100,7 +134,9 @@ def create_run(
             touched=now,
         )
         entities.insert_record(connection, RUN_TABLE, tenant, record)
-    return record
+        return record
+
+    return _idempotent(db, tenant, key, create)
 
 
 def update_run(
@@ -184,7 +220,11 @@ def set_run_process(
 
 
 def create_process(
-    db: Database, tenant: str, body: EntityBody, for_run: EntityRef | None
+    db: Database,
+    tenant: str,
+    body: EntityBody,
+    for_run: EntityRef | None,
+    key: IdempotencyKey | None = None,
 ) -> Record:
     """Create a process; with ``for_run``, also link that run to it in the same transaction."""
     process_type = _concrete(body.type, "process")
@@ -193,8 +233,9 @@ def create_process(
     for prop in process_type.properties:
         if not prop.key and not prop.read_only:
             values.setdefault(prop.name, None)
-    record = Record(type=process_type, id=str(uuid.uuid4()), etag=new_etag(), values=values)
-    with db.writing() as connection:
+
+    def create(connection: Connection, now: int) -> Record:
+        record = Record(type=process_type, id=str(uuid.uuid4()), etag=new_etag(), values=values)
         run = resolve_entity(connection, tenant, for_run) if for_run is not None else None
         entities.insert_record(connection, PROCESS_TABLE, tenant, record)
         if run is not None:
@@ -206,9 +247,11 @@ def create_process(
                 {},
                 etag=new_etag(),
                 process_id=record.id,
-                touched=now_ticks(),
+                touched=now,
             )
-    return record
+        return record
+
+    return _idempotent(db, tenant, key, create)
 
 
 def update_process(

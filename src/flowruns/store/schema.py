@@ -139,6 +139,19 @@ run_group_members = Table(
 Index("ix_run_group_members_run", run_group_members.c.tenant_id, run_group_members.c.run_id)
 
 
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("entity", JSON_TYPE, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key"),
+)
+Index("ix_idempotency_keys_created", idempotency_keys.c.tenant_id, idempotency_keys.c.created)
+
+
 def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:
     """The columns of ``table`` keyed by the property name they store."""
     return {
