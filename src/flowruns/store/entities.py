@@ -40,16 +40,25 @@ from flowruns.store.schema import (
 )
 
 
-@dataclass(frozen=True)
 class TableSpec:
     """An entity table and the properties its columns hold."""
 
-    table: Table
-    columns: dict[str, PropertyColumn]
-    root: EntityType
-
-    def type_named(self, name: str) -> EntityType:
-        return next(t for t in self.root.subtypes() if t.name == name)
+    def __init__(self, table: Table, columns: dict[str, PropertyColumn], root: EntityType) -> None:
+        self.table = table
+        self.columns = columns
+        self.root = root
+        # Per stored type name: the type and the (property, column) pairs its rows carry.
+        self.layouts: dict[str, tuple[EntityType, list[tuple[str, PropertyColumn]]]] = {
+            t.name: (
+                t,
+                [
+                    (p.name, columns[p.name])
+                    for p in t.properties
+                    if p.name in columns and not p.key
+                ],
+            )
+            for t in root.subtypes()
+        }
 
 
 RUN_TABLE = TableSpec(runs, RUN_COLUMNS, RUNS.type)
@@ -98,12 +107,8 @@ class Page:
 
 def _to_record(spec: TableSpec, row: Row[Any]) -> Record:
     mapping = row._mapping
-    entity_type = spec.type_named(mapping["type"])
-    values = {
-        name: pc.from_db(mapping[pc.column.name])
-        for name, pc in spec.columns.items()
-        if entity_type.find_property(name) is not None and not pc.property.key
-    }
+    entity_type, layout = spec.layouts[mapping["type"]]
+    values = {name: pc.from_db(mapping[pc.column.name]) for name, pc in layout}
     return Record(
         type=entity_type,
         id=mapping["id"],
