@@ -1,0 +1,5 @@
+"""``python -m flowruns`` runs the flowruns command."""
+
+from flowruns.cli import main
+
+main()

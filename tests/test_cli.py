@@ -1,0 +1,91 @@
+"""The flowruns command as a user runs it: seed a data directory, serve it, read it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from flowruns.cli import app
+
+HUB_PATH = "/beta/external/industryData"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("cli") / "data"
+    result = CliRunner().invoke(app, ["demo", "seed", "--runs", "600", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "600 runs" in result.output
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def server(seeded_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": "cli-test"}
+    command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
+    log_path = seeded_dir.parent / "server.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [*command, "--data-dir", str(seeded_dir)], env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def test_seeded_history_is_served_with_every_run_type(server: str) -> None:
+    runs = httpx.get(f"{server}{HUB_PATH}/runs", params={"$count": "true", "$top": "999"}).json()
+    assert runs["@odata.count"] == 600
+    types = {r["@odata.type"].rsplit(".", 1)[-1] for r in runs["value"]}
+    assert {"outgoingFlowRun", "incomingFlowRun"} <= types
+    statuses = {r["status"] for r in runs["value"]}
+    assert {"running", "completed", "failed"} <= statuses
+    failed = next(r for r in runs["value"] if r["status"] == "failed")
+    assert failed["blockingError"]["code"]
+
+
+def test_seeded_processes_have_their_runs(server: str) -> None:
+    processes = httpx.get(f"{server}{HUB_PATH}/processes").json()["value"]
+    assert processes
+    first = processes[0]["id"]
+    runs = httpx.get(f"{server}{HUB_PATH}/processes/{first}/runs").json()["value"]
+    assert runs
+    starts = [r["startDateTime"] for r in runs]
+    assert starts == sorted(starts, reverse=True)
+
+
+def test_seed_is_refused_for_a_negative_count(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "seed", "--runs", "-1", "--data-dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert not (tmp_path / "flowruns.db").exists()
