@@ -58,7 +58,8 @@ def parse(text: str) -> int:
 def format_ticks(ticks: int) -> str:
     """``YYYY-MM-DDThh:mm:ss[.fffffff]Z``, with trailing zeros of the fraction dropped."""
     seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
-    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat, not strftime("%Y"): the latter drops the zero padding of years before 1000.
+    text = (_EPOCH + timedelta(seconds=seconds)).replace(tzinfo=None).isoformat()
     if fraction:
         text += "." + f"{fraction:07d}".rstrip("0")
     return text + "Z"
