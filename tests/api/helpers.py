@@ -1,0 +1,130 @@
+"""Small builders and assertions shared by the HTTP tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from starlette.testclient import TestClient
+
+from tests.conftest import HUB, NS
+
+BASE_URL = "http://testserver"
+OUTGOING = f"#{NS}.outgoingFlowRun"
+INCOMING = f"#{NS}.incomingFlowRun"
+RUN_GROUP = f"#{NS}.runGroup"
+INSIGHTS = f"#{NS}.insightsOutgoingFlow"
+DATA_SHARE = f"#{NS}.dataShareOutgoingFlow"
+JSON_CONTENT_TYPE = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;"
+    "IEEE754Compatible=false;charset=utf-8"
+)
+
+
+def create_process(
+    client: TestClient,
+    display_name: str = "nightly export",
+    odata_type: str = INSIGHTS,
+    **extra: Any,
+) -> dict[str, Any]:
+    """POST a process and return its JSON."""
+    response = client.post(
+        f"{HUB}/processes", json={"@odata.type": odata_type, "displayName": display_name, **extra}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def create_run(
+    client: TestClient,
+    display_name: str = "run",
+    odata_type: str = OUTGOING,
+    *,
+    collection: str = f"{HUB}/runs",
+    **extra: Any,
+) -> dict[str, Any]:
+    """POST a run (to ``collection``) and return its JSON."""
+    body: dict[str, Any] = {"displayName": display_name, **extra}
+    if odata_type:
+        body["@odata.type"] = odata_type
+    response = client.post(collection, json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def finished_run(
+    client: TestClient,
+    display_name: str = "run",
+    status: str = "completed",
+    start: str = "2026-01-01T00:00:00Z",
+    end: str = "2026-01-01T01:00:00Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A run created already finished (a backfill), with both times given."""
+    return create_run(
+        client, display_name, status=status, startDateTime=start, endDateTime=end, **extra
+    )
+
+
+def run_url(run_id: str) -> str:
+    return f"{HUB}/runs/{run_id}"
+
+
+def process_url(process_id: str) -> str:
+    return f"{HUB}/processes/{process_id}"
+
+
+def get_json(client: TestClient, url: str) -> dict[str, Any]:
+    """GET ``url``, assert 200 and return the body."""
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def count(client: TestClient, collection: str) -> int:
+    """The ``/$count`` of a collection path below the hub (``runs``, ``processes``, …)."""
+    response = client.get(f"{HUB}/{collection}/$count")
+    assert response.status_code == 200, response.text
+    return int(response.text)
+
+
+def assert_error(
+    response: httpx.Response, status: int, code: str, target: str | None = None
+) -> dict[str, Any]:
+    """Assert a Graph error envelope with ``status``, ``code`` and (when given) ``target``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == JSON_CONTENT_TYPE
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    if target is not None:
+        assert error.get("target") == target
+    return error
+
+
+def collect_all(client: TestClient, url: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every row of a collection, following ``@odata.nextLink`` to the end."""
+    rows: list[dict[str, Any]] = []
+    next_url: str | None = url
+    pages = 0
+    while next_url is not None:
+        page = client.get(next_url, **kwargs)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        if "@odata.nextLink" in body:
+            assert body["value"], "a page with a nextLink must not be empty"
+        rows.extend(body["value"])
+        next_url = body.get("@odata.nextLink")
+        pages += 1
+        assert pages < 1000
+    return rows
+
+
+def assert_unchanged(client: TestClient, url: str, before: dict[str, Any]) -> None:
+    """The entity at ``url`` reads exactly as ``before`` (same values, same ETag)."""
+    current = get_json(client, url)
+    assert current == before
