@@ -185,6 +185,11 @@ def _check_type(record: Record, body: EntityBody) -> None:
             f"The entity is a {record.type.qualified_name}, not a {body.type.qualified_name}.",
             target="@odata.type",
         )
+    for name in body.values:
+        if record.type.find_property(name) is None:
+            raise InvalidRequest(
+                f"'{name}' is not a property of {record.type.qualified_name}.", target=name
+            )
 
 
 def delete_run(db: Database, tenant: str, ref: EntityRef, if_match: str | None) -> None:
