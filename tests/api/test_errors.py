@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -203,6 +204,20 @@ def test_body_over_1_mib_is_413(client: TestClient, run: dict[str, Any]) -> None
     assert_error(patched, 413, "requestEntityTooLarge")
     assert_unchanged(client, run_url(run["id"]), run)
     assert count(client, "runs") == 1
+
+
+def test_streamed_body_over_1_mib_is_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"@odata.type": "#microsoft.graph.industryData.outgoingFlowRun",'
+        yield b'"displayName": "x",'
+        yield b'"@custom.padding": "'
+        for _ in range(11):
+            yield b"x" * 100_000
+        yield b'"}'
+
+    response = client.post(f"{HUB}/runs", content=chunks(), headers=JSON)
+    assert_error(response, 413, "requestEntityTooLarge")
+    assert count(client, "runs") == 0
 
 
 def test_body_just_under_1_mib_is_read(client: TestClient) -> None:

@@ -296,6 +296,27 @@ def test_skiptoken_survives_writes_without_duplicates_or_gaps(
     assert seen + _ids(rest) == _default_order(seven_runs)
 
 
+def test_next_link_after_the_remaining_rows_are_deleted_is_an_empty_last_page(
+    client: TestClient, seven_runs: list[dict[str, Any]]
+) -> None:
+    first = get_json(client, f"{RUNS}?$top=3")
+    shown = set(_ids(first["value"]))
+    for run in seven_runs:
+        if run["id"] not in shown:
+            client.delete(run_url(run["id"]))
+    last = get_json(client, first["@odata.nextLink"])
+    assert last["value"] == []
+    assert "@odata.nextLink" not in last
+
+
+def test_next_link_of_a_navigation_in_parenthesised_key_form(client: TestClient) -> None:
+    process = create_process(client)
+    runs_url = f"{HUB}/processes('{process['id']}')/runs"
+    made = [create_run(client, f"r{i}", collection=runs_url) for i in range(5)]
+    rows = collect_all(client, f"{runs_url}?$top=2")
+    assert sorted(_ids(rows)) == sorted(_ids(made))
+
+
 def test_next_link_keeps_the_other_options(
     client: TestClient, seven_runs: list[dict[str, Any]]
 ) -> None:

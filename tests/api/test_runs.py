@@ -56,6 +56,14 @@ def test_server_assigns_guid_ids_and_ignores_a_client_id(client: TestClient) -> 
     assert client.get(run_url("my-own-id")).status_code == 404
 
 
+def test_patch_ignores_a_client_id(client: TestClient) -> None:
+    run = create_run(client)
+    response = client.patch(run_url(run["id"]), json={"id": str(uuid.uuid4())})
+    assert response.status_code == 200
+    assert response.json()["id"] == run["id"]
+    assert response.json()["@odata.etag"] == run["@odata.etag"]
+
+
 @pytest.mark.parametrize(
     "odata_type", [OUTGOING, f"{NS}.outgoingFlowRun", f"#{NS}.OUTGOINGflowrun"]
 )
