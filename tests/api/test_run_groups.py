@@ -301,6 +301,15 @@ def test_errors_file_defuses_spreadsheet_formulas(
     ]
 
 
+@pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)"])
+def test_errors_file_defuses_formulas_in_display_names(client: TestClient, name: str) -> None:
+    group = _group(client)
+    run = finished_run(client, name, status="completedWithErrors")
+    _add(client, group["id"], run["id"])
+    rows = _csv(client, f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile")
+    assert [r["displayName"] for r in rows] == ["'" + name]
+
+
 def test_errors_file_of_an_empty_group_is_just_the_header(client: TestClient) -> None:
     group = _group(client)
     assert _csv(client, f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile") == []
@@ -328,3 +337,35 @@ def test_errors_file_is_read_only(client: TestClient) -> None:
     response = client.post(f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile", json={})
     assert_error(response, 405, "notAllowed")
     assert response.headers["Allow"] == "GET"
+
+
+def test_membership_changes_are_writes_to_the_group(client: TestClient) -> None:
+    group = create_run(client, "group", RUN_GROUP)
+    member = create_run(client, "member")
+    group_url = f"{HUB}/runs/{group['id']}"
+    before = get_json(client, group_url)["@odata.etag"]
+    added = client.post(
+        f"{HUB}/runGroups/{group['id']}/runs/$ref",
+        json={"@odata.id": f"external/industryData/runs/{member['id']}"},
+    )
+    assert added.status_code == 204
+    after_add = get_json(client, group_url)["@odata.etag"]
+    assert after_add != before
+    client.delete(f"{HUB}/runGroups/{group['id']}/runs/{member['id']}/$ref")
+    assert get_json(client, group_url)["@odata.etag"] not in (before, after_add)
+
+
+def test_member_references_honour_maxpagesize(client: TestClient) -> None:
+    group = create_run(client, "group", RUN_GROUP)
+    for i in range(3):
+        member = create_run(client, f"m{i}")
+        client.post(
+            f"{HUB}/runGroups/{group['id']}/runs/$ref",
+            json={"@odata.id": f"external/industryData/runs/{member['id']}"},
+        )
+    page = client.get(
+        f"{HUB}/runGroups/{group['id']}/runs/$ref", headers={"Prefer": "odata.maxpagesize=2"}
+    )
+    assert page.headers["Preference-Applied"] == "odata.maxpagesize=2"
+    assert len(page.json()["value"]) == 2
+    assert "@odata.nextLink" in page.json()

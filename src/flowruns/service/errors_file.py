@@ -12,8 +12,6 @@ import io
 from typing import Any
 
 from flowruns.edm.datetimes import format_ticks
-from flowruns.edm.industrydata import RUN_GROUPS
-from flowruns.errors import InvalidRequest
 from flowruns.odata.path import EntityRef
 from flowruns.service.resources import resolve_entity
 from flowruns.store import entities
@@ -37,9 +35,8 @@ _STATUSES = frozenset({"failed", "completedWithErrors", "completedWithWarnings"}
 
 def errors_and_warnings_csv(db: Database, tenant: str, group_ref: EntityRef) -> str:
     with db.reading() as connection:
+        # The path resolver binds the function only where the type is runGroup.
         group = resolve_entity(connection, tenant, group_ref)
-        if not group.type.is_a(RUN_GROUPS.type):
-            raise InvalidRequest("getErrorsAndWarningsFile applies to run groups only.")
         members = entities.all_records(
             connection,
             RUN_TABLE,
@@ -55,7 +52,7 @@ def errors_and_warnings_csv(db: Database, tenant: str, group_ref: EntityRef) -> 
             writer.writerow(
                 [
                     run.id,
-                    run.values["displayName"],
+                    _text(run.values["displayName"]),
                     run.type.name,
                     run.values["status"],
                     format_ticks(run.values["startDateTime"]),
