@@ -186,6 +186,16 @@ def test_non_json_content_type_is_415(
     assert count(client, "runs") == 1
 
 
+def test_a_body_without_content_type_is_read_as_json(client: TestClient) -> None:
+    response = client.post(
+        f"{HUB}/runs",
+        content=b'{"@odata.type": "#microsoft.graph.industryData.outgoingFlowRun",'
+        b' "displayName": "x"}',
+    )
+    assert "content-type" not in response.request.headers
+    assert response.status_code == 201, response.text
+
+
 def test_json_content_type_with_parameters_is_accepted(client: TestClient) -> None:
     response = client.post(
         f"{HUB}/runs",

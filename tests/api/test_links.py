@@ -246,6 +246,20 @@ def test_bind_on_patch_changes_the_link_and_etag(client: TestClient) -> None:
     assert _process_of(client, run["id"]) == second["id"]
 
 
+def test_linking_the_same_process_again_keeps_the_etag(client: TestClient) -> None:
+    process = create_process(client)
+    run = create_run(client, collection=f"{process_url(process['id'])}/runs")
+    bound = client.patch(
+        run_url(run["id"]), json={"process@odata.bind": process_url(process["id"])}
+    )
+    assert bound.json()["@odata.etag"] == run["@odata.etag"]
+    put = client.put(
+        f"{run_url(run['id'])}/process/$ref", json={"@odata.id": process_url(process["id"])}
+    )
+    assert put.status_code == 204
+    assert_unchanged(client, run_url(run["id"]), run)
+
+
 def test_bind_to_a_missing_process_is_404_and_creates_nothing(client: TestClient) -> None:
     response = client.post(
         f"{HUB}/runs",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from flowruns.settings import DEFAULT_TENANT
 from tests.api.helpers import (
     BASE_URL,
     JSON_CONTENT_TYPE,
@@ -41,7 +42,7 @@ def test_hub_is_an_industry_data_hub_with_a_constant_etag(client: TestClient) ->
     body = first.json()
     assert body["@odata.context"] == f"{BASE_URL}{ROOT}/$metadata#external/industryData/$entity"
     assert body["@odata.type"] == f"#{NS}.industryDataHub"
-    assert body["id"]
+    assert body["id"] == DEFAULT_TENANT
     assert body["eTag"] == body["@odata.etag"] == first.headers["ETag"]
     create_run(client)
     assert client.get(HUB).json()["eTag"] == body["eTag"]
