@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from flowruns.cli import app
@@ -89,3 +90,14 @@ def test_seed_is_refused_for_a_negative_count(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "seed", "--runs", "-1", "--data-dir", str(tmp_path)])
     assert result.exit_code != 0
     assert not (tmp_path / "flowruns.db").exists()
+
+
+def test_seeding_twice_adds_a_second_history(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'explicit.db'}"
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["demo", "seed", "--runs", "50", "--database-url", url])
+        assert result.exit_code == 0, result.output
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM runs")).scalar_one() == 100
+    engine.dispose()

@@ -120,7 +120,7 @@ def _process_rows(rng: random.Random, tenant: str, count: int) -> list[dict[str,
         rows.append(
             {
                 "tenant_id": tenant,
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "id": str(uuid.uuid4()),
                 "type": "dataShareOutgoingFlow" if data_share else "insightsOutgoingFlow",
                 "etag": f"{rng.getrandbits(64):016x}",
                 "display_name": name,
@@ -169,7 +169,7 @@ def _run_rows(
             blocking = {"code": code, "message": message, "target": process["display_name"]}
         yield {
             "tenant_id": tenant,
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "id": str(uuid.uuid4()),
             "type": run_type,
             "etag": f"{rng.getrandbits(64):016x}",
             "touched": end or now,

@@ -25,9 +25,10 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 def open_database(settings: Settings) -> Database:
     """The database of ``settings``; a SQLite file in the data directory by default."""
     if settings.database_url:
-        return Database(make_engine(settings.database_url))
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(make_engine(sqlite_url(settings.data_dir)))
+        db = Database(make_engine(settings.database_url))
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(make_engine(sqlite_url(settings.data_dir)))
     db.create_schema()
     return db
 

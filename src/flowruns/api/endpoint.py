@@ -19,12 +19,26 @@ from flowruns.api import responses
 from flowruns.api.body import read_body
 from flowruns.api.preferences import Preferences
 from flowruns.edm.csdl import write_csdl
-from flowruns.edm.industrydata import HUB_PATH, MODEL, PROCESSES, RUN_GROUPS, RUNS, external
+from flowruns.edm.industrydata import (
+    HUB_PATH,
+    MODEL,
+    PROCESSES,
+    RUN_GROUPS,
+    RUNS,
+    external,
+    industry_data_hub,
+)
 from flowruns.errors import GraphError, InvalidRequest, MethodNotAllowed, UriTooLong
 from flowruns.odata import path as paths
 from flowruns.odata.deserialize import parse_json_object, read_entity
-from flowruns.odata.payload import context_url, entity_json, etag_header
-from flowruns.odata.query import DEFAULT_PAGE_SIZE, QueryOptions, parse_options, split_options
+from flowruns.odata.payload import context_url, entity_json, etag_header, etag_matches
+from flowruns.odata.query import (
+    DEFAULT_PAGE_SIZE,
+    QueryOptions,
+    Selection,
+    parse_options,
+    split_options,
+)
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.service import reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
@@ -56,6 +70,9 @@ class ODataEndpoint:
             raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
             relative = raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
             resource = paths.resolve(relative)
+            if request.method == "HEAD":
+                response = await self._handler(resource, "GET")(request, resource)
+                return Response(status_code=response.status_code, headers=dict(response.headers))
             handler = self._handler(resource, request.method)
             return await handler(request, resource)
         except GraphError as error:
@@ -161,7 +178,7 @@ class ODataEndpoint:
         fragment: str,
         *,
         status: int = 200,
-        select: list[str] | None = None,
+        select: Selection | None = None,
         headers: dict[str, str] | None = None,
     ) -> Response:
         body = {"@odata.context": context_url(self.service_root(request), fragment, select)}
@@ -233,22 +250,33 @@ class ODataEndpoint:
         return responses.raw_response(request, self.metadata, "application/xml")
 
     async def get_hub(self, request: Request, _: Any) -> Response:
+        """The tenant's hub: nothing but an id and a version, which never changes."""
+        options = self.single_options(request, industry_data_hub)
         tenant = self.tenant(request)
-        etag = f'W/"{tenant}"'
-        body = {
-            "@odata.context": f"{self.service_root(request)}/$metadata#{HUB_PATH}/$entity",
-            "@odata.type": "#microsoft.graph.industryData.industryDataHub",
-            "@odata.etag": etag,
-            "id": tenant,
-            "eTag": etag,
-        }
-        return responses.json_response(request, body, headers={"ETag": etag})
+        hub = Record(type=industry_data_hub, id=tenant, etag=tenant)
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and etag_matches(if_none_match, hub.etag):
+            return responses.empty_response(request, 304, {"ETag": etag_header(hub)})
+        return self.entity_response(request, hub, f"{HUB_PATH}/$entity", select=options.select)
 
     # -- collections ---------------------------------------------------------------------
 
     async def get_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
-        tenant = self.tenant(request)
         options = self.options(request, collection.type)
+        context = context_url(self.service_root(request), collection.context(), options.select)
+        body, records, headers = await self.read_collection(request, collection, options, context)
+        body["value"] = [entity_json(r, options.select) for r in records]
+        return responses.json_response(request, body, headers=headers)
+
+    async def read_collection(
+        self,
+        request: Request,
+        collection: paths.CollectionRef,
+        options: QueryOptions,
+        context: str,
+    ) -> tuple[dict[str, Any], list[Record], dict[str, str]]:
+        """One page of ``collection``: the body without ``value``, the records, the headers."""
+        tenant = self.tenant(request)
         prefer = Preferences.parse(request.headers.get("prefer"))
         order = reading.total_order(collection, options.orderby)
         page_size = options.top if options.top is not None else DEFAULT_PAGE_SIZE
@@ -257,6 +285,7 @@ class ODataEndpoint:
             if options.top is None or prefer.max_page_size < options.top:
                 page_size = prefer.max_page_size
             headers["Preference-Applied"] = f"odata.maxpagesize={prefer.max_page_size}"
+        # A token is good only for the tenant, resource and order it was made for.
         bound_to = fingerprint(tenant, collection.context(), order)
         after = None
         if options.skiptoken is not None:
@@ -272,17 +301,13 @@ class ODataEndpoint:
             limit=page_size,
             with_count=options.count,
         )
-        root = self.service_root(request)
-        body: dict[str, Any] = {
-            "@odata.context": context_url(root, collection.context(), options.select)
-        }
+        body: dict[str, Any] = {"@odata.context": context}
         if page.total is not None:
             body["@odata.count"] = page.total
         if page.last_key is not None:
             token = self.tokens.encode(bound_to, page.last_key)
             body["@odata.nextLink"] = self.next_link(request, token)
-        body["value"] = [entity_json(r, options.select) for r in page.records]
-        return responses.json_response(request, body, headers=headers)
+        return body, page.records, headers
 
     def next_link(self, request: Request, token: str) -> str:
         kept = [
@@ -327,7 +352,7 @@ class ODataEndpoint:
         options = self.single_options(request, ref.type)
         record = await run_in_threadpool(self._read_entity, self.tenant(request), ref)
         if_none_match = request.headers.get("if-none-match")
-        if if_none_match is not None and writing.etag_matches(if_none_match, record):
+        if if_none_match is not None and etag_matches(if_none_match, record.etag):
             return responses.empty_response(request, 304, {"ETag": etag_header(record)})
         return self.entity_response(request, record, ref.entity_context(), select=options.select)
 
@@ -417,34 +442,11 @@ class ODataEndpoint:
 
     async def get_member_links(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.CollectionRef)
-        collection = ref.target
-        options = self.options(request, collection.type)
-        tenant = self.tenant(request)
-        order = reading.total_order(collection, options.orderby)
-        bound_to = fingerprint(tenant, collection.context(), "$ref", order)
-        after = self.tokens.decode(options.skiptoken, bound_to) if options.skiptoken else None
-        page = await run_in_threadpool(
-            reading.read_page,
-            self.db,
-            tenant,
-            collection,
-            order,
-            after=after,
-            offset=0 if after is not None else options.skip or 0,
-            limit=options.top if options.top is not None else DEFAULT_PAGE_SIZE,
-            with_count=options.count,
-        )
-        body: dict[str, Any] = {
-            "@odata.context": f"{self.service_root(request)}/$metadata#Collection($ref)"
-        }
-        if page.total is not None:
-            body["@odata.count"] = page.total
-        if page.last_key is not None:
-            body["@odata.nextLink"] = self.next_link(
-                request, self.tokens.encode(bound_to, page.last_key)
-            )
-        body["value"] = [{"@odata.id": self.entity_url(request, r)} for r in page.records]
-        return responses.json_response(request, body)
+        options = self.options(request, ref.target.type)
+        context = f"{self.service_root(request)}/$metadata#Collection($ref)"
+        body, records, headers = await self.read_collection(request, ref.target, options, context)
+        body["value"] = [{"@odata.id": self.entity_url(request, r)} for r in records]
+        return responses.json_response(request, body, headers=headers)
 
     async def post_member_link(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.CollectionRef)

@@ -67,10 +67,11 @@ class EntityRef:
     def context(self) -> str:
         """The path of this entity, for ``@odata.context`` of what hangs below it."""
         if self.collection is not None:
-            base = self.collection.context()
-            return f"{base}('{self.key}')"
-        assert self.via is not None
-        return f"{self.via.source.context()}/{self.via.navigation.name}"
+            base = f"{self.collection.context()}('{self.key}')"
+        else:
+            assert self.via is not None
+            base = f"{self.via.source.context()}/{self.via.navigation.name}"
+        return f"{base}/{self.cast.qualified_name}" if self.cast else base
 
     def entity_context(self) -> str:
         """The context URL fragment of this entity itself."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flowruns.edm.datetimes import format_ticks
 from flowruns.edm.model import EntityType, Primitive, Property
+from flowruns.odata.query import Selection
 from flowruns.store.entities import Record
 
 CONTENT_TYPE = (
@@ -19,6 +19,12 @@ def etag_header(record: Record) -> str:
     return f'W/"{record.etag}"'
 
 
+def etag_matches(header: str, etag: str) -> bool:
+    """Whether an ``If-Match``/``If-None-Match`` list names ``etag`` (or is ``*``)."""
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or any(t.removeprefix("W/").strip('"') == etag for t in tags)
+
+
 def _value(prop: Property, value: Any) -> Any:
     if value is None:
         return None
@@ -27,7 +33,7 @@ def _value(prop: Property, value: Any) -> Any:
     return value
 
 
-def entity_json(record: Record, select: Sequence[str] | None = None) -> dict[str, Any]:
+def entity_json(record: Record, select: Selection | None = None) -> dict[str, Any]:
     """One entity with its type and ETag annotations; ``select`` limits the properties."""
     etag = etag_header(record)
     body: dict[str, Any] = {
@@ -43,16 +49,16 @@ def entity_json(record: Record, select: Sequence[str] | None = None) -> dict[str
     return body
 
 
-def _properties(entity_type: EntityType, select: Sequence[str] | None) -> list[Property]:
-    if select is None:
+def _properties(entity_type: EntityType, select: Selection | None) -> list[Property]:
+    if select is None or select.names is None:
         return list(entity_type.properties)
-    return [p for p in entity_type.properties if p.name in select]
+    return [p for p in entity_type.properties if p.name in select.names]
 
 
-def context_url(service_root: str, fragment: str, select: Sequence[str] | None = None) -> str:
+def context_url(service_root: str, fragment: str, select: Selection | None = None) -> str:
     """``{root}/$metadata#{fragment}``, with the ``$select`` list where one was given."""
     if select is not None:
         suffix = "/$entity" if fragment.endswith("/$entity") else ""
         base = fragment.removesuffix("/$entity")
-        fragment = f"{base}({','.join(select)}){suffix}"
+        fragment = f"{base}({select.context}){suffix}"
     return f"{service_root}/$metadata#{fragment}"

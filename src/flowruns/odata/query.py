@@ -56,7 +56,7 @@ class QueryOptions:
     skip: int | None = None
     count: bool = False
     skiptoken: str | None = None
-    select: list[str] | None = None
+    select: Selection | None = None
     orderby: list[OrderKey] = field(default_factory=list)
 
 
@@ -114,14 +114,24 @@ def _integer(text: str, name: str, maximum: int) -> int:
     return value
 
 
-def parse_select(text: str, entity_type: EntityType) -> list[str]:
+@dataclass(frozen=True)
+class Selection:
+    """What ``$select`` keeps: property ``names`` (None: all) and the list as the context URL
+    writes it (``displayName,status``, ``*``, ``ns.type/shareName``)."""
+
+    names: list[str] | None
+    context: str
+
+
+def parse_select(text: str, entity_type: EntityType) -> Selection:
     """Property names to return; ``*`` means all. Derived-type properties may be qualified."""
     names: list[str] = []
+    written: list[str] = []
     position = 0
     for item in text.split(","):
         name = item.strip()
         if name == "*":
-            return [p.name for p in entity_type.properties]
+            return Selection(None, "*")
         prop = _select_property(name, entity_type)
         if prop is None:
             raise InvalidRequest(
@@ -131,8 +141,10 @@ def parse_select(text: str, entity_type: EntityType) -> list[str]:
             )
         if prop.name not in names:
             names.append(prop.name)
+            qualifier = name.rpartition("/")[0]
+            written.append(f"{qualifier}/{prop.name}" if qualifier else prop.name)
         position += len(item) + 1
-    return names
+    return Selection(names, ",".join(written))
 
 
 def _select_property(name: str, entity_type: EntityType) -> Property | None:

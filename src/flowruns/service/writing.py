@@ -20,6 +20,7 @@ from flowruns.edm.model import EntityType
 from flowruns.errors import Conflict, InvalidRequest, NotFound, PreconditionFailed
 from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.path import CollectionRef, EntityRef
+from flowruns.odata.payload import etag_matches
 from flowruns.service import idempotency, lifecycle
 from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import not_found, resolve_entity
@@ -32,15 +33,9 @@ def new_etag() -> str:
     return secrets.token_hex(8)
 
 
-def etag_matches(header: str, record: Record) -> bool:
-    """Whether an ``If-Match``/``If-None-Match`` list names the record (or is ``*``)."""
-    tags = [t.strip() for t in header.split(",")]
-    return "*" in tags or any(t.removeprefix("W/").strip('"') == record.etag for t in tags)
-
-
 def check_if_match(record: Record, if_match: str | None) -> None:
     """412 unless ``If-Match`` is absent, ``*`` or names the record's current ETag."""
-    if if_match is not None and not etag_matches(if_match, record):
+    if if_match is not None and not etag_matches(if_match, record.etag):
         raise PreconditionFailed(
             "The entity has changed since it was read (If-Match does not match its ETag)."
         )
@@ -61,10 +56,14 @@ def _process(connection: Connection, tenant: str, process_id: str) -> Record:
 
 
 def _concrete(entity_type: EntityType | None, what: str) -> EntityType:
-    if entity_type is None or entity_type.abstract:
-        name = entity_type.qualified_name if entity_type else "none"
+    if entity_type is None:
         raise InvalidRequest(
-            f"Name a concrete {what} type in '@odata.type' ({name} is abstract).",
+            f"Name the {what} type in '@odata.type'; this collection holds several.",
+            target="@odata.type",
+        )
+    if entity_type.abstract:
+        raise InvalidRequest(
+            f"'{entity_type.qualified_name}' is abstract; name a concrete {what} type.",
             target="@odata.type",
         )
     return entity_type
@@ -297,16 +296,21 @@ def delete_process(
 
 
 def add_group_member(db: Database, tenant: str, group_ref: EntityRef, run_id: str) -> None:
+    """Add a run to a group; a membership change is a write to the group (new ETag)."""
     with db.writing() as connection:
         group = resolve_entity(connection, tenant, group_ref)
-        if not group.type.is_a(RUN_GROUPS.type):
-            raise InvalidRequest("Runs can only be added to a run group.")
         if run_id == group.id:
             raise InvalidRequest("A run group cannot contain itself.", target="@odata.id")
         if entities.get(connection, RUN_TABLE, tenant, run_id) is None:
             raise not_found(RUNS.type.name, run_id)
         if entities.add_member(connection, tenant, group.id, run_id):
-            entities.update_record(connection, RUN_TABLE, tenant, group.id, {}, touched=now_ticks())
+            _group_changed(connection, tenant, group.id)
+
+
+def _group_changed(connection: Connection, tenant: str, group_id: str) -> None:
+    entities.update_record(
+        connection, RUN_TABLE, tenant, group_id, {}, etag=new_etag(), touched=now_ticks()
+    )
 
 
 def remove_group_member(db: Database, tenant: str, member_ref: EntityRef) -> None:
@@ -317,3 +321,4 @@ def remove_group_member(db: Database, tenant: str, member_ref: EntityRef) -> Non
         assert member_ref.key is not None
         if not entities.remove_member(connection, tenant, group.id, member_ref.key):
             raise NotFound(f"The run '{member_ref.key}' is not a member of this run group.")
+        _group_changed(connection, tenant, group.id)

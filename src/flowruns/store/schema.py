@@ -153,11 +153,13 @@ Index("ix_idempotency_keys_created", idempotency_keys.c.tenant_id, idempotency_k
 
 
 def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:
-    """The columns of ``table`` keyed by the property name they store."""
+    """The columns of ``table`` keyed by the property name they store.
+
+    ``eTag`` is the row's version column, which every entity table has.
+    """
     return {
-        p.name: PropertyColumn(p, table.c[column_name(p.name)])
+        p.name: PropertyColumn(p, table.c["etag" if p.name == "eTag" else column_name(p.name)])
         for p in _all_properties(root)
-        if p.name != "eTag"
     }
 
 
