@@ -149,6 +149,17 @@ def test_a_group_may_contain_another_group(client: TestClient) -> None:
     assert _members(client, outer["id"]) == {inner["id"]}
 
 
+def test_a_group_may_be_added_by_its_run_groups_url(client: TestClient) -> None:
+    outer = _group(client, "outer")
+    inner = _group(client, "inner")
+    response = client.post(
+        f"{GROUPS}/{outer['id']}/runs/$ref",
+        json={"@odata.id": f"{BASE_URL}{GROUPS}/{inner['id']}"},
+    )
+    assert response.status_code == 204, response.text
+    assert _members(client, outer["id"]) == {inner["id"]}
+
+
 def test_adding_a_missing_run_or_to_a_missing_group_is_404(client: TestClient) -> None:
     group = _group(client)
     run = create_run(client)

@@ -456,7 +456,8 @@ class ODataEndpoint:
         if not isinstance(url, str):
             raise InvalidRequest('The body must be {"@odata.id": "<url>"}.', target="@odata.id")
         member = paths.resolve_reference(url, SERVICE_ROOT_PATH)
-        if member.binding is not RUNS or member.via is not None or member.key is None:
+        # A run group is a run too, so runGroups/{id} names a run as well as runs/{id}.
+        if member.binding.table != RUNS.table or member.via is not None or member.key is None:
             raise InvalidRequest(f"'{url}' is not a run.", target="@odata.id")
         await run_in_threadpool(
             writing.add_group_member,
