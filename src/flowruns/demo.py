@@ -88,7 +88,7 @@ def seed(
 ) -> SeedResult:
     """Add ``run_count`` runs (and the processes they belong to) to ``tenant``."""
     rng = random.Random(seed)
-    process_rows = _process_rows(rng, tenant, max(4, min(200, run_count // 2_000 or 4)))
+    process_rows = _process_rows(rng, tenant, max(10, min(200, run_count // 5_000)))
     now = now_ticks()
     with db.writing() as connection:
         connection.execute(insert(processes), process_rows)
