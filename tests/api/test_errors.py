@@ -130,6 +130,8 @@ def test_a_cast_of_one_run_to_a_non_run_type_is_400(
 ) -> None:
     response = client.get(f"{run_url(run['id'])}/{NS}.insightsOutgoingFlow")
     assert response.status_code == 400
+    assert response.json()["error"]["code"] in ("BadRequest", "invalidRequest")
+    assert f"{NS}.insightsOutgoingFlow" in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(

@@ -137,8 +137,14 @@ def test_prefer_maxpagesize_sets_the_page_size_and_is_echoed(
     assert len(smaller_prefer.json()["value"]) == 3
 
 
-def test_without_prefer_no_preference_applied(client: TestClient) -> None:
+def test_without_a_usable_prefer_no_preference_applied(
+    client: TestClient, seven_runs: list[dict[str, Any]]
+) -> None:
     assert "Preference-Applied" not in client.get(RUNS).headers
+    for value in ("odata.maxpagesize=0", "odata.maxpagesize=many", "odata.other=1"):
+        response = client.get(RUNS, headers={"Prefer": value})
+        assert "Preference-Applied" not in response.headers
+        assert len(response.json()["value"]) == 7
 
 
 @pytest.mark.parametrize(

@@ -335,7 +335,9 @@ def test_errors_file_through_runs_with_a_cast(client: TestClient) -> None:
 def test_errors_file_of_a_run_that_is_not_a_group_is_400(client: TestClient) -> None:
     run = create_run(client)
     response = client.get(f"{run_url(run['id'])}/getErrorsAndWarningsFile")
-    assert response.status_code == 400
+    assert_error(response, 400, "BadRequest")
+    cast = client.get(f"{run_url(run['id'])}/{NS}.runGroup/getErrorsAndWarningsFile")
+    assert_error(cast, 404, "itemNotFound")
 
 
 def test_errors_file_of_an_unknown_group_is_404(client: TestClient) -> None:
