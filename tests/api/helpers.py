@@ -54,6 +54,18 @@ def create_run(
     return created
 
 
+def create_group(client: TestClient, display_name: str = "batch") -> dict[str, Any]:
+    """POST a run group to ``runGroups`` (its type defaults) and return its JSON."""
+    return create_run(client, display_name, odata_type="", collection=f"{HUB}/runGroups")
+
+
+def add_member(client: TestClient, group_id: str, run_id: str) -> httpx.Response:
+    """POST a run's reference to a run group's ``runs/$ref``."""
+    return client.post(
+        f"{HUB}/runGroups/{group_id}/runs/$ref", json={"@odata.id": f"{BASE_URL}{run_url(run_id)}"}
+    )
+
+
 def finished_run(
     client: TestClient,
     display_name: str = "run",

@@ -14,6 +14,7 @@ from tests.api.helpers import (
     assert_error,
     assert_unchanged,
     count,
+    create_group,
     create_process,
     create_run,
     process_url,
@@ -154,7 +155,7 @@ def test_wrong_method_is_405_with_allow(
 ) -> None:
     run = create_run(client)
     process = create_process(client)
-    group = create_run(client, "g", odata_type="", collection=f"{HUB}/runGroups")
+    group = create_group(client)
     url = f"{HUB}/{path}".rstrip("/").format(
         run=run["id"], process=process["id"], group=group["id"]
     )

@@ -12,8 +12,10 @@ from tests.api.helpers import (
     BASE_URL,
     DATA_SHARE,
     INSIGHTS,
+    add_member,
     assert_error,
     collect_all,
+    create_group,
     create_process,
     create_run,
     finished_run,
@@ -233,9 +235,9 @@ def test_count_true_counts_every_row_regardless_of_paging(
 
 def test_count_on_every_collection(client: TestClient) -> None:
     process = create_process(client)
-    group = create_run(client, "g", odata_type="", collection=f"{HUB}/runGroups")
+    group = create_group(client)
     run = create_run(client, collection=f"{HUB}/processes/{process['id']}/runs")
-    client.post(f"{HUB}/runGroups/{group['id']}/runs/$ref", json={"@odata.id": run_url(run["id"])})
+    assert add_member(client, group["id"], run["id"]).status_code == 204
     expected = {
         "runs": "2",
         f"runs/{NS}.outgoingFlowRun": "1",
@@ -336,12 +338,10 @@ def test_next_link_keeps_the_other_options(
 
 
 def test_group_member_refs_page_too(client: TestClient) -> None:
-    group = create_run(client, "g", odata_type="", collection=f"{HUB}/runGroups")
+    group = create_group(client)
     members = [create_run(client, f"m{i}") for i in range(5)]
     for run in members:
-        client.post(
-            f"{HUB}/runGroups/{group['id']}/runs/$ref", json={"@odata.id": run_url(run["id"])}
-        )
+        assert add_member(client, group["id"], run["id"]).status_code == 204
     rows = collect_all(client, f"{HUB}/runGroups/{group['id']}/runs/$ref?$top=2")
     assert sorted(r["@odata.id"] for r in rows) == sorted(
         f"{BASE_URL}{run_url(r['id'])}" for r in members

@@ -13,9 +13,11 @@ from tests.api.helpers import (
     INCOMING,
     INSIGHTS,
     OUTGOING,
+    add_member,
     assert_error,
     assert_unchanged,
     count,
+    create_group,
     create_process,
     create_run,
     finished_run,
@@ -268,3 +270,13 @@ def test_patch_through_the_type_cast_form(client: TestClient) -> None:
         f"processes/{NS}.dataShareOutgoingFlow/$entity"
     )
     assert get_json(client, process_url(process["id"]))["shareName"] == "orders"
+
+
+def test_deleting_a_process_removes_its_runs_from_run_groups(client: TestClient) -> None:
+    process = create_process(client)
+    run = finished_run(client, collection=f"{process_url(process['id'])}/runs")
+    group = create_group(client)
+    assert add_member(client, group["id"], run["id"]).status_code == 204
+    assert client.delete(process_url(process["id"])).status_code == 204
+    assert get_json(client, f"{HUB}/runGroups/{group['id']}")["id"] == group["id"]
+    assert count(client, f"runGroups/{group['id']}/runs") == 0

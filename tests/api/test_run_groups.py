@@ -13,8 +13,10 @@ from starlette.testclient import TestClient
 from tests.api.helpers import (
     BASE_URL,
     RUN_GROUP,
+    add_member,
     assert_error,
     count,
+    create_group,
     create_run,
     finished_run,
     get_json,
@@ -35,17 +37,6 @@ COLUMNS = [
     "message",
     "target",
 ]
-
-
-def _group(client: TestClient, name: str = "batch") -> dict[str, Any]:
-    return create_run(client, name, odata_type="", collection=GROUPS)
-
-
-def _add(client: TestClient, group_id: str, run_id: str) -> int:
-    response = client.post(
-        f"{GROUPS}/{group_id}/runs/$ref", json={"@odata.id": f"{BASE_URL}{run_url(run_id)}"}
-    )
-    return response.status_code
 
 
 def _members(client: TestClient, group_id: str) -> set[str]:
@@ -73,7 +64,7 @@ def test_create_a_run_group_defaults_its_type(client: TestClient) -> None:
 
 
 def test_run_groups_lists_only_groups_and_groups_are_runs(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     plain = create_run(client)
     body = get_json(client, GROUPS)
     assert body["@odata.context"].endswith("#external/industryData/runGroups")
@@ -96,12 +87,12 @@ def test_post_to_run_groups_cannot_create_another_run_type(client: TestClient) -
 
 
 def test_add_list_and_remove_members(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     a = create_run(client, "a", startDateTime="2026-01-01T00:00:00Z")
     b = create_run(client, "b", startDateTime="2026-01-02T00:00:00Z")
     create_run(client, "outsider")
-    assert _add(client, group["id"], a["id"]) == 204
-    assert _add(client, group["id"], b["id"]) == 204
+    assert add_member(client, group["id"], a["id"]).status_code == 204
+    assert add_member(client, group["id"], b["id"]).status_code == 204
     members = get_json(client, f"{GROUPS}/{group['id']}/runs")
     assert [r["id"] for r in members["value"]] == [b["id"], a["id"]]
     assert count(client, f"runGroups/{group['id']}/runs") == 2
@@ -118,15 +109,15 @@ def test_add_list_and_remove_members(client: TestClient) -> None:
 
 
 def test_adding_a_member_twice_is_idempotent(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     run = create_run(client)
-    assert _add(client, group["id"], run["id"]) == 204
-    assert _add(client, group["id"], run["id"]) == 204
+    assert add_member(client, group["id"], run["id"]).status_code == 204
+    assert add_member(client, group["id"], run["id"]).status_code == 204
     assert count(client, f"runGroups/{group['id']}/runs") == 1
 
 
 def test_member_ref_accepts_a_relative_url(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     run = create_run(client)
     response = client.post(
         f"{GROUPS}/{group['id']}/runs/$ref",
@@ -137,21 +128,21 @@ def test_member_ref_accepts_a_relative_url(client: TestClient) -> None:
 
 
 def test_a_group_cannot_contain_itself(client: TestClient) -> None:
-    group = _group(client)
-    assert _add(client, group["id"], group["id"]) == 400
+    group = create_group(client)
+    assert add_member(client, group["id"], group["id"]).status_code == 400
     assert _members(client, group["id"]) == set()
 
 
 def test_a_group_may_contain_another_group(client: TestClient) -> None:
-    outer = _group(client, "outer")
-    inner = _group(client, "inner")
-    assert _add(client, outer["id"], inner["id"]) == 204
+    outer = create_group(client, "outer")
+    inner = create_group(client, "inner")
+    assert add_member(client, outer["id"], inner["id"]).status_code == 204
     assert _members(client, outer["id"]) == {inner["id"]}
 
 
 def test_a_group_may_be_added_by_its_run_groups_url(client: TestClient) -> None:
-    outer = _group(client, "outer")
-    inner = _group(client, "inner")
+    outer = create_group(client, "outer")
+    inner = create_group(client, "inner")
     response = client.post(
         f"{GROUPS}/{outer['id']}/runs/$ref",
         json={"@odata.id": f"{BASE_URL}{GROUPS}/{inner['id']}"},
@@ -161,15 +152,15 @@ def test_a_group_may_be_added_by_its_run_groups_url(client: TestClient) -> None:
 
 
 def test_adding_a_missing_run_or_to_a_missing_group_is_404(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     run = create_run(client)
-    assert _add(client, group["id"], str(uuid.uuid4())) == 404
-    assert _add(client, str(uuid.uuid4()), run["id"]) == 404
+    assert add_member(client, group["id"], str(uuid.uuid4())).status_code == 404
+    assert add_member(client, str(uuid.uuid4()), run["id"]).status_code == 404
     assert _members(client, group["id"]) == set()
 
 
 def test_member_ref_must_name_a_run(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     for body in ({}, {"@odata.id": 1}, {"@odata.id": f"{HUB}/processes/{uuid.uuid4()}"}):
         response = client.post(f"{GROUPS}/{group['id']}/runs/$ref", json=body)
         assert_error(response, 400, "invalidRequest", "@odata.id")
@@ -177,14 +168,14 @@ def test_member_ref_must_name_a_run(client: TestClient) -> None:
 
 
 def test_removing_a_non_member_is_404(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     run = create_run(client)
     response = client.delete(f"{GROUPS}/{group['id']}/runs/{run['id']}/$ref")
     assert_error(response, 404, "itemNotFound")
 
 
 def test_runs_cannot_be_created_inside_a_group(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     response = client.post(
         f"{GROUPS}/{group['id']}/runs",
         json={"@odata.type": f"#{NS}.outgoingFlowRun", "displayName": "x"},
@@ -194,17 +185,17 @@ def test_runs_cannot_be_created_inside_a_group(client: TestClient) -> None:
 
 
 def test_deleting_a_member_run_removes_it_from_the_group(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     run = create_run(client)
-    _add(client, group["id"], run["id"])
+    add_member(client, group["id"], run["id"])
     assert client.delete(run_url(run["id"])).status_code == 204
     assert _members(client, group["id"]) == set()
 
 
 def test_deleting_a_group_keeps_its_members(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     run = create_run(client)
-    _add(client, group["id"], run["id"])
+    add_member(client, group["id"], run["id"])
     assert client.delete(f"{GROUPS}/{group['id']}").status_code == 204
     assert get_json(client, run_url(run["id"]))["id"] == run["id"]
     assert count(client, "runGroups") == 0
@@ -221,7 +212,7 @@ def test_members_of_an_unknown_group_are_404(client: TestClient) -> None:
 
 @pytest.fixture
 def group_with_problems(client: TestClient) -> dict[str, Any]:
-    group = _group(client)
+    group = create_group(client)
     failed = finished_run(
         client,
         "failed one",
@@ -255,7 +246,7 @@ def group_with_problems(client: TestClient) -> dict[str, Any]:
     running = create_run(client, "running", statistics={"errors": [{"code": "r"}]})
     outsider = finished_run(client, "outsider", status="failed")
     for run in (silent, ok, running, warned, failed):
-        _add(client, group["id"], run["id"])
+        add_member(client, group["id"], run["id"])
     return {
         "group": group,
         "failed": failed,
@@ -314,20 +305,20 @@ def test_errors_file_defuses_spreadsheet_formulas(
 
 @pytest.mark.parametrize("name", ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)"])
 def test_errors_file_defuses_formulas_in_display_names(client: TestClient, name: str) -> None:
-    group = _group(client)
+    group = create_group(client)
     run = finished_run(client, name, status="completedWithErrors")
-    _add(client, group["id"], run["id"])
+    add_member(client, group["id"], run["id"])
     rows = _csv(client, f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile")
     assert [r["displayName"] for r in rows] == ["'" + name]
 
 
 def test_errors_file_of_an_empty_group_is_just_the_header(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     assert _csv(client, f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile") == []
 
 
 def test_errors_file_through_runs_with_a_cast(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     url = f"{run_url(group['id'])}/{NS}.runGroup/{NS}.getErrorsAndWarningsFile()"
     assert _csv(client, url) == []
 
@@ -346,7 +337,7 @@ def test_errors_file_of_an_unknown_group_is_404(client: TestClient) -> None:
 
 
 def test_errors_file_is_read_only(client: TestClient) -> None:
-    group = _group(client)
+    group = create_group(client)
     response = client.post(f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile", json={})
     assert_error(response, 405, "notAllowed")
     assert response.headers["Allow"] == "GET"
