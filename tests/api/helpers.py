@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 from starlette.testclient import TestClient
 
 from tests.conftest import HUB, NS
@@ -59,7 +59,7 @@ def create_group(client: TestClient, display_name: str = "batch") -> dict[str, A
     return create_run(client, display_name, odata_type="", collection=f"{HUB}/runGroups")
 
 
-def add_member(client: TestClient, group_id: str, run_id: str) -> httpx.Response:
+def add_member(client: TestClient, group_id: str, run_id: str) -> httpx2.Response:
     """POST a run's reference to a run group's ``runs/$ref``."""
     return client.post(
         f"{HUB}/runGroups/{group_id}/runs/$ref", json={"@odata.id": f"{BASE_URL}{run_url(run_id)}"}
@@ -104,7 +104,7 @@ def count(client: TestClient, collection: str) -> int:
 
 
 def assert_error(
-    response: httpx.Response, status: int, code: str, target: str | None = None
+    response: httpx2.Response, status: int, code: str, target: str | None = None
 ) -> dict[str, Any]:
     """Assert a Graph error envelope with ``status``, ``code`` and (when given) ``target``."""
     assert response.status_code == status, response.text

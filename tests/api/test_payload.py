@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -26,7 +26,7 @@ from tests.conftest import HUB, NS
 METADATA = f"{BASE_URL}/beta/$metadata"
 
 
-def _responses(client: TestClient) -> dict[str, httpx.Response]:
+def _responses(client: TestClient) -> dict[str, httpx2.Response]:
     """One response of every kind: JSON, XML, text, empty and error."""
     run = create_run(client)
     return {

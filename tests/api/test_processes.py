@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -71,7 +72,7 @@ def test_process_create_needs_a_concrete_process_type(
 
 
 def test_process_create_validates_properties(client: TestClient) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({}, "displayName"),
         ({"displayName": ""}, "displayName"),
         ({"displayName": "p", "readinessStatus": "unknownFutureValue"}, "readinessStatus"),

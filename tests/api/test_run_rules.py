@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -24,7 +24,7 @@ from tests.conftest import HUB
 FINISHED = ["completed", "completedWithErrors", "completedWithWarnings", "failed"]
 
 
-def _post(client: TestClient, **body: Any) -> httpx.Response:
+def _post(client: TestClient, **body: Any) -> httpx2.Response:
     return client.post(f"{HUB}/runs", json={"@odata.type": OUTGOING, **body})
 
 
