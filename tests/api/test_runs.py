@@ -13,8 +13,11 @@ from tests.api.helpers import (
     INCOMING,
     OUTGOING,
     RUN_GROUP,
+    add_member,
     assert_error,
     count,
+    create_group,
+    create_process,
     create_run,
     finished_run,
     get_json,
@@ -228,3 +231,16 @@ def test_delete_by_parenthesised_key(client: TestClient) -> None:
     run = create_run(client)
     assert client.delete(f"{HUB}/runs('{run['id']}')").status_code == 204
     assert count(client, "runs") == 0
+
+
+def test_parenthesised_keys_work_below_navigations(client: TestClient) -> None:
+    process = create_process(client)
+    run = create_run(client, collection=f"{HUB}/processes('{process['id']}')/runs")
+    below = get_json(client, f"{HUB}/processes('{process['id']}')/runs('{run['id']}')")
+    assert below["id"] == run["id"]
+    assert get_json(client, f"{HUB}/runs('{run['id']}')/process")["id"] == process["id"]
+    group = create_group(client)
+    assert add_member(client, group["id"], run["id"]).status_code == 204
+    removed = client.delete(f"{HUB}/runGroups('{group['id']}')/runs('{run['id']}')/$ref")
+    assert removed.status_code == 204
+    assert count(client, f"runGroups/{group['id']}/runs") == 0
