@@ -315,3 +315,26 @@ def test_bind_on_a_property_that_is_not_a_navigation_is_rejected(client: TestCli
     )
     assert_error(response, 400, "invalidRequest", "status")
     assert count(client, "runs") == 0
+
+
+def test_any_entity_answers_its_own_reference(client: TestClient) -> None:
+    run = create_run(client)
+    ref = client.get(f"{HUB}/runs/{run['id']}/$ref")
+    assert ref.status_code == 200
+    assert ref.json()["@odata.id"] == f"{BASE_URL}{HUB}/runs/{run['id']}"
+    missing = client.get(f"{HUB}/runs/00000000-0000-0000-0000-000000000000/$ref")
+    assert_error(missing, 404, "itemNotFound")
+
+
+def test_a_run_created_under_a_process_cannot_bind_another(client: TestClient) -> None:
+    mine = create_process(client, "mine")
+    other = create_process(client, "other")
+    response = client.post(
+        f"{HUB}/processes/{mine['id']}/runs",
+        json={
+            "displayName": "run",
+            "process@odata.bind": f"external/industryData/processes/{other['id']}",
+        },
+    )
+    assert_error(response, 400, "invalidRequest", "process@odata.bind")
+    assert count(client, "runs") == 0

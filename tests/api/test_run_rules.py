@@ -398,3 +398,24 @@ def test_timestamps_without_offset_or_malformed_are_rejected(
     assert_error(patched, 400, "invalidRequest", "startDateTime")
     assert get_json(client, run_url(run["id"]))["startDateTime"] == "2026-01-01T00:00:00Z"
     assert count(client, "runs") == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "target"),
+    [
+        ("displayName", "bad\u0000name", "displayName"),
+        ("statistics", {"note": "a\u0000b"}, "statistics"),
+        ("statistics", {"key\u0000": 1}, "statistics"),
+    ],
+)
+def test_nul_characters_are_rejected_everywhere(
+    client: TestClient, field: str, value: object, target: str
+) -> None:
+    body = {"@odata.type": OUTGOING, "displayName": "ok", field: value}
+    assert_error(client.post(f"{HUB}/runs", json=body), 400, "invalidRequest", target)
+    assert count(client, "runs") == 0
+
+
+def test_an_escaped_backslash_u0000_text_is_not_a_nul(client: TestClient) -> None:
+    run = create_run(client, statistics={"note": "\\u0000 is how JSON writes NUL"})
+    assert run["statistics"]["note"].startswith("\\u0000")

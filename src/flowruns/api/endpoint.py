@@ -121,7 +121,9 @@ class ODataEndpoint:
             case paths.Ref(target=paths.EntityRef(collection=paths.CollectionRef(via=via))) if (
                 via is not None and via.source.type.is_a(RUN_GROUPS.type)
             ):
-                table = {"DELETE": self.delete_member_link}
+                table = {"GET": self.get_link, "DELETE": self.delete_member_link}
+            case paths.Ref(target=paths.EntityRef()):
+                table = {"GET": self.get_link}
             case paths.Ref():
                 table = {}
             case paths.FunctionCall():

@@ -20,6 +20,11 @@ STATISTICS_MAX_BYTES = 64 * 1024
 STATISTICS_MAX_DEPTH = 8
 
 
+def _nul_error(target: str) -> InvalidRequest:
+    # PostgreSQL text and JSONB cannot hold U+0000, so no engine accepts it.
+    return InvalidRequest(f"'{target}' contains a NUL character (U+0000).", target=target)
+
+
 @dataclass
 class EntityBody:
     """A write body, read: its type, the properties it gives and the navigations it binds."""
@@ -146,6 +151,8 @@ def read_value(prop: Property, value: object, target: str) -> Any:
     if kind is Primitive.STRING:
         if not isinstance(value, str):
             raise InvalidRequest(f"'{target}' must be a string.", target=target)
+        if "\x00" in value:
+            raise _nul_error(target)
         if prop.min_length is not None and len(value) < prop.min_length:
             raise InvalidRequest(
                 f"'{target}' must have at least {prop.min_length} character(s).", target=target
@@ -189,11 +196,29 @@ def check_open_object(value: dict[str, Any], target: str) -> None:
         raise InvalidRequest(
             f"'{target}' is nested deeper than {STATISTICS_MAX_DEPTH} levels.", target=target
         )
-    if len(orjson.dumps(value)) > STATISTICS_MAX_BYTES:
+    serialized = orjson.dumps(value)
+    if len(serialized) > STATISTICS_MAX_BYTES:
         raise InvalidRequest(
             f"'{target}' is larger than {STATISTICS_MAX_BYTES // 1024} KiB serialized.",
             target=target,
         )
+    if _contains_nul(value):
+        raise _nul_error(target)
+
+
+def _contains_nul(value: object) -> bool:
+    stack: list[object] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _deeper_than(value: object, limit: int) -> bool:

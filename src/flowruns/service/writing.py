@@ -114,6 +114,12 @@ def create_run(
                 raise InvalidRequest(
                     "Runs are added to a run group with POST …/runs/$ref, not created in it."
                 )
+            if link is not None and link.process_id != parent.id:
+                raise InvalidRequest(
+                    "A run created under a process belongs to that process; "
+                    "'process@odata.bind' names another one.",
+                    target="process@odata.bind",
+                )
             process_id = parent.id
             default = default or run_type_for(parent.type)
         elif collection.binding is RUN_GROUPS:
