@@ -49,6 +49,20 @@ _error_text = (
     Property("message", Primitive.STRING, max_length=4096),
     Property("target", Primitive.STRING, max_length=256),
 )
+
+
+def _display_name(description: str) -> Property:
+    return Property(
+        "displayName",
+        Primitive.STRING,
+        nullable=False,
+        required=True,
+        min_length=1,
+        max_length=256,
+        description=description,
+    )
+
+
 public_error_detail = ComplexType(GRAPH, "publicErrorDetail", _error_text)
 public_inner_error = ComplexType(
     GRAPH,
@@ -112,15 +126,7 @@ run = EntityType(
     abstract=True,
     description="One execution of a data flow.",
     own_properties=(
-        Property(
-            "displayName",
-            Primitive.STRING,
-            nullable=False,
-            required=True,
-            min_length=1,
-            max_length=256,
-            description="The name of the run.",
-        ),
+        _display_name("The name of the run."),
         Property(
             "startDateTime",
             Primitive.DATE_TIME_OFFSET,
@@ -170,15 +176,7 @@ process = EntityType(
     abstract=True,
     description="A data flow whose executions are runs.",
     own_properties=(
-        Property(
-            "displayName",
-            Primitive.STRING,
-            nullable=False,
-            required=True,
-            min_length=1,
-            max_length=256,
-            description="The name of the process.",
-        ),
+        _display_name("The name of the process."),
         Property(
             "readinessStatus",
             readiness_status,

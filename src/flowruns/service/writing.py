@@ -155,11 +155,7 @@ def update_run(
     """Apply a PATCH to a run. An empty PATCH is a heartbeat: only the touch time moves."""
     now = now_ticks()
     with db.writing() as connection:
-        record = resolve_entity(connection, tenant, ref)
-        check_if_match(record, if_match)
-        _check_type(record, body)
-        changes = dict(body.values)
-        lifecycle.drop_unknown_enum_values(record.type, changes, create=False)
+        record, changes = _patch_target(connection, tenant, ref, body, if_match)
         changes = lifecycle.run_changes(record.values, changes, now)
         process_id: str | bool | None = False
         if link is not None and link.process_id != record.process_id:
@@ -182,6 +178,19 @@ def update_run(
             touched=now,
         )
     return record
+
+
+def _patch_target(
+    connection: Connection, tenant: str, ref: EntityRef, body: EntityBody, if_match: str | None
+) -> tuple[Record, dict[str, Any]]:
+    """The entity a PATCH addresses (checked against If-Match and the body's type) and the
+    values the PATCH asks to change."""
+    record = resolve_entity(connection, tenant, ref)
+    check_if_match(record, if_match)
+    _check_type(record, body)
+    changes = dict(body.values)
+    lifecycle.drop_unknown_enum_values(record.type, changes, create=False)
+    return record, changes
 
 
 def _check_type(record: Record, body: EntityBody) -> None:
@@ -268,11 +277,7 @@ def update_process(
     db: Database, tenant: str, ref: EntityRef, body: EntityBody, if_match: str | None
 ) -> Record:
     with db.writing() as connection:
-        record = resolve_entity(connection, tenant, ref)
-        check_if_match(record, if_match)
-        _check_type(record, body)
-        changes = dict(body.values)
-        lifecycle.drop_unknown_enum_values(record.type, changes, create=False)
+        record, changes = _patch_target(connection, tenant, ref, body, if_match)
         changes = {k: v for k, v in changes.items() if record.values.get(k) != v}
         if changes:
             record.etag = new_etag()

@@ -94,13 +94,20 @@ def _property_columns(root: EntityType) -> list[Column[object]]:
     ]
 
 
+def _identity_columns() -> list[Column[Any]]:
+    """The columns every entity table starts with: tenant, key, stored type, version."""
+    return [
+        Column("tenant_id", TENANT, nullable=False),
+        Column("id", GUID, nullable=False),
+        Column("type", String(64), nullable=False),
+        Column("etag", String(32), nullable=False),
+    ]
+
+
 runs = Table(
     RUNS.table,
     metadata,
-    Column("tenant_id", TENANT, nullable=False),
-    Column("id", GUID, nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("etag", String(32), nullable=False),
+    *_identity_columns(),
     Column("touched", BigInteger, nullable=False),
     Column("process_id", GUID),
     *_property_columns(RUNS.type),
@@ -117,10 +124,7 @@ Index(
 processes = Table(
     PROCESSES.table,
     metadata,
-    Column("tenant_id", TENANT, nullable=False),
-    Column("id", GUID, nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("etag", String(32), nullable=False),
+    *_identity_columns(),
     *_property_columns(PROCESSES.type),
     PrimaryKeyConstraint("tenant_id", "id"),
 )
