@@ -13,8 +13,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from flowruns.api import responses
-from flowruns.api.endpoint import SERVICE_ROOT_PATH, ODataEndpoint
+from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
+from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.settings import Settings
 from flowruns.store.database import Database, make_engine, sqlite_url

@@ -6,10 +6,8 @@ function in a worker thread, and format its result. Every rule lives in ``servic
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,38 +15,40 @@ from starlette.responses import Response
 
 from flowruns.api import responses
 from flowruns.api.body import read_body
+from flowruns.api.inputs import (
+    collection_options,
+    entity_body,
+    entity_options,
+    idempotency_key,
+    reference_body,
+    tenant_of,
+)
 from flowruns.api.preferences import Preferences
+from flowruns.api.urls import SERVICE_ROOT_PATH, entity_url, next_link, service_root
 from flowruns.edm.csdl import write_csdl
 from flowruns.edm.industrydata import (
     HUB_PATH,
     MODEL,
     PROCESSES,
     RUN_GROUPS,
-    RUNS,
     external,
     industry_data_hub,
 )
 from flowruns.errors import GraphError, InvalidRequest, MethodNotAllowed, UriTooLong
 from flowruns.odata import path as paths
-from flowruns.odata.deserialize import parse_json_object, read_entity
 from flowruns.odata.payload import context_url, entity_json, etag_header, etag_matches
 from flowruns.odata.query import (
     DEFAULT_PAGE_SIZE,
     QueryOptions,
-    Selection,
-    parse_options,
-    split_options,
 )
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.service import reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
-from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import resolve_entity
-from flowruns.settings import DEFAULT_TENANT, Settings
+from flowruns.settings import Settings
 from flowruns.store.database import Database
 from flowruns.store.entities import Record
 
-SERVICE_ROOT_PATH = "/beta"
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
 
@@ -138,110 +138,10 @@ class ODataEndpoint:
             )
         return handler
 
-    # -- shared pieces -------------------------------------------------------------------
-
-    def tenant(self, request: Request) -> str:
-        return DEFAULT_TENANT
-
-    def service_root(self, request: Request) -> str:
-        return str(request.base_url).rstrip("/") + SERVICE_ROOT_PATH
-
-    def entity_url(self, request: Request, record: Record) -> str:
-        binding = RUNS if record.type.is_a(RUNS.type) else PROCESSES
-        return f"{self.service_root(request)}/{HUB_PATH}/{binding.name}/{record.id}"
-
-    def options(self, request: Request, entity_type: Any) -> QueryOptions:
-        return parse_options(split_options(request.url.query), entity_type)
-
-    def single_options(self, request: Request, entity_type: Any) -> QueryOptions:
-        options = self.options(request, entity_type)
-        for name in ("top", "skip", "orderby", "count", "skiptoken"):
-            if name in options.raw:
-                raise InvalidRequest(
-                    f"'${name}' applies to collections, not to a single entity.", target=f"${name}"
-                )
-        return options
-
-    async def link_from_body(self, request: Request) -> writing.Link:
-        body = parse_json_object(await read_body(request, self.settings.max_body_bytes))
-        url = body.get("@odata.id")
-        if not isinstance(url, str):
-            raise InvalidRequest('The body must be {"@odata.id": "<url>"}.', target="@odata.id")
-        ref = paths.resolve_reference(url, SERVICE_ROOT_PATH)
-        if ref.binding is not PROCESSES or ref.via is not None:
-            raise InvalidRequest(f"'{url}' is not a process.", target="@odata.id")
-        assert ref.key is not None
-        return writing.Link(ref.key)
-
-    def entity_response(
-        self,
-        request: Request,
-        record: Record,
-        fragment: str,
-        *,
-        status: int = 200,
-        select: Selection | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Response:
-        body = {"@odata.context": context_url(self.service_root(request), fragment, select)}
-        body.update(entity_json(record, select))
-        all_headers = {"ETag": etag_header(record), **(headers or {})}
-        return responses.json_response(request, body, status, all_headers)
-
-    def written_response(
-        self, request: Request, record: Record, fragment: str, *, created: bool
-    ) -> Response:
-        """201/200 with the entity, or 204 when the client prefers ``return=minimal``."""
-        prefer = Preferences.parse(request.headers.get("prefer"))
-        headers: dict[str, str] = {}
-        if created:
-            headers["Location"] = self.entity_url(request, record)
-        if prefer.return_minimal:
-            headers.update(
-                {
-                    "Preference-Applied": "return=minimal",
-                    "ETag": etag_header(record),
-                    "OData-EntityId": self.entity_url(request, record),
-                }
-            )
-            return responses.empty_response(request, 204, headers)
-        return self.entity_response(
-            request, record, fragment, status=201 if created else 200, headers=headers
-        )
-
-    def idempotency_key(self, request: Request, raw: bytes) -> IdempotencyKey | None:
-        """The request's ``Idempotency-Key`` with a digest of what it asks for."""
-        key = request.headers.get("idempotency-key")
-        if key is None:
-            return None
-        if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-            raise InvalidRequest(
-                "'Idempotency-Key' must be 1 to 255 printable ASCII characters.",
-                target="Idempotency-Key",
-            )
-        digest = hashlib.sha256()
-        for part in (request.method.encode(), request.url.path.lower().encode(), raw):
-            digest.update(len(part).to_bytes(8, "big") + part)
-        return IdempotencyKey(key, digest.hexdigest())
-
-    def read_write_body(
-        self, raw: bytes, request: Request, expected: Any, *, partial: bool
-    ) -> tuple[Any, writing.Link | None]:
-        body = read_entity(MODEL, parse_json_object(raw), expected, partial=partial)
-        link = None
-        if "process" in body.binds:
-            ref = paths.resolve_reference(body.binds["process"], SERVICE_ROOT_PATH)
-            if ref.binding is not PROCESSES or ref.via is not None or ref.key is None:
-                raise InvalidRequest(
-                    "'process@odata.bind' must name a process.", target="process@odata.bind"
-                )
-            link = writing.Link(ref.key)
-        return body, link
-
     # -- documents -----------------------------------------------------------------------
 
     async def get_service_document(self, request: Request, _: Any) -> Response:
-        root = self.service_root(request)
+        root = service_root(request)
         body = {
             "@odata.context": f"{root}/$metadata",
             "value": [{"name": "external", "kind": "Singleton", "url": "external"}],
@@ -253,19 +153,19 @@ class ODataEndpoint:
 
     async def get_hub(self, request: Request, _: Any) -> Response:
         """The tenant's hub: nothing but an id and a version, which never changes."""
-        options = self.single_options(request, industry_data_hub)
-        tenant = self.tenant(request)
+        options = entity_options(request, industry_data_hub)
+        tenant = tenant_of(request)
         hub = Record(type=industry_data_hub, id=tenant, etag=tenant)
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and etag_matches(if_none_match, hub.etag):
             return responses.empty_response(request, 304, {"ETag": etag_header(hub)})
-        return self.entity_response(request, hub, f"{HUB_PATH}/$entity", select=options.select)
+        return responses.entity_response(request, hub, f"{HUB_PATH}/$entity", select=options.select)
 
     # -- collections ---------------------------------------------------------------------
 
     async def get_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
-        options = self.options(request, collection.type)
-        context = context_url(self.service_root(request), collection.context(), options.select)
+        options = collection_options(request, collection.type)
+        context = context_url(service_root(request), collection.context(), options.select)
         body, records, headers = await self.read_collection(request, collection, options, context)
         body["value"] = [entity_json(r, options.select) for r in records]
         return responses.json_response(request, body, headers=headers)
@@ -278,7 +178,7 @@ class ODataEndpoint:
         context: str,
     ) -> tuple[dict[str, Any], list[Record], dict[str, str]]:
         """One page of ``collection``: the body without ``value``, the records, the headers."""
-        tenant = self.tenant(request)
+        tenant = tenant_of(request)
         prefer = Preferences.parse(request.headers.get("prefer"))
         order = reading.total_order(collection, options.orderby)
         page_size = options.top if options.top is not None else DEFAULT_PAGE_SIZE
@@ -308,32 +208,22 @@ class ODataEndpoint:
             body["@odata.count"] = page.total
         if page.last_key is not None:
             token = self.tokens.encode(bound_to, page.last_key)
-            body["@odata.nextLink"] = self.next_link(request, token)
+            body["@odata.nextLink"] = next_link(request, token)
         return body, page.records, headers
 
-    def next_link(self, request: Request, token: str) -> str:
-        kept = [
-            (name, value)
-            for name, value in parse_qsl(request.url.query, keep_blank_values=True)
-            if name.lower().removeprefix("$") not in ("skip", "skiptoken")
-        ]
-        kept.append(("$skiptoken", token))
-        base = str(request.url.replace(query=""))
-        return f"{base}?{urlencode(kept, quote_via=quote, safe='$')}"
-
     async def get_count(self, request: Request, count: paths.Count) -> Response:
-        self.options(request, count.collection.type)
+        collection_options(request, count.collection.type)
         total = await run_in_threadpool(
-            reading.count_collection, self.db, self.tenant(request), count.collection
+            reading.count_collection, self.db, tenant_of(request), count.collection
         )
         return responses.raw_response(request, str(total), "text/plain;charset=utf-8")
 
     async def post_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
         raw = await read_body(request, self.settings.max_body_bytes)
-        tenant = self.tenant(request)
-        key = self.idempotency_key(request, raw)
+        tenant = tenant_of(request)
+        key = idempotency_key(request, raw)
         if collection.binding is PROCESSES and collection.via is None:
-            body, _ = self.read_write_body(raw, request, collection.type, partial=False)
+            body, _ = entity_body(raw, collection.type, partial=False)
             if body.binds:
                 raise InvalidRequest("Processes have no navigation to bind on create.")
             record = await run_in_threadpool(
@@ -341,22 +231,24 @@ class ODataEndpoint:
             )
             fragment = f"{HUB_PATH}/processes/$entity"
         else:
-            body, link = self.read_write_body(raw, request, collection.type, partial=False)
+            body, link = entity_body(raw, collection.type, partial=False)
             record = await run_in_threadpool(
                 writing.create_run, self.db, tenant, collection, body, link, key
             )
             fragment = f"{HUB_PATH}/runs/$entity"
-        return self.written_response(request, record, fragment, created=True)
+        return responses.written_response(request, record, fragment, created=True)
 
     # -- single entities -----------------------------------------------------------------
 
     async def get_entity(self, request: Request, ref: paths.EntityRef) -> Response:
-        options = self.single_options(request, ref.type)
-        record = await run_in_threadpool(self._read_entity, self.tenant(request), ref)
+        options = entity_options(request, ref.type)
+        record = await run_in_threadpool(self._read_entity, tenant_of(request), ref)
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and etag_matches(if_none_match, record.etag):
             return responses.empty_response(request, 304, {"ETag": etag_header(record)})
-        return self.entity_response(request, record, ref.entity_context(), select=options.select)
+        return responses.entity_response(
+            request, record, ref.entity_context(), select=options.select
+        )
 
     def _read_entity(self, tenant: str, ref: paths.EntityRef) -> Record:
         with self.db.reading() as connection:
@@ -364,9 +256,9 @@ class ODataEndpoint:
 
     async def patch_entity(self, request: Request, ref: paths.EntityRef) -> Response:
         raw = await read_body(request, self.settings.max_body_bytes)
-        tenant = self.tenant(request)
+        tenant = tenant_of(request)
         if_match = request.headers.get("if-match")
-        body, link = self.read_write_body(raw, request, ref.type, partial=True)
+        body, link = entity_body(raw, ref.type, partial=True)
         if ref.binding is PROCESSES:
             if body.binds:
                 raise InvalidRequest("Processes have no navigation to bind.")
@@ -377,10 +269,10 @@ class ODataEndpoint:
             record = await run_in_threadpool(
                 writing.update_run, self.db, tenant, ref, body, link, if_match
             )
-        return self.written_response(request, record, ref.entity_context(), created=False)
+        return responses.written_response(request, record, ref.entity_context(), created=False)
 
     async def delete_entity(self, request: Request, ref: paths.EntityRef) -> Response:
-        tenant = self.tenant(request)
+        tenant = tenant_of(request)
         if_match = request.headers.get("if-match")
         if ref.binding is PROCESSES:
             cascade = Preferences.parse(request.headers.get("prefer")).cascade_running
@@ -395,34 +287,36 @@ class ODataEndpoint:
         """``POST runs/{id}/process``: create a process and link the run to it."""
         assert ref.via is not None
         raw = await read_body(request, self.settings.max_body_bytes)
-        body, _ = self.read_write_body(raw, request, ref.type, partial=False)
+        body, _ = entity_body(raw, ref.type, partial=False)
         if body.binds:
             raise InvalidRequest("Processes have no navigation to bind on create.")
-        key = self.idempotency_key(request, raw)
+        key = idempotency_key(request, raw)
         record = await run_in_threadpool(
-            writing.create_process, self.db, self.tenant(request), body, ref.via.source, key
+            writing.create_process, self.db, tenant_of(request), body, ref.via.source, key
         )
-        return self.written_response(request, record, f"{HUB_PATH}/processes/$entity", created=True)
+        return responses.written_response(
+            request, record, f"{HUB_PATH}/processes/$entity", created=True
+        )
 
     # -- links ($ref) --------------------------------------------------------------------
 
     async def get_link(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
-        record = await run_in_threadpool(self._read_entity, self.tenant(request), ref.target)
+        record = await run_in_threadpool(self._read_entity, tenant_of(request), ref.target)
         body = {
-            "@odata.context": f"{self.service_root(request)}/$metadata#$ref",
-            "@odata.id": self.entity_url(request, record),
+            "@odata.context": f"{service_root(request)}/$metadata#$ref",
+            "@odata.id": entity_url(request, record),
         }
         return responses.json_response(request, body)
 
     async def put_link(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
         assert ref.target.via is not None
-        link = await self.link_from_body(request)
+        link = writing.Link(await reference_body(request, self.settings.max_body_bytes, runs=False))
         await run_in_threadpool(
             writing.set_run_process,
             self.db,
-            self.tenant(request),
+            tenant_of(request),
             ref.target.via.source,
             link,
             request.headers.get("if-match"),
@@ -435,7 +329,7 @@ class ODataEndpoint:
         await run_in_threadpool(
             writing.set_run_process,
             self.db,
-            self.tenant(request),
+            tenant_of(request),
             ref.target.via.source,
             writing.Link(None),
             request.headers.get("if-match"),
@@ -444,36 +338,29 @@ class ODataEndpoint:
 
     async def get_member_links(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.CollectionRef)
-        options = self.options(request, ref.target.type)
-        context = f"{self.service_root(request)}/$metadata#Collection($ref)"
+        options = collection_options(request, ref.target.type)
+        context = f"{service_root(request)}/$metadata#Collection($ref)"
         body, records, headers = await self.read_collection(request, ref.target, options, context)
-        body["value"] = [{"@odata.id": self.entity_url(request, r)} for r in records]
+        body["value"] = [{"@odata.id": entity_url(request, r)} for r in records]
         return responses.json_response(request, body, headers=headers)
 
     async def post_member_link(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.CollectionRef)
         assert ref.target.via is not None
-        body = parse_json_object(await read_body(request, self.settings.max_body_bytes))
-        url = body.get("@odata.id")
-        if not isinstance(url, str):
-            raise InvalidRequest('The body must be {"@odata.id": "<url>"}.', target="@odata.id")
-        member = paths.resolve_reference(url, SERVICE_ROOT_PATH)
-        # A run group is a run too, so runGroups/{id} names a run as well as runs/{id}.
-        if member.binding.table != RUNS.table or member.via is not None or member.key is None:
-            raise InvalidRequest(f"'{url}' is not a run.", target="@odata.id")
+        member = await reference_body(request, self.settings.max_body_bytes, runs=True)
         await run_in_threadpool(
             writing.add_group_member,
             self.db,
-            self.tenant(request),
+            tenant_of(request),
             ref.target.via.source,
-            member.key,
+            member,
         )
         return responses.empty_response(request)
 
     async def delete_member_link(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
         await run_in_threadpool(
-            writing.remove_group_member, self.db, self.tenant(request), ref.target
+            writing.remove_group_member, self.db, tenant_of(request), ref.target
         )
         return responses.empty_response(request)
 
@@ -481,10 +368,10 @@ class ODataEndpoint:
 
     async def call_function(self, request: Request, call: paths.FunctionCall) -> Response:
         text = await run_in_threadpool(
-            errors_and_warnings_csv, self.db, self.tenant(request), call.entity
+            errors_and_warnings_csv, self.db, tenant_of(request), call.entity
         )
         body = {
-            "@odata.context": f"{self.service_root(request)}/$metadata#Edm.String",
+            "@odata.context": f"{service_root(request)}/$metadata#Edm.String",
             "value": text,
         }
         return responses.json_response(request, body)

@@ -10,8 +10,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from flowruns.api.preferences import Preferences
+from flowruns.api.urls import entity_url, service_root
 from flowruns.errors import GraphError
-from flowruns.odata.payload import CONTENT_TYPE
+from flowruns.odata.payload import CONTENT_TYPE, context_url, entity_json, etag_header
+from flowruns.odata.query import Selection
+from flowruns.store.entities import Record
 
 log = logging.getLogger("flowruns.api")
 
@@ -73,3 +77,33 @@ def unexpected_error_response(request: Request, exc: BaseException) -> Response:
     return error_response(
         request, GraphError("An internal error occurred. Quote the request-id when reporting it.")
     )
+
+
+def entity_response(
+    request: Request,
+    record: Record,
+    fragment: str,
+    *,
+    status: int = 200,
+    select: Selection | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """One entity with its context URL and ``ETag`` header."""
+    body = {"@odata.context": context_url(service_root(request), fragment, select)}
+    body.update(entity_json(record, select))
+    return json_response(request, body, status, {"ETag": etag_header(record), **(headers or {})})
+
+
+def written_response(request: Request, record: Record, fragment: str, *, created: bool) -> Response:
+    """201/200 with the entity, or 204 when the client prefers ``return=minimal``."""
+    prefer = Preferences.parse(request.headers.get("prefer"))
+    headers: dict[str, str] = {}
+    if created:
+        headers["Location"] = entity_url(request, record)
+    if prefer.return_minimal:
+        headers["Preference-Applied"] = "return=minimal"
+        headers["ETag"] = etag_header(record)
+        headers["OData-EntityId"] = entity_url(request, record)
+        return empty_response(request, 204, headers)
+    status = 201 if created else 200
+    return entity_response(request, record, fragment, status=status, headers=headers)

@@ -1,0 +1,89 @@
+"""Reading what a request asks for: its tenant, query options, bodies, references and keys."""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+
+from flowruns.api.body import read_body
+from flowruns.api.urls import SERVICE_ROOT_PATH
+from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
+from flowruns.edm.model import EntityType
+from flowruns.errors import InvalidRequest
+from flowruns.odata import path as paths
+from flowruns.odata.deserialize import EntityBody, parse_json_object, read_entity
+from flowruns.odata.query import QueryOptions, parse_options, split_options
+from flowruns.service.idempotency import IdempotencyKey
+from flowruns.service.writing import Link
+from flowruns.settings import DEFAULT_TENANT
+
+_COLLECTION_ONLY = ("top", "skip", "orderby", "count", "skiptoken")
+
+
+def tenant_of(request: Request) -> str:
+    """The tenant the request acts for."""
+    return DEFAULT_TENANT
+
+
+def collection_options(request: Request, entity_type: EntityType) -> QueryOptions:
+    return parse_options(split_options(request.url.query), entity_type)
+
+
+def entity_options(request: Request, entity_type: EntityType) -> QueryOptions:
+    """Options for a single entity: those that only page or count collections are a 400."""
+    options = collection_options(request, entity_type)
+    for name in _COLLECTION_ONLY:
+        if name in options.raw:
+            raise InvalidRequest(
+                f"'${name}' applies to collections, not to a single entity.", target=f"${name}"
+            )
+    return options
+
+
+def _referenced_key(url: str, table: str, what: str, target: str) -> str:
+    """The key of the entity ``url`` names, which must be stored in ``table``."""
+    ref = paths.resolve_reference(url, SERVICE_ROOT_PATH)
+    # A run group is a run too, so runGroups/{id} names a run as well as runs/{id}.
+    if ref.binding.table != table or ref.via is not None or ref.key is None:
+        raise InvalidRequest(f"'{url}' is not a {what}.", target=target)
+    return ref.key
+
+
+async def reference_body(request: Request, limit: int, *, runs: bool) -> str:
+    """The key named by a ``{"@odata.id": url}`` body: a run's, or else a process's."""
+    body = parse_json_object(await read_body(request, limit))
+    url = body.get("@odata.id")
+    if not isinstance(url, str):
+        raise InvalidRequest('The body must be {"@odata.id": "<url>"}.', target="@odata.id")
+    if runs:
+        return _referenced_key(url, RUNS.table, "run", "@odata.id")
+    return _referenced_key(url, PROCESSES.table, "process", "@odata.id")
+
+
+def entity_body(
+    raw: bytes, expected: EntityType, *, partial: bool
+) -> tuple[EntityBody, Link | None]:
+    """A create or PATCH body read against ``expected``, with its process link if it binds one."""
+    body = read_entity(MODEL, parse_json_object(raw), expected, partial=partial)
+    link = None
+    if "process" in body.binds:
+        target = "process@odata.bind"
+        link = Link(_referenced_key(body.binds["process"], PROCESSES.table, "process", target))
+    return body, link
+
+
+def idempotency_key(request: Request, raw: bytes) -> IdempotencyKey | None:
+    """The request's ``Idempotency-Key`` with a digest of what it asks for."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+        raise InvalidRequest(
+            "'Idempotency-Key' must be 1 to 255 printable ASCII characters.",
+            target="Idempotency-Key",
+        )
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.url.path.lower().encode(), raw):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return IdempotencyKey(key, digest.hexdigest())
