@@ -267,3 +267,18 @@ def test_unknown_ids_are_404_everywhere(client: TestClient) -> None:
     ]:
         response = client.request(method, url, json=body)
         assert_error(response, 404, "itemNotFound")
+
+
+def test_an_internal_failure_is_a_500_without_internals(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("connection string postgresql://admin:hunter2@db")
+
+    monkeypatch.setattr("flowruns.service.reading.read_page", broken)
+    response = client.get(f"{HUB}/runs", headers={"client-request-id": "trace-me"})
+    error = assert_error(response, 500, "generalException")
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert error["innerError"]["client-request-id"] == "trace-me"
+    assert error["innerError"]["request-id"] == response.headers["request-id"]
