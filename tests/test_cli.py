@@ -101,3 +101,19 @@ def test_seeding_twice_adds_a_second_history(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM runs")).scalar_one() == 100
     engine.dispose()
+
+
+def test_an_unsupported_database_url_is_refused_clearly(tmp_path: Path) -> None:
+    env = {**os.environ, "FLOWRUNS_DATABASE_URL": "mysql://admin:hunter2@db/flows"}
+    result = subprocess.run(
+        [sys.executable, "-m", "flowruns", "demo", "seed", "--runs", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "'mysql' databases are not supported" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

@@ -13,6 +13,7 @@ from rich.console import Console
 from flowruns.api.app import create_app, open_database
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, Settings
+from flowruns.store.database import UnsupportedDatabase
 
 app = typer.Typer(help="Record and inspect data-flow runs.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
@@ -73,4 +74,8 @@ def demo_seed(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except UnsupportedDatabase as error:
+        console.print(f"[red]flowruns: {error}[/red]")
+        raise SystemExit(2) from None

@@ -26,29 +26,31 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'flowruns.db'}"
 
 
+class UnsupportedDatabase(ValueError):
+    """The database URL names an engine flowruns cannot use."""
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings flowruns relies on."""
-    if url.startswith("sqlite"):
-        engine = create_engine(
-            url,
-            json_serializer=_json_dumps,
-            json_deserializer=orjson.loads,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            # As many connections as the worker threads that may hold one (anyio's 40).
-            pool_size=16,
-            max_overflow=24,
+    scheme = url.partition(":")[0]
+    if scheme not in ("sqlite", "sqlite+pysqlite"):
+        # The URL itself may hold a password: name only its scheme.
+        raise UnsupportedDatabase(
+            f"'{scheme}' databases are not supported; use a sqlite:/// URL, "
+            "or leave the database URL unset to use the data directory."
         )
-        event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_sqlite)
-        return engine
-    return create_engine(
+    engine = create_engine(
         url,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        # As many connections as the worker threads that may hold one (anyio's 40).
+        pool_size=16,
+        max_overflow=24,
     )
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
