@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     INSIGHTS,
     OUTGOING,
     assert_error,

@@ -7,7 +7,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     assert_error,
     assert_unchanged,
     count,

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     BASE_URL,
     DATA_SHARE,
     INSIGHTS,

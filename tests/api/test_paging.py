@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     BASE_URL,
     DATA_SHARE,
     INSIGHTS,

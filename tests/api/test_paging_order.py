@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from flowruns.edm import datetimes
 from flowruns.edm.industrydata import run_status
-from tests.api.helpers import create_process
+from tests.api.steps import create_process
 from tests.conftest import HUB, NS
 
 STARTS = ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00.0000001Z", "2026-03-01T12:00:00Z"]

@@ -10,7 +10,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     BASE_URL,
     JSON_CONTENT_TYPE,
     OUTGOING,

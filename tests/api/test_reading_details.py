@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     DATA_SHARE,
     INSIGHTS,
     RUN_GROUP,

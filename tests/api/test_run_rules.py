@@ -9,7 +9,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     OUTGOING,
     assert_error,
     assert_unchanged,

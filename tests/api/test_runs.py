@@ -8,7 +8,7 @@ import uuid
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.helpers import (
+from tests.api.steps import (
     BASE_URL,
     INCOMING,
     OUTGOING,

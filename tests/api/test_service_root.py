@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from flowruns.settings import DEFAULT_TENANT
-from tests.api.helpers import (
+from tests.api.steps import (
     BASE_URL,
     JSON_CONTENT_TYPE,
     assert_error,

@@ -1,4 +1,4 @@
-"""Small builders and assertions shared by the HTTP tests."""
+"""Steps the HTTP tests take against the API: create entities, read them, check errors."""
 
 from __future__ import annotations
 
