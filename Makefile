@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .flowruns
 
-.PHONY: serve test lint fuzz bench clean
+.PHONY: serve test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,15 @@ serve: $(STAMP)
 	$(BIN)/flowruns serve --data-dir "$(DATA_DIR)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest -n 2
+
+bench: $(STAMP)
+	$(BIN)/python bench/history_scale.py --sizes 10000 100000 1000000
 
 clean:
 	rm -rf $(VENV) build *.egg-info
