@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 
 class Primitive(Enum):
@@ -133,12 +134,13 @@ class EntityType:
             yield node
             node = node.base
 
-    @property
+    # Cached: read for every row written out, and fixed once the model is assembled.
+    @cached_property
     def properties(self) -> tuple[Property, ...]:
         chain = list(self.lineage())
         return tuple(p for t in reversed(chain) for p in t.own_properties)
 
-    @property
+    @cached_property
     def navigations(self) -> tuple[NavigationProperty, ...]:
         chain = list(self.lineage())
         return tuple(n for t in reversed(chain) for n in t.own_navigations)
