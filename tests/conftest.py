@@ -1,4 +1,8 @@
-"""Shared fixtures: a fresh flowruns server (in-process ASGI) on its own database per test."""
+"""Shared fixtures: a fresh flowruns server (in-process ASGI) on its own database per test.
+
+Every test that takes ``settings`` (or ``client``) runs twice: on SQLite in a temporary data
+directory and on PostgreSQL (see :mod:`tests.engines` for how that server is found).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
 from flowruns.settings import Settings
+from tests.engines import ENGINES, TestDatabase, postgres_test_database
 
 ROOT = "/beta"
 HUB = f"{ROOT}/external/industryData"
@@ -35,9 +40,27 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[TestDatabase]:
+    """This test process's own PostgreSQL database, dropped when the run ends."""
+    with postgres_test_database() as database:
+        yield database
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """The database of one test: None for SQLite in the data directory, else a clean
+    PostgreSQL database (emptied before the test)."""
+    if request.param == "sqlite":
+        return None
+    database: TestDatabase = request.getfixturevalue("postgres_database")
+    database.empty()
+    return database.url
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret_key="test-secret")
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret")
 
 
 @pytest.fixture

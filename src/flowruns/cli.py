@@ -13,7 +13,7 @@ from rich.console import Console
 from flowruns.api.app import create_app, open_database
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, Settings
-from flowruns.store.database import UnsupportedDatabase
+from flowruns.store.database import UnsupportedDatabase, display_url
 
 app = typer.Typer(help="Record and inspect data-flow runs.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
@@ -39,10 +39,8 @@ def serve(
 ) -> None:
     """Start the flowruns server (service root at /beta)."""
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
-    console.print(
-        f"flowruns serving http://{settings.host}:{settings.port}/beta "
-        f"(data: {settings.database_url or settings.data_dir.resolve()})"
-    )
+    where = display_url(settings.database_url) if settings.database_url else settings.data_dir
+    console.print(f"flowruns serving http://{settings.host}:{settings.port}/beta (data: {where})")
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -99,6 +99,13 @@ class TooManyRequests(GraphError):
     code = "tooManyRequests"
 
 
+class ServiceUnavailable(GraphError):
+    """503: the service could not take the request now; sending it again may succeed."""
+
+    status = 503
+    code = "serviceNotAvailable"
+
+
 class NotSupported(GraphError):
     status = 501
     code = "notSupported"

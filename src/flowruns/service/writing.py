@@ -49,7 +49,7 @@ class Link:
 
 
 def _process(connection: Connection, tenant: str, process_id: str) -> Record:
-    record = entities.get(connection, PROCESS_TABLE, tenant, process_id)
+    record = entities.get(connection, PROCESS_TABLE, tenant, process_id, share=True)
     if record is None:
         raise not_found("process", process_id)
     return record
@@ -312,7 +312,7 @@ def add_group_member(db: Database, tenant: str, group_ref: EntityRef, run_id: st
         group = resolve_entity(connection, tenant, group_ref)
         if run_id == group.id:
             raise InvalidRequest("A run group cannot contain itself.", target="@odata.id")
-        if entities.get(connection, RUN_TABLE, tenant, run_id) is None:
+        if entities.get(connection, RUN_TABLE, tenant, run_id, share=True) is None:
             raise not_found(RUNS.type.name, run_id)
         if entities.add_member(connection, tenant, group.id, run_id):
             _group_changed(connection, tenant, group.id)

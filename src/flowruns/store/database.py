@@ -3,6 +3,11 @@
 SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged write survives a crash) and
 write transactions start with ``BEGIN IMMEDIATE``, so concurrent writers queue on the busy
 timeout instead of failing when a read transaction tries to upgrade.
+
+PostgreSQL runs through psycopg 3 with a pool of connections. Write transactions use READ
+COMMITTED and lock every row they read before deciding on it (see :func:`is_writing`), so two
+writers of one row take turns; read transactions are REPEATABLE READ, READ ONLY, so every
+statement of a request (a page and its count) sees one snapshot, as on SQLite.
 """
 
 from __future__ import annotations
@@ -14,8 +19,21 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
+from flowruns.errors import ServiceUnavailable
 from flowruns.store.schema import metadata
+
+# The driver flowruns speaks to PostgreSQL with, whichever spelling the URL uses.
+POSTGRESQL_DRIVER = "postgresql+psycopg"
+_POSTGRESQL_SCHEMES = ("postgresql", "postgres", POSTGRESQL_DRIVER)
+_SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
+
+# SQLSTATEs of a transaction PostgreSQL gave up on because of a concurrent one: a deadlock, a
+# serialization failure, or a lock it could not take. Sending the request again succeeds.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+RETRY_AFTER_SECONDS = 1
 
 
 def _json_dumps(value: Any) -> str:
@@ -30,17 +48,44 @@ class UnsupportedDatabase(ValueError):
     """The database URL names an engine flowruns cannot use."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings flowruns relies on."""
+def engine_url(url: str) -> URL:
+    """``url`` as SQLAlchemy needs it: any PostgreSQL spelling goes through psycopg 3."""
     scheme = url.partition(":")[0]
-    if scheme not in ("sqlite", "sqlite+pysqlite"):
+    if scheme not in _POSTGRESQL_SCHEMES + _SQLITE_SCHEMES:
         # The URL itself may hold a password: name only its scheme.
         raise UnsupportedDatabase(
-            f"'{scheme}' databases are not supported; use a sqlite:/// URL, "
+            f"'{scheme}' databases are not supported; use a postgresql:// or sqlite:/// URL, "
             "or leave the database URL unset to use the data directory."
         )
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UnsupportedDatabase(f"The {scheme} database URL cannot be parsed.") from None
+    if scheme in _POSTGRESQL_SCHEMES:
+        parsed = parsed.set(drivername=POSTGRESQL_DRIVER)
+    return parsed
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password masked, fit for logs and messages."""
+    return engine_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings flowruns relies on."""
+    target = engine_url(url)
+    if target.get_backend_name() == "postgresql":
+        return create_engine(
+            target,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            # Per server process; several processes share one PostgreSQL, so keep this modest.
+            pool_size=10,
+            max_overflow=10,
+            pool_recycle=1800,
+        )
     engine = create_engine(
-        url,
+        target,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args={"check_same_thread": False, "timeout": 30},
@@ -66,8 +111,22 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Connection) -> None:
-    writing = connection.get_execution_options().get("flowruns_write", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if is_writing(connection) else "BEGIN")
+
+
+def is_writing(connection: Connection) -> bool:
+    """Whether ``connection`` is inside :meth:`Database.writing`.
+
+    Reads made there decide what gets written, so on PostgreSQL they lock the rows they return
+    (``SELECT … FOR UPDATE``); on SQLite the whole write transaction already holds the lock.
+    """
+    return bool(connection.get_execution_options().get("flowruns_write", False))
+
+
+def _transient(error: OperationalError) -> bool:
+    """A failure caused by a concurrent transaction, not by the request itself."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate in _TRANSIENT_SQLSTATES or "database is locked" in str(error.orig)
 
 
 class Database:
@@ -80,22 +139,44 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read transaction: every statement inside sees one snapshot."""
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
+        with self.engine.connect() as plain:
+            connection = plain
+            if self.is_postgresql:
+                connection = plain.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """A write transaction, committed when the block ends without an exception."""
-        with self.engine.connect() as plain:
-            connection = plain.execution_options(flowruns_write=True)
-            with connection.begin():
-                yield connection
+        """A write transaction, committed when the block ends without an exception.
+
+        A transaction the database aborted because of a concurrent one becomes a 503 with
+        ``Retry-After``: nothing was written and the same request can simply be sent again.
+        """
+        try:
+            with self.engine.connect() as plain:
+                connection = plain.execution_options(flowruns_write=True)
+                with connection.begin():
+                    yield connection
+        except OperationalError as error:
+            if not _transient(error):
+                raise
+            raise ServiceUnavailable(
+                "The request collided with a concurrent change and was not applied; send it again.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from error
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntitySetBinding, EntityType
+from flowruns.store.database import is_writing
 from flowruns.store.schema import (
     PROCESS_COLUMNS,
     RUN_COLUMNS,
@@ -142,10 +143,25 @@ def _scope_filter(spec: TableSpec, tenant: str, scope: Scope) -> list[ColumnElem
 
 
 def get(
-    connection: Connection, spec: TableSpec, tenant: str, key: str, scope: Scope | None = None
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    key: str,
+    scope: Scope | None = None,
+    *,
+    share: bool = False,
 ) -> Record | None:
+    """The record ``key`` within ``scope``.
+
+    In a write transaction the row is locked until commit, so what the writer decides from it
+    stays true: by default against any other writer of the row; with ``share`` only against its
+    deletion (enough for a row that is merely referenced, and it lets such writers overlap).
+    """
     conditions = _scope_filter(spec, tenant, scope or Scope())
-    row = connection.execute(select(spec.table).where(*conditions, spec.table.c.id == key)).first()
+    statement = select(spec.table).where(*conditions, spec.table.c.id == key)
+    if is_writing(connection):
+        statement = statement.with_for_update(of=spec.table, read=share, key_share=True)
+    row = connection.execute(statement).first()
     return None if row is None else _to_record(spec, row)
 
 

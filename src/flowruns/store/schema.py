@@ -4,7 +4,12 @@ Each entity set's root type gets one table holding every property of every type 
 it (single-table inheritance, with the type's name in ``type``). Property names become
 snake_case columns; enums are stored as their integer values so that they sort as OData says;
 date-times as integer ticks (see :mod:`flowruns.edm.datetimes`); complex values and collections
-as JSON. Every table and index leads with ``tenant_id`` so the schema can be distributed by tenant.
+as JSON (JSONB on PostgreSQL). Every table and index leads with ``tenant_id`` so the schema can be
+distributed by tenant.
+
+Strings compare and sort by code point on both engines: SQLite's default BINARY collation does,
+and on PostgreSQL every text column is declared ``COLLATE "C"`` (byte order of UTF-8, which is
+code-point order) rather than taking the database's locale.
 """
 
 from __future__ import annotations
@@ -34,8 +39,16 @@ from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Pro
 
 metadata = MetaData()
 
-TENANT = String(36)
-GUID = String(36)
+
+def _string(length: int | None = None) -> TypeEngine[str]:
+    """A string column (``TEXT`` without a length) that sorts by code point on every engine."""
+    if length is None:
+        return Text().with_variant(Text(collation="C"), "postgresql")
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+TENANT = _string(36)
+GUID = _string(36)
 JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -53,7 +66,7 @@ def _sql_type(prop: Property) -> TypeEngine[Any]:
         return BigInteger()
     if prop.key:
         return GUID
-    return Text()
+    return _string()
 
 
 @dataclass(frozen=True)
@@ -99,8 +112,8 @@ def _identity_columns() -> list[Column[Any]]:
     return [
         Column("tenant_id", TENANT, nullable=False),
         Column("id", GUID, nullable=False),
-        Column("type", String(64), nullable=False),
-        Column("etag", String(32), nullable=False),
+        Column("type", _string(64), nullable=False),
+        Column("etag", _string(32), nullable=False),
     ]
 
 
@@ -147,8 +160,8 @@ idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("tenant_id", TENANT, nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("request_hash", String(64), nullable=False),
+    Column("key", _string(255), nullable=False),
+    Column("request_hash", _string(64), nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("entity", JSON_TYPE, nullable=False),
     PrimaryKeyConstraint("tenant_id", "key"),
