@@ -101,7 +101,12 @@ external = EntityType(
     base_name="microsoft.graph.entity",
     own_navigations=(
         NavigationProperty(
-            "industryData", f"{NS}.industryDataHub", collection=False, contains_target=True
+            "industryData",
+            f"{NS}.industryDataHub",
+            collection=False,
+            contains_target=True,
+            nullable=False,
+            description="The industry data hub of the tenant.",
         ),
     ),
 )
@@ -115,6 +120,7 @@ mutable_entity = EntityType(
             "eTag",
             Primitive.STRING,
             read_only=True,
+            etag=True,
             description="The entity's current version; changes on every write.",
         ),
     ),
@@ -153,7 +159,11 @@ run = EntityType(
     ),
     own_navigations=(
         NavigationProperty(
-            "process", f"{NS}.process", collection=False, description="The process of the run."
+            "process",
+            f"{NS}.process",
+            collection=False,
+            partner="runs",
+            description="The process of the run.",
         ),
     ),
 )
@@ -165,7 +175,14 @@ run_group = EntityType(
     base_name=f"{NS}.run",
     description="A run made of runs.",
     own_navigations=(
-        NavigationProperty("runs", f"{NS}.run", collection=True, description="The member runs."),
+        NavigationProperty(
+            "runs",
+            f"{NS}.run",
+            collection=True,
+            insertable=False,
+            insert_note="Add an existing run with POST runGroups/{id}/runs/$ref.",
+            description="The member runs.",
+        ),
     ),
     functions=(Function("getErrorsAndWarningsFile", Primitive.STRING),),
 )
@@ -189,6 +206,7 @@ process = EntityType(
             f"{NS}.run",
             collection=True,
             read_only=True,
+            partner="process",
             description="The runs of the process, newest first.",
         ),
     ),
@@ -210,9 +228,27 @@ industry_data_hub = EntityType(
     "industryDataHub",
     base_name=f"{NS}.mutableEntity",
     own_navigations=(
-        NavigationProperty("runs", f"{NS}.run", collection=True, contains_target=True),
-        NavigationProperty("processes", f"{NS}.process", collection=True, contains_target=True),
-        NavigationProperty("runGroups", f"{NS}.runGroup", collection=True, contains_target=True),
+        NavigationProperty(
+            "runs",
+            f"{NS}.run",
+            collection=True,
+            contains_target=True,
+            description="Every run of the tenant, of every run type, newest first.",
+        ),
+        NavigationProperty(
+            "processes",
+            f"{NS}.process",
+            collection=True,
+            contains_target=True,
+            description="Every process of the tenant, by name.",
+        ),
+        NavigationProperty(
+            "runGroups",
+            f"{NS}.runGroup",
+            collection=True,
+            contains_target=True,
+            description="The run groups of the tenant; each is also in runs.",
+        ),
     ),
 )
 

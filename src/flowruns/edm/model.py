@@ -63,8 +63,8 @@ PropertyType = Primitive | EnumType | ComplexType
 class Property:
     """A structural property.
 
-    ``max_length`` and ``min_length`` apply to strings; ``sortable`` marks the properties a
-    client may order by; ``read_only`` ones are computed by the server.
+    ``max_length`` and ``min_length`` apply to strings; ``read_only`` ones are computed by
+    the server; an ``etag`` property holds the entity's ETag.
     """
 
     name: str
@@ -77,6 +77,7 @@ class Property:
     min_length: int | None = None
     max_length: int | None = None
     description: str = ""
+    etag: bool = False
 
     @property
     def is_scalar(self) -> bool:
@@ -90,7 +91,13 @@ class Property:
 
 @dataclass(frozen=True)
 class NavigationProperty:
-    """A link from one entity type to another, named by the target type's qualified name."""
+    """A link from one entity type to another, named by the target type's qualified name.
+
+    ``partner`` names the navigation of the target type that leads back, when the
+    relationship is two-way; ``read_only`` links cannot be changed from this side;
+    ``insertable`` says whether a POST to a collection-valued navigation creates an entity
+    (``insert_note`` tells clients what to do instead when it does not).
+    """
 
     name: str
     target: str
@@ -98,6 +105,10 @@ class NavigationProperty:
     contains_target: bool = False
     read_only: bool = False
     description: str = ""
+    partner: str | None = None
+    nullable: bool = True
+    insertable: bool = True
+    insert_note: str = ""
 
 
 @dataclass(frozen=True)
