@@ -462,8 +462,11 @@ def _capabilities(document: ET.Element, target: str) -> dict[str, ET.Element]:
     return {a.attrib["Term"]: a for a in annotations.findall(f"{EDM}Annotation")}
 
 
-def _record(annotation: ET.Element) -> dict[str, ET.Element]:
-    return {v.attrib["Property"]: v for v in annotation.iter(f"{EDM}PropertyValue")}
+def _record(element: ET.Element) -> dict[str, ET.Element]:
+    """The property values of a record, or of the record an annotation or value holds."""
+    record = element if element.tag == f"{EDM}Record" else element.find(f"{EDM}Record")
+    assert record is not None
+    return {v.attrib["Property"]: v for v in record.findall(f"{EDM}PropertyValue")}
 
 
 def _paths(value: ET.Element | None) -> set[str]:
@@ -601,3 +604,64 @@ def test_nested_entities_are_never_inserted(client: TestClient, document: ET.Ele
         "process": {"@odata.type": f"#{NS}.insightsOutgoingFlow", "displayName": "p"},
     }
     assert client.post(f"{HUB}/runs", json=nested).status_code == 400
+
+
+# -- the same restrictions by path from the singleton, for tools that read only those -----
+
+
+def _canonical(element: ET.Element) -> str:
+    """An element's XML, so that two annotations can be compared for equality."""
+    return ET.tostring(element, encoding="unicode").replace(" ", "")
+
+
+def _path_restrictions(names: _Names) -> dict[str, ET.Element]:
+    singleton = names.container.find(f"{EDM}Singleton")
+    assert singleton is not None
+    annotation = singleton.find(f"{EDM}Annotation[@Term='{CAPABILITIES}.NavigationRestrictions']")
+    assert annotation is not None
+    records = annotation.findall(f"{EDM}Record/{EDM}PropertyValue/{EDM}Collection/{EDM}Record")
+    by_path = {}
+    for record in records:
+        values = _record(record)
+        by_path[values["NavigationProperty"].attrib["NavigationPropertyPath"]] = record
+    return by_path
+
+
+def test_restrictions_by_path_say_the_same_as_on_the_navigations(
+    document: ET.Element, names: _Names
+) -> None:
+    by_path = _path_restrictions(names)
+    start = names.singleton_type("external")
+    on_navigation = {
+        "industryData/runs": COLLECTIONS[0],
+        "industryData/processes": COLLECTIONS[1],
+        "industryData/runGroups": COLLECTIONS[2],
+        "industryData/processes/runs": COLLECTIONS[3],
+        "industryData/runGroups/runs": COLLECTIONS[4],
+    }
+    assert set(by_path) == {"industryData", *on_navigation}
+    for path, target in on_navigation.items():
+        nav = names.walk(start, path)[-1]
+        assert target.endswith(f"/{nav.attrib['Name']}")
+        terms = _capabilities(document, target)
+        record = _record(by_path[path])
+        assert len(record) > 5
+        for name, value in record.items():
+            if name == "NavigationProperty":
+                continue
+            annotation = terms[f"{CAPABILITIES}.{name}"]
+            expected = annotation.find(f"{EDM}Record")
+            got = value.find(f"{EDM}Record")
+            if expected is None:
+                assert value.attrib.get("Bool") == annotation.attrib["Bool"], (path, name)
+            else:
+                assert got is not None
+                assert _canonical(got) == _canonical(expected), (path, name)
+
+
+def test_the_hub_cannot_be_changed_as_announced(client: TestClient, names: _Names) -> None:
+    hub = _record(_path_restrictions(names)["industryData"])
+    assert _record(hub["UpdateRestrictions"])["Updatable"].attrib["Bool"] == "false"
+    assert _record(hub["DeleteRestrictions"])["Deletable"].attrib["Bool"] == "false"
+    assert client.patch(HUB, json={}).status_code == 405
+    assert client.delete(HUB).status_code == 405

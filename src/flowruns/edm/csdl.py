@@ -5,7 +5,8 @@ vocabularies, so that generic clients know what the server computes and what eac
 supports without trying. The run, process and run-group collections are containment
 navigations of the hub (there are no top-level entity sets), so their capabilities are
 annotated on those navigations (``industryDataHub/runs``), the way Microsoft Graph annotates
-its own contained collections.
+its own contained collections, and repeated by path in the ``NavigationRestrictions`` of the
+``external`` singleton, where the OASIS vocabulary puts restrictions of contained collections.
 """
 
 from __future__ import annotations
@@ -51,13 +52,23 @@ class _Paths:
 
 
 @dataclass(frozen=True)
+class _NavigationPath:
+    """One navigation property path as a value, e.g. ``industryData/runs``."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class _Member:
     """An enumeration member as an annotation value, e.g. ``…HttpMethod/PATCH``."""
 
     name: str
 
 
-_Value = bool | int | str | _Paths | _Member
+# A dict is a record, a list a collection of records.
+_Value = (
+    bool | int | str | _Paths | _NavigationPath | _Member | dict[str, "_Value"] | list["_Value"]
+)
 
 
 def _constant(element: ET.Element, value: _Value) -> None:
@@ -71,21 +82,29 @@ def _constant(element: ET.Element, value: _Value) -> None:
             element.set("String", value)
         case _Member():
             element.set("EnumMember", value.name)
+        case _NavigationPath():
+            element.set("NavigationPropertyPath", value.path)
         case _Paths():
             collection = ET.SubElement(element, "Collection")
             for path in value.paths:
                 ET.SubElement(collection, value.kind).text = path
+        case dict():
+            _record(element, value)
+        case list():
+            collection = ET.SubElement(element, "Collection")
+            for item in value:
+                assert isinstance(item, dict)
+                _record(collection, item)
 
 
-def _annotate(parent: ET.Element, term: str, value: _Value | dict[str, _Value]) -> None:
-    """An ``Annotation`` of ``term``; a dict value becomes a ``Record`` of its items."""
-    annotation = ET.SubElement(parent, "Annotation", {"Term": term})
-    if isinstance(value, dict):
-        record = ET.SubElement(annotation, "Record")
-        for name, item in value.items():
-            _constant(ET.SubElement(record, "PropertyValue", {"Property": name}), item)
-    else:
-        _constant(annotation, value)
+def _record(parent: ET.Element, value: dict[str, _Value]) -> None:
+    record = ET.SubElement(parent, "Record")
+    for name, item in value.items():
+        _constant(ET.SubElement(record, "PropertyValue", {"Property": name}), item)
+
+
+def _annotate(parent: ET.Element, term: str, value: _Value) -> None:
+    _constant(ET.SubElement(parent, "Annotation", {"Term": term}), value)
 
 
 def _describe(parent: ET.Element, description: str) -> None:
@@ -188,41 +207,16 @@ def _navigation_paths(entity: EntityType) -> Iterator[tuple[str, NavigationPrope
             yield prefix + nav.name, nav
 
 
-def _collection_capabilities(
-    schema: ET.Element, model: Model, owner: EntityType, nav: NavigationProperty
-) -> None:
-    """What a collection-valued navigation supports, as the server really answers it."""
+def _restrictions(model: Model, nav: NavigationProperty) -> dict[str, _Value]:
+    """Capabilities terms (by name) of a collection-valued navigation, as the server answers."""
     target = model.entity_types[nav.target]
     navigations = list(_navigation_paths(target))
-    properties = list(_property_paths(target))
-    fixed_links = tuple(path for path, n in navigations if n.read_only)
-    annotations = ET.SubElement(
-        schema, "Annotations", {"Target": f"{owner.qualified_name}/{nav.name}"}
-    )
-    if nav.contains_target:
-        # Every entity carries an ETag and honours If-Match; where a property holds the
-        # ETag, it is named, otherwise the list is empty ("computed from hidden state").
-        _annotate(
-            annotations,
-            f"{CORE}.OptimisticConcurrency",
-            _Paths("PropertyPath", tuple(path for path, p in properties if p.etag)),
-        )
-    _annotate(annotations, f"{CAPABILITIES}.TopSupported", True)
-    _annotate(annotations, f"{CAPABILITIES}.SkipSupported", True)
-    _annotate(annotations, f"{CAPABILITIES}.CountRestrictions", {"Countable": True})
-    _annotate(annotations, f"{CAPABILITIES}.FilterRestrictions", {"Filterable": True})
     # Collection-valued properties have no single value to sort by.
-    unsortable = tuple(path for path, p in properties if p.collection)
+    unsortable = tuple(path for path, p in _property_paths(target) if p.collection)
+    fixed_links = tuple(path for path, n in navigations if n.read_only)
     sort: dict[str, _Value] = {"Sortable": True}
     if unsortable:
         sort["NonSortableProperties"] = _Paths("PropertyPath", unsortable)
-    _annotate(annotations, f"{CAPABILITIES}.SortRestrictions", sort)
-    _annotate(annotations, f"{CAPABILITIES}.SearchRestrictions", {"Searchable": True})
-    _annotate(
-        annotations,
-        f"{CAPABILITIES}.ExpandRestrictions",
-        {"Expandable": True, "MaxLevels": MAX_EXPAND_LEVELS},
-    )
     # Links are set by reference (@odata.bind, $ref), never by nesting an entity in a body.
     insert: dict[str, _Value] = {
         "Insertable": nav.insertable,
@@ -232,7 +226,6 @@ def _collection_capabilities(
     }
     if nav.insert_note:
         insert["Description"] = nav.insert_note
-    _annotate(annotations, f"{CAPABILITIES}.InsertRestrictions", insert)
     update: dict[str, _Value] = {
         "Updatable": True,
         "UpdateMethod": _Member(f"{CAPABILITIES}.HttpMethod/PATCH"),
@@ -241,8 +234,78 @@ def _collection_capabilities(
     if fixed_links:
         update["NonUpdatableNavigationProperties"] = _Paths("NavigationPropertyPath", fixed_links)
         delete["NonDeletableNavigationProperties"] = _Paths("NavigationPropertyPath", fixed_links)
-    _annotate(annotations, f"{CAPABILITIES}.UpdateRestrictions", update)
-    _annotate(annotations, f"{CAPABILITIES}.DeleteRestrictions", delete)
+    return {
+        "TopSupported": True,
+        "SkipSupported": True,
+        "CountRestrictions": {"Countable": True},
+        "FilterRestrictions": {"Filterable": True},
+        "SortRestrictions": sort,
+        "SearchRestrictions": {"Searchable": True},
+        "ExpandRestrictions": {"Expandable": True, "MaxLevels": MAX_EXPAND_LEVELS},
+        "InsertRestrictions": insert,
+        "UpdateRestrictions": update,
+        "DeleteRestrictions": delete,
+    }
+
+
+def _collection_capabilities(
+    schema: ET.Element, model: Model, owner: EntityType, nav: NavigationProperty
+) -> None:
+    """The restrictions of a collection-valued navigation, annotated on the navigation."""
+    annotations = ET.SubElement(
+        schema, "Annotations", {"Target": f"{owner.qualified_name}/{nav.name}"}
+    )
+    if nav.contains_target:
+        # Every entity carries an ETag and honours If-Match; where a property holds the
+        # ETag, it is named, otherwise the list is empty ("computed from hidden state").
+        etag = tuple(path for path, p in _property_paths(model.entity_types[nav.target]) if p.etag)
+        _annotate(annotations, f"{CORE}.OptimisticConcurrency", _Paths("PropertyPath", etag))
+    for term, value in _restrictions(model, nav).items():
+        _annotate(annotations, f"{CAPABILITIES}.{term}", value)
+
+
+# The restrictions of a collection that a NavigationPropertyRestriction record also carries.
+_PATH_RESTRICTIONS = (
+    "TopSupported",
+    "SkipSupported",
+    "FilterRestrictions",
+    "SearchRestrictions",
+    "SortRestrictions",
+    "InsertRestrictions",
+    "UpdateRestrictions",
+    "DeleteRestrictions",
+)
+_UNCHANGEABLE: dict[str, _Value] = {
+    "UpdateRestrictions": {"Updatable": False},
+    "DeleteRestrictions": {"Deletable": False},
+}
+
+
+def _path_restrictions(model: Model, singleton_type: EntityType) -> list[_Value]:
+    """The same restrictions again, by path from the singleton (``industryData/runs``).
+
+    Tools that follow the OASIS vocabulary literally read restrictions of contained
+    collections only from the singleton's ``NavigationRestrictions``.
+    """
+    records: list[_Value] = []
+    for path, nav in _contained(model, singleton_type):
+        target = model.entity_types[nav.target]
+        if not nav.collection:
+            if target.read_only:
+                records.append({"NavigationProperty": _NavigationPath(path), **_UNCHANGEABLE})
+            continue
+        walks = [(path, nav)]
+        walks += [
+            (f"{path}/{n.name}", n)
+            for n in target.navigations
+            if n.collection and not n.contains_target
+        ]
+        for walk_path, walk_nav in walks:
+            restrictions = _restrictions(model, walk_nav)
+            record: dict[str, _Value] = {"NavigationProperty": _NavigationPath(walk_path)}
+            record.update((term, restrictions[term]) for term in _PATH_RESTRICTIONS)
+            records.append(record)
+    return records
 
 
 def _contained(
@@ -277,10 +340,19 @@ def _bindings(model: Model, singleton: str, singleton_type: EntityType) -> list[
 
 def _container(schema: ET.Element, model: Model, singleton: tuple[str, str]) -> None:
     name, type_name = singleton
+    singleton_type = model.entity_types[type_name]
     container = ET.SubElement(schema, "EntityContainer", {"Name": CONTAINER_NAME})
     element = ET.SubElement(container, "Singleton", {"Name": name, "Type": type_name})
-    for path, target in _bindings(model, name, model.entity_types[type_name]):
+    for path, target in _bindings(model, name, singleton_type):
         ET.SubElement(element, "NavigationPropertyBinding", {"Path": path, "Target": target})
+    if singleton_type.read_only:
+        for term, value in _UNCHANGEABLE.items():
+            _annotate(element, f"{CAPABILITIES}.{term}", value)
+    _annotate(
+        element,
+        f"{CAPABILITIES}.NavigationRestrictions",
+        {"RestrictedProperties": _path_restrictions(model, singleton_type)},
+    )
     # No $batch endpoint: say so, since clients assume batch support by default.
     _annotate(container, f"{CAPABILITIES}.BatchSupported", False)
     _annotate(container, f"{CAPABILITIES}.KeyAsSegmentSupported", True)

@@ -99,6 +99,7 @@ external = EntityType(
     EXTERNAL,
     "external",
     base_name="microsoft.graph.entity",
+    read_only=True,
     own_navigations=(
         NavigationProperty(
             "industryData",
@@ -227,6 +228,8 @@ industry_data_hub = EntityType(
     NS,
     "industryDataHub",
     base_name=f"{NS}.mutableEntity",
+    read_only=True,
+    description="The root of the industry data API: the tenant's runs, processes and run groups.",
     own_navigations=(
         NavigationProperty(
             "runs",

@@ -121,7 +121,10 @@ class Function:
 
 @dataclass
 class EntityType:
-    """An entity type; ``base`` is filled in when the model is assembled."""
+    """An entity type; ``base`` is filled in when the model is assembled.
+
+    ``read_only`` types are never changed or deleted through the API (the hub).
+    """
 
     namespace: str
     name: str
@@ -131,6 +134,7 @@ class EntityType:
     own_navigations: tuple[NavigationProperty, ...] = ()
     functions: tuple[Function, ...] = ()
     description: str = ""
+    read_only: bool = False
     base: EntityType | None = field(default=None, repr=False)
     derived: list[EntityType] = field(default_factory=list, repr=False)
 
