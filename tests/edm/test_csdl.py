@@ -15,8 +15,10 @@ import pytest
 import xmlschema
 from starlette.testclient import TestClient
 
+from flowruns.api.app import create_app
 from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import ComplexType, EntityType
+from flowruns.settings import Settings
 from tests.api.steps import add_member, create_group, create_process, create_run
 from tests.conftest import CONFORMANCE, HUB, NS
 
@@ -52,15 +54,19 @@ def edmx_schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(str(CONFORMANCE / "odata-csdl-schemas" / "edmx.xsd"))
 
 
-@pytest.fixture
-def metadata(client: TestClient) -> bytes:
-    response = client.get("/beta/$metadata")
+@pytest.fixture(scope="module")
+def metadata(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The document, fetched once: it is the same on every database engine."""
+    data_dir = tmp_path_factory.mktemp("metadata") / "data"
+    app = create_app(Settings(data_dir=data_dir, secret_key="test-secret"))
+    with TestClient(app, base_url="http://testserver") as client:
+        response = client.get("/beta/$metadata")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/xml"
     return response.content
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def document(metadata: bytes) -> ET.Element:
     return ET.fromstring(metadata)
 
@@ -275,7 +281,7 @@ class _Names:
         return singleton.attrib["Type"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def names(document: ET.Element) -> _Names:
     return _Names(document)
 
