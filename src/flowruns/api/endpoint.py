@@ -154,6 +154,11 @@ class ODataEndpoint:
     async def get_hub(self, request: Request, _: Any) -> Response:
         """The tenant's hub: nothing but an id and a version, which never changes."""
         options = entity_options(request, industry_data_hub)
+        if options.expand:
+            raise InvalidRequest(
+                "$expand is not supported on the hub; read its collections instead.",
+                target="$expand",
+            )
         tenant = tenant_of(request)
         hub = Record(type=industry_data_hub, id=tenant, etag=tenant)
         if_none_match = request.headers.get("if-none-match")
@@ -165,9 +170,11 @@ class ODataEndpoint:
 
     async def get_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
         options = collection_options(request, collection.type)
-        context = context_url(service_root(request), collection.context(), options.select)
+        context = context_url(
+            service_root(request), collection.context(), options.select, options.expand
+        )
         body, records, headers = await self.read_collection(request, collection, options, context)
-        body["value"] = [entity_json(r, options.select) for r in records]
+        body["value"] = [entity_json(r, options.select, options.expand) for r in records]
         return responses.json_response(request, body, headers=headers)
 
     async def read_collection(
@@ -180,7 +187,6 @@ class ODataEndpoint:
         """One page of ``collection``: the body without ``value``, the records, the headers."""
         tenant = tenant_of(request)
         prefer = Preferences.parse(request.headers.get("prefer"))
-        order = reading.total_order(collection, options.orderby)
         page_size = options.top if options.top is not None else DEFAULT_PAGE_SIZE
         headers: dict[str, str] = {}
         if prefer.max_page_size is not None:
@@ -188,7 +194,7 @@ class ODataEndpoint:
                 page_size = prefer.max_page_size
             headers["Preference-Applied"] = f"odata.maxpagesize={prefer.max_page_size}"
         # A token is good only for the tenant, resource and order it was made for.
-        bound_to = fingerprint(tenant, collection.context(), order)
+        bound_to = fingerprint(tenant, collection.context(), options.fingerprint())
         after = None
         if options.skiptoken is not None:
             after = self.tokens.decode(options.skiptoken, bound_to)
@@ -197,11 +203,10 @@ class ODataEndpoint:
             self.db,
             tenant,
             collection,
-            order,
+            options,
             after=after,
             offset=0 if after is not None else options.skip or 0,
             limit=page_size,
-            with_count=options.count,
         )
         body: dict[str, Any] = {"@odata.context": context}
         if page.total is not None:
@@ -212,9 +217,9 @@ class ODataEndpoint:
         return body, page.records, headers
 
     async def get_count(self, request: Request, count: paths.Count) -> Response:
-        collection_options(request, count.collection.type)
+        options = collection_options(request, count.collection.type)
         total = await run_in_threadpool(
-            reading.count_collection, self.db, tenant_of(request), count.collection
+            reading.count_collection, self.db, tenant_of(request), count.collection, options
         )
         return responses.raw_response(request, str(total), "text/plain;charset=utf-8")
 
@@ -242,12 +247,19 @@ class ODataEndpoint:
 
     async def get_entity(self, request: Request, ref: paths.EntityRef) -> Response:
         options = entity_options(request, ref.type)
-        record = await run_in_threadpool(self._read_entity, tenant_of(request), ref)
+        tenant = tenant_of(request)
+        record = await run_in_threadpool(
+            reading.read_entity,
+            self.db,
+            tenant,
+            lambda connection: resolve_entity(connection, tenant, ref),
+            options,
+        )
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and etag_matches(if_none_match, record.etag):
             return responses.empty_response(request, 304, {"ETag": etag_header(record)})
         return responses.entity_response(
-            request, record, ref.entity_context(), select=options.select
+            request, record, ref.entity_context(), select=options.select, expand=options.expand
         )
 
     def _read_entity(self, tenant: str, ref: paths.EntityRef) -> Record:

@@ -18,7 +18,7 @@ from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.writing import Link
 from flowruns.settings import DEFAULT_TENANT
 
-_COLLECTION_ONLY = ("top", "skip", "orderby", "count", "skiptoken")
+_COLLECTION_ONLY = ("top", "skip", "orderby", "count", "skiptoken", "filter", "search")
 
 
 def tenant_of(request: Request) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from flowruns.api.preferences import Preferences
 from flowruns.api.urls import entity_url, service_root
 from flowruns.errors import GraphError
 from flowruns.odata.payload import CONTENT_TYPE, context_url, entity_json, etag_header
-from flowruns.odata.query import Selection
+from flowruns.odata.query import ExpandItem, Selection
 from flowruns.store.entities import Record
 
 log = logging.getLogger("flowruns.api")
@@ -86,11 +87,12 @@ def entity_response(
     *,
     status: int = 200,
     select: Selection | None = None,
+    expand: Sequence[ExpandItem] = (),
     headers: dict[str, str] | None = None,
 ) -> Response:
     """One entity with its context URL and ``ETag`` header."""
-    body = {"@odata.context": context_url(service_root(request), fragment, select)}
-    body.update(entity_json(record, select))
+    body = {"@odata.context": context_url(service_root(request), fragment, select, expand)}
+    body.update(entity_json(record, select, expand))
     return json_response(request, body, status, {"ETag": etag_header(record), **(headers or {})})
 
 

@@ -11,8 +11,15 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from flowruns.edm.model import EntityType, Property
-from flowruns.errors import InvalidRequest, NotSupported
+from flowruns.edm.datetimes import now_ticks
+from flowruns.edm.industrydata import MODEL
+from flowruns.edm.model import EntityType, NavigationProperty, Property
+from flowruns.errors import InvalidRequest
+from flowruns.odata import syntax
+from flowruns.odata.binder import Binder
+from flowruns.odata.lexer import QuerySyntaxError
+from flowruns.odata.search import parse_search
+from flowruns.odata.semantic import Expr, OrderItem
 
 MAX_TOP = 999
 MAX_SKIP = 10_000
@@ -36,15 +43,12 @@ _SYSTEM_OPTIONS = {
     "levels",
     "schemaversion",
 }
-_NOT_YET = ("filter", "expand", "search", "apply", "compute", "deltatoken", "index", "levels")
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    """One ``$orderby`` item: a property and its direction."""
-
-    property: Property
-    descending: bool
+# Options OData defines that flowruns does not offer; asking for one is a 400, not ignored.
+_UNSUPPORTED = ("apply", "compute", "deltatoken", "index", "levels", "schemaversion")
+MAX_FILTER_NODES = 100
+MAX_FILTER_DEPTH = 20
+MAX_EXPAND_DEPTH = 2
+DEFAULT_EXPAND_TOP = 20
 
 
 @dataclass
@@ -57,7 +61,14 @@ class QueryOptions:
     count: bool = False
     skiptoken: str | None = None
     select: Selection | None = None
-    orderby: list[OrderKey] = field(default_factory=list)
+    orderby: list[OrderItem] = field(default_factory=list)
+    filter: Expr | None = None
+    search: Expr | None = None
+    expand: list[ExpandItem] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        """What a skiptoken of this query is bound to besides tenant, resource and order."""
+        return "\x1f".join(self.raw.get(k, "") for k in ("filter", "search", "orderby"))
 
 
 def split_options(query_string: str) -> dict[str, str]:
@@ -76,11 +87,17 @@ def split_options(query_string: str) -> dict[str, str]:
     return options
 
 
-def parse_options(options: dict[str, str], entity_type: EntityType) -> QueryOptions:
-    """Parse the options that apply to a read of ``entity_type`` (a collection or one entity)."""
-    for name in _NOT_YET:
+def parse_options(
+    options: dict[str, str], entity_type: EntityType, *, now: int | None = None, depth: int = 0
+) -> QueryOptions:
+    """Parse the options that apply to a read of ``entity_type`` (a collection or one entity).
+
+    ``depth`` is the ``$expand`` nesting these options sit at (0 for the request's own).
+    """
+    for name in _UNSUPPORTED:
         if name in options:
-            raise NotSupported(f"The query option '${name}' is not supported yet.")
+            raise InvalidRequest(f"The query option '${name}' is not supported.", target=name)
+    now = now_ticks() if now is None else now
     fmt = options.get("format")
     if fmt is not None and fmt.lower().split(";")[0] not in ("json", "application/json"):
         raise InvalidRequest(f"'$format={fmt}' is not supported; use json.", target="$format")
@@ -99,7 +116,13 @@ def parse_options(options: dict[str, str], entity_type: EntityType) -> QueryOpti
     if "select" in options:
         result.select = parse_select(options["select"], entity_type)
     if "orderby" in options:
-        result.orderby = parse_orderby(options["orderby"], entity_type)
+        result.orderby = parse_orderby(options["orderby"], entity_type, now)
+    if "filter" in options:
+        result.filter = parse_filter(options["filter"], entity_type, now)
+    if "search" in options:
+        result.search = parse_search(options["search"], entity_type)
+    if "expand" in options:
+        result.expand = parse_expand(options["expand"], entity_type, now, depth)
     return result
 
 
@@ -160,32 +183,153 @@ def _select_property(name: str, entity_type: EntityType) -> Property | None:
     return next((p for p in entity_type.properties if p.name.lower() == name.lower()), None)
 
 
-_ORDER_ITEM = re.compile(r"\s*(?P<path>[^\s,]+)(?:\s+(?P<dir>[A-Za-z]+))?\s*")
+def parse_filter(text: str, entity_type: EntityType, now: int, option: str = "$filter") -> Expr:
+    """A ``$filter`` expression bound to ``entity_type``, within the size limits."""
+    if len(text) > MAX_FILTER_NODES * 40:
+        raise QuerySyntaxError(
+            option, 0, f"the expression is longer than {MAX_FILTER_NODES * 40} characters"
+        )
+    node = syntax.parse_expression(text, option)
+    nodes, depth = syntax.size(node)
+    if nodes > MAX_FILTER_NODES:
+        raise QuerySyntaxError(
+            option, 0, f"the expression has {nodes} nodes; at most {MAX_FILTER_NODES} are allowed"
+        )
+    if depth > MAX_FILTER_DEPTH:
+        raise QuerySyntaxError(
+            option,
+            0,
+            f"the expression nests {depth} levels; at most {MAX_FILTER_DEPTH} are allowed",
+        )
+    return Binder(MODEL, entity_type, option, now).boolean(node)
 
 
-def parse_orderby(text: str, entity_type: EntityType) -> list[OrderKey]:
-    """``$orderby`` items: top-level scalar properties with ``asc``/``desc``."""
-    keys: list[OrderKey] = []
-    position = 0
-    for item in text.split(","):
-        match = _ORDER_ITEM.fullmatch(item)
-        if match is None:
-            raise InvalidRequest(
-                f"$orderby: expected a property at position {position}.", target="$orderby"
+def parse_orderby(
+    text: str, entity_type: EntityType, now: int, option: str = "$orderby"
+) -> list[OrderItem]:
+    """``$orderby``: any expression over the entity's properties, ``asc`` or ``desc``."""
+    binder = Binder(MODEL, entity_type, option, now)
+    items: list[OrderItem] = []
+    for node, descending in syntax.parse_order_items(text, option):
+        items.extend(binder.order_items(node, descending, text))
+    return items
+
+
+@dataclass(frozen=True)
+class ExpandItem:
+    """One ``$expand`` item: a navigation, its target type and its nested options."""
+
+    navigation: NavigationProperty
+    target: EntityType
+    options: QueryOptions
+    ref: bool = False
+
+    @property
+    def top(self) -> int:
+        return self.options.top if self.options.top is not None else DEFAULT_EXPAND_TOP
+
+
+_EXPAND_SINGLE = {"select", "expand"}
+_EXPAND_MANY = {"select", "expand", "filter", "orderby", "top", "skip", "count", "search"}
+
+
+def _split_top_level(text: str, separator: str, offset: int, option: str) -> list[tuple[str, int]]:
+    """``text`` cut at ``separator`` outside parentheses and quotes, with each part's offset."""
+    parts: list[tuple[str, int]] = []
+    depth, start, quoted = 0, 0, False
+    for i, char in enumerate(text):
+        if char == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise QuerySyntaxError(option, offset + i, "unbalanced ')'")
+        elif char == separator and depth == 0:
+            parts.append((text[start:i], offset + start))
+            start = i + 1
+    if depth != 0 or quoted:
+        raise QuerySyntaxError(option, offset + len(text), "unbalanced parentheses or quotes")
+    parts.append((text[start:], offset + start))
+    return parts
+
+
+_EXPAND_ITEM = re.compile(r"\s*(?P<path>[^()\s]+)\s*(?:\((?P<options>.*)\))?\s*", re.DOTALL)
+
+
+def parse_expand(
+    text: str, entity_type: EntityType, now: int, depth: int = 0, offset: int = 0
+) -> list[ExpandItem]:
+    """``$expand``: navigations with nested options, at most two levels deep."""
+    option = "$expand"
+    if depth >= MAX_EXPAND_DEPTH:
+        raise QuerySyntaxError(option, offset, f"$expand nests at most {MAX_EXPAND_DEPTH} levels")
+    items: list[ExpandItem] = []
+    for part, at in _split_top_level(text, ",", offset, option):
+        match = _EXPAND_ITEM.fullmatch(part)
+        if match is None or not match["path"]:
+            raise QuerySyntaxError(option, at, "expected a navigation property")
+        path = match["path"]
+        if path == "*":
+            if match["options"] is not None:
+                raise QuerySyntaxError(option, at, "'*' takes no nested options")
+            items.extend(
+                ExpandItem(nav, _target(nav), QueryOptions()) for nav in entity_type.navigations
             )
-        path, direction = match["path"], (match["dir"] or "asc").lower()
-        prop = next((p for p in entity_type.properties if p.name.lower() == path.lower()), None)
-        if prop is None or not prop.is_scalar:
-            raise InvalidRequest(
-                f"$orderby: '{path}' at position {position + match.start('path')} is not a "
-                f"sortable property of {entity_type.qualified_name}.",
-                target="$orderby",
+            continue
+        segments = path.split("/")
+        ref = segments[-1] == "$ref"
+        if ref or segments[-1] == "$count":
+            if segments[-1] == "$count":
+                raise QuerySyntaxError(option, at, "'$count' in $expand is not supported")
+            segments.pop()
+        source_type = entity_type
+        if len(segments) == 2:  # ns.derivedType/navigation
+            cast = MODEL.entity_type(segments[0])
+            if cast is None or not cast.is_a(entity_type):
+                raise QuerySyntaxError(option, at, f"'{segments[0]}' is not a derived type")
+            source_type = cast
+        elif len(segments) != 1:
+            raise QuerySyntaxError(option, at, f"'{path}' is not a navigation property")
+        name = segments[-1]
+        navigation = next(
+            (n for n in source_type.navigations if n.name.lower() == name.lower()), None
+        )
+        if navigation is None:
+            raise QuerySyntaxError(
+                option, at, f"'{name}' is not a navigation property of {source_type.qualified_name}"
             )
-        if direction not in ("asc", "desc"):
-            raise InvalidRequest(
-                f"$orderby: expected 'asc' or 'desc' at position {position + match.start('dir')}.",
-                target="$orderby",
+        nested = QueryOptions()
+        if match["options"] is not None:
+            nested = _nested_options(
+                match["options"], navigation, now, depth, at + match.start("options")
             )
-        keys.append(OrderKey(prop, direction == "desc"))
-        position += len(item) + 1
-    return keys
+        items.append(ExpandItem(navigation, _target(navigation), nested, ref))
+    return items
+
+
+def _target(navigation: NavigationProperty) -> EntityType:
+    target = MODEL.entity_type(navigation.target)
+    assert target is not None
+    return target
+
+
+def _nested_options(
+    text: str, navigation: NavigationProperty, now: int, depth: int, offset: int
+) -> QueryOptions:
+    allowed = _EXPAND_MANY if navigation.collection else _EXPAND_SINGLE
+    options: dict[str, str] = {}
+    for part, at in _split_top_level(text, ";", offset, "$expand"):
+        name, equals, value = part.partition("=")
+        key = name.strip().lower().removeprefix("$")
+        if not equals or key not in allowed:
+            raise QuerySyntaxError(
+                "$expand", at, f"'{name.strip()}' is not an option of an expanded {navigation.name}"
+            )
+        if key in options:
+            raise QuerySyntaxError("$expand", at, f"'${key}' is given more than once")
+        options[key] = value
+    return parse_options(options, _target(navigation), now=now, depth=depth + 1)

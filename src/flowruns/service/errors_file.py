@@ -16,7 +16,7 @@ from flowruns.odata.path import EntityRef
 from flowruns.service.resources import resolve_entity
 from flowruns.store import entities
 from flowruns.store.database import Database
-from flowruns.store.entities import RUN_TABLE, Record, Scope, SortKey
+from flowruns.store.entities import RUN_TABLE, Record, Scope, sort_by
 
 COLUMNS = (
     "runId",
@@ -42,7 +42,7 @@ def errors_and_warnings_csv(db: Database, tenant: str, group_ref: EntityRef) -> 
             RUN_TABLE,
             tenant,
             Scope(group_id=group.id, statuses=_STATUSES),
-            [SortKey("startDateTime", False), SortKey("id", False)],
+            [sort_by(RUN_TABLE, "startDateTime", False), sort_by(RUN_TABLE, "id", False)],
         )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

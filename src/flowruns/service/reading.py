@@ -1,4 +1,4 @@
-"""Reading collections page by page, in a total and stable order."""
+"""Reading collections page by page, in a total and stable order, with their expansions."""
 
 from __future__ import annotations
 
@@ -6,12 +6,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, Connection
+
+from flowruns.edm.industrydata import PROCESSES, RUNS
+from flowruns.edm.model import EntityType
+from flowruns.errors import InvalidRequest
+from flowruns.odata import semantic as s
+from flowruns.odata.binder import property_type
 from flowruns.odata.path import CollectionRef
-from flowruns.odata.query import OrderKey
+from flowruns.odata.query import ExpandItem, QueryOptions
 from flowruns.service.resources import collection_scope
 from flowruns.store import entities
+from flowruns.store.compiler import Compiler
 from flowruns.store.database import Database
-from flowruns.store.entities import Record, SortKey
+from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Record, Scope, SortColumn, TableSpec
 
 
 @dataclass
@@ -21,44 +29,159 @@ class CollectionPage:
     total: int | None
 
 
-def total_order(collection: CollectionRef, requested: Sequence[OrderKey]) -> list[SortKey]:
+def total_order(entity_type: EntityType, options: QueryOptions) -> list[s.OrderItem]:
     """The client's order (or the collection's default), ended by ``id`` so it is total.
 
     ``id`` takes the direction of the key before it, so the default ``startDateTime desc``
     and its tie-breaker can be served by one index scan.
     """
-    if requested:
-        keys = [SortKey(k.property.name, k.descending) for k in requested]
-    else:
-        name, descending = collection.binding.default_order
-        keys = [SortKey(name, descending)]
-    if all(k.property != "id" for k in keys):
-        keys.append(SortKey("id", keys[-1].descending))
-    cut = next(i for i, k in enumerate(keys) if k.property == "id")
-    return keys[: cut + 1]
+    it = s.It(entity_type)
+    items = list(options.orderby)
+    if not items:
+        name, descending = _default_order(entity_type)
+        prop = entity_type.find_property(name)
+        assert prop is not None
+        items = [s.OrderItem(s.Column(property_type(prop), it, prop), descending, name)]
+    id_property = entity_type.find_property("id")
+    assert id_property is not None
+    for i, item in enumerate(items):
+        if isinstance(item.expr, s.Column) and item.expr.property.key and item.expr.source == it:
+            return items[: i + 1]
+    items.append(s.OrderItem(s.Column(s.STRING, it, id_property), items[-1].descending, "id"))
+    return items
+
+
+def _default_order(entity_type: EntityType) -> tuple[str, bool]:
+    binding = RUNS if entity_type.is_a(RUNS.type) else PROCESSES
+    return binding.default_order
+
+
+def _spec_for(entity_type: EntityType) -> TableSpec:
+    return RUN_TABLE if entity_type.is_a(RUN_TABLE.root) else PROCESS_TABLE
+
+
+@dataclass
+class _Query:
+    """A collection read compiled for one connection: conditions and sort keys."""
+
+    where: list[ColumnElement[bool]]
+    order: list[SortColumn]
+
+
+def _compile(
+    connection: Connection,
+    tenant: str,
+    spec: TableSpec,
+    options: QueryOptions,
+    entity_type: EntityType,
+) -> _Query:
+    compiler = Compiler(connection.dialect.name, tenant, spec.table)
+    where = [compiler.condition(e) for e in (options.filter, options.search) if e is not None]
+    order = []
+    for item in total_order(entity_type, options):
+        key = compiler.order_key(item.expr)
+        order.append(SortColumn(key.sql, key.nullable, item.descending))
+    return _Query(where, order)
 
 
 def read_page(
     db: Database,
     tenant: str,
     collection: CollectionRef,
-    order: Sequence[SortKey],
+    options: QueryOptions,
     *,
     after: Sequence[Any] | None,
     offset: int,
     limit: int,
-    with_count: bool,
 ) -> CollectionPage:
     with db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
+        query = _compile(connection, tenant, spec, options, collection.type)
+        if after is not None and len(after) != len(query.order):
+            raise InvalidRequest(
+                "The $skiptoken is not valid for this request.", target="$skiptoken"
+            )
         page = entities.page(
-            connection, spec, tenant, scope, order, after=after, offset=offset, limit=limit
+            connection,
+            spec,
+            tenant,
+            scope,
+            query.order,
+            where=query.where,
+            after=after,
+            offset=offset,
+            limit=limit,
         )
-        total = entities.count(connection, spec, tenant, scope) if with_count else None
+        total = (
+            entities.count(connection, spec, tenant, scope, query.where) if options.count else None
+        )
+        expand(connection, tenant, page.records, options.expand)
     return CollectionPage(page.records, page.last_key, total)
 
 
-def count_collection(db: Database, tenant: str, collection: CollectionRef) -> int:
+def read_entity(db: Database, tenant: str, resolve: Any, options: QueryOptions) -> Record:
+    """One entity (found by ``resolve(connection)``) with its expansions, in one snapshot."""
+    with db.reading() as connection:
+        record: Record = resolve(connection)
+        expand(connection, tenant, [record], options.expand)
+        return record
+
+
+def count_collection(
+    db: Database, tenant: str, collection: CollectionRef, options: QueryOptions
+) -> int:
     with db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
-        return entities.count(connection, spec, tenant, scope)
+        query = _compile(connection, tenant, spec, options, collection.type)
+        return entities.count(connection, spec, tenant, scope, query.where)
+
+
+def expand(
+    connection: Connection, tenant: str, records: list[Record], items: list[ExpandItem]
+) -> None:
+    """Attach each expanded navigation to ``records`` (at most ``$top`` members each)."""
+    for item in items:
+        name = item.navigation.name
+        if not item.navigation.collection:  # run → process
+            keys = {r.process_id for r in records if r.process_id is not None}
+            related = entities.get_many(connection, PROCESS_TABLE, tenant, sorted(keys))
+            for record in records:
+                target = related.get(record.process_id or "")
+                if target is not None and not target.type.is_a(item.target):
+                    target = None
+                record.expanded[name] = target
+            expand(connection, tenant, list(related.values()), item.options.expand)
+            continue
+        members: list[Record] = []
+        for record in records:
+            if name not in {n.name for n in record.type.navigations}:
+                continue
+            scope = _member_scope(record, item)
+            query = _compile(connection, tenant, RUN_TABLE, item.options, item.target)
+            page = entities.page(
+                connection,
+                RUN_TABLE,
+                tenant,
+                scope,
+                query.order,
+                where=query.where,
+                after=None,
+                offset=item.options.skip or 0,
+                limit=item.top,
+            )
+            record.expanded[name] = page.records
+            if item.options.count:
+                record.expanded[f"{name}@odata.count"] = entities.count(
+                    connection, RUN_TABLE, tenant, scope, query.where
+                )
+            members.extend(page.records)
+        expand(connection, tenant, members, item.options.expand)
+
+
+def _member_scope(record: Record, item: ExpandItem) -> Scope:
+    types = None
+    if item.target is not item.target.root:
+        types = frozenset(t.name for t in item.target.subtypes())
+    if record.type.is_a(RUN_TABLE.root):  # a run group's member runs
+        return Scope(types=types, group_id=record.id)
+    return Scope(types=types, process_id=record.id)

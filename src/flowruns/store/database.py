@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from flowruns.errors import ServiceUnavailable
+from flowruns.store.compiler import register_sqlite_functions
 from flowruns.store.schema import metadata
 
 # The driver flowruns speaks to PostgreSQL with, whichever spelling the URL uses.
@@ -108,6 +109,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps hot index pages in memory
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 def _begin_sqlite(connection: Connection) -> None:

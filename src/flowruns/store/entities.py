@@ -80,6 +80,9 @@ class Record:
     values: dict[str, Any] = field(default_factory=dict)
     process_id: str | None = None
     touched: int | None = None
+    # Expanded navigations: a record (or None) for single-valued ones, a list for collections;
+    # "<name>@odata.count" entries carry counts asked for with a nested $count.
+    expanded: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,18 @@ class Scope:
 
 
 @dataclass(frozen=True)
-class SortKey:
-    """One key of a total order: a property and its direction."""
+class SortColumn:
+    """One key of a total order: an SQL expression, whether it can be null, its direction."""
 
-    property: str
+    expr: ColumnElement[Any]
+    nullable: bool
     descending: bool
+
+
+def sort_by(spec: TableSpec, name: str, descending: bool) -> SortColumn:
+    """A sort key on the stored property ``name``."""
+    column = spec.columns[name].column
+    return SortColumn(column, bool(column.nullable), descending)
 
 
 @dataclass
@@ -165,19 +175,19 @@ def get(
     return None if row is None else _to_record(spec, row)
 
 
-def _after(spec: TableSpec, order: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+def _after(order: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in ``order`` (nulls first ascending, last descending)."""
-    columns = [spec.columns[k.property].column for k in order]
     uniform = len({k.descending for k in order}) == 1
-    if uniform and not any(c.nullable for c in columns) and None not in values:
+    if uniform and not any(k.nullable for k in order) and None not in values:
         # One row-value comparison: the form both engines turn into an index range scan.
-        left, right = tuple_(*columns), tuple_(*values)
+        left, right = tuple_(*(k.expr for k in order)), tuple_(*values)
         return left < right if order[0].descending else left > right
     alternatives: list[ColumnElement[bool]] = []
     for i, key in enumerate(order):
-        column, value = columns[i], values[i]
+        column, value = key.expr, values[i]
         prefix = [
-            columns[j].is_(None) if values[j] is None else columns[j] == values[j] for j in range(i)
+            order[j].expr.is_(None) if values[j] is None else order[j].expr == values[j]
+            for j in range(i)
         ]
         if key.descending:
             step = false() if value is None else or_(column < value, column.is_(None))
@@ -187,12 +197,11 @@ def _after(spec: TableSpec, order: Sequence[SortKey], values: Sequence[Any]) -> 
     return or_(*alternatives)
 
 
-def _order_by(spec: TableSpec, order: Sequence[SortKey]) -> list[Any]:
+def _order_by(order: Sequence[SortColumn]) -> list[Any]:
     clauses: list[Any] = []
     for key in order:
-        column = spec.columns[key.property].column
-        clause = column.desc() if key.descending else column.asc()
-        if column.nullable:
+        clause = key.expr.desc() if key.descending else key.expr.asc()
+        if key.nullable:
             clause = clause.nulls_last() if key.descending else clause.nulls_first()
         clauses.append(clause)
     return clauses
@@ -203,20 +212,25 @@ def page(
     spec: TableSpec,
     tenant: str,
     scope: Scope,
-    order: Sequence[SortKey],
+    order: Sequence[SortColumn],
     *,
+    where: Sequence[ColumnElement[bool]] = (),
     after: Sequence[Any] | None,
     offset: int,
     limit: int,
 ) -> Page:
-    """Up to ``limit`` records in ``order``, after the key ``after`` or skipping ``offset``."""
-    conditions = _scope_filter(spec, tenant, scope)
+    """Up to ``limit`` records matching ``where`` in ``order``, after the key ``after`` or
+    skipping ``offset``."""
+    conditions = [*_scope_filter(spec, tenant, scope), *where]
     if after is not None:
-        conditions.append(_after(spec, order, after))
+        if len(after) != len(order):
+            raise ValueError("the sort key does not match the order")
+        conditions.append(_after(order, after))
+    keys = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
     statement = (
-        select(spec.table)
+        select(spec.table, *keys)
         .where(*conditions)
-        .order_by(*_order_by(spec, order))
+        .order_by(*_order_by(order))
         .limit(limit + 1)
         .offset(offset or None)
     )
@@ -227,20 +241,37 @@ def page(
     last_key = None
     if more and rows:
         last = rows[-1]._mapping
-        last_key = [last[spec.columns[k.property].column.name] for k in order]
+        last_key = [last[f"_sort{i}"] for i in range(len(order))]
     return Page(records, last_key)
 
 
 def all_records(
-    connection: Connection, spec: TableSpec, tenant: str, scope: Scope, order: Sequence[SortKey]
+    connection: Connection, spec: TableSpec, tenant: str, scope: Scope, order: Sequence[SortColumn]
 ) -> list[Record]:
     conditions = _scope_filter(spec, tenant, scope)
-    statement = select(spec.table).where(*conditions).order_by(*_order_by(spec, order))
+    statement = select(spec.table).where(*conditions).order_by(*_order_by(order))
     return [_to_record(spec, row) for row in connection.execute(statement)]
 
 
-def count(connection: Connection, spec: TableSpec, tenant: str, scope: Scope) -> int:
-    conditions = _scope_filter(spec, tenant, scope)
+def get_many(
+    connection: Connection, spec: TableSpec, tenant: str, keys: Sequence[str]
+) -> dict[str, Record]:
+    """The records with the given keys that exist, by key."""
+    if not keys:
+        return {}
+    table = spec.table
+    statement = select(table).where(table.c.tenant_id == tenant, table.c.id.in_(sorted(keys)))
+    return {row._mapping["id"]: _to_record(spec, row) for row in connection.execute(statement)}
+
+
+def count(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    scope: Scope,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> int:
+    conditions = [*_scope_filter(spec, tenant, scope), *where]
     statement = select(func.count()).select_from(spec.table).where(*conditions)
     return int(connection.execute(statement).scalar_one())
 

@@ -1,0 +1,543 @@
+"""The typed expression tree (:mod:`flowruns.odata.semantic`) compiled to SQLAlchemy Core.
+
+One compiler serves SQLite and PostgreSQL; where their SQL differs (JSON access, case folding,
+calendar functions) it asks the dialect. Every value is a bound parameter. The semantics both
+engines share, and that the tests check against a plain-Python reference evaluator:
+
+* OData's two-valued logic: a comparison with null is false (``eq null`` tests for null), and
+  ``not`` of such a comparison is true. In positive context SQL's NULL behaves as false, so
+  plain comparisons are emitted there (and stay index-friendly); under ``not`` and inside
+  ``all`` the operand is made strict with ``COALESCE(…, false)``.
+* Strings compare by code point (``COLLATE "C"`` on PostgreSQL; SQLite's BINARY already does)
+  and fold case by Python's rules (a registered function on SQLite, ICU on PostgreSQL).
+* Integer ``div`` and ``mod`` truncate toward zero; division by zero gives null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    collate,
+    exists,
+    extract,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql.expression import FromClause
+
+from flowruns.edm.datetimes import TICKS_PER_SECOND
+from flowruns.edm.industrydata import RUNS
+from flowruns.edm.model import EntityType
+from flowruns.odata import semantic as s
+from flowruns.odata.literals import TICKS_PER_DAY
+from flowruns.store.schema import PROCESS_COLUMNS, RUN_COLUMNS, processes, run_group_members, runs
+
+SQL = ColumnElement[Any]
+_TRIM = " \t\n\r"
+
+
+def register_sqlite_functions(dbapi_connection: Any) -> None:
+    """Python's case folding for ``tolower``/``toupper`` (SQLite's own folds ASCII only)."""
+    for name, method in (("flowruns_lower", str.lower), ("flowruns_upper", str.upper)):
+        dbapi_connection.create_function(
+            name, 1, lambda v, m=method: None if v is None else m(v), deterministic=True
+        )
+
+
+@dataclass(frozen=True)
+class Compiled:
+    sql: SQL
+    nullable: bool
+
+
+@dataclass
+class _JsonRef:
+    """A JSON document (a column or a lambda element) and a member path inside it."""
+
+    doc: SQL
+    path: tuple[str, ...]
+    element_type: SQL | None = None  # SQLite json_each's type column, for elements
+
+
+@dataclass
+class Compiler:
+    """Compiles expressions over rows of ``table`` for one tenant and one dialect."""
+
+    dialect: str
+    tenant: str
+    table: FromClause
+    rows: dict[int, FromClause] = field(default_factory=dict)
+    elements: dict[str, _JsonRef] = field(default_factory=dict)
+
+    @property
+    def postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    # -- entry points --------------------------------------------------------------------
+
+    def condition(self, expr: s.Expr) -> SQL:
+        """A WHERE condition (null counts as false there)."""
+        return self.boolean(expr, strict=False).sql
+
+    def order_key(self, expr: s.Expr) -> Compiled:
+        compiled = self.value(expr)
+        if expr.type.kind is s.Kind.STRING and self.postgres:
+            return Compiled(collate(compiled.sql, "C"), compiled.nullable)
+        return compiled
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def row(self, source: s.Source) -> FromClause:
+        if isinstance(source, s.It):
+            return self.table
+        if isinstance(source, s.Variable):
+            return self.rows[id(source)]
+        raise AssertionError("a related entity is reached through a subquery")
+
+    def _columns(self, entity_type: EntityType) -> dict[str, Any]:
+        return RUN_COLUMNS if entity_type.is_a(RUNS.type) else PROCESS_COLUMNS
+
+    def _table(self, entity_type: EntityType) -> FromClause:
+        return runs if entity_type.is_a(RUNS.type) else processes
+
+    def column(self, expr: s.Column) -> Compiled:
+        source = expr.source
+        name = self._columns(source.type)[expr.property.name].column.name
+        if isinstance(source, s.Related):
+            parent = self.row(source.parent)
+            if expr.property.key:
+                return Compiled(parent.c.process_id, True)
+            target = self._table(source.type).alias()
+            value: SQL = target.c[name]
+            if expr.cast is not None:
+                value = self._cast(target, value, expr.cast)
+            sub = select(value).where(
+                target.c.tenant_id == self.tenant, target.c.id == parent.c.process_id
+            )
+            return Compiled(sub.correlate_except(target).scalar_subquery(), True)
+        table = self.row(source)
+        column = table.c[name]
+        if expr.cast is not None and expr.cast is not source.type:
+            return Compiled(self._cast(table, column, expr.cast), True)
+        return Compiled(column, bool(column.nullable))
+
+    def _cast(self, table: FromClause, value: SQL, cast_type: EntityType) -> SQL:
+        names = sorted(t.name for t in cast_type.subtypes())
+        return case((table.c.type.in_(names), value), else_=null())
+
+    # -- values --------------------------------------------------------------------------
+
+    def value(self, expr: s.Expr) -> Compiled:
+        match expr:
+            case s.Const(value=None):
+                return Compiled(null(), True)
+            case s.Const(value=value):
+                return Compiled(literal(value), False)
+            case s.Column():
+                return self.column(expr)
+            case s.JsonPath(type=s.Type(kind=s.Kind.STRING)):
+                return Compiled(self._json_text(self._ref(expr)), True)
+            case s.Element(type=s.Type(kind=s.Kind.STRING)):
+                return Compiled(self._json_text(self._ref(expr)), True)
+            case s.Unary(op="neg", operand=operand):
+                inner = self.value(operand)
+                return Compiled(-inner.sql, inner.nullable)
+            case s.Arithmetic():
+                return self.arithmetic(expr)
+            case s.Function():
+                return self.function(expr)
+            case s.NavigationCount():
+                return Compiled(self.navigation_count(expr), False)
+        if expr.type.kind is s.Kind.BOOLEAN:
+            return self.boolean(expr, strict=False)
+        raise AssertionError(f"cannot compile {expr!r}")
+
+    def arithmetic(self, expr: s.Arithmetic) -> Compiled:
+        left, right = self.value(expr.left), self.value(expr.right)
+        a, b = left.sql, right.sql
+        nullable = left.nullable or right.nullable
+        kinds = (expr.left.type.kind, expr.right.type.kind)
+        op = expr.op
+        if op in ("div", "divby", "mod"):
+            if op == "divby" or expr.type.kind is s.Kind.DOUBLE:
+                a = cast(a, Float())
+            if op == "mod" and expr.type.kind is s.Kind.DOUBLE:
+                quotient = a / b
+                truncated = func.trunc(quotient) if self.postgres else cast(quotient, Integer())
+                result: SQL = a - b * truncated
+            else:
+                result = a % b if op == "mod" else a / b
+            return Compiled(case((b == 0, null()), else_=result), True)
+        if kinds == (s.Kind.DATE, s.Kind.DATE):
+            return Compiled((a - b) * TICKS_PER_DAY, nullable)
+        result = {"add": a + b, "sub": a - b, "mul": a * b}[op]
+        return Compiled(result, nullable)
+
+    # -- booleans ------------------------------------------------------------------------
+
+    def boolean(self, expr: s.Expr, *, strict: bool) -> Compiled:
+        compiled = self._boolean(expr, strict)
+        if strict and compiled.nullable:
+            return Compiled(func.coalesce(compiled.sql, false()), False)
+        return compiled
+
+    def _boolean(self, expr: s.Expr, strict: bool) -> Compiled:
+        match expr:
+            case s.Const(value=value):
+                return Compiled(true() if value else false(), False)
+            case s.Logical(op=op, left=left, right=right):
+                a, b = self.boolean(left, strict=strict), self.boolean(right, strict=strict)
+                joined = and_(a.sql, b.sql) if op == "and" else or_(a.sql, b.sql)
+                return Compiled(joined, a.nullable or b.nullable)
+            case s.Unary(op="not", operand=operand):
+                return Compiled(not_(self.boolean(operand, strict=True).sql), False)
+            case s.Compare():
+                return self.compare(expr)
+            case s.In():
+                return self.in_(expr)
+            case s.TypeTest():
+                return self.type_test(expr)
+            case s.NavigationNull(related=related, negate=negate):
+                fk = self.row(related.parent).c.process_id
+                return Compiled(fk.is_not(None) if negate else fk.is_(None), False)
+            case s.EntityLambda():
+                return Compiled(self.entity_lambda(expr), False)
+            case s.JsonLambda():
+                return Compiled(self.json_lambda(expr), False)
+            case s.Function():
+                return self.function(expr)
+            case s.Column() | s.JsonPath() | s.Element():
+                raise AssertionError("Boolean members are read through json.boolean")
+        raise AssertionError(f"not a Boolean expression: {expr!r}")
+
+    def _comparable(self, expr: s.Expr) -> Compiled:
+        compiled = self.value(expr)
+        if expr.type.kind is s.Kind.STRING and self.postgres:
+            return Compiled(collate(compiled.sql, "C"), compiled.nullable)
+        return compiled
+
+    def compare(self, expr: s.Compare) -> Compiled:
+        left, right, op = expr.left, expr.right, expr.op
+        if left.type.kind is s.Kind.COMPLEX or right.type.kind is s.Kind.COMPLEX:
+            complex_side = left if left.type.kind is s.Kind.COMPLEX else right
+            test = self._json_is_null(self._ref(complex_side))
+            return Compiled(test if op == "eq" else not_(test), False)
+        left_null = isinstance(left, s.Const) and left.value is None
+        right_null = isinstance(right, s.Const) and right.value is None
+        if left_null or right_null:
+            other = right if left_null else left
+            if left_null and right_null:
+                return Compiled(true() if op in ("eq", "ge", "le") else false(), False)
+            if op not in ("eq", "ne"):
+                return Compiled(false(), False)
+            value = self.value(other).sql
+            return Compiled(value.is_(None) if op == "eq" else value.is_not(None), False)
+        a, b = self._comparable(left), self._comparable(right)
+        nullable = a.nullable or b.nullable
+        if op == "eq" and a.nullable and b.nullable:
+            return Compiled(a.sql.is_not_distinct_from(b.sql), False)
+        if op == "ne" and nullable:
+            return Compiled(a.sql.is_distinct_from(b.sql), False)
+        operators: dict[str, Callable[[SQL, SQL], SQL]] = {
+            "eq": lambda x, y: x == y,
+            "ne": lambda x, y: x != y,
+            "gt": lambda x, y: x > y,
+            "ge": lambda x, y: x >= y,
+            "lt": lambda x, y: x < y,
+            "le": lambda x, y: x <= y,
+        }
+        return Compiled(operators[op](a.sql, b.sql), nullable)
+
+    def in_(self, expr: s.In) -> Compiled:
+        operand = self._comparable(expr.operand)
+        values = [i.value for i in expr.items if isinstance(i, s.Const)]
+        if len(values) == len(expr.items) and None not in values:
+            return Compiled(operand.sql.in_(values), operand.nullable)
+        alternatives = [
+            self.compare(s.Compare(s.BOOLEAN, "eq", expr.operand, item)) for item in expr.items
+        ]
+        return Compiled(or_(*(a.sql for a in alternatives)), any(a.nullable for a in alternatives))
+
+    def type_test(self, expr: s.TypeTest) -> Compiled:
+        names = sorted(expr.types)
+        source = expr.source
+        if isinstance(source, s.Related):
+            parent = self.row(source.parent)
+            target = processes.alias()
+            sub = select(target.c.type).where(
+                target.c.tenant_id == self.tenant, target.c.id == parent.c.process_id
+            )
+            return Compiled(sub.correlate_except(target).scalar_subquery().in_(names), True)
+        return Compiled(self.row(source).c.type.in_(names), False)
+
+    # -- navigations ---------------------------------------------------------------------
+
+    def _members(self, variable: s.Variable, target: FromClause) -> list[SQL]:
+        """Conditions linking the rows of ``target`` to ``variable``'s parent."""
+        parent = self.row(variable.parent)
+        conditions: list[SQL] = [target.c.tenant_id == self.tenant]
+        if variable.parent.type.is_a(RUNS.type):  # a run group's member runs
+            members = run_group_members.alias()
+            conditions.append(
+                exists()
+                .where(
+                    members.c.tenant_id == self.tenant,
+                    members.c.group_id == parent.c.id,
+                    members.c.run_id == target.c.id,
+                )
+                .correlate_except(members)
+            )
+        else:  # a process's runs
+            conditions.append(target.c.process_id == parent.c.id)
+        return conditions
+
+    def entity_lambda(self, expr: s.EntityLambda) -> SQL:
+        target = runs.alias()
+        self.rows[id(expr.variable)] = target
+        try:
+            conditions = self._members(expr.variable, target)
+            if expr.body is None:
+                return exists().where(*conditions).correlate_except(target)
+            body = self.boolean(expr.body, strict=True).sql
+            if expr.kind == "any":
+                return exists().where(*conditions, body).correlate_except(target)
+            return not_(exists().where(*conditions, not_(body)).correlate_except(target))
+        finally:
+            del self.rows[id(expr.variable)]
+
+    def navigation_count(self, expr: s.NavigationCount) -> SQL:
+        target = runs.alias()
+        variable = s.Variable("", expr.parent, expr.navigation, expr.type_)
+        self.rows[id(variable)] = target
+        try:
+            conditions = self._members(variable, target)
+        finally:
+            del self.rows[id(variable)]
+        query = select(func.count()).select_from(target).where(*conditions)
+        return query.correlate_except(target).scalar_subquery()
+
+    # -- JSON ----------------------------------------------------------------------------
+
+    def _ref(self, expr: s.Expr) -> _JsonRef:
+        if isinstance(expr, s.Element):
+            return self.elements[expr.name]
+        if isinstance(expr, s.JsonPath):
+            base = self._ref(expr.base)
+            return _JsonRef(base.doc, base.path + expr.path, base.element_type)
+        if isinstance(expr, s.Column):
+            doc = self.column(expr).sql
+            if self.postgres:
+                doc = type_coerce(doc, JSONB())
+            return _JsonRef(doc, ())
+        raise AssertionError(f"not a JSON value: {expr!r}")
+
+    @staticmethod
+    def _sqlite_path(path: tuple[str, ...]) -> str:
+        return "$" + "".join('."' + p.replace('"', '""') + '"' for p in path)
+
+    def _pg_member(self, ref: _JsonRef) -> SQL:
+        if not ref.path:
+            return ref.doc
+        path = literal(list(ref.path), ARRAY(String()))
+        return type_coerce(ref.doc.op("#>")(path), JSONB())
+
+    def _json_type(self, ref: _JsonRef) -> SQL:
+        """The member's JSON type: null, true, false, integer, real, text, array, object
+        (SQLite's names; PostgreSQL's are mapped onto them where it matters)."""
+        if self.postgres:
+            return func.jsonb_typeof(self._pg_member(ref))
+        if ref.element_type is not None:
+            if not ref.path:
+                return ref.element_type
+            inner = func.json_type(ref.doc, self._sqlite_path(ref.path))
+            return case((ref.element_type == "object", inner), else_=null())
+        return func.json_type(ref.doc, self._sqlite_path(ref.path))
+
+    def _json_is(self, ref: _JsonRef, kind: str) -> SQL:
+        names = {
+            "number": (("integer", "real"), ("number",)),
+            "string": (("text",), ("string",)),
+            "boolean": (("true", "false"), ("boolean",)),
+            "array": (("array",), ("array",)),
+        }[kind]
+        return func.coalesce(self._json_type(ref).in_(names[1 if self.postgres else 0]), false())
+
+    def _json_is_null(self, ref: _JsonRef) -> SQL:
+        return func.coalesce(self._json_type(ref), "null") == "null"
+
+    def _json_raw(self, ref: _JsonRef) -> SQL:
+        if self.postgres:
+            return type_coerce(
+                self._pg_member(ref).op("#>>")(literal([], ARRAY(String()))), String()
+            )
+        if ref.element_type is not None and not ref.path:
+            return ref.doc
+        extracted = func.json_extract(ref.doc, self._sqlite_path(ref.path))
+        if ref.element_type is not None:
+            return case((ref.element_type == "object", extracted), else_=null())
+        return extracted
+
+    def _json_text(self, ref: _JsonRef) -> SQL:
+        return case((self._json_is(ref, "string"), self._json_raw(ref)), else_=null())
+
+    def _json_number(self, ref: _JsonRef) -> SQL:
+        number = cast(self._json_raw(ref), Float())
+        return case((self._json_is(ref, "number"), number), else_=null())
+
+    def _json_boolean(self, ref: _JsonRef) -> SQL:
+        value = self._json_raw(ref) == "true" if self.postgres else self._json_type(ref) == "true"
+        return case((self._json_is(ref, "boolean"), value), else_=null())
+
+    def json_lambda(self, expr: s.JsonLambda) -> SQL:
+        ref = self._ref(expr.collection)
+        is_array = self._json_is(ref, "array")
+        if self.postgres:
+            elements = func.jsonb_array_elements(
+                case((is_array, self._pg_member(ref)), else_=cast(literal("[]"), JSONB()))
+            ).table_valued("value")
+            self.elements[expr.element.name] = _JsonRef(elements.c.value, ())
+        else:
+            elements = func.json_each(ref.doc, self._sqlite_path(ref.path)).table_valued(
+                "value", "type"
+            )
+            self.elements[expr.element.name] = _JsonRef(elements.c.value, (), elements.c.type)
+        try:
+            inner = select(literal(1)).select_from(elements).correlate_except(elements)
+            if expr.body is None:
+                return and_(is_array, exists(inner))
+            body = self.boolean(expr.body, strict=True).sql
+            if expr.kind == "any":
+                return and_(is_array, exists(inner.where(body)))
+            return or_(not_(is_array), not_(exists(inner.where(not_(body)))))
+        finally:
+            del self.elements[expr.element.name]
+
+    # -- functions -----------------------------------------------------------------------
+
+    def function(self, expr: s.Function) -> Compiled:
+        name = expr.name
+        if name.startswith("json."):
+            return self.json_function(expr)
+        args = [self.value(a) for a in expr.args]
+        nullable = any(a.nullable for a in args)
+        sql = [a.sql for a in args]
+        if name in ("year", "month", "day"):
+            days = self._days(sql[0], expr.args[0].type.kind is s.Kind.DATE)
+            return Compiled(self._calendar(name, days), nullable)
+        return Compiled(_FUNCTIONS[name](self, *sql), nullable)
+
+    def json_function(self, expr: s.Function) -> Compiled:
+        ref = self._ref(expr.args[0])
+        match expr.name:
+            case "json.isnumber":
+                return Compiled(self._json_is(ref, "number"), False)
+            case "json.isstring":
+                return Compiled(self._json_is(ref, "string"), False)
+            case "json.isboolean":
+                return Compiled(self._json_is(ref, "boolean"), False)
+            case "json.isnull":
+                return Compiled(self._json_is_null(ref), False)
+            case "json.number":
+                return Compiled(self._json_number(ref), True)
+            case "json.string":
+                return Compiled(self._json_text(ref), True)
+            case "json.boolean":
+                return Compiled(self._json_boolean(ref), True)
+            case "json.count":
+                length = (
+                    func.jsonb_array_length(self._pg_member(ref))
+                    if self.postgres
+                    else func.json_array_length(ref.doc, self._sqlite_path(ref.path))
+                )
+                return Compiled(case((self._json_is(ref, "array"), length), else_=null()), True)
+        raise AssertionError(expr.name)
+
+    # Calendar parts from ticks (date-times) or days (dates); integer arithmetic where possible.
+
+    def _floor_div(self, value: SQL, divisor: int) -> SQL:
+        remainder = ((value % divisor) + divisor) % divisor
+        return (value - remainder) / divisor
+
+    def _days(self, value: SQL, is_date: bool) -> SQL:
+        return value if is_date else self._floor_div(value, TICKS_PER_DAY)
+
+    def _calendar(self, part: str, days: SQL) -> SQL:
+        if self.postgres:
+            day: SQL = literal_column("DATE '1970-01-01'") + cast(days, Integer())
+            return cast(extract(part, day), BigInteger())
+        pattern = {"year": "%Y", "month": "%m", "day": "%d"}[part]
+        return cast(func.strftime(pattern, days * 86_400, "unixepoch"), BigInteger())
+
+    def _clock(self, ticks: SQL, unit: int, modulo: int) -> SQL:
+        whole = self._floor_div(ticks, unit)
+        return ((whole % modulo) + modulo) % modulo
+
+
+def _non_negative(value: SQL) -> SQL:
+    return case((value < 0, 0), else_=value)
+
+
+def _lower(c: Compiler, value: SQL) -> SQL:
+    return func.lower(collate(value, "und-x-icu")) if c.postgres else func.flowruns_lower(value)
+
+
+def _upper(c: Compiler, value: SQL) -> SQL:
+    return func.upper(collate(value, "und-x-icu")) if c.postgres else func.flowruns_upper(value)
+
+
+def _position(c: Compiler, haystack: SQL, needle: SQL) -> SQL:
+    return func.strpos(haystack, needle) if c.postgres else func.instr(haystack, needle)
+
+
+def _ends_with(c: Compiler, value: SQL, suffix: SQL) -> SQL:
+    start = func.length(value) - func.length(suffix) + 1
+    return and_(func.length(value) >= func.length(suffix), func.substr(value, start) == suffix)
+
+
+def _substring(c: Compiler, value: SQL, start: SQL, length: SQL | None = None) -> SQL:
+    first = _non_negative(start) + 1
+    if length is None:
+        return func.substr(value, first)
+    return func.substr(value, first, _non_negative(length))
+
+
+def _trim(c: Compiler, value: SQL) -> SQL:
+    return func.btrim(value, _TRIM) if c.postgres else func.trim(value, _TRIM)
+
+
+_FUNCTIONS: dict[str, Callable[..., SQL]] = {
+    "contains": lambda c, a, b: _position(c, a, b) > 0,
+    "startswith": lambda c, a, b: func.substr(a, 1, func.length(b)) == b,
+    "endswith": _ends_with,
+    "tolower": _lower,
+    "toupper": _upper,
+    "trim": _trim,
+    "length": lambda c, a: func.length(a),
+    "indexof": lambda c, a, b: _position(c, a, b) - 1,
+    "concat": lambda c, a, b: a.op("||")(b),
+    "substring": _substring,
+    "hour": lambda c, a: c._clock(a, 3600 * TICKS_PER_SECOND, 24),
+    "minute": lambda c, a: c._clock(a, 60 * TICKS_PER_SECOND, 60),
+    "second": lambda c, a: c._clock(a, TICKS_PER_SECOND, 60),
+    "date": lambda c, a: c._floor_div(a, TICKS_PER_DAY),
+}
