@@ -92,7 +92,8 @@ def test_expand_runs_on_processes_with_nested_options(client: TestClient) -> Non
             **bind,
         )
     failed = finished_run(client, "bad", status="failed", **bind)
-    url = f"{HUB}/processes/{process['id']}?$expand=runs($top=2;$orderby=startDateTime desc;$select=displayName;$count=true)"
+    nested = "$top=2;$orderby=startDateTime desc;$select=displayName;$count=true"
+    url = f"{HUB}/processes/{process['id']}?$expand=runs({nested})"
     body = get_json(client, url)
     assert _names(body["runs"]) == ["r3", "r2"]
     assert body["runs@odata.count"] == 5
