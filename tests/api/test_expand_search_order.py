@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -24,8 +25,8 @@ from tests.conftest import HUB, NS
 RUNS = f"{HUB}/runs"
 
 
-def _names(rows: list[dict[str, object]]) -> list[object]:
-    return [r["displayName"] for r in rows]
+def _names(rows: list[dict[str, Any]]) -> list[str]:
+    return [str(r["displayName"]) for r in rows]
 
 
 def _durations(client: TestClient) -> None:
@@ -146,7 +147,7 @@ def test_search_matches_display_name_case_insensitively(client: TestClient) -> N
     for name in ("Nightly Export", "nightly sync", "Weekly export", "Straße backup"):
         create_run(client, name)
 
-    def search(text: str) -> list[object]:
+    def search(text: str) -> list[str]:
         return sorted(_names(collect_all(client, f"{RUNS}?$search={quote(text)}")))
 
     assert search("export") == ["Nightly Export", "Weekly export"]
