@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
 from flowruns.settings import Settings
-from tests.engines import ENGINES, TestDatabase, postgres_test_database
+from tests.engines import ENGINES, TestDatabase, created_database, postgres_test_database
 
 ROOT = "/beta"
 HUB = f"{ROOT}/external/industryData"
@@ -56,6 +56,17 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
     database: TestDatabase = request.getfixturevalue("postgres_database")
     database.empty()
     return database.url
+
+
+@pytest.fixture(params=ENGINES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new database with no tables at all, on each engine in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips (or fails) as the other tests do
+    with created_database() as url:
+        yield url
 
 
 @pytest.fixture

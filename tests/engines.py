@@ -23,7 +23,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from flowruns.store.database import Database, make_engine
+from flowruns.store import migrations
+from flowruns.store.database import make_engine
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ENGINES = tuple(
@@ -31,6 +32,13 @@ ENGINES = tuple(
     for name in os.environ.get("FLOWRUNS_TEST_ENGINES", "sqlite,postgresql").split(",")
     if name.strip()
 )
+# A locale whose order differs from code-point order ("a" < "B"), so a text column that lacks
+# COLLATE "C" fails the ordering tests; servers without ICU get the server's default locale.
+_CREATE_LOCALIZED = (
+    "CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0"
+    " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+)
+_CREATE_PLAIN = "CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0"
 # Every table, in one statement: TRUNCATE of a few small tables is the cheapest full reset.
 _EMPTY = "TRUNCATE run_group_members, idempotency_keys, runs, processes"
 
@@ -76,11 +84,10 @@ def created_database(prefix: str = "flowruns_test") -> Iterator[str]:
     """A new, empty PostgreSQL database (its URL), dropped on exit whoever is connected."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     with connect_admin() as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
-                sql.Identifier(name)
-            )
-        )
+        try:
+            admin.execute(sql.SQL(_CREATE_LOCALIZED).format(sql.Identifier(name)))
+        except psycopg.Error:  # before PostgreSQL 15, or built without ICU
+            admin.execute(sql.SQL(_CREATE_PLAIN).format(sql.Identifier(name)))
         try:
             yield make_url(admin_url()).set(database=name).render_as_string(hide_password=False)
         finally:
@@ -91,8 +98,8 @@ def created_database(prefix: str = "flowruns_test") -> Iterator[str]:
 def postgres_test_database() -> Iterator[TestDatabase]:
     """A database with the current schema, for the tests of one process."""
     with created_database() as url:
-        db = Database(make_engine(url))
-        db.create_schema()
-        db.dispose()
+        engine = make_engine(url)
+        migrations.upgrade(engine)
+        engine.dispose()
         with psycopg.connect(_libpq(url), autocommit=True) as connection:
             yield TestDatabase(url, connection)

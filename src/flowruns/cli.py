@@ -9,15 +9,20 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy import Engine
 
 from flowruns.api.app import create_app, open_database
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, Settings
-from flowruns.store.database import UnsupportedDatabase, display_url
+from flowruns.store import migrations
+from flowruns.store.database import UnsupportedDatabase, display_url, make_engine, sqlite_url
+from flowruns.store.migrations import SchemaNotCurrent
 
 app = typer.Typer(help="Record and inspect data-flow runs.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+db_app = typer.Typer(help="The database: its schema revision and upgrades.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
 DataDir = Annotated[
@@ -71,9 +76,50 @@ def demo_seed(
     )
 
 
+def _engine(data_dir: Path | None, database_url: str | None) -> Engine:
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    if settings.database_url:
+        return make_engine(settings.database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(sqlite_url(settings.data_dir))
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Bring the database schema to the current revision (creating it in an empty database).
+
+    Safe to run while servers run and from several places at once: they take turns."""
+    engine = _engine(data_dir, database_url)
+    try:
+        before, after = migrations.upgrade(engine)
+    finally:
+        engine.dispose()
+    if before.revision == after.revision:
+        console.print(f"The database schema is already current ({after.revision}).")
+    else:
+        console.print(f"Upgraded the database schema from {before.describe()} to {after.revision}.")
+
+
+@db_app.command("current")
+def db_current(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Print the database's schema revision; exit 1 unless it is current."""
+    engine = _engine(data_dir, database_url)
+    try:
+        with engine.connect() as connection:
+            found = migrations.state(connection)
+    finally:
+        engine.dispose()
+    typer.echo(found.describe())
+    if not found.current:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()
+    except SchemaNotCurrent as error:
+        console.print(f"[red]flowruns: {error}[/red]")
+        raise SystemExit(2) from None
     except UnsupportedDatabase as error:
         console.print(f"[red]flowruns: {error}[/red]")
         raise SystemExit(2) from None

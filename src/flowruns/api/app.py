@@ -18,19 +18,26 @@ from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.settings import Settings
+from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine, sqlite_url
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 def open_database(settings: Settings) -> Database:
-    """The database of ``settings``; a SQLite file in the data directory by default."""
+    """The database of ``settings`` with the current schema; SQLite in the data directory by
+    default. Raises :class:`~flowruns.store.migrations.SchemaNotCurrent` for a database that
+    needs ``flowruns db upgrade`` first (the data directory's own is upgraded here)."""
     if settings.database_url:
         db = Database(make_engine(settings.database_url))
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(make_engine(sqlite_url(settings.data_dir)))
-    db.create_schema()
+    try:
+        migrations.prepare(db.engine, upgrade_outdated=settings.database_url is None)
+    except BaseException:
+        db.dispose()
+        raise
     return db
 
 

@@ -24,7 +24,6 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from flowruns.errors import ServiceUnavailable
 from flowruns.store.compiler import register_sqlite_functions
-from flowruns.store.schema import metadata
 
 # The driver flowruns speaks to PostgreSQL with, whichever spelling the URL uses.
 POSTGRESQL_DRIVER = "postgresql+psycopg"
@@ -176,9 +175,6 @@ class Database:
                 "The request collided with a concurrent change and was not applied; send it again.",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             ) from error
-
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

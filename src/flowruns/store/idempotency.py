@@ -34,11 +34,14 @@ def remember(
     *,
     expired_before: int,
 ) -> None:
-    """Store ``request`` under ``key``, dropping this tenant's keys older than the window."""
+    """Store ``request`` under ``key``, dropping this tenant's keys older than the window.
+
+    Only expired keys are dropped (``key`` among them, if it expired): a live row for ``key``
+    that a concurrent request committed meanwhile makes the insert fail instead, so the caller
+    replays that request's result rather than overwriting it.
+    """
     connection.execute(
-        delete(keys).where(
-            keys.c.tenant_id == tenant, (keys.c.created < expired_before) | (keys.c.key == key)
-        )
+        delete(keys).where(keys.c.tenant_id == tenant, keys.c.created < expired_before)
     )
     connection.execute(
         insert(keys).values(

@@ -1,0 +1,179 @@
+"""Schema revisions: an older database upgrades, a new one is created current, the migrated
+schema is exactly the declared one, and servers refuse a schema that is not current."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, text
+from starlette.testclient import TestClient
+from typer.testing import CliRunner, Result
+
+from flowruns.api.app import create_app
+from flowruns.cli import app as cli
+from flowruns.settings import Settings
+from flowruns.store import migrations
+from flowruns.store.database import make_engine
+from flowruns.store.schema import metadata
+from tests.conftest import HUB
+
+PROCESS_ID = "11111111-1111-4111-8111-111111111111"
+RUN_IDS = ("22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333")
+TENANT = "00000000-0000-0000-0000-000000000001"
+
+
+def _at_first_revision(engine: Engine) -> None:
+    """The database as the first release left it: its tables and one process with two runs."""
+    with engine.connect() as connection, connection.begin():
+        command.upgrade(migrations.config(connection), migrations.BASELINE)
+        connection.execute(
+            text(
+                "INSERT INTO processes (tenant_id, id, type, etag, display_name)"
+                " VALUES (:t, :p, 'insightsOutgoingFlow', '00000000000000aa', 'nightly')"
+            ),
+            {"t": TENANT, "p": PROCESS_ID},
+        )
+        for run_id, name in zip(RUN_IDS, ("a", "B"), strict=True):
+            connection.execute(
+                text(
+                    "INSERT INTO runs (tenant_id, id, type, etag, touched, process_id,"
+                    " display_name, start_date_time, status, statistics)"
+                    " VALUES (:t, :r, 'outgoingFlowRun', '00000000000000bb', 1, :p, :n,"
+                    " 638000000000000000, 1, '{}')"
+                ),
+                {"t": TENANT, "r": run_id, "p": PROCESS_ID, "n": name},
+            )
+
+
+def _revision(url: str) -> str | None:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        revision = migrations.state(connection).revision
+    engine.dispose()
+    return revision
+
+
+def _cli(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _flowruns(
+    *args: str, url: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": "migrations-test"}
+    if url is not None:
+        env["FLOWRUNS_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "flowruns", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_migrated_schema_is_exactly_the_declared_one(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    with engine.connect() as connection:
+        with connection.begin():
+            command.upgrade(migrations.config(connection), "head")
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": migrations.compare_type}
+        )
+        differences = compare_metadata(context, metadata)
+    engine.dispose()
+    # A change to store/schema.py needs a new revision in store/migrations/versions.
+    assert differences == []
+
+
+def test_a_new_database_is_created_at_the_current_revision(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    migrations.upgrade(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": migrations.compare_type}
+        )
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()
+    assert _revision(empty_database_url) == migrations.head()
+
+
+def test_db_upgrade_brings_a_first_release_database_to_current_with_its_rows(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(empty_database_url)
+    _at_first_revision(engine)
+    engine.dispose()
+
+    current = _cli("db", "current", "--database-url", empty_database_url)
+    assert current.exit_code == 1
+    assert f"{migrations.BASELINE} (out of date" in current.stdout
+
+    upgraded = _cli("db", "upgrade", "--database-url", empty_database_url)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert f"to {migrations.head()}" in upgraded.stderr
+    assert _revision(empty_database_url) == migrations.head()
+
+    settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key="k")
+    with TestClient(create_app(settings)) as client:
+        runs = client.get(f"{HUB}/processes/{PROCESS_ID}/runs", params={"$orderby": "displayName"})
+    assert runs.status_code == 200
+    # Code-point order: "B" (U+0042) before "a" (U+0061), whatever the database's locale.
+    assert [r["displayName"] for r in runs.json()["value"]] == ["B", "a"]
+
+    again = _cli("db", "upgrade", "--database-url", empty_database_url)
+    assert again.exit_code == 0
+    assert "already current" in again.stderr
+    assert _cli("db", "current", "--database-url", empty_database_url).exit_code == 0
+
+
+def test_serve_refuses_an_out_of_date_database_clearly(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(empty_database_url)
+    _at_first_revision(engine)
+    engine.dispose()
+    result = _flowruns("serve", "--port", "9", url=empty_database_url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "flowruns db upgrade" in result.stderr
+    assert f"is {migrations.BASELINE} (out of date" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _revision(empty_database_url) == migrations.BASELINE  # left alone
+
+
+def test_a_database_from_a_newer_release_is_refused(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    migrations.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    assert _cli("db", "upgrade", "--database-url", empty_database_url).exit_code != 0
+    settings = Settings(database_url=empty_database_url, secret_key="k")
+    with pytest.raises(migrations.SchemaNotCurrent, match="release that wrote it"):
+        create_app(settings)
+
+
+def test_a_data_directory_of_the_first_release_is_upgraded_on_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    engine = make_engine(f"sqlite:///{data_dir / 'flowruns.db'}")
+    _at_first_revision(engine)
+    engine.dispose()
+    # The first release kept no revision record at all.
+    with sqlite3.connect(data_dir / "flowruns.db") as raw:
+        raw.execute("DROP TABLE alembic_version")
+
+    with TestClient(create_app(Settings(data_dir=data_dir, secret_key="k"))) as client:
+        runs = client.get(f"{HUB}/runs", params={"$count": "true"}).json()
+    assert runs["@odata.count"] == 2
+    assert _revision(f"sqlite:///{data_dir / 'flowruns.db'}") == migrations.head()
