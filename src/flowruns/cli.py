@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from sqlalchemy import Engine
+from starlette.applications import Starlette
 
 from flowruns.api.app import create_app, open_database
 from flowruns.demo import seed as seed_history
@@ -35,24 +37,50 @@ DatabaseUrl = Annotated[
 ]
 
 
+# Seconds a stopping server waits for requests in flight before it closes their connections.
+SHUTDOWN_GRACE_SECONDS = 30
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the port (one per core).")
+    ] = 1,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Start the flowruns server (service root at /beta)."""
+    """Start the flowruns server (service root at /beta).
+
+    SIGTERM or Ctrl-C stops taking new connections and finishes the requests in flight first.
+    """
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
+    # Check (or, for the data directory, upgrade) the schema once, before any worker starts.
+    open_database(settings).dispose()
+    settings.secret()  # made here, once, rather than raced for by the workers
+    # Each worker process builds its app from the environment (see server_app).
+    os.environ.update(settings.environment())
     where = display_url(settings.database_url) if settings.database_url else settings.data_dir
-    console.print(f"flowruns serving http://{settings.host}:{settings.port}/beta (data: {where})")
+    console.print(
+        f"flowruns serving http://{settings.host}:{settings.port}/beta "
+        f"with {workers} worker{'s' if workers > 1 else ''} (data: {where})"
+    )
     uvicorn.run(
-        create_app(settings),
+        "flowruns.cli:server_app",
+        factory=True,
         host=settings.host,
         port=settings.port,
+        workers=workers,
         log_level="info",
         server_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
+
+
+def server_app() -> Starlette:
+    """The app of one server process, configured by the environment ``serve`` prepared."""
+    return create_app(Settings.from_env())
 
 
 @demo_app.command("seed")

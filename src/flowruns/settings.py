@@ -37,6 +37,15 @@ class Settings:
                 setattr(settings, name, value)
         return settings
 
+    def environment(self) -> dict[str, str]:
+        """The ``FLOWRUNS_*`` variables that give another process these settings."""
+        env = {"FLOWRUNS_DATA_DIR": str(self.data_dir.resolve())}
+        if self.database_url:
+            env["FLOWRUNS_DATABASE_URL"] = self.database_url
+        if self.secret_key:
+            env["FLOWRUNS_SECRET_KEY"] = self.secret_key
+        return env
+
     def secret(self) -> bytes:
         """The server secret: ``FLOWRUNS_SECRET_KEY``, else one kept in the data directory."""
         if self.secret_key:

@@ -1,0 +1,81 @@
+"""Real flowruns server processes for the tests that need them: started with the command a user
+types, waited for until they answer, and stopped (and waited for) at the end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+START_SECONDS = 60
+SECRET = "shared-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A running ``flowruns serve``: its base URL, process and log file."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send ``sig`` and wait for the process to end; its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=START_SECONDS)
+
+
+def start(log: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+    """Start ``flowruns serve ARGS`` on a free port, without waiting for it."""
+    port = free_port()
+    environment = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET, **(env or {})}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flowruns", "serve", "--port", str(port), *args],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Server(f"http://127.0.0.1:{port}", process, log)
+
+
+def wait_ready(server: Server) -> None:
+    """Wait until ``server`` answers ``/healthz``; fail with its log if it dies or hangs."""
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            if httpx.get(f"{server.base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.process.poll() is None, server.log.read_text()
+        assert time.monotonic() < deadline, f"server did not start: {server.log.read_text()}"
+        time.sleep(0.1)
+
+
+@contextmanager
+def running(log: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A server that answers, stopped when the block ends."""
+    server = start(log, *args, env=env)
+    try:
+        wait_ready(server)
+        yield server
+    finally:
+        server.stop()
