@@ -42,7 +42,7 @@ from flowruns.odata.query import (
     QueryOptions,
 )
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
-from flowruns.service import reading, writing
+from flowruns.service import aggregating, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.service.resources import resolve_entity
 from flowruns.settings import Settings
@@ -170,12 +170,37 @@ class ODataEndpoint:
 
     async def get_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
         options = collection_options(request, collection.type)
+        if options.apply is not None:
+            return await self.get_aggregation(request, collection, options)
         context = context_url(
             service_root(request), collection.context(), options.select, options.expand
         )
         body, records, headers = await self.read_collection(request, collection, options, context)
         body["value"] = [entity_json(r, options.select, options.expand) for r in records]
         return responses.json_response(request, body, headers=headers)
+
+    async def get_aggregation(
+        self, request: Request, collection: paths.CollectionRef, options: QueryOptions
+    ) -> Response:
+        """``$apply``: aggregated rows, whole (no paging; ``$top``/``$skip`` cut the list)."""
+        assert options.apply is not None
+        rows = await run_in_threadpool(
+            aggregating.aggregate_rows,
+            self.db,
+            tenant_of(request),
+            collection,
+            options.apply,
+            options.apply_order,
+        )
+        names = ",".join(options.apply.names)
+        context = f"{service_root(request)}/$metadata#{collection.context()}({names})"
+        body: dict[str, Any] = {"@odata.context": context}
+        if options.count:
+            body["@odata.count"] = len(rows)
+        start = options.skip or 0
+        end = None if options.top is None else start + options.top
+        body["value"] = rows[start:end]
+        return responses.json_response(request, body)
 
     async def read_collection(
         self,

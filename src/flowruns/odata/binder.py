@@ -97,6 +97,7 @@ class Binder:
     option: str
     now: int
     variables: dict[str, s.Variable | s.Element] = field(default_factory=dict)
+    aliases: dict[str, Expr] = field(default_factory=dict)  # $apply compute(... as alias)
 
     def error(self, position: int, problem: str) -> QuerySyntaxError:
         return QuerySyntaxError(self.option, position, problem)
@@ -234,6 +235,8 @@ class Binder:
             segments.pop(0)
         elif first.name == "$root":
             raise self.error(first.position, "'$root' is not supported")
+        elif first.name in self.aliases and len(segments) == 1:
+            return self.aliases[first.name]
         elif first.name in self.variables:
             variable = self.variables[first.name]
             segments.pop(0)

@@ -130,3 +130,27 @@ def tokenize(text: str, option: str) -> list[Token]:
             i = end
     tokens.append(Token(Kind.END, "", len(text)))
     return tokens
+
+
+def split_top_level(text: str, separator: str, offset: int, option: str) -> list[tuple[str, int]]:
+    """``text`` cut at ``separator`` outside parentheses and quotes, with each part's offset."""
+    parts: list[tuple[str, int]] = []
+    depth, start, quoted = 0, 0, False
+    for i, char in enumerate(text):
+        if char == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise QuerySyntaxError(option, offset + i, "unbalanced ')'")
+        elif char == separator and depth == 0:
+            parts.append((text[start:i], offset + start))
+            start = i + 1
+    if depth != 0 or quoted:
+        raise QuerySyntaxError(option, offset + len(text), "unbalanced parentheses or quotes")
+    parts.append((text[start:], offset + start))
+    return parts

@@ -16,8 +16,9 @@ from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import EntityType, NavigationProperty, Property
 from flowruns.errors import InvalidRequest
 from flowruns.odata import syntax
+from flowruns.odata.aggregation import Aggregation, parse_apply
 from flowruns.odata.binder import Binder
-from flowruns.odata.lexer import QuerySyntaxError
+from flowruns.odata.lexer import QuerySyntaxError, split_top_level
 from flowruns.odata.search import parse_search
 from flowruns.odata.semantic import Expr, OrderItem
 
@@ -44,7 +45,7 @@ _SYSTEM_OPTIONS = {
     "schemaversion",
 }
 # Options OData defines that flowruns does not offer; asking for one is a 400, not ignored.
-_UNSUPPORTED = ("apply", "compute", "deltatoken", "index", "levels", "schemaversion")
+_UNSUPPORTED = ("compute", "deltatoken", "index", "levels", "schemaversion")
 MAX_FILTER_NODES = 100
 MAX_FILTER_DEPTH = 20
 MAX_EXPAND_DEPTH = 2
@@ -65,6 +66,8 @@ class QueryOptions:
     filter: Expr | None = None
     search: Expr | None = None
     expand: list[ExpandItem] = field(default_factory=list)
+    apply: Aggregation | None = None
+    apply_order: list[tuple[str, bool]] = field(default_factory=list)  # result names
 
     def fingerprint(self) -> str:
         """What a skiptoken of this query is bound to besides tenant, resource and order."""
@@ -115,6 +118,19 @@ def parse_options(
         result.skiptoken = options["skiptoken"]
     if "select" in options:
         result.select = parse_select(options["select"], entity_type)
+    if "apply" in options:
+        if depth:
+            raise QuerySyntaxError("$apply", 0, "$apply is not supported inside $expand")
+        result.apply = parse_apply(options["apply"], entity_type, now)
+        for name in ("filter", "search", "select", "expand", "skiptoken"):
+            if name in options:
+                raise InvalidRequest(
+                    f"'${name}' cannot be combined with $apply; put a filter(…) in $apply.",
+                    target=f"${name}",
+                )
+        if "orderby" in options:
+            result.apply_order = _result_order(options["orderby"], result.apply)
+        return result
     if "orderby" in options:
         result.orderby = parse_orderby(options["orderby"], entity_type, now)
     if "filter" in options:
@@ -183,6 +199,21 @@ def _select_property(name: str, entity_type: EntityType) -> Property | None:
     return next((p for p in entity_type.properties if p.name.lower() == name.lower()), None)
 
 
+def _result_order(text: str, aggregation: Aggregation) -> list[tuple[str, bool]]:
+    """``$orderby`` after ``$apply``: names of the aggregated rows' properties."""
+    names = ["/".join(k.path) for k in aggregation.keys] + [a.alias for a in aggregation.aggregates]
+    order: list[tuple[str, bool]] = []
+    for item, at in split_top_level(text, ",", 0, "$orderby"):
+        name, _, direction = item.strip().partition(" ")
+        direction = direction.strip() or "asc"
+        if name not in names or direction not in ("asc", "desc"):
+            raise QuerySyntaxError(
+                "$orderby", at, f"after $apply, order by one of {', '.join(names)} (asc or desc)"
+            )
+        order.append((name, direction == "desc"))
+    return order
+
+
 def parse_filter(text: str, entity_type: EntityType, now: int, option: str = "$filter") -> Expr:
     """A ``$filter`` expression bound to ``entity_type``, within the size limits."""
     if len(text) > MAX_FILTER_NODES * 40:
@@ -233,30 +264,6 @@ _EXPAND_SINGLE = {"select", "expand"}
 _EXPAND_MANY = {"select", "expand", "filter", "orderby", "top", "skip", "count", "search"}
 
 
-def _split_top_level(text: str, separator: str, offset: int, option: str) -> list[tuple[str, int]]:
-    """``text`` cut at ``separator`` outside parentheses and quotes, with each part's offset."""
-    parts: list[tuple[str, int]] = []
-    depth, start, quoted = 0, 0, False
-    for i, char in enumerate(text):
-        if char == "'":
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise QuerySyntaxError(option, offset + i, "unbalanced ')'")
-        elif char == separator and depth == 0:
-            parts.append((text[start:i], offset + start))
-            start = i + 1
-    if depth != 0 or quoted:
-        raise QuerySyntaxError(option, offset + len(text), "unbalanced parentheses or quotes")
-    parts.append((text[start:], offset + start))
-    return parts
-
-
 _EXPAND_ITEM = re.compile(r"\s*(?P<path>[^()\s]+)\s*(?:\((?P<options>.*)\))?\s*", re.DOTALL)
 
 
@@ -268,7 +275,7 @@ def parse_expand(
     if depth >= MAX_EXPAND_DEPTH:
         raise QuerySyntaxError(option, offset, f"$expand nests at most {MAX_EXPAND_DEPTH} levels")
     items: list[ExpandItem] = []
-    for part, at in _split_top_level(text, ",", offset, option):
+    for part, at in split_top_level(text, ",", offset, option):
         match = _EXPAND_ITEM.fullmatch(part)
         if match is None or not match["path"]:
             raise QuerySyntaxError(option, at, "expected a navigation property")
@@ -322,7 +329,7 @@ def _nested_options(
 ) -> QueryOptions:
     allowed = _EXPAND_MANY if navigation.collection else _EXPAND_SINGLE
     options: dict[str, str] = {}
-    for part, at in _split_top_level(text, ";", offset, "$expand"):
+    for part, at in split_top_level(text, ";", offset, "$expand"):
         name, equals, value = part.partition("=")
         key = name.strip().lower().removeprefix("$")
         if not equals or key not in allowed:

@@ -372,3 +372,23 @@ def remove_member(connection: Connection, tenant: str, group_id: str, run_id: st
         )
     )
     return result.rowcount > 0
+
+
+def groups(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    scope: Scope,
+    where: Sequence[ColumnElement[bool]],
+    keys: Sequence[ColumnElement[Any]],
+    measures: Sequence[ColumnElement[Any]],
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` rows of (keys…, measures…) grouped by ``keys`` in ascending key order."""
+    conditions = [*_scope_filter(spec, tenant, scope), *where]
+    columns = [k.label(f"_key{i}") for i, k in enumerate(keys)]
+    columns += [m.label(f"_measure{i}") for i, m in enumerate(measures)]
+    statement = select(*columns).select_from(spec.table).where(*conditions)
+    if keys:
+        statement = statement.group_by(*keys).order_by(*(k.asc().nulls_first() for k in keys))
+    return [tuple(row) for row in connection.execute(statement.limit(limit))]
