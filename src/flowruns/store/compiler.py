@@ -388,7 +388,7 @@ class Compiler:
     def _json_raw(self, ref: _JsonRef) -> SQL:
         if self.postgres:
             return type_coerce(
-                self._pg_member(ref).op("#>>")(literal([], ARRAY(String()))), String()
+                self._pg_member(ref).op("#>>")(literal_column("'{}'::text[]")), String()
             )
         if ref.element_type is not None and not ref.path:
             return ref.doc
