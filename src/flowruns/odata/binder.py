@@ -207,7 +207,10 @@ class Binder:
     def typed_literal(self, token: Token, position: int) -> Expr:
         prefix = token.text[: token.text.index("'")]
         if prefix.lower() == "duration":
-            return s.Const(s.DURATION, literals.parse_duration(token.value))
+            ticks = literals.parse_duration(token.value)
+            if not INT64[0] <= ticks <= INT64[1]:
+                raise self.error(position, f"the duration {token.value} is out of range")
+            return s.Const(s.DURATION, ticks)
         enum = self.model.enums.get(prefix)
         if enum is None:
             raise self.error(position, f"'{prefix}' literals are not supported")

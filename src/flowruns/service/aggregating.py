@@ -13,6 +13,7 @@ from flowruns.odata import semantic as s
 from flowruns.odata.aggregation import Aggregate, Aggregation
 from flowruns.odata.literals import format_date, format_duration
 from flowruns.odata.path import CollectionRef
+from flowruns.service.reading import evaluating
 from flowruns.service.resources import collection_scope
 from flowruns.store import entities
 from flowruns.store.compiler import SQL, Compiler
@@ -55,7 +56,7 @@ def aggregate_rows(
 ) -> list[dict[str, Any]]:
     """The aggregated rows of ``collection``, in ``order`` (result property names), then in
     ascending order of their group keys."""
-    with db.reading() as connection:
+    with evaluating(), db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
         compiler = Compiler(connection.dialect.name, tenant, spec.table)
         where = [compiler.condition(f) for f in aggregation.filters]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
+from sqlalchemy.exc import DataError
 
 from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntityType
-from flowruns.errors import InvalidRequest
+from flowruns.errors import BadRequest, InvalidRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import property_type
 from flowruns.odata.path import CollectionRef
@@ -20,6 +22,18 @@ from flowruns.store import entities
 from flowruns.store.compiler import Compiler
 from flowruns.store.database import Database
 from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Record, Scope, SortColumn, TableSpec
+
+
+@contextmanager
+def evaluating() -> Iterator[None]:
+    """Arithmetic that leaves the engine's range (64-bit integers, doubles) is the client's
+    400, not a server error; the read transaction is rolled back as it ends."""
+    try:
+        yield
+    except (DataError, OverflowError):
+        raise BadRequest(
+            "A value computed by the query is out of range (64-bit integers, finite doubles)."
+        ) from None
 
 
 @dataclass
@@ -94,7 +108,7 @@ def read_page(
     offset: int,
     limit: int,
 ) -> CollectionPage:
-    with db.reading() as connection:
+    with evaluating(), db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
         query = _compile(connection, tenant, spec, options, collection.type)
         if after is not None and len(after) != len(query.order):
@@ -121,7 +135,7 @@ def read_page(
 
 def read_entity(db: Database, tenant: str, resolve: Any, options: QueryOptions) -> Record:
     """One entity (found by ``resolve(connection)``) with its expansions, in one snapshot."""
-    with db.reading() as connection:
+    with evaluating(), db.reading() as connection:
         record: Record = resolve(connection)
         expand(connection, tenant, [record], options.expand)
         return record
@@ -130,7 +144,7 @@ def read_entity(db: Database, tenant: str, resolve: Any, options: QueryOptions) 
 def count_collection(
     db: Database, tenant: str, collection: CollectionRef, options: QueryOptions
 ) -> int:
-    with db.reading() as connection:
+    with evaluating(), db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
         query = _compile(connection, tenant, spec, options, collection.type)
         return entities.count(connection, spec, tenant, scope, query.where)
