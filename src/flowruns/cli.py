@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +16,8 @@ from rich.console import Console
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from flowruns import logs
+from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, Settings
@@ -48,6 +53,9 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes sharing the port (one per core).")
     ] = 1,
+    log_format: Annotated[
+        str, typer.Option(help="Log lines as 'text' or 'json' (one object per line).")
+    ] = "text",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -55,6 +63,8 @@ def serve(
 
     SIGTERM or Ctrl-C stops taking new connections and finishes the requests in flight first.
     """
+    if log_format not in logs.FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(logs.FORMATS)}", param_hint="--log-format")
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
     # Check (or, for the data directory, upgrade) the schema once, before any worker starts.
     open_database(settings).dispose()
@@ -66,16 +76,32 @@ def serve(
         f"flowruns serving http://{settings.host}:{settings.port}/beta "
         f"with {workers} worker{'s' if workers > 1 else ''} (data: {where})"
     )
-    uvicorn.run(
-        "flowruns.cli:server_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_level="info",
-        server_header=False,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-    )
+    with metrics_directory(workers):
+        uvicorn.run(
+            "flowruns.cli:server_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_config=logs.config(log_format),
+            access_log=False,  # flowruns logs every request itself, with more to say
+            server_header=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
+
+
+@contextmanager
+def metrics_directory(workers: int) -> Iterator[None]:
+    """With several workers, a fresh directory where they share their metrics samples."""
+    if workers == 1 or os.environ.get(metrics.MULTIPROCESS_ENV):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="flowruns-metrics-") as directory:
+        os.environ[metrics.MULTIPROCESS_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[metrics.MULTIPROCESS_ENV]
 
 
 def server_app() -> Starlette:

@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from flowruns.api import responses
+from flowruns.api import metrics, operations, responses
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
+from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.settings import Settings
@@ -69,20 +70,26 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     async def healthz(request: Request) -> Response:
         return responses.json_response(request, {"status": "ok"})
 
+    if db is None:
+        metrics.watch_pool(database.engine)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         if db is None:
             database.dispose()
+            metrics.forget_pool(database.engine)
+        metrics.process_ended()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        *operations.routes(database),
         Route(SERVICE_ROOT_PATH, endpoint.handle, methods=_METHODS),
         Route(SERVICE_ROOT_PATH + "/{path:path}", endpoint.handle, methods=_METHODS),
     ]
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(TelemetryMiddleware), Middleware(RequestIdMiddleware)],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )

@@ -36,6 +36,17 @@ _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 RETRY_AFTER_SECONDS = 1
 
 
+# Pool size and overflow per server process. SQLite: as many connections as the worker threads
+# that may hold one (anyio's 40). PostgreSQL: modest, as several processes share one server.
+_POOLS = {"sqlite": (16, 24), "postgresql": (10, 10)}
+
+
+def pool_limit(engine: Engine) -> int:
+    """The most connections ``engine``'s pool opens at once."""
+    size, overflow = _POOLS[engine.dialect.name]
+    return size + overflow
+
+
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -75,23 +86,23 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the settings flowruns relies on."""
     target = engine_url(url)
     if target.get_backend_name() == "postgresql":
+        size, overflow = _POOLS["postgresql"]
         return create_engine(
             target,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
-            # Per server process; several processes share one PostgreSQL, so keep this modest.
-            pool_size=10,
-            max_overflow=10,
+            pool_size=size,
+            max_overflow=overflow,
             pool_recycle=1800,
+            connect_args={"connect_timeout": 10},
         )
     engine = create_engine(
         target,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args={"check_same_thread": False, "timeout": 30},
-        # As many connections as the worker threads that may hold one (anyio's 40).
-        pool_size=16,
-        max_overflow=24,
+        pool_size=_POOLS["sqlite"][0],
+        max_overflow=_POOLS["sqlite"][1],
     )
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)

@@ -1,0 +1,159 @@
+"""Prometheus metrics: what ``/metrics`` reports, and how requests and the pool feed it.
+
+Request counts and latencies are labelled by method, route template and status. The route
+template replaces ids in the path (``/beta/…/runs/{id}``) so a label names a kind of request,
+not one entity; and a process keeps at most :data:`MAX_ROUTES` distinct templates (the rest are
+``other``), so no client can grow the label set without bound.
+
+With several worker processes (``serve --workers N``), ``serve`` sets
+``PROMETHEUS_MULTIPROC_DIR`` before the workers start: each worker writes its samples there and
+whichever worker answers ``/metrics`` adds them all up. Runs by status are counted in the
+database at scrape time, so any worker, and any server, reports the same numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, event, func, select
+
+from flowruns.edm.industrydata import run_status
+from flowruns.store.database import Database, pool_limit
+from flowruns.store.schema import runs
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MAX_ROUTES = 200
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+REQUESTS = Counter(
+    "flowruns_http_requests",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "flowruns_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its response, in seconds.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+POOL_IN_USE = Gauge(
+    "flowruns_db_pool_connections_in_use",
+    "Database connections checked out of the pool, summed over live processes.",
+    multiprocess_mode="livesum",
+)
+POOL_OPEN = Gauge(
+    "flowruns_db_pool_connections_open",
+    "Database connections the pool holds open (in use or idle), summed over live processes.",
+    multiprocess_mode="livesum",
+)
+POOL_LIMIT = Gauge(
+    "flowruns_db_pool_connections_limit",
+    "The most connections the pools may open, summed over live processes.",
+    multiprocess_mode="livesum",
+)
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_routes: set[str] = set()
+_routes_lock = threading.Lock()
+
+
+def route_template(path: str) -> str:
+    """``path`` with its ids replaced by ``{id}``; ``other`` past :data:`MAX_ROUTES`."""
+    template = _GUID.sub("{id}", path)
+    with _routes_lock:
+        if template in _routes:
+            return template
+        if len(_routes) >= MAX_ROUTES:
+            return "other"
+        _routes.add(template)
+    return template
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    labels = (method, route, str(status))
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(seconds)
+
+
+def watch_pool(engine: Engine) -> None:
+    """Keep the pool gauges current as ``engine`` opens, lends and closes connections."""
+    # Count from an empty pool: close what was opened before (checking the schema, say).
+    engine.dispose()
+    POOL_LIMIT.inc(pool_limit(engine))
+
+    def connected(*_: object) -> None:
+        POOL_OPEN.inc()
+
+    def closed(*_: object) -> None:
+        POOL_OPEN.dec()
+
+    def checked_out(*_: object) -> None:
+        POOL_IN_USE.inc()
+
+    def checked_in(*_: object) -> None:
+        POOL_IN_USE.dec()
+
+    event.listen(engine, "connect", connected)
+    event.listen(engine, "close", closed)
+    event.listen(engine, "close_detached", closed)
+    event.listen(engine, "checkout", checked_out)
+    event.listen(engine, "checkin", checked_in)
+
+
+def forget_pool(engine: Engine) -> None:
+    """Take a disposed engine's share out of the pool limit."""
+    POOL_LIMIT.dec(pool_limit(engine))
+
+
+class RunsByStatus(Collector):
+    """``flowruns_runs{status}``: the runs in the database now, across tenants."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "flowruns_runs", "Runs in the database, by status (all tenants).", labels=["status"]
+        )
+        counts = dict.fromkeys(run_status.members, 0)
+        with self.db.reading() as connection:
+            rows = connection.execute(
+                select(runs.c.status, func.count()).group_by(runs.c.status)
+            ).all()
+        for value, number in rows:
+            counts[run_status.members[value]] = number
+        for status, number in counts.items():
+            family.add_metric([status], number)
+        yield family
+
+
+def exposition(db: Database) -> bytes:
+    """The text ``/metrics`` answers with (blocking: it queries the database)."""
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROCESS_ENV):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        for collector in (REQUESTS, LATENCY, POOL_IN_USE, POOL_OPEN, POOL_LIMIT):
+            registry.register(collector)
+    registry.register(RunsByStatus(db))
+    return generate_latest(registry)
+
+
+def process_ended() -> None:
+    """Drop this process's live gauges from the shared files (multiprocess mode only)."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -1,0 +1,60 @@
+"""ASGI middleware that measures and logs every request: one log record and one metrics sample
+each, whatever answered it (the service, a host route, the auth wall, an error handler)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flowruns.api import metrics
+from flowruns.logs import FIELDS
+from flowruns.settings import DEFAULT_TENANT
+
+log = logging.getLogger("flowruns.requests")
+
+
+class TelemetryMiddleware:
+    """Times each request to the end of its response, then records it.
+
+    It runs outside every other middleware, so it reads what they left in ``scope["state"]``
+    after the response: the request ids, and the principal the auth layer admitted (whose
+    tenant is logged; without one, the default tenant).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless a response starts: an exception escaped every handler
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = metrics.route_template(scope["path"])
+            metrics.observe_request(scope["method"], route, status, elapsed)
+            state = scope.get("state", {})
+            request_id, client_request_id = state.get("ids", (None, None))
+            fields = {
+                "request_id": request_id,
+                "client_request_id": client_request_id,
+                "tenant": getattr(state.get("principal"), "tenant", DEFAULT_TENANT),
+                "method": scope["method"],
+                "route": route,
+                "path": scope["path"],
+                "status": status,
+                "latency_ms": round(elapsed * 1000, 3),
+            }
+            log.info("%s %s %s", scope["method"], scope["path"], status, extra={FIELDS: fields})
