@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ARGS ?=
 DATA_DIR ?= .flowruns
 
 .PHONY: serve test lint bench clean
@@ -28,8 +30,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -n 2
 
-bench: $(STAMP)
-	$(BIN)/python bench/history_scale.py --sizes 10000 100000 1000000
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Needs wrk (Debian/Ubuntu: apt-get install wrk); installs Prefect into bench/.venv-prefect.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,111 @@
+"""The requests each scenario sends, found by asking the running flowruns server."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import httpx
+
+from bench.wrk import Request
+
+HUB = "/beta/external/industryData"
+RUN_TYPE = "outgoingFlowRun"
+STATUS = "failed"
+LIST_PATH = f"{HUB}/runs/microsoft.graph.industryData.{RUN_TYPE}"
+FILTER = "$filter=status%20eq%20%27failed%27"
+_JSON = ("Content-Type", "application/json")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the scenarios of one flowruns server need: ids, URLs and the page bytes."""
+
+    run_id: str
+    process_id: str
+    list_url: str
+    filtered: bool  # False while the server has no $filter: the list is the type cast alone
+    page: bytes
+    page_type: str
+    deep_url: str
+
+
+def discover(client: httpx.Client, base: str) -> Targets:
+    """Ids, the list query (with ``$filter`` when the server supports it) and its deep page."""
+    run_id = _first_id(client, f"{base}{HUB}/runs?$top=1")
+    process_id = _first_id(client, f"{base}{HUB}/processes?$top=1")
+    list_url = f"{base}{LIST_PATH}?{FILTER}"
+    filtered = client.get(list_url).status_code == 200
+    if not filtered:
+        list_url = f"{base}{LIST_PATH}"
+    first = client.get(list_url)
+    first.raise_for_status()
+    return Targets(
+        run_id=run_id,
+        process_id=process_id,
+        list_url=list_url,
+        filtered=filtered,
+        page=first.content,
+        page_type=first.headers["content-type"],
+        deep_url=deep_url(client, list_url),
+    )
+
+
+def _first_id(client: httpx.Client, url: str) -> str:
+    response = client.get(url)
+    response.raise_for_status()
+    found: str = response.json()["value"][0]["id"]
+    return found
+
+
+def deep_url(client: httpx.Client, list_url: str) -> str:
+    """The nextLink that starts about 90% of the way through ``list_url``'s results.
+
+    The walk uses large pages (``Prefer: odata.maxpagesize``, which nextLinks do not carry) so
+    that it stays short; the link it ends on then answers a page of the default size, like the
+    first page.
+    """
+    sep = "&" if "?" in list_url else "?"
+    counted = client.get(f"{list_url}{sep}$count=true&$top=0")
+    counted.raise_for_status()
+    total: int = counted.json()["@odata.count"]
+    walk_page = max(1, min(999, total // 20))
+    steps = int(total * 0.9) // walk_page
+    url = list_url
+    prefer = {"Prefer": f"odata.maxpagesize={walk_page}"}
+    for _ in range(steps):
+        page = client.get(url, headers=prefer)
+        page.raise_for_status()
+        url = page.json()["@odata.nextLink"]
+    return url
+
+
+def flowruns_requests(
+    targets: Targets, base: str, auth: tuple[tuple[str, str], ...]
+) -> dict[str, Request]:
+    """Scenarios 1-5 against one flowruns server."""
+    return {
+        "get": Request("GET", f"{base}{HUB}/runs/{targets.run_id}", auth),
+        "list": Request("GET", targets.list_url, auth),
+        "deep": Request("GET", targets.deep_url, auth),
+        "create": Request(
+            "POST",
+            f"{base}{HUB}/processes/{targets.process_id}/runs",
+            (*auth, _JSON),
+            json.dumps({"displayName": "bench run"}),
+        ),
+        "patch": Request(
+            "PATCH",
+            f"{base}{HUB}/runs/{targets.run_id}",
+            (*auth, _JSON),
+            json.dumps({"statistics": {"recordsProcessed": 2400}}),
+        ),
+    }
+
+
+def ceiling_requests(base: str) -> dict[str, Request]:
+    """Scenarios 6 and 7 against the bare Starlette ceiling of the same history."""
+    return {
+        "ceiling": Request("GET", f"{base}/page"),
+        "insert": Request("POST", f"{base}/insert"),
+    }
