@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench import auth, peer
-from bench.datasets import CACHE, Dataset, sqlite_file, sqlite_history
+from bench.datasets import CACHE, Dataset, postgresql_history, sqlite_cached, sqlite_history
 from bench.report import LABELS, Key, Results, table, targets
 from bench.scenarios import (
     RUN_TYPE,
@@ -44,7 +44,9 @@ def _flowruns_server(dataset: Dataset, work: Path, workers: int) -> Server:
     if workers > 1:
         command += ["--workers", str(workers)]
     log = work / f"flowruns-{dataset.size}.log"
-    return Server(f"flowruns {dataset.size:,}", command, port, "/healthz", log)
+    # The rate limit stays on (its cost is measured) but high enough never to refuse the load.
+    env = {"FLOWRUNS_RATE_LIMIT": "1000000", "FLOWRUNS_RATE_BURST": "1000000"}
+    return Server(f"flowruns {dataset.size:,}", command, port, "/healthz", log, env)
 
 
 def _ceiling_server(dataset: Dataset, targets: Targets, work: Path, workers: int) -> Server:
@@ -68,7 +70,12 @@ def _ceiling_server(dataset: Dataset, targets: Targets, work: Path, workers: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--engine", choices=["sqlite"], default="sqlite")
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="server for --engine postgresql (the account creates databases)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="per server, for every contender")
     parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
@@ -110,11 +117,14 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
     requests: dict[Key, Request] = {}
     owner: dict[Key, Server] = {}
     for size in args.sizes:
-        dataset = sqlite_history(size, work)
+        if args.engine == "postgresql":
+            dataset = postgresql_history(size, work, args.postgres_url)
+        else:
+            dataset = sqlite_history(size, work)
         seeded = (
             "cached" if dataset.seed_seconds is None else f"seeded in {dataset.seed_seconds:.0f}s"
         )
-        print(f"{size:,} runs: {seeded}", flush=True)
+        print(f"{size:,} runs on {args.engine}: {seeded}", flush=True)
         server = _flowruns_server(dataset, work, args.workers)
         servers.append(server)
         server.start()
@@ -133,7 +143,7 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
             requests[size, name] = request
             owner[size, name] = ceiling
         if size == args.peer_size:
-            home = peer.prefect_history(sqlite_file(dataset), size, work)
+            home = peer.prefect_history(sqlite_cached(size)[0], size, work)
             prefect = peer.server(home, work / "prefect.log", args.workers)
             servers.append(prefect)
             prefect.start()

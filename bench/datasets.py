@@ -1,7 +1,9 @@
-"""Seeded histories, cached between benchmark runs under ``bench/.data`` (not in git).
+"""Seeded histories, cached between benchmark runs, and the working copies a run changes.
 
-A history is seeded once per engine and size with ``flowruns demo seed``. Every benchmark run
-works on a fresh copy, because its write scenarios add and change runs.
+A history is seeded once per engine and size with ``flowruns demo seed`` (same seed, same
+history) and kept: SQLite files under ``bench/.data`` (not in git), PostgreSQL databases named
+``flowruns_bench_<size>``. Every benchmark run works on a fresh copy, because its write
+scenarios add and change runs: a file copy, or ``CREATE DATABASE … TEMPLATE``.
 """
 
 from __future__ import annotations
@@ -14,45 +16,93 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import create_engine, make_url, text
+
 CACHE = Path(__file__).resolve().parent / ".data"
-SEED = 7  # same seed, same history: cached copies stay comparable between runs
+SEED = 7
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Where a working copy of a seeded history lives, as ``flowruns`` options."""
+    """A working copy of a seeded history, as ``flowruns`` options and environment."""
 
     size: int
-    options: tuple[str, ...]
-    env: dict[str, str]  # the same place for processes configured by environment
+    data_dir: Path  # the server's secret and token key live here on either engine
+    database_url: str | None  # None: SQLite in data_dir
     seed_seconds: float | None  # None: taken from the cache
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        url = ("--database-url", self.database_url) if self.database_url else ()
+        return ("--data-dir", str(self.data_dir), *url)
+
+    @property
+    def env(self) -> dict[str, str]:
+        url = {"FLOWRUNS_DATABASE_URL": self.database_url} if self.database_url else {}
+        return {"FLOWRUNS_DATA_DIR": str(self.data_dir), **url}
+
+
+def sqlite_cached(size: int) -> tuple[Path, float | None]:
+    """The cached SQLite history of ``size`` runs, seeded first if missing, and its seed time."""
+    cached = CACHE / "sqlite" / str(size)
+    if (cached / "complete").exists():
+        return cached / "flowruns.db", None
+    shutil.rmtree(cached, ignore_errors=True)
+    cached.mkdir(parents=True)
+    started = time.perf_counter()
+    _flowruns("demo", "seed", "--runs", str(size), "--seed", str(SEED), "--data-dir", cached)
+    seconds = time.perf_counter() - started
+    # Fold the WAL into the main file so that one file is the whole history.
+    db = sqlite3.connect(cached / "flowruns.db")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    (cached / "complete").write_text(f"{seconds:.1f}\n")
+    return cached / "flowruns.db", seconds
 
 
 def sqlite_history(size: int, work: Path) -> Dataset:
-    """A working copy of the cached SQLite history of ``size`` runs (seeded if missing)."""
-    cached = CACHE / "sqlite" / str(size)
-    seed_seconds = None
-    if not (cached / "complete").exists():
-        shutil.rmtree(cached, ignore_errors=True)
-        cached.mkdir(parents=True)
-        started = time.perf_counter()
-        _flowruns("demo", "seed", "--runs", str(size), "--seed", str(SEED), "--data-dir", cached)
-        seed_seconds = time.perf_counter() - started
-        # Fold the WAL into the main file so that one file is the whole history.
-        with sqlite3.connect(cached / "flowruns.db") as db:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        (cached / "complete").write_text(f"{seed_seconds:.1f}\n")
+    """A working copy of the cached SQLite history of ``size`` runs."""
+    cached, seconds = sqlite_cached(size)
     data_dir = work / f"sqlite-{size}"
     data_dir.mkdir(parents=True)
-    shutil.copy(cached / "flowruns.db", data_dir / "flowruns.db")
-    return Dataset(
-        size, ("--data-dir", str(data_dir)), {"FLOWRUNS_DATA_DIR": str(data_dir)}, seed_seconds
+    shutil.copy(cached, data_dir / "flowruns.db")
+    return Dataset(size, data_dir, None, seconds)
+
+
+def postgresql_history(size: int, work: Path, server_url: str) -> Dataset:
+    """A working database copied from the cached PostgreSQL history of ``size`` runs."""
+    server = make_url(server_url)
+    admin = create_engine(
+        server.set(drivername="postgresql+psycopg", database="postgres"),
+        isolation_level="AUTOCOMMIT",
     )
-
-
-def sqlite_file(dataset: Dataset) -> Path:
-    """The database file of a SQLite working copy."""
-    return Path(dataset.options[1]) / "flowruns.db"
+    template, working = f"flowruns_bench_{size}", f"flowruns_bench_{size}_run"
+    marker = CACHE / "postgresql" / str(size)
+    seconds = None
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": template}
+            ).first()
+            if exists is None or not marker.exists():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{template}"'))
+                url = server.set(database=template).render_as_string(hide_password=False)
+                started = time.perf_counter()
+                _flowruns(
+                    "demo", "seed", "--runs", str(size), "--seed", str(SEED), "--database-url", url
+                )
+                seconds = time.perf_counter() - started
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.write_text(f"{seconds:.1f}\n")
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{working}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{working}" TEMPLATE "{template}"'))
+    finally:
+        admin.dispose()
+    data_dir = work / f"postgresql-{size}"
+    data_dir.mkdir(parents=True)
+    url = server.set(database=working).render_as_string(hide_password=False)
+    return Dataset(size, data_dir, url, seconds)
 
 
 def _flowruns(*args: str | Path) -> None:
