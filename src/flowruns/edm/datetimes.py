@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 TICKS_PER_SECOND = 10_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(1970, 1, 1)
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 
 _PATTERN = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,12}))?)?"
@@ -55,11 +58,22 @@ def parse(text: str) -> int:
     return seconds * TICKS_PER_SECOND + int(fraction[:7])
 
 
+@lru_cache(maxsize=16_384)
+def _hour(hours: int) -> str:
+    """``YYYY-MM-DDThh:`` of the hour ``hours`` after the epoch."""
+    days, hour = divmod(hours, 24)
+    # isoformat, not strftime("%Y"): the latter drops the zero padding of years before 1000.
+    return f"{(_EPOCH_DAY + timedelta(days=days)).isoformat()}T{_TWO_DIGITS[hour]}:"
+
+
 def format_ticks(ticks: int) -> str:
     """``YYYY-MM-DDThh:mm:ss[.fffffff]Z``, with trailing zeros of the fraction dropped."""
+    # Every row of a page carries two timestamps: integer arithmetic on a cached hour is about
+    # five times cheaper than building a datetime per value.
     seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
-    # isoformat, not strftime("%Y"): the latter drops the zero padding of years before 1000.
-    text = (_EPOCH + timedelta(seconds=seconds)).replace(tzinfo=None).isoformat()
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    text = _hour(hours) + _TWO_DIGITS[minutes] + ":" + _TWO_DIGITS[seconds]
     if fraction:
         text += "." + f"{fraction:07d}".rstrip("0")
     return text + "Z"
