@@ -15,7 +15,7 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from bench.scenarios import (
     discover,
     flowruns_requests,
 )
-from bench.servers import Server, free_port
+from bench.servers import Server, cpu_seconds, free_port
 from bench.wrk import Request, Sample, WrkMissing, run, wrk_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,10 +162,15 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
     for number in range(args.rounds):
         samples: dict[Key, Sample] = {}
         for key, request in requests.items():
-            samples[key] = run(request, script, seconds=args.seconds, connections=args.connections)
+            pids = owner[key].pids()
+            before = cpu_seconds(pids)
+            sample = run(request, script, seconds=args.seconds, connections=args.connections)
+            cpu_ms = (cpu_seconds(pids) - before) * 1000 / max(sample.requests, 1)
+            samples[key] = replace(sample, server_cpu_ms=cpu_ms)
             print(
                 f"  round {number + 1} {key[0]:>9,} {LABELS[key[1]]:<38}"
-                f" {samples[key].requests_per_s:8,.0f} req/s  p50 {samples[key].p50_ms:7.2f} ms",
+                f" {samples[key].requests_per_s:8,.0f} req/s  p50 {samples[key].p50_ms:7.2f} ms"
+                f"  cpu {samples[key].server_cpu_ms:6.3f} ms/req",
                 flush=True,
             )
         rounds.append(samples)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
 
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
@@ -68,10 +70,15 @@ class Server:
         With several workers the supervisor only forks and waits; its own size is left out.
         """
         assert self.process is not None
-        tree = _descendants(self.process.pid)
+        tree = self.pids()
         workers = [pid for pid in tree if pid != self.process.pid] or [self.process.pid]
         peaks = [_peak_rss_kib(pid) for pid in workers]
         return max(peaks, default=0) / 1024
+
+    def pids(self) -> list[int]:
+        """The server process and every process it started."""
+        assert self.process is not None
+        return _descendants(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM to the server's own process group, SIGKILL if it lingers."""
@@ -114,3 +121,15 @@ def _peak_rss_kib(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / _CLOCK_TICKS

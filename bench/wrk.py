@@ -45,6 +45,7 @@ class Sample:
     p99_ms: float
     requests: int
     failures: int
+    server_cpu_ms: float = 0.0  # server CPU time per request, all its processes together
 
 
 class WrkMissing(RuntimeError):
