@@ -16,7 +16,9 @@ from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
-from flowruns.settings import Settings
+from flowruns.auth.scopes import READ_WRITE_PERMISSIONS
+from flowruns.auth.tokens import mint_token
+from flowruns.settings import DEFAULT_TENANT, Settings
 from tests.engines import ENGINES, TestDatabase, created_database, postgres_test_database
 
 ROOT = "/beta"
@@ -74,7 +76,20 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret")
 
 
+def bearer(
+    settings: Settings,
+    tenant: str = DEFAULT_TENANT,
+    scopes: tuple[str, ...] = READ_WRITE_PERMISSIONS,
+    ttl_seconds: int = 3600,
+) -> dict[str, str]:
+    """An ``Authorization`` header with a token the server of ``settings`` accepts."""
+    token = mint_token(settings.data_dir, tenant=tenant, scopes=scopes, ttl_seconds=ttl_seconds)
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), base_url="http://testserver") as test_client:
+    """The server over ASGI, sending a read-write token of the default tenant by default."""
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver", headers=bearer(settings)) as test_client:
         yield test_client

@@ -37,7 +37,15 @@ def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(seeded_dir: Path) -> Iterator[str]:
+def token(seeded_dir: Path) -> str:
+    """A token minted by `flowruns token` for the seeded data directory."""
+    result = CliRunner().invoke(app, ["token", "--data-dir", str(seeded_dir)])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
     port = _free_port()
     env = {**os.environ, "FLOWRUNS_SECRET_KEY": "cli-test"}
     command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
@@ -58,15 +66,16 @@ def server(seeded_dir: Path) -> Iterator[str]:
             assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.1)
-        yield base
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+            yield client
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
 
 
-def test_seeded_history_is_served_with_every_run_type(server: str) -> None:
-    runs = httpx.get(f"{server}{HUB_PATH}/runs", params={"$count": "true", "$top": "999"}).json()
+def test_seeded_history_is_served_with_every_run_type(server: httpx.Client) -> None:
+    runs = server.get(f"{HUB_PATH}/runs", params={"$count": "true", "$top": "999"}).json()
     assert runs["@odata.count"] == 600
     types = {r["@odata.type"].rsplit(".", 1)[-1] for r in runs["value"]}
     assert {"outgoingFlowRun", "incomingFlowRun"} <= types
@@ -76,11 +85,11 @@ def test_seeded_history_is_served_with_every_run_type(server: str) -> None:
     assert failed["blockingError"]["code"]
 
 
-def test_seeded_processes_have_their_runs(server: str) -> None:
-    processes = httpx.get(f"{server}{HUB_PATH}/processes").json()["value"]
+def test_seeded_processes_have_their_runs(server: httpx.Client) -> None:
+    processes = server.get(f"{HUB_PATH}/processes").json()["value"]
     assert processes
     first = processes[0]["id"]
-    runs = httpx.get(f"{server}{HUB_PATH}/processes/{first}/runs").json()["value"]
+    runs = server.get(f"{HUB_PATH}/processes/{first}/runs").json()["value"]
     assert runs
     starts = [r["startDateTime"] for r in runs]
     assert starts == sorted(starts, reverse=True)
@@ -117,3 +126,70 @@ def test_an_unsupported_database_url_is_refused_clearly(tmp_path: Path) -> None:
     assert "'mysql' databases are not supported" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_request_without_the_token_is_refused(server: httpx.Client) -> None:
+    response = server.get(f"{HUB_PATH}/runs", headers={"Authorization": ""})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_serve_prints_a_token_that_works(seeded_dir: Path, server: httpx.Client) -> None:
+    log = (seeded_dir.parent / "server.log").read_text()
+    printed = log.split("export TOKEN=", 1)[1].split()[0]
+    response = server.get(f"{HUB_PATH}/runs/$count", headers={"Authorization": f"Bearer {printed}"})
+    assert response.text == "600"
+
+
+def test_a_read_only_token_cannot_write(seeded_dir: Path, server: httpx.Client) -> None:
+    minted = CliRunner().invoke(
+        app,
+        [
+            "token",
+            "--scope",
+            "IndustryData-Run.Read.All",
+            "--ttl",
+            "5m",
+            "--data-dir",
+            str(seeded_dir),
+        ],
+    )
+    assert minted.exit_code == 0, minted.output
+    headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+    assert server.get(f"{HUB_PATH}/runs", headers=headers).status_code == 200
+    created = server.post(f"{HUB_PATH}/runs", json={"displayName": "x"}, headers=headers)
+    assert created.status_code == 403
+    assert created.json()["error"]["code"] == "accessDenied"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--tenant", "contoso"], ["--scope", "Directory.ReadWrite.All"], ["--ttl", "forever"]],
+)
+def test_token_refuses_what_no_server_would_accept(tmp_path: Path, arguments: list[str]) -> None:
+    result = CliRunner().invoke(app, ["token", "--data-dir", str(tmp_path), *arguments])
+    assert result.exit_code == 2
+    assert "eyJ" not in result.stdout
+
+
+def test_no_auth_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowruns",
+            "serve",
+            "--no-auth",
+            "--host",
+            "0.0.0.0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--no-auth refuses to listen on 0.0.0.0" in result.stderr

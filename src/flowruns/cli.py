@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ from starlette.applications import Starlette
 from flowruns import logs
 from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
+from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
+from flowruns.auth.tokens import GUID, mint_token
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store import migrations
@@ -45,6 +49,26 @@ DatabaseUrl = Annotated[
 # Seconds a stopping server waits for requests in flight before it closes their connections.
 SHUTDOWN_GRACE_SECONDS = 30
 
+# The token `serve` prints for the first minutes; `flowruns token` mints others.
+SERVE_TOKEN_TTL_SECONDS = 12 * 3600
+_TTL = re.compile(r"^(?P<amount>\d{1,7})(?P<unit>[smhd]?)$")
+_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_TTL_SECONDS = 366 * 86400
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _print_token(token: str, what: str) -> None:
+    # Plain echo, not rich: a token must stay on one line to paste.
+    typer.echo(f"{what}\n\n    export TOKEN={token}\n", err=True)
+
 
 @app.command()
 def serve(
@@ -58,6 +82,25 @@ def serve(
     ] = "text",
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    issuer: Annotated[
+        list[str] | None,
+        typer.Option(help="Accepted token issuer (repeatable; '{tid}' stands for the tenant)."),
+    ] = None,
+    audience: Annotated[
+        list[str] | None, typer.Option(help="Accepted token audience (repeatable).")
+    ] = None,
+    jwks_file: Annotated[
+        Path | None, typer.Option(help="JWKS document with the token signing keys.")
+    ] = None,
+    jwks_url: Annotated[
+        str | None, typer.Option(help="URL of the identity provider's JWKS document.")
+    ] = None,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth", help="Accept every request without a token (loopback only; experiments)."
+        ),
+    ] = False,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -65,7 +108,29 @@ def serve(
     """
     if log_format not in logs.FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(logs.FORMATS)}", param_hint="--log-format")
-    settings = Settings.from_env(data_dir=data_dir, database_url=database_url, host=host, port=port)
+    settings = Settings.from_env(
+        data_dir=data_dir,
+        database_url=database_url,
+        host=host,
+        port=port,
+        issuers=issuer or None,
+        audiences=audience or None,
+        jwks_file=jwks_file,
+        jwks_url=jwks_url,
+    )
+    if no_auth:
+        settings.auth = False
+    if not settings.auth:
+        if not _is_loopback(settings.host):
+            console.print(
+                f"[red]flowruns: --no-auth refuses to listen on {settings.host}; "
+                "it binds to loopback (127.0.0.1, ::1) only.[/red]"
+            )
+            raise typer.Exit(2)
+        console.print(
+            "[bold red]WARNING: authentication is OFF (--no-auth). Every request acts with every "
+            "permission in the default tenant. For local experiments only.[/bold red]"
+        )
     # Check (or, for the data directory, upgrade) the schema once, before any worker starts.
     open_database(settings).dispose()
     settings.secret()  # made here, once, rather than raced for by the workers
@@ -76,6 +141,18 @@ def serve(
         f"flowruns serving http://{settings.host}:{settings.port}/beta "
         f"with {workers} worker{'s' if workers > 1 else ''} (data: {where})"
     )
+    if settings.auth and settings.trusts_local_key:
+        token = mint_token(
+            settings.data_dir,
+            tenant=DEFAULT_TENANT,
+            scopes=READ_WRITE_PERMISSIONS,
+            ttl_seconds=SERVE_TOKEN_TTL_SECONDS,
+        )
+        _print_token(
+            token,
+            f"A read-write token for tenant {DEFAULT_TENANT}, valid for 12 hours "
+            "(`flowruns token` mints more); send it as 'Authorization: Bearer $TOKEN':",
+        )
     with metrics_directory(workers):
         uvicorn.run(
             "flowruns.cli:server_app",
@@ -107,6 +184,56 @@ def metrics_directory(workers: int) -> Iterator[None]:
 def server_app() -> Starlette:
     """The app of one server process, configured by the environment ``serve`` prepared."""
     return create_app(Settings.from_env())
+
+
+def _ttl_seconds(text: str) -> int:
+    match = _TTL.match(text.strip().lower())
+    if match is None:
+        raise typer.BadParameter("use a number of seconds or minutes/hours/days: 3600, 90m, 8h, 7d")
+    seconds = int(match["amount"]) * _TTL_UNITS[match["unit"]]
+    if not 0 < seconds <= MAX_TTL_SECONDS:
+        raise typer.BadParameter("must be more than 0 and at most 366 days")
+    return seconds
+
+
+@app.command()
+def token(
+    tenant: Annotated[
+        str, typer.Option(help="Tenant id (tid) the token acts in.")
+    ] = DEFAULT_TENANT,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="Delegated permission (repeatable); default: both ReadWrite.All."),
+    ] = None,
+    role: Annotated[
+        list[str] | None, typer.Option(help="Application permission (repeatable), as 'roles'.")
+    ] = None,
+    ttl: Annotated[str, typer.Option(help="Lifetime: seconds, or 90m, 8h, 7d.")] = "1h",
+    client: Annotated[
+        str, typer.Option(help="Client id (appid) the token names.")
+    ] = "flowruns-cli",
+    data_dir: DataDir = None,
+) -> None:
+    """Print a token signed with the data directory's key (issuer flowruns-local)."""
+    settings = Settings.from_env(data_dir=data_dir)
+    if not GUID.match(tenant):
+        raise typer.BadParameter("the tenant id (tid) must be a GUID", param_hint="--tenant")
+    scopes = list(scope or ([] if role else READ_WRITE_PERMISSIONS))
+    unknown = sorted(set(scopes + list(role or [])) - ALL_PERMISSIONS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown permission {', '.join(unknown)}; known: {', '.join(sorted(ALL_PERMISSIONS))}"
+        )
+    typer.echo(
+        mint_token(
+            settings.data_dir,
+            tenant=tenant,
+            scopes=scopes,
+            roles=role or [],
+            ttl_seconds=_ttl_seconds(ttl),
+            client=client,
+        )
+    )
 
 
 @demo_app.command("seed")

@@ -9,6 +9,13 @@ from pathlib import Path
 
 DEFAULT_TENANT = "00000000-0000-0000-0000-000000000001"
 SECRET_FILE = "secret.key"
+LOCAL_ISSUER = "flowruns-local"
+LOCAL_AUDIENCE = "api://flowruns"
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list from an environment variable."""
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 @dataclass
@@ -22,6 +29,19 @@ class Settings:
     secret_key: str | None = None
     max_body_bytes: int = 1024 * 1024
     max_url_bytes: int = 8 * 1024
+    # Authentication (docs/security.md). ``auth`` is off only with ``serve --no-auth``.
+    auth: bool = True
+    issuers: list[str] = field(default_factory=lambda: [LOCAL_ISSUER])
+    audiences: list[str] = field(default_factory=lambda: [LOCAL_AUDIENCE])
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    jwt_secret: str | None = None
+    clock_skew_seconds: int = 60
+    # Per tenant-and-client token bucket; a rate of 0 turns the limit off.
+    rate_limit_per_second: float = 1000.0
+    rate_limit_burst: int = 2000
+    redis_url: str | None = None
+    redis_prefix: str = "flowruns:ratelimit:"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -32,6 +52,23 @@ class Settings:
             settings.data_dir = Path(env["FLOWRUNS_DATA_DIR"])
         settings.database_url = env.get("FLOWRUNS_DATABASE_URL") or None
         settings.secret_key = env.get("FLOWRUNS_SECRET_KEY") or None
+        if env.get("FLOWRUNS_ISSUER"):
+            settings.issuers = _names(env["FLOWRUNS_ISSUER"])
+        if env.get("FLOWRUNS_AUDIENCE"):
+            settings.audiences = _names(env["FLOWRUNS_AUDIENCE"])
+        if env.get("FLOWRUNS_JWKS_FILE"):
+            settings.jwks_file = Path(env["FLOWRUNS_JWKS_FILE"])
+        settings.jwks_url = env.get("FLOWRUNS_JWKS_URL") or None
+        settings.jwt_secret = env.get("FLOWRUNS_JWT_SECRET") or None
+        if env.get("FLOWRUNS_RATE_LIMIT"):
+            settings.rate_limit_per_second = float(env["FLOWRUNS_RATE_LIMIT"])
+        if env.get("FLOWRUNS_RATE_BURST"):
+            settings.rate_limit_burst = int(env["FLOWRUNS_RATE_BURST"])
+        # Set by `serve --no-auth` for its worker processes; `serve` refuses it off loopback.
+        settings.auth = env.get("FLOWRUNS_NO_AUTH") != "1"
+        settings.redis_url = env.get("FLOWRUNS_REDIS_URL") or None
+        if env.get("FLOWRUNS_REDIS_PREFIX"):
+            settings.redis_prefix = env["FLOWRUNS_REDIS_PREFIX"]
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
@@ -44,6 +81,14 @@ class Settings:
             env["FLOWRUNS_DATABASE_URL"] = self.database_url
         if self.secret_key:
             env["FLOWRUNS_SECRET_KEY"] = self.secret_key
+        env["FLOWRUNS_ISSUER"] = ",".join(self.issuers)
+        env["FLOWRUNS_AUDIENCE"] = ",".join(self.audiences)
+        if self.jwks_file is not None:
+            env["FLOWRUNS_JWKS_FILE"] = str(self.jwks_file.resolve())
+        if self.jwks_url:
+            env["FLOWRUNS_JWKS_URL"] = self.jwks_url
+        if not self.auth:
+            env["FLOWRUNS_NO_AUTH"] = "1"
         return env
 
     def secret(self) -> bytes:
@@ -61,3 +106,12 @@ class Settings:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip().encode()
+
+    @property
+    def trusts_local_key(self) -> bool:
+        """Whether tokens signed by the data directory's own key are accepted.
+
+        Only while no external key source is configured: a deployment that trusts an
+        identity provider's JWKS must not also accept locally minted tokens.
+        """
+        return self.jwks_file is None and self.jwks_url is None

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from flowruns.api import metrics, operations, responses
+from flowruns.api.auth import AuthMiddleware, Guard
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.telemetry import TelemetryMiddleware
@@ -66,6 +67,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     """The flowruns server for ``settings`` (``db`` overrides the configured database)."""
     database = db or open_database(settings)
     endpoint = ODataEndpoint(settings, database)
+    guard = Guard(settings)
 
     async def healthz(request: Request) -> Response:
         return responses.json_response(request, {"status": "ok"})
@@ -76,6 +78,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        await guard.close()
         if db is None:
             database.dispose()
             metrics.forget_pool(database.engine)
@@ -90,6 +93,10 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(TelemetryMiddleware), Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(TelemetryMiddleware),
+            Middleware(RequestIdMiddleware),
+            Middleware(AuthMiddleware, guard=guard),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from flowruns.api import responses
+from flowruns.api.auth import authorize
 from flowruns.api.body import read_body
 from flowruns.api.inputs import (
     collection_options,
@@ -70,6 +71,7 @@ class ODataEndpoint:
             raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
             relative = raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
             resource = paths.resolve(relative)
+            authorize(request, resource)
             if request.method == "HEAD":
                 response = await self._handler(resource, "GET")(request, resource)
                 return Response(status_code=response.status_code, headers=dict(response.headers))

@@ -6,6 +6,7 @@ import hashlib
 
 from starlette.requests import Request
 
+from flowruns.api.auth import principal_of
 from flowruns.api.body import read_body
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
@@ -16,14 +17,13 @@ from flowruns.odata.deserialize import EntityBody, parse_json_object, read_entit
 from flowruns.odata.query import QueryOptions, parse_options, split_options
 from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.writing import Link
-from flowruns.settings import DEFAULT_TENANT
 
 _COLLECTION_ONLY = ("top", "skip", "orderby", "count", "skiptoken", "filter", "search")
 
 
 def tenant_of(request: Request) -> str:
-    """The tenant the request acts for."""
-    return DEFAULT_TENANT
+    """The tenant the request acts for: its token's ``tid``."""
+    return principal_of(request).tenant
 
 
 def collection_options(request: Request, entity_type: EntityType) -> QueryOptions:

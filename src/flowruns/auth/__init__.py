@@ -1,0 +1,1 @@
+"""Bearer tokens: the keys that sign them, their verification, and the permissions they grant."""

@@ -1,0 +1,152 @@
+"""The keys trusted to sign access tokens.
+
+Three sources, any combination: the data directory's own ES256 key (what ``flowruns token``
+signs with, trusted while no external key source is configured), a JWKS document from a file
+or a URL (an identity provider such as Entra ID; RS256 and ES256 keys), and an HMAC secret
+(HS256). Every key is a :class:`jwt.PyJWK`, which fixes the one algorithm it verifies, so a
+token cannot pick how its own signature is checked (no ``alg: none``, no RSA public key used as
+an HMAC secret).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from flowruns.settings import Settings
+
+log = logging.getLogger("flowruns.auth")
+
+SIGNING_KEY_FILE = "signing-key.pem"
+# The algorithms a trusted key may verify; anything else in a token header is refused.
+ACCEPTED_ALGORITHMS = frozenset({"RS256", "ES256", "HS256"})
+# A JWKS URL is fetched again after this long, so keys the provider withdrew stop working...
+JWKS_MAX_AGE_SECONDS = 3600.0
+# ...and when a token names an unknown key id, but not more often than this (a stream of
+# forged key ids must not turn into a stream of fetches).
+JWKS_MIN_REFETCH_SECONDS = 60.0
+JWKS_FETCH_TIMEOUT_SECONDS = 5.0
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The data directory's ES256 key pair; ``kid`` is the RFC 7638 thumbprint."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    kid: str
+
+    def public_jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = ECAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "alg": "ES256", "use": "sig"}
+
+
+def _thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
+    jwk = ECAlgorithm.to_jwk(public_key, as_dict=True)
+    canonical = json.dumps(
+        {name: jwk[name] for name in ("crv", "kty", "x", "y")}, separators=(",", ":")
+    )
+    return _b64(hashlib.sha256(canonical.encode()).digest())
+
+
+def local_signing_key(data_dir: Path) -> SigningKey:
+    """The key in ``data_dir``, created (mode 0600) on first use."""
+    path = data_dir / SIGNING_KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first; use theirs
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+    private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
+        private_key.curve, ec.SECP256R1
+    ):
+        raise TypeError(f"{path} does not hold a P-256 (ES256) private key.")
+    return SigningKey(private_key, _thumbprint(private_key.public_key()))
+
+
+def _jwks_keys(document: Any) -> dict[str, jwt.PyJWK]:
+    """The usable signature keys of a JWKS document, by key id."""
+    keys: dict[str, jwt.PyJWK] = {}
+    for key in jwt.PyJWKSet.from_dict(document).keys:
+        asymmetric = key.algorithm_name in ACCEPTED_ALGORITHMS - {"HS256"}
+        if key.key_id and asymmetric and key.public_key_use in (None, "sig"):
+            keys[key.key_id] = key
+    return keys
+
+
+class KeyRing:
+    """Every key trusted to sign tokens, found by the algorithm and key id a token names."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._static: dict[str, jwt.PyJWK] = {}
+        self._secret: jwt.PyJWK | None = None
+        self._url = settings.jwks_url
+        self._fetched: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+        if settings.trusts_local_key:
+            local = local_signing_key(settings.data_dir)
+            self._static[local.kid] = jwt.PyJWK(local.public_jwk())
+        if settings.jwks_file is not None:
+            self._static.update(_jwks_keys(json.loads(settings.jwks_file.read_text())))
+        if settings.jwt_secret:
+            oct_key = {"kty": "oct", "k": _b64(settings.jwt_secret.encode())}
+            self._secret = jwt.PyJWK(oct_key, "HS256")
+
+    def find(self, algorithm: str, kid: str | None) -> jwt.PyJWK | None:
+        """The key that must have signed a token with this header, or None."""
+        if algorithm == "HS256":
+            return self._secret
+        if kid is None:
+            return None
+        key = self._static.get(kid) or self._from_url(kid)
+        if key is None or key.algorithm_name != algorithm:
+            return None
+        return key
+
+    def _from_url(self, kid: str) -> jwt.PyJWK | None:
+        if self._url is None:
+            return None
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            stale = age > JWKS_MAX_AGE_SECONDS
+            if stale or (kid not in self._fetched and age > JWKS_MIN_REFETCH_SECONDS):
+                self._fetch(self._url)
+            return self._fetched.get(kid)
+
+    def _fetch(self, url: str) -> None:
+        self._fetched_at = time.monotonic()
+        try:
+            response = httpx.get(url, timeout=JWKS_FETCH_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            self._fetched = _jwks_keys(response.json())
+        except (httpx.HTTPError, ValueError, jwt.PyJWTError) as error:
+            # Keep the keys we had: a provider's hiccup must not lock every client out.
+            log.warning("could not fetch the JWKS document %s: %s", url, error)
