@@ -13,11 +13,44 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jwt
+
+from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER
 
 START_SECONDS = 60
 SECRET = "shared-test-secret"
+# Every test server trusts this HS256 secret, so one token works on all of them.
+TOKEN_SECRET = "shared-test-token-secret-of-32-bytes-or-more"
+
+
+def _token() -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": LOCAL_ISSUER,
+        "aud": LOCAL_AUDIENCE,
+        "tid": DEFAULT_TENANT,
+        "appid": "tests",
+    }
+    claims |= {"iat": now, "nbf": now, "exp": now + 3 * 3600}
+    claims["scp"] = "IndustryData-Run.ReadWrite.All IndustryData-OutboundFlow.ReadWrite.All"
+    return jwt.encode(claims, TOKEN_SECRET, algorithm="HS256")
+
+
+# A read-write token of the default tenant, for any server started here.
+AUTH = {"Authorization": f"Bearer {_token()}"}
+
+
+def api_get(url: str, **kwargs: Any) -> httpx.Response:
+    """GET with :data:`AUTH`."""
+    return httpx.get(url, headers=AUTH, **kwargs)
+
+
+def api_post(url: str, **kwargs: Any) -> httpx.Response:
+    """POST with :data:`AUTH`."""
+    return httpx.post(url, headers=AUTH, **kwargs)
 
 
 def free_port() -> int:
@@ -45,7 +78,9 @@ class Server:
 def start(log: Path, *args: str, env: dict[str, str] | None = None) -> Server:
     """Start ``flowruns serve ARGS`` on a free port, without waiting for it."""
     port = free_port()
-    environment = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET, **(env or {})}
+    environment = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET}
+    environment["FLOWRUNS_JWT_SECRET"] = TOKEN_SECRET
+    environment.update(env or {})
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "flowruns", "serve", "--port", str(port), *args],

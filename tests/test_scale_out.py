@@ -18,7 +18,7 @@ from flowruns.store import migrations
 from flowruns.store.database import make_engine
 from tests.conftest import HUB, NS
 from tests.engines import created_database
-from tests.servers import Server, start, wait_ready
+from tests.servers import AUTH, Server, api_get, api_post, start, wait_ready
 
 RUN = {"@odata.type": f"{NS}.outgoingFlowRun", "displayName": "0"}
 
@@ -48,13 +48,13 @@ def _on(base: str, link: str) -> str:
 
 def test_increments_through_both_servers_lose_no_update(servers: tuple[str, str]) -> None:
     a, b = servers
-    created = httpx.post(f"{a}{HUB}/runs", json=RUN)
+    created = api_post(f"{a}{HUB}/runs", json=RUN)
     assert created.status_code == 201, created.text
     path = f"{HUB}/runs/{created.json()['id']}"
 
     def increment(worker: int) -> None:
         """Add 1 to the run's counter five times, alternating servers; retry on 412."""
-        with httpx.Client() as http:
+        with httpx.Client(headers=AUTH) as http:
             for step in range(5):
                 while True:
                     base = servers[(worker + step) % 2]
@@ -73,46 +73,46 @@ def test_increments_through_both_servers_lose_no_update(servers: tuple[str, str]
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(increment, range(6)))
     # Thirty increments, each applied exactly once; collisions were refused (412) and retried.
-    assert httpx.get(b + path).json()["displayName"] == "30"
+    assert api_get(b + path).json()["displayName"] == "30"
 
 
 def test_paging_through_both_servers_while_writing_finds_every_row_once(
     servers: tuple[str, str],
 ) -> None:
-    process = httpx.post(
+    process = api_post(
         f"{servers[0]}{HUB}/processes",
         json={"@odata.type": f"{NS}.insightsOutgoingFlow", "displayName": "paged"},
     ).json()
     runs_url = f"{HUB}/processes/{process['id']}/runs"
     before = {
-        httpx.post(servers[i % 2] + runs_url, json={**RUN, "displayName": f"r{i}"}).json()["id"]
+        api_post(servers[i % 2] + runs_url, json={**RUN, "displayName": f"r{i}"}).json()["id"]
         for i in range(40)
     }
     seen: list[str] = []
     added: set[str] = set()
-    page: dict[str, Any] = httpx.get(f"{servers[0]}{runs_url}?$top=6").json()
+    page: dict[str, Any] = api_get(f"{servers[0]}{runs_url}?$top=6").json()
     turn = 0
     while True:
         seen.extend(r["id"] for r in page["value"])
         # A write through the other server between every two pages.
         writer = servers[(turn + 1) % 2]
-        added.add(httpx.post(writer + runs_url, json={**RUN, "displayName": "new"}).json()["id"])
+        added.add(api_post(writer + runs_url, json={**RUN, "displayName": "new"}).json()["id"])
         if "@odata.nextLink" not in page:
             break
         turn += 1
-        page = httpx.get(_on(servers[turn % 2], page["@odata.nextLink"])).json()
+        page = api_get(_on(servers[turn % 2], page["@odata.nextLink"])).json()
     assert len(seen) == len(set(seen)), "a row was served twice"
     assert before <= set(seen), "a row was missed"
     assert set(seen) <= before | added
     assert turn >= 6  # pages came from both servers, alternately
     for base in servers:
-        counted = httpx.get(f"{base}{runs_url}/$count").text
+        counted = api_get(f"{base}{runs_url}/$count").text
         assert int(counted) == len(before) + len(added)
 
 
 def test_a_write_through_one_server_is_read_through_the_other(servers: tuple[str, str]) -> None:
     a, b = servers
-    run = httpx.post(f"{a}{HUB}/runs", json={**RUN, "displayName": "seen by b"}).json()
-    assert httpx.get(f"{b}{HUB}/runs/{run['id']}").json()["displayName"] == "seen by b"
-    assert httpx.delete(f"{b}{HUB}/runs/{run['id']}").status_code == 204
-    assert httpx.get(f"{a}{HUB}/runs/{run['id']}").status_code == 404
+    run = api_post(f"{a}{HUB}/runs", json={**RUN, "displayName": "seen by b"}).json()
+    assert api_get(f"{b}{HUB}/runs/{run['id']}").json()["displayName"] == "seen by b"
+    assert httpx.delete(f"{b}{HUB}/runs/{run['id']}", headers=AUTH).status_code == 204
+    assert api_get(f"{a}{HUB}/runs/{run['id']}").status_code == 404

@@ -20,7 +20,7 @@ from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import ComplexType, EntityType
 from flowruns.settings import Settings
 from tests.api.steps import add_member, create_group, create_process, create_run
-from tests.conftest import CONFORMANCE, HUB, NS
+from tests.conftest import CONFORMANCE, HUB, NS, bearer
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
@@ -58,8 +58,8 @@ def edmx_schema() -> xmlschema.XMLSchema:
 def metadata(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The document, fetched once: it is the same on every database engine."""
     data_dir = tmp_path_factory.mktemp("metadata") / "data"
-    app = create_app(Settings(data_dir=data_dir, secret_key="test-secret"))
-    with TestClient(app, base_url="http://testserver") as client:
+    settings = Settings(data_dir=data_dir, secret_key="test-secret")
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
         response = client.get("/beta/$metadata")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/xml"

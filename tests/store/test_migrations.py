@@ -23,7 +23,7 @@ from flowruns.settings import Settings
 from flowruns.store import migrations
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
-from tests.conftest import HUB
+from tests.conftest import HUB, bearer
 
 PROCESS_ID = "11111111-1111-4111-8111-111111111111"
 RUN_IDS = ("22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333")
@@ -125,7 +125,7 @@ def test_db_upgrade_brings_a_first_release_database_to_current_with_its_rows(
     assert _revision(empty_database_url) == migrations.head()
 
     settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key="k")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
         runs = client.get(f"{HUB}/processes/{PROCESS_ID}/runs", params={"$orderby": "displayName"})
     assert runs.status_code == 200
     # Code-point order: "B" (U+0042) before "a" (U+0061), whatever the database's locale.
@@ -173,7 +173,8 @@ def test_a_data_directory_of_the_first_release_is_upgraded_on_start(tmp_path: Pa
     with sqlite3.connect(data_dir / "flowruns.db") as raw:
         raw.execute("DROP TABLE alembic_version")
 
-    with TestClient(create_app(Settings(data_dir=data_dir, secret_key="k"))) as client:
+    settings = Settings(data_dir=data_dir, secret_key="k")
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
         runs = client.get(f"{HUB}/runs", params={"$count": "true"}).json()
     assert runs["@odata.count"] == 2
     assert _revision(f"sqlite:///{data_dir / 'flowruns.db'}") == migrations.head()
