@@ -19,7 +19,7 @@ from flowruns.store import migrations
 from flowruns.store.database import make_engine
 from tests.conftest import HUB, NS
 from tests.engines import created_database
-from tests.servers import running, start, wait_ready
+from tests.servers import AUTH, api_post, running, start, wait_ready
 
 RUN = {"@odata.type": f"{NS}.outgoingFlowRun", "displayName": "served"}
 
@@ -40,7 +40,7 @@ def _log_lines(log: Path) -> list[dict[str, object]]:
 def test_json_logs_and_metrics_summed_over_workers(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     args = ("--workers", "2", "--log-format", "json", "--data-dir", str(tmp_path / "data"))
-    with running(log, *args) as server, httpx.Client() as http:
+    with running(log, *args) as server, httpx.Client(headers=AUTH) as http:
         created = http.post(f"{server.base}{HUB}/runs", json=RUN)
         assert created.status_code == 201
         for _ in range(20):
@@ -67,7 +67,7 @@ def test_stopping_finishes_the_request_in_flight(tmp_path: Path, postgres_url: s
     server = start(tmp_path / "server.log", env={"FLOWRUNS_DATABASE_URL": postgres_url})
     try:
         wait_ready(server)
-        run = httpx.post(f"{server.base}{HUB}/runs", json=RUN).json()
+        run = api_post(f"{server.base}{HUB}/runs", json=RUN).json()
         libpq = make_url(postgres_url).render_as_string(hide_password=False)
         results: list[httpx.Response] = []
         with psycopg.connect(libpq) as holder, psycopg.connect(libpq, autocommit=True) as watch:
@@ -78,6 +78,7 @@ def test_stopping_finishes_the_request_in_flight(tmp_path: Path, postgres_url: s
                     httpx.patch(
                         f"{server.base}{HUB}/runs/{run['id']}",
                         json={"displayName": "finished after SIGTERM"},
+                        headers=AUTH,
                         timeout=30,
                     )
                 )

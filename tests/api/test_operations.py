@@ -73,13 +73,13 @@ def test_readyz_is_unavailable_when_the_database_cannot_be_reached() -> None:
     assert response.json() == {"status": "unavailable", "reason": "The database cannot be reached."}
 
 
-def test_metrics_count_requests_by_route_template_and_status(anonymous: TestClient) -> None:
-    before = anonymous.get("/metrics").text
-    run = create_run(anonymous)
-    anonymous.get(run_url(run["id"]))
-    anonymous.get(run_url(run["id"]))
-    anonymous.get(run_url("00000000-0000-4000-8000-00000000dead"))
-    response = anonymous.get("/metrics")
+def test_metrics_count_requests_by_route_template_and_status(client: TestClient) -> None:
+    before = client.get("/metrics").text
+    run = create_run(client)
+    client.get(run_url(run["id"]))
+    client.get(run_url(run["id"]))
+    client.get(run_url("00000000-0000-4000-8000-00000000dead"))
+    response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     after = response.text
@@ -94,11 +94,11 @@ def test_metrics_count_requests_by_route_template_and_status(anonymous: TestClie
     assert run["id"] not in after  # ids never become label values
 
 
-def test_metrics_report_runs_by_status_and_the_pool(anonymous: TestClient) -> None:
-    create_run(anonymous, status="running")
-    create_run(anonymous, status="running")
-    create_run(anonymous, status="completed")
-    exposition = anonymous.get("/metrics").text
+def test_metrics_report_runs_by_status_and_the_pool(client: TestClient) -> None:
+    create_run(client, status="running")
+    create_run(client, status="running")
+    create_run(client, status="completed")
+    exposition = client.get("/metrics").text
     assert _sample(exposition, "flowruns_runs", status="running") == 2
     assert _sample(exposition, "flowruns_runs", status="completed") == 1
     assert _sample(exposition, "flowruns_runs", status="failed") == 0
@@ -108,15 +108,15 @@ def test_metrics_report_runs_by_status_and_the_pool(anonymous: TestClient) -> No
 
 
 def test_every_request_is_logged_with_its_ids_tenant_route_status_and_latency(
-    anonymous: TestClient, caplog: pytest.LogCaptureFixture
+    client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="flowruns.requests"):
-        response = anonymous.post(
+        response = client.post(
             f"{HUB}/runs",
             json={"@odata.type": OUTGOING[1:], "displayName": "logged"},
             headers={"client-request-id": "my-id"},
         )
-        anonymous.get("/nowhere")
+        client.get("/nowhere")
     created, missing = [r for r in caplog.records if r.name == "flowruns.requests"]
     fields = created.fields  # type: ignore[attr-defined]
     assert fields["request_id"] == response.headers["request-id"]
