@@ -43,19 +43,21 @@ class Dataset:
 
 
 def sqlite_cached(size: int) -> tuple[Path, float | None]:
-    """The cached SQLite history of ``size`` runs, seeded first if missing, and its seed time."""
+    """The cached SQLite history of ``size`` runs, seeded first if missing, and its seed time.
+
+    A history cached under an older schema revision is upgraded in place, once.
+    """
     cached = CACHE / "sqlite" / str(size)
     if (cached / "complete").exists():
+        _flowruns("db", "upgrade", "--data-dir", cached)
+        _checkpoint(cached / "flowruns.db")
         return cached / "flowruns.db", None
     shutil.rmtree(cached, ignore_errors=True)
     cached.mkdir(parents=True)
     started = time.perf_counter()
     _flowruns("demo", "seed", "--runs", str(size), "--seed", str(SEED), "--data-dir", cached)
     seconds = time.perf_counter() - started
-    # Fold the WAL into the main file so that one file is the whole history.
-    db = sqlite3.connect(cached / "flowruns.db")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    _checkpoint(cached / "flowruns.db")
     (cached / "complete").write_text(f"{seconds:.1f}\n")
     return cached / "flowruns.db", seconds
 
@@ -67,6 +69,13 @@ def sqlite_history(size: int, work: Path) -> Dataset:
     data_dir.mkdir(parents=True)
     shutil.copy(cached, data_dir / "flowruns.db")
     return Dataset(size, data_dir, None, seconds)
+
+
+def _checkpoint(path: Path) -> None:
+    # Fold the WAL into the main file so that one file is the whole history.
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
 
 
 def postgresql_history(size: int, work: Path, server_url: str) -> Dataset:
@@ -84,10 +93,12 @@ def postgresql_history(size: int, work: Path, server_url: str) -> Dataset:
             exists = connection.execute(
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": template}
             ).first()
-            if exists is None or not marker.exists():
+            url = server.set(database=template).render_as_string(hide_password=False)
+            if exists is not None and marker.exists():
+                _flowruns("db", "upgrade", "--database-url", url)
+            else:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
                 connection.execute(text(f'CREATE DATABASE "{template}"'))
-                url = server.set(database=template).render_as_string(hide_password=False)
                 started = time.perf_counter()
                 _flowruns(
                     "demo", "seed", "--runs", str(size), "--seed", str(SEED), "--database-url", url

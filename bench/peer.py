@@ -19,13 +19,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.datasets import CACHE
+from bench.scenarios import PAGE_SIZE
 from bench.servers import Server, free_port
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import run_status
 
 PREFECT_VERSION = "3.9.1"
 VENV = Path(__file__).resolve().parent / ".venv-prefect"
-PAGE_SIZE = 100
+
 
 _EPOCH = datetime(1970, 1, 1)
 _STATES = {  # flowruns status -> Prefect state (type, name)

@@ -14,6 +14,7 @@ RUN_TYPE = "outgoingFlowRun"
 STATUS = "failed"
 LIST_PATH = f"{HUB}/runs/microsoft.graph.industryData.{RUN_TYPE}"
 FILTER = "$filter=status%20eq%20%27failed%27"
+PAGE_SIZE = 100  # the server's default page size, which every list scenario uses
 _JSON = ("Content-Type", "application/json")
 
 
@@ -61,19 +62,20 @@ def _first_id(client: httpx.Client, url: str) -> str:
 def deep_url(client: httpx.Client, list_url: str) -> str:
     """The nextLink that starts about 90% of the way through ``list_url``'s results.
 
-    The walk uses large pages (``Prefer: odata.maxpagesize``, which nextLinks do not carry) so
-    that it stays short; the link it ends on then answers a page of the default size, like the
-    first page.
+    When fewer than a page would follow from there, it starts a page before the end instead, so
+    that the deep page holds as many runs as the first. The walk uses large pages (``Prefer:
+    odata.maxpagesize``, which nextLinks do not carry) so that it stays short; the link it ends
+    on then answers a page of the default size, like the first page.
     """
     sep = "&" if "?" in list_url else "?"
     counted = client.get(f"{list_url}{sep}$count=true&$top=0")
     counted.raise_for_status()
     total: int = counted.json()["@odata.count"]
-    walk_page = max(1, min(999, total // 20))
-    steps = int(total * 0.9) // walk_page
+    start = max(0, min(int(total * 0.9), total - PAGE_SIZE))
+    walk_page = max(1, min(999, start // 20))
     url = list_url
     prefer = {"Prefer": f"odata.maxpagesize={walk_page}"}
-    for _ in range(steps):
+    for _ in range(start // walk_page):
         page = client.get(url, headers=prefer)
         page.raise_for_status()
         url = page.json()["@odata.nextLink"]
