@@ -27,12 +27,30 @@ def etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/").strip('"') == etag for t in tags)
 
 
-def _value(prop: Property, value: Any) -> Any:
-    if value is None:
-        return None
-    if prop.type is Primitive.DATE_TIME_OFFSET:
-        return format_ticks(value)
-    return value
+# How entity_json writes each property: as stored, as a timestamp, or as the ETag.
+_AS_IS, _TIMESTAMP, _ETAG = 0, 1, 2
+_Plan = tuple[tuple[str, int], ...]
+# One plan per entity type (by qualified name) for the common case, no $select: entity_json
+# runs for every row of every page, and deciding each property's kind once per type halves it.
+_full_plans: dict[str, _Plan] = {}
+
+
+def _plan(entity_type: EntityType, select: Selection | None) -> _Plan:
+    full = select is None or select.names is None
+    if full and entity_type.qualified_name in _full_plans:
+        return _full_plans[entity_type.qualified_name]
+    plan = tuple(
+        (p.name, _ETAG if p.name == "eTag" else _TIMESTAMP if _is_timestamp(p) else _AS_IS)
+        for p in _properties(entity_type, select)
+        if not p.key
+    )
+    if full:
+        _full_plans[entity_type.qualified_name] = plan
+    return plan
+
+
+def _is_timestamp(prop: Property) -> bool:
+    return prop.type is Primitive.DATE_TIME_OFFSET
 
 
 def entity_json(
@@ -46,11 +64,15 @@ def entity_json(
         "@odata.etag": etag,
         "id": record.id,
     }
-    for prop in _properties(record.type, select):
-        if prop.name == "eTag":
-            body["eTag"] = etag
-        elif not prop.key:
-            body[prop.name] = _value(prop, record.values.get(prop.name))
+    values = record.values
+    for name, kind in _plan(record.type, select):
+        if kind == _AS_IS:
+            body[name] = values.get(name)
+        elif kind == _TIMESTAMP:
+            ticks = values.get(name)
+            body[name] = None if ticks is None else format_ticks(ticks)
+        else:
+            body[name] = etag
     for item in expand:
         name = item.navigation.name
         if name not in record.expanded:
