@@ -139,7 +139,7 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
         ceiling = _ceiling_server(dataset, found, work, args.workers)
         servers.append(ceiling)
         ceiling.start()
-        for name, request in ceiling_requests(ceiling.base).items():
+        for name, request in ceiling_requests(ceiling.base, found.run_id).items():
             requests[size, name] = request
             owner[size, name] = ceiling
         if size == args.peer_size:
@@ -170,7 +170,8 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
             print(
                 f"  round {number + 1} {key[0]:>9,} {LABELS[key[1]]:<38}"
                 f" {samples[key].requests_per_s:8,.0f} req/s  p50 {samples[key].p50_ms:7.2f} ms"
-                f"  cpu {samples[key].server_cpu_ms:6.3f} ms/req",
+                f"  cpu {samples[key].server_cpu_ms:6.3f} ms/req"
+                + (f"  {sample.failures} FAILED" if sample.failures else ""),
                 flush=True,
             )
         rounds.append(samples)

@@ -2,7 +2,9 @@
 
 ``GET /page`` answers the bytes of a flowruns list page from memory (the read ceiling) and
 ``POST /insert`` inserts one run through flowruns' own engine, pool and write transaction
-(the write ceiling). Nothing else runs per request: no middleware, no parsing, no logging.
+(the write ceiling). ``GET /run/{id}`` reads one run by key through the same engine and read
+transaction and answers its columns as JSON: how much of a GET by id the database path alone
+costs. Nothing else runs per request: no middleware, no validation, no logging.
 
     BENCH_PAGE=page.json FLOWRUNS_DATA_DIR=... uvicorn --factory bench.ceiling:create_app
 """
@@ -14,7 +16,8 @@ import secrets
 import uuid
 from pathlib import Path
 
-from sqlalchemy import insert
+import orjson
+from sqlalchemy import insert, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -57,6 +60,20 @@ def create_app() -> Starlette:
         with database.writing() as connection:
             connection.execute(insert(runs).values(**row))
 
+    def select_run(run_id: str) -> dict[str, object] | None:
+        statement = select(runs).where(runs.c.tenant_id == DEFAULT_TENANT, runs.c.id == run_id)
+        with database.reading() as connection:
+            row = connection.execute(statement).first()
+        return None if row is None else dict(row._mapping)
+
+    async def get_run(request: Request) -> Response:
+        row = await run_in_threadpool(select_run, request.path_params["id"])
+        if row is None:
+            return Response(status_code=404)
+        # Column names arrive as a str subclass, which orjson accepts only with this option.
+        body = orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS)
+        return Response(body, media_type="application/json")
+
     async def healthz(_: Request) -> Response:
         return Response(b"ok")
 
@@ -71,6 +88,7 @@ def create_app() -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/page", get_page),
+            Route("/run/{id}", get_run),
             Route("/insert", post_insert, methods=["POST"]),
         ]
     )

@@ -18,10 +18,17 @@ LABELS = {
     "patch": "5. PATCH statistics",
     "ceiling": "6. bare Starlette, same page bytes",
     "insert": "7. bare Starlette, one INSERT",
+    "select": "bare Starlette, one SELECT by key",
     "peer": "Prefect: POST /api/flow_runs/filter",
 }
-_CEILING = {"get": "ceiling", "list": "ceiling", "deep": "ceiling", "create": "insert"}
-_CEILING["patch"] = "insert"
+# The ceiling each scenario is compared with: reads with scenario 6, writes with scenario 7.
+_CEILING = {
+    "get": "ceiling",
+    "list": "ceiling",
+    "deep": "ceiling",
+    "create": "insert",
+    "patch": "insert",
+}
 READS = ("get", "list", "deep")
 
 
@@ -116,6 +123,11 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
         lines.append(f"- {name}: {value:.3g}{unit}{by_cpu} — {verdict}")
 
     for size in sizes:
+        by_key = results.ratio((size, "get"), (size, "select"))
+        if by_key is not None:
+            lines.append(
+                f"- {size:,} runs, scenario 1 / bare SELECT by key: {by_key:.3g} (reference)"
+            )
         check(
             f"{size:,} runs, scenario 1 / ceiling ≥ 0.5",
             results.ceiling_ratio((size, "get")),

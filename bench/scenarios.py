@@ -105,9 +105,10 @@ def flowruns_requests(
     }
 
 
-def ceiling_requests(base: str) -> dict[str, Request]:
-    """Scenarios 6 and 7 against the bare Starlette ceiling of the same history."""
+def ceiling_requests(base: str, run_id: str) -> dict[str, Request]:
+    """Scenarios 6 and 7, and the bare read by key, on the bare Starlette app of one history."""
     return {
         "ceiling": Request("GET", f"{base}/page"),
+        "select": Request("GET", f"{base}/run/{run_id}"),
         "insert": Request("POST", f"{base}/insert"),
     }
