@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +16,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 
 from flowruns import logs
@@ -25,16 +26,23 @@ from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import GUID, mint_token
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, Settings
-from flowruns.store import migrations
-from flowruns.store.database import UnsupportedDatabase, display_url, make_engine, sqlite_url
+from flowruns.store import migrations, transfer
+from flowruns.store.database import (
+    Database,
+    UnsupportedDatabase,
+    display_url,
+    make_engine,
+    sqlite_url,
+)
 from flowruns.store.migrations import SchemaNotCurrent
+from flowruns.store.transfer import BATCH
 
 app = typer.Typer(help="Record and inspect data-flow runs.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 db_app = typer.Typer(help="The database: its schema revision and upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages stay whole lines
 
 DataDir = Annotated[
     Path | None,
@@ -293,6 +301,63 @@ def db_current(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
     typer.echo(found.describe())
     if not found.current:
         raise typer.Exit(1)
+
+
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[
+        str, typer.Option("--to", help="URL of the database to copy into, e.g. postgresql://…")
+    ],
+    batch: Annotated[int, typer.Option(min=1, help="Rows per target transaction.")] = BATCH,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Copy every row of this database into another one, then verify the counts.
+
+    The target gets the current schema if it is empty. Stop the servers of the source first.
+    Interrupted? Run the same command again: it resumes where the target's rows end.
+    """
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    source = open_database(settings)
+    target = Database(make_engine(to))
+    try:
+        if source.engine.url == target.engine.url:
+            raise typer.BadParameter("the target is the source itself", param_hint="--to")
+        migrations.upgrade(target.engine)
+        console.print(f"Copying into {display_url(to)}")
+        results = transfer.copy_database(source, target, batch=batch, progress=_progress())
+    except (transfer.ForeignRows, IntegrityError) as error:
+        reason = error if isinstance(error, transfer.ForeignRows) else "rows conflict"
+        console.print(f"[red]flowruns: the copy stopped: {reason}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        source.dispose()
+        target.dispose()
+    for result in results:
+        mark = "verified" if result.verified else "[red]MISMATCH[/red]"
+        console.print(
+            f"  {result.table}: {result.target_rows} rows in the target, {result.source_rows} "
+            f"in the source ({result.copied} copied now) — {mark}"
+        )
+    if not all(r.verified for r in results):
+        console.print(
+            "[red]flowruns: the row counts differ; was the source written to during the copy, "
+            "or did the target hold other rows?[/red]"
+        )
+        raise typer.Exit(1)
+    console.print("Every row copied and counted.")
+
+
+def _progress() -> Callable[[str, int], None]:
+    """Reports a table's running total each time it passes another 100,000 rows."""
+    reported: dict[str, int] = {}
+
+    def report(table: str, rows: int) -> None:
+        if rows // 100_000 > reported.get(table, 0):
+            reported[table] = rows // 100_000
+            console.print(f"  {table}: {rows} rows copied …")
+
+    return report
 
 
 def main() -> None:

@@ -1,21 +1,24 @@
 """A realistic demo history: processes and their runs spread over months.
 
-Rows are generated in batches and inserted straight into the tables (one transaction), so a
-million runs load in well under a minute on SQLite. The same seed gives the same history.
+Rows are generated as tuples and loaded straight into the tables by each engine's bulk path, in
+one transaction. The same seed gives the same history (apart from the ids, which are fresh).
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import os
 import random
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+import orjson
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import run_status
+from flowruns.store import bulk
 from flowruns.store.database import Database
 from flowruns.store.schema import processes, run_group_members, runs
 
@@ -57,16 +60,47 @@ class SeedResult:
     runs: int
 
 
-def _status_picker(rng: random.Random) -> Callable[[], str]:
-    statuses = ("completed", "completedWithWarnings", "completedWithErrors", "failed")
-    weights = (80, 10, 6, 4)
-    return lambda: rng.choices(statuses, weights)[0]
+PROCESS_COLUMNS = (
+    "tenant_id",
+    "id",
+    "type",
+    "etag",
+    "display_name",
+    "readiness_status",
+    "share_name",
+    "invitee_user_ids",
+    "sharing_state",
+)
+RUN_COLUMNS = (
+    "tenant_id",
+    "id",
+    "type",
+    "etag",
+    "touched",
+    "process_id",
+    "display_name",
+    "start_date_time",
+    "end_date_time",
+    "status",
+    "blocking_error",
+    "statistics",
+)
+MEMBER_COLUMNS = ("tenant_id", "group_id", "run_id")
+_STATUSES = ("completed", "completedWithWarnings", "completedWithErrors", "failed")
+_CUMULATIVE_WEIGHTS = tuple(itertools.accumulate((80, 10, 6, 4)))
 
 
-def _statistics(rng: random.Random, status: str) -> dict[str, Any]:
+def _uuid4(bits: int) -> str:
+    """A version-4 UUID string from 128 random bits (without uuid.UUID's overhead)."""
+    h = f"{bits:032x}"
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+def _statistics(rng: random.Random, status: str) -> str:
     processed = rng.randint(50, 50_000)
     errors = rng.randint(1, 40) if status == "completedWithErrors" else 0
-    warnings = rng.randint(1, 60) if status in ("completedWithWarnings",) else 0
+    warnings = rng.randint(1, 60) if status == "completedWithWarnings" else 0
     stats: dict[str, Any] = {
         "recordsProcessed": processed,
         "recordsSucceeded": processed - errors,
@@ -80,37 +114,35 @@ def _statistics(rng: random.Random, status: str) -> dict[str, Any]:
     if errors:
         code, message = rng.choice(_ERRORS)
         stats["errors"] = [{"code": code, "message": message, "target": "enrollments.csv"}]
-    return stats
+    return orjson.dumps(stats).decode()
 
 
 def seed(
     db: Database, tenant: str, run_count: int, *, days: int = 180, seed: int = 7
 ) -> SeedResult:
-    """Add ``run_count`` runs (and the processes they belong to) to ``tenant``."""
+    """Add ``run_count`` runs (and the processes they belong to) to ``tenant``.
+
+    One transaction; rows go in through :mod:`flowruns.store.bulk` (COPY on PostgreSQL).
+    """
     rng = random.Random(seed)
-    process_rows = _process_rows(rng, tenant, max(10, min(200, run_count // 5_000)))
+    # Ids are always fresh, so seeding again adds a second history instead of colliding.
+    ids = random.Random(os.urandom(16))
+    process_rows = _process_rows(rng, ids, tenant, max(10, min(200, run_count // 5_000)))
+    members: list[tuple[str, str, str]] = []
     now = now_ticks()
-    with db.writing() as connection:
-        connection.execute(insert(processes), process_rows)
-        total = 0
-        groups: list[str] = []
-        members: list[dict[str, str]] = []
-        for batch in _batches(_run_rows(rng, tenant, process_rows, run_count, days, now)):
-            connection.execute(insert(runs), batch)
-            total += len(batch)
-            for row in batch:
-                if row["type"] == "runGroup":
-                    groups.append(row["id"])
-                elif groups and len(members) < 50 * len(groups) and rng.random() < 0.02:
-                    members.append(
-                        {"tenant_id": tenant, "group_id": groups[-1], "run_id": row["id"]}
-                    )
-        if members:
-            connection.execute(insert(run_group_members), members)
+    total = 0
+    with db.writing() as connection, bulk.loading(connection):
+        bulk.load(connection, processes, PROCESS_COLUMNS, process_rows)
+        rows = _run_rows(rng, ids, tenant, process_rows, run_count, days, now, members)
+        while batch := list(itertools.islice(rows, BATCH)):
+            total += bulk.load(connection, runs, RUN_COLUMNS, batch)
+        bulk.load(connection, run_group_members, MEMBER_COLUMNS, members)
     return SeedResult(len(process_rows), total)
 
 
-def _process_rows(rng: random.Random, tenant: str, count: int) -> list[dict[str, Any]]:
+def _process_rows(
+    rng: random.Random, ids: random.Random, tenant: str, count: int
+) -> list[tuple[Any, ...]]:
     rows = []
     for i in range(count):
         name = _PROCESS_NAMES[i % len(_PROCESS_NAMES)]
@@ -118,77 +150,70 @@ def _process_rows(rng: random.Random, tenant: str, count: int) -> list[dict[str,
             name = f"{name} #{i // len(_PROCESS_NAMES) + 1}"
         data_share = i % 3 != 2
         rows.append(
-            {
-                "tenant_id": tenant,
-                "id": str(uuid.uuid4()),
-                "type": "dataShareOutgoingFlow" if data_share else "insightsOutgoingFlow",
-                "etag": f"{rng.getrandbits(64):016x}",
-                "display_name": name,
-                "readiness_status": 1,
-                "share_name": name.lower().replace(" ", "-") if data_share else None,
-                "invitee_user_ids": [str(uuid.UUID(int=rng.getrandbits(128), version=4))]
-                if data_share
-                else None,
-                "sharing_state": 1 if data_share else None,
-            }
+            (
+                tenant,
+                _uuid4(ids.getrandbits(128)),
+                "dataShareOutgoingFlow" if data_share else "insightsOutgoingFlow",
+                f"{rng.getrandbits(64):016x}",
+                name,
+                1,
+                name.lower().replace(" ", "-") if data_share else None,
+                [_uuid4(rng.getrandbits(128))] if data_share else None,
+                1 if data_share else None,
+            )
         )
     return rows
 
 
 def _run_rows(
     rng: random.Random,
+    ids: random.Random,
     tenant: str,
-    process_rows: list[dict[str, Any]],
+    process_rows: list[tuple[Any, ...]],
     count: int,
     days: int,
     now: int,
-) -> Iterator[dict[str, Any]]:
-    pick_status = _status_picker(rng)
+    members: list[tuple[str, str, str]],
+) -> Iterator[tuple[Any, ...]]:
+    """The runs, oldest first; group memberships are collected into ``members`` on the way."""
     span = days * _DAY
     value = run_status.value_of
+    running_from = count - max(1, count // 500)  # the newest few are still running
+    group: str | None = None
+    groups = 0
     for i in range(count):
         process = rng.choice(process_rows)
-        # Older runs first; the newest few are still running.
-        start = now - span + (span * i) // max(count, 1) + rng.randint(0, _DAY // 24)
-        start = min(start, now - 1)
+        start = min(now - span + (span * i) // max(count, 1) + rng.randint(0, _DAY // 24), now - 1)
         kind = rng.random()
         run_type = (
-            "runGroup"
-            if kind < 0.005
-            else "incomingFlowRun"
-            if kind < 0.12
-            else ("outgoingFlowRun")
+            "runGroup" if kind < 0.005 else "incomingFlowRun" if kind < 0.12 else "outgoingFlowRun"
         )
-        running = i >= count - max(1, count // 500)
-        status = "running" if running else pick_status()
-        duration = rng.randint(20, 3_600) * TICKS_PER_SECOND
-        end = None if running else start + duration
+        run_id = _uuid4(ids.getrandbits(128))
+        if run_type == "runGroup":
+            group, groups = run_id, groups + 1
+        elif group is not None and len(members) < 50 * groups and rng.random() < 0.02:
+            members.append((tenant, group, run_id))
+        if i >= running_from:
+            status, end, statistics = "running", None, "{}"
+        else:
+            status = _STATUSES[bisect.bisect(_CUMULATIVE_WEIGHTS, rng.random() * 100)]
+            end = start + rng.randint(20, 3_600) * TICKS_PER_SECOND
+            statistics = _statistics(rng, status)
         blocking = None
         if status == "failed":
             code, message = rng.choice(_BLOCKING)
-            blocking = {"code": code, "message": message, "target": process["display_name"]}
-        yield {
-            "tenant_id": tenant,
-            "id": str(uuid.uuid4()),
-            "type": run_type,
-            "etag": f"{rng.getrandbits(64):016x}",
-            "touched": end or now,
-            "process_id": None if run_type == "runGroup" else process["id"],
-            "display_name": f"{process['display_name']} {i + 1}",
-            "start_date_time": start,
-            "end_date_time": end,
-            "status": value(status),
-            "blocking_error": blocking,
-            "statistics": {} if running else _statistics(rng, status),
-        }
-
-
-def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+            blocking = {"code": code, "message": message, "target": process[4]}
+        yield (
+            tenant,
+            run_id,
+            run_type,
+            f"{rng.getrandbits(64):016x}",
+            end or now,
+            None if run_type == "runGroup" else process[1],
+            f"{process[4]} {i + 1}",
+            start,
+            end,
+            value(status),
+            blocking,
+            statistics,
+        )
