@@ -17,7 +17,7 @@ from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine
 from flowruns.store.schema import idempotency_keys, run_group_members, runs
 from tests.api.steps import OUTGOING, add_member, create_group, create_run
-from tests.conftest import HUB
+from tests.conftest import HUB, bearer
 
 
 def _source_history(settings: Settings) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def _source_history(settings: Settings) -> dict[str, Any]:
     db = open_database(settings)
     seed(db, DEFAULT_TENANT, 400)
     db.dispose()
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
         group = create_group(client, "copied group")
         run = create_run(client, "in the group")
         assert add_member(client, group["id"], run["id"]).status_code == 204
@@ -59,7 +59,7 @@ def test_every_row_is_copied_and_served_alike(
     assert "Every row copied and counted." in result.stderr
 
     copied = Settings(data_dir=tmp_path / "t", database_url=empty_database_url, secret_key="k")
-    with TestClient(create_app(copied)) as client:
+    with TestClient(create_app(copied), headers=bearer(copied)) as client:
         listing = client.get(f"{HUB}/runs", params={"$top": "999", "$count": "true"}).json()
         members = client.get(f"{HUB}/runGroups/{history['group']['id']}/runs").json()["value"]
         replayed = client.post(
