@@ -85,3 +85,18 @@ def test_post_without_a_type_names_the_problem(client: TestClient) -> None:
     assert "abstract" not in error["message"]
     abstract = client.post(f"{HUB}/runs", json={"@odata.type": f"{NS}.run", "displayName": "x"})
     assert "abstract" in assert_error(abstract, 400, "invalidRequest", "@odata.type")["message"]
+
+
+def test_external_root_answers_as_a_singleton(client: TestClient) -> None:
+    response = client.get("/beta/external")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["@odata.context"].endswith("/$metadata#external")
+    assert body["@odata.type"] == "#microsoft.graph.externalConnectors.external"
+    assert (
+        client.get(
+            "/beta/external", headers={"If-None-Match": response.headers["ETag"]}
+        ).status_code
+        == 304
+    )
+    assert client.post("/beta/external", json={}).status_code == 405

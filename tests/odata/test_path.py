@@ -181,7 +181,6 @@ def test_function_is_not_bound_to_plain_runs() -> None:
     ("path", "segment"),
     [
         ("/nothing", "nothing"),
-        ("/external", "external"),
         ("/external/other", "other"),
         (f"/{HUB}/flows", "flows"),
         (f"/{HUB}/runs/{KEY}/owner", "owner"),

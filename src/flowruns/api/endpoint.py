@@ -33,7 +33,6 @@ from flowruns.edm.industrydata import (
     PROCESSES,
     RUN_GROUPS,
     external,
-    industry_data_hub,
 )
 from flowruns.errors import GraphError, InvalidRequest, MethodNotAllowed, UriTooLong
 from flowruns.odata import path as paths
@@ -153,20 +152,22 @@ class ODataEndpoint:
     async def get_metadata(self, request: Request, _: Any) -> Response:
         return responses.raw_response(request, self.metadata, "application/xml")
 
-    async def get_hub(self, request: Request, _: Any) -> Response:
-        """The tenant's hub: nothing but an id and a version, which never changes."""
-        options = entity_options(request, industry_data_hub)
+    async def get_hub(self, request: Request, singleton: paths.Hub) -> Response:
+        """The tenant's hub (or the ``external`` root above it): an id and a version that
+        never changes."""
+        options = entity_options(request, singleton.type)
         if options.expand:
             raise InvalidRequest(
-                "$expand is not supported on the hub; read its collections instead.",
+                "$expand is not supported here; read the hub's collections instead.",
                 target="$expand",
             )
         tenant = tenant_of(request)
-        hub = Record(type=industry_data_hub, id=tenant, etag=tenant)
+        hub = Record(type=singleton.type, id=tenant, etag=tenant)
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and etag_matches(if_none_match, hub.etag):
             return responses.empty_response(request, 304, {"ETag": etag_header(hub)})
-        return responses.entity_response(request, hub, f"{HUB_PATH}/$entity", select=options.select)
+        fragment = f"{singleton.path}/$entity" if "/" in singleton.path else singleton.path
+        return responses.entity_response(request, hub, fragment, select=options.select)
 
     # -- collections ---------------------------------------------------------------------
 

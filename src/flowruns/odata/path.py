@@ -10,10 +10,18 @@ Segment names are matched case-insensitively; keys may be written ``runs/{id}`` 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from flowruns.edm.industrydata import ENTITY_SETS, HUB_PATH, MODEL, PROCESSES, RUNS
+from flowruns.edm.industrydata import (
+    ENTITY_SETS,
+    HUB_PATH,
+    MODEL,
+    PROCESSES,
+    RUNS,
+    external,
+    industry_data_hub,
+)
 from flowruns.edm.model import EntitySetBinding, EntityType, Function, NavigationProperty
 from flowruns.errors import BadRequest
 
@@ -95,7 +103,10 @@ class Metadata:
 
 @dataclass(frozen=True)
 class Hub:
-    pass
+    """A singleton on the way to the collections: the hub, or the ``external`` root above it."""
+
+    type: EntityType = field(default_factory=lambda: industry_data_hub)
+    path: str = HUB_PATH
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,8 @@ def resolve(path: str) -> Resource:
     if len(segments) == 1 and segments[0].lower() == "$metadata":
         return Metadata()
     hub = HUB_PATH.split("/")
+    if len(segments) == 1 and segments[0].lower() == hub[0].lower():
+        return Hub(external, hub[0])
     for i, expected in enumerate(hub):
         if len(segments) <= i or segments[i].lower() != expected.lower():
             bad = segments[i] if len(segments) > i else segments[-1]
