@@ -185,8 +185,12 @@ class Compiler:
                 quotient = a / b
                 truncated = func.trunc(quotient) if self.postgres else cast(quotient, Integer())
                 result: SQL = a - b * truncated
-            else:
-                result = a % b if op == "mod" else a / b
+            elif op == "mod":
+                result = a % b
+            elif op == "divby" or expr.type.kind is s.Kind.DOUBLE:
+                result = a / b
+            else:  # `//`: SQLAlchemy's `/` is true division even between integers
+                result = a // b
             return Compiled(case((b == 0, null()), else_=result), True)
         if kinds == (s.Kind.DATE, s.Kind.DATE):
             return Compiled((a - b) * TICKS_PER_DAY, nullable)
@@ -476,7 +480,7 @@ class Compiler:
 
     def _floor_div(self, value: SQL, divisor: int) -> SQL:
         remainder = ((value % divisor) + divisor) % divisor
-        return (value - remainder) / divisor
+        return (value - remainder) // divisor
 
     def _days(self, value: SQL, is_date: bool) -> SQL:
         return value if is_date else self._floor_div(value, TICKS_PER_DAY)
