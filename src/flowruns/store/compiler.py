@@ -169,7 +169,8 @@ class Compiler:
             case s.NavigationCount():
                 return Compiled(self.navigation_count(expr), False)
         if expr.type.kind is s.Kind.BOOLEAN:
-            return self.boolean(expr, strict=False)
+            # A predicate used as a value (compared, sorted on) is two-valued: never null.
+            return self.boolean(expr, strict=True)
         raise AssertionError(f"cannot compile {expr!r}")
 
     def arithmetic(self, expr: s.Arithmetic) -> Compiled:
