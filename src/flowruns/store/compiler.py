@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Float,
     Integer,
@@ -152,7 +153,9 @@ class Compiler:
             case s.Const(value=None):
                 return Compiled(null(), True)
             case s.Const(value=value):
-                return Compiled(literal(value), False)
+                # Typed by the tree, not by the Python value: PostgreSQL casts every bound
+                # parameter, and an int taken as INTEGER overflows past 2**31.
+                return Compiled(literal(value, _LITERAL_TYPES.get(expr.type.kind)), False)
             case s.Column():
                 return self.column(expr)
             case s.JsonPath(type=s.Type(kind=s.Kind.STRING)):
@@ -194,7 +197,7 @@ class Compiler:
                 result = a // b
             return Compiled(case((b == 0, null()), else_=result), True)
         if kinds == (s.Kind.DATE, s.Kind.DATE):
-            return Compiled((a - b) * TICKS_PER_DAY, nullable)
+            return Compiled((a - b) * literal(TICKS_PER_DAY, BigInteger()), nullable)
         result = {"add": a + b, "sub": a - b, "mul": a * b}[op]
         return Compiled(result, nullable)
 
@@ -479,7 +482,8 @@ class Compiler:
 
     # Calendar parts from ticks (date-times) or days (dates); integer arithmetic where possible.
 
-    def _floor_div(self, value: SQL, divisor: int) -> SQL:
+    def _floor_div(self, value: SQL, by: int) -> SQL:
+        divisor = literal(by, BigInteger())
         remainder = ((value % divisor) + divisor) % divisor
         return (value - remainder) // divisor
 
@@ -496,6 +500,18 @@ class Compiler:
     def _clock(self, ticks: SQL, unit: int, modulo: int) -> SQL:
         whole = self._floor_div(ticks, unit)
         return ((whole % modulo) + modulo) % modulo
+
+
+_LITERAL_TYPES: dict[s.Kind, Any] = {
+    s.Kind.STRING: String(),
+    s.Kind.BOOLEAN: Boolean(),
+    s.Kind.INT: BigInteger(),
+    s.Kind.DOUBLE: Float(),
+    s.Kind.DATE_TIME: BigInteger(),
+    s.Kind.DATE: BigInteger(),
+    s.Kind.DURATION: BigInteger(),
+    s.Kind.ENUM: BigInteger(),
+}
 
 
 def _non_negative(value: SQL) -> SQL:
