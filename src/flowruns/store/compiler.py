@@ -514,8 +514,14 @@ _LITERAL_TYPES: dict[s.Kind, Any] = {
 }
 
 
-def _non_negative(value: SQL) -> SQL:
-    return case((value < 0, 0), else_=value)
+# substr() takes a 32-bit position on PostgreSQL; no string is longer than this anyway.
+_MAX_POSITION = 2**31 - 2
+
+
+def _position_argument(value: SQL) -> SQL:
+    """A start or length for substr(): negatives clamp to 0, and it fits an INTEGER."""
+    clamped = case((value < 0, 0), (value > _MAX_POSITION, _MAX_POSITION), else_=value)
+    return cast(clamped, Integer())
 
 
 def _lower(c: Compiler, value: SQL) -> SQL:
@@ -536,10 +542,10 @@ def _ends_with(c: Compiler, value: SQL, suffix: SQL) -> SQL:
 
 
 def _substring(c: Compiler, value: SQL, start: SQL, length: SQL | None = None) -> SQL:
-    first = _non_negative(start) + 1
+    first = _position_argument(start) + 1
     if length is None:
         return func.substr(value, first)
-    return func.substr(value, first, _non_negative(length))
+    return func.substr(value, first, _position_argument(length))
 
 
 def _trim(c: Compiler, value: SQL) -> SQL:
