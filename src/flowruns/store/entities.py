@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Row,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
@@ -184,7 +186,7 @@ def _after(order: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[
         return left < right if order[0].descending else left > right
     alternatives: list[ColumnElement[bool]] = []
     for i, key in enumerate(order):
-        column, value = key.expr, values[i]
+        column, value = key.expr, _bound(values[i])
         prefix = [
             order[j].expr.is_(None) if values[j] is None else order[j].expr == values[j]
             for j in range(i)
@@ -195,6 +197,11 @@ def _after(order: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[
             step = column.is_not(None) if value is None else column > value
         alternatives.append(and_(*prefix, step))
     return or_(*alternatives)
+
+
+def _bound(value: Any) -> Any:
+    """A key value to compare with; SQLAlchemy takes a bare True/False only for equality."""
+    return literal(value, Boolean()) if isinstance(value, bool) else value
 
 
 def _order_by(order: Sequence[SortColumn]) -> list[Any]:
