@@ -386,7 +386,8 @@ class Binder:
         expr = self.value(node)
         if expr.type.kind is s.Kind.NULL:
             return s.Const(Type(kinds[0]), None)
-        if expr.type.kind is s.Kind.DYNAMIC and kinds[0] in _JSON_AS:
+        # A member reads as a number, which is a double: never where an Edm.Int64 must be.
+        if expr.type.kind is s.Kind.DYNAMIC and kinds[0] in _JSON_AS and kinds[0] is not s.Kind.INT:
             return self._json(_JSON_AS[kinds[0]], expr)
         if expr.type.kind not in kinds:
             wanted = " or ".join(Type(k).name for k in kinds)
