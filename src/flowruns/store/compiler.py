@@ -193,8 +193,8 @@ class Compiler:
                 result = a % b
             elif op == "divby" or expr.type.kind is s.Kind.DOUBLE:
                 result = a / b
-            else:  # `//`: SQLAlchemy's `/` is true division even between integers
-                result = a // b
+            else:
+                result = _integer_division(a, b)
             return Compiled(case((b == 0, null()), else_=result), True)
         if kinds == (s.Kind.DATE, s.Kind.DATE):
             return Compiled((a - b) * literal(TICKS_PER_DAY, BigInteger()), nullable)
@@ -485,7 +485,7 @@ class Compiler:
     def _floor_div(self, value: SQL, by: int) -> SQL:
         divisor = literal(by, BigInteger())
         remainder = ((value % divisor) + divisor) % divisor
-        return (value - remainder) // divisor
+        return _integer_division(value - remainder, divisor)
 
     def _days(self, value: SQL, is_date: bool) -> SQL:
         return value if is_date else self._floor_div(value, TICKS_PER_DAY)
@@ -500,6 +500,13 @@ class Compiler:
     def _clock(self, ticks: SQL, unit: int, modulo: int) -> SQL:
         whole = self._floor_div(ticks, unit)
         return ((whole % modulo) + modulo) % modulo
+
+
+def _integer_division(a: SQL, b: SQL) -> SQL:
+    """``a / b`` truncated toward zero, as SQL divides integers. Not SQLAlchemy's ``/`` (true
+    division) nor its ``//`` on operands of unknown type (``FLOOR(a / b)``, and on SQLite a
+    Python function that fails on null)."""
+    return type_coerce(a, BigInteger()) // type_coerce(b, BigInteger())
 
 
 _LITERAL_TYPES: dict[s.Kind, Any] = {
