@@ -44,6 +44,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
@@ -173,7 +174,9 @@ class Compiler:
                 return Compiled(self.navigation_count(expr), False)
         if expr.type.kind is s.Kind.BOOLEAN:
             # A predicate used as a value (compared, sorted on) is two-valued: never null.
-            return self.boolean(expr, strict=True)
+            # Parenthesised: SQLAlchemy writes `NOT p > x` (PostgreSQL reads NOT (p > x)) and
+            # `p = 0 > x` on SQLite, where `>` binds tighter than `=`.
+            return Compiled(Grouping(self.boolean(expr, strict=True).sql), False)
         raise AssertionError(f"cannot compile {expr!r}")
 
     def arithmetic(self, expr: s.Arithmetic) -> Compiled:
