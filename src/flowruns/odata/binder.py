@@ -180,6 +180,8 @@ class Binder:
                 case Kind.IDENTIFIER:
                     return s.Const(s.BOOLEAN, text == "true")
                 case Kind.STRING:
+                    if "\x00" in token.value:  # no stored string holds one (writes refuse it)
+                        raise ValueError("a string must not contain NUL characters")
                     return s.Const(s.STRING, token.value)
                 case Kind.INTEGER:
                     value = int(text)

@@ -95,6 +95,8 @@ class _SearchParser:
         if kind != "term":
             found = f"'{text}'" if text else "the end"
             raise QuerySyntaxError(_OPTION, position, f"expected a search term but found {found}")
+        if "\x00" in text:  # no stored name holds one (writes refuse it)
+            raise QuerySyntaxError(_OPTION, position, "a search term must not contain NUL")
         lowered = s.Function(s.STRING, "tolower", (self.name,))
         return s.Function(s.BOOLEAN, "contains", (lowered, s.Const(s.STRING, text.lower())))
 
