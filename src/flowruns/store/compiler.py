@@ -44,7 +44,6 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.sql.elements import Grouping
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
@@ -173,10 +172,14 @@ class Compiler:
             case s.NavigationCount():
                 return Compiled(self.navigation_count(expr), False)
         if expr.type.kind is s.Kind.BOOLEAN:
-            # A predicate used as a value (compared, sorted on) is two-valued: never null.
-            # Parenthesised: SQLAlchemy writes `NOT p > x` (PostgreSQL reads NOT (p > x)) and
-            # `p = 0 > x` on SQLite, where `>` binds tighter than `=`.
-            return Compiled(Grouping(self.boolean(expr, strict=True).sql), False)
+            # A predicate used as a value (compared, sorted on) is CASE WHEN p THEN true ELSE
+            # false END: two-valued (p is strict), self-delimiting (SQLAlchemy writes `NOT p > x`,
+            # which PostgreSQL reads as NOT (p > x), and `p = 0 > x` on SQLite, where `>` binds
+            # tighter), and never a bare constant (`ORDER BY 0` is a column position on SQLite,
+            # `ORDER BY false` an error on PostgreSQL).
+            predicate = self.boolean(expr, strict=True).sql
+            yes, no = literal(True, Boolean()), literal(False, Boolean())
+            return Compiled(case((predicate, yes), else_=no), False)
         raise AssertionError(f"cannot compile {expr!r}")
 
     def arithmetic(self, expr: s.Arithmetic) -> Compiled:
