@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
 from flowruns.settings import Settings
+from tests.conftest import bearer
 from tests.engines import ENGINES, created_database
 from tests.query.history import read_history, seed_history
 from tests.query.reference import Dataset
@@ -39,7 +40,13 @@ def history(
     )
     with database as url:
         data_dir = tmp_path_factory.mktemp(f"history-{engine}")
-        settings = Settings(data_dir=data_dir, database_url=url, secret_key="test-secret")
-        with TestClient(create_app(settings), base_url="http://testserver") as client:
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=url,
+            secret_key="test-secret",
+            rate_limit_per_second=0,  # thousands of reads under make fuzz
+        )
+        app = create_app(settings)
+        with TestClient(app, base_url="http://testserver", headers=bearer(settings)) as client:
             seed_history(client)
             yield History(client, read_history(client), engine)
