@@ -39,8 +39,12 @@ _CREATE_LOCALIZED = (
     " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
 )
 _CREATE_PLAIN = "CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0"
-# Every table, in one statement: TRUNCATE of a few small tables is the cheapest full reset.
-_EMPTY = "TRUNCATE run_group_members, idempotency_keys, runs, processes"
+# Every table, children first. DELETE, not TRUNCATE: on a few small tables it takes well under
+# a millisecond, where TRUNCATE (new files for every table and index) takes tens.
+_EMPTY = "; ".join(
+    f"DELETE FROM {table}"
+    for table in ("run_group_members", "idempotency_keys", "runs", "processes")
+)
 
 
 def admin_url() -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app, open_database
+from flowruns.api.metrics import MAX_ROUTES
 from flowruns.logs import JsonFormatter, TextFormatter
 from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store import migrations
@@ -133,3 +134,17 @@ def test_every_request_is_logged_with_its_ids_tenant_route_status_and_latency(
     text_line = TextFormatter().format(created)
     assert f"request_id={response.headers['request-id']}" in text_line
     assert "status=201" in text_line
+
+
+def test_route_labels_are_bounded_whatever_paths_clients_send(client: TestClient) -> None:
+    for i in range(MAX_ROUTES + 5):
+        client.get(f"/nowhere-{i}")
+    exposition = client.get("/metrics").text
+    assert 'route="/nowhere-0"' in exposition
+    assert f'route="/nowhere-{MAX_ROUTES + 4}"' not in exposition
+    assert (
+        _sample(
+            exposition, "flowruns_http_requests_total", method="GET", route="other", status="404"
+        )
+        >= 5
+    )

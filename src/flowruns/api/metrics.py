@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterable
 
 from prometheus_client import (
@@ -67,20 +66,23 @@ POOL_LIMIT = Gauge(
 )
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_routes: set[str] = set()
-_routes_lock = threading.Lock()
 
 
-def route_template(path: str) -> str:
-    """``path`` with its ids replaced by ``{id}``; ``other`` past :data:`MAX_ROUTES`."""
-    template = _GUID.sub("{id}", path)
-    with _routes_lock:
-        if template in _routes:
+class RouteTemplates:
+    """The route labels of one server process: paths with ids replaced, at most
+    :data:`MAX_ROUTES` of them (later ones are ``other``). Used from the event loop only."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def of(self, path: str) -> str:
+        template = _GUID.sub("{id}", path)
+        if template in self._seen:
             return template
-        if len(_routes) >= MAX_ROUTES:
+        if len(self._seen) >= MAX_ROUTES:
             return "other"
-        _routes.add(template)
-    return template
+        self._seen.add(template)
+        return template
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

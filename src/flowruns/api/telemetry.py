@@ -25,6 +25,7 @@ class TelemetryMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.routes = metrics.RouteTemplates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +44,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send_observed)
         finally:
             elapsed = time.perf_counter() - started
-            route = metrics.route_template(scope["path"])
+            route = self.routes.of(scope["path"])
             metrics.observe_request(scope["method"], route, status, elapsed)
             state = scope.get("state", {})
             request_id, client_request_id = state.get("ids", (None, None))
