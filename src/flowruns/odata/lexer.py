@@ -47,8 +47,9 @@ class Token:
     value: str = ""  # a string's unescaped content; a typed literal's quoted part
 
     def is_word(self, *words: str) -> bool:
-        """An identifier equal to one of ``words`` (case-sensitive, as OData keywords are)."""
-        return self.kind is Kind.IDENTIFIER and self.text in words
+        """An identifier equal to one of the lower-case ``words`` in any case: the ABNF's
+        keywords are quoted strings, which RFC 5234 makes case-insensitive."""
+        return self.kind is Kind.IDENTIFIER and self.text.lower() in words
 
     def is_symbol(self, *symbols: str) -> bool:
         return self.kind is Kind.SYMBOL and self.text in symbols
@@ -69,9 +70,9 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (Kind.TIME, re.compile(_TIME + r"(?![\w:])")),
     (
         Kind.DECIMAL,
-        re.compile(r"-?(?:\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|INF(?!\w))|NaN(?!\w)"),
+        re.compile(r"[-+]?(?:\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|INF(?!\w))|NaN(?!\w)"),
     ),
-    (Kind.INTEGER, re.compile(r"-?\d+(?![\w.])")),
+    (Kind.INTEGER, re.compile(r"[-+]?\d+(?![\w.])")),
     (Kind.PARAMETER, re.compile(rf"@{_IDENT}")),
     (Kind.SYMBOL, re.compile(r"\$(?:it|this|root|count|ref|value|levels)\b|[(),:/;=*-]")),
 ]

@@ -4,8 +4,8 @@ The parser knows the grammar, not the model: ``status eq 'failed'`` parses the s
 ``status`` is. :mod:`flowruns.odata.binder` then checks names and types against the model.
 Operator precedence follows OData 4.01 URL Conventions §5.1.1.15, lowest first:
 ``or``; ``and``; ``eq ne``; ``gt ge lt le has in``; ``add sub``; ``mul div divby mod``; then the
-unary ``-`` and ``not``. Keywords and operators are case-sensitive, as in the ABNF; function
-names are not (``startsWith`` works as well as ``startswith``).
+unary ``-`` and ``not``. Keywords, operators and function names are case-insensitive, as the
+ABNF's quoted strings are (``EQ``, ``Not``, ``startsWith``); the tree holds them in lower case.
 """
 
 from __future__ import annotations
@@ -153,15 +153,16 @@ class Parser:
         left = self.unary()
         while True:
             token = self.peek()
-            precedence = PRECEDENCE.get(token.text) if token.kind is Kind.IDENTIFIER else None
+            word = token.text.lower()
+            precedence = PRECEDENCE.get(word) if token.kind is Kind.IDENTIFIER else None
             if precedence is None or precedence < min_precedence:
                 break
             self.advance()
-            if token.text == "in":
+            if word == "in":
                 left = InList(self.pos(token), left, self.item_list())
             else:
                 right = self.expression(precedence + 1)
-                left = Binary(self.pos(token), token.text, left, right)
+                left = Binary(self.pos(token), word, left, right)
         self.nesting -= 1
         return left
 
@@ -197,8 +198,9 @@ class Parser:
         if token.kind in _LITERAL_KINDS:
             return Literal(self.pos(token), token)
         if token.kind is Kind.IDENTIFIER:
-            if token.text in ("null", "true", "false"):
-                return Literal(self.pos(token), token)
+            if token.is_word("null", "true", "false"):
+                keyword = Token(token.kind, token.text.lower(), token.position)
+                return Literal(self.pos(token), keyword)
             if self.peek().is_symbol("(") and "." not in token.text:
                 return self.call(token)
             return self.path(token)
@@ -237,16 +239,16 @@ class Parser:
         self.expect_symbol("(")
         if self.peek().is_symbol(")"):
             self.advance()
-            if kind.text == "all":
+            if kind.text.lower() == "all":
                 raise self.error(kind, "'all' needs a lambda expression")
-            return Lambda(self.pos(kind), collection, kind.text, None, None)
+            return Lambda(self.pos(kind), collection, kind.text.lower(), None, None)
         variable = self.advance()
         if variable.kind is not Kind.IDENTIFIER or "." in variable.text:
             raise self.error(variable, "expected a lambda variable name")
         self.expect_symbol(":")
         body = self.expression()
         self.expect_symbol(")")
-        return Lambda(self.pos(kind), collection, kind.text, variable.text, body)
+        return Lambda(self.pos(kind), collection, kind.text.lower(), variable.text, body)
 
 
 def parse_expression(text: str, option: str, offset: int = 0) -> Node:
@@ -269,7 +271,7 @@ def parse_order_items(text: str, option: str, offset: int = 0) -> list[tuple[Nod
         node = parser.expression()
         descending = False
         if parser.peek().is_word("asc", "desc"):
-            descending = parser.advance().text == "desc"
+            descending = parser.advance().text.lower() == "desc"
         items.append((node, descending))
         if parser.at_end():
             return items
