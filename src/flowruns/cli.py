@@ -25,7 +25,7 @@ from flowruns.api.app import create_app, open_database
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import GUID, mint_token
 from flowruns.demo import seed as seed_history
-from flowruns.settings import DEFAULT_TENANT, Settings
+from flowruns.settings import DEFAULT_TENANT, InvalidSetting, Settings, parse_run_timeout
 from flowruns.store import migrations, transfer
 from flowruns.store.database import (
     Database,
@@ -109,6 +109,13 @@ def serve(
             "--no-auth", help="Accept every request without a token (loopback only; experiments)."
         ),
     ] = False,
+    run_timeout: Annotated[
+        str | None,
+        typer.Option(
+            help="Fail running runs untouched this long: seconds or ISO 8601 (PT1H); 0 is off "
+            "(default 1 hour, or FLOWRUNS_RUN_TIMEOUT).",
+        ),
+    ] = None,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -125,6 +132,7 @@ def serve(
         audiences=audience or None,
         jwks_file=jwks_file,
         jwks_url=jwks_url,
+        run_timeout_seconds=_run_timeout(run_timeout),
     )
     if no_auth:
         settings.auth = False
@@ -173,6 +181,13 @@ def serve(
             server_header=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
+
+
+def _run_timeout(text: str | None) -> float | None:
+    try:
+        return None if text is None else parse_run_timeout(text)
+    except InvalidSetting as error:
+        raise typer.BadParameter(str(error), param_hint="--run-timeout") from None
 
 
 @contextmanager
@@ -366,6 +381,6 @@ def main() -> None:
     except SchemaNotCurrent as error:
         console.print(f"[red]flowruns: {error}[/red]")
         raise SystemExit(2) from None
-    except UnsupportedDatabase as error:
+    except (UnsupportedDatabase, InvalidSetting) as error:
         console.print(f"[red]flowruns: {error}[/red]")
         raise SystemExit(2) from None

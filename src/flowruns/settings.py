@@ -7,10 +7,36 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowruns.edm.datetimes import TICKS_PER_SECOND
+from flowruns.odata.literals import parse_duration
+
 DEFAULT_TENANT = "00000000-0000-0000-0000-000000000001"
 SECRET_FILE = "secret.key"
 LOCAL_ISSUER = "flowruns-local"
 LOCAL_AUDIENCE = "api://flowruns"
+DEFAULT_RUN_TIMEOUT_SECONDS = 3600.0
+
+
+class InvalidSetting(ValueError):
+    """A ``FLOWRUNS_*`` variable or flag holds a value flowruns cannot use."""
+
+
+def parse_run_timeout(text: str) -> float:
+    """Seconds of a run timeout given as seconds (``3600``, ``0.5``) or an ISO 8601 duration
+    (``PT1H``, ``P1DT12H``); 0 turns the stale-run rule off. Raises :class:`InvalidSetting`."""
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text.upper()) / TICKS_PER_SECOND
+        except ValueError:
+            raise InvalidSetting(
+                f"'{text}' is not a run timeout; give seconds (3600) or an ISO 8601 duration (PT1H)"
+            ) from None
+    if not 0 <= seconds < float("inf"):
+        raise InvalidSetting(f"'{text}' is not a run timeout; it must be 0 (off) or more")
+    return seconds
 
 
 def _names(text: str) -> list[str]:
@@ -42,6 +68,8 @@ class Settings:
     rate_limit_burst: int = 2000
     redis_url: str | None = None
     redis_prefix: str = "flowruns:ratelimit:"
+    # A running run untouched for longer than this is failed (runTimedOut); 0 turns it off.
+    run_timeout_seconds: float = DEFAULT_RUN_TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -69,6 +97,11 @@ class Settings:
         settings.redis_url = env.get("FLOWRUNS_REDIS_URL") or None
         if env.get("FLOWRUNS_REDIS_PREFIX"):
             settings.redis_prefix = env["FLOWRUNS_REDIS_PREFIX"]
+        if env.get("FLOWRUNS_RUN_TIMEOUT"):
+            try:
+                settings.run_timeout_seconds = parse_run_timeout(env["FLOWRUNS_RUN_TIMEOUT"])
+            except InvalidSetting as error:
+                raise InvalidSetting(f"FLOWRUNS_RUN_TIMEOUT: {error}") from None
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
@@ -89,6 +122,7 @@ class Settings:
             env["FLOWRUNS_JWKS_URL"] = self.jwks_url
         if not self.auth:
             env["FLOWRUNS_NO_AUTH"] = "1"
+        env["FLOWRUNS_RUN_TIMEOUT"] = repr(self.run_timeout_seconds)
         return env
 
     def secret(self) -> bytes:

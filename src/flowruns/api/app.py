@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -19,6 +20,7 @@ from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
+from flowruns.service import stale
 from flowruns.settings import Settings
 from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine, sqlite_url
@@ -77,7 +79,11 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
+        async with anyio.create_task_group() as background:
+            if settings.run_timeout_seconds > 0:
+                background.start_soon(stale.check_forever, database, settings.run_timeout_seconds)
+            yield
+            background.cancel_scope.cancel()
         await guard.close()
         if db is None:
             database.dispose()

@@ -16,7 +16,10 @@ from sqlalchemy import (
     Connection,
     Row,
     Table,
+    Text,
     and_,
+    case,
+    cast,
     delete,
     exists,
     false,
@@ -399,3 +402,40 @@ def groups(
     if keys:
         statement = statement.group_by(*keys).order_by(*(k.asc().nulls_first() for k in keys))
     return [tuple(row) for row in connection.execute(statement.limit(limit))]
+
+
+def _random_etag(connection: Connection) -> ColumnElement[str]:
+    """A fresh 16-hex-digit version per row, computed by the database itself."""
+    if connection.dialect.name == "postgresql":
+        return func.left(func.md5(cast(func.random(), Text)), 16)
+    return func.lower(func.hex(func.randomblob(8)))
+
+
+def fail_stale_runs(
+    connection: Connection, *, cutoff: int, now: int, error: dict[str, Any], limit: int
+) -> int:
+    """Fail up to ``limit`` running runs of any tenant last touched before ``cutoff``; how many.
+
+    One statement: the rows are chosen and changed together, and each is checked again as it
+    is changed, so a run touched meanwhile stays running. On PostgreSQL the rows another
+    transaction holds are skipped (``SKIP LOCKED``): that one is failing or touching them.
+    """
+    status = RUN_COLUMNS["status"]
+    running = status.to_db("running")
+    stale = and_(runs.c.status == running, runs.c.touched < cutoff)
+    chosen = select(runs.c.tenant_id, runs.c.id).where(stale).limit(limit)
+    if connection.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    start = runs.c.start_date_time
+    statement = (
+        update(runs)
+        .where(tuple_(runs.c.tenant_id, runs.c.id).in_(chosen), stale)
+        .values(
+            status=status.to_db("failed"),
+            end_date_time=case((start > now, start), else_=now),
+            blocking_error=error,
+            etag=_random_etag(connection),
+            touched=now,
+        )
+    )
+    return connection.execute(statement).rowcount

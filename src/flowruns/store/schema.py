@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
-from flowruns.edm.industrydata import PROCESSES, RUNS
+from flowruns.edm.industrydata import PROCESSES, RUNS, run_status
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 
 metadata = MetaData()
@@ -150,6 +150,16 @@ Index(
 )
 Index(
     "ix_runs_process_start", runs.c.tenant_id, runs.c.process_id, runs.c.start_date_time, runs.c.id
+)
+# The stale-run check looks for running runs untouched since a cutoff, in every tenant. Only
+# running rows are indexed, so the index stays as small as the set of runs in flight.
+_RUNNING = runs.c.status == run_status.value_of("running")
+Index(
+    "ix_runs_running_touched",
+    runs.c.tenant_id,
+    runs.c.touched,
+    sqlite_where=_RUNNING,
+    postgresql_where=_RUNNING,
 )
 
 processes = Table(
