@@ -129,6 +129,7 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
         servers.append(server)
         server.start()
         headers = auth.headers(server, dataset)
+        print(f"  auth: {'bearer token from flowruns token' if headers else 'none'}", flush=True)
         with httpx.Client(timeout=120, headers=dict(headers)) as client:
             found = discover(client, server.base)
         query = "status and type" if found.filtered else "type only (no $filter on this server)"
