@@ -59,7 +59,7 @@ def _ceiling_server(dataset: Dataset, targets: Targets, work: Path, workers: int
     env = {
         "BENCH_PAGE": str(page),
         "BENCH_PAGE_TYPE": targets.page_type,
-        "BENCH_PROCESS_ID": targets.process_id,
+        "BENCH_PROCESS_IDS": ",".join(targets.process_ids),
         "PYTHONPATH": str(REPO),
         **dataset.env,
     }

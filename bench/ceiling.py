@@ -11,6 +11,7 @@ costs. Nothing else runs per request: no middleware, no validation, no logging.
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import uuid
@@ -32,14 +33,14 @@ from flowruns.store.schema import runs
 
 PAGE_ENV = "BENCH_PAGE"
 PAGE_TYPE_ENV = "BENCH_PAGE_TYPE"
-PROCESS_ENV = "BENCH_PROCESS_ID"
+PROCESSES_ENV = "BENCH_PROCESS_IDS"  # comma-separated; inserts take them in turn
 
 
 def create_app() -> Starlette:
     """The ceiling app configured from the environment (see the module docstring)."""
     page = Path(os.environ[PAGE_ENV]).read_bytes()
     page_type = os.environ.get(PAGE_TYPE_ENV, "application/json")
-    process_id = os.environ.get(PROCESS_ENV) or None
+    process_ids = itertools.cycle(os.environ[PROCESSES_ENV].split(","))
     database = open_database(Settings.from_env())
     running = run_status.value_of("running")
 
@@ -51,7 +52,7 @@ def create_app() -> Starlette:
             "type": "outgoingFlowRun",
             "etag": secrets.token_hex(8),
             "touched": now,
-            "process_id": process_id,
+            "process_id": next(process_ids),
             "display_name": "ceiling",
             "start_date_time": now,
             "status": running,

@@ -24,6 +24,10 @@ class Targets:
 
     run_id: str
     process_id: str
+    # Writes spread over many runs and every process, as flows write their own runs: eight
+    # connections changing one row would measure that row's lock, not the write path.
+    run_ids: tuple[str, ...]
+    process_ids: tuple[str, ...]
     list_url: str
     filtered: bool  # False while the server has no $filter: the list is the type cast alone
     page: bytes
@@ -33,8 +37,8 @@ class Targets:
 
 def discover(client: httpx.Client, base: str) -> Targets:
     """Ids, the list query (with ``$filter`` when the server supports it) and its deep page."""
-    run_id = _first_id(client, f"{base}{HUB}/runs?$top=1")
-    process_id = _first_id(client, f"{base}{HUB}/processes?$top=1")
+    run_ids = _ids(client, f"{base}{HUB}/runs?$top=500&$select=id")
+    process_ids = _ids(client, f"{base}{HUB}/processes?$top=500&$select=id")
     list_url = f"{base}{LIST_PATH}?{FILTER}"
     filtered = client.get(list_url).status_code == 200
     if not filtered:
@@ -42,8 +46,10 @@ def discover(client: httpx.Client, base: str) -> Targets:
     first = client.get(list_url)
     first.raise_for_status()
     return Targets(
-        run_id=run_id,
-        process_id=process_id,
+        run_id=run_ids[0],
+        process_id=process_ids[0],
+        run_ids=run_ids,
+        process_ids=process_ids,
         list_url=list_url,
         filtered=filtered,
         page=first.content,
@@ -52,11 +58,10 @@ def discover(client: httpx.Client, base: str) -> Targets:
     )
 
 
-def _first_id(client: httpx.Client, url: str) -> str:
+def _ids(client: httpx.Client, url: str) -> tuple[str, ...]:
     response = client.get(url)
     response.raise_for_status()
-    found: str = response.json()["value"][0]["id"]
-    return found
+    return tuple(str(entity["id"]) for entity in response.json()["value"])
 
 
 def deep_url(client: httpx.Client, list_url: str) -> str:
@@ -95,12 +100,14 @@ def flowruns_requests(
             f"{base}{HUB}/processes/{targets.process_id}/runs",
             (*auth, _JSON),
             json.dumps({"displayName": "bench run"}),
+            tuple(f"{HUB}/processes/{id_}/runs" for id_ in targets.process_ids),
         ),
         "patch": Request(
             "PATCH",
             f"{base}{HUB}/runs/{targets.run_id}",
             (*auth, _JSON),
             json.dumps({"statistics": {"recordsProcessed": 2400}}),
+            tuple(f"{HUB}/runs/{id_}" for id_ in targets.run_ids),
         ),
     }
 

@@ -34,6 +34,8 @@ class Request:
     url: str
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
+    # When given, the requests go to these paths (below the URL's host) in turn, not to the URL's.
+    paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,16 @@ def script(request: Request) -> str:
         f"wrk.headers[ {_lua_string(name)} ] = {_lua_string(value)}"
         for name, value in request.headers
     ]
+    if request.paths:
+        listed = ", ".join(_lua_string(path) for path in request.paths)
+        lines += [
+            f"local paths = {{{listed}}}",
+            "local turn = 0",
+            "request = function()",
+            "  turn = turn % #paths + 1",
+            "  return wrk.format(nil, paths[turn])",
+            "end",
+        ]
     return "\n".join(lines) + _DONE_HOOK.replace("{mark}", _MARK)
 
 

@@ -42,3 +42,9 @@ def test_ratios_are_taken_within_a_round_then_the_median() -> None:
     ]
     results = Results(rounds, {}, None)
     assert results.ceiling_ratio((10, "get")) == 0.4
+
+
+def test_requests_over_several_paths_take_them_in_turn() -> None:
+    lua = script(Request("PATCH", "http://127.0.0.1:1/", paths=("/runs/a", "/runs/b")))
+    assert "local paths = {[=[/runs/a]=], [=[/runs/b]=]}" in lua
+    assert "return wrk.format(nil, paths[turn])" in lua
