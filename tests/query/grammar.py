@@ -491,3 +491,17 @@ def orderings(draw: Draw, entity: str) -> str:
         direction = draw(st.sampled_from(["", " asc", " desc"]))
         keys.append(key + direction)
     return ",".join(keys)
+
+
+def _search_term(draw: Draw) -> str:
+    word = draw(st.sampled_from([w.strip() for w in _STRINGS if w.strip()]))
+    if any(c in word for c in ' ()"') or word in ("AND", "OR", "NOT"):
+        return '"' + word.replace('"', "") + '"'
+    return word
+
+
+@st.composite
+def searches(draw: Draw) -> str:
+    """``$search`` text: terms and phrases with AND (or a space), OR, NOT and parentheses."""
+    shape = draw(st.sampled_from(["{}", "{} {}", "{} OR {}", "NOT {}", "({} OR {}) AND {}"]))
+    return shape.format(*(_search_term(draw) for _ in range(shape.count("{}"))))

@@ -1,4 +1,4 @@
-"""Random ``$filter``/``$orderby`` over HTTP equal the reference evaluator, on every engine.
+"""Random ``$filter``/``$orderby``/``$search`` over HTTP equal the reference, on every engine.
 
 Hypothesis writes filter and order text from the grammar over the model; the server answers
 through paged reads with a small ``$top`` (so keyset paging runs over arbitrary expression sort
@@ -19,10 +19,11 @@ from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS
 from flowruns.edm.model import EntitySetBinding
 from flowruns.odata.lexer import QuerySyntaxError
 from flowruns.odata.query import parse_filter, parse_orderby
+from flowruns.odata.search import parse_search
 from tests.api.steps import collect_all
 from tests.conftest import HUB, NS
 from tests.query.conftest import History
-from tests.query.grammar import filters, orderings
+from tests.query.grammar import filters, orderings, searches
 from tests.query.reference import Reference, Row, sort_rows, total_order
 
 COLLECTIONS: dict[str, tuple[EntitySetBinding, str]] = {
@@ -33,7 +34,11 @@ COLLECTIONS: dict[str, tuple[EntitySetBinding, str]] = {
 
 
 def expected_ids(
-    history: History, collection: str, filter_text: str | None, order_text: str | None
+    history: History,
+    collection: str,
+    filter_text: str | None,
+    order_text: str | None,
+    search_text: str | None = None,
 ) -> list[str]:
     binding, _ = COLLECTIONS[collection]
     now = now_ticks()
@@ -45,6 +50,8 @@ def expected_ids(
     reference = Reference(data)
     if filter_text is not None:
         rows = reference.filter(parse_filter(filter_text, entity_type, now), rows)
+    if search_text is not None:
+        rows = reference.filter(parse_search(search_text, entity_type), rows)
     items = parse_orderby(order_text, entity_type, now) if order_text is not None else []
     order = total_order(items, entity_type, binding.default_order)
     return [r.id for r in sort_rows(reference, order, rows)]
@@ -68,9 +75,10 @@ def test_filtered_and_ordered_pages_equal_the_reference(
     entity = COLLECTIONS[collection][1]
     filter_text = data.draw(st.none() | filters(entity), label="$filter")
     order_text = data.draw(st.none() | orderings(entity), label="$orderby")
+    search_text = data.draw(st.none() | st.none() | searches(), label="$search")
     top = data.draw(st.integers(2, 9), label="$top")
     try:
-        expected = expected_ids(history, collection, filter_text, order_text)
+        expected = expected_ids(history, collection, filter_text, order_text, search_text)
     except QuerySyntaxError as error:
         # Only the size limits may refuse what the grammar writes.
         assume("at most" not in str(error))
@@ -80,6 +88,8 @@ def test_filtered_and_ordered_pages_equal_the_reference(
         params["$filter"] = filter_text
     if order_text is not None:
         params["$orderby"] = order_text
+    if search_text is not None:
+        params["$search"] = search_text
     served = served_ids(history, collection, params)
     note(f"engine: {history.engine}")
     assert served == expected
