@@ -75,13 +75,15 @@ class Server:
         return self.process.wait(timeout=START_SECONDS)
 
 
-def start(log: Path, *args: str, env: dict[str, str] | None = None) -> Server:
-    """Start ``flowruns serve ARGS`` on a free port, without waiting for it."""
-    port = free_port()
+def start(
+    log: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+) -> Server:
+    """Start ``flowruns serve ARGS`` on ``port`` (default: a free one), without waiting for it."""
+    port = port or free_port()
     environment = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET}
     environment["FLOWRUNS_JWT_SECRET"] = TOKEN_SECRET
     environment.update(env or {})
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "flowruns", "serve", "--port", str(port), *args],
             env=environment,

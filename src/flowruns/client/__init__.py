@@ -1,0 +1,91 @@
+"""The flowruns Python SDK: read and write runs and processes, and record a flow's runs.
+
+::
+
+    from flowruns.client import Client, F
+
+    with Client() as client:  # FLOWRUNS_URL and FLOWRUNS_TOKEN
+        for run in client.runs.list(filter=F.status == "failed", top=50):
+            print(run.display_name, run.blocking_error)
+
+See docs/sdk.md.
+"""
+
+from flowruns.client.calls import Page
+from flowruns.client.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FlowrunsClientError,
+    GraphAPIError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    ServerError,
+    ServiceUnreachableError,
+    TooManyRequestsError,
+)
+from flowruns.client.filters import F, Filter, OrderKey, Path
+from flowruns.client.models import (
+    DataShareOutgoingFlow,
+    DataShareSharingState,
+    Entity,
+    IncomingFlowRun,
+    IndustryDataHub,
+    InsightsOutgoingFlow,
+    OutgoingFlow,
+    OutgoingFlowRun,
+    Process,
+    PublicError,
+    PublicErrorDetail,
+    PublicInnerError,
+    ReadinessStatus,
+    Run,
+    RunGroup,
+    RunStatistics,
+    RunStatus,
+)
+from flowruns.client.recorder import RecorderOptions, RunRecorder, current_run
+from flowruns.client.retrying import RetryPolicy
+from flowruns.client.sync import Client
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "DataShareOutgoingFlow",
+    "DataShareSharingState",
+    "Entity",
+    "F",
+    "Filter",
+    "FlowrunsClientError",
+    "GraphAPIError",
+    "IncomingFlowRun",
+    "IndustryDataHub",
+    "InsightsOutgoingFlow",
+    "NotFoundError",
+    "OrderKey",
+    "OutgoingFlow",
+    "OutgoingFlowRun",
+    "Page",
+    "Path",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "Process",
+    "PublicError",
+    "PublicErrorDetail",
+    "PublicInnerError",
+    "ReadinessStatus",
+    "RecorderOptions",
+    "RetryPolicy",
+    "Run",
+    "RunGroup",
+    "RunRecorder",
+    "RunStatistics",
+    "RunStatus",
+    "ServerError",
+    "ServiceUnreachableError",
+    "TooManyRequestsError",
+    "current_run",
+]

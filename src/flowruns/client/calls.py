@@ -1,0 +1,256 @@
+"""Each API operation as a :class:`Call`: method, URL, query, body and how to read the answer.
+
+The calls know nothing of sockets, so :class:`~flowruns.client.Client` and
+:class:`~flowruns.client.AsyncClient` send exactly the same requests and read them the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from flowruns.client.codec import decode_entity, wire_changes
+from flowruns.client.filters import Filter, OrderKey, Path
+from flowruns.client.models import ENTITY_TYPES, Entity, Process, Run
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Entity)
+
+NS = "microsoft.graph.industryData"
+HUB = "external/industryData"
+
+FilterArg = Filter | str | None
+OrderArg = str | OrderKey | Path | Sequence[str | OrderKey | Path] | None
+TypeArg = str | type[Entity] | None
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One request and the decoder of its success response.
+
+    ``url`` is relative to the service root, or absolute (a nextLink). ``headers`` are fixed when
+    the call is built, so an ``Idempotency-Key`` is the same on every retry of the call.
+    """
+
+    method: str
+    url: str
+    decode: Callable[[httpx.Response], T]
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def replayable(self) -> bool:
+        """Whether sending this request twice does no harm (see :mod:`.retrying`)."""
+        return self.method != "POST" or "Idempotency-Key" in self.headers
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a collection: its items, the link to the next page, the total if asked."""
+
+    items: list[T]
+    next_link: str | None = None
+    count: int | None = None
+
+
+def qualified_type(type_: TypeArg, base: type[Entity]) -> str | None:
+    """The qualified name of ``type_`` (``"outgoingFlowRun"``, a qualified name or a model
+    class), checked to be ``base`` or derived from it."""
+    if type_ is None:
+        return None
+    name = type_.odata_type if isinstance(type_, type) else type_
+    name = name.removeprefix("#")
+    if "." not in name:
+        name = f"{NS}.{name}"
+    cls = ENTITY_TYPES.get(name)
+    if cls is None or not issubclass(cls, base):
+        kinds = sorted(n.rsplit(".", 1)[-1] for n, c in ENTITY_TYPES.items() if issubclass(c, base))
+        raise ValueError(f"{type_!r} is not a {base.__name__} type; one of {', '.join(kinds)}")
+    return name
+
+
+def key(entity_id: str) -> str:
+    """An id as one path segment, whatever characters it holds."""
+    return quote(entity_id, safe="")
+
+
+def _orderby(orderby: OrderArg) -> str:
+    keys = [orderby] if isinstance(orderby, str | OrderKey | Path) else list(orderby or [])
+    return ",".join(str(k) for k in keys)
+
+
+def _search(text: str) -> str:
+    """``text`` as one ``$search`` phrase: a substring of ``displayName``, taken literally."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def query(
+    *,
+    filter: FilterArg = None,
+    orderby: OrderArg = None,
+    top: int | None = None,
+    skip: int | None = None,
+    select: Iterable[str] | None = None,
+    expand: str | None = None,
+    search: str | None = None,
+    count: bool = False,
+) -> dict[str, str]:
+    """The system query options of a collection request."""
+    params: dict[str, str] = {}
+    if filter is not None:
+        params["$filter"] = str(filter)
+    if orderby:
+        params["$orderby"] = _orderby(orderby)
+    if top is not None:
+        params["$top"] = str(top)
+    if skip is not None:
+        params["$skip"] = str(skip)
+    if select is not None:
+        params["$select"] = ",".join(select)
+    if expand:
+        params["$expand"] = expand
+    if search:
+        params["$search"] = _search(search)
+    if count:
+        params["$count"] = "true"
+    return params
+
+
+def _json(response: httpx.Response) -> Any:
+    return response.json()
+
+
+def entity_decoder(base: type[E]) -> Callable[[httpx.Response], E]:
+    def decode(response: httpx.Response) -> E:
+        return decode_entity(base, _json(response))
+
+    return decode
+
+
+def page_decoder(base: type[E]) -> Callable[[httpx.Response], Page[E]]:
+    def decode(response: httpx.Response) -> Page[E]:
+        body = _json(response)
+        return Page(
+            [decode_entity(base, item) for item in body.get("value", [])],
+            body.get("@odata.nextLink"),
+            body.get("@odata.count"),
+        )
+
+    return decode
+
+
+def _count(response: httpx.Response) -> int:
+    return int(response.text)
+
+
+def _nothing(response: httpx.Response) -> None:
+    return None
+
+
+def next_page(link: str, base: type[E]) -> Call[Page[E]]:
+    """The call that fetches the page a nextLink names."""
+    return Call("GET", link, page_decoder(base))
+
+
+def collection(path: str, type_: TypeArg, base: type[Entity]) -> str:
+    cast = qualified_type(type_, base)
+    return f"{path}/{cast}" if cast else path
+
+
+def list_page(path: str, base: type[E], params: Mapping[str, str]) -> Call[Page[E]]:
+    return Call("GET", path, page_decoder(base), params=params)
+
+
+def count(path: str, params: Mapping[str, str]) -> Call[int]:
+    return Call("GET", f"{path}/$count", _count, params=params)
+
+
+def get(path: str, base: type[E], select: Iterable[str] | None, expand: str | None) -> Call[E]:
+    return Call("GET", path, entity_decoder(base), params=query(select=select, expand=expand))
+
+
+def create(
+    path: str, base: type[E], body: Mapping[str, Any], idempotency_key: str | None
+) -> Call[E]:
+    """A POST that creates an entity; it always carries an Idempotency-Key (a fresh uuid4 when
+    none is given), so its retries can never create a second entity."""
+    headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+    return Call("POST", path, entity_decoder(base), body=dict(body), headers=headers)
+
+
+def _if_match(if_match: str | Entity | None) -> dict[str, str]:
+    if if_match is None:
+        return {}
+    etag = if_match.etag if isinstance(if_match, Entity) else if_match
+    if etag is None:
+        raise ValueError("the entity given as if_match has no ETag")
+    return {"If-Match": etag}
+
+
+def update(
+    path: str, base: type[E], body: Mapping[str, Any], if_match: str | Entity | None
+) -> Call[E]:
+    return Call("PATCH", path, entity_decoder(base), body=dict(body), headers=_if_match(if_match))
+
+
+def delete(path: str, if_match: str | Entity | None, prefer: str | None = None) -> Call[None]:
+    headers = _if_match(if_match)
+    if prefer:
+        headers["Prefer"] = prefer
+    return Call("DELETE", path, _nothing, headers=headers)
+
+
+def heartbeat(path: str) -> Call[None]:
+    """The empty PATCH that tells the server the run's writer is alive."""
+    return Call("PATCH", path, _nothing, body={}, headers={"Prefer": "return=minimal"})
+
+
+def put_ref(path: str, target: str) -> Call[None]:
+    return Call("PUT", f"{path}/$ref", _nothing, body={"@odata.id": target})
+
+
+def delete_ref(path: str) -> Call[None]:
+    return Call("DELETE", f"{path}/$ref", _nothing)
+
+
+# Keyword aliases accepted besides the model's attribute names.
+_RUN_ALIASES = {"start": "start_date_time", "end": "end_date_time"}
+
+
+def run_body(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's JSON members from keyword arguments (``process_id`` becomes a bind)."""
+    named = {_RUN_ALIASES.get(k, k): v for k, v in changes.items() if k != "process_id"}
+    body = wire_changes(Run, named)
+    process_id = changes.get("process_id")
+    if process_id is not None:
+        body["process@odata.bind"] = f"{HUB}/processes/{key(process_id)}"
+    return body
+
+
+def process_body(process_type: str | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A process's JSON members from keyword arguments: those of ``process_type``, or of any
+    process type when the type is not known (an update)."""
+    if process_type is not None:
+        return wire_changes(ENTITY_TYPES[process_type], changes)
+    body: dict[str, Any] = {}
+    for name, value in changes.items():
+        for cls in ENTITY_TYPES.values():
+            if issubclass(cls, Process) and not cls.abstract:
+                try:
+                    body.update(wire_changes(cls, {name: value}))
+                    break
+                except TypeError:
+                    continue
+        else:
+            wire_changes(Process, {name: value})  # raises, naming the known attributes
+    return body
+
+
+RUNS = f"{HUB}/runs"
+PROCESSES = f"{HUB}/processes"

@@ -1,0 +1,299 @@
+"""Typed models of every flowruns type, one dataclass per entity and complex type.
+
+Generated from :mod:`flowruns.edm.industrydata` by ``python -m flowruns.client.codegen``; do not
+edit by hand. Attribute names are the JSON names in snake_case (``displayName`` is
+``display_name``); each field's metadata carries its JSON name and how to decode it (see
+:mod:`flowruns.client.codec`). Members the model does not declare are kept in
+``additional_data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+# runStatistics is an open complex type without declared members: a free JSON object.
+RunStatistics = dict[str, Any]
+
+
+class RunStatus(StrEnum):
+    """``microsoft.graph.industryData.runStatus``.
+
+    Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``.
+    """
+
+    RUNNING = "running"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completedWithErrors"
+    COMPLETED_WITH_WARNINGS = "completedWithWarnings"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class ReadinessStatus(StrEnum):
+    """``microsoft.graph.industryData.readinessStatus``.
+
+    Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``.
+    """
+
+    NOT_READY = "notReady"
+    READY = "ready"
+    FAILED = "failed"
+    DELETED = "deleted"
+    EXPIRED = "expired"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class DataShareSharingState(StrEnum):
+    """``microsoft.graph.industryData.dataShareSharingState``.
+
+    Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PROBLEM = "problem"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+@dataclass(kw_only=True)
+class PublicErrorDetail:
+    """The ``microsoft.graph.publicErrorDetail`` complex type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.publicErrorDetail"
+    code: str | None = field(default=None, metadata={"json": "code", "kind": "value"})
+    message: str | None = field(default=None, metadata={"json": "message", "kind": "value"})
+    target: str | None = field(default=None, metadata={"json": "target", "kind": "value"})
+    additional_data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(kw_only=True)
+class PublicInnerError:
+    """The ``microsoft.graph.publicInnerError`` complex type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.publicInnerError"
+    code: str | None = field(default=None, metadata={"json": "code", "kind": "value"})
+    message: str | None = field(default=None, metadata={"json": "message", "kind": "value"})
+    target: str | None = field(default=None, metadata={"json": "target", "kind": "value"})
+    details: list[PublicErrorDetail] | None = field(
+        default=None, metadata={"json": "details", "kind": "list:complex:PublicErrorDetail"}
+    )
+    additional_data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(kw_only=True)
+class PublicError:
+    """The ``microsoft.graph.publicError`` complex type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.publicError"
+    code: str | None = field(default=None, metadata={"json": "code", "kind": "value"})
+    message: str | None = field(default=None, metadata={"json": "message", "kind": "value"})
+    target: str | None = field(default=None, metadata={"json": "target", "kind": "value"})
+    details: list[PublicErrorDetail] | None = field(
+        default=None, metadata={"json": "details", "kind": "list:complex:PublicErrorDetail"}
+    )
+    inner_error: PublicInnerError | None = field(
+        default=None, metadata={"json": "innerError", "kind": "complex:PublicInnerError"}
+    )
+    additional_data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(kw_only=True)
+class Entity:
+    """The ``microsoft.graph.entity`` type.
+
+    Abstract: instances are always of a derived type.
+    """
+
+    odata_type: ClassVar[str] = "#microsoft.graph.entity"
+    abstract: ClassVar[bool] = True
+    id: str | None = field(default=None, metadata={"json": "id", "kind": "value"})
+    etag: str | None = field(default=None, metadata={"json": "@odata.etag", "kind": "value"})
+    additional_data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(kw_only=True)
+class External(Entity):
+    """The ``microsoft.graph.externalConnectors.external`` type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.externalConnectors.external"
+    abstract: ClassVar[bool] = False
+    industry_data: IndustryDataHub | None = field(
+        default=None, metadata={"json": "industryData", "kind": "entity:IndustryDataHub"}
+    )
+
+
+@dataclass(kw_only=True)
+class MutableEntity(Entity):
+    """The ``microsoft.graph.industryData.mutableEntity`` type.
+
+    Abstract: instances are always of a derived type.
+    """
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.mutableEntity"
+    abstract: ClassVar[bool] = True
+    e_tag: str | None = field(default=None, metadata={"json": "eTag", "kind": "value"})
+
+
+@dataclass(kw_only=True)
+class Run(Entity):
+    """One execution of a data flow.
+
+    Abstract: instances are always of a derived type.
+    """
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.run"
+    abstract: ClassVar[bool] = True
+    display_name: str | None = field(
+        default=None, metadata={"json": "displayName", "kind": "value"}
+    )
+    start_date_time: datetime | None = field(
+        default=None, metadata={"json": "startDateTime", "kind": "datetime"}
+    )
+    end_date_time: datetime | None = field(
+        default=None, metadata={"json": "endDateTime", "kind": "datetime"}
+    )
+    status: RunStatus | None = field(
+        default=None, metadata={"json": "status", "kind": "enum:RunStatus"}
+    )
+    blocking_error: PublicError | None = field(
+        default=None, metadata={"json": "blockingError", "kind": "complex:PublicError"}
+    )
+    statistics: RunStatistics | None = field(
+        default=None, metadata={"json": "statistics", "kind": "value"}
+    )
+    process: Process | None = field(
+        default=None, metadata={"json": "process", "kind": "entity:Process"}
+    )
+
+
+@dataclass(kw_only=True)
+class OutgoingFlowRun(Run):
+    """The ``microsoft.graph.industryData.outgoingFlowRun`` type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.outgoingFlowRun"
+    abstract: ClassVar[bool] = False
+
+
+@dataclass(kw_only=True)
+class IncomingFlowRun(Run):
+    """The ``microsoft.graph.industryData.incomingFlowRun`` type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.incomingFlowRun"
+    abstract: ClassVar[bool] = False
+
+
+@dataclass(kw_only=True)
+class RunGroup(Run):
+    """A run made of runs."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.runGroup"
+    abstract: ClassVar[bool] = False
+    runs: list[Run] | None = field(default=None, metadata={"json": "runs", "kind": "entities:Run"})
+
+
+@dataclass(kw_only=True)
+class Process(MutableEntity):
+    """A data flow whose executions are runs.
+
+    Abstract: instances are always of a derived type.
+    """
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.process"
+    abstract: ClassVar[bool] = True
+    display_name: str | None = field(
+        default=None, metadata={"json": "displayName", "kind": "value"}
+    )
+    readiness_status: ReadinessStatus | None = field(
+        default=None, metadata={"json": "readinessStatus", "kind": "enum:ReadinessStatus"}
+    )
+    runs: list[Run] | None = field(default=None, metadata={"json": "runs", "kind": "entities:Run"})
+
+
+@dataclass(kw_only=True)
+class OutgoingFlow(Process):
+    """The ``microsoft.graph.industryData.outgoingFlow`` type.
+
+    Abstract: instances are always of a derived type.
+    """
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.outgoingFlow"
+    abstract: ClassVar[bool] = True
+
+
+@dataclass(kw_only=True)
+class DataShareOutgoingFlow(OutgoingFlow):
+    """The ``microsoft.graph.industryData.dataShareOutgoingFlow`` type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.dataShareOutgoingFlow"
+    abstract: ClassVar[bool] = False
+    share_name: str | None = field(default=None, metadata={"json": "shareName", "kind": "value"})
+    invitee_user_ids: list[str] | None = field(
+        default=None, metadata={"json": "inviteeUserIds", "kind": "list:value"}
+    )
+    sharing_state: DataShareSharingState | None = field(
+        default=None, metadata={"json": "sharingState", "kind": "enum:DataShareSharingState"}
+    )
+
+
+@dataclass(kw_only=True)
+class InsightsOutgoingFlow(OutgoingFlow):
+    """The ``microsoft.graph.industryData.insightsOutgoingFlow`` type."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.insightsOutgoingFlow"
+    abstract: ClassVar[bool] = False
+
+
+@dataclass(kw_only=True)
+class IndustryDataHub(MutableEntity):
+    """The root of the industry data API: the tenant's runs, processes and run groups."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.industryData.industryDataHub"
+    abstract: ClassVar[bool] = False
+    runs: list[Run] | None = field(default=None, metadata={"json": "runs", "kind": "entities:Run"})
+    processes: list[Process] | None = field(
+        default=None, metadata={"json": "processes", "kind": "entities:Process"}
+    )
+    run_groups: list[RunGroup] | None = field(
+        default=None, metadata={"json": "runGroups", "kind": "entities:RunGroup"}
+    )
+
+
+# Every entity type by qualified name, for decoding by ``@odata.type``.
+ENTITY_TYPES: dict[str, type[Entity]] = {
+    Entity.odata_type[1:]: Entity,
+    External.odata_type[1:]: External,
+    MutableEntity.odata_type[1:]: MutableEntity,
+    Run.odata_type[1:]: Run,
+    OutgoingFlowRun.odata_type[1:]: OutgoingFlowRun,
+    IncomingFlowRun.odata_type[1:]: IncomingFlowRun,
+    RunGroup.odata_type[1:]: RunGroup,
+    Process.odata_type[1:]: Process,
+    OutgoingFlow.odata_type[1:]: OutgoingFlow,
+    DataShareOutgoingFlow.odata_type[1:]: DataShareOutgoingFlow,
+    InsightsOutgoingFlow.odata_type[1:]: InsightsOutgoingFlow,
+    IndustryDataHub.odata_type[1:]: IndustryDataHub,
+}
+# Types a field's ``kind`` names, by class name.
+TYPES: dict[str, type[Any]] = {
+    "RunStatus": RunStatus,
+    "ReadinessStatus": ReadinessStatus,
+    "DataShareSharingState": DataShareSharingState,
+    "PublicErrorDetail": PublicErrorDetail,
+    "PublicInnerError": PublicInnerError,
+    "PublicError": PublicError,
+    "Entity": Entity,
+    "External": External,
+    "MutableEntity": MutableEntity,
+    "Run": Run,
+    "OutgoingFlowRun": OutgoingFlowRun,
+    "IncomingFlowRun": IncomingFlowRun,
+    "RunGroup": RunGroup,
+    "Process": Process,
+    "OutgoingFlow": OutgoingFlow,
+    "DataShareOutgoingFlow": DataShareOutgoingFlow,
+    "InsightsOutgoingFlow": InsightsOutgoingFlow,
+    "IndustryDataHub": IndustryDataHub,
+}

@@ -1,0 +1,422 @@
+"""The synchronous client: :class:`Client`, with ``client.runs`` and ``client.processes``."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
+
+import httpx
+
+from flowruns.client import calls
+from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg, key
+from flowruns.client.connection import Connection, TokenArg
+from flowruns.client.errors import ServiceUnreachableError, error_from_response
+from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus
+from flowruns.client.recorder import RunRecorder, recorded
+from flowruns.client.retrying import RETRY_STATUSES, RetryPolicy
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Entity)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Client:
+    """A connection to a flowruns service (or any Graph industryData service).
+
+    ``url`` is the OData service root (``http://127.0.0.1:8000/beta``) and ``token`` a bearer
+    token or a function returning one; both default to ``FLOWRUNS_URL`` and ``FLOWRUNS_TOKEN``.
+    Requests refused with 429 or 503, and requests that got no answer and are safe to repeat,
+    are retried by ``retry``. Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: TokenArg = None,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.connection = Connection.resolve(url, token)
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            base_url=self.connection.base_url, timeout=timeout, transport=transport
+        )
+        self.runs = Runs(self)
+        self.processes = Processes(self)
+
+    @property
+    def url(self) -> str:
+        """The service root, without the trailing slash."""
+        return self.connection.base_url.rstrip("/")
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections; the client cannot be used afterwards."""
+        self._http.close()
+
+    def send(
+        self, call: Call[T], *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> T:
+        """Send ``call`` with retries; its decoded answer, or a :class:`GraphAPIError`."""
+        policy = retry or self.retry
+        client_request_id = str(uuid.uuid4())
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            headers = {**self.connection.headers(), **call.headers}
+            headers["client-request-id"] = client_request_id
+            try:
+                response = self._http.request(
+                    call.method,
+                    call.url,
+                    params=call.params or None,  # {} would drop a nextLink's own query
+                    json=call.body,
+                    headers=headers,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except httpx.TransportError as exc:
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                delay = policy.delay(attempt, None, waited) if unsent or call.replayable else None
+                if delay is None:
+                    raise ServiceUnreachableError(
+                        f"{call.method} {call.url}: no answer from {self.url} ({exc!r})"
+                    ) from exc
+            else:
+                if response.is_success:
+                    return call.decode(response)
+                error = error_from_response(response)
+                delay = None
+                if response.status_code in RETRY_STATUSES:
+                    delay = policy.delay(attempt, error.retry_after, waited)
+                if delay is None:
+                    raise error
+            time.sleep(delay)
+            waited += delay
+
+    def pages(self, first: Call[Page[E]], base: type[E]) -> Iterator[Page[E]]:
+        """``first`` and every page after it, fetched as they are needed."""
+        page = self.send(first)
+        yield page
+        while page.next_link:
+            page = self.send(calls.next_page(page.next_link, base))
+            yield page
+
+    def record_run(
+        self,
+        process: Process | str | None,
+        display_name: str,
+        **options: Any,
+    ) -> RunRecorder:
+        """A :class:`~flowruns.client.RunRecorder` for one run of ``process`` (a
+        :class:`Process` or its id; None records a run that belongs to no process).
+
+        Use it as ``with client.record_run(process, display_name=…) as run:``; ``options`` are
+        those of :class:`~flowruns.client.RunRecorder`.
+        """
+        return RunRecorder(self, process, display_name, **options)
+
+    def recorded(
+        self,
+        process: Process | str | None,
+        display_name: str | None = None,
+        **options: Any,
+    ) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """Decorator form of :meth:`record_run`: each call of the function is one run, named
+        ``display_name`` (default: the function's qualified name). Inside, the run is
+        :func:`~flowruns.client.current_run`."""
+        return recorded(self, process, display_name, **options)
+
+
+class Runs:
+    """Runs of every type: ``client.runs``."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def page(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        type: TypeArg = None,
+        *,
+        expand: str | None = None,
+        skip: int | None = None,
+        count: bool = False,
+    ) -> Page[Run]:
+        """One page of runs (``top`` is the page size, as in Graph; default 100).
+
+        ``filter`` is a :data:`~flowruns.client.F` expression (or OData text); ``type``
+        (``"outgoingFlowRun"``, ``OutgoingFlowRun``) keeps runs of that type only; ``search``
+        matches a substring of ``displayName``; ``count=True`` fills ``Page.count``.
+        """
+        params = calls.query(
+            filter=filter,
+            orderby=orderby,
+            top=top,
+            skip=skip,
+            select=select,
+            expand=expand,
+            search=search,
+            count=count,
+        )
+        path = calls.collection(calls.RUNS, type, Run)
+        return self._client.send(calls.list_page(path, Run, params))
+
+    def list(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        type: TypeArg = None,
+        *,
+        expand: str | None = None,
+    ) -> Iterator[Run]:
+        """Every matching run, following ``@odata.nextLink`` lazily (``top`` is the page size);
+        stop early with ``itertools.islice`` or ``break``."""
+        params = calls.query(
+            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+        )
+        path = calls.collection(calls.RUNS, type, Run)
+        for page in self._client.pages(calls.list_page(path, Run, params), Run):
+            yield from page.items
+
+    def count(
+        self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
+    ) -> int:
+        """How many runs match."""
+        path = calls.collection(calls.RUNS, type, Run)
+        return self._client.send(calls.count(path, calls.query(filter=filter, search=search)))
+
+    def get(
+        self, run_id: str, *, select: Iterable[str] | None = None, expand: str | None = None
+    ) -> Run:
+        """One run, as its own type (:class:`OutgoingFlowRun`, …); :class:`NotFoundError`
+        when there is none."""
+        path = f"{calls.RUNS}/{key(run_id)}"
+        return self._client.send(calls.get(path, Run, select, expand))
+
+    def create(
+        self,
+        display_name: str,
+        type: TypeArg = "outgoingFlowRun",
+        process_id: str | None = None,
+        status: RunStatus | str | None = None,
+        start: datetime | None = None,
+        *,
+        end: datetime | None = None,
+        statistics: dict[str, Any] | None = None,
+        blocking_error: PublicError | dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Create a run (``running`` and started now unless told otherwise).
+
+        The request carries an ``Idempotency-Key`` (``idempotency_key`` or a fresh uuid4) that
+        its retries reuse, so a create the server applied but whose answer was lost is not made
+        twice. ``process_id`` links the run to a process.
+        """
+        body = calls.run_body(
+            {
+                "display_name": display_name,
+                "process_id": process_id,
+                "status": status,
+                "start": start,
+                "end": end,
+                "statistics": statistics,
+                "blocking_error": blocking_error,
+            }
+        )
+        body = {k: v for k, v in body.items() if v is not None}
+        body["@odata.type"] = f"#{calls.qualified_type(type, Run)}"
+        return self._client.send(calls.create(calls.RUNS, Run, body, idempotency_key))
+
+    def update(self, run_id: str, *, if_match: str | Entity | None = None, **changes: Any) -> Run:
+        """Change a run: ``update(id, status="completed", statistics={"recordsFailed": 0})``.
+
+        Names are the :class:`Run` attributes (``display_name``, ``status``, ``statistics``,
+        ``end_date_time``/``end``, ``blocking_error``…) or ``process_id``; ``statistics`` is
+        merged (JSON Merge Patch). ``if_match`` (an ETag or a :class:`Run`) makes the update
+        conditional (:class:`PreconditionFailedError` when the run changed since).
+        """
+        path = f"{calls.RUNS}/{key(run_id)}"
+        body = calls.run_body(changes)
+        return self._client.send(calls.update(path, Run, body, if_match))
+
+    def delete(self, run_id: str, *, if_match: str | Entity | None = None) -> None:
+        """Delete a run (its process stays)."""
+        self._client.send(calls.delete(f"{calls.RUNS}/{key(run_id)}", if_match))
+
+    def heartbeat(self, run_id: str) -> None:
+        """Tell the server the run's writer is alive (an empty ``PATCH {}``), so the stale-run
+        rule does not fail it."""
+        self._client.send(calls.heartbeat(f"{calls.RUNS}/{key(run_id)}"))
+
+    def process(self, run_id: str) -> Process:
+        """The run's process; :class:`NotFoundError` when it has none."""
+        path = f"{calls.RUNS}/{key(run_id)}/process"
+        return self._client.send(calls.get(path, Process, None, None))
+
+    def link_process(self, run_id: str, process_id: str) -> None:
+        """Link the run to a process (replacing any previous link)."""
+        path = f"{calls.RUNS}/{key(run_id)}/process"
+        target = f"{self._client.url}/{calls.PROCESSES}/{key(process_id)}"
+        self._client.send(calls.put_ref(path, target))
+
+    def unlink_process(self, run_id: str) -> None:
+        """Remove the run's process link."""
+        self._client.send(calls.delete_ref(f"{calls.RUNS}/{key(run_id)}/process"))
+
+
+class Processes:
+    """Processes (flows) of every type: ``client.processes``."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def page(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        type: TypeArg = None,
+        *,
+        expand: str | None = None,
+        skip: int | None = None,
+        count: bool = False,
+    ) -> Page[Process]:
+        """One page of processes; the options are those of :meth:`Runs.page`."""
+        params = calls.query(
+            filter=filter,
+            orderby=orderby,
+            top=top,
+            skip=skip,
+            select=select,
+            expand=expand,
+            search=search,
+            count=count,
+        )
+        path = calls.collection(calls.PROCESSES, type, Process)
+        return self._client.send(calls.list_page(path, Process, params))
+
+    def list(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        type: TypeArg = None,
+        *,
+        expand: str | None = None,
+    ) -> Iterator[Process]:
+        """Every matching process, following nextLinks lazily."""
+        params = calls.query(
+            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+        )
+        path = calls.collection(calls.PROCESSES, type, Process)
+        for page in self._client.pages(calls.list_page(path, Process, params), Process):
+            yield from page.items
+
+    def count(
+        self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
+    ) -> int:
+        """How many processes match."""
+        path = calls.collection(calls.PROCESSES, type, Process)
+        return self._client.send(calls.count(path, calls.query(filter=filter, search=search)))
+
+    def get(
+        self, process_id: str, *, select: Iterable[str] | None = None, expand: str | None = None
+    ) -> Process:
+        """One process, as its own type."""
+        path = f"{calls.PROCESSES}/{key(process_id)}"
+        return self._client.send(calls.get(path, Process, select, expand))
+
+    def create(
+        self,
+        display_name: str,
+        type: TypeArg = "insightsOutgoingFlow",
+        *,
+        idempotency_key: str | None = None,
+        **props: Any,
+    ) -> Process:
+        """Create a process of a concrete type (``insightsOutgoingFlow``,
+        ``dataShareOutgoingFlow``); ``props`` are that type's attributes
+        (``readiness_status="ready"``, ``share_name=…``)."""
+        process_type = calls.qualified_type(type, Process)
+        assert process_type is not None  # a default is always given
+        body = calls.process_body(process_type, {"display_name": display_name, **props})
+        body["@odata.type"] = f"#{process_type}"
+        return self._client.send(calls.create(calls.PROCESSES, Process, body, idempotency_key))
+
+    def update(
+        self, process_id: str, *, if_match: str | Entity | None = None, **changes: Any
+    ) -> Process:
+        """Change a process; names are the attributes of its type."""
+        body = calls.process_body(None, changes)
+        path = f"{calls.PROCESSES}/{key(process_id)}"
+        return self._client.send(calls.update(path, Process, body, if_match))
+
+    def delete(
+        self,
+        process_id: str,
+        *,
+        cascade_running: bool = False,
+        if_match: str | Entity | None = None,
+    ) -> None:
+        """Delete a process and its runs. While one of its runs is ``running`` the server
+        refuses (:class:`ConflictError`) unless ``cascade_running`` is true."""
+        prefer = "cascade-running" if cascade_running else None
+        self._client.send(calls.delete(f"{calls.PROCESSES}/{key(process_id)}", if_match, prefer))
+
+    def runs(
+        self,
+        process_id: str,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+    ) -> Iterator[Run]:
+        """The runs of one process, newest first unless ``orderby`` says otherwise."""
+        params = calls.query(filter=filter, orderby=orderby, top=top, select=select)
+        path = f"{calls.PROCESSES}/{key(process_id)}/runs"
+        for page in self._client.pages(calls.list_page(path, Run, params), Run):
+            yield from page.items
+
+    def create_run(
+        self,
+        process_id: str,
+        display_name: str,
+        *,
+        statistics: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Create a ``running`` run linked to the process, of the run type that matches it
+        (``outgoingFlowRun`` for outgoing flows)."""
+        body: dict[str, Any] = {"displayName": display_name}
+        if statistics is not None:
+            body["statistics"] = statistics
+        path = f"{calls.PROCESSES}/{key(process_id)}/runs"
+        return self._client.send(calls.create(path, Run, body, idempotency_key))
