@@ -23,8 +23,8 @@ serve: $(STAMP)
 	$(BIN)/flowruns serve --data-dir "$(DATA_DIR)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
 test: lint

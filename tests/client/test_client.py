@@ -49,6 +49,11 @@ def test_list_follows_next_links_across_pages_lazily(server: Server, process: Pr
         assert set(listed) == created
         page = client.runs.page(filter=F.process.id == process.id, top=30, count=True)
         assert (len(page.items), page.count, page.next_link is not None) == (30, 70, True)
+        second = client.runs.next_page(page)
+        assert second is not None
+        third = client.runs.next_page(second)
+        assert third is not None
+        assert (len(second.items), len(third.items), client.runs.next_page(third)) == (30, 10, None)
         newest_first = [r.start_date_time for r in client.processes.runs(process.id, top=25)]
         assert len(newest_first) == 70
         assert newest_first == sorted(newest_first, reverse=True)  # type: ignore[type-var]

@@ -11,6 +11,7 @@
 See docs/sdk.md.
 """
 
+from flowruns.client.asynchronous import AsyncClient, AsyncRunRecorder
 from flowruns.client.calls import Page
 from flowruns.client.errors import (
     AuthenticationError,
@@ -50,6 +51,8 @@ from flowruns.client.retrying import RetryPolicy
 from flowruns.client.sync import Client
 
 __all__ = [
+    "AsyncClient",
+    "AsyncRunRecorder",
     "AuthenticationError",
     "BadRequestError",
     "Client",

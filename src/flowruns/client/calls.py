@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -23,6 +24,9 @@ E = TypeVar("E", bound=Entity)
 
 NS = "microsoft.graph.industryData"
 HUB = "external/industryData"
+
+RUNS = f"{HUB}/runs"
+PROCESSES = f"{HUB}/processes"
 
 FilterArg = Filter | str | None
 OrderArg = str | OrderKey | Path | Sequence[str | OrderKey | Path] | None
@@ -252,5 +256,61 @@ def process_body(process_type: str | None, changes: Mapping[str, Any]) -> dict[s
     return body
 
 
-RUNS = f"{HUB}/runs"
-PROCESSES = f"{HUB}/processes"
+# The operations of ``client.runs`` and ``client.processes``, shared by both clients.
+
+
+def run_path(run_id: str) -> str:
+    return f"{RUNS}/{key(run_id)}"
+
+
+def process_path(process_id: str) -> str:
+    return f"{PROCESSES}/{key(process_id)}"
+
+
+def runs_page(
+    type_: TypeArg, params: Mapping[str, str], under: str | None = None
+) -> Call[Page[Run]]:
+    """The first page of runs (of one process when ``under`` is its id)."""
+    path = f"{process_path(under)}/runs" if under is not None else RUNS
+    return list_page(collection(path, type_, Run), Run, params)
+
+
+def processes_page(type_: TypeArg, params: Mapping[str, str]) -> Call[Page[Process]]:
+    return list_page(collection(PROCESSES, type_, Process), Process, params)
+
+
+def create_run(
+    type_: TypeArg, idempotency_key: str | None, members: Mapping[str, Any]
+) -> Call[Run]:
+    """``POST runs`` of a concrete run type; ``None`` members are left out."""
+    body = run_body({k: v for k, v in members.items() if v is not None})
+    body["@odata.type"] = f"#{qualified_type(type_, Run)}"
+    return create(RUNS, Run, body, idempotency_key)
+
+
+def create_process(
+    type_: TypeArg, idempotency_key: str | None, members: Mapping[str, Any]
+) -> Call[Process]:
+    process_type = qualified_type(type_, Process)
+    if process_type is None:
+        raise ValueError("a process needs a concrete type, e.g. 'insightsOutgoingFlow'")
+    body = process_body(process_type, members)
+    body["@odata.type"] = f"#{process_type}"
+    return create(PROCESSES, Process, body, idempotency_key)
+
+
+def create_run_under(
+    process_id: str,
+    display_name: str,
+    idempotency_key: str | None,
+    start: datetime | None = None,
+    statistics: Mapping[str, Any] | None = None,
+) -> Call[Run]:
+    """``POST processes/{id}/runs``: the server picks the run type that matches the process."""
+    members = {"display_name": display_name, "start": start, "statistics": statistics}
+    body = run_body({k: v for k, v in members.items() if v is not None})
+    return create(f"{process_path(process_id)}/runs", Run, body, idempotency_key)
+
+
+def link_process(service_root: str, run_id: str, process_id: str) -> Call[None]:
+    return put_ref(f"{run_path(run_id)}/process", f"{service_root}/{process_path(process_id)}")

@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from flowruns.client import calls
-from flowruns.client.codec import format_datetime
 from flowruns.client.errors import GraphAPIError
 from flowruns.client.models import Process, Run, RunStatus
 from flowruns.client.redaction import redact, truncate
@@ -120,6 +119,8 @@ class RunRecorder:
         self.options = options or RecorderOptions()
         self.stats = Statistics(statistics)
         self.run: Run | None = None
+        #: The status the run was closed with (None while it runs).
+        self.status: RunStatus | None = None
         self._stderr = stderr
         process_id = process.id if isinstance(process, Process) else process
         self.process_id = process_id
@@ -157,21 +158,8 @@ class RunRecorder:
     # Context manager ----------------------------------------------------------------------
 
     def __enter__(self) -> RunRecorder:
-        body: dict[str, Any] = {
-            "displayName": self.display_name,
-            # The flow's own clock: the true start even when the create is sent late.
-            "startDateTime": format_datetime(datetime.now(UTC)),
-        }
-        if self.process_id is None:
-            path = calls.RUNS
-            body["@odata.type"] = f"#{calls.NS}.outgoingFlowRun"
-        else:
-            path = f"{calls.PROCESSES}/{calls.key(self.process_id)}/runs"
-        self._create = calls.create(path, Run, body, None)
+        self.start()
         self._token = _current.set(self)
-        self._thread = threading.Thread(target=self._loop, name="flowruns-recorder", daemon=True)
-        self._thread.start()
-        self._first_try.wait(self.options.start_timeout)
         return self
 
     def __exit__(
@@ -180,14 +168,34 @@ class RunRecorder:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        ended = datetime.now(UTC)
         if self._token is not None:
             _current.reset(self._token)
+        self.finish(exc)
+
+    def start(self) -> None:
+        """Open the run: start the background thread and give the create up to
+        ``start_timeout`` seconds (the block goes on either way)."""
+        # The flow's own clock: the true start even when the create is sent late.
+        start = datetime.now(UTC)
+        if self.process_id is None:
+            members = {"display_name": self.display_name, "start": start}
+            self._create = calls.create_run("outgoingFlowRun", None, members)
+        else:
+            self._create = calls.create_run_under(self.process_id, self.display_name, None, start)
+        self._thread = threading.Thread(target=self._loop, name="flowruns-recorder", daemon=True)
+        self._thread.start()
+        self._first_try.wait(self.options.start_timeout)
+
+    def finish(self, exc: BaseException | None) -> None:
+        """Close the run: ``failed`` with ``exc`` as its blocking error, else by the statistics
+        (a ``SystemExit`` with status 0 is a normal end). Never raises."""
+        ended = datetime.now(UTC)
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
             outcome = _Outcome(self.stats.final_status(), None, ended)
         else:
             secrets = [s for s in (self.client.connection.secret(),) if s]
             outcome = _Outcome(RunStatus.FAILED, blocking_error(exc, secrets), ended)
+        self.status = outcome.status
         self._stop.set()
         self._nudge.set()
         if self._thread is not None:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import httpx
+
+from flowruns.client.errors import GraphAPIError
+
 RETRY_STATUSES = frozenset({429, 503})
 
 
@@ -45,3 +49,22 @@ class RetryPolicy:
 
 #: One try only: for callers that do their own retrying (the run recorder).
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+def delay_after_error(
+    policy: RetryPolicy, attempt: int, waited: float, error: GraphAPIError
+) -> float | None:
+    """Seconds before trying again after an error response, or None to raise it."""
+    if error.status not in RETRY_STATUSES:
+        return None
+    return policy.delay(attempt, error.retry_after, waited)
+
+
+def delay_after_no_answer(
+    policy: RetryPolicy, attempt: int, waited: float, error: httpx.TransportError, replayable: bool
+) -> float | None:
+    """Seconds before trying again after no answer came, or None to give up."""
+    never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+    if not (never_sent or replayable):
+        return None
+    return policy.delay(attempt, None, waited)

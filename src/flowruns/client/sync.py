@@ -12,12 +12,12 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 
 from flowruns.client import calls
-from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg, key
+from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
 from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus
 from flowruns.client.recorder import RunRecorder, recorded
-from flowruns.client.retrying import RETRY_STATUSES, RetryPolicy
+from flowruns.client.retrying import RetryPolicy, delay_after_error, delay_after_no_answer
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Entity)
@@ -92,8 +92,7 @@ class Client:
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except httpx.TransportError as exc:
-                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                delay = policy.delay(attempt, None, waited) if unsent or call.replayable else None
+                delay = delay_after_no_answer(policy, attempt, waited, exc, call.replayable)
                 if delay is None:
                     raise ServiceUnreachableError(
                         f"{call.method} {call.url}: no answer from {self.url} ({exc!r})"
@@ -102,9 +101,7 @@ class Client:
                 if response.is_success:
                     return call.decode(response)
                 error = error_from_response(response)
-                delay = None
-                if response.status_code in RETRY_STATUSES:
-                    delay = policy.delay(attempt, error.retry_after, waited)
+                delay = delay_after_error(policy, attempt, waited, error)
                 if delay is None:
                     raise error
             time.sleep(delay)
@@ -165,7 +162,7 @@ class Runs:
     ) -> Page[Run]:
         """One page of runs (``top`` is the page size, as in Graph; default 100).
 
-        ``filter`` is a :data:`~flowruns.client.F` expression (or OData text); ``type``
+        ``filter`` is an :data:`~flowruns.client.F` expression (or OData text); ``type``
         (``"outgoingFlowRun"``, ``OutgoingFlowRun``) keeps runs of that type only; ``search``
         matches a substring of ``displayName``; ``count=True`` fills ``Page.count``.
         """
@@ -179,8 +176,13 @@ class Runs:
             search=search,
             count=count,
         )
-        path = calls.collection(calls.RUNS, type, Run)
-        return self._client.send(calls.list_page(path, Run, params))
+        return self._client.send(calls.runs_page(type, params))
+
+    def next_page(self, page: Page[Run]) -> Page[Run] | None:
+        """The page after ``page``, or None when it was the last."""
+        if page.next_link is None:
+            return None
+        return self._client.send(calls.next_page(page.next_link, Run))
 
     def list(
         self,
@@ -198,8 +200,7 @@ class Runs:
         params = calls.query(
             filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
         )
-        path = calls.collection(calls.RUNS, type, Run)
-        for page in self._client.pages(calls.list_page(path, Run, params), Run):
+        for page in self._client.pages(calls.runs_page(type, params), Run):
             yield from page.items
 
     def count(
@@ -214,8 +215,7 @@ class Runs:
     ) -> Run:
         """One run, as its own type (:class:`OutgoingFlowRun`, …); :class:`NotFoundError`
         when there is none."""
-        path = f"{calls.RUNS}/{key(run_id)}"
-        return self._client.send(calls.get(path, Run, select, expand))
+        return self._client.send(calls.get(calls.run_path(run_id), Run, select, expand))
 
     def create(
         self,
@@ -236,56 +236,50 @@ class Runs:
         its retries reuse, so a create the server applied but whose answer was lost is not made
         twice. ``process_id`` links the run to a process.
         """
-        body = calls.run_body(
-            {
-                "display_name": display_name,
-                "process_id": process_id,
-                "status": status,
-                "start": start,
-                "end": end,
-                "statistics": statistics,
-                "blocking_error": blocking_error,
-            }
-        )
-        body = {k: v for k, v in body.items() if v is not None}
-        body["@odata.type"] = f"#{calls.qualified_type(type, Run)}"
-        return self._client.send(calls.create(calls.RUNS, Run, body, idempotency_key))
+        members = {
+            "display_name": display_name,
+            "process_id": process_id,
+            "status": status,
+            "start": start,
+            "end": end,
+            "statistics": statistics,
+            "blocking_error": blocking_error,
+        }
+        return self._client.send(calls.create_run(type, idempotency_key, members))
 
     def update(self, run_id: str, *, if_match: str | Entity | None = None, **changes: Any) -> Run:
         """Change a run: ``update(id, status="completed", statistics={"recordsFailed": 0})``.
 
         Names are the :class:`Run` attributes (``display_name``, ``status``, ``statistics``,
-        ``end_date_time``/``end``, ``blocking_error``…) or ``process_id``; ``statistics`` is
-        merged (JSON Merge Patch). ``if_match`` (an ETag or a :class:`Run`) makes the update
-        conditional (:class:`PreconditionFailedError` when the run changed since).
+        ``end_date_time`` or ``end``, ``blocking_error``…) or ``process_id``; ``statistics`` is
+        merged (JSON Merge Patch: ``None`` removes a member). ``if_match`` (an ETag or a
+        :class:`Run`) makes the update conditional (:class:`PreconditionFailedError` when the
+        run changed since).
         """
-        path = f"{calls.RUNS}/{key(run_id)}"
         body = calls.run_body(changes)
-        return self._client.send(calls.update(path, Run, body, if_match))
+        return self._client.send(calls.update(calls.run_path(run_id), Run, body, if_match))
 
     def delete(self, run_id: str, *, if_match: str | Entity | None = None) -> None:
         """Delete a run (its process stays)."""
-        self._client.send(calls.delete(f"{calls.RUNS}/{key(run_id)}", if_match))
+        self._client.send(calls.delete(calls.run_path(run_id), if_match))
 
     def heartbeat(self, run_id: str) -> None:
         """Tell the server the run's writer is alive (an empty ``PATCH {}``), so the stale-run
         rule does not fail it."""
-        self._client.send(calls.heartbeat(f"{calls.RUNS}/{key(run_id)}"))
+        self._client.send(calls.heartbeat(calls.run_path(run_id)))
 
     def process(self, run_id: str) -> Process:
         """The run's process; :class:`NotFoundError` when it has none."""
-        path = f"{calls.RUNS}/{key(run_id)}/process"
+        path = f"{calls.run_path(run_id)}/process"
         return self._client.send(calls.get(path, Process, None, None))
 
     def link_process(self, run_id: str, process_id: str) -> None:
         """Link the run to a process (replacing any previous link)."""
-        path = f"{calls.RUNS}/{key(run_id)}/process"
-        target = f"{self._client.url}/{calls.PROCESSES}/{key(process_id)}"
-        self._client.send(calls.put_ref(path, target))
+        self._client.send(calls.link_process(self._client.url, run_id, process_id))
 
     def unlink_process(self, run_id: str) -> None:
         """Remove the run's process link."""
-        self._client.send(calls.delete_ref(f"{calls.RUNS}/{key(run_id)}/process"))
+        self._client.send(calls.delete_ref(f"{calls.run_path(run_id)}/process"))
 
 
 class Processes:
@@ -318,8 +312,13 @@ class Processes:
             search=search,
             count=count,
         )
-        path = calls.collection(calls.PROCESSES, type, Process)
-        return self._client.send(calls.list_page(path, Process, params))
+        return self._client.send(calls.processes_page(type, params))
+
+    def next_page(self, page: Page[Process]) -> Page[Process] | None:
+        """The page after ``page``, or None when it was the last."""
+        if page.next_link is None:
+            return None
+        return self._client.send(calls.next_page(page.next_link, Process))
 
     def list(
         self,
@@ -336,8 +335,7 @@ class Processes:
         params = calls.query(
             filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
         )
-        path = calls.collection(calls.PROCESSES, type, Process)
-        for page in self._client.pages(calls.list_page(path, Process, params), Process):
+        for page in self._client.pages(calls.processes_page(type, params), Process):
             yield from page.items
 
     def count(
@@ -351,7 +349,7 @@ class Processes:
         self, process_id: str, *, select: Iterable[str] | None = None, expand: str | None = None
     ) -> Process:
         """One process, as its own type."""
-        path = f"{calls.PROCESSES}/{key(process_id)}"
+        path = calls.process_path(process_id)
         return self._client.send(calls.get(path, Process, select, expand))
 
     def create(
@@ -365,18 +363,15 @@ class Processes:
         """Create a process of a concrete type (``insightsOutgoingFlow``,
         ``dataShareOutgoingFlow``); ``props`` are that type's attributes
         (``readiness_status="ready"``, ``share_name=…``)."""
-        process_type = calls.qualified_type(type, Process)
-        assert process_type is not None  # a default is always given
-        body = calls.process_body(process_type, {"display_name": display_name, **props})
-        body["@odata.type"] = f"#{process_type}"
-        return self._client.send(calls.create(calls.PROCESSES, Process, body, idempotency_key))
+        members = {"display_name": display_name, **props}
+        return self._client.send(calls.create_process(type, idempotency_key, members))
 
     def update(
         self, process_id: str, *, if_match: str | Entity | None = None, **changes: Any
     ) -> Process:
         """Change a process; names are the attributes of its type."""
+        path = calls.process_path(process_id)
         body = calls.process_body(None, changes)
-        path = f"{calls.PROCESSES}/{key(process_id)}"
         return self._client.send(calls.update(path, Process, body, if_match))
 
     def delete(
@@ -389,7 +384,7 @@ class Processes:
         """Delete a process and its runs. While one of its runs is ``running`` the server
         refuses (:class:`ConflictError`) unless ``cascade_running`` is true."""
         prefer = "cascade-running" if cascade_running else None
-        self._client.send(calls.delete(f"{calls.PROCESSES}/{key(process_id)}", if_match, prefer))
+        self._client.send(calls.delete(calls.process_path(process_id), if_match, prefer))
 
     def runs(
         self,
@@ -401,8 +396,8 @@ class Processes:
     ) -> Iterator[Run]:
         """The runs of one process, newest first unless ``orderby`` says otherwise."""
         params = calls.query(filter=filter, orderby=orderby, top=top, select=select)
-        path = f"{calls.PROCESSES}/{key(process_id)}/runs"
-        for page in self._client.pages(calls.list_page(path, Run, params), Run):
+        first = calls.runs_page(None, params, under=process_id)
+        for page in self._client.pages(first, Run):
             yield from page.items
 
     def create_run(
@@ -410,13 +405,11 @@ class Processes:
         process_id: str,
         display_name: str,
         *,
+        start: datetime | None = None,
         statistics: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> Run:
         """Create a ``running`` run linked to the process, of the run type that matches it
         (``outgoingFlowRun`` for outgoing flows)."""
-        body: dict[str, Any] = {"displayName": display_name}
-        if statistics is not None:
-            body["statistics"] = statistics
-        path = f"{calls.PROCESSES}/{key(process_id)}/runs"
-        return self._client.send(calls.create(path, Run, body, idempotency_key))
+        call = calls.create_run_under(process_id, display_name, idempotency_key, start, statistics)
+        return self._client.send(call)
