@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from flowruns.edm.industrydata import PROCESSES, RUNS
-from flowruns.edm.model import EntitySetBinding, EntityType
+from flowruns.edm.model import EntitySetBinding, EntityType, EnumType
 from flowruns.store.database import is_writing
 from flowruns.store.schema import (
     PROCESS_COLUMNS,
@@ -53,18 +53,28 @@ class TableSpec:
         self.table = table
         self.columns = columns
         self.root = root
-        # Per stored type name: the type and the (property, column) pairs its rows carry.
-        self.layouts: dict[str, tuple[EntityType, list[tuple[str, PropertyColumn]]]] = {
+        # Rows are read by position (``select(table)`` lists the columns in table order): per
+        # stored type name, the type and, for each property its rows carry, the property name,
+        # the column's position and the enum members to map a stored value back to a name.
+        at = {c.name: i for i, c in enumerate(table.columns)}
+        self.positions = (at["type"], at["id"], at["etag"], at.get("process_id"), at.get("touched"))
+        self.readers: dict[str, tuple[EntityType, list[tuple[str, int, tuple[str, ...] | None]]]]
+        self.readers = {
             t.name: (
                 t,
                 [
-                    (p.name, columns[p.name])
+                    (p.name, at[columns[p.name].column.name], _members(columns[p.name]))
                     for p in t.properties
                     if p.name in columns and not p.key
                 ],
             )
             for t in root.subtypes()
         }
+
+
+def _members(column: PropertyColumn) -> tuple[str, ...] | None:
+    prop_type = column.property.type
+    return prop_type.members if isinstance(prop_type, EnumType) else None
 
 
 RUN_TABLE = TableSpec(runs, RUN_COLUMNS, RUNS.type)
@@ -122,16 +132,20 @@ class Page:
 
 
 def _to_record(spec: TableSpec, row: Row[Any]) -> Record:
-    mapping = row._mapping
-    entity_type, layout = spec.layouts[mapping["type"]]
-    values = {name: pc.from_db(mapping[pc.column.name]) for name, pc in layout}
+    """A record from a row of ``select(spec.table, …)``, read by column position."""
+    type_at, id_at, etag_at, process_at, touched_at = spec.positions
+    entity_type, layout = spec.readers[row[type_at]]
+    values: dict[str, Any] = {}
+    for name, at, members in layout:
+        value = row[at]
+        values[name] = members[value] if members is not None and value is not None else value
     return Record(
         type=entity_type,
-        id=mapping["id"],
-        etag=mapping["etag"],
+        id=row[id_at],
+        etag=row[etag_at],
         values=values,
-        process_id=mapping.get("process_id"),
-        touched=mapping.get("touched"),
+        process_id=None if process_at is None else row[process_at],
+        touched=None if touched_at is None else row[touched_at],
     )
 
 
