@@ -87,6 +87,8 @@ OPERATIONS = [
     Operation("GET", f"{HUB}/processes", reads=(FLOWS,)),
     Operation("GET", f"{HUB}/processes/$count", reads=(FLOWS,)),
     Operation("GET", f"{HUB}/processes?$expand=runs", reads=(FLOWS, RUNS)),
+    Operation("GET", f"{HUB}/processes?$filter=runs/any()", reads=(FLOWS, RUNS)),
+    Operation("GET", f"{HUB}/processes?$orderby=runs/$count desc", reads=(FLOWS, RUNS)),
     Operation("GET", f"{HUB}/processes/{{process}}", reads=(FLOWS,)),
     Operation("GET", f"{HUB}/processes/{{process}}/runs", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runGroups", reads=(RUNS,)),

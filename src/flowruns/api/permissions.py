@@ -9,6 +9,7 @@ exists.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 from flowruns.auth.scopes import Area, Need
@@ -21,6 +22,20 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 
 def _asks_expand(query: str) -> bool:
     return any(name.lower().removeprefix("$") == "expand" for name, _ in parse_qsl(query))
+
+
+# ``runs/any(…)``, ``runs/$count`` in an expression over processes: it reads the runs.
+_RUNS_PATH = re.compile(r"(?<![\w.'/])runs\s*/")
+
+
+def _asks_runs_in_expressions(query: str) -> bool:
+    """Whether a ``$filter``, ``$orderby`` or ``$apply`` reaches through a process's runs
+    (conservatively: the text is not parsed, so a string literal may count too)."""
+    return any(
+        name.lower().removeprefix("$") in ("filter", "orderby", "apply")
+        and _RUNS_PATH.search(value) is not None
+        for name, value in parse_qsl(query)
+    )
 
 
 def _is_process(resource: paths.CollectionRef | paths.EntityRef) -> bool:
@@ -48,8 +63,9 @@ def needs(resource: paths.Resource, method: str, query: str = "") -> list[Need]:
             return [Need(Area.RUNS, False), Need(Area.FLOWS, True)]
         case paths.CollectionRef() | paths.EntityRef() if _is_process(resource):
             result = [Need(Area.FLOWS, write)]
-            if not write and query and _asks_expand(query):
-                result.append(Need(Area.RUNS, False))  # processes?$expand=runs reads runs
+            if not write and query and (_asks_expand(query) or _asks_runs_in_expressions(query)):
+                # processes?$expand=runs and $filter=runs/any(…) read runs
+                result.append(Need(Area.RUNS, False))
             return result
         case _:
             return [Need(Area.RUNS, write)]
