@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -15,9 +16,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    Select,
     Table,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -186,12 +189,34 @@ def get(
     stays true: by default against any other writer of the row; with ``share`` only against its
     deletion (enough for a row that is merely referenced, and it lets such writers overlap).
     """
-    conditions = _scope_filter(spec, tenant, scope or Scope())
-    statement = select(spec.table).where(*conditions, spec.table.c.id == key)
-    if is_writing(connection):
-        statement = statement.with_for_update(of=spec.table, read=share, key_share=True)
-    row = connection.execute(statement).first()
+    scope = scope or Scope()
+    writing = is_writing(connection)
+    if scope.process_id is None and scope.group_id is None and scope.statuses is None:
+        statement = _lookup(spec, scope.types, writing, share)
+        row = connection.execute(statement, {"tenant": tenant, "key": key}).first()
+    else:
+        conditions = _scope_filter(spec, tenant, scope)
+        select_one = select(spec.table).where(*conditions, spec.table.c.id == key)
+        if writing:
+            select_one = select_one.with_for_update(of=spec.table, read=share, key_share=True)
+        row = connection.execute(select_one).first()
     return None if row is None else _to_record(spec, row)
+
+
+@lru_cache(maxsize=64)
+def _lookup(
+    spec: TableSpec, types: frozenset[str] | None, writing: bool, share: bool
+) -> Select[Any]:
+    """The lookup by key, built once: a statement reused with new parameters skips building
+    and hashing a new one (about half the cost of reading one row through SQLAlchemy)."""
+    table = spec.table
+    conditions = [table.c.tenant_id == bindparam("tenant"), table.c.id == bindparam("key")]
+    if types is not None:
+        conditions.append(table.c.type.in_(sorted(types)))
+    statement = select(table).where(*conditions)
+    if writing:
+        statement = statement.with_for_update(of=table, read=share, key_share=True)
+    return statement
 
 
 def _after(order: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
