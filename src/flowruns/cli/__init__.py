@@ -1,4 +1,5 @@
-"""The ``flowruns`` command."""
+"""The ``flowruns`` command: the server's own commands here, the client commands (``runs``,
+``processes``, ``exec``) in a module each."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import GUID, mint_token
+from flowruns.cli import processes, runs
+from flowruns.cli.execute import exec_command
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, InvalidSetting, Settings, parse_run_timeout
 from flowruns.store import migrations, transfer
@@ -42,6 +45,10 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 db_app = typer.Typer(help="The database: its schema revision and upgrades.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(runs.app, name="runs")
+app.add_typer(processes.app, name="processes")
+# Everything after the options is the command, its own options included.
+app.command("exec", context_settings={"allow_interspersed_args": False})(exec_command)
 console = Console(stderr=True, soft_wrap=True)  # messages stay whole lines
 
 DataDir = Annotated[

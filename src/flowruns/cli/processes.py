@@ -1,0 +1,111 @@
+"""``flowruns processes list|get|create|delete``: the flows whose executions are runs."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated
+
+import typer
+
+from flowruns.cli import render
+from flowruns.cli.remote import Token, Url, client, err, out
+
+app = typer.Typer(help="Processes: the data flows whose executions are runs.", no_args_is_help=True)
+
+_TYPES = ("insightsOutgoingFlow", "dataShareOutgoingFlow")
+_READINESS = ("notReady", "ready", "failed", "deleted", "expired")
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.command("list")
+def list_processes(
+    search: Annotated[
+        str | None, typer.Option(help="Only processes whose name contains this.")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="Show at most this many processes.")] = 100,
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """List processes by name."""
+    with client(url, token) as service:
+        processes = list(
+            itertools.islice(service.processes.list(search=search, top=min(top, 200)), top)
+        )
+    if as_json:
+        typer.echo(render.dumps([render.as_json(p) for p in processes]))
+    elif processes:
+        out().print(render.processes_table(processes))
+    else:
+        err().print("No processes match.")
+
+
+@app.command("get")
+def get_process(
+    process_id: Annotated[str, typer.Argument(metavar="ID", help="The process's id.")],
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Show one process and its latest runs."""
+    with client(url, token) as service:
+        process = service.processes.get(process_id)
+        runs = list(itertools.islice(service.processes.runs(process_id, top=10), 10))
+    if as_json:
+        typer.echo(render.dumps(render.as_json(process)))
+        return
+    out().print(render.process_details(process))
+    if runs:
+        out().print(render.runs_table(runs, title="Latest runs"))
+
+
+@app.command("create")
+def create_process(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The process's display name.")],
+    process_type: Annotated[
+        str, typer.Option("--type", help=f"One of {', '.join(_TYPES)}.")
+    ] = "insightsOutgoingFlow",
+    readiness: Annotated[
+        str, typer.Option(help=f"Readiness status: {', '.join(_READINESS)}.")
+    ] = "ready",
+    share_name: Annotated[
+        str | None, typer.Option(help="Share name (dataShareOutgoingFlow only).")
+    ] = None,
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Create a process and print its id (on stdout, for scripts)."""
+    if process_type not in _TYPES:
+        raise typer.BadParameter(f"use one of {', '.join(_TYPES)}", param_hint="--type")
+    if readiness not in _READINESS:
+        raise typer.BadParameter(f"use one of {', '.join(_READINESS)}", param_hint="--readiness")
+    if share_name is not None and process_type != "dataShareOutgoingFlow":
+        raise typer.BadParameter(
+            "only a dataShareOutgoingFlow has a share name", param_hint="--share-name"
+        )
+    props: dict[str, str] = {"readiness_status": readiness}
+    if share_name is not None:
+        props["share_name"] = share_name
+    with client(url, token) as service:
+        process = service.processes.create(name, process_type, **props)
+    if as_json:
+        typer.echo(render.dumps(render.as_json(process)))
+    else:
+        typer.echo(process.id)
+
+
+@app.command("delete")
+def delete_process(
+    process_id: Annotated[str, typer.Argument(metavar="ID", help="The process's id.")],
+    cascade_running: Annotated[
+        bool,
+        typer.Option("--cascade-running", help="Also delete its runs that are still running."),
+    ] = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Delete a process and all its runs (refused while one runs, unless --cascade-running)."""
+    with client(url, token) as service:
+        service.processes.delete(process_id, cascade_running=cascade_running)
+    err().print(f"Deleted process {process_id} and its runs.")

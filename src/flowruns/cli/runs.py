@@ -1,0 +1,190 @@
+"""``flowruns runs list|get|watch``: reading runs from a terminal."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.text import Text
+
+from flowruns.cli import render
+from flowruns.cli.remote import Token, Url, client, describe, err, out
+from flowruns.client import Client, F, Filter, RunStatus, ServerError, ServiceUnreachableError
+
+app = typer.Typer(help="Read runs: list, show one, watch the running ones.", no_args_is_help=True)
+
+_STATUSES = [s.value for s in RunStatus if s is not RunStatus.UNKNOWN_FUTURE_VALUE]
+_TYPES = ("outgoingFlowRun", "incomingFlowRun", "runGroup")
+_AGO = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# Runs fetched per request: large pages, fewer round trips, within the service's 999.
+PAGE_SIZE = 200
+
+Status = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status", "-s", help=f"Only runs with this status (repeatable): {', '.join(_STATUSES)}."
+    ),
+]
+RunType = Annotated[str | None, typer.Option("--type", help=f"Only {', '.join(_TYPES)}.")]
+ProcessId = Annotated[str | None, typer.Option("--process", help="Only runs of this process id.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """An ISO 8601 date or date-time (UTC unless it says otherwise) or a time ago: 30m, 2h, 7d."""
+    ago = _AGO.match(text.strip().lower())
+    if ago is not None:
+        seconds = int(ago["amount"]) * _UNITS[ago["unit"]]
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            "give an ISO 8601 date or date-time (2026-11-27, 2026-11-27T08:00Z) or a time ago "
+            "(30m, 2h, 7d, 2w)",
+            param_hint=option,
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def run_filter(
+    status: list[str] | None,
+    process: str | None,
+    since: str | None,
+    until: str | None,
+) -> Filter | None:
+    """The ``$filter`` the options ask for, built without splicing text."""
+    parts: list[Filter] = []
+    if status:
+        unknown = sorted(set(status) - set(_STATUSES))
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown status {', '.join(unknown)}; use {', '.join(_STATUSES)}",
+                param_hint="--status",
+            )
+        parts.append(F.status == status[0] if len(status) == 1 else F.status.in_(status))
+    if process:
+        parts.append(F.process.id == process)
+    if since:
+        parts.append(F.startDateTime >= parse_time(since, "--since"))
+    if until:
+        parts.append(F.startDateTime < parse_time(until, "--until"))
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined & part
+    return combined
+
+
+def _check_type(run_type: str | None) -> None:
+    if run_type is not None and run_type not in _TYPES:
+        raise typer.BadParameter(f"use one of {', '.join(_TYPES)}", param_hint="--type")
+
+
+@app.command("list")
+def list_runs(
+    status: Status = None,
+    run_type: RunType = None,
+    process: ProcessId = None,
+    since: Annotated[
+        str | None, typer.Option(help="Started at or after: 2026-11-27, 2026-11-27T08:00Z, 2h, 7d.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Started before (same forms).")] = None,
+    search: Annotated[str | None, typer.Option(help="Only runs whose name contains this.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Show at most this many runs.")] = 50,
+    page_size: Annotated[
+        int, typer.Option(min=1, max=999, help="Runs fetched per request.")
+    ] = PAGE_SIZE,
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """List runs, newest first (following pages up to --top)."""
+    _check_type(run_type)
+    query = run_filter(status, process, since, until)
+    with client(url, token) as service:
+        found = service.runs.list(
+            filter=query, top=min(top, page_size), search=search, type=run_type
+        )
+        runs = list(itertools.islice(found, top))
+    if as_json:
+        typer.echo(render.dumps([render.as_json(r) for r in runs]))
+        return
+    if not runs:
+        err().print("No runs match.")
+        return
+    out().print(render.runs_table(runs))
+
+
+@app.command("get")
+def get_run(
+    run_id: Annotated[str, typer.Argument(metavar="ID", help="The run's id.")],
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Show one run: every property, its statistics and the error that stopped it."""
+    with client(url, token) as service:
+        run = service.runs.get(run_id, expand="process")
+    if as_json:
+        typer.echo(render.dumps(render.as_json(run)))
+        return
+    out().print(render.run_details(run))
+
+
+def _watch_view(service: Client, query: Filter, run_type: str | None, limit: int) -> Group:
+    """The running runs now, or a line saying why they cannot be read."""
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    try:
+        page = service.runs.page(filter=query, top=limit, type=run_type, count=True)
+    except (ServiceUnreachableError, ServerError) as error:
+        return Group(Text(f"{stamp} UTC — {describe(error)}; trying again", style="red"))
+    total = page.count if page.count is not None else len(page.items)
+    title = f"{total} running run{'' if total == 1 else 's'} at {stamp} UTC"
+    if total > len(page.items):
+        title += f" (newest {len(page.items)} shown)"
+    if not page.items:
+        return Group(Text(title, style="bold"))
+    return Group(render.runs_table(page.items, title=title))
+
+
+@app.command("watch")
+def watch_runs(
+    run_type: RunType = None,
+    process: ProcessId = None,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes.")] = 2.0,
+    top: Annotated[int, typer.Option(min=1, max=999, help="Show at most this many runs.")] = 30,
+    once: Annotated[bool, typer.Option("--once", help="Print the view once and exit.")] = False,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds.")
+    ] = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """A live view of the running runs, refreshed every --interval seconds; Ctrl-C stops it."""
+    _check_type(run_type)
+    query = run_filter(["running"], process, None, None)
+    assert query is not None
+    with client(url, token) as service:
+        if once:
+            out().print(_watch_view(service, query, run_type, top))
+            return
+        deadline = None if duration is None else time.monotonic() + duration
+        try:
+            with Live(_watch_view(service, query, run_type, top), console=out()) as live:
+                while deadline is None or time.monotonic() < deadline:
+                    pause = interval
+                    if deadline is not None:
+                        pause = max(0.0, min(pause, deadline - time.monotonic()))
+                    time.sleep(pause)
+                    live.update(_watch_view(service, query, run_type, top))
+        except KeyboardInterrupt:
+            pass
