@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
+    JSON,
     Boolean,
     ColumnElement,
     Connection,
@@ -60,6 +62,14 @@ class TableSpec:
         # stored type name, the type and, for each property its rows carry, the property name,
         # the column's position and the enum members to map a stored value back to a name.
         at = {c.name: i for i, c in enumerate(table.columns)}
+        # For pages written straight out: JSON columns as their stored text, which the response
+        # embeds unchanged (orjson.Fragment) instead of decoding and encoding it again.
+        self.json_as_text = [
+            cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.columns
+        ]
+        self.json_properties = frozenset(
+            name for name, pc in columns.items() if isinstance(pc.column.type, JSON)
+        )
         self.positions = (at["type"], at["id"], at["etag"], at.get("process_id"), at.get("touched"))
         self.readers: dict[str, tuple[EntityType, list[tuple[str, int, tuple[str, ...] | None]]]]
         self.readers = {
@@ -134,14 +144,19 @@ class Page:
     last_key: list[Any] | None  # the sort key of the last record, when more rows follow
 
 
-def _to_record(spec: TableSpec, row: Row[Any]) -> Record:
-    """A record from a row of ``select(spec.table, …)``, read by column position."""
+def _to_record(spec: TableSpec, row: Row[Any], *, json_text: bool = False) -> Record:
+    """A record from a row of ``select(spec.table, …)``, read by column position; with
+    ``json_text`` the row holds JSON columns as text, kept as ready-made JSON fragments."""
     type_at, id_at, etag_at, process_at, touched_at = spec.positions
     entity_type, layout = spec.readers[row[type_at]]
     values: dict[str, Any] = {}
     for name, at, members in layout:
         value = row[at]
         values[name] = members[value] if members is not None and value is not None else value
+    if json_text:
+        for name in spec.json_properties & values.keys():
+            text = values[name]
+            values[name] = None if text is None else orjson.Fragment(text)
     return Record(
         type=entity_type,
         id=row[id_at],
@@ -277,7 +292,8 @@ def page(
         conditions.append(_after(order, after))
     keys = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
     statement = (
-        select(spec.table, *keys)
+        select(*spec.json_as_text, *keys)
+        .select_from(spec.table)
         .where(*conditions)
         .order_by(*_order_by(order))
         .limit(limit + 1)
@@ -286,7 +302,7 @@ def page(
     rows = connection.execute(statement).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    records = [_to_record(spec, row) for row in rows]
+    records = [_to_record(spec, row, json_text=True) for row in rows]
     last_key = None
     if more and rows:
         last = rows[-1]._mapping
