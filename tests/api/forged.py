@@ -21,6 +21,8 @@ from flowruns.auth.keys import local_signing_key
 from flowruns.auth.scopes import READ_WRITE_PERMISSIONS
 from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER, Settings
 
+OUTGOING = "#microsoft.graph.industryData.outgoingFlowRun"
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
