@@ -30,9 +30,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -n 2
 
-# The query fuzz and reference tests with thousands of examples each (minutes, not seconds).
+# The long fuzzing runs, thousands of examples each (minutes, not seconds): the query engine,
+# hostile query text, and schemathesis against /openapi.json.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -n 2 tests/query
+	HYPOTHESIS_PROFILE=fuzz FLOWRUNS_FUZZ_EXAMPLES=500 FLOWRUNS_TEST_ENGINES=sqlite \
+		$(BIN)/pytest -n 2 tests/api/test_openapi_fuzz.py tests/api/test_hostile_input.py
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from flowruns.api import metrics, operations, responses
+from flowruns.api import metrics, operations, reference, responses
 from flowruns.api.auth import AuthMiddleware, Guard
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
@@ -93,6 +93,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         *operations.routes(database),
+        *reference.routes(),
         Route(SERVICE_ROOT_PATH, endpoint.handle, methods=_METHODS),
         Route(SERVICE_ROOT_PATH + "/{path:path}", endpoint.handle, methods=_METHODS),
     ]
