@@ -139,6 +139,10 @@ def resolve(path: str) -> Resource:
     """Resolve ``path`` (below the service root, without query) or raise 400."""
     raw = [s for s in path.split("/") if s]
     segments = [unquote(s) for s in raw]
+    for segment in segments:
+        # No name or key holds a NUL, and PostgreSQL cannot even compare one: refuse it here.
+        if "\x00" in segment:
+            raise _no_segment(segment.replace("\x00", "\\0"))
     if not segments:
         return ServiceDocument()
     if len(segments) == 1 and segments[0].lower() == "$metadata":
