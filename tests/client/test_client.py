@@ -10,6 +10,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+import flowruns
 from flowruns.client import (
     AuthenticationError,
     BadRequestError,
@@ -155,7 +156,7 @@ def test_environment_supplies_url_and_token(
 ) -> None:
     monkeypatch.setenv("FLOWRUNS_URL", f"{server.base}/beta/")
     monkeypatch.setenv("FLOWRUNS_TOKEN", TOKEN)
-    with Client() as client:
+    with flowruns.Client() as client:  # also importable from the package root
         assert client.url == f"{server.base}/beta"
         assert client.runs.count() >= 0
 

@@ -106,6 +106,19 @@ def test_an_exception_fails_the_run_with_a_blocking_error_and_propagates(
     assert "Traceback" not in message
 
 
+def test_a_wrapper_can_fail_the_run_without_raising(client: Client, process: Process) -> None:
+    with client.record_run(process, display_name="wrapped command") as run:
+        run.stats["recordsProcessed"] = 2
+        run.fail("exitCode3", f"export.sh exited with 3; last stderr: token={TOKEN}")
+    stored = client.runs.get(run.id or "")
+    assert stored.status is RunStatus.FAILED
+    assert stored.blocking_error is not None
+    assert (stored.blocking_error.code, stored.blocking_error.message) == (
+        "exitCode3",
+        "export.sh exited with 3; last stderr: token=***",
+    )
+
+
 def test_the_decorator_records_each_call(client: Client, process: Process) -> None:
     @client.recorded(process)
     def export(rows: int) -> int:

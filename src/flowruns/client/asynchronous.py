@@ -7,6 +7,7 @@ import functools
 import inspect
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextvars import Token
 from datetime import datetime
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
@@ -19,7 +20,7 @@ from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
 from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus
-from flowruns.client.recorder import RunRecorder, _current
+from flowruns.client.recorder import RECORDING, RunRecorder
 from flowruns.client.retrying import RetryPolicy, delay_after_error, delay_after_no_answer
 from flowruns.client.sync import Client
 
@@ -157,11 +158,11 @@ class AsyncRunRecorder:
             client.connection.base_url, client.connection.token, timeout=client.timeout
         )
         self.recorder = RunRecorder(self._client, process, display_name, **options)
-        self._token: Any = None
+        self._token: Token[RunRecorder | None] | None = None
 
     async def __aenter__(self) -> RunRecorder:
         await anyio.to_thread.run_sync(self.recorder.start)
-        self._token = _current.set(self.recorder)
+        self._token = RECORDING.set(self.recorder)
         return self.recorder
 
     async def __aexit__(
@@ -170,7 +171,8 @@ class AsyncRunRecorder:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        _current.reset(self._token)
+        if self._token is not None:
+            RECORDING.reset(self._token)
         try:
             await anyio.to_thread.run_sync(self.recorder.finish, exc)
         finally:

@@ -24,7 +24,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
 
 from flowruns.client import calls
 from flowruns.client.errors import GraphAPIError
@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_current: ContextVar[RunRecorder | None] = ContextVar("flowruns_current_run", default=None)
+#: The recorder of the run in progress in this context (set while a recorded block runs).
+RECORDING: ContextVar[RunRecorder | None] = ContextVar("flowruns_recording", default=None)
 
 # A blocking error's message is read by every run reader: enough to act on, never a dump.
 MESSAGE_LIMIT = 1000
@@ -48,7 +49,7 @@ MESSAGE_LIMIT = 1000
 def current_run() -> RunRecorder:
     """The run being recorded around the calling code (by ``record_run`` or ``recorded``);
     :class:`LookupError` outside one."""
-    recorder = _current.get()
+    recorder = RECORDING.get()
     if recorder is None:
         raise LookupError("no run is being recorded here")
     return recorder
@@ -100,8 +101,13 @@ class _Outcome:
 class RunRecorder:
     """One recorded run. Enter it to open the run; leave it to close the run.
 
+    ``process`` is a :class:`Process` or its id (None: a run of no process); ``statistics`` the
+    initial members; ``options`` the timing (:class:`RecorderOptions`); ``stderr`` where the
+    recorder says what it could not send (default ``sys.stderr``).
+
     ``stats`` is the run's :class:`Statistics`; :meth:`warn` and :meth:`error` record problems;
-    ``id`` is the run's id once the service has created it (None until then).
+    ``id`` is the run's id once the service has created it (None until then), ``run`` the run as
+    created and ``status`` the status it was closed with.
     """
 
     def __init__(
@@ -112,7 +118,7 @@ class RunRecorder:
         *,
         statistics: dict[str, Any] | None = None,
         options: RecorderOptions | None = None,
-        stderr: Any = None,
+        stderr: TextIO | None = None,
     ) -> None:
         self.client = client
         self.display_name = display_name
@@ -134,6 +140,7 @@ class RunRecorder:
         self._thread: threading.Thread | None = None
         self._failing: Exception | None = None
         self._given_up = False
+        self._failure: dict[str, str] | None = None
         self._token: Token[RunRecorder | None] | None = None
 
     @property
@@ -151,6 +158,16 @@ class RunRecorder:
         """Record an error (a record left out): ``errorCount`` + 1 and an entry in ``errors``."""
         self.stats.add_problem("errors", code, message, target)
 
+    def fail(self, code: str, message: str, target: str | None = None) -> None:
+        """Close the run as ``failed`` with this blocking error when the block ends, without
+        raising (for wrappers such as ``flowruns exec`` that report a failure they observed).
+        The message is masked and cut like an exception's."""
+        secrets = [s for s in (self.client.connection.secret(),) if s]
+        error = {"code": code, "message": truncate(redact(message, secrets), MESSAGE_LIMIT)}
+        if target is not None:
+            error["target"] = target
+        self._failure = error
+
     def flush(self) -> None:
         """Ask the background thread to send the statistics now rather than at its next turn."""
         self._nudge.set()
@@ -159,7 +176,7 @@ class RunRecorder:
 
     def __enter__(self) -> RunRecorder:
         self.start()
-        self._token = _current.set(self)
+        self._token = RECORDING.set(self)
         return self
 
     def __exit__(
@@ -169,7 +186,7 @@ class RunRecorder:
         tb: TracebackType | None,
     ) -> None:
         if self._token is not None:
-            _current.reset(self._token)
+            RECORDING.reset(self._token)
         self.finish(exc)
 
     def start(self) -> None:
@@ -191,7 +208,10 @@ class RunRecorder:
         (a ``SystemExit`` with status 0 is a normal end). Never raises."""
         ended = datetime.now(UTC)
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
-            outcome = _Outcome(self.stats.final_status(), None, ended)
+            if self._failure is not None:
+                outcome = _Outcome(RunStatus.FAILED, self._failure, ended)
+            else:
+                outcome = _Outcome(self.stats.final_status(), None, ended)
         else:
             secrets = [s for s in (self.client.connection.secret(),) if s]
             outcome = _Outcome(RunStatus.FAILED, blocking_error(exc, secrets), ended)
