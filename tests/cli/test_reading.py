@@ -57,6 +57,19 @@ def test_runs_list_follows_pages_up_to_top(service: Service) -> None:
     ]
 
 
+def test_runs_list_shows_a_progress_bar_on_a_terminal_only(service: Service) -> None:
+    process = service.process(f"progress {uuid.uuid4()}")
+    for day in range(1, 4):
+        service.run_of(process, displayName=f"day {day}", startDateTime=f"2026-03-0{day}T00:00:00Z")
+    args = ("runs", "list", "--process", process, "--page-size", "1")
+    piped = service.run(args)
+    assert piped.returncode == 0, piped.stderr
+    assert "Fetching runs" not in piped.stderr
+    terminal = service.run(args, env={"TTY_COMPATIBLE": "1"})
+    assert terminal.returncode == 0, terminal.stderr
+    assert "Fetching runs" in terminal.stderr
+
+
 def test_runs_list_table_shows_status_duration_and_type(service: Service) -> None:
     process = service.process(f"table {uuid.uuid4()}")
     run = service.run_of(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Group
 from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.text import Text
 
 from flowruns.cli import render
@@ -110,11 +113,14 @@ def list_runs(
     """List runs, newest first (following pages up to --top)."""
     _check_type(run_type)
     query = run_filter(status, process, since, until)
-    with client(url, token) as service:
+    with client(url, token) as service, _fetching(top) as advance:
         found = service.runs.list(
             filter=query, top=min(top, page_size), search=search, type=run_type
         )
-        runs = list(itertools.islice(found, top))
+        runs = []
+        for run in itertools.islice(found, top):
+            runs.append(run)
+            advance()
     if as_json:
         typer.echo(render.dumps([render.as_json(r) for r in runs]))
         return
@@ -122,6 +128,16 @@ def list_runs(
         err().print("No runs match.")
         return
     out().print(render.runs_table(runs))
+
+
+@contextmanager
+def _fetching(top: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on standard error while pages arrive; shown only on a terminal and
+    erased when done, so piped and ``--json`` output stay clean."""
+    columns = (SpinnerColumn(), TextColumn("Fetching runs"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err(), transient=True) as progress:
+        task = progress.add_task("runs", total=top)
+        yield lambda: progress.advance(task)
 
 
 @app.command("get")
