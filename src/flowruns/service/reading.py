@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection
 from sqlalchemy.exc import DataError
 
-from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntityType
 from flowruns.errors import BadRequest, InvalidRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import property_type
-from flowruns.odata.path import CollectionRef
+from flowruns.odata.path import CollectionRef, binding_for
 from flowruns.odata.query import ExpandItem, QueryOptions
 from flowruns.service.resources import collection_scope
 from flowruns.store import entities
@@ -52,7 +51,7 @@ def total_order(entity_type: EntityType, options: QueryOptions) -> list[s.OrderI
     it = s.It(entity_type)
     items = list(options.orderby)
     if not items:
-        name, descending = _default_order(entity_type)
+        name, descending = binding_for(entity_type).default_order
         prop = entity_type.find_property(name)
         assert prop is not None
         items = [s.OrderItem(s.Column(property_type(prop), it, prop), descending, name)]
@@ -63,15 +62,6 @@ def total_order(entity_type: EntityType, options: QueryOptions) -> list[s.OrderI
             return items[: i + 1]
     items.append(s.OrderItem(s.Column(s.STRING, it, id_property), items[-1].descending, "id"))
     return items
-
-
-def _default_order(entity_type: EntityType) -> tuple[str, bool]:
-    binding = RUNS if entity_type.is_a(RUNS.type) else PROCESSES
-    return binding.default_order
-
-
-def _spec_for(entity_type: EntityType) -> TableSpec:
-    return RUN_TABLE if entity_type.is_a(RUN_TABLE.root) else PROCESS_TABLE
 
 
 @dataclass
@@ -167,11 +157,12 @@ def expand(
             expand(connection, tenant, list(related.values()), item.options.expand)
             continue
         members: list[Record] = []
+        # One compiled filter and order for the expansion, used for every parent.
+        query = _compile(connection, tenant, RUN_TABLE, item.options, item.target)
         for record in records:
             if name not in {n.name for n in record.type.navigations}:
                 continue
             scope = _member_scope(record, item)
-            query = _compile(connection, tenant, RUN_TABLE, item.options, item.target)
             page = entities.page(
                 connection,
                 RUN_TABLE,
