@@ -15,7 +15,7 @@ from flowruns.odata.literals import format_date, format_duration
 from flowruns.odata.path import CollectionRef
 from flowruns.service.reading import evaluating
 from flowruns.service.resources import collection_scope
-from flowruns.store import entities
+from flowruns.store import entities, rollup
 from flowruns.store.compiler import SQL, Compiler
 from flowruns.store.database import Database
 
@@ -58,12 +58,19 @@ def aggregate_rows(
     ascending order of their group keys."""
     with evaluating(), db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
-        compiler = Compiler(connection.dialect.name, tenant, spec.table)
+        counts = rollup.answers(spec.table, scope, aggregation)
+        source = rollup.TABLE if counts else spec.table
+        compiler = Compiler(connection.dialect.name, tenant, source)
         where = [compiler.condition(f) for f in aggregation.filters]
+        if counts:
+            where.append(rollup.counted(source))
         keys = [compiler.order_key(k.expr).sql for k in aggregation.keys]
-        measures = [_measure(compiler, a) for a in aggregation.aggregates]
+        measures = [
+            rollup.count(source) if counts and a.expr is None else _measure(compiler, a)
+            for a in aggregation.aggregates
+        ]
         rows = entities.groups(
-            connection, spec, tenant, scope, where, keys, measures, MAX_GROUPS + 1
+            connection, spec, tenant, scope, where, keys, measures, MAX_GROUPS + 1, source
         )
     if len(rows) > MAX_GROUPS:
         raise InvalidRequest(

@@ -37,6 +37,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntitySetBinding, EntityType, EnumType
@@ -167,8 +168,11 @@ def _to_record(spec: TableSpec, row: Row[Any], *, json_text: bool = False) -> Re
     )
 
 
-def _scope_filter(spec: TableSpec, tenant: str, scope: Scope) -> list[ColumnElement[bool]]:
-    table = spec.table
+def _scope_filter(
+    spec: TableSpec, tenant: str, scope: Scope, table: FromClause | None = None
+) -> list[ColumnElement[bool]]:
+    """The rows of ``spec``'s table (or of a table with the same columns) ``scope`` admits."""
+    table = spec.table if table is None else table
     conditions: list[ColumnElement[bool]] = [table.c.tenant_id == tenant]
     if scope.types is not None:
         conditions.append(table.c.type.in_(sorted(scope.types)))
@@ -176,7 +180,8 @@ def _scope_filter(spec: TableSpec, tenant: str, scope: Scope) -> list[ColumnElem
         conditions.append(table.c.process_id == scope.process_id)
     if scope.statuses is not None:
         status = spec.columns["status"]
-        conditions.append(status.column.in_(sorted(status.to_db(s) for s in scope.statuses)))
+        stored = table.c[status.column.name]
+        conditions.append(stored.in_(sorted(status.to_db(s) for s in scope.statuses)))
     if scope.group_id is not None:
         members = run_group_members
         conditions.append(
@@ -448,12 +453,15 @@ def groups(
     keys: Sequence[ColumnElement[Any]],
     measures: Sequence[ColumnElement[Any]],
     limit: int,
+    source: FromClause | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Up to ``limit`` rows of (keys…, measures…) grouped by ``keys`` in ascending key order."""
-    conditions = [*_scope_filter(spec, tenant, scope), *where]
+    """Up to ``limit`` rows of (keys…, measures…) grouped by ``keys`` in ascending key order,
+    from ``spec``'s table or ``source`` (a table of counts with the same columns)."""
+    source = spec.table if source is None else source
+    conditions = [*_scope_filter(spec, tenant, scope, source), *where]
     columns = [k.label(f"_key{i}") for i, k in enumerate(keys)]
     columns += [m.label(f"_measure{i}") for i, m in enumerate(measures)]
-    statement = select(*columns).select_from(spec.table).where(*conditions)
+    statement = select(*columns).select_from(source).where(*conditions)
     if keys:
         statement = statement.group_by(*keys).order_by(*(k.asc().nulls_first() for k in keys))
     return [tuple(row) for row in connection.execute(statement.limit(limit))]

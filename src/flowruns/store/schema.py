@@ -162,6 +162,21 @@ Index(
     postgresql_where=_RUNNING,
 )
 
+# Runs counted per UTC day of start, type and status, kept by triggers on ``runs``; ``$apply``
+# answers day-level questions from it (see store/rollup.py). A day is stored as the ticks of
+# its midnight in a column named like the runs' own, so filters and keys compile the same
+# against both tables.
+run_days = Table(
+    "run_days",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("start_date_time", BigInteger, nullable=False),
+    Column("type", _string(64), nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("runs", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "start_date_time", "type", "status"),
+)
+
 processes = Table(
     PROCESSES.table,
     metadata,
