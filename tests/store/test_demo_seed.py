@@ -9,6 +9,7 @@ from flowruns.cli import app as cli
 from flowruns.edm.industrydata import run_status
 from flowruns.store.database import Database, make_engine
 from flowruns.store.schema import processes, run_group_members, runs
+from tests.store.counts import assert_counts_kept
 
 
 def test_seeding_twice_loads_two_whole_histories(empty_database_url: str) -> None:
@@ -33,6 +34,7 @@ def test_seeding_twice_loads_two_whole_histories(empty_database_url: str) -> Non
         members = connection.execute(select(func.count()).select_from(run_group_members))
         owners = connection.execute(select(func.count()).select_from(processes)).scalar_one()
         member_count = members.scalar_one()
+    assert assert_counts_kept(db.engine) == 6000  # COPY on PostgreSQL: counted per statement
     db.dispose()
     assert count == ids == 6000  # fresh ids the second time: no collision, no overwrite
     assert owners == 20

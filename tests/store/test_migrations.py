@@ -13,17 +13,18 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from starlette.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from flowruns.api.app import create_app
 from flowruns.cli import app as cli
 from flowruns.settings import Settings
-from flowruns.store import migrations
+from flowruns.store import migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, bearer
+from tests.store.counts import assert_counts_kept
 
 PROCESS_ID = "11111111-1111-4111-8111-111111111111"
 RUN_IDS = ("22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333")
@@ -91,9 +92,20 @@ def test_the_migrated_schema_is_exactly_the_declared_one(empty_database_url: str
             connection, opts={"compare_type": migrations.compare_type}
         )
         differences = compare_metadata(context, metadata)
+        triggers = _triggers(connection)
     engine.dispose()
     # A change to store/schema.py needs a new revision in store/migrations/versions.
     assert differences == []
+    assert triggers == set(rollup.TRIGGERS)
+
+
+def _triggers(connection: Connection) -> set[str]:
+    """The names of the triggers in the database (alembic compares no triggers)."""
+    if connection.dialect.name == "postgresql":
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    else:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    return {row[0] for row in connection.execute(text(query))}
 
 
 def test_a_new_database_is_created_at_the_current_revision(empty_database_url: str) -> None:
@@ -104,6 +116,7 @@ def test_a_new_database_is_created_at_the_current_revision(empty_database_url: s
             connection, opts={"compare_type": migrations.compare_type}
         )
         assert compare_metadata(context, metadata) == []
+        assert _triggers(connection) == set(rollup.TRIGGERS)
     engine.dispose()
     assert _revision(empty_database_url) == migrations.head()
 
@@ -123,6 +136,9 @@ def test_db_upgrade_brings_a_first_release_database_to_current_with_its_rows(
     assert upgraded.exit_code == 0, upgraded.output
     assert f"to {migrations.head()}" in upgraded.stderr
     assert _revision(empty_database_url) == migrations.head()
+    engine = make_engine(empty_database_url)
+    assert assert_counts_kept(engine) == 2  # the runs of the first release, counted
+    engine.dispose()
 
     settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key="k")
     with TestClient(create_app(settings), headers=bearer(settings)) as client:

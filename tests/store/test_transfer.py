@@ -18,6 +18,7 @@ from flowruns.store.database import Database, make_engine
 from flowruns.store.schema import idempotency_keys, run_group_members, runs
 from tests.api.steps import OUTGOING, add_member, create_group, create_run
 from tests.conftest import HUB, bearer
+from tests.store.counts import assert_counts_kept
 
 
 def _source_history(settings: Settings) -> dict[str, Any]:
@@ -57,6 +58,9 @@ def test_every_row_is_copied_and_served_alike(
         result.stderr
     )
     assert "Every row copied and counted." in result.stderr
+    target = make_engine(empty_database_url)
+    assert assert_counts_kept(target) == 403  # the target's triggers counted what arrived
+    target.dispose()
 
     copied = Settings(data_dir=tmp_path / "t", database_url=empty_database_url, secret_key="k")
     with TestClient(create_app(copied), headers=bearer(copied)) as client:
