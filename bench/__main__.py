@@ -25,12 +25,14 @@ from bench import auth, peer
 from bench.datasets import CACHE, Dataset, postgresql_history, sqlite_cached, sqlite_history
 from bench.report import LABELS, Key, Results, table, targets
 from bench.scenarios import (
+    CEILING_SCENARIOS,
     RUN_TYPE,
     STATUS,
     Targets,
     ceiling_requests,
     discover,
     flowruns_requests,
+    overview_requests,
 )
 from bench.servers import Server, cpu_seconds, free_port
 from bench.wrk import Request, Sample, WrkMissing, run, wrk_path
@@ -81,6 +83,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--peer-size", type=int, default=100_000, help="0: no Prefect")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        choices=[name for name in LABELS if name != "peer"],
+        help="only these flowruns and ceiling scenarios (default: all)",
+    )
     args = parser.parse_args()
     try:
         wrk_path()
@@ -134,15 +142,20 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
             found = discover(client, server.base)
         query = "status and type" if found.filtered else "type only (no $filter on this server)"
         print(f"  list query: {found.list_url} [{query}]", flush=True)
-        for name, request in flowruns_requests(found, server.base, headers).items():
-            requests[size, name] = request
-            owner[size, name] = server
-        ceiling = _ceiling_server(dataset, found, work, args.workers)
-        servers.append(ceiling)
-        ceiling.start()
-        for name, request in ceiling_requests(ceiling.base, found.run_id).items():
-            requests[size, name] = request
-            owner[size, name] = ceiling
+        ours = flowruns_requests(found, server.base, headers)
+        ours |= overview_requests(server.base, headers)
+        for name, request in ours.items():
+            if args.scenarios is None or name in args.scenarios:
+                requests[size, name] = request
+                owner[size, name] = server
+        if args.scenarios is None or set(args.scenarios) & set(CEILING_SCENARIOS):
+            ceiling = _ceiling_server(dataset, found, work, args.workers)
+            servers.append(ceiling)
+            ceiling.start()
+            for name, request in ceiling_requests(ceiling.base, found.run_id).items():
+                if args.scenarios is None or name in args.scenarios:
+                    requests[size, name] = request
+                    owner[size, name] = ceiling
         if size == args.peer_size:
             home = peer.prefect_history(sqlite_cached(size)[0], size, work)
             prefect = peer.server(home, work / "prefect.log", args.workers)

@@ -20,7 +20,13 @@ LABELS = {
     "insert": "7. bare Starlette, one INSERT",
     "select": "bare Starlette, one SELECT by key",
     "peer": "Prefect: POST /api/flow_runs/filter",
+    "chart": "8a. overview: runs per day, 30 days",
+    "counts": "8b. overview: counts by status",
+    "running": "8c. overview: running now",
+    "failures": "8d. overview: latest failures",
 }
+# The dashboard overview's requests, together compared with one filtered first page.
+OVERVIEW = ("chart", "counts", "running", "failures")
 # The ceiling each scenario is compared with: reads with scenario 6, writes with scenario 7.
 _CEILING = {
     "get": "ceiling",
@@ -56,6 +62,16 @@ class Results:
         if not pairs:
             return None
         return statistics.median(r[key].server_cpu_ms / r[other].server_cpu_ms for r in pairs)
+
+    def overview_ratio(self, size: int, cost: Callable[[Sample], float]) -> float | None:
+        """Median over rounds of the overview's requests' summed ``cost`` over scenario 2's."""
+        keys = [(size, scenario) for scenario in OVERVIEW]
+        rounds = [r for r in self.rounds if (size, "list") in r and all(k in r for k in keys)]
+        if not rounds:
+            return None
+        return statistics.median(
+            sum(cost(r[k]) for k in keys) / cost(r[size, "list"]) for r in rounds
+        )
 
     def ceiling_ratio(self, key: Key) -> float | None:
         size, scenario = key
@@ -148,6 +164,13 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
             lambda v: v <= 1.2,
             "",
             deep_cpu,
+        )
+        check(
+            f"{size:,} runs, overview requests together / scenario 2 ≤ 5",
+            results.overview_ratio(size, lambda s: 1 / s.requests_per_s),
+            lambda v: v <= 5,
+            "",
+            results.overview_ratio(size, lambda s: s.server_cpu_ms),
         )
         for scenario in ("create", "patch"):
             check(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 
@@ -16,6 +18,7 @@ LIST_PATH = f"{HUB}/runs/microsoft.graph.industryData.{RUN_TYPE}"
 FILTER = "$filter=status%20eq%20%27failed%27"
 PAGE_SIZE = 100  # the server's default page size, which every list scenario uses
 _JSON = ("Content-Type", "application/json")
+CEILING_SCENARIOS = ("ceiling", "select", "insert")
 
 
 @dataclass(frozen=True)
@@ -112,10 +115,34 @@ def flowruns_requests(
     }
 
 
+def overview_requests(
+    base: str, auth: tuple[tuple[str, str], ...], today: datetime | None = None
+) -> dict[str, Request]:
+    """The requests the dashboard's overview sends (docs/dashboard.md), on one history."""
+    day = (today or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = (day - timedelta(days=29)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    chart = (
+        f"filter(startDateTime ge {since})/compute(date(startDateTime) as day)"
+        "/groupby((day,status),aggregate($count as runs))"
+    )
+    expand = "$expand=process($select=id,displayName)"
+    runs = f"{base}{HUB}/runs"
+    running, failed = quote("status eq 'running'"), quote("status eq 'failed'")
+    counts = quote("groupby((status),aggregate($count as runs))")
+    return {
+        "chart": Request("GET", f"{runs}?$apply={quote(chart)}", auth),
+        "counts": Request("GET", f"{runs}?$apply={counts}", auth),
+        "running": Request("GET", f"{runs}?$filter={running}&$top=10&$count=true&{expand}", auth),
+        "failures": Request("GET", f"{runs}?$filter={failed}&$top=5&{expand}", auth),
+    }
+
+
 def ceiling_requests(base: str, run_id: str) -> dict[str, Request]:
     """Scenarios 6 and 7, and the bare read by key, on the bare Starlette app of one history."""
-    return {
+    requests = {
         "ceiling": Request("GET", f"{base}/page"),
         "select": Request("GET", f"{base}/run/{run_id}"),
         "insert": Request("POST", f"{base}/insert"),
     }
+    assert tuple(requests) == CEILING_SCENARIOS
+    return requests
