@@ -4,7 +4,8 @@ A seeded random sequence of writes through the API — runs of every type create
 and on any day (midnights and days before 1970 included), started runs moved to another day,
 finished, failed, deleted one by one and with their process, run groups, and the stale-run
 check failing what was left running — and after each step the kept counts must equal the runs
-counted afresh, and the 30-day chart a dashboard asks for must equal the runs it counts.
+counted afresh, and the 30-day chart a dashboard asks for must equal the runs it counts; folding
+the slots changes no count.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from flowruns.api.app import open_database
 from flowruns.edm import datetimes
-from flowruns.service import stale
+from flowruns.service import counting, stale
 from flowruns.settings import Settings
 from tests.api.steps import INCOMING, OUTGOING, create_process, process_url, run_url
 from tests.conftest import HUB
@@ -109,6 +111,13 @@ def test_counts_follow_every_kind_of_write(client: TestClient, settings: Setting
     assert deleted.status_code == 204, deleted.text
     runs = {k: r for k, r in runs.items() if r.get("process", {}).get("id") != doomed}
     remaining = assert_counts_kept(db.engine)
+
+    # Folding the slots into slot 0 changes no count.
+    counting.fold_all(db)
+    assert assert_counts_kept(db.engine) == remaining
+    with db.reading() as connection:
+        slots = connection.execute(text("SELECT DISTINCT slot FROM run_days")).scalars().all()
+    assert set(slots) == {0}
 
     # The stale-run check fails every run still running, in one statement.
     far_future = datetimes.parse("2100-01-01T00:00:00Z")

@@ -20,7 +20,7 @@ from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
-from flowruns.service import stale
+from flowruns.service import counting, stale
 from flowruns.settings import Settings
 from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine, sqlite_url
@@ -88,6 +88,8 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         async with anyio.create_task_group() as background:
             if settings.run_timeout_seconds > 0:
                 background.start_soon(stale.check_forever, database, settings.run_timeout_seconds)
+            if not database.is_sqlite:
+                background.start_soon(counting.fold_forever, database)
             yield
             background.cancel_scope.cancel()
         await guard.close()

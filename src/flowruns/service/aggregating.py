@@ -59,7 +59,7 @@ def aggregate_rows(
     with evaluating(), db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
         counts = rollup.answers(spec.table, scope, aggregation)
-        source = rollup.TABLE if counts else spec.table
+        source = rollup.counts(tenant) if counts else spec.table
         compiler = Compiler(connection.dialect.name, tenant, source)
         where = [compiler.condition(f) for f in aggregation.filters]
         if counts:

@@ -3,11 +3,11 @@
 A dashboard asks "how many runs per day and status over the last 30 days" and "how many runs
 per status". Counted from the runs themselves, that is a scan of every run in the range —
 170,000 rows for 30 days of a million-run history, ~200 ms. The ``run_days`` table keeps the
-answer counted in advance: one row per (tenant, day, type, status) with the number of runs, so
-such a question reads at most a few thousand rows instead (18 per day with the model's three
-run types and six statuses). Processes are not a dimension: with one, the table grows with the
-number of processes (a million runs of 200 processes over 180 days counted 300,000 rows, and a
-30-day chart took 30 ms instead of 2); a process's own runs are found by index anyway.
+answer counted in advance: per (tenant, day, type, status) the number of runs, so such a
+question reads at most a few thousand rows instead (18 per day with the model's three run types
+and six statuses). Processes are not a dimension: with one, the table grows with the number of
+processes (a million runs of 200 processes over 180 days counted 300,000 rows, and a 30-day
+chart took 30 ms instead of 2); a process's own runs are found by index anyway.
 
 **Kept by the database.** Triggers on ``runs`` add and subtract as rows are inserted, deleted or
 change one of those columns, in the same transaction as the change, whichever code path writes
@@ -16,20 +16,29 @@ once per statement from the statement's new rows, so a ``COPY`` of a million run
 grouped upsert rather than a million; updates and deletes are counted per row, and only when
 they touch a counted column (a statistics update costs nothing here).
 
+**Slots.** A count is the sum of its rows over ``slot``. On PostgreSQL each connection adds to
+its own slot (1-1000, from its backend process id): otherwise every writer of a tenant would
+update the one row of today's running runs and hold its lock until commit, and writers would
+commit one at a time (eight writers measured 0.36 of their throughput without counts; with
+slots, see docs/performance.md). A slot's count may go below zero — a run counted in one slot
+is finished through another connection — only the sum means anything. :func:`fold` moves the
+slots' counts into slot 0, which only it writes, so the table stays about one row per count.
+SQLite has one writer at a time and counts in slot 0 alone.
+
 **Used when it gives the same answer.** An ``$apply`` is answered from ``run_days`` only if
 every expression in it is *day-exact*: determined by the run's start day, type and status alone
-(:func:`answerable`). ``date(startDateTime)``, ``year``/``month``/``day`` of it,
+(:func:`answers`). ``date(startDateTime)``, ``year``/``month``/``day`` of it,
 ``startDateTime ge`` or ``lt`` a UTC midnight, ``status``, type tests and casts qualify;
 ``hour(startDateTime)``, ``startDateTime gt`` a midnight, ``displayName``, ``statistics`` and
-the process do not. The table stores each day as the ticks of its midnight in a column named
-like the runs' own, so the one expression compiler compiles the same typed tree against either
-table; only ``$count`` changes, from counting rows to summing their counts (and rows whose
-count went back to zero are left out, so they never form a group).
+the process do not. The counts are read summed over slots, each day under the runs' own column
+name (the ticks of its midnight), so the one expression compiler compiles the same typed tree
+against them as against the runs; only ``$count`` changes, from counting rows to summing their
+counts (and counts back at zero are left out, so they never form a group).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, Table, func, text
+from sqlalchemy import ColumnElement, Connection, func, select, text
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.odata import semantic as s
@@ -38,21 +47,21 @@ from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.entities import Scope
 from flowruns.store.schema import run_days, runs
 
-TABLE: Table = run_days
+SLOTS = 1000
 
 # The day's first tick: floor division, right for the (rare) start before 1970 too.
 _DAY = "({row}.start_date_time - (({row}.start_date_time % {d}) + {d}) % {d})"
 _COUNTED = ("start_date_time", "type", "status")
+_KEY = "tenant_id, start_date_time, type, status, slot"
 
-_SQLITE_ADD = """
-INSERT INTO run_days (tenant_id, start_date_time, type, status, runs)
-VALUES (NEW.tenant_id, {day}, NEW.type, NEW.status, 1)
-ON CONFLICT (tenant_id, start_date_time, type, status) DO UPDATE SET runs = runs + 1;
+_SQLITE_ADD = f"""
+INSERT INTO run_days ({_KEY}, runs) VALUES (NEW.tenant_id, {{day}}, NEW.type, NEW.status, 0, 1)
+ON CONFLICT ({_KEY}) DO UPDATE SET runs = runs + 1;
 """
 _SQLITE_SUBTRACT = """
 UPDATE run_days SET runs = runs - 1
 WHERE tenant_id = OLD.tenant_id AND start_date_time = {day} AND type = OLD.type
-  AND status = OLD.status;
+  AND status = OLD.status AND slot = 0;
 """
 
 
@@ -75,33 +84,29 @@ def _changed(column: str) -> str:
     return f"OLD.{column} IS NOT NEW.{column}"
 
 
-_PG_INSERTED = """
+# This connection's slot, 1-1000 (slot 0 is the folded counts'); connections rarely share one.
+_PG_SLOT = f"(1 + pg_backend_pid() % {SLOTS})"
+_PG_INSERTED = f"""
 CREATE FUNCTION run_days_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO run_days AS d (tenant_id, start_date_time, type, status, runs)
-  SELECT tenant_id, {day}, type, status, count(*) FROM new_runs
+  INSERT INTO run_days AS d ({_KEY}, runs)
+  SELECT tenant_id, {{day}}, type, status, {_PG_SLOT}, count(*) FROM new_runs
   GROUP BY 1, 2, 3, 4
   ORDER BY 1, 2, 3, 4
-  ON CONFLICT (tenant_id, start_date_time, type, status)
-  DO UPDATE SET runs = d.runs + EXCLUDED.runs;
+  ON CONFLICT ({_KEY}) DO UPDATE SET runs = d.runs + EXCLUDED.runs;
   RETURN NULL;
 END $$
 """
-# Old count first, then new. Two writers changing runs of one day in opposite directions (one
-# reopens a finished run while another finishes one) may deadlock; PostgreSQL breaks it and
-# flowruns answers the loser with 503 and Retry-After, nothing written (docs/operations.md).
-_PG_CHANGED = """
+_PG_CHANGED = f"""
 CREATE FUNCTION run_days_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'INSERT' THEN
-    UPDATE run_days SET runs = runs - 1
-    WHERE tenant_id = OLD.tenant_id AND start_date_time = {old_day} AND type = OLD.type
-      AND status = OLD.status;
-  END IF;
+  INSERT INTO run_days AS d ({_KEY}, runs)
+  VALUES (OLD.tenant_id, {{old_day}}, OLD.type, OLD.status, {_PG_SLOT}, -1)
+  ON CONFLICT ({_KEY}) DO UPDATE SET runs = d.runs - 1;
   IF TG_OP = 'UPDATE' THEN
-    INSERT INTO run_days AS d (tenant_id, start_date_time, type, status, runs)
-    VALUES (NEW.tenant_id, {new_day}, NEW.type, NEW.status, 1)
-    ON CONFLICT (tenant_id, start_date_time, type, status) DO UPDATE SET runs = d.runs + 1;
+    INSERT INTO run_days AS d ({_KEY}, runs)
+    VALUES (NEW.tenant_id, {{new_day}}, NEW.type, NEW.status, {_PG_SLOT}, 1)
+    ON CONFLICT ({_KEY}) DO UPDATE SET runs = d.runs + 1;
   END IF;
   RETURN NULL;
 END $$
@@ -150,10 +155,50 @@ def recount(connection: Connection) -> None:
     day = _DAY.format(row="runs", d=TICKS_PER_DAY)
     connection.execute(
         text(
-            "INSERT INTO run_days (tenant_id, start_date_time, type, status, runs) "
-            f"SELECT tenant_id, {day}, type, status, count(*) FROM runs GROUP BY 1, 2, 3, 4"
+            f"INSERT INTO run_days ({_KEY}, runs) "
+            f"SELECT tenant_id, {day}, type, status, 0, count(*) FROM runs GROUP BY 1, 2, 3, 4"
         )
     )
+
+
+# Rows folded per statement, and how: the slots' rows no writer holds (SKIP LOCKED: folding
+# never waits for a writer, so it cannot deadlock with one), deleted and added to slot 0 in
+# key order (two folds at once lock slot 0's rows in one order).
+FOLD_BATCH = 5000
+_FOLD = f"""
+WITH picked AS (
+  SELECT {_KEY} FROM run_days WHERE slot <> 0 LIMIT {FOLD_BATCH} FOR UPDATE SKIP LOCKED
+), moved AS (
+  DELETE FROM run_days AS d USING picked AS p
+  WHERE d.tenant_id = p.tenant_id AND d.start_date_time = p.start_date_time AND d.type = p.type
+    AND d.status = p.status AND d.slot = p.slot
+  RETURNING d.tenant_id, d.start_date_time, d.type, d.status, d.runs
+)
+INSERT INTO run_days AS d ({_KEY}, runs)
+SELECT tenant_id, start_date_time, type, status, 0, sum(runs) FROM moved
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+ON CONFLICT ({_KEY}) DO UPDATE SET runs = d.runs + EXCLUDED.runs
+"""
+
+
+def fold(connection: Connection) -> int:
+    """Move up to :data:`FOLD_BATCH` slot rows into slot 0 (PostgreSQL); how many were moved."""
+    if connection.dialect.name != "postgresql":
+        return 0
+    return connection.execute(text(_FOLD)).rowcount
+
+
+def counts(tenant: str) -> FromClause:
+    """The counts of ``tenant``'s runs per day, type and status, summed over slots, as rows
+    with the runs' column names and ``runs``."""
+    key = [run_days.c.tenant_id, run_days.c.start_date_time, run_days.c.type, run_days.c.status]
+    summed = (
+        select(*key, func.sum(run_days.c.runs).label("runs"))
+        .where(run_days.c.tenant_id == tenant)
+        .group_by(*key)
+    )
+    return summed.subquery("run_days")
 
 
 # -- answering from run_days -----------------------------------------------------------------

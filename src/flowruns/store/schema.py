@@ -165,7 +165,8 @@ Index(
 # Runs counted per UTC day of start, type and status, kept by triggers on ``runs``; ``$apply``
 # answers day-level questions from it (see store/rollup.py). A day is stored as the ticks of
 # its midnight in a column named like the runs' own, so filters and keys compile the same
-# against both tables.
+# against both tables. A count is the sum over its slots: concurrent PostgreSQL writers add to
+# different slots rather than queueing for one row (store/rollup.py).
 run_days = Table(
     "run_days",
     metadata,
@@ -173,8 +174,9 @@ run_days = Table(
     Column("start_date_time", BigInteger, nullable=False),
     Column("type", _string(64), nullable=False),
     Column("status", SmallInteger, nullable=False),
+    Column("slot", SmallInteger, nullable=False),
     Column("runs", BigInteger, nullable=False),
-    PrimaryKeyConstraint("tenant_id", "start_date_time", "type", "status"),
+    PrimaryKeyConstraint("tenant_id", "start_date_time", "type", "status", "slot"),
 )
 
 processes = Table(

@@ -28,8 +28,9 @@ def upgrade() -> None:
         sa.Column("start_date_time", sa.BigInteger(), nullable=False),
         sa.Column("type", _string(64), nullable=False),
         sa.Column("status", sa.SmallInteger(), nullable=False),
+        sa.Column("slot", sa.SmallInteger(), nullable=False),
         sa.Column("runs", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id", "start_date_time", "type", "status"),
+        sa.PrimaryKeyConstraint("tenant_id", "start_date_time", "type", "status", "slot"),
     )
     connection = op.get_bind()
     rollup.recount(connection)
