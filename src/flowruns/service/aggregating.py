@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -85,40 +86,46 @@ def aggregate_rows(
             key=lambda r: (r[index] is not None, 0 if r[index] is None else r[index]),
             reverse=descending,
         )
-    return [_shape(aggregation, row) for row in rows]
+    shape = _shaper(aggregation)
+    return [shape(row) for row in rows]
 
 
-def _shape(aggregation: Aggregation, row: tuple[Any, ...]) -> dict[str, Any]:
-    shaped: dict[str, Any] = {"@odata.id": None}
-    for key, value in zip(aggregation.keys, row, strict=False):
-        target = shaped
-        for name in key.path[:-1]:
-            target = target.setdefault(name, {})
-        target[key.path[-1]] = json_value(key.expr.type, value)
-    measures = row[len(aggregation.keys) :]
-    for aggregate, value in zip(aggregation.aggregates, measures, strict=True):
-        shaped[aggregate.alias] = json_value(result_type(aggregate), value)
-    return shaped
+def _shaper(aggregation: Aggregation) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """Turns a result row into its JSON object; each column's conversion is chosen once."""
+    keys = [(k.path, _converter(k.expr.type)) for k in aggregation.keys]
+    measures = [(a.alias, _converter(result_type(a))) for a in aggregation.aggregates]
+
+    def shape(row: tuple[Any, ...]) -> dict[str, Any]:
+        shaped: dict[str, Any] = {"@odata.id": None}
+        for (path, convert), value in zip(keys, row, strict=False):
+            target = shaped
+            for name in path[:-1]:
+                target = target.setdefault(name, {})
+            target[path[-1]] = None if value is None else convert(value)
+        for (alias, convert), value in zip(measures, row[len(keys) :], strict=True):
+            shaped[alias] = None if value is None else convert(value)
+        return shaped
+
+    return shape
 
 
-def json_value(value_type: s.Type, value: Any) -> Any:
-    """A value of the typed tree's representation as OData JSON writes it."""
-    if value is None:
-        return None
+def _converter(value_type: s.Type) -> Callable[[Any], Any]:
+    """How a (non-null) value of the typed tree's representation is written in OData JSON."""
     match value_type.kind:
         case s.Kind.ENUM:
             assert value_type.enum is not None
-            return value_type.enum.members[int(value)]
+            members = value_type.enum.members
+            return lambda value: members[int(value)]
         case s.Kind.DATE_TIME:
-            return format_ticks(int(value))
+            return lambda value: format_ticks(int(value))
         case s.Kind.DATE:
-            return format_date(int(value))
+            return lambda value: format_date(int(value))
         case s.Kind.DURATION:
-            return format_duration(round(value))
+            return lambda value: format_duration(round(value))
         case s.Kind.INT:
-            return int(value)
+            return int
         case s.Kind.DOUBLE:
-            return float(value)
+            return float
         case s.Kind.BOOLEAN:
-            return bool(value)
-    return float(value) if isinstance(value, Decimal) else value
+            return bool
+    return lambda value: float(value) if isinstance(value, Decimal) else value
