@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from flowruns import dashboard
 from flowruns.api import metrics, operations, reference, responses
 from flowruns.api.auth import AuthMiddleware, Guard
 from flowruns.api.endpoint import ODataEndpoint
@@ -102,6 +103,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         *operations.routes(database),
         *reference.routes(),
+        *dashboard.routes(),
         Route(SERVICE_ROOT_PATH, endpoint.handle, methods=_METHODS),
         Route(SERVICE_ROOT_PATH + "/{path:path}", endpoint.handle, methods=_METHODS),
     ]

@@ -85,6 +85,16 @@ def _print_token(token: str, what: str) -> None:
     typer.echo(f"{what}\n\n    export TOKEN={token}\n", err=True)
 
 
+def sign_in_link(host: str, port: int, token: str) -> str:
+    """The dashboard's address that signs in with ``token``. The token rides in the fragment,
+    which browsers never send to a server, so it reaches neither the request line nor the log."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"  # listening everywhere: this machine's own address opens it
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/#token={token}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -176,6 +186,8 @@ def serve(
             f"A read-write token for tenant {DEFAULT_TENANT}, valid for 12 hours "
             "(`flowruns token` mints more); send it as 'Authorization: Bearer $TOKEN':",
         )
+        link = sign_in_link(settings.host, settings.port, token)
+        typer.echo(f"Open the dashboard, signed in with that token:\n\n    {link}\n", err=True)
     with metrics_directory(workers):
         uvicorn.run(
             "flowruns.cli:server_app",

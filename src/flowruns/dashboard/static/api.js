@@ -1,0 +1,107 @@
+// Requests to the flowruns API: the bearer token on every call, Graph errors as ApiError, paging
+// by following @odata.nextLink exactly as the server wrote it.
+
+import { token } from './session.js';
+
+export const SERVICE_ROOT = '/beta/external/industryData';
+export const NAMESPACE = 'microsoft.graph.industryData';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A Graph error response ({"error": {"code", "message", …}}) or a failure to reach the server. */
+export class ApiError extends Error {
+  constructor(status, code, message, target) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.target = target ?? null;
+  }
+}
+
+let unauthorized = () => {};
+
+/** Called with the ApiError of any 401, before the request's own caller sees it. */
+export function onUnauthorized(handler) {
+  unauthorized = handler;
+}
+
+/**
+ * The URL of `path` below the hub with query options, e.g.
+ * url('runs', {$filter: "status eq 'failed'", $top: 5}). Empty options are left out; option
+ * names keep their '$' so the address reads like the API documentation.
+ */
+export function url(path, options = {}) {
+  const query = Object.entries(options)
+    .filter(([, value]) => value !== undefined && value !== null && value !== '')
+    .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+    .join('&');
+  const where = path ? `${SERVICE_ROOT}/${path}` : SERVICE_ROOT;
+  return query ? `${where}?${query}` : where;
+}
+
+/** An OData string literal: 'it''s'. */
+export function literal(text) {
+  return `'${String(text).replaceAll("'", "''")}'`;
+}
+
+/** A $search phrase matching `text` as typed: "say \"hi\"". */
+export function phrase(text) {
+  return `"${String(text).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
+export function isGuid(text) {
+  return GUID.test(text ?? '');
+}
+
+/** A run or process type's short name from its "@odata.type" ("#….outgoingFlowRun"). */
+export function typeName(entity) {
+  const full = entity?.['@odata.type'] ?? '';
+  return full.slice(full.lastIndexOf('.') + 1);
+}
+
+/** GET a URL (from url() or a nextLink) and return the JSON body; throws ApiError. */
+export async function get(target, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(target, {
+      headers: { Authorization: `Bearer ${token() ?? ''}`, Accept: 'application/json' },
+      cache: 'no-store',
+      signal,
+    });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(0, 'networkError', 'The flowruns server could not be reached.');
+  }
+  const body = await response.json().catch(() => null);
+  if (response.ok) return body;
+  const error = body?.error ?? {};
+  const failure = new ApiError(
+    response.status,
+    error.code ?? `HTTP ${response.status}`,
+    error.message ?? response.statusText,
+    error.target,
+  );
+  if (response.status === 401) unauthorized(failure);
+  throw failure;
+}
+
+/** Every item of a collection, following nextLinks for at most `maxPages` pages. */
+export async function getAll(target, { signal, maxPages = 10 } = {}) {
+  const items = [];
+  let next = target;
+  for (let page = 0; next && page < maxPages; page += 1) {
+    const body = await get(next, { signal });
+    items.push(...(body.value ?? []));
+    next = body['@odata.nextLink'];
+  }
+  return items;
+}
+
+/** What to tell a person about an error, in one sentence or two. */
+export function explain(error) {
+  if (error.status === 403) {
+    return `Your token lacks a permission this view needs. ${error.message}`;
+  }
+  if (error.status === 0) return `${error.message} Is it still running?`;
+  return error.message;
+}

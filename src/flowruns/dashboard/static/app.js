@@ -1,0 +1,168 @@
+// The dashboard's shell: sign-in, routing, the session bar, live refreshes and announcements.
+
+import { h, replace } from './dom.js';
+import * as api from './api.js';
+import * as session from './session.js';
+import { problem, tick } from './components.js';
+import { formatDateTime } from './format.js';
+import { currentRoute } from './router.js';
+import * as overview from './pages/overview.js';
+import * as runs from './pages/runs.js';
+import * as run from './pages/run.js';
+import * as processPage from './pages/process.js';
+import * as signin from './pages/signin.js';
+
+const REFRESH_MS = 5000;
+const PAGES = { overview, runs, run, process: processPage, notFound: { show: notFound } };
+
+const main = document.getElementById('main');
+const announcer = document.getElementById('announcer');
+const sessionBar = document.getElementById('session');
+const navigation = document.getElementById('navigation');
+
+let current = null; // the view on screen: {route, controller, pollers, instance}
+
+function notFound(root) {
+  document.title = 'Not found · flowruns';
+  replace(root,
+    h('h1', { tabindex: '-1' }, 'Nothing here'),
+    h('p', {}, 'This address shows no view. ', h('a', { href: '#/' }, 'Go to the overview'), '.'),
+  );
+}
+
+function announce(text) {
+  // Emptied first so the same words twice are announced twice.
+  announcer.textContent = '';
+  setTimeout(() => {
+    announcer.textContent = text;
+  }, 100);
+}
+
+/** '00000000-0000-0000-0000-000000000001' → '00000000…0001'; the full id is in the details. */
+function shortTenant(tenant) {
+  return tenant.length > 16 ? `${tenant.slice(0, 8)}…${tenant.slice(-4)}` : tenant;
+}
+
+function showSession() {
+  const claims = session.describe(session.token());
+  sessionBar.hidden = false;
+  navigation.hidden = false;
+  const signOut = h('button', { type: 'button', class: 'link-button' }, 'Sign out');
+  signOut.addEventListener('click', () => {
+    session.signOut();
+    showSignIn('You signed out. The token was removed from this browser tab.');
+  });
+  const tenant = claims?.tenant ?? 'unknown tenant';
+  replace(sessionBar,
+    h(
+      'details',
+      { class: 'session-details' },
+      h('summary', { title: `Signed in to tenant ${tenant}` }, 'Tenant ', h('code', {}, shortTenant(tenant))),
+      h(
+        'dl',
+        { class: 'properties session-claims' },
+        h('div', {}, h('dt', {}, 'Tenant'), h('dd', {}, h('code', {}, tenant))),
+        h('div', {}, h('dt', {}, 'Client'), h('dd', {}, claims?.client || '—')),
+        h('div', {}, h('dt', {}, 'Permissions'), h('dd', {},
+          claims?.permissions.length
+            ? h('ul', { class: 'plain' }, claims.permissions.map((p) => h('li', {}, h('code', {}, p))))
+            : 'None named in the token')),
+        h('div', {}, h('dt', {}, 'Expires'), h('dd', {},
+          claims?.expires ? h('time', { datetime: claims.expires.toISOString() }, formatDateTime(claims.expires.toISOString())) : '—')),
+        h('p', { class: 'help' }, 'Read from the token for display; the server checks it on every request.'),
+      ),
+    ),
+    signOut,
+  );
+}
+
+function leaveView() {
+  current?.controller.abort();
+  current = null;
+}
+
+function showSignIn(message) {
+  leaveView();
+  sessionBar.hidden = true;
+  replace(sessionBar);
+  navigation.hidden = true;
+  signin.show(main, { message, onSignedIn: () => navigate({ focus: true }) });
+}
+
+function markNavigation(page) {
+  for (const link of navigation.querySelectorAll('a[data-page]')) {
+    if (link.dataset.page === page || (page === 'run' && link.dataset.page === 'runs')) {
+      link.setAttribute('aria-current', 'page');
+    } else {
+      link.removeAttribute('aria-current');
+    }
+  }
+}
+
+async function navigate({ focus = false } = {}) {
+  session.takeTokenFromFragment();
+  if (!session.token()) {
+    showSignIn();
+    return;
+  }
+  showSession();
+  const route = currentRoute();
+  markNavigation(route.page);
+  if (current?.route.page === route.page && current.instance?.update) {
+    current.route = route;
+    await current.instance.update(route);
+    return;
+  }
+  leaveView();
+  const controller = new AbortController();
+  const view = {
+    route,
+    controller,
+    signal: controller.signal,
+    pollers: [],
+    instance: null,
+    announce,
+    poll(refresh) {
+      this.pollers.push(refresh);
+    },
+  };
+  current = view;
+  window.scrollTo(0, 0);
+  try {
+    view.instance = (await PAGES[route.page].show(main, view)) ?? null;
+  } catch (error) {
+    if (error.name === 'AbortError' || current !== view) return;
+    main.append(problem(error));
+  }
+  if (focus && current === view) main.querySelector('h1')?.focus();
+}
+
+let refreshing = false;
+
+/** Run the current view's live refreshes, one at a time, only while the tab is visible. */
+async function refresh() {
+  const view = current;
+  if (!view || refreshing || document.visibilityState !== 'visible') return;
+  refreshing = true;
+  try {
+    for (const poller of view.pollers) await poller();
+  } catch (error) {
+    if (error.name !== 'AbortError' && current === view) announce(`Could not refresh: ${api.explain(error)}`);
+  } finally {
+    refreshing = false;
+  }
+}
+
+api.onUnauthorized((error) => {
+  session.signOut();
+  showSignIn(`Please sign in again: ${error.message}`);
+});
+document.getElementById('skip-link').addEventListener('click', (event) => {
+  event.preventDefault(); // '#main' would read as a route
+  main.focus();
+});
+window.addEventListener('hashchange', () => navigate({ focus: true }));
+document.addEventListener('visibilitychange', refresh);
+setInterval(refresh, REFRESH_MS);
+setInterval(() => tick(main), 1000);
+navigate();

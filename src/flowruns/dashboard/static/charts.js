@@ -1,0 +1,296 @@
+// Hand-drawn SVG charts. Each one is a <figure> with a caption, an SVG with <title> and <desc>
+// (role="img"), a legend that tells statuses apart by text and shape as well as colour, and the
+// same numbers as a table. The SVG is drawn at its container's width, so labels stay legible from
+// phone to desktop, and redrawn when that width changes.
+
+import { h, replace, s, uniqueId } from './dom.js';
+import { runHref, statusChip, table, time } from './components.js';
+import {
+  STATUSES,
+  formatDate,
+  formatDateTime,
+  formatDay,
+  formatDuration,
+  formatNumber,
+  runDuration,
+  statusKey,
+  statusLabel,
+} from './format.js';
+
+const MARGIN = { top: 14, right: 20, bottom: 30, left: 46 };
+
+/** Draw `draw(width)` → [svg children] into an SVG that follows its container's width. */
+function responsiveSvg({ title, description, height, draw }) {
+  const titleId = uniqueId('chart-title');
+  const descId = uniqueId('chart-desc');
+  const svg = s('svg', {
+    role: 'img',
+    'aria-labelledby': `${titleId} ${descId}`,
+    height,
+    class: 'chart',
+  });
+  const frame = h('div', { class: 'chart-frame' }, svg);
+  let drawnWidth = 0;
+  const render = () => {
+    const width = Math.max(240, Math.floor(frame.clientWidth || 640));
+    if (width === drawnWidth) return;
+    drawnWidth = width;
+    svg.setAttribute('width', width);
+    svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    replace(svg,
+      s('title', { id: titleId }, title),
+      s('desc', { id: descId }, description),
+      ...draw(width),
+    );
+  };
+  new ResizeObserver(render).observe(frame);
+  render();
+  return frame;
+}
+
+/** Round tick steps for a 0…max axis: about `count` ticks, each 1, 2 or 5 × 10^n. */
+function niceStep(max, count = 4) {
+  const rough = Math.max(max, 1) / count;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((m) => m >= rough);
+  return Math.max(1, step);
+}
+
+const SECOND = 1000;
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+  43200, 86400, 172800, 604800].map((seconds) => seconds * SECOND);
+
+/** An axis label for a whole number of steps: '45 min', '1.5 h', '30 s'. */
+function axisDuration(ms) {
+  if (ms >= 3600 * SECOND) return `${Number((ms / (3600 * SECOND)).toFixed(1))} h`;
+  if (ms >= 60 * SECOND) return `${Math.round(ms / (60 * SECOND))} min`;
+  return `${Math.round(ms / SECOND)} s`;
+}
+
+function niceTimeStep(maxMs, count = 4) {
+  return TIME_STEPS.find((step) => maxMs / step <= count) ?? TIME_STEPS.at(-1);
+}
+
+/** Horizontal grid lines and their labels. */
+function yAxis(width, height, max, step, label) {
+  const plotHeight = height - MARGIN.top - MARGIN.bottom;
+  const y = (value) => MARGIN.top + plotHeight - (value / max) * plotHeight;
+  const lines = [];
+  for (let value = 0; value <= max + 1e-9; value += step) {
+    lines.push(
+      s('line', { class: 'grid', x1: MARGIN.left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
+      s('text', { class: 'tick', x: MARGIN.left - 6, y: y(value), dy: '0.32em', 'text-anchor': 'end' },
+        label(value)),
+    );
+  }
+  return { lines, y };
+}
+
+/** The marker that tells a status apart without colour (completed has none). */
+function marker(status, cx, cy, r) {
+  const key = statusKey(status);
+  const shapes = {
+    failed: () => s('path', {
+      d: `M${cx - r} ${cy - r}L${cx + r} ${cy + r}M${cx + r} ${cy - r}L${cx - r} ${cy + r}`,
+      class: `marker stroke-${key}`,
+    }),
+    completedWithErrors: () => s('path', {
+      d: `M${cx} ${cy - r}L${cx + r} ${cy}L${cx} ${cy + r}L${cx - r} ${cy}Z`,
+      class: `marker fill-${key}`,
+    }),
+    completedWithWarnings: () => s('path', {
+      d: `M${cx} ${cy - r}L${cx + r} ${cy + r * 0.8}L${cx - r} ${cy + r * 0.8}Z`,
+      class: `marker fill-${key}`,
+    }),
+    running: () => s('circle', { cx, cy, r: r * 0.85, class: `marker fill-${key}` }),
+    unknownFutureValue: () => s('rect', {
+      x: cx - r * 0.8, y: cy - r * 0.8, width: r * 1.6, height: r * 1.6, class: `marker fill-${key}`,
+    }),
+  };
+  return shapes[key] ? shapes[key]() : null;
+}
+
+function legend(statuses, { markers = false } = {}) {
+  return h(
+    'ul',
+    { class: 'legend' },
+    statuses.map((status) =>
+      h(
+        'li',
+        {},
+        s(
+          'svg',
+          { width: markers ? 30 : 14, height: 14, 'aria-hidden': 'true', class: 'swatch' },
+          s('rect', { x: 1, y: 1, width: 12, height: 12, rx: 2, class: `fill-${statusKey(status)}` }),
+          markers ? marker(status, 22, 7, 4) : null,
+        ),
+        statusLabel(status),
+      ),
+    ),
+  );
+}
+
+function dataTable(summary, content) {
+  return h('details', { class: 'chart-data' }, h('summary', {}, summary), content);
+}
+
+/**
+ * Runs per UTC day stacked by status. days: ['2026-10-30', …]; counts: Map day → {status: n}.
+ * Each day's bar (and its row in the table) links to that day's runs.
+ */
+export function dailyStatusChart({ days, counts, dayHref }) {
+  const totals = days.map((day) => STATUSES.reduce((sum, st) => sum + (counts.get(day)?.[st] ?? 0), 0));
+  const present = STATUSES.filter((st) => days.some((day) => counts.get(day)?.[st]));
+  const shown = present.length ? present : ['completed', 'failed', 'running'];
+  const total = totals.reduce((a, b) => a + b, 0);
+  const failed = days.reduce((sum, day) => sum + (counts.get(day)?.failed ?? 0), 0);
+  const busiest = totals.indexOf(Math.max(...totals));
+  const title = `Runs per day over the last ${days.length} days, by status`;
+  const description = total
+    ? `${formatNumber(total)} runs from ${formatDay(days[0])} to ${formatDay(days.at(-1))} (UTC days), `
+      + `${formatNumber(failed)} of them failed. Busiest day: ${formatDay(days[busiest], { long: true })} `
+      + `with ${formatNumber(totals[busiest])} runs.`
+    : `No runs from ${formatDay(days[0])} to ${formatDay(days.at(-1))}.`;
+  const height = 240;
+
+  const draw = (width) => {
+    const max = Math.max(...totals, 1);
+    const step = niceStep(max);
+    const top = Math.ceil(max / step) * step;
+    const { lines, y } = yAxis(width, height, top, step, formatNumber);
+    const plotWidth = width - MARGIN.left - MARGIN.right;
+    const band = plotWidth / days.length;
+    const barWidth = Math.max(2, band * 0.72);
+    const labelEvery = Math.ceil(60 / band);
+    const bars = days.map((day, i) => {
+      const x = MARGIN.left + i * band + (band - barWidth) / 2;
+      let base = 0;
+      const segments = [];
+      const parts = [];
+      for (const status of STATUSES) {
+        const n = counts.get(day)?.[status] ?? 0;
+        if (!n) continue;
+        segments.push(s('rect', {
+          class: `bar fill-${status}`, x, width: barWidth, y: y(base + n), height: y(base) - y(base + n),
+        }));
+        parts.push(`${formatNumber(n)} ${statusLabel(status).toLowerCase()}`);
+        base += n;
+      }
+      const label = `${formatDay(day, { long: true })} (UTC): ${formatNumber(totals[i])} runs`
+        + (parts.length ? ` — ${parts.join(', ')}` : '');
+      const hit = s('rect', { class: 'hit', x: MARGIN.left + i * band, width: band, y: MARGIN.top,
+        height: height - MARGIN.top - MARGIN.bottom });
+      return s('a', { href: dayHref(day), tabindex: '-1' }, s('title', {}, label), hit, ...segments);
+    });
+    // Label today, then every labelEvery-th day before it.
+    const labels = days.map((day, i) => ((days.length - 1 - i) % labelEvery === 0
+      ? s('text', { class: 'tick', x: MARGIN.left + (i + 0.5) * band, y: height - MARGIN.bottom + 18,
+        'text-anchor': 'middle' }, formatDay(day))
+      : null));
+    const baseline = s('line', { class: 'axis', x1: MARGIN.left, x2: width - MARGIN.right,
+      y1: y(0), y2: y(0) });
+    return [...lines, ...bars, baseline, ...labels];
+  };
+
+  const rows = days.map((day, i) => ({ day, total: totals[i] })).reverse();
+  return h(
+    'figure',
+    { class: 'chart-figure' },
+    responsiveSvg({ title, description, height, draw }),
+    h('figcaption', {}, `${description} Days are UTC calendar days; select a bar or a day in the table to see its runs.`),
+    legend(shown),
+    dataTable(
+      'Show the numbers as a table',
+      table({
+        caption: `${title} (UTC days, newest first)`,
+        columns: [
+          { label: 'Day (UTC)', cell: (r) => h('a', { href: dayHref(r.day) }, formatDay(r.day, { long: true })) },
+          ...shown.map((status) => ({
+            label: statusLabel(status),
+            numeric: true,
+            cell: (r) => formatNumber(counts.get(r.day)?.[status] ?? 0),
+          })),
+          { label: 'Total', numeric: true, cell: (r) => formatNumber(r.total) },
+        ],
+        rows,
+        className: 'compact',
+      }),
+    ),
+  );
+}
+
+/**
+ * One bar per run, oldest on the left: its height is the run's duration (so far, for a running
+ * run), its colour and marker its status. runs: newest first, as the API lists them.
+ */
+export function runsChart({ runs, now = Date.now() }) {
+  const ordered = [...runs].reverse();
+  const durations = ordered.map((run) => runDuration(run, now) ?? 0);
+  const present = STATUSES.filter((st) => ordered.some((run) => statusKey(run.status) === st));
+  const longest = Math.max(...durations, 0);
+  const failed = ordered.filter((run) => run.status === 'failed').length;
+  const title = `Duration and status of the latest ${ordered.length} runs, oldest first`;
+  const description = ordered.length
+    ? `${ordered.length} runs from ${formatDateTime(ordered[0].startDateTime)} to `
+      + `${formatDateTime(ordered.at(-1).startDateTime)}; ${failed} failed; the longest took `
+      + `${formatDuration(longest)}.`
+    : 'No runs yet.';
+  const height = 260;
+
+  const draw = (width) => {
+    const step = niceTimeStep(Math.max(longest, SECOND));
+    const top = Math.ceil(Math.max(longest, SECOND) / step) * step;
+    const { lines, y } = yAxis(width, height, top, step, axisDuration);
+    const plotWidth = width - MARGIN.left - MARGIN.right;
+    const band = plotWidth / Math.max(ordered.length, 1);
+    const barWidth = Math.max(1, band * 0.7);
+    const r = Math.max(2.5, Math.min(5, band / 2));
+    const bars = ordered.map((run, i) => {
+      const status = statusKey(run.status);
+      const x = MARGIN.left + i * band + (band - barWidth) / 2;
+      const top = Math.min(y(durations[i]), y(0) - 1);
+      const label = `${run.displayName} — ${statusLabel(status)} — ${formatDuration(durations[i])}`
+        + ` — started ${formatDateTime(run.startDateTime)}`;
+      return s(
+        'a',
+        { href: runHref(run.id), tabindex: '-1' },
+        s('title', {}, label),
+        s('rect', { class: 'hit', x: MARGIN.left + i * band, width: band, y: MARGIN.top,
+          height: height - MARGIN.top - MARGIN.bottom }),
+        s('rect', { class: `bar fill-${status}`, x, width: barWidth, y: top, height: y(0) - top }),
+        marker(status, x + barWidth / 2, Math.max(MARGIN.top, top - r - 2), r),
+      );
+    });
+    const positions = ordered.length > 1 ? [0, Math.floor((ordered.length - 1) / 2), ordered.length - 1] : [0];
+    const labels = ordered.length ? positions.map((i, k) => s('text', {
+      class: 'tick', y: height - MARGIN.bottom + 18,
+      x: MARGIN.left + (i + 0.5) * band,
+      'text-anchor': k === 0 && positions.length > 1 ? 'start' : k === positions.length - 1 ? 'end' : 'middle',
+    }, formatDate(ordered[i].startDateTime))) : [];
+    const baseline = s('line', { class: 'axis', x1: MARGIN.left, x2: width - MARGIN.right,
+      y1: y(0), y2: y(0) });
+    return [...lines, ...bars, baseline, ...labels];
+  };
+
+  return h(
+    'figure',
+    { class: 'chart-figure' },
+    responsiveSvg({ title, description, height, draw }),
+    h('figcaption', {}, `${description} Bar height is the run's duration; colour and marker show its status. Select a bar to open the run.`),
+    legend(present.length ? present : ['completed'], { markers: true }),
+    dataTable(
+      'Show the runs as a table',
+      table({
+        caption: `${title}, newest first`,
+        columns: [
+          { label: 'Run', cell: (run) => h('a', { href: runHref(run.id) }, run.displayName) },
+          { label: 'Status', cell: (run) => statusChip(run.status) },
+          { label: 'Started', cell: (run) => time(run.startDateTime) },
+          { label: 'Duration', numeric: true, cell: (run) => formatDuration(runDuration(run, now)) },
+        ],
+        rows: runs,
+        className: 'compact',
+      }),
+    ),
+  );
+}

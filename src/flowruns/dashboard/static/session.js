@@ -1,0 +1,69 @@
+// The signed-in token: kept in sessionStorage only (gone when the tab closes), never in a URL
+// the browser sends. What the page shows about it is read from the token itself, for display;
+// the server verifies every request.
+
+const KEY = 'flowruns.token';
+const FRAGMENT = '#token=';
+
+export function token() {
+  return sessionStorage.getItem(KEY);
+}
+
+export function signIn(value) {
+  sessionStorage.setItem(KEY, value);
+}
+
+export function signOut() {
+  sessionStorage.removeItem(KEY);
+}
+
+/**
+ * Sign in from a link like http://127.0.0.1:8000/#token=eyJ…, then take the token out of the
+ * address bar and history at once. A fragment never reaches the server, so it is not logged.
+ */
+export function takeTokenFromFragment() {
+  if (!location.hash.startsWith(FRAGMENT)) return false;
+  const value = normalize(decodeURIComponent(location.hash.slice(FRAGMENT.length)));
+  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+  if (value) signIn(value);
+  return Boolean(value);
+}
+
+/** What a user may paste: the bare token, 'Bearer …', or the 'export TOKEN=…' line serve prints. */
+export function normalize(text) {
+  return text
+    .trim()
+    .replace(/^export\s+TOKEN=/, '')
+    .replace(/^Authorization:\s*/i, '')
+    .replace(/^Bearer\s+/i, '')
+    .replace(/^["']|["']$/g, '')
+    .trim();
+}
+
+function base64UrlJson(part) {
+  const base64 = part.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='));
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/** The claims a person cares about, or null when the text is not a JWT. */
+export function describe(value) {
+  const parts = (value ?? '').split('.');
+  if (parts.length !== 3) return null;
+  let claims;
+  try {
+    claims = base64UrlJson(parts[1]);
+  } catch {
+    return null;
+  }
+  if (typeof claims !== 'object' || claims === null) return null;
+  const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ') : [];
+  const roles = Array.isArray(claims.roles) ? claims.roles.map(String) : [];
+  return {
+    tenant: typeof claims.tid === 'string' ? claims.tid : null,
+    client: String(claims.appid ?? claims.azp ?? claims.sub ?? ''),
+    permissions: [...scopes, ...roles].filter(Boolean),
+    expires: typeof claims.exp === 'number' ? new Date(claims.exp * 1000) : null,
+  };
+}
