@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_ARGS ?=
 DATA_DIR ?= .flowruns
 
-.PHONY: serve test lint fuzz bench clean
+.PHONY: serve test lint chromium fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
-test: lint
+test: lint chromium
 	$(BIN)/pytest -n 2
+
+# The dashboard's browser tests drive Debian's chromium (never a browser download of Playwright's
+# own). Installed here when missing and we may; without it those tests skip, and fail under CI.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/lib/chromium/chromium ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "chromium is missing and this is not root: the browser tests will be skipped."; \
+		echo "Install it with: sudo apt-get install chromium"; \
+	fi
 
 # The long fuzzing runs, thousands of examples each (minutes, not seconds): the query engine,
 # hostile query text, and schemathesis against /openapi.json.

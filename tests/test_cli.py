@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from flowruns.cli import app
+from flowruns.cli import app, sign_in_link
 
 HUB_PATH = "/beta/external/industryData"
 
@@ -140,6 +140,32 @@ def test_serve_prints_a_token_that_works(seeded_dir: Path, server: httpx.Client)
     printed = log.split("export TOKEN=", 1)[1].split()[0]
     response = server.get(f"{HUB_PATH}/runs/$count", headers={"Authorization": f"Bearer {printed}"})
     assert response.text == "600"
+
+
+def test_serve_prints_a_dashboard_link_that_signs_in(
+    seeded_dir: Path, server: httpx.Client
+) -> None:
+    log = (seeded_dir.parent / "server.log").read_text()
+    printed = log.split("export TOKEN=", 1)[1].split()[0]
+    links = [line.strip() for line in log.splitlines() if "/#token=" in line]
+    assert links == [f"{server.base_url}/#token={printed}"]
+    # The page at the link's address needs no token; the fragment carries the one it signs in with.
+    page = httpx.get(links[0].split("#", 1)[0])
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8000/#token=T"),
+        ("0.0.0.0", "http://127.0.0.1:8000/#token=T"),  # listening everywhere: open it locally
+        ("::1", "http://[::1]:8000/#token=T"),
+        ("flows.example.org", "http://flows.example.org:8000/#token=T"),
+    ],
+)
+def test_the_sign_in_link_names_an_address_a_browser_opens(host: str, expected: str) -> None:
+    assert sign_in_link(host, 8000, "T") == expected
 
 
 def test_a_read_only_token_cannot_write(seeded_dir: Path, server: httpx.Client) -> None:

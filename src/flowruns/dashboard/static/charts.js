@@ -45,6 +45,12 @@ function responsiveSvg({ title, description, height, draw }) {
   };
   new ResizeObserver(render).observe(frame);
   render();
+  // A picture holds no links (role="img"); a click on a mark opens what it stands for, and the
+  // table under the chart has the same links for the keyboard.
+  svg.addEventListener('click', (event) => {
+    const target = event.target.closest('[data-href]');
+    if (target) location.hash = target.dataset.href;
+  });
   return frame;
 }
 
@@ -180,7 +186,7 @@ export function dailyStatusChart({ days, counts, dayHref }) {
         + (parts.length ? ` — ${parts.join(', ')}` : '');
       const hit = s('rect', { class: 'hit', x: MARGIN.left + i * band, width: band, y: MARGIN.top,
         height: height - MARGIN.top - MARGIN.bottom });
-      return s('a', { href: dayHref(day), tabindex: '-1' }, s('title', {}, label), hit, ...segments);
+      return s('g', { class: 'target', dataset: { href: dayHref(day) } }, s('title', {}, label), hit, ...segments);
     });
     // Label today, then every labelEvery-th day before it.
     const labels = days.map((day, i) => ((days.length - 1 - i) % labelEvery === 0
@@ -252,8 +258,8 @@ export function runsChart({ runs, now = Date.now() }) {
       const label = `${run.displayName} — ${statusLabel(status)} — ${formatDuration(durations[i])}`
         + ` — started ${formatDateTime(run.startDateTime)}`;
       return s(
-        'a',
-        { href: runHref(run.id), tabindex: '-1' },
+        'g',
+        { class: 'target', dataset: { href: runHref(run.id) } },
         s('title', {}, label),
         s('rect', { class: 'hit', x: MARGIN.left + i * band, width: band, y: MARGIN.top,
           height: height - MARGIN.top - MARGIN.bottom }),

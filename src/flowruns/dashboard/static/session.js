@@ -18,7 +18,7 @@ export function signOut() {
 }
 
 /**
- * Sign in from a link like http://127.0.0.1:8000/#token=eyJ…, then take the token out of the
+ * Sign in from the link serve prints (the page address + #token=eyJ…), then take the token out of the
  * address bar and history at once. A fragment never reaches the server, so it is not logged.
  */
 export function takeTokenFromFragment() {

@@ -7,7 +7,7 @@ import * as session from '../session.js';
 /** The sign-in form; `message` explains why we are here (an expired token, say). */
 export function show(main, { message, onSignedIn }) {
   document.title = 'Sign in · flowruns';
-  const problem = h('div', { role: 'alert', class: 'problem-slot' });
+  const problem = h('div', { role: 'alert' }, message ? h('p', { class: 'problem' }, message) : null);
   const showProblem = (text) => {
     replace(problem, text ? h('p', { class: 'problem' }, text) : '');
   };
@@ -62,7 +62,6 @@ export function show(main, { message, onSignedIn }) {
       'div',
       { class: 'signin' },
       h('h1', { tabindex: '-1' }, 'Sign in to flowruns'),
-      message ? h('p', { class: 'problem', role: 'alert' }, message) : null,
       problem,
       form,
       h(
