@@ -3,8 +3,7 @@
 import { h, replace } from './dom.js';
 import * as api from './api.js';
 import * as session from './session.js';
-import { problem, tick } from './components.js';
-import { formatDateTime } from './format.js';
+import { problem, properties, tick, time } from './components.js';
 import { currentRoute } from './router.js';
 import * as overview from './pages/overview.js';
 import * as runs from './pages/runs.js';
@@ -19,12 +18,14 @@ const main = document.getElementById('main');
 const announcer = document.getElementById('announcer');
 const sessionBar = document.getElementById('session');
 const navigation = document.getElementById('navigation');
+const liveStatus = document.getElementById('live-status');
 
 let current = null; // the view on screen: {route, controller, pollers, instance}
 
 function notFound(root) {
   document.title = 'Not found · flowruns';
-  replace(root,
+  replace(
+    root,
     h('h1', { tabindex: '-1' }, 'Nothing here'),
     h('p', {}, 'This address shows no view. ', h('a', { href: '#/' }, 'Go to the overview'), '.'),
   );
@@ -43,8 +44,13 @@ function shortTenant(tenant) {
   return tenant.length > 16 ? `${tenant.slice(0, 8)}…${tenant.slice(-4)}` : tenant;
 }
 
+let sessionShown = null; // the token the bar describes
+
 function showSession() {
-  const claims = session.describe(session.token());
+  const token = session.token();
+  if (sessionShown === token) return;
+  sessionShown = token;
+  const claims = session.describe(token);
   sessionBar.hidden = false;
   navigation.hidden = false;
   const signOut = h('button', { type: 'button', class: 'link-button' }, 'Sign out');
@@ -53,23 +59,38 @@ function showSession() {
     showSignIn('You signed out. The token was removed from this browser tab.');
   });
   const tenant = claims?.tenant ?? 'unknown tenant';
-  replace(sessionBar,
+  const permissions = claims?.permissions.length
+    ? h(
+        'ul',
+        { class: 'plain' },
+        claims.permissions.map((name) => h('li', {}, h('code', {}, name))),
+      )
+    : 'None named in the token';
+  replace(
+    sessionBar,
     h(
       'details',
       { class: 'session-details' },
-      h('summary', { title: `Signed in to tenant ${tenant}` }, 'Tenant ', h('code', {}, shortTenant(tenant))),
       h(
-        'dl',
-        { class: 'properties session-claims' },
-        h('div', {}, h('dt', {}, 'Tenant'), h('dd', {}, h('code', {}, tenant))),
-        h('div', {}, h('dt', {}, 'Client'), h('dd', {}, claims?.client || '—')),
-        h('div', {}, h('dt', {}, 'Permissions'), h('dd', {},
-          claims?.permissions.length
-            ? h('ul', { class: 'plain' }, claims.permissions.map((p) => h('li', {}, h('code', {}, p))))
-            : 'None named in the token')),
-        h('div', {}, h('dt', {}, 'Expires'), h('dd', {},
-          claims?.expires ? h('time', { datetime: claims.expires.toISOString() }, formatDateTime(claims.expires.toISOString())) : '—')),
-        h('p', { class: 'help' }, 'Read from the token for display; the server checks it on every request.'),
+        'summary',
+        { title: `Signed in to tenant ${tenant}` },
+        'Tenant ',
+        h('code', {}, shortTenant(tenant)),
+      ),
+      h(
+        'div',
+        { class: 'session-claims' },
+        properties([
+          ['Tenant', h('code', {}, tenant)],
+          ['Client', claims?.client || '—'],
+          ['Permissions', permissions],
+          ['Expires', claims?.expires ? time(claims.expires.toISOString()) : '—'],
+        ]),
+        h(
+          'p',
+          { class: 'help' },
+          'Read from the token for display; the server checks it on every request.',
+        ),
       ),
     ),
     signOut,
@@ -83,6 +104,8 @@ function leaveView() {
 
 function showSignIn(message) {
   leaveView();
+  sessionShown = null;
+  liveStatus.hidden = true;
   sessionBar.hidden = true;
   replace(sessionBar);
   navigation.hidden = true;
@@ -146,8 +169,12 @@ async function refresh() {
   refreshing = true;
   try {
     for (const poller of view.pollers) await poller();
+    liveStatus.hidden = true;
   } catch (error) {
-    if (error.name !== 'AbortError' && current === view) announce(`Could not refresh: ${api.explain(error)}`);
+    if (error.name === 'AbortError' || current !== view) return;
+    const reason = api.explain(error);
+    liveStatus.textContent = `Live updates paused: ${reason} Trying again every 5 seconds.`;
+    liveStatus.hidden = false;
   } finally {
     refreshing = false;
   }

@@ -37,7 +37,8 @@ function responsiveSvg({ title, description, height, draw }) {
     drawnWidth = width;
     svg.setAttribute('width', width);
     svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    replace(svg,
+    replace(
+      svg,
       s('title', { id: titleId }, title),
       s('desc', { id: descId }, description),
       ...draw(width),
@@ -63,8 +64,10 @@ function niceStep(max, count = 4) {
 }
 
 const SECOND = 1000;
-const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
-  43200, 86400, 172800, 604800].map((seconds) => seconds * SECOND);
+const TIME_STEPS = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
+  604800,
+].map((seconds) => seconds * SECOND);
 
 /** An axis label for a whole number of steps: '45 min', '1.5 h', '30 s'. */
 function axisDuration(ms) {
@@ -84,9 +87,18 @@ function yAxis(width, height, max, step, label) {
   const lines = [];
   for (let value = 0; value <= max + 1e-9; value += step) {
     lines.push(
-      s('line', { class: 'grid', x1: MARGIN.left, x2: width - MARGIN.right, y1: y(value), y2: y(value) }),
-      s('text', { class: 'tick', x: MARGIN.left - 6, y: y(value), dy: '0.32em', 'text-anchor': 'end' },
-        label(value)),
+      s('line', {
+        class: 'grid',
+        x1: MARGIN.left,
+        x2: width - MARGIN.right,
+        y1: y(value),
+        y2: y(value),
+      }),
+      s(
+        'text',
+        { class: 'tick', x: MARGIN.left - 6, y: y(value), dy: '0.32em', 'text-anchor': 'end' },
+        label(value),
+      ),
     );
   }
   return { lines, y };
@@ -96,22 +108,30 @@ function yAxis(width, height, max, step, label) {
 function marker(status, cx, cy, r) {
   const key = statusKey(status);
   const shapes = {
-    failed: () => s('path', {
-      d: `M${cx - r} ${cy - r}L${cx + r} ${cy + r}M${cx + r} ${cy - r}L${cx - r} ${cy + r}`,
-      class: `marker stroke-${key}`,
-    }),
-    completedWithErrors: () => s('path', {
-      d: `M${cx} ${cy - r}L${cx + r} ${cy}L${cx} ${cy + r}L${cx - r} ${cy}Z`,
-      class: `marker fill-${key}`,
-    }),
-    completedWithWarnings: () => s('path', {
-      d: `M${cx} ${cy - r}L${cx + r} ${cy + r * 0.8}L${cx - r} ${cy + r * 0.8}Z`,
-      class: `marker fill-${key}`,
-    }),
+    failed: () =>
+      s('path', {
+        d: `M${cx - r} ${cy - r}L${cx + r} ${cy + r}M${cx + r} ${cy - r}L${cx - r} ${cy + r}`,
+        class: `marker stroke-${key}`,
+      }),
+    completedWithErrors: () =>
+      s('path', {
+        d: `M${cx} ${cy - r}L${cx + r} ${cy}L${cx} ${cy + r}L${cx - r} ${cy}Z`,
+        class: `marker fill-${key}`,
+      }),
+    completedWithWarnings: () =>
+      s('path', {
+        d: `M${cx} ${cy - r}L${cx + r} ${cy + r * 0.8}L${cx - r} ${cy + r * 0.8}Z`,
+        class: `marker fill-${key}`,
+      }),
     running: () => s('circle', { cx, cy, r: r * 0.85, class: `marker fill-${key}` }),
-    unknownFutureValue: () => s('rect', {
-      x: cx - r * 0.8, y: cy - r * 0.8, width: r * 1.6, height: r * 1.6, class: `marker fill-${key}`,
-    }),
+    unknownFutureValue: () =>
+      s('rect', {
+        x: cx - r * 0.8,
+        y: cy - r * 0.8,
+        width: r * 1.6,
+        height: r * 1.6,
+        class: `marker fill-${key}`,
+      }),
   };
   return shapes[key] ? shapes[key]() : null;
 }
@@ -127,7 +147,14 @@ function legend(statuses, { markers = false } = {}) {
         s(
           'svg',
           { width: markers ? 30 : 14, height: 14, 'aria-hidden': 'true', class: 'swatch' },
-          s('rect', { x: 1, y: 1, width: 12, height: 12, rx: 2, class: `fill-${statusKey(status)}` }),
+          s('rect', {
+            x: 1,
+            y: 1,
+            width: 12,
+            height: 12,
+            rx: 2,
+            class: `fill-${statusKey(status)}`,
+          }),
           markers ? marker(status, 22, 7, 4) : null,
         ),
         statusLabel(status),
@@ -145,7 +172,9 @@ function dataTable(summary, content) {
  * Each day's bar (and its row in the table) links to that day's runs.
  */
 export function dailyStatusChart({ days, counts, dayHref }) {
-  const totals = days.map((day) => STATUSES.reduce((sum, st) => sum + (counts.get(day)?.[st] ?? 0), 0));
+  const totals = days.map((day) =>
+    STATUSES.reduce((sum, st) => sum + (counts.get(day)?.[st] ?? 0), 0),
+  );
   const present = STATUSES.filter((st) => days.some((day) => counts.get(day)?.[st]));
   const shown = present.length ? present : ['completed', 'failed', 'running'];
   const total = totals.reduce((a, b) => a + b, 0);
@@ -153,9 +182,10 @@ export function dailyStatusChart({ days, counts, dayHref }) {
   const busiest = totals.indexOf(Math.max(...totals));
   const title = `Runs per day over the last ${days.length} days, by status`;
   const description = total
-    ? `${formatNumber(total)} runs from ${formatDay(days[0])} to ${formatDay(days.at(-1))} (UTC days), `
-      + `${formatNumber(failed)} of them failed. Busiest day: ${formatDay(days[busiest], { long: true })} `
-      + `with ${formatNumber(totals[busiest])} runs.`
+    ? `${formatNumber(total)} runs from ${formatDay(days[0])} to ${formatDay(days.at(-1))} ` +
+      `(UTC days), ${formatNumber(failed)} of them failed. ` +
+      `Busiest day: ${formatDay(days[busiest], { long: true })} ` +
+      `with ${formatNumber(totals[busiest])} runs.`
     : `No runs from ${formatDay(days[0])} to ${formatDay(days.at(-1))}.`;
   const height = 240;
 
@@ -176,25 +206,58 @@ export function dailyStatusChart({ days, counts, dayHref }) {
       for (const status of STATUSES) {
         const n = counts.get(day)?.[status] ?? 0;
         if (!n) continue;
-        segments.push(s('rect', {
-          class: `bar fill-${status}`, x, width: barWidth, y: y(base + n), height: y(base) - y(base + n),
-        }));
+        segments.push(
+          s('rect', {
+            class: `bar fill-${status}`,
+            x,
+            width: barWidth,
+            y: y(base + n),
+            height: y(base) - y(base + n),
+          }),
+        );
         parts.push(`${formatNumber(n)} ${statusLabel(status).toLowerCase()}`);
         base += n;
       }
-      const label = `${formatDay(day, { long: true })} (UTC): ${formatNumber(totals[i])} runs`
-        + (parts.length ? ` — ${parts.join(', ')}` : '');
-      const hit = s('rect', { class: 'hit', x: MARGIN.left + i * band, width: band, y: MARGIN.top,
-        height: height - MARGIN.top - MARGIN.bottom });
-      return s('g', { class: 'target', dataset: { href: dayHref(day) } }, s('title', {}, label), hit, ...segments);
+      const label =
+        `${formatDay(day, { long: true })} (UTC): ${formatNumber(totals[i])} runs` +
+        (parts.length ? ` — ${parts.join(', ')}` : '');
+      const hit = s('rect', {
+        class: 'hit',
+        x: MARGIN.left + i * band,
+        width: band,
+        y: MARGIN.top,
+        height: height - MARGIN.top - MARGIN.bottom,
+      });
+      return s(
+        'g',
+        { class: 'target', dataset: { href: dayHref(day) } },
+        s('title', {}, label),
+        hit,
+        ...segments,
+      );
     });
     // Label today, then every labelEvery-th day before it.
-    const labels = days.map((day, i) => ((days.length - 1 - i) % labelEvery === 0
-      ? s('text', { class: 'tick', x: MARGIN.left + (i + 0.5) * band, y: height - MARGIN.bottom + 18,
-        'text-anchor': 'middle' }, formatDay(day))
-      : null));
-    const baseline = s('line', { class: 'axis', x1: MARGIN.left, x2: width - MARGIN.right,
-      y1: y(0), y2: y(0) });
+    const labels = days.map((day, i) =>
+      (days.length - 1 - i) % labelEvery === 0
+        ? s(
+            'text',
+            {
+              class: 'tick',
+              x: MARGIN.left + (i + 0.5) * band,
+              y: height - MARGIN.bottom + 18,
+              'text-anchor': 'middle',
+            },
+            formatDay(day),
+          )
+        : null,
+    );
+    const baseline = s('line', {
+      class: 'axis',
+      x1: MARGIN.left,
+      x2: width - MARGIN.right,
+      y1: y(0),
+      y2: y(0),
+    });
     return [...lines, ...bars, baseline, ...labels];
   };
 
@@ -203,14 +266,22 @@ export function dailyStatusChart({ days, counts, dayHref }) {
     'figure',
     { class: 'chart-figure' },
     responsiveSvg({ title, description, height, draw }),
-    h('figcaption', {}, `${description} Days are UTC calendar days; select a bar or a day in the table to see its runs.`),
+    h(
+      'figcaption',
+      {},
+      `${description} Days are UTC calendar days; ` +
+        'select a bar or a day in the table to see its runs.',
+    ),
     legend(shown),
     dataTable(
       'Show the numbers as a table',
       table({
         caption: `${title} (UTC days, newest first)`,
         columns: [
-          { label: 'Day (UTC)', cell: (r) => h('a', { href: dayHref(r.day) }, formatDay(r.day, { long: true })) },
+          {
+            label: 'Day (UTC)',
+            cell: (r) => h('a', { href: dayHref(r.day) }, formatDay(r.day, { long: true })),
+          },
           ...shown.map((status) => ({
             label: statusLabel(status),
             numeric: true,
@@ -237,9 +308,9 @@ export function runsChart({ runs, now = Date.now() }) {
   const failed = ordered.filter((run) => run.status === 'failed').length;
   const title = `Duration and status of the latest ${ordered.length} runs, oldest first`;
   const description = ordered.length
-    ? `${ordered.length} runs from ${formatDateTime(ordered[0].startDateTime)} to `
-      + `${formatDateTime(ordered.at(-1).startDateTime)}; ${failed} failed; the longest took `
-      + `${formatDuration(longest)}.`
+    ? `${ordered.length} runs from ${formatDateTime(ordered[0].startDateTime)} to ` +
+      `${formatDateTime(ordered.at(-1).startDateTime)}; ${failed} failed; the longest took ` +
+      `${formatDuration(longest)}.`
     : 'No runs yet.';
   const height = 260;
 
@@ -255,26 +326,52 @@ export function runsChart({ runs, now = Date.now() }) {
       const status = statusKey(run.status);
       const x = MARGIN.left + i * band + (band - barWidth) / 2;
       const top = Math.min(y(durations[i]), y(0) - 1);
-      const label = `${run.displayName} — ${statusLabel(status)} — ${formatDuration(durations[i])}`
-        + ` — started ${formatDateTime(run.startDateTime)}`;
+      const label =
+        `${run.displayName} — ${statusLabel(status)} — ${formatDuration(durations[i])}` +
+        ` — started ${formatDateTime(run.startDateTime)}`;
       return s(
         'g',
         { class: 'target', dataset: { href: runHref(run.id) } },
         s('title', {}, label),
-        s('rect', { class: 'hit', x: MARGIN.left + i * band, width: band, y: MARGIN.top,
-          height: height - MARGIN.top - MARGIN.bottom }),
+        s('rect', {
+          class: 'hit',
+          x: MARGIN.left + i * band,
+          width: band,
+          y: MARGIN.top,
+          height: height - MARGIN.top - MARGIN.bottom,
+        }),
         s('rect', { class: `bar fill-${status}`, x, width: barWidth, y: top, height: y(0) - top }),
         marker(status, x + barWidth / 2, Math.max(MARGIN.top, top - r - 2), r),
       );
     });
-    const positions = ordered.length > 1 ? [0, Math.floor((ordered.length - 1) / 2), ordered.length - 1] : [0];
-    const labels = ordered.length ? positions.map((i, k) => s('text', {
-      class: 'tick', y: height - MARGIN.bottom + 18,
-      x: MARGIN.left + (i + 0.5) * band,
-      'text-anchor': k === 0 && positions.length > 1 ? 'start' : k === positions.length - 1 ? 'end' : 'middle',
-    }, formatDate(ordered[i].startDateTime))) : [];
-    const baseline = s('line', { class: 'axis', x1: MARGIN.left, x2: width - MARGIN.right,
-      y1: y(0), y2: y(0) });
+    const positions =
+      ordered.length > 1 ? [0, Math.floor((ordered.length - 1) / 2), ordered.length - 1] : [0];
+    const labels = ordered.length
+      ? positions.map((i, k) =>
+          s(
+            'text',
+            {
+              class: 'tick',
+              y: height - MARGIN.bottom + 18,
+              x: MARGIN.left + (i + 0.5) * band,
+              'text-anchor':
+                k === 0 && positions.length > 1
+                  ? 'start'
+                  : k === positions.length - 1
+                    ? 'end'
+                    : 'middle',
+            },
+            formatDate(ordered[i].startDateTime),
+          ),
+        )
+      : [];
+    const baseline = s('line', {
+      class: 'axis',
+      x1: MARGIN.left,
+      x2: width - MARGIN.right,
+      y1: y(0),
+      y2: y(0),
+    });
     return [...lines, ...bars, baseline, ...labels];
   };
 
@@ -282,7 +379,12 @@ export function runsChart({ runs, now = Date.now() }) {
     'figure',
     { class: 'chart-figure' },
     responsiveSvg({ title, description, height, draw }),
-    h('figcaption', {}, `${description} Bar height is the run's duration; colour and marker show its status. Select a bar to open the run.`),
+    h(
+      'figcaption',
+      {},
+      `${description} Bar height is the run's duration; colour and marker show its status. ` +
+        'Select a bar to open the run.',
+    ),
     legend(present.length ? present : ['completed'], { markers: true }),
     dataTable(
       'Show the runs as a table',
@@ -292,7 +394,11 @@ export function runsChart({ runs, now = Date.now() }) {
           { label: 'Run', cell: (run) => h('a', { href: runHref(run.id) }, run.displayName) },
           { label: 'Status', cell: (run) => statusChip(run.status) },
           { label: 'Started', cell: (run) => time(run.startDateTime) },
-          { label: 'Duration', numeric: true, cell: (run) => formatDuration(runDuration(run, now)) },
+          {
+            label: 'Duration',
+            numeric: true,
+            cell: (run) => formatDuration(runDuration(run, now)),
+          },
         ],
         rows: runs,
         className: 'compact',

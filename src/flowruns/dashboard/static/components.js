@@ -67,7 +67,15 @@ export function processLink(process) {
  * becomes a card whose cells carry their column label (data-label).
  */
 export function table({ caption, columns, rows, rowAttributes, className = '' }) {
-  const head = h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label))));
+  const head = h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      columns.map((c) => h('th', { scope: 'col' }, c.label)),
+    ),
+  );
   const body = h(
     'tbody',
     {},

@@ -18,8 +18,9 @@ export function signOut() {
 }
 
 /**
- * Sign in from the link serve prints (the page address + #token=eyJ…), then take the token out of the
- * address bar and history at once. A fragment never reaches the server, so it is not logged.
+ * Sign in from the link serve prints (the page address + #token=eyJ…), then take the token out
+ * of the address bar and history at once. A fragment never reaches the server, so it is not
+ * logged.
  */
 export function takeTokenFromFragment() {
   if (!location.hash.startsWith(FRAGMENT)) return false;

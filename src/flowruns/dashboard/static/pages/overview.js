@@ -22,7 +22,13 @@ import { runsHref } from '../router.js';
 const CHART_DAYS = 30;
 const RUNNING_SHOWN = 10;
 const FAILURES_SHOWN = 5;
-const TILE_ORDER = ['running', 'failed', 'completedWithErrors', 'completedWithWarnings', 'completed'];
+const TILE_ORDER = [
+  'running',
+  'failed',
+  'completedWithErrors',
+  'completedWithWarnings',
+  'completed',
+];
 const PROCESS = 'process($select=id,displayName)';
 
 function chartDays(today) {
@@ -32,8 +38,9 @@ function chartDays(today) {
 function requests(firstDay) {
   return {
     chart: api.url('runs', {
-      $apply: `filter(startDateTime ge ${firstDay}T00:00:00Z)`
-        + '/compute(date(startDateTime) as day)/groupby((day,status),aggregate($count as runs))',
+      $apply:
+        `filter(startDateTime ge ${firstDay}T00:00:00Z)` +
+        '/compute(date(startDateTime) as day)/groupby((day,status),aggregate($count as runs))',
     }),
     counts: api.url('runs', { $apply: 'groupby((status),aggregate($count as runs))' }),
     running: api.url('runs', {
@@ -42,31 +49,44 @@ function requests(firstDay) {
       $count: 'true',
       $expand: PROCESS,
     }),
-    failures: api.url('runs', { $filter: "status eq 'failed'", $top: FAILURES_SHOWN, $expand: PROCESS }),
+    failures: api.url('runs', {
+      $filter: "status eq 'failed'",
+      $top: FAILURES_SHOWN,
+      $expand: PROCESS,
+    }),
   };
 }
 
 function countTiles(rows) {
   const counts = Object.fromEntries(rows.map((row) => [row.status, row.runs]));
   const total = rows.reduce((sum, row) => sum + row.runs, 0);
-  const statuses = [...TILE_ORDER, ...STATUSES.filter((st) => !TILE_ORDER.includes(st) && counts[st])];
+  const statuses = [
+    ...TILE_ORDER,
+    ...STATUSES.filter((st) => !TILE_ORDER.includes(st) && counts[st]),
+  ];
   return h(
     'ul',
     { class: 'tiles' },
     h(
       'li',
       {},
-      h('a', { class: 'tile', href: runsHref() },
+      h(
+        'a',
+        { class: 'tile', href: runsHref() },
         h('span', { class: 'tile-number' }, formatNumber(total)),
-        h('span', { class: 'tile-label' }, 'All runs')),
+        h('span', { class: 'tile-label' }, 'All runs'),
+      ),
     ),
     statuses.map((status) =>
       h(
         'li',
         {},
-        h('a', { class: 'tile', href: runsHref({ status }), dataset: { status } },
+        h(
+          'a',
+          { class: 'tile', href: runsHref({ status }), dataset: { status } },
           h('span', { class: 'tile-number' }, formatNumber(counts[status] ?? 0)),
-          statusChip(status)),
+          statusChip(status),
+        ),
       ),
     ),
   );
@@ -100,8 +120,15 @@ function runningTable(body) {
       className: 'runs',
     }),
     total > runs.length
-      ? h('p', {}, h('a', { href: runsHref({ status: 'running' }) },
-        `All ${formatNumber(total)} running runs`))
+      ? h(
+          'p',
+          {},
+          h(
+            'a',
+            { href: runsHref({ status: 'running' }) },
+            `All ${formatNumber(total)} running runs`,
+          ),
+        )
       : null,
   );
 }
@@ -121,9 +148,13 @@ function failureList(runs) {
           h('div', { class: 'failure-head' }, runLink(run), time(run.startDateTime, { ago: true })),
           h('div', { class: 'failure-process' }, 'Process: ', processLink(run.process)),
           run.blockingError
-            ? h('p', { class: 'blocking' },
-              h('code', { class: 'error-code' }, run.blockingError.code ?? 'error'), ' ',
-              run.blockingError.message ?? '')
+            ? h(
+                'p',
+                { class: 'blocking' },
+                h('code', { class: 'error-code' }, run.blockingError.code ?? 'error'),
+                ' ',
+                run.blockingError.message ?? '',
+              )
             : h('p', { class: 'blocking muted' }, 'No blocking error recorded.'),
         ),
       ),
@@ -141,7 +172,8 @@ export async function show(main, view) {
     failures: h('div', {}, loading()),
   };
   const runningBadge = h('span', { class: 'badge', hidden: true });
-  replace(main,
+  replace(
+    main,
     h('h1', { tabindex: '-1' }, 'Overview'),
     section('counts-title', 'Runs by status, all time', slots.counts),
     section('chart-title', 'Runs per day, last 30 days', slots.chart),
@@ -166,10 +198,13 @@ export async function show(main, view) {
   async function refresh(name, target, draw, { all = false } = {}) {
     let body;
     try {
-      body = all ? { value: await api.getAll(target, { signal: view.signal }) } : await api.get(target, { signal: view.signal });
+      body = all
+        ? { value: await api.getAll(target, { signal: view.signal }) }
+        : await api.get(target, { signal: view.signal });
     } catch (error) {
-      if (error.name === 'AbortError') throw error;
-      seen[name] = null;
+      // A failed refresh keeps what is on screen (the app says live updates are paused); a
+      // part that never loaded says why instead.
+      if (error.name === 'AbortError' || seen[name]) throw error;
       replace(slots[name], problem(error));
       return null;
     }

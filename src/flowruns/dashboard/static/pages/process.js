@@ -4,7 +4,7 @@
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import { runsChart } from '../charts.js';
-import { loading, problem, properties, rawJson, section } from '../components.js';
+import { empty, loading, problem, properties, rawJson, section } from '../components.js';
 import {
   FINISHED,
   formatDuration,
@@ -34,10 +34,13 @@ function tile(label, value, note, status) {
   return h(
     'li',
     {},
-    h('div', { class: 'tile', dataset: status ? { status } : {} },
+    h(
+      'div',
+      { class: 'tile', dataset: status ? { status } : {} },
       h('span', { class: 'tile-number' }, value),
       h('span', { class: 'tile-label' }, label),
-      note ? h('span', { class: 'tile-note' }, note) : null),
+      note ? h('span', { class: 'tile-note' }, note) : null,
+    ),
   );
 }
 
@@ -55,13 +58,15 @@ function figures(counts, runs) {
       'Success rate',
       finished ? formatPercent(completed / finished) : '—',
       finished
-        ? `${formatNumber(completed)} of ${formatNumber(finished)} finished runs completed without warnings or errors (all time; running runs do not count)`
+        ? `${formatNumber(completed)} of ${formatNumber(finished)} finished runs completed ` +
+            'without warnings or errors (all time; running runs do not count)'
         : 'No finished runs yet',
     ),
     tile(
       'Typical duration',
       typical === null ? '—' : formatDuration(typical),
-      `Median of the ${formatNumber(finishedRuns.length)} finished runs among the latest ${formatNumber(runs.length)}`,
+      `Median of the ${formatNumber(finishedRuns.length)} finished runs ` +
+        `among the latest ${formatNumber(runs.length)}`,
     ),
     tile('Runs', formatNumber(total), 'All time'),
     tile(statusLabel('failed'), formatNumber(byStatus.failed ?? 0), 'All time', 'failed'),
@@ -77,9 +82,18 @@ function processProperties(process) {
     ['Readiness', process.readinessStatus ? memberLabel(process.readinessStatus) : null],
     ['Share name', code(process.shareName)],
     ['Sharing state', process.sharingState ? memberLabel(process.sharingState) : null],
-    ['Invited users', Array.isArray(invitees)
-      ? (invitees.length ? h('ul', { class: 'plain' }, invitees.map((user) => h('li', {}, code(user)))) : 'None')
-      : null],
+    [
+      'Invited users',
+      Array.isArray(invitees)
+        ? invitees.length
+          ? h(
+              'ul',
+              { class: 'plain' },
+              invitees.map((user) => h('li', {}, code(user))),
+            )
+          : 'None'
+        : null,
+    ],
     ['Id', code(process.id)],
     ['ETag', code(process.eTag)],
   ]);
@@ -95,23 +109,41 @@ export async function show(main, view) {
     process = await api.get(api.url(base), { signal: view.signal });
   } catch (error) {
     if (error.name === 'AbortError') throw error;
-    replace(main, h('h1', { tabindex: '-1' }, error.status === 404 ? 'Process not found' : 'Process'), problem(error));
+    replace(
+      main,
+      h('h1', { tabindex: '-1' }, error.status === 404 ? 'Process not found' : 'Process'),
+      problem(error),
+    );
     return;
   }
   document.title = `${process.displayName} · flowruns`;
-  const runsUrl = api.url(`${base}/runs`, { $top: WINDOW, $select: 'id,displayName,status,startDateTime,endDateTime' });
-  const countsUrl = api.url(`${base}/runs`, { $apply: 'groupby((status),aggregate($count as runs))' });
+  const runsUrl = api.url(`${base}/runs`, {
+    $top: WINDOW,
+    $select: 'id,displayName,status,startDateTime,endDateTime',
+  });
+  const countsUrl = api.url(`${base}/runs`, {
+    $apply: 'groupby((status),aggregate($count as runs))',
+  });
 
   const figuresSlot = h('div', {}, loading());
   const chartSlot = h('div', {}, loading());
-  replace(main,
-    h('div', { class: 'title-row' },
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'title-row' },
       h('h1', { tabindex: '-1' }, process.displayName),
-      h('span', { class: 'subtitle' }, typeLabel(api.typeName(process)))),
+      h('span', { class: 'subtitle' }, typeLabel(api.typeName(process))),
+    ),
     h('p', {}, h('a', { href: runsHref({ process: id }) }, 'All runs of this process')),
     section('figures-title', 'At a glance', figuresSlot),
     section('history-title', 'Runs over time', chartSlot),
-    section('properties-title', 'Properties', processProperties(process), rawJson('The process as JSON', process)),
+    section(
+      'properties-title',
+      'Properties',
+      processProperties(process),
+      rawJson('The process as JSON', process),
+    ),
   );
 
   let seen = null;
@@ -125,8 +157,7 @@ export async function show(main, view) {
         api.getAll(countsUrl, { signal: view.signal }),
       ]);
     } catch (error) {
-      if (error.name === 'AbortError') throw error;
-      seen = null;
+      if (error.name === 'AbortError' || seen) throw error; // a failed refresh keeps the page
       replace(figuresSlot, problem(error));
       replace(chartSlot);
       return;
@@ -137,7 +168,7 @@ export async function show(main, view) {
     const before = new Map(runs.map((run) => [run.id, run.status]));
     runs = window.value;
     replace(figuresSlot, figures(counts, runs));
-    replace(chartSlot, runsChart({ runs }));
+    replace(chartSlot, runs.length ? runsChart({ runs }) : empty('This process has no runs yet.'));
     for (const run of runs) {
       if (before.get(run.id) === 'running' && run.status !== 'running') {
         view.announce(`${run.displayName} finished: ${statusLabel(run.status)}.`);

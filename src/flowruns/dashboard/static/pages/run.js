@@ -23,7 +23,13 @@ import { formatNumber, memberLabel, statusLabel, typeLabel } from '../format.js'
 const NEIGHBOURS = 3;
 const MEMBERS_SHOWN = 50;
 const RUN_FIELDS = 'id,displayName,status,startDateTime,endDateTime';
-const KNOWN_COUNTS = ['recordsProcessed', 'recordsSucceeded', 'recordsFailed', 'warningCount', 'errorCount'];
+const KNOWN_COUNTS = [
+  'recordsProcessed',
+  'recordsSucceeded',
+  'recordsFailed',
+  'warningCount',
+  'errorCount',
+];
 
 function code(text) {
   return text === null || text === undefined || text === '' ? null : h('code', {}, String(text));
@@ -35,7 +41,12 @@ function summary(run) {
     ['Type', typeLabel(api.typeName(run))],
     ['Process', run.process ? processLink(run.process) : h('span', { class: 'muted' }, 'None')],
     ['Started', time(run.startDateTime, { seconds: true })],
-    ['Ended', run.endDateTime ? time(run.endDateTime, { seconds: true }) : h('span', { class: 'muted' }, 'Still running')],
+    [
+      'Ended',
+      run.endDateTime
+        ? time(run.endDateTime, { seconds: true })
+        : h('span', { class: 'muted' }, 'Still running'),
+    ],
     ['Duration', duration(run)],
     ['Id', code(run.id)],
     ['ETag', code(run['@odata.etag'])],
@@ -70,16 +81,16 @@ function blockingError(error) {
     errorDetails('Details', error.details),
     inner && Object.keys(inner).length
       ? h(
-        'div',
-        { class: 'inner-error' },
-        h('h3', {}, 'Inner error'),
-        properties([
-          ['Code', code(inner.code)],
-          ['Message', inner.message ?? null],
-          ['Target', code(inner.target)],
-        ]),
-        errorDetails('Inner error details', inner.details),
-      )
+          'div',
+          { class: 'inner-error' },
+          h('h3', {}, 'Inner error'),
+          properties([
+            ['Code', code(inner.code)],
+            ['Message', inner.message ?? null],
+            ['Target', code(inner.target)],
+          ]),
+          errorDetails('Inner error details', inner.details),
+        )
       : null,
   );
 }
@@ -101,18 +112,23 @@ function flatten(object, path = []) {
   return Object.entries(object).flatMap(([name, value]) =>
     value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length
       ? flatten(value, [...path, name])
-      : [[[...path, name], value]]);
+      : [[[...path, name], value]],
+  );
 }
 
 function isRecordList(value) {
-  return Array.isArray(value) && value.length > 0
-    && value.every((item) => item && typeof item === 'object' && !Array.isArray(item));
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((item) => item && typeof item === 'object' && !Array.isArray(item))
+  );
 }
 
 function statistics(stats) {
   const entries = Object.entries(stats ?? {});
   if (!entries.length) return empty('No statistics recorded.');
-  const rank = (name) => (KNOWN_COUNTS.includes(name) ? KNOWN_COUNTS.indexOf(name) : KNOWN_COUNTS.length);
+  const rank = (name) =>
+    KNOWN_COUNTS.includes(name) ? KNOWN_COUNTS.indexOf(name) : KNOWN_COUNTS.length;
   const members = entries
     .filter(([, value]) => !isRecordList(value))
     .sort(([a], [b]) => rank(a) - rank(b));
@@ -123,24 +139,32 @@ function statistics(stats) {
     {},
     rows.length
       ? table({
-        caption: 'Values',
-        columns: [
-          { label: 'Statistic', cell: ([path]) => h('span', { title: path.join('/') }, memberName(path)) },
-          { label: 'Value', numeric: true, cell: ([, value]) => displayValue(value) },
-        ],
-        rows,
-        className: 'compact statistics',
-      })
+          caption: 'Values',
+          columns: [
+            {
+              label: 'Statistic',
+              cell: ([path]) => h('span', { title: path.join('/') }, memberName(path)),
+            },
+            { label: 'Value', numeric: true, cell: ([, value]) => displayValue(value) },
+          ],
+          rows,
+          className: 'compact statistics',
+        })
       : null,
     lists.map(([name, items]) => {
       const keys = [...new Set(items.flatMap(Object.keys))];
-      const ordered = [...['code', 'message', 'target'].filter((k) => keys.includes(k)),
-        ...keys.filter((k) => !['code', 'message', 'target'].includes(k))];
+      const ordered = [
+        ...['code', 'message', 'target'].filter((k) => keys.includes(k)),
+        ...keys.filter((k) => !['code', 'message', 'target'].includes(k)),
+      ];
       return table({
         caption: `${memberLabel(name)} (${items.length}, newest last)`,
         columns: ordered.map((key) => ({
           label: memberLabel(key),
-          cell: (item) => (key === 'code' || key === 'target' ? code(item[key]) ?? '—' : displayValue(item[key] ?? '—')),
+          cell: (item) =>
+            key === 'code' || key === 'target'
+              ? (code(item[key]) ?? '—')
+              : displayValue(item[key] ?? '—'),
         })),
         rows: items,
         className: 'compact',
@@ -159,8 +183,16 @@ function processDetails(process) {
     ['Readiness', process.readinessStatus ? memberLabel(process.readinessStatus) : null],
     ['Share name', code(process.shareName)],
     ['Sharing state', process.sharingState ? memberLabel(process.sharingState) : null],
-    ['Invited users', Array.isArray(invitees) && invitees.length
-      ? h('ul', { class: 'plain' }, invitees.map((user) => h('li', {}, code(user)))) : null],
+    [
+      'Invited users',
+      Array.isArray(invitees) && invitees.length
+        ? h(
+            'ul',
+            { class: 'plain' },
+            invitees.map((user) => h('li', {}, code(user))),
+          )
+        : null,
+    ],
     ['Id', code(process.id)],
   ]);
 }
@@ -172,7 +204,11 @@ function neighbourTable(run, newer, older) {
     caption: 'Runs of the same process around this one, newest first',
     columns: [
       { label: 'Status', cell: (r) => statusChip(r.status) },
-      { label: 'Run', cell: (r) => (r.id === run.id ? h('strong', {}, `${r.displayName} (this run)`) : runLink(r)) },
+      {
+        label: 'Run',
+        cell: (r) =>
+          r.id === run.id ? h('strong', {}, `${r.displayName} (this run)`) : runLink(r),
+      },
       { label: 'Started', cell: (r) => time(r.startDateTime) },
       { label: 'Duration', numeric: true, cell: duration },
     ],
@@ -186,22 +222,40 @@ async function neighbours(run, signal) {
   const runs = `processes/${encodeURIComponent(run.process.id)}/runs`;
   const start = run.startDateTime;
   const [older, newer] = await Promise.all([
-    api.get(api.url(runs, { $filter: `startDateTime lt ${start}`, $top: NEIGHBOURS, $select: RUN_FIELDS }), { signal }),
-    api.get(api.url(runs, {
-      $filter: `startDateTime gt ${start}`, $orderby: 'startDateTime asc', $top: NEIGHBOURS, $select: RUN_FIELDS,
-    }), { signal }),
+    api.get(
+      api.url(runs, {
+        $filter: `startDateTime lt ${start}`,
+        $top: NEIGHBOURS,
+        $select: RUN_FIELDS,
+      }),
+      { signal },
+    ),
+    api.get(
+      api.url(runs, {
+        $filter: `startDateTime gt ${start}`,
+        $orderby: 'startDateTime asc',
+        $top: NEIGHBOURS,
+        $select: RUN_FIELDS,
+      }),
+      { signal },
+    ),
   ]);
   return neighbourTable(run, newer.value, older.value);
 }
 
 async function members(run, signal) {
   const body = await api.get(
-    api.url(`runGroups/${encodeURIComponent(run.id)}/runs`, { $top: MEMBERS_SHOWN, $select: RUN_FIELDS }),
+    api.url(`runGroups/${encodeURIComponent(run.id)}/runs`, {
+      $top: MEMBERS_SHOWN,
+      $select: RUN_FIELDS,
+    }),
     { signal },
   );
   if (!body.value.length) return empty('This group has no member runs.');
   return table({
-    caption: `Member runs, newest first${body['@odata.nextLink'] ? `; the first ${MEMBERS_SHOWN}` : ''}`,
+    caption: body['@odata.nextLink']
+      ? `Member runs, newest first; the first ${MEMBERS_SHOWN}`
+      : 'Member runs, newest first',
     columns: [
       { label: 'Status', cell: (r) => statusChip(r.status) },
       { label: 'Run', cell: runLink },
@@ -233,7 +287,11 @@ export async function show(main, view) {
     run = await api.get(address, { signal: view.signal });
   } catch (error) {
     if (error.name === 'AbortError') throw error;
-    replace(main, h('h1', { tabindex: '-1' }, error.status === 404 ? 'Run not found' : 'Run'), problem(error));
+    replace(
+      main,
+      h('h1', { tabindex: '-1' }, error.status === 404 ? 'Run not found' : 'Run'),
+      problem(error),
+    );
     return;
   }
   document.title = `${run.displayName} · flowruns`;
@@ -245,11 +303,15 @@ export async function show(main, view) {
   const draw = () => {
     heading.textContent = run.displayName;
     replace(headChip, statusChip(run.status));
-    replace(live,
+    replace(
+      live,
       run.blockingError ? blockingError(run.blockingError) : null,
-      h('div', { class: 'pair' },
+      h(
+        'div',
+        { class: 'pair' },
         section('summary-title', 'Summary', summary(run)),
-        section('process-title', 'Process', processDetails(run.process))),
+        section('process-title', 'Process', processDetails(run.process)),
+      ),
       section('statistics-title', 'Statistics', statistics(run.statistics)),
     );
     replace(raw, rawJson('The run as JSON', run));
@@ -257,9 +319,15 @@ export async function show(main, view) {
   const around = h('div', {}, loading());
   const groupMembers = h('div', {}, loading());
   const isGroup = api.typeName(run) === 'runGroup';
-  replace(main,
-    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
-      h('a', { href: '#/runs' }, 'Runs'), ' › ', h('span', { 'aria-current': 'page' }, run.displayName)),
+  replace(
+    main,
+    h(
+      'nav',
+      { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/runs' }, 'Runs'),
+      ' › ',
+      h('span', { 'aria-current': 'page' }, run.displayName),
+    ),
     h('div', { class: 'title-row' }, heading, headChip),
     live,
     isGroup ? section('members-title', 'Member runs', groupMembers) : null,

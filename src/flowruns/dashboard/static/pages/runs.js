@@ -21,7 +21,13 @@ import { runsHref } from '../router.js';
 const PAGE_SIZE = 50;
 const PROCESS_PAGES = 5;
 const PROCESS = 'process($select=id,displayName)';
-const STATUS_CHOICES = ['running', 'failed', 'completedWithErrors', 'completedWithWarnings', 'completed'];
+const STATUS_CHOICES = [
+  'running',
+  'failed',
+  'completedWithErrors',
+  'completedWithWarnings',
+  'completed',
+];
 const TYPE_CHOICES = [
   ['', 'All types'],
   ['outgoingFlowRun', 'Outgoing flow runs'],
@@ -47,9 +53,12 @@ function filtersOf(params) {
 
 /** The first page's URL for some filters; later pages come from nextLinks. */
 function firstPage(filters) {
-  const path = filters.type === 'runGroup'
-    ? 'runGroups'
-    : filters.type ? `runs/${api.NAMESPACE}.${filters.type}` : 'runs';
+  const path =
+    filters.type === 'runGroup'
+      ? 'runGroups'
+      : filters.type
+        ? `runs/${api.NAMESPACE}.${filters.type}`
+        : 'runs';
   const clauses = [];
   if (filters.status.length === 1) clauses.push(`status eq ${api.literal(filters.status[0])}`);
   if (filters.status.length > 1) {
@@ -69,16 +78,27 @@ function firstPage(filters) {
 
 function filterForm(onChange) {
   const statusBoxes = STATUS_CHOICES.map((status) =>
-    h('input', { type: 'checkbox', name: 'status', value: status, id: `status-${status}` }));
-  const type = h('select', { id: 'filter-type', name: 'type' },
-    TYPE_CHOICES.map(([value, label]) => h('option', { value }, label)));
-  const process = h('select', { id: 'filter-process', name: 'process', 'aria-describedby': 'process-note' },
-    h('option', { value: '' }, 'Any process'));
+    h('input', { type: 'checkbox', name: 'status', value: status, id: `status-${status}` }),
+  );
+  const type = h(
+    'select',
+    { id: 'filter-type', name: 'type' },
+    TYPE_CHOICES.map(([value, label]) => h('option', { value }, label)),
+  );
+  const process = h(
+    'select',
+    { id: 'filter-process', name: 'process', 'aria-describedby': 'process-note' },
+    h('option', { value: '' }, 'Any process'),
+  );
   const processNote = h('span', { id: 'process-note', class: 'help' });
   const from = h('input', { type: 'date', id: 'filter-from', name: 'from' });
   const to = h('input', { type: 'date', id: 'filter-to', name: 'to' });
   const q = h('input', {
-    type: 'search', id: 'filter-q', name: 'q', autocomplete: 'off', placeholder: 'Part of a run name',
+    type: 'search',
+    id: 'filter-q',
+    name: 'q',
+    autocomplete: 'off',
+    placeholder: 'Part of a run name',
   });
   const summary = h('summary', {}, 'Filters');
   const form = h(
@@ -89,16 +109,41 @@ function filterForm(onChange) {
       { class: 'status-choices' },
       h('legend', {}, 'Status'),
       STATUS_CHOICES.map((status, i) =>
-        h('label', { class: `toggle chip-${status}`, for: `status-${status}` }, statusBoxes[i], statusLabel(status))),
+        h(
+          'label',
+          { class: `toggle chip-${status}`, for: `status-${status}` },
+          statusBoxes[i],
+          statusLabel(status),
+        ),
+      ),
     ),
     h('div', { class: 'field' }, h('label', { for: 'filter-type' }, 'Type'), type),
-    h('div', { class: 'field' }, h('label', { for: 'filter-process' }, 'Process'), process, processNote),
-    h('div', { class: 'field day' }, h('label', { for: 'filter-from' }, 'Started from (UTC day)'), from),
-    h('div', { class: 'field day' }, h('label', { for: 'filter-to' }, 'Started until (UTC day)'), to),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'filter-process' }, 'Process'),
+      process,
+      processNote,
+    ),
+    h(
+      'div',
+      { class: 'field day' },
+      h('label', { for: 'filter-from' }, 'Started from (UTC day)'),
+      from,
+    ),
+    h(
+      'div',
+      { class: 'field day' },
+      h('label', { for: 'filter-to' }, 'Started until (UTC day)'),
+      to,
+    ),
     h('div', { class: 'field grow' }, h('label', { for: 'filter-q' }, 'Name contains'), q),
-    h('div', { class: 'actions' },
+    h(
+      'div',
+      { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Apply'),
-      h('a', { href: '#/runs', class: 'button' }, 'Clear filters')),
+      h('a', { href: '#/runs', class: 'button' }, 'Clear filters'),
+    ),
   );
   const read = () => ({
     status: statusBoxes.filter((box) => box.checked).map((box) => box.value),
@@ -115,13 +160,18 @@ function filterForm(onChange) {
   // Choices apply at once; the text applies on Enter, Apply, or leaving the field.
   form.addEventListener('change', () => onChange(read()));
   // Open on wide screens; on a phone the table comes first and the filters open on demand.
-  const box = h('details', { class: 'filter-box', open: matchMedia('(min-width: 40rem)').matches },
-    summary, form);
+  const box = h(
+    'details',
+    { class: 'filter-box', open: matchMedia('(min-width: 40rem)').matches },
+    summary,
+    form,
+  );
   return {
     element: box,
     show(filters) {
-      const active = ['status', 'type', 'process', 'from', 'to', 'q']
-        .filter((name) => (Array.isArray(filters[name]) ? filters[name].length : filters[name])).length;
+      const active = ['status', 'type', 'process', 'from', 'to', 'q'].filter((name) =>
+        Array.isArray(filters[name]) ? filters[name].length : filters[name],
+      ).length;
       summary.textContent = active ? `Filters (${active} active)` : 'Filters';
       for (const box of statusBoxes) box.checked = filters.status.includes(box.value);
       type.value = filters.type;
@@ -134,7 +184,8 @@ function filterForm(onChange) {
       q.value = filters.q;
     },
     fillProcesses(list, filters) {
-      replace(process,
+      replace(
+        process,
         h('option', { value: '' }, 'Any process'),
         list.map((p) => h('option', { value: p.id.toLowerCase() }, p.displayName || p.id)),
       );
@@ -173,11 +224,17 @@ export async function show(main, view) {
   const results = h('div', { class: 'results' }, loading());
   const previous = h('button', { type: 'button', disabled: true }, 'Previous page');
   const next = h('button', { type: 'button', disabled: true }, 'Next page');
-  replace(main,
+  replace(
+    main,
     h('h1', { tabindex: '-1' }, 'Runs'),
     form.element,
-    h('section', { class: 'panel', 'aria-label': 'Results' },
-      status, results, h('nav', { class: 'pager', 'aria-label': 'Pages' }, previous, next)),
+    h(
+      'section',
+      { class: 'panel', 'aria-label': 'Results' },
+      status,
+      results,
+      h('nav', { class: 'pager', 'aria-label': 'Pages' }, previous, next),
+    ),
   );
   form.show(filters);
 
@@ -210,8 +267,8 @@ export async function show(main, view) {
     shown = new Map(runs.map((run) => [run.id, run]));
     const first = (pages.length - 1) * PAGE_SIZE + 1;
     status.textContent = runs.length
-      ? `Runs ${formatNumber(first)}–${formatNumber(first + runs.length - 1)}, newest first`
-        + (nextLink ? '; more on the next page.' : '.')
+      ? `Runs ${formatNumber(first)}–${formatNumber(first + runs.length - 1)}, newest first` +
+        (nextLink ? '; more on the next page.' : '.')
       : 'No runs match these filters.';
     replace(results, runs.length ? runsTable(runs) : empty('Try fewer filters, or clear them.'));
     previous.disabled = pages.length < 2;

@@ -7,7 +7,11 @@ import * as session from '../session.js';
 /** The sign-in form; `message` explains why we are here (an expired token, say). */
 export function show(main, { message, onSignedIn }) {
   document.title = 'Sign in · flowruns';
-  const problem = h('div', { role: 'alert' }, message ? h('p', { class: 'problem' }, message) : null);
+  const problem = h(
+    'div',
+    { role: 'alert' },
+    message ? h('p', { class: 'problem' }, message) : null,
+  );
   const showProblem = (text) => {
     replace(problem, text ? h('p', { class: 'problem' }, text) : '');
   };
@@ -30,8 +34,8 @@ export function show(main, { message, onSignedIn }) {
     h(
       'p',
       { id: 'token-help', class: 'help' },
-      'A JWT for the flowruns API. It stays in this browser tab only (session storage) and is '
-        + 'sent to this server alone, in the Authorization header.',
+      'A JWT for the flowruns API. It stays in this browser tab only (session storage) and is ' +
+        'sent to this server alone, in the Authorization header.',
     ),
     button,
   );
@@ -57,7 +61,8 @@ export function show(main, { message, onSignedIn }) {
       button.disabled = false;
     }
   });
-  replace(main,
+  replace(
+    main,
     h(
       'div',
       { class: 'signin' },
@@ -78,7 +83,11 @@ export function show(main, { message, onSignedIn }) {
           ') prints a sign-in link that opens this page already signed in, and a token to paste. ',
           h('code', {}, 'flowruns token'),
           ' mints more, for example a read-only one with ',
-          h('code', {}, '--scope IndustryData-Run.Read.All --scope IndustryData-OutboundFlow.Read.All'),
+          h(
+            'code',
+            {},
+            '--scope IndustryData-Run.Read.All --scope IndustryData-OutboundFlow.Read.All',
+          ),
           '.',
         ),
       ),
