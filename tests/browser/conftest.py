@@ -201,8 +201,15 @@ class Problems:
         self.messages.append(f"{error.name}: {error.message}")
 
 
-def open_page(browser: Browser, viewport: ViewportSize) -> tuple[Page, Problems]:
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC")
+def open_page(
+    browser: Browser, viewport: ViewportSize, *, dark: bool = False
+) -> tuple[Page, Problems]:
+    context = browser.new_context(
+        viewport=viewport,
+        locale="en-US",
+        timezone_id="UTC",
+        color_scheme="dark" if dark else "light",
+    )
     page = context.new_page()
     problems = Problems()
     page.on("console", problems.console)
@@ -214,14 +221,6 @@ def open_page(browser: Browser, viewport: ViewportSize) -> tuple[Page, Problems]
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh laptop-sized tab (its own session storage) that must end without page errors."""
     tab, problems = open_page(browser, LAPTOP)
-    yield tab
-    tab.context.close()
-    assert problems.messages == []
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
-    tab, problems = open_page(browser, PHONE)
     yield tab
     tab.context.close()
     assert problems.messages == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -30,6 +31,7 @@ from tests.browser.conftest import (
     screenshot,
     sign_in,
 )
+from tests.servers import running
 
 
 def _main(page: Page) -> None:
@@ -92,11 +94,27 @@ def test_the_sign_in_link_keeps_the_token_out_of_the_address_and_the_log(
     assert TOKEN not in history.server.log.read_text()
 
 
+def test_a_server_without_authentication_needs_no_sign_in(page: Page, tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with running(log, "--no-auth", "--data-dir", str(tmp_path / "data")) as server:
+        page.goto(server.base)
+        expect(page.get_by_role("heading", level=1, name="Overview")).to_be_visible()
+        expect(page.locator("#session")).to_have_text("Authentication is off on this server")
+        expect(page.get_by_role("region", name="Latest failures")).to_contain_text(
+            "No run has failed."
+        )
+
+
 def test_overview_shows_runs_per_day_counts_running_runs_and_failures(
     page: Page, history: History
 ) -> None:
     sign_in(page, history)
     _main(page)
+    # The keyboard can go straight to the content.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
     failed = page.locator(".tile[data-status='failed'] .tile-number")
     expect(failed).to_have_text(str(ROSTER_STATUSES.count("failed") + 1))
     chart = page.get_by_role("img", name=re.compile("Runs per day over the last 30 days"))
@@ -114,6 +132,12 @@ def test_overview_shows_runs_per_day_counts_running_runs_and_failures(
     expect(page.locator(".chart-data table tbody tr")).to_have_count(30)
     assert _accessibility_problems(page) == []
     screenshot(page, "overview-laptop")
+
+    # A day's bar opens that day's runs.
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    chart.locator("g.target").nth(28).click()
+    expect(page).to_have_url(re.compile(rf"#/runs\?from={yesterday}&to={yesterday}$"))
+    expect(page.locator("table.runs tbody tr").first).to_be_visible()
 
 
 def test_runs_filters_live_in_the_address_and_pages_follow_next_links(
@@ -245,7 +269,8 @@ def test_running_runs_finish_on_screen_without_reloading(page: Page, history: Hi
 def test_a_phone_shows_every_page_without_sideways_scrolling(
     browser: Browser, history: History, view: str
 ) -> None:
-    page, problems = open_page(browser, PHONE)
+    # In the dark theme, so axe checks its contrast too (the laptop tests use the light one).
+    page, problems = open_page(browser, PHONE, dark=True)
     routes = {
         "overview": "#/",
         "runs": "#/runs",

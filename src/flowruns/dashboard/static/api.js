@@ -61,10 +61,12 @@ export function typeName(entity) {
 
 /** GET a URL (from url() or a nextLink) and return the JSON body; throws ApiError. */
 export async function get(target, { signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
   let response;
   try {
     response = await fetch(target, {
-      headers: { Authorization: `Bearer ${token() ?? ''}`, Accept: 'application/json' },
+      headers,
       cache: 'no-store',
       signal,
     });
@@ -83,6 +85,19 @@ export async function get(target, { signal } = {}) {
   );
   if (response.status === 401) unauthorized(failure);
   throw failure;
+}
+
+/**
+ * Whether the server answers without a token: `flowruns serve --no-auth`, for local experiments.
+ * Asked once, before showing the sign-in form.
+ */
+export async function answersWithoutToken() {
+  try {
+    const response = await fetch(url(''), { headers: { Accept: 'application/json' } });
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 /** Every item of a collection, following nextLinks for at most `maxPages` pages. */

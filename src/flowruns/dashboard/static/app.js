@@ -44,15 +44,19 @@ function shortTenant(tenant) {
   return tenant.length > 16 ? `${tenant.slice(0, 8)}…${tenant.slice(-4)}` : tenant;
 }
 
-let sessionShown = null; // the token the bar describes
+let sessionShown; // the token the bar describes (null: none, with authentication off)
 
 function showSession() {
   const token = session.token();
   if (sessionShown === token) return;
   sessionShown = token;
-  const claims = session.describe(token);
   sessionBar.hidden = false;
   navigation.hidden = false;
+  if (!token) {
+    replace(sessionBar, h('span', { class: 'muted' }, 'Authentication is off on this server'));
+    return;
+  }
+  const claims = session.describe(token);
   const signOut = h('button', { type: 'button', class: 'link-button' }, 'Sign out');
   signOut.addEventListener('click', () => {
     session.signOut();
@@ -104,7 +108,7 @@ function leaveView() {
 
 function showSignIn(message) {
   leaveView();
-  sessionShown = null;
+  sessionShown = undefined;
   liveStatus.hidden = true;
   sessionBar.hidden = true;
   replace(sessionBar);
@@ -122,11 +126,16 @@ function markNavigation(page) {
   }
 }
 
+let authenticationOff = null; // learnt once: does the server answer without a token?
+
 async function navigate({ focus = false } = {}) {
   session.takeTokenFromFragment();
   if (!session.token()) {
-    showSignIn();
-    return;
+    authenticationOff ??= await api.answersWithoutToken();
+    if (!authenticationOff) {
+      showSignIn();
+      return;
+    }
   }
   showSession();
   const route = currentRoute();
