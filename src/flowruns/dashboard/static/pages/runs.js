@@ -197,6 +197,16 @@ function filterForm(onChange) {
   };
 }
 
+/** 'Runs 51–100, newest first; more on the next page.', or '3 runs, newest first.' */
+function describePage(first, count, more) {
+  if (!count) return 'No runs match these filters.';
+  if (first === 1 && !more) {
+    return `${formatNumber(count)} run${count === 1 ? '' : 's'}, newest first.`;
+  }
+  const range = `Runs ${formatNumber(first)}–${formatNumber(first + count - 1)}, newest first`;
+  return more ? `${range}; more on the next page.` : `${range}.`;
+}
+
 function runsTable(runs) {
   return table({
     caption: 'Runs, newest first',
@@ -266,10 +276,7 @@ export async function show(main, view) {
     nextLink = body['@odata.nextLink'] ?? null;
     shown = new Map(runs.map((run) => [run.id, run]));
     const first = (pages.length - 1) * PAGE_SIZE + 1;
-    status.textContent = runs.length
-      ? `Runs ${formatNumber(first)}–${formatNumber(first + runs.length - 1)}, newest first` +
-        (nextLink ? '; more on the next page.' : '.')
-      : 'No runs match these filters.';
+    status.textContent = describePage(first, runs.length, Boolean(nextLink));
     replace(results, runs.length ? runsTable(runs) : empty('Try fewer filters, or clear them.'));
     previous.disabled = pages.length < 2;
     next.disabled = !nextLink;
