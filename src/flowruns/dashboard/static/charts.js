@@ -81,19 +81,24 @@ function niceTimeStep(maxMs, count = 4) {
 }
 
 /** Horizontal grid lines and their labels. */
+// A line across the plot at height yValue: a grid line or the baseline.
+function horizontal(className, width, yValue) {
+  return s('line', {
+    class: className,
+    x1: MARGIN.left,
+    x2: width - MARGIN.right,
+    y1: yValue,
+    y2: yValue,
+  });
+}
+
 function yAxis(width, height, max, step, label) {
   const plotHeight = height - MARGIN.top - MARGIN.bottom;
   const y = (value) => MARGIN.top + plotHeight - (value / max) * plotHeight;
   const lines = [];
   for (let value = 0; value <= max + 1e-9; value += step) {
     lines.push(
-      s('line', {
-        class: 'grid',
-        x1: MARGIN.left,
-        x2: width - MARGIN.right,
-        y1: y(value),
-        y2: y(value),
-      }),
+      horizontal('grid', width, y(value)),
       s(
         'text',
         { class: 'tick', x: MARGIN.left - 6, y: y(value), dy: '0.32em', 'text-anchor': 'end' },
@@ -251,14 +256,7 @@ export function dailyStatusChart({ days, counts, dayHref }) {
           )
         : null,
     );
-    const baseline = s('line', {
-      class: 'axis',
-      x1: MARGIN.left,
-      x2: width - MARGIN.right,
-      y1: y(0),
-      y2: y(0),
-    });
-    return [...lines, ...bars, baseline, ...labels];
+    return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels];
   };
 
   const rows = days.map((day, i) => ({ day, total: totals[i] })).reverse();
@@ -365,14 +363,7 @@ export function runsChart({ runs, now = Date.now() }) {
           ),
         )
       : [];
-    const baseline = s('line', {
-      class: 'axis',
-      x1: MARGIN.left,
-      x2: width - MARGIN.right,
-      y1: y(0),
-      y2: y(0),
-    });
-    return [...lines, ...bars, baseline, ...labels];
+    return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels];
   };
 
   return h(
