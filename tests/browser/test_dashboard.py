@@ -258,11 +258,22 @@ def test_running_runs_finish_on_screen_without_reloading(page: Page, history: Hi
         "Live run B finished: Completed with warnings.", timeout=LIVE_TIMEOUT_MS
     )
 
-    page.goto(f"{history.base}/#/runs?status=running")
+    # The first page of a process's runs: a run finishing changes its row, a run starting
+    # appears at the top, both announced; the focus stays on the link it was on.
+    page.goto(f"{history.base}/#/runs?process={history.processes[LIVE]}")
     row = page.get_by_role("row", name=re.compile("Live run C"))
     expect(row.locator(".chip")).to_have_text("Running")
+    row.get_by_role("link", name="Live run C").focus()
     history.finish("Live run C", "failed")
     expect(row.locator(".chip")).to_have_text("Failed", timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#announcer")).to_have_text("Live run C finished: Failed.")
+    history.create_run(LIVE, "Live run D")
+    first = page.locator("table.runs tbody tr").first
+    expect(first).to_contain_text("Live run D", timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#announcer")).to_have_text("New run: Live run D.")
+    expect(page.get_by_role("link", name="Live run C")).to_be_focused()
+    history.finish("Live run D")
+    expect(first.locator(".chip")).to_have_text("Completed", timeout=LIVE_TIMEOUT_MS)
 
 
 @pytest.mark.parametrize("view", ["sign-in", "overview", "runs", "run", "process"])

@@ -272,6 +272,10 @@ export async function show(main, view) {
       return;
     }
     if (mine !== generation) return; // filters changed while this page was on its way
+    draw(body);
+  }
+
+  function draw(body) {
     const runs = body.value ?? [];
     nextLink = body['@odata.nextLink'] ?? null;
     shown = new Map(runs.map((run) => [run.id, run]));
@@ -290,6 +294,35 @@ export async function show(main, view) {
   }
   next.addEventListener('click', () => turn(next, () => pages.push(nextLink)));
   previous.addEventListener('click', () => turn(previous, () => pages.pop()));
+
+  // On the first page new runs arrive at the top: the page is asked again (an index-backed
+  // question, as cheap as the first time) and redrawn when it changed, keeping the focus on the
+  // link it was on. Deeper pages keep their rows and only follow their running runs.
+  async function refreshFirstPage() {
+    const mine = generation;
+    const body = await api.get(pages[0], { signal: view.signal });
+    if (mine !== generation || pages.length !== 1) return;
+    const runs = body.value ?? [];
+    const changed =
+      runs.length !== shown.size ||
+      runs.some((run) => shown.get(run.id)?.status !== run.status);
+    if (!changed) return;
+    const added = runs.filter((run) => !shown.has(run.id));
+    const finished = runs.filter(
+      (run) => shown.get(run.id)?.status === 'running' && run.status !== 'running',
+    );
+    const focused = document.activeElement?.closest?.('tr[data-run-id]')?.dataset.runId;
+    const hadFocus = results.contains(document.activeElement);
+    draw(body);
+    if (hadFocus && focused) {
+      results.querySelector(`tr[data-run-id="${CSS.escape(focused)}"] a`)?.focus();
+    }
+    for (const run of finished) {
+      view.announce(`${run.displayName} finished: ${statusLabel(run.status)}.`);
+    }
+    if (added.length === 1) view.announce(`New run: ${added[0].displayName}.`);
+    if (added.length > 1) view.announce(`${formatNumber(added.length)} new runs.`);
+  }
 
   async function refreshRunning() {
     const running = [...shown.values()].filter((run) => run.status === 'running');
@@ -313,7 +346,7 @@ export async function show(main, view) {
       view.announce(`${fresh.displayName} finished: ${statusLabel(fresh.status)}.`);
     }
   }
-  view.poll(refreshRunning);
+  view.poll(() => (pages.length === 1 ? refreshFirstPage() : refreshRunning()));
 
   api
     .getAll(api.url('processes', { $select: 'id,displayName', $top: 999 }), {
