@@ -275,6 +275,16 @@ def test_running_runs_finish_on_screen_without_reloading(page: Page, history: Hi
     history.finish("Live run D")
     expect(first.locator(".chip")).to_have_text("Completed", timeout=LIVE_TIMEOUT_MS)
 
+    # A process's page follows its runs too: one starting shows in its figures.
+    page.goto(f"{history.base}/#/processes/{history.processes[LIVE]}")
+    expect(page.locator("#announcer")).not_to_have_text("New run: Live run E.")
+    history.create_run(LIVE, "Live run E")
+    expect(page.locator("#announcer")).to_have_text("New run: Live run E.", timeout=LIVE_TIMEOUT_MS)
+    history.finish("Live run E")
+    expect(page.locator("#announcer")).to_have_text(
+        "Live run E finished: Completed.", timeout=LIVE_TIMEOUT_MS
+    )
+
 
 @pytest.mark.parametrize("view", ["sign-in", "overview", "runs", "run", "process"])
 def test_a_phone_shows_every_page_without_sideways_scrolling(

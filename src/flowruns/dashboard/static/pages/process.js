@@ -172,11 +172,11 @@ export async function show(main, view) {
     for (const run of runs) {
       if (before.get(run.id) === 'running' && run.status !== 'running') {
         view.announce(`${run.displayName} finished: ${statusLabel(run.status)}.`);
+      } else if (before.size && !before.has(run.id) && run.status === 'running') {
+        view.announce(`New run: ${run.displayName}.`);
       }
     }
   }
   await load();
-  view.poll(async () => {
-    if (runs.some((run) => run.status === 'running')) await load();
-  });
+  view.poll(load); // runs start and finish: redrawn when the answers changed, else untouched
 }
