@@ -277,7 +277,7 @@ def test_running_runs_finish_on_screen_without_reloading(page: Page, history: Hi
 
     # A process's page follows its runs too: one starting shows in its figures.
     page.goto(f"{history.base}/#/processes/{history.processes[LIVE]}")
-    expect(page.locator("#announcer")).not_to_have_text("New run: Live run E.")
+    expect(page.get_by_role("region", name="Runs over time")).to_contain_text("Live run D")
     history.create_run(LIVE, "Live run E")
     expect(page.locator("#announcer")).to_have_text("New run: Live run E.", timeout=LIVE_TIMEOUT_MS)
     history.finish("Live run E")
