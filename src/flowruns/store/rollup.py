@@ -49,8 +49,14 @@ from flowruns.store.schema import run_days, runs
 
 SLOTS = 1000
 
-# The day's first tick: floor division, right for the (rare) start before 1970 too.
-_DAY = "({row}.start_date_time - (({row}.start_date_time % {d}) + {d}) % {d})"
+
+def _day(start: str) -> str:
+    """SQL for the first tick of the UTC day of ``start`` (a column): floor division, right for
+    the (rare) start before 1970 too."""
+    d = TICKS_PER_DAY
+    return f"({start} - (({start} % {d}) + {d}) % {d})"
+
+
 _COUNTED = ("start_date_time", "type", "status")
 _KEY = "tenant_id, start_date_time, type, status, slot"
 
@@ -66,9 +72,9 @@ WHERE tenant_id = OLD.tenant_id AND start_date_time = {day} AND type = OLD.type
 
 
 def _sqlite_statements() -> list[str]:
-    add = _SQLITE_ADD.format(day=_DAY.format(row="NEW", d=TICKS_PER_DAY))
-    subtract = _SQLITE_SUBTRACT.format(day=_DAY.format(row="OLD", d=TICKS_PER_DAY))
-    changed = " OR ".join(_changed(column) for column in _COUNTED)
+    add = _SQLITE_ADD.format(day=_day("NEW.start_date_time"))
+    subtract = _SQLITE_SUBTRACT.format(day=_day("OLD.start_date_time"))
+    changed = " OR ".join(_changed(column, "IS NOT") for column in _COUNTED)
     return [
         f"CREATE TRIGGER run_days_insert AFTER INSERT ON runs BEGIN {add} END",
         f"CREATE TRIGGER run_days_delete AFTER DELETE ON runs BEGIN {subtract} END",
@@ -77,11 +83,12 @@ def _sqlite_statements() -> list[str]:
     ]
 
 
-def _changed(column: str) -> str:
+def _changed(column: str, differs: str) -> str:
+    """Whether an update changed a counted column (``differs``: the dialect's null-safe
+    inequality); for the start, whether it changed its day."""
     if column == "start_date_time":
-        old, new = (_DAY.format(row=row, d=TICKS_PER_DAY) for row in ("OLD", "NEW"))
-        return f"{old} IS NOT {new}"
-    return f"OLD.{column} IS NOT NEW.{column}"
+        return f"{_day('OLD.start_date_time')} {differs} {_day('NEW.start_date_time')}"
+    return f"OLD.{column} {differs} NEW.{column}"
 
 
 # This connection's slot, 1-1000 (slot 0 is the folded counts'); connections rarely share one.
@@ -114,14 +121,12 @@ END $$
 
 
 def _postgresql_statements() -> list[str]:
-    day = _DAY.format(row="new_runs", d=TICKS_PER_DAY).replace("new_runs.", "")
-    old_day, new_day = (_DAY.format(row=row, d=TICKS_PER_DAY) for row in ("OLD", "NEW"))
-    changed = " OR ".join(
-        _changed(column).replace(" IS NOT ", " IS DISTINCT FROM ") for column in _COUNTED
-    )
+    changed = " OR ".join(_changed(column, "IS DISTINCT FROM") for column in _COUNTED)
     return [
-        _PG_INSERTED.format(day=day),
-        _PG_CHANGED.format(old_day=old_day, new_day=new_day),
+        _PG_INSERTED.format(day=_day("start_date_time")),
+        _PG_CHANGED.format(
+            old_day=_day("OLD.start_date_time"), new_day=_day("NEW.start_date_time")
+        ),
         "CREATE TRIGGER run_days_insert AFTER INSERT ON runs REFERENCING NEW TABLE AS new_runs "
         "FOR EACH STATEMENT EXECUTE FUNCTION run_days_inserted()",
         "CREATE TRIGGER run_days_delete AFTER DELETE ON runs "
@@ -152,7 +157,7 @@ def uninstall(connection: Connection) -> None:
 
 def recount(connection: Connection) -> None:
     """Count ``run_days`` afresh from ``runs`` (for a table that has none yet)."""
-    day = _DAY.format(row="runs", d=TICKS_PER_DAY)
+    day = _day("start_date_time")
     connection.execute(
         text(
             f"INSERT INTO run_days ({_KEY}, runs) "
