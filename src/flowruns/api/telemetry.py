@@ -9,8 +9,8 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowruns.api import metrics
+from flowruns.auth.tokens import Principal
 from flowruns.logs import FIELDS
-from flowruns.settings import DEFAULT_TENANT
 
 log = logging.getLogger("flowruns.requests")
 
@@ -19,8 +19,9 @@ class TelemetryMiddleware:
     """Times each request to the end of its response, then records it.
 
     It runs outside every other middleware, so it reads what they left in ``scope["state"]``
-    after the response: the request ids, and the principal the auth layer admitted (whose
-    tenant is logged; without one, the default tenant).
+    after the response: the request ids, and the principal the auth layer admitted, whose
+    tenant is logged. A request no principal was admitted for (refused with 401 or 429, or
+    to a host-level route) is logged without a tenant: it proved none.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -48,10 +49,11 @@ class TelemetryMiddleware:
             metrics.observe_request(scope["method"], route, status, elapsed)
             state = scope.get("state", {})
             request_id, client_request_id = state.get("ids", (None, None))
+            principal = state.get("principal")
             fields = {
                 "request_id": request_id,
                 "client_request_id": client_request_id,
-                "tenant": getattr(state.get("principal"), "tenant", DEFAULT_TENANT),
+                **({"tenant": principal.tenant} if isinstance(principal, Principal) else {}),
                 "method": scope["method"],
                 "route": route,
                 "path": scope["path"],
