@@ -1,11 +1,19 @@
 """ASGI middleware that measures and logs every request: one log record and one metrics sample
-each, whatever answered it (the service, a host route, the auth wall, an error handler)."""
+each, whatever answered it (the service, a host route, the auth wall, an error handler).
+
+Both are labelled with the request's route: the template of the route it matched, never its raw
+path, so the set of labels is fixed by the routes. Below the service root the endpoint names it
+from the resolved path (:func:`name_route`); a host-level route is its Starlette path; a request
+no route took (an unknown path, a path that resolves to nothing, one refused at the auth wall)
+is :data:`UNMATCHED`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowruns.api import metrics
@@ -13,6 +21,23 @@ from flowruns.auth.tokens import Principal
 from flowruns.logs import FIELDS
 
 log = logging.getLogger("flowruns.requests")
+
+UNMATCHED = "unmatched"
+# Where in ``scope["state"]`` the endpoint leaves the route it resolved the request to.
+_ROUTE = "route_template"
+
+
+def name_route(scope: Scope, route: str) -> None:
+    """Record ``route`` (a route template, or :data:`UNMATCHED`) as the request's route."""
+    scope.setdefault("state", {})[_ROUTE] = route
+
+
+def _route(scope: Scope) -> str:
+    named: str | None = scope.get("state", {}).get(_ROUTE)
+    if named is not None:
+        return named
+    matched = scope.get("route")  # the host-level route Starlette's router chose
+    return matched.path if isinstance(matched, Route) else UNMATCHED
 
 
 class TelemetryMiddleware:
@@ -26,7 +51,6 @@ class TelemetryMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.routes = metrics.RouteTemplates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,7 +69,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send_observed)
         finally:
             elapsed = time.perf_counter() - started
-            route = self.routes.of(scope["path"])
+            route = _route(scope)
             metrics.observe_request(scope["method"], route, status, elapsed)
             state = scope.get("state", {})
             request_id, client_request_id = state.get("ids", (None, None))
