@@ -89,6 +89,13 @@ class UriTooLong(GraphError):
     code = "requestUriTooLong"
 
 
+class RequestHeaderFieldsTooLarge(GraphError):
+    """431: the request line and headers together are longer than the server reads."""
+
+    status = 431
+    code = "requestHeaderFieldsTooLarge"
+
+
 class UnsupportedMediaType(GraphError):
     status = 415
     code = "unsupportedMediaType"

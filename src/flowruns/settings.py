@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.odata.literals import parse_duration
@@ -15,6 +17,9 @@ SECRET_FILE = "secret.key"
 LOCAL_ISSUER = "flowruns-local"
 LOCAL_AUDIENCE = "api://flowruns"
 DEFAULT_RUN_TIMEOUT_SECONDS = 3600.0
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
 
 
 class InvalidSetting(ValueError):
@@ -37,6 +42,38 @@ def parse_run_timeout(text: str) -> float:
     if not 0 <= seconds < float("inf"):
         raise InvalidSetting(f"'{text}' is not a run timeout; it must be 0 (off) or more")
     return seconds
+
+
+def parse_read_timeout(text: str) -> float:
+    """Seconds, more than 0, that a client may take to send a request's headers or body
+    (``10``, ``2.5``). Raises :class:`InvalidSetting`."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise InvalidSetting(f"'{text}' is not a read timeout; give seconds, more than 0 (10)")
+    return seconds
+
+
+def parse_max_header_bytes(text: str) -> int:
+    """The most bytes a request's line and headers may hold, more than 0. Raises
+    :class:`InvalidSetting`."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) == 0:
+        raise InvalidSetting(f"'{text}' is not a header size; give bytes, more than 0 (65536)")
+    return int(text)
+
+
+_Value = TypeVar("_Value")
+
+
+def _variable(name: str, parse: Callable[[str], _Value]) -> _Value:
+    """The environment variable ``name`` read by ``parse``; its errors name the variable."""
+    try:
+        return parse(os.environ[name])
+    except InvalidSetting as error:
+        raise InvalidSetting(f"{name}: {error}") from None
 
 
 def _names(text: str) -> list[str]:
@@ -70,6 +107,10 @@ class Settings:
     redis_prefix: str = "flowruns:ratelimit:"
     # A running run untouched for longer than this is failed (runTimedOut); 0 turns it off.
     run_timeout_seconds: float = DEFAULT_RUN_TIMEOUT_SECONDS
+    # Limits on a connection, before a request reaches the app (api/protocol.py).
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -102,6 +143,16 @@ class Settings:
                 settings.run_timeout_seconds = parse_run_timeout(env["FLOWRUNS_RUN_TIMEOUT"])
             except InvalidSetting as error:
                 raise InvalidSetting(f"FLOWRUNS_RUN_TIMEOUT: {error}") from None
+        if env.get("FLOWRUNS_MAX_HEADER_BYTES"):
+            settings.max_header_bytes = _variable(
+                "FLOWRUNS_MAX_HEADER_BYTES", parse_max_header_bytes
+            )
+        if env.get("FLOWRUNS_HEADER_TIMEOUT"):
+            settings.header_timeout_seconds = _variable(
+                "FLOWRUNS_HEADER_TIMEOUT", parse_read_timeout
+            )
+        if env.get("FLOWRUNS_BODY_TIMEOUT"):
+            settings.body_timeout_seconds = _variable("FLOWRUNS_BODY_TIMEOUT", parse_read_timeout)
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
@@ -123,6 +174,9 @@ class Settings:
         if not self.auth:
             env["FLOWRUNS_NO_AUTH"] = "1"
         env["FLOWRUNS_RUN_TIMEOUT"] = repr(self.run_timeout_seconds)
+        env["FLOWRUNS_MAX_HEADER_BYTES"] = str(self.max_header_bytes)
+        env["FLOWRUNS_HEADER_TIMEOUT"] = repr(self.header_timeout_seconds)
+        env["FLOWRUNS_BODY_TIMEOUT"] = repr(self.body_timeout_seconds)
         return env
 
     def secret(self) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -15,13 +16,12 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app, open_database
-from flowruns.api.metrics import MAX_ROUTES
 from flowruns.logs import JsonFormatter, TextFormatter
 from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine
 from tests.api.steps import OUTGOING, create_run, run_url
-from tests.conftest import HUB
+from tests.conftest import HUB, NS, ROOT
 
 
 @pytest.fixture
@@ -136,15 +136,75 @@ def test_every_request_is_logged_with_its_ids_tenant_route_status_and_latency(
     assert "status=201" in text_line
 
 
-def test_route_labels_are_bounded_whatever_paths_clients_send(client: TestClient) -> None:
-    for i in range(MAX_ROUTES + 5):
-        client.get(f"/nowhere-{i}")
-    exposition = client.get("/metrics").text
-    assert 'route="/nowhere-0"' in exposition
-    assert f'route="/nowhere-{MAX_ROUTES + 4}"' not in exposition
-    assert (
-        _sample(
-            exposition, "flowruns_http_requests_total", method="GET", route="other", status="404"
-        )
-        >= 5
-    )
+def _route_counts(exposition: str) -> dict[str, float]:
+    """Requests counted per ``route`` label, summed over methods and statuses."""
+    counts: dict[str, float] = {}
+    for found in re.finditer(
+        r'^flowruns_http_requests_total\{[^}]*route="((?:[^"\\]|\\.)*)"[^}]*\} (\S+)$',
+        exposition,
+        re.MULTILINE,
+    ):
+        counts[found[1]] = counts.get(found[1], 0.0) + float(found[2])
+    return counts
+
+
+# Every route label the requests below may produce: route templates and one fixed label.
+KNOWN_ROUTES = {
+    "unmatched",
+    "/metrics",
+    "/dashboard/{path:path}",
+    ROOT,
+    f"{ROOT}/$metadata",
+    f"{HUB}/runs",
+    f"{HUB}/runs/{{id}}",
+    f"{HUB}/runs/{{id}}/process",
+    f"{HUB}/runs/{NS}.runGroup",
+    f"{HUB}/runs/{NS}.runGroup/{{id}}",
+    f"{HUB}/runs/$count",
+    f"{HUB}/runs/{{id}}/process/$ref",
+    f"{HUB}/processes/{{id}}",
+    f"{HUB}/processes/{{id}}/runs",
+    f"{HUB}/processes/{{id}}/runs/{{id}}",
+    f"{HUB}/runGroups/{{id}}/runs/{{id}}/$ref",
+    f"{HUB}/runGroups/{{id}}/getErrorsAndWarningsFile",
+}
+
+
+def test_route_labels_come_from_route_templates_whatever_paths_clients_send(
+    client: TestClient,
+) -> None:
+    before = _route_counts(client.get("/metrics").text)
+    ids = [str(uuid.uuid4()) for _ in range(40)]
+    paths = [f"/nowhere-{i}" for i in range(250)]
+    paths += [f"{ROOT}/junk-{i}" for i in range(60)]
+    paths += [f"/dashboard/junk-{i}.js" for i in range(30)]
+    paths += [f"{HUB}/runs/{i}" for i in ids]
+    paths += [f"{HUB}/runs('{i}')/process" for i in ids[:20]]
+    paths += [f"{HUB}/runs/not-a-guid-{i}" for i in range(20)]
+    paths += [f"{HUB}/processes/{i}" for i in ids[:5]]
+    paths += [f"{HUB}/processes/{i}/runs/{i}" for i in ids[:20]]
+    paths += [f"{HUB}/runs/{NS}.runGroup/{i}" for i in ids[:5]]
+    paths += [f"{HUB}/runGroups/{i}/runs/{i}/$ref" for i in ids[:5]]
+    paths += [f"{HUB}/runGroups/{i}/getErrorsAndWarningsFile" for i in ids[:5]]
+    paths += [f"{HUB}/runs/{i}/process/$ref" for i in ids[:5]]
+    # Navigation chains of every depth up to the URL limit name a handful of routes.
+    chain = f"{HUB}/processes/{ids[0]}"
+    for depth in range(40):
+        chain += f"/runs/{ids[depth]}" if depth % 2 == 0 else "/process"
+        paths += [chain, chain + "/runs"] if depth % 2 else [chain]
+    paths += [
+        ROOT,
+        f"{ROOT}/$metadata",
+        f"{HUB}/runs",
+        f"{HUB}/runs/$count",
+        f"{HUB}/runs/{NS}.runGroup",
+    ]
+    for path in paths:
+        assert client.get(path).status_code < 500, path
+    client.get(f"{HUB}/runs/{ids[0]}", headers={"Authorization": "Bearer forged"})
+    after = _route_counts(client.get("/metrics").text)
+    grown = {route for route, count in after.items() if count > before.get(route, 0.0)}
+    assert grown <= KNOWN_ROUTES, grown - KNOWN_ROUTES
+    assert grown == KNOWN_ROUTES  # each path above under the template it matched
+    assert after[f"{HUB}/runs/{{id}}"] - before.get(f"{HUB}/runs/{{id}}", 0.0) >= len(ids)
+    assert after["unmatched"] - before.get("unmatched", 0.0) >= 250 + 60 + 1

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from flowruns.errors import PayloadTooLarge, UnsupportedMediaType
+from flowruns.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body; 415 unless JSON, 413 past ``limit`` bytes (checked while streaming)."""
+    """The raw body; 415 unless JSON, 413 past ``limit`` bytes (checked while streaming), 400 if
+    the connection closes before it is complete."""
     content_type = request.headers.get("content-type")
     if content_type is not None:
         media = content_type.split(";")[0].strip().lower()
@@ -22,9 +23,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client went, or the server closed the connection at the body timeout: the answer
+        # reaches nobody, but the request ends (and is logged) as the client error it was.
+        raise InvalidRequest(
+            "The connection closed before the request body was complete."
+        ) from None
     return b"".join(chunks)

@@ -25,6 +25,7 @@ from flowruns.api.inputs import (
     tenant_of,
 )
 from flowruns.api.preferences import Preferences
+from flowruns.api.telemetry import UNMATCHED, name_route
 from flowruns.api.urls import SERVICE_ROOT_PATH, entity_url, next_link, service_root
 from flowruns.edm.csdl import write_csdl
 from flowruns.edm.industrydata import (
@@ -62,6 +63,7 @@ class ODataEndpoint:
         self.metadata = write_csdl(MODEL, ("external", external.qualified_name))
 
     async def handle(self, request: Request) -> Response:
+        name_route(request.scope, UNMATCHED)  # until the path resolves
         try:
             if len(request.scope.get("raw_path", b"")) + len(request.url.query) > (
                 self.settings.max_url_bytes
@@ -70,6 +72,7 @@ class ODataEndpoint:
             raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
             relative = raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
             resource = paths.resolve(relative)
+            name_route(request.scope, SERVICE_ROOT_PATH + paths.template(resource))
             authorize(request, resource)
             if request.method == "HEAD":
                 response = await self._handler(resource, "GET")(request, resource)

@@ -1,9 +1,9 @@
 """Prometheus metrics: what ``/metrics`` reports, and how requests and the pool feed it.
 
-Request counts and latencies are labelled by method, route template and status. The route
-template replaces ids in the path (``/beta/…/runs/{id}``) so a label names a kind of request,
-not one entity; and a process keeps at most :data:`MAX_ROUTES` distinct templates (the rest are
-``other``), so no client can grow the label set without bound.
+Request counts and latencies are labelled by method, route template and status. The route is
+the template of the route a request matched (``/beta/…/runs/{id}``), or one fixed label for
+requests no route took (see :mod:`flowruns.api.telemetry`), so a label names a kind of request,
+not one entity, and no client can grow the label set.
 
 With several worker processes (``serve --workers N``), ``serve`` sets
 ``PROMETHEUS_MULTIPROC_DIR`` before the workers start: each worker writes its samples there and
@@ -14,7 +14,6 @@ database at scrape time (its day counts), so any worker, and any server, reports
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 
 from prometheus_client import (
@@ -35,7 +34,6 @@ from flowruns.store.database import Database, pool_limit
 from flowruns.store.schema import run_days
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-MAX_ROUTES = 200
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 REQUESTS = Counter(
@@ -64,25 +62,6 @@ POOL_LIMIT = Gauge(
     "The most connections the pools may open, summed over live processes.",
     multiprocess_mode="livesum",
 )
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-class RouteTemplates:
-    """The route labels of one server process: paths with ids replaced, at most
-    :data:`MAX_ROUTES` of them (later ones are ``other``). Used from the event loop only."""
-
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-
-    def of(self, path: str) -> str:
-        template = _GUID.sub("{id}", path)
-        if template in self._seen:
-            return template
-        if len(self._seen) >= MAX_ROUTES:
-            return "other"
-        self._seen.add(template)
-        return template
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -54,9 +54,8 @@ def empty_response(
     return Response(status_code=status, headers=headers)
 
 
-def error_response(request: Request, error: GraphError) -> Response:
-    """The Graph error envelope for ``error``."""
-    request_id, client_request_id = request_ids(request)
+def error_envelope(error: GraphError, request_id: str, client_request_id: str) -> dict[str, Any]:
+    """The Graph error envelope for ``error`` (``{"error": {…}}``), for a request with these ids."""
     body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.target is not None:
         body["target"] = error.target
@@ -68,7 +67,13 @@ def error_response(request: Request, error: GraphError) -> Response:
         "request-id": request_id,
         "client-request-id": client_request_id,
     }
-    return json_response(request, {"error": body}, error.status, error.headers)
+    return {"error": body}
+
+
+def error_response(request: Request, error: GraphError) -> Response:
+    """The Graph error envelope for ``error``."""
+    envelope = error_envelope(error, *request_ids(request))
+    return json_response(request, envelope, error.status, error.headers)
 
 
 def unexpected_error_response(request: Request, exc: BaseException) -> Response:

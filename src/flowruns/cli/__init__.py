@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
@@ -23,12 +23,20 @@ from starlette.applications import Starlette
 from flowruns import logs
 from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
+from flowruns.api.protocol import LimitedHttpToolsProtocol
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import GUID, mint_token
 from flowruns.cli import processes, runs
 from flowruns.cli.execute import exec_command
 from flowruns.demo import seed as seed_history
-from flowruns.settings import DEFAULT_TENANT, InvalidSetting, Settings, parse_run_timeout
+from flowruns.settings import (
+    DEFAULT_TENANT,
+    InvalidSetting,
+    Settings,
+    parse_max_header_bytes,
+    parse_read_timeout,
+    parse_run_timeout,
+)
 from flowruns.store import migrations, transfer
 from flowruns.store.database import (
     Database,
@@ -60,6 +68,10 @@ DatabaseUrl = Annotated[
     typer.Option("--database-url", help="Database URL (default: SQLite in the data directory)."),
 ]
 
+
+# uvicorn's httptools protocol with the connection limits, by import path so workers load it too.
+HTTP_PROTOCOL = f"{LimitedHttpToolsProtocol.__module__}:{LimitedHttpToolsProtocol.__qualname__}"
+_Value = TypeVar("_Value")
 
 # Seconds a stopping server waits for requests in flight before it closes their connections.
 SHUTDOWN_GRACE_SECONDS = 30
@@ -133,6 +145,27 @@ def serve(
             "(default 1 hour, or FLOWRUNS_RUN_TIMEOUT).",
         ),
     ] = None,
+    max_header_bytes: Annotated[
+        str | None,
+        typer.Option(
+            help="Most bytes a request's line and headers may hold; more is 431 "
+            "(default 65536, or FLOWRUNS_MAX_HEADER_BYTES).",
+        ),
+    ] = None,
+    header_timeout: Annotated[
+        str | None,
+        typer.Option(
+            help="Seconds a client has to send a request's headers "
+            "(default 10, or FLOWRUNS_HEADER_TIMEOUT).",
+        ),
+    ] = None,
+    body_timeout: Annotated[
+        str | None,
+        typer.Option(
+            help="Seconds a client has to send a request's body once its headers are in "
+            "(default 30, or FLOWRUNS_BODY_TIMEOUT).",
+        ),
+    ] = None,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -150,6 +183,9 @@ def serve(
         jwks_file=jwks_file,
         jwks_url=jwks_url,
         run_timeout_seconds=_run_timeout(run_timeout),
+        max_header_bytes=_flag(max_header_bytes, parse_max_header_bytes, "--max-header-bytes"),
+        header_timeout_seconds=_flag(header_timeout, parse_read_timeout, "--header-timeout"),
+        body_timeout_seconds=_flag(body_timeout, parse_read_timeout, "--body-timeout"),
     )
     if no_auth:
         settings.auth = False
@@ -199,6 +235,7 @@ def serve(
             access_log=False,  # flowruns logs every request itself, with more to say
             server_header=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+            http=HTTP_PROTOCOL,
         )
 
 
@@ -207,6 +244,13 @@ def _run_timeout(text: str | None) -> float | None:
         return None if text is None else parse_run_timeout(text)
     except InvalidSetting as error:
         raise typer.BadParameter(str(error), param_hint="--run-timeout") from None
+
+
+def _flag(text: str | None, parse: Callable[[str], _Value], name: str) -> _Value | None:
+    try:
+        return None if text is None else parse(text)
+    except InvalidSetting as error:
+        raise typer.BadParameter(str(error), param_hint=name) from None
 
 
 @contextmanager

@@ -286,6 +286,62 @@ def _function(entity_type: EntityType, name: str, key: str | None) -> Function |
     return function
 
 
+_ANY_KEY = "{id}"
+
+
+def template(resource: Resource) -> str:
+    """The route template of ``resource``: its path below the service root with every key
+    written ``{id}`` (``/external/industryData/runs/{id}/process``; ``""`` for the root itself).
+
+    The templates form a small fixed set, whatever paths clients send: a navigation starts from
+    the canonical address of its source entity (``runs/{id}/process/runs`` is
+    ``processes/{id}/runs``), so chains of navigations do not grow it.
+    """
+    match resource:
+        case ServiceDocument():
+            return ""
+        case Metadata():
+            return "/$metadata"
+        case Hub(path=hub):
+            return f"/{hub}"
+        case CollectionRef():
+            return _collection_template(resource)
+        case EntityRef():
+            return _entity_template(resource)
+        case Count(collection=collection):
+            return f"{_collection_template(collection)}/$count"
+        case Ref(target=target):
+            return f"{template(target)}/$ref"
+        case FunctionCall(entity=entity, function=function):
+            return f"{_entity_template(entity)}/{function.name}"
+
+
+def _with_cast(base: str, cast: EntityType | None) -> str:
+    return f"{base}/{cast.qualified_name}" if cast else base
+
+
+def _source_template(source: EntityRef) -> str:
+    """Where a navigation starts: its source entity's canonical address, however it was reached."""
+    return _with_cast(f"/{HUB_PATH}/{source.binding.name}/{_ANY_KEY}", source.cast)
+
+
+def _collection_template(collection: CollectionRef) -> str:
+    if collection.via is None:
+        base = f"/{HUB_PATH}/{collection.binding.name}"
+    else:
+        base = f"{_source_template(collection.via.source)}/{collection.via.navigation.name}"
+    return _with_cast(base, collection.cast)
+
+
+def _entity_template(entity: EntityRef) -> str:
+    if entity.collection is not None:
+        base = f"{_collection_template(entity.collection)}/{_ANY_KEY}"
+    else:
+        assert entity.via is not None
+        base = f"{_source_template(entity.via.source)}/{entity.via.navigation.name}"
+    return _with_cast(base, entity.cast)
+
+
 def resolve_reference(url: str, service_root_path: str) -> EntityRef:
     """The entity an ``@odata.id`` or ``@odata.bind`` URL names.
 
