@@ -39,6 +39,19 @@ def parse_run_timeout(text: str) -> float:
     return seconds
 
 
+def parse_redis_cooldown(text: str) -> float:
+    """Seconds of ``FLOWRUNS_REDIS_COOLDOWN`` (0 or more). Raises :class:`InvalidSetting`."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise InvalidSetting(
+            f"FLOWRUNS_REDIS_COOLDOWN: '{text}' is not a number of seconds (0 or more)"
+        )
+    return seconds
+
+
 def _names(text: str) -> list[str]:
     """A comma-separated list from an environment variable."""
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -68,6 +81,8 @@ class Settings:
     rate_limit_burst: int = 2000
     redis_url: str | None = None
     redis_prefix: str = "flowruns:ratelimit:"
+    # After Redis fails, each process limits on its own for this long before trying it again.
+    redis_cooldown_seconds: float = 30.0
     # A running run untouched for longer than this is failed (runTimedOut); 0 turns it off.
     run_timeout_seconds: float = DEFAULT_RUN_TIMEOUT_SECONDS
 
@@ -97,6 +112,8 @@ class Settings:
         settings.redis_url = env.get("FLOWRUNS_REDIS_URL") or None
         if env.get("FLOWRUNS_REDIS_PREFIX"):
             settings.redis_prefix = env["FLOWRUNS_REDIS_PREFIX"]
+        if env.get("FLOWRUNS_REDIS_COOLDOWN"):
+            settings.redis_cooldown_seconds = parse_redis_cooldown(env["FLOWRUNS_REDIS_COOLDOWN"])
         if env.get("FLOWRUNS_RUN_TIMEOUT"):
             try:
                 settings.run_timeout_seconds = parse_run_timeout(env["FLOWRUNS_RUN_TIMEOUT"])
