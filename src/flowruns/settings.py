@@ -43,9 +43,10 @@ def parse_redis_cooldown(text: str) -> float:
     """Seconds of ``FLOWRUNS_REDIS_COOLDOWN`` (0 or more). Raises :class:`InvalidSetting`."""
     try:
         seconds = float(text)
+        valid = 0 <= seconds < float("inf")
     except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
+        valid = False
+    if not valid:
         raise InvalidSetting(
             f"FLOWRUNS_REDIS_COOLDOWN: '{text}' is not a number of seconds (0 or more)"
         )
