@@ -1,6 +1,6 @@
 """The one error hierarchy of flowruns.
 
-Every layer raises these; :mod:`flowruns.api.errors` turns them into the Graph error envelope.
+Every layer raises these; :mod:`flowruns.api.responses` turns them into the Graph error envelope.
 Each class fixes the HTTP status and the Graph error code.
 """
 
@@ -111,6 +111,19 @@ class ServiceUnavailable(GraphError):
 
     status = 503
     code = "serviceNotAvailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """503 while the database cannot serve (unreachable, shutting down, locked beyond its busy
+    timeout); the request may be sent again after ``Retry-After``."""
+
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The service cannot use its database right now; send the request again later.",
+            headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)},
+        )
 
 
 class NotSupported(GraphError):

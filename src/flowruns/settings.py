@@ -76,6 +76,18 @@ def _variable(name: str, parse: Callable[[str], _Value]) -> _Value:
         raise InvalidSetting(f"{name}: {error}") from None
 
 
+def parse_redis_cooldown(text: str) -> float:
+    """Seconds of a Redis cool-down (0 or more). Raises :class:`InvalidSetting`."""
+    try:
+        seconds = float(text)
+        valid = 0 <= seconds < float("inf")
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InvalidSetting(f"'{text}' is not a number of seconds (0 or more)")
+    return seconds
+
+
 def _names(text: str) -> list[str]:
     """A comma-separated list from an environment variable."""
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -105,6 +117,8 @@ class Settings:
     rate_limit_burst: int = 2000
     redis_url: str | None = None
     redis_prefix: str = "flowruns:ratelimit:"
+    # After Redis fails, each process limits on its own for this long before trying it again.
+    redis_cooldown_seconds: float = 30.0
     # A running run untouched for longer than this is failed (runTimedOut); 0 turns it off.
     run_timeout_seconds: float = DEFAULT_RUN_TIMEOUT_SECONDS
     # Limits on a connection, before a request reaches the app (api/protocol.py).
@@ -138,6 +152,10 @@ class Settings:
         settings.redis_url = env.get("FLOWRUNS_REDIS_URL") or None
         if env.get("FLOWRUNS_REDIS_PREFIX"):
             settings.redis_prefix = env["FLOWRUNS_REDIS_PREFIX"]
+        if env.get("FLOWRUNS_REDIS_COOLDOWN"):
+            settings.redis_cooldown_seconds = _variable(
+                "FLOWRUNS_REDIS_COOLDOWN", parse_redis_cooldown
+            )
         if env.get("FLOWRUNS_RUN_TIMEOUT"):
             try:
                 settings.run_timeout_seconds = parse_run_timeout(env["FLOWRUNS_RUN_TIMEOUT"])

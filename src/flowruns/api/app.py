@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -63,8 +64,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return responses.error_response(request, error)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    return responses.unexpected_error_response(request, exc)
+async def _exception(request: Request, exc: Exception) -> Response:
+    return responses.exception_response(request, exc)
 
 
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
@@ -115,5 +116,13 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             Middleware(RequestIdMiddleware),
             Middleware(AuthMiddleware, guard=guard),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+        # Starlette answers an exception it has a handler for where it was raised; only the
+        # handler of Exception itself answers and then re-raises to the server, which closes
+        # the connection. So the errors a request can meet are named here, and keep it open.
+        exception_handlers={
+            HTTPException: _http_error,
+            GraphError: _exception,
+            SQLAlchemyError: _exception,
+            Exception: _exception,
+        },
     )

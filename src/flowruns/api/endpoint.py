@@ -35,7 +35,7 @@ from flowruns.edm.industrydata import (
     RUN_GROUPS,
     external,
 )
-from flowruns.errors import GraphError, InvalidRequest, MethodNotAllowed, UriTooLong
+from flowruns.errors import InvalidRequest, MethodNotAllowed, UriTooLong
 from flowruns.odata import path as paths
 from flowruns.odata.payload import context_url, entity_json, etag_header, etag_matches
 from flowruns.odata.query import (
@@ -79,10 +79,8 @@ class ODataEndpoint:
                 return Response(status_code=response.status_code, headers=dict(response.headers))
             handler = self._handler(resource, request.method)
             return await handler(request, resource)
-        except GraphError as error:
-            return responses.error_response(request, error)
         except Exception as exc:
-            return responses.unexpected_error_response(request, exc)
+            return responses.exception_response(request, exc)
 
     # -- routing -------------------------------------------------------------------------
 

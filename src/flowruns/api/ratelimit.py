@@ -4,6 +4,11 @@ Both limiters implement GCRA (the generic cell rate algorithm), a token bucket k
 number per key: the theoretical arrival time (TAT) of the next request. A client may send
 ``burst`` requests at once and then ``rate`` per second; a request that comes too early is
 refused with the seconds to wait, and refused requests do not count.
+
+The Redis limiter is a circuit breaker around Redis: after a failure (an error, or no answer
+within :data:`REDIS_TIMEOUT_SECONDS`) it limits with this process's own buckets for a cool-down,
+then lets one request try Redis again. An unreachable or hung Redis thus never takes the API
+down, and costs one request its timeout per cool-down rather than every request.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import redis.asyncio as redis
@@ -22,6 +28,8 @@ log = logging.getLogger("flowruns.ratelimit")
 
 # Buckets kept in memory before the full ones are forgotten (a full bucket is the default).
 _MAX_KEYS = 100_000
+# The longest a request waits for Redis to connect, and then to answer.
+REDIS_TIMEOUT_SECONDS = 1.0
 
 # KEYS[1]: the bucket; ARGV: interval and burst in ms. Redis's clock, so every server agrees.
 _GCRA = """
@@ -72,25 +80,65 @@ class LocalRateLimiter:
 
 
 class RedisRateLimiter:
-    """Buckets in Redis, so every server process sharing it shares one limit."""
+    """Buckets in Redis, so every server process sharing it shares one limit; this process's
+    own buckets for ``cooldown`` seconds after Redis fails (``clock`` tells the time)."""
 
-    def __init__(self, url: str, prefix: str, rate: float, burst: int) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        rate: float,
+        burst: int,
+        *,
+        cooldown: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
         self.prefix = prefix
         self.interval_ms = 1000.0 / rate
         self.capacity_ms = burst * self.interval_ms
         self.script = self.client.register_script(_GCRA)
+        self.fallback = LocalRateLimiter(rate, burst)
+        self.cooldown = cooldown
+        self.clock = clock
+        # While Redis is failing: when the next request may try it again.
+        self._retry_at: float | None = None
+        self._trying = False  # a request is trying Redis after a cool-down
 
     async def wait_seconds(self, key: str) -> float:
+        if self._retry_at is not None and (self._trying or self.clock() < self._retry_at):
+            return await self.fallback.wait_seconds(key)
+        # The event loop runs one request at a time up to the await: only one of those that
+        # arrive after a cool-down tries Redis; the others keep to this process's buckets.
+        trying = self._retry_at is not None
+        if trying:
+            self._trying = True
         try:
             wait_ms = await self.script(
                 keys=[self.prefix + key], args=[self.interval_ms, self.capacity_ms]
             )
         except RedisError as error:
-            # Fail open: an unreachable Redis must not take the API down with it.
-            log.warning("rate limit not applied, Redis failed: %s", error)
-            return 0.0
+            self._failed(error)
+            return await self.fallback.wait_seconds(key)
+        finally:
+            if trying:
+                self._trying = False
+        if self._retry_at is not None:
+            self._retry_at = None
+            log.info("Redis answers again: the shared rate limit applies again")
         return float(wait_ms) / 1000.0
+
+    def _failed(self, error: RedisError) -> None:
+        if self._retry_at is None:  # once per outage, not once per request
+            log.warning(
+                "Redis failed (%s): each server process limits requests on its own, "
+                "trying Redis again every %g seconds",
+                error,
+                self.cooldown,
+            )
+        self._retry_at = self.clock() + self.cooldown
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -102,7 +150,13 @@ def rate_limiter(settings: Settings) -> RateLimiter | None:
     if rate <= 0:
         return None
     if settings.redis_url:
-        return RedisRateLimiter(settings.redis_url, settings.redis_prefix, rate, burst)
+        return RedisRateLimiter(
+            settings.redis_url,
+            settings.redis_prefix,
+            rate,
+            burst,
+            cooldown=settings.redis_cooldown_seconds,
+        )
     return LocalRateLimiter(rate, burst)
 
 

@@ -13,9 +13,10 @@ from starlette.responses import Response
 
 from flowruns.api.preferences import Preferences
 from flowruns.api.urls import entity_url, service_root
-from flowruns.errors import GraphError
+from flowruns.errors import DatabaseUnavailable, GraphError
 from flowruns.odata.payload import CONTENT_TYPE, context_url, entity_json, etag_header
 from flowruns.odata.query import ExpandItem, Selection
+from flowruns.store.database import unavailable, unavailable_reason
 from flowruns.store.entities import Record
 
 log = logging.getLogger("flowruns.api")
@@ -74,6 +75,22 @@ def error_response(request: Request, error: GraphError) -> Response:
     """The Graph error envelope for ``error``."""
     envelope = error_envelope(error, *request_ids(request))
     return json_response(request, envelope, error.status, error.headers)
+
+
+def exception_response(request: Request, exc: Exception) -> Response:
+    """The answer to whatever serving ``request`` raised: a :class:`GraphError` as itself; a
+    database that cannot serve as 503 ``serviceNotAvailable`` with ``Retry-After``; anything
+    else as a 500."""
+    if isinstance(exc, GraphError):
+        return error_response(request, exc)
+    if unavailable(exc):
+        request_id, _ = request_ids(request)
+        # One line: the driver's words are what an operator needs, not a traceback per request.
+        log.warning(
+            "database unavailable: %s", unavailable_reason(exc), extra={"request_id": request_id}
+        )
+        return error_response(request, DatabaseUnavailable())
+    return unexpected_error_response(request, exc)
 
 
 def unexpected_error_response(request: Request, exc: BaseException) -> Response:

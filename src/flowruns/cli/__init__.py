@@ -27,6 +27,7 @@ from flowruns.api.protocol import LimitedHttpToolsProtocol
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import GUID, mint_token
 from flowruns.cli import processes, runs
+from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
 from flowruns.demo import seed as seed_history
 from flowruns.settings import (
@@ -108,6 +109,7 @@ def sign_in_link(host: str, port: int, token: str) -> str:
 
 
 @app.command()
+@uses_the_database
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -323,6 +325,7 @@ def token(
 
 
 @demo_app.command("seed")
+@uses_the_database
 def demo_seed(
     runs: Annotated[int, typer.Option("--runs", min=0, help="How many runs to add.")] = 2000,
     tenant: Annotated[str, typer.Option(help="Tenant the data belongs to.")] = DEFAULT_TENANT,
@@ -352,6 +355,7 @@ def _engine(data_dir: Path | None, database_url: str | None) -> Engine:
 
 
 @db_app.command("upgrade")
+@uses_the_database
 def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Bring the database schema to the current revision (creating it in an empty database).
 
@@ -368,6 +372,7 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
 
 
 @db_app.command("current")
+@uses_the_database
 def db_current(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Print the database's schema revision; exit 1 unless it is current."""
     engine = _engine(data_dir, database_url)
@@ -382,6 +387,7 @@ def db_current(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
 
 
 @db_app.command("copy")
+@uses_the_database
 def db_copy(
     to: Annotated[
         str, typer.Option("--to", help="URL of the database to copy into, e.g. postgresql://…")
@@ -401,9 +407,13 @@ def db_copy(
     try:
         if source.engine.url == target.engine.url:
             raise typer.BadParameter("the target is the source itself", param_hint="--to")
-        migrations.upgrade(target.engine)
+        with exits_when_unavailable(lambda: display_url(to)):
+            migrations.upgrade(target.engine)
         console.print(f"Copying into {display_url(to)}")
-        results = transfer.copy_database(source, target, batch=batch, progress=_progress())
+        # Either side may fail mid-copy; the driver's message tells which.
+        both = f"{source.engine.url.render_as_string(hide_password=True)} or {display_url(to)}"
+        with exits_when_unavailable(lambda: both):
+            results = transfer.copy_database(source, target, batch=batch, progress=_progress())
     except (transfer.ForeignRows, IntegrityError) as error:
         reason = error if isinstance(error, transfer.ForeignRows) else "rows conflict"
         console.print(f"[red]flowruns: the copy stopped: {reason}[/red]")

@@ -12,15 +12,18 @@ statement of a request (a page and its count) sees one snapshot, as on SQLite.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from flowruns.errors import ServiceUnavailable
 from flowruns.store.compiler import register_sqlite_functions
@@ -34,6 +37,26 @@ _SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
 # serialization failure, or a lock it could not take. Sending the request again succeeds.
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 RETRY_AFTER_SECONDS = 1
+
+# What says the database cannot serve now, as opposed to a statement it refused. PostgreSQL:
+# the SQLSTATE classes of a broken connection (08), exhausted resources (53: too many
+# connections, a full disk, no memory) and system errors such as I/O errors (58), and a server
+# shutting down or starting up (57P01-57P03); psycopg's own connection failures carry none.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "58"})
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+# SQLite's primary result codes for the same: busy or locked beyond the busy timeout, out of
+# memory, an I/O error, a full disk, a file it cannot open, a lock race on the WAL index.
+_UNAVAILABLE_SQLITE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
 
 
 # Pool size and overflow per server process. SQLite: as many connections as the worker threads
@@ -139,6 +162,39 @@ def _transient(error: OperationalError) -> bool:
     """A failure caused by a concurrent transaction, not by the request itself."""
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate in _TRANSIENT_SQLSTATES or "database is locked" in str(error.orig)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database could not serve — unreachable, its connection
+    broken, shutting down, out of resources, locked beyond the busy timeout, no pooled
+    connection free in time — rather than that it refused the statement: the same work may
+    succeed later."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    driver_error = error.orig
+    if isinstance(driver_error, sqlite3.Error):
+        # Extended result codes keep the primary code in their low byte.
+        return driver_error.sqlite_errorcode & 0xFF in _UNAVAILABLE_SQLITE_CODES
+    if isinstance(driver_error, psycopg.OperationalError):
+        state = driver_error.sqlstate
+        return (
+            state is None
+            or state[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
+            or state in _UNAVAILABLE_SQLSTATES
+        )
+    return False
+
+
+def unavailable_reason(error: BaseException) -> str:
+    """What the driver said about an :func:`unavailable` database, in one line (no statement,
+    no parameters)."""
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
 
 
 class Database:
