@@ -44,11 +44,13 @@ chromium:
 	fi
 
 # The long fuzzing runs, thousands of examples each (minutes, not seconds): the query engine,
-# hostile query text, and schemathesis against /openapi.json.
+# hostile query text, schemathesis against /openapi.json, and the permission every spelling of a
+# navigation needs.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -n 2 tests/query
 	HYPOTHESIS_PROFILE=fuzz FLOWRUNS_FUZZ_EXAMPLES=500 FLOWRUNS_TEST_ENGINES=sqlite \
 		$(BIN)/pytest -n 2 tests/api/test_openapi_fuzz.py tests/api/test_hostile_input.py
+	HYPOTHESIS_PROFILE=fuzz FLOWRUNS_TEST_ENGINES=sqlite $(BIN)/pytest -n 2 tests/api/test_query_permissions.py
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

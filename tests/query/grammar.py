@@ -154,6 +154,7 @@ def integer(draw: Draw, scope: Scope, depth: int) -> str:
                     "statistics/tags/$count",
                     "statistics/errors/$count",
                     "blockingError/details/$count",
+                    "process/runs/$count",
                 ]
             )
         )
@@ -372,9 +373,10 @@ def _lambda(draw: Draw, scope: Scope, depth: int) -> str:
             return f"{p}runs/{kind}({var}: {body})"
         body = _element_predicate(draw, var, "string")
         return f"{p}{DATA_SHARE}/inviteeUserIds/{kind}({var}: {body})"
-    target = draw(st.sampled_from(["tags", "errors", "details", "members"]))
-    if target == "members":
-        path = f"{p}{NS}.runGroup/runs"
+    target = draw(st.sampled_from(["tags", "errors", "details", "members", "siblings"]))
+    if target in ("members", "siblings"):
+        # A group's member runs, or the runs of the run's own process.
+        path = f"{p}{NS}.runGroup/runs" if target == "members" else f"{p}process/runs"
         if kind == "any" and draw(st.integers(0, 4)) == 0:
             return f"{path}/any()"
         body = predicate(draw, Scope("run", f"{var}/", inner.lambdas), depth - 1)

@@ -110,6 +110,7 @@ REGRESSIONS = [
     ("processes", None, "not (true)"),
     ("runs", None, "(false) and (null eq endDateTime)"),
     ("runs", None, "minute(startDateTime) desc,not (endDateTime ge 1970-01-01T00:00:00Z)"),
+    ("runs", "process/runs/any(s: s/status eq 'failed')", "process/runs/$count desc"),
 ]
 
 

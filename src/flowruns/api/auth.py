@@ -5,12 +5,15 @@ it verifies the bearer token (401 ``InvalidAuthenticationToken`` with ``WWW-Auth
 applies the tenant-and-client rate limit (429 ``tooManyRequests`` with ``Retry-After``) and puts
 the :class:`Principal` into ``request.state``. Host-level routes (``/healthz``, ``/openapi.json``,
 ``/docs``, the dashboard) pass untouched. Once the endpoint has resolved the path,
-:func:`authorize` checks the permissions that path and method need (403 ``accessDenied``).
+:func:`authorize` checks the permissions that path and method need (403 ``accessDenied``) before
+any option is parsed; once the query options are bound, it checks them again with every
+navigation they follow, before anything is read.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,6 +26,7 @@ from flowruns.auth.scopes import ALL_PERMISSIONS
 from flowruns.auth.tokens import Principal, TokenVerifier, missing_token
 from flowruns.errors import GraphError, TooManyRequests
 from flowruns.odata import path as paths
+from flowruns.odata.semantic import Traversal
 from flowruns.settings import DEFAULT_TENANT, Settings
 
 # What every request acts as under ``serve --no-auth``.
@@ -101,8 +105,10 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
-def authorize(request: Request, resource: paths.Resource) -> None:
-    """403 unless the request's token grants what ``resource`` and the method need."""
-    query = request.scope.get("query_string", b"").decode("latin-1")
-    needed = permissions.needs(resource, request.method, query)
+def authorize(
+    request: Request, resource: paths.Resource, traversals: Iterable[Traversal] = ()
+) -> None:
+    """403 unless the request's token grants what ``resource`` and the method need, and what
+    following ``traversals`` (the navigations of its bound query options) needs."""
+    needed = permissions.needs(resource, request.method, traversals)
     permissions.check(principal_of(request).permissions, needed)

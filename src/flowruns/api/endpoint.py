@@ -156,7 +156,7 @@ class ODataEndpoint:
     async def get_hub(self, request: Request, singleton: paths.Hub) -> Response:
         """The tenant's hub (or the ``external`` root above it): an id and a version that
         never changes."""
-        options = entity_options(request, singleton.type)
+        options = entity_options(request, singleton, singleton.type)
         if options.expand:
             raise InvalidRequest(
                 "$expand is not supported here; read the hub's collections instead.",
@@ -173,7 +173,7 @@ class ODataEndpoint:
     # -- collections ---------------------------------------------------------------------
 
     async def get_collection(self, request: Request, collection: paths.CollectionRef) -> Response:
-        options = collection_options(request, collection.type)
+        options = collection_options(request, collection, collection.type)
         if options.apply is not None:
             return await self.get_aggregation(request, collection, options)
         context = context_url(
@@ -246,7 +246,7 @@ class ODataEndpoint:
         return body, page.records, headers
 
     async def get_count(self, request: Request, count: paths.Count) -> Response:
-        options = collection_options(request, count.collection.type)
+        options = collection_options(request, count, count.collection.type)
         total = await run_in_threadpool(
             reading.count_collection, self.db, tenant_of(request), count.collection, options
         )
@@ -275,7 +275,7 @@ class ODataEndpoint:
     # -- single entities -----------------------------------------------------------------
 
     async def get_entity(self, request: Request, ref: paths.EntityRef) -> Response:
-        options = entity_options(request, ref.type)
+        options = entity_options(request, ref, ref.type)
         tenant = tenant_of(request)
         record = await run_in_threadpool(
             reading.read_entity,
@@ -379,7 +379,7 @@ class ODataEndpoint:
 
     async def get_member_links(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.CollectionRef)
-        options = collection_options(request, ref.target.type)
+        options = collection_options(request, ref, ref.target.type)
         context = f"{service_root(request)}/$metadata#Collection($ref)"
         body, records, headers = await self.read_collection(request, ref.target, options, context)
         body["value"] = [{"@odata.id": entity_url(request, r)} for r in records]

@@ -6,7 +6,7 @@ import hashlib
 
 from starlette.requests import Request
 
-from flowruns.api.auth import principal_of
+from flowruns.api.auth import authorize, principal_of
 from flowruns.api.body import read_body
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
@@ -26,13 +26,25 @@ def tenant_of(request: Request) -> str:
     return principal_of(request).tenant
 
 
-def collection_options(request: Request, entity_type: EntityType) -> QueryOptions:
-    return parse_options(split_options(request.url.query), entity_type)
+def collection_options(
+    request: Request, resource: paths.Resource, entity_type: EntityType
+) -> QueryOptions:
+    """The request's query options bound to ``entity_type``, the read of ``resource`` they
+    refine authorized with every navigation they follow (403 before anything is read).
+
+    Every handler reads its options here, so none can run options the check did not see.
+    """
+    options = parse_options(split_options(request.url.query), entity_type)
+    authorize(request, resource, options.traversals)
+    return options
 
 
-def entity_options(request: Request, entity_type: EntityType) -> QueryOptions:
-    """Options for a single entity: those that only page or count collections are a 400."""
-    options = collection_options(request, entity_type)
+def entity_options(
+    request: Request, resource: paths.Resource, entity_type: EntityType
+) -> QueryOptions:
+    """Options for a single entity, authorized as :func:`collection_options` does; those that
+    only page or count collections are a 400."""
+    options = collection_options(request, resource, entity_type)
     for name in _COLLECTION_ONLY:
         if name in options.raw:
             raise InvalidRequest(

@@ -1,49 +1,71 @@
-"""Which permission each resource and method needs (SPEC §6), decided from the resolved path.
+"""Which permission each resource and method needs (SPEC §6), decided from typed trees.
 
 Runs, run groups, a run's ``process`` link and a process's ``runs`` are guarded by the
 ``IndustryData-Run.*`` pair; the ``processes`` collection and its entities by the
-``IndustryData-OutboundFlow.*`` pair. GET and HEAD read; every other method writes. The
-decision needs only the path and the method, never a row, so it cannot reveal whether an id
-exists.
+``IndustryData-OutboundFlow.*`` pair. GET and HEAD read; every other method writes. The path's
+needs depend only on the resolved path and the method, never on a row, so the answer cannot
+reveal whether an id exists. A read's query options add what the navigations they follow reach,
+taken from the bound options (:attr:`QueryOptions.traversals`), never from their text, so no
+spelling of a navigation reaches data the check did not see.
 """
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl
+from collections.abc import Iterable
 
 from flowruns.auth.scopes import Area, Need
-from flowruns.edm.industrydata import PROCESSES
+from flowruns.edm.industrydata import PROCESSES, RUNS
+from flowruns.edm.model import EntityType
 from flowruns.errors import AccessDenied
 from flowruns.odata import path as paths
+from flowruns.odata.semantic import Traversal
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-def _asks_expand(query: str) -> bool:
-    return any(name.lower().removeprefix("$") == "expand" for name, _ in parse_qsl(query))
-
-
-# ``runs/any(…)``, ``runs/$count`` in an expression over processes: it reads the runs.
-_RUNS_PATH = re.compile(r"(?<![\w.'/])runs\s*/")
-
-
-def _asks_runs_in_expressions(query: str) -> bool:
-    """Whether a ``$filter``, ``$orderby`` or ``$apply`` reaches through a process's runs
-    (conservatively: the text is not parsed, so a string literal may count too)."""
-    return any(
-        name.lower().removeprefix("$") in ("filter", "orderby", "apply")
-        and _RUNS_PATH.search(value) is not None
-        for name, value in parse_qsl(query)
-    )
 
 
 def _is_process(resource: paths.CollectionRef | paths.EntityRef) -> bool:
     return resource.binding is PROCESSES
 
 
-def needs(resource: paths.Resource, method: str, query: str = "") -> list[Need]:
-    """What a request for ``resource`` with ``method`` must be granted (empty: any permission)."""
+def _area(entity_type: EntityType) -> Area | None:
+    """Which pair guards entities of ``entity_type`` (None: the hub, which holds no data)."""
+    if entity_type.is_a(RUNS.type):
+        return Area.RUNS
+    if entity_type.is_a(PROCESSES.type):
+        return Area.FLOWS
+    return None
+
+
+def following(traversal: Traversal) -> Need | None:
+    """What reading through ``traversal`` needs (None: nothing beyond the path's needs).
+
+    A link between a run and a process is part of the run, as the paths say
+    (``runs/{id}/process`` and ``processes/{id}/runs`` need the Run permission): following it
+    either way — ``runs/any(…)`` over processes, ``process/displayName`` over runs — needs
+    ``IndustryData-Run.Read.All``. Any other navigation needs the read permission of the
+    entities it reaches.
+    """
+    ends = (_area(traversal.source), _area(traversal.target))
+    if Area.RUNS in ends:
+        return Need(Area.RUNS, False)
+    return None if ends[1] is None else Need(ends[1], False)
+
+
+def needs(
+    resource: paths.Resource, method: str, traversals: Iterable[Traversal] = ()
+) -> list[Need]:
+    """What a request for ``resource`` with ``method`` must be granted (empty: any permission),
+    its bound query options following ``traversals``."""
+    required = _path_needs(resource, method)
+    for traversal in traversals:
+        need = following(traversal)
+        if need is not None and need not in required:
+            required.append(need)
+    return required
+
+
+def _path_needs(resource: paths.Resource, method: str) -> list[Need]:
+    """What the resolved path and the method need, before any query option is read."""
     write = method.upper() not in _READ_METHODS
     match resource:
         case paths.ServiceDocument() | paths.Metadata() | paths.Hub():
@@ -52,7 +74,7 @@ def needs(resource: paths.Resource, method: str, query: str = "") -> list[Need]:
             # $ref links are links of runs (a run's process, a group's members).
             return [Need(Area.RUNS, write)]
         case paths.Count(collection=collection):
-            return needs(collection, "GET", query)
+            return _path_needs(collection, "GET")
         case paths.EntityRef(via=paths.Via()) if _is_process(resource):
             # runs/{id}/process: reading it is reading the run; creating one through it
             # (POST) also links it to the run, and updating it writes a process.
@@ -62,11 +84,7 @@ def needs(resource: paths.Resource, method: str, query: str = "") -> list[Need]:
                 return [Need(Area.RUNS, True), Need(Area.FLOWS, True)]
             return [Need(Area.RUNS, False), Need(Area.FLOWS, True)]
         case paths.CollectionRef() | paths.EntityRef() if _is_process(resource):
-            result = [Need(Area.FLOWS, write)]
-            if not write and query and (_asks_expand(query) or _asks_runs_in_expressions(query)):
-                # processes?$expand=runs and $filter=runs/any(…) read runs
-                result.append(Need(Area.RUNS, False))
-            return result
+            return [Need(Area.FLOWS, write)]
         case _:
             return [Need(Area.RUNS, write)]
 

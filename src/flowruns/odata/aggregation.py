@@ -57,8 +57,13 @@ class Aggregation:
         return names
 
 
-def parse_apply(text: str, entity_type: EntityType, now: int) -> Aggregation:
-    binder = Binder(MODEL, entity_type, OPTION, now)
+def parse_apply(
+    text: str, entity_type: EntityType, now: int, traversals: list[s.Traversal] | None = None
+) -> Aggregation:
+    """``$apply`` bound to ``entity_type``; the navigations its steps follow are added to
+    ``traversals``."""
+    recorded = [] if traversals is None else traversals
+    binder = Binder(MODEL, entity_type, OPTION, now, traversals=recorded)
     result = Aggregation()
     grouped = False
     for part, offset in split_top_level(text, "/", 0, OPTION):

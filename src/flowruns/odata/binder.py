@@ -98,6 +98,9 @@ class Binder:
     now: int
     variables: dict[str, s.Variable | s.Element] = field(default_factory=dict)
     aliases: dict[str, Expr] = field(default_factory=dict)  # $apply compute(... as alias)
+    # Every navigation a bound expression follows, however it was spelled: what the
+    # permission check reads. Every navigation is resolved in entity_step, which records it.
+    traversals: list[s.Traversal] = field(default_factory=list)
 
     def error(self, position: int, problem: str) -> QuerySyntaxError:
         return QuerySyntaxError(self.option, position, problem)
@@ -274,7 +277,9 @@ class Binder:
         base = cast or source.type
         if "." in name:
             target = self.model.entity_type(name)
-            if target is None or not (target.is_a(base) or base.is_a(target)):
+            # Related to the source's own type too, so that a cast up to a common base type
+            # cannot lead on to a type stored elsewhere ($it/microsoft.graph.entity/…run/…).
+            if target is None or not (_related(target, base) and _related(target, source.type)):
                 raise self.error(position, f"'{name}' is not a type derived from {base.name}")
             return _EntityValue(source, target)
         prop = _find(base.properties, name)
@@ -286,6 +291,7 @@ class Binder:
             return expr
         navigation = _find(base.navigations, name)
         if navigation is not None:
+            self.traversals.append(s.Traversal(base, navigation, self._target(navigation)))
             if navigation.collection:
                 return _Collection(position, navigation=(source, navigation))
             target = self._target(navigation)
@@ -584,6 +590,11 @@ class Binder:
                 node.position, f"'{op}' does not apply to {left.type.name} and {right.type.name}"
             )
         return s.Arithmetic(result, op, left, right)
+
+
+def _related(one: EntityType, other: EntityType) -> bool:
+    """Whether either type derives from the other (a cast between them can match a row)."""
+    return one.is_a(other) or other.is_a(one)
 
 
 def _is_null(node: syntax.Node) -> bool:

@@ -219,13 +219,17 @@ def _resolve_below_hub(segments: list[str]) -> Resource:
     return current
 
 
-def _cast(current_type: EntityType, segment: str) -> EntityType | None:
+def _cast(binding: EntitySetBinding, current_type: EntityType, segment: str) -> EntityType | None:
     if "." not in segment:
         return None
     target = MODEL.entity_type(segment)
     if target is None:
         return None
-    if not target.is_a(current_type) and not current_type.is_a(target):
+    # Within the entity set's own type: a cast up to a base type would address rows of every
+    # type of that base (runGroups/…run lists plain runs; …/microsoft.graph.entity has no table).
+    if not target.is_a(binding.type) or not (
+        target.is_a(current_type) or current_type.is_a(target)
+    ):
         raise BadRequest(
             f"'{target.qualified_name}' is not a type of {current_type.qualified_name}; "
             "it cannot be used as a cast here."
@@ -234,7 +238,7 @@ def _cast(current_type: EntityType, segment: str) -> EntityType | None:
 
 
 def _step_from_collection(current: CollectionRef, segment: str) -> CollectionRef | EntityRef:
-    cast = _cast(current.type, segment)
+    cast = _cast(current.binding, current.type, segment)
     if cast is not None:
         if current.cast is not None:
             raise _no_segment(segment)
@@ -248,7 +252,7 @@ def _step_from_collection(current: CollectionRef, segment: str) -> CollectionRef
 
 
 def _step_from_entity(current: EntityRef, segment: str) -> CollectionRef | EntityRef | FunctionCall:
-    cast = _cast(current.type, segment)
+    cast = _cast(current.binding, current.type, segment)
     if cast is not None:
         if current.cast is not None:
             raise _no_segment(segment)

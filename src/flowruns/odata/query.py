@@ -20,7 +20,7 @@ from flowruns.odata.aggregation import Aggregation, parse_apply
 from flowruns.odata.binder import Binder
 from flowruns.odata.lexer import QuerySyntaxError, split_top_level
 from flowruns.odata.search import parse_search
-from flowruns.odata.semantic import Expr, OrderItem
+from flowruns.odata.semantic import Expr, OrderItem, Traversal
 
 MAX_TOP = 999
 MAX_SKIP = 10_000
@@ -68,6 +68,9 @@ class QueryOptions:
     expand: list[ExpandItem] = field(default_factory=list)
     apply: Aggregation | None = None
     apply_order: list[tuple[str, bool]] = field(default_factory=list)  # result names
+    # Every navigation the options follow — in $filter, $orderby, $apply and $expand, nested
+    # $expand options included — as bound, whatever the spelling: what the read needs.
+    traversals: list[Traversal] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """What a skiptoken of this query is bound to besides tenant, resource and order."""
@@ -121,7 +124,7 @@ def parse_options(
     if "apply" in options:
         if depth:
             raise QuerySyntaxError("$apply", 0, "$apply is not supported inside $expand")
-        result.apply = parse_apply(options["apply"], entity_type, now)
+        result.apply = parse_apply(options["apply"], entity_type, now, result.traversals)
         for name in ("filter", "search", "select", "expand", "skiptoken"):
             if name in options:
                 raise InvalidRequest(
@@ -131,14 +134,16 @@ def parse_options(
         if "orderby" in options:
             result.apply_order = _result_order(options["orderby"], result.apply)
         return result
+    traversals = result.traversals
     if "orderby" in options:
-        result.orderby = parse_orderby(options["orderby"], entity_type, now)
+        result.orderby = parse_orderby(options["orderby"], entity_type, now, traversals=traversals)
     if "filter" in options:
-        result.filter = parse_filter(options["filter"], entity_type, now)
+        result.filter = parse_filter(options["filter"], entity_type, now, traversals=traversals)
     if "search" in options:
+        # Over the entity's own displayName: it follows no navigation.
         result.search = parse_search(options["search"], entity_type)
     if "expand" in options:
-        result.expand = parse_expand(options["expand"], entity_type, now, depth)
+        result.expand = parse_expand(options["expand"], entity_type, now, depth, 0, traversals)
     return result
 
 
@@ -214,8 +219,16 @@ def _result_order(text: str, aggregation: Aggregation) -> list[tuple[str, bool]]
     return order
 
 
-def parse_filter(text: str, entity_type: EntityType, now: int, option: str = "$filter") -> Expr:
-    """A ``$filter`` expression bound to ``entity_type``, within the size limits."""
+def parse_filter(
+    text: str,
+    entity_type: EntityType,
+    now: int,
+    option: str = "$filter",
+    *,
+    traversals: list[Traversal] | None = None,
+) -> Expr:
+    """A ``$filter`` expression bound to ``entity_type``, within the size limits; the
+    navigations it follows are added to ``traversals``."""
     if len(text) > MAX_FILTER_NODES * 40:
         raise QuerySyntaxError(
             option, 0, f"the expression is longer than {MAX_FILTER_NODES * 40} characters"
@@ -232,18 +245,32 @@ def parse_filter(text: str, entity_type: EntityType, now: int, option: str = "$f
             0,
             f"the expression nests {depth} levels; at most {MAX_FILTER_DEPTH} are allowed",
         )
-    return Binder(MODEL, entity_type, option, now).boolean(node)
+    return _binder(entity_type, option, now, traversals).boolean(node)
 
 
 def parse_orderby(
-    text: str, entity_type: EntityType, now: int, option: str = "$orderby"
+    text: str,
+    entity_type: EntityType,
+    now: int,
+    option: str = "$orderby",
+    *,
+    traversals: list[Traversal] | None = None,
 ) -> list[OrderItem]:
-    """``$orderby``: any expression over the entity's properties, ``asc`` or ``desc``."""
-    binder = Binder(MODEL, entity_type, option, now)
+    """``$orderby``: any expression over the entity's properties, ``asc`` or ``desc``; the
+    navigations it follows are added to ``traversals``."""
+    binder = _binder(entity_type, option, now, traversals)
     items: list[OrderItem] = []
     for node, descending in syntax.parse_order_items(text, option):
         items.extend(binder.order_items(node, descending, text))
     return items
+
+
+def _binder(
+    entity_type: EntityType, option: str, now: int, traversals: list[Traversal] | None
+) -> Binder:
+    return Binder(
+        MODEL, entity_type, option, now, traversals=[] if traversals is None else traversals
+    )
 
 
 @dataclass(frozen=True)
@@ -268,10 +295,17 @@ _EXPAND_ITEM = re.compile(r"\s*(?P<path>[^()\s]+)\s*(?:\((?P<options>.*)\))?\s*"
 
 
 def parse_expand(
-    text: str, entity_type: EntityType, now: int, depth: int = 0, offset: int = 0
+    text: str,
+    entity_type: EntityType,
+    now: int,
+    depth: int = 0,
+    offset: int = 0,
+    traversals: list[Traversal] | None = None,
 ) -> list[ExpandItem]:
-    """``$expand``: navigations with nested options, at most two levels deep."""
+    """``$expand``: navigations with nested options, at most two levels deep. Each expanded
+    navigation and every navigation its nested options follow are added to ``traversals``."""
     option = "$expand"
+    followed: list[Traversal] = [] if traversals is None else traversals
     if depth >= MAX_EXPAND_DEPTH:
         raise QuerySyntaxError(option, offset, f"$expand nests at most {MAX_EXPAND_DEPTH} levels")
     items: list[ExpandItem] = []
@@ -283,9 +317,9 @@ def parse_expand(
         if path == "*":
             if match["options"] is not None:
                 raise QuerySyntaxError(option, at, "'*' takes no nested options")
-            items.extend(
-                ExpandItem(nav, _target(nav), QueryOptions()) for nav in entity_type.navigations
-            )
+            for nav in entity_type.navigations:
+                followed.append(Traversal(entity_type, nav, _target(nav)))
+                items.append(ExpandItem(nav, _target(nav), QueryOptions()))
             continue
         segments = path.split("/")
         ref = segments[-1] == "$ref"
@@ -314,6 +348,8 @@ def parse_expand(
             nested = _nested_options(
                 match["options"], navigation, now, depth, at + match.start("options")
             )
+        followed.append(Traversal(source_type, navigation, _target(navigation)))
+        followed.extend(nested.traversals)
         items.append(ExpandItem(navigation, _target(navigation), nested, ref))
     return items
 

@@ -106,6 +106,16 @@ class Variable:
 Source = It | Related | Variable
 
 
+@dataclass(frozen=True)
+class Traversal:
+    """A navigation a query follows: ``navigation`` of an entity of type ``source``, leading to
+    entities of type ``target``. What a read needs is decided from these (SPEC §6)."""
+
+    source: EntityType
+    navigation: NavigationProperty
+    target: EntityType
+
+
 # -- expressions -------------------------------------------------------------------------
 
 

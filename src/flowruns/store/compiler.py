@@ -308,8 +308,12 @@ class Compiler:
 
     def _members(self, variable: s.Variable, target: FromClause) -> list[SQL]:
         """Conditions linking the rows of ``target`` to ``variable``'s parent."""
-        parent = self.row(variable.parent)
         conditions: list[SQL] = [target.c.tenant_id == self.tenant]
+        if isinstance(variable.parent, s.Related):  # the runs of a run's process
+            run = self.row(variable.parent.parent)
+            conditions.append(target.c.process_id == run.c.process_id)
+            return conditions
+        parent = self.row(variable.parent)
         if variable.parent.type.is_a(RUNS.type):  # a run group's member runs
             members = run_group_members.alias()
             conditions.append(
