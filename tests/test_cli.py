@@ -16,6 +16,8 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from flowruns.cli import app, sign_in_link
+from tests.api.test_auth import example_setting
+from tests.conftest import SECRET_KEY
 
 HUB_PATH = "/beta/external/industryData"
 
@@ -47,7 +49,7 @@ def token(seeded_dir: Path) -> str:
 @pytest.fixture(scope="module")
 def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
     port = _free_port()
-    env = {**os.environ, "FLOWRUNS_SECRET_KEY": "cli-test"}
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY}
     command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
     log_path = seeded_dir.parent / "server.log"
     log = log_path.open("wb")
@@ -219,3 +221,22 @@ def test_no_auth_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--no-auth refuses to listen on 0.0.0.0" in result.stderr
+
+
+def test_serve_refuses_the_example_secret_key_in_one_line(tmp_path: Path) -> None:
+    placeholder = example_setting("FLOWRUNS_SECRET_KEY")
+    serve = [sys.executable, "-m", "flowruns", "serve", "--port", str(_free_port())]
+    result = subprocess.run(
+        [*serve, "--data-dir", str(tmp_path / "data")],
+        env={**os.environ, "FLOWRUNS_SECRET_KEY": placeholder},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("flowruns: FLOWRUNS_SECRET_KEY ")
+    assert placeholder not in result.stderr
+    assert not (tmp_path / "data" / "flowruns.db").exists()

@@ -15,6 +15,12 @@ SECRET_FILE = "secret.key"
 LOCAL_ISSUER = "flowruns-local"
 LOCAL_AUDIENCE = "api://flowruns"
 DEFAULT_RUN_TIMEOUT_SECONDS = 3600.0
+# An HMAC key shorter than its hash's output weakens it (RFC 2104 §3; RFC 7518 §3.2 for HS256):
+# 256 bits for HMAC-SHA256, which signs both paging tokens and HS256 access tokens.
+MIN_SECRET_BYTES = 32
+# Words the examples put where a secret goes: a key holding one was copied, not generated.
+PLACEHOLDER_MARKS = ("change-me", "changeme", "change_me")
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class InvalidSetting(ValueError):
@@ -37,6 +43,19 @@ def parse_run_timeout(text: str) -> float:
     if not 0 <= seconds < float("inf"):
         raise InvalidSetting(f"'{text}' is not a run timeout; it must be 0 (off) or more")
     return seconds
+
+
+def check_secret(variable: str, value: str) -> None:
+    """Refuse a secret that is too short or a placeholder, naming ``variable`` (never the
+    value). Raises :class:`InvalidSetting`."""
+    size = len(value.encode())
+    if size < MIN_SECRET_BYTES:
+        problem = f"is {size} bytes long; it must be at least {MIN_SECRET_BYTES} bytes"
+    elif any(mark in value.lower() for mark in PLACEHOLDER_MARKS):
+        problem = "still holds the example's placeholder"
+    else:
+        return
+    raise InvalidSetting(f"{variable} {problem}; generate one with: {GENERATE_SECRET}")
 
 
 def _names(text: str) -> list[str]:
@@ -126,8 +145,10 @@ class Settings:
         return env
 
     def secret(self) -> bytes:
-        """The server secret: ``FLOWRUNS_SECRET_KEY``, else one kept in the data directory."""
+        """The server secret: ``FLOWRUNS_SECRET_KEY``, else one kept in the data directory.
+        Raises :class:`InvalidSetting` for a short or placeholder ``FLOWRUNS_SECRET_KEY``."""
         if self.secret_key:
+            check_secret("FLOWRUNS_SECRET_KEY", self.secret_key)
             return self.secret_key.encode()
         path = self.data_dir / SECRET_FILE
         if not path.exists():

@@ -69,7 +69,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     """The flowruns server for ``settings`` (``db`` overrides the configured database)."""
-    guard = Guard(settings)  # first: a bad key setting must fail before a database opens
+    # First: a bad key setting must fail before a database opens.
+    guard = Guard(settings)
+    settings.secret()
     database = db or open_database(settings)
     endpoint = ODataEndpoint(settings, database)
 

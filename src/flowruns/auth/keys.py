@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from flowruns.settings import Settings
+from flowruns.settings import Settings, check_secret
 
 log = logging.getLogger("flowruns.auth")
 
@@ -40,8 +40,6 @@ JWKS_MAX_AGE_SECONDS = 3600.0
 # forged key ids must not turn into a stream of fetches).
 JWKS_MIN_REFETCH_SECONDS = 60.0
 JWKS_FETCH_TIMEOUT_SECONDS = 5.0
-# RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits).
-MIN_SECRET_BYTES = 32
 
 
 def _b64(data: bytes) -> str:
@@ -119,10 +117,7 @@ class KeyRing:
         if settings.jwks_file is not None:
             self._static.update(_jwks_keys(json.loads(settings.jwks_file.read_text())))
         if settings.jwt_secret:
-            if len(settings.jwt_secret.encode()) < MIN_SECRET_BYTES:
-                raise ValueError(
-                    f"The HS256 token secret must be at least {MIN_SECRET_BYTES} bytes long."
-                )
+            check_secret("FLOWRUNS_JWT_SECRET", settings.jwt_secret)
             oct_key = {"kty": "oct", "k": _b64(settings.jwt_secret.encode())}
             self._secret = jwt.PyJWK(oct_key, "HS256")
 

@@ -164,9 +164,9 @@ def serve(
             "[bold red]WARNING: authentication is OFF (--no-auth). Every request acts with every "
             "permission in the default tenant. For local experiments only.[/bold red]"
         )
+    settings.secret()  # checked, or made, here: before the database, once for all workers
     # Check (or, for the data directory, upgrade) the schema once, before any worker starts.
     open_database(settings).dispose()
-    settings.secret()  # made here, once, rather than raced for by the workers
     # Each worker process builds its app from the environment (see server_app).
     os.environ.update(settings.environment())
     where = display_url(settings.database_url) if settings.database_url else settings.data_dir
