@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -133,6 +135,14 @@ def serve(
             "(default 1 hour, or FLOWRUNS_RUN_TIMEOUT).",
         ),
     ] = None,
+    print_token: Annotated[
+        bool,
+        typer.Option(
+            "--print-token",
+            help="Print a 12-hour read-write token and the dashboard sign-in link even when "
+            "standard error is not a terminal (never with --log-format json).",
+        ),
+    ] = False,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -140,6 +150,11 @@ def serve(
     """
     if log_format not in logs.FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(logs.FORMATS)}", param_hint="--log-format")
+    if print_token and log_format == "json":
+        raise typer.BadParameter(
+            "a JSON log is collected and kept; mint a token with `flowruns token` instead",
+            param_hint="--print-token with --log-format json",
+        )
     settings = Settings.from_env(
         data_dir=data_dir,
         database_url=database_url,
@@ -175,19 +190,7 @@ def serve(
         f"with {workers} worker{'s' if workers > 1 else ''} (data: {where})"
     )
     if settings.auth and settings.trusts_local_key:
-        token = mint_token(
-            settings.data_dir,
-            tenant=DEFAULT_TENANT,
-            scopes=READ_WRITE_PERMISSIONS,
-            ttl_seconds=SERVE_TOKEN_TTL_SECONDS,
-        )
-        _print_token(
-            token,
-            f"A read-write token for tenant {DEFAULT_TENANT}, valid for 12 hours "
-            "(`flowruns token` mints more); send it as 'Authorization: Bearer $TOKEN':",
-        )
-        link = sign_in_link(settings.host, settings.port, token)
-        typer.echo(f"Open the dashboard, signed in with that token:\n\n    {link}\n", err=True)
+        _offer_token(settings, print_token=print_token, log_format=log_format)
     with metrics_directory(workers):
         uvicorn.run(
             "flowruns.cli:server_app",
@@ -200,6 +203,36 @@ def serve(
             server_header=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
+
+
+def _offer_token(settings: Settings, *, print_token: bool, log_format: str) -> None:
+    """Print a read-write token and the dashboard link that signs in with it, for a person at a
+    terminal or when asked; else one line saying how to get a token. Never into a JSON log,
+    which a collector (journald, a container runtime) keeps and ships."""
+    mint = f"flowruns token --data-dir {shlex.quote(str(settings.data_dir.resolve()))}"
+    if log_format == "json":
+        typer.echo(f"No token is printed into a JSON log; mint one with: {mint}", err=True)
+        return
+    if not (print_token or sys.stderr.isatty()):
+        typer.echo(
+            "No token printed: standard error is not a terminal. Mint one with: "
+            f"{mint} (or start with --print-token)",
+            err=True,
+        )
+        return
+    token = mint_token(
+        settings.data_dir,
+        tenant=DEFAULT_TENANT,
+        scopes=READ_WRITE_PERMISSIONS,
+        ttl_seconds=SERVE_TOKEN_TTL_SECONDS,
+    )
+    _print_token(
+        token,
+        f"A read-write token for tenant {DEFAULT_TENANT}, valid for 12 hours "
+        "(`flowruns token` mints more); send it as 'Authorization: Bearer $TOKEN':",
+    )
+    link = sign_in_link(settings.host, settings.port, token)
+    typer.echo(f"Open the dashboard, signed in with that token:\n\n    {link}\n", err=True)
 
 
 def _run_timeout(text: str | None) -> float | None:
