@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowruns.datadir import read_or_create
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.odata.literals import parse_duration
 
@@ -150,17 +151,10 @@ class Settings:
         if self.secret_key:
             check_secret("FLOWRUNS_SECRET_KEY", self.secret_key)
             return self.secret_key.encode()
-        path = self.data_dir / SECRET_FILE
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process created it first
-            else:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()
+        made = read_or_create(
+            self.data_dir / SECRET_FILE, lambda: secrets.token_urlsafe(32).encode()
+        )
+        return made.strip()
 
     @property
     def trusts_local_key(self) -> bool:

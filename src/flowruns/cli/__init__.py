@@ -29,6 +29,7 @@ from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import GUID, mint_token
 from flowruns.cli import processes, runs
 from flowruns.cli.execute import exec_command
+from flowruns.datadir import exposure_warning, make_private_directory
 from flowruns.demo import seed as seed_history
 from flowruns.settings import DEFAULT_TENANT, InvalidSetting, Settings, parse_run_timeout
 from flowruns.store import migrations, transfer
@@ -179,6 +180,8 @@ def serve(
             "[bold red]WARNING: authentication is OFF (--no-auth). Every request acts with every "
             "permission in the default tenant. For local experiments only.[/bold red]"
         )
+    if warning := exposure_warning(settings.data_dir):
+        console.print(f"[yellow]flowruns: WARNING: {warning}[/yellow]")
     settings.secret()  # checked, or made, here: before the database, once for all workers
     # Check (or, for the data directory, upgrade) the schema once, before any worker starts.
     open_database(settings).dispose()
@@ -336,7 +339,7 @@ def _engine(data_dir: Path | None, database_url: str | None) -> Engine:
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     if settings.database_url:
         return make_engine(settings.database_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_directory(settings.data_dir)
     return make_engine(sqlite_url(settings.data_dir))
 
 
