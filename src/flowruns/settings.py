@@ -147,14 +147,14 @@ class Settings:
 
     def secret(self) -> bytes:
         """The server secret: ``FLOWRUNS_SECRET_KEY``, else one kept in the data directory.
-        Raises :class:`InvalidSetting` for a short or placeholder ``FLOWRUNS_SECRET_KEY``."""
+        Raises :class:`InvalidSetting` for a short or placeholder one."""
         if self.secret_key:
             check_secret("FLOWRUNS_SECRET_KEY", self.secret_key)
             return self.secret_key.encode()
-        made = read_or_create(
-            self.data_dir / SECRET_FILE, lambda: secrets.token_urlsafe(32).encode()
-        )
-        return made.strip()
+        path = self.data_dir / SECRET_FILE
+        kept = read_or_create(path, lambda: secrets.token_urlsafe(32).encode()).strip()
+        check_secret(str(path), kept.decode())  # say, an empty file a crash left behind
+        return kept
 
     @property
     def trusts_local_key(self) -> bool:

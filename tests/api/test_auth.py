@@ -178,6 +178,14 @@ def test_a_short_or_placeholder_secret_key_is_refused_at_start(
     assert not (settings.data_dir / "flowruns.db").exists()  # refused before the database opens
 
 
+def test_an_empty_secret_file_in_the_data_directory_is_refused_at_start(settings: Settings) -> None:
+    settings.secret_key = None
+    settings.data_dir.mkdir()
+    (settings.data_dir / "secret.key").write_text("\n")
+    with pytest.raises(InvalidSetting, match=r"secret\.key is 0 bytes long"):
+        create_app(settings)
+
+
 def test_a_secret_key_of_32_bytes_is_enough(settings: Settings) -> None:
     settings.secret_key = secrets.token_urlsafe(24)
     assert len(settings.secret_key) == 32
