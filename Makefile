@@ -20,7 +20,7 @@ serve: $(STAMP)
 		echo "New data directory $(DATA_DIR): loading a small demo history"; \
 		$(BIN)/flowruns demo seed --data-dir "$(DATA_DIR)" --runs 2000; \
 	fi
-	$(BIN)/flowruns serve --data-dir "$(DATA_DIR)"
+	$(BIN)/flowruns serve --data-dir "$(DATA_DIR)" --print-token
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

@@ -24,6 +24,8 @@ from tests.engines import ENGINES, TestDatabase, created_database, postgres_test
 ROOT = "/beta"
 HUB = f"{ROOT}/external/industryData"
 NS = "microsoft.graph.industryData"
+# The paging secret of the test servers: FLOWRUNS_SECRET_KEY needs at least 32 bytes.
+SECRET_KEY = "flowruns-test-secret-of-at-least-32-bytes"
 CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 
 # Bounded examples for `make test`; `make fuzz` selects the long profile.
@@ -73,7 +75,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str | None) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret")
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key=SECRET_KEY)
 
 
 def bearer(

@@ -21,7 +21,7 @@ import jwt
 from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER
 
 START_SECONDS = 60
-SECRET = "shared-test-secret"
+SECRET = "shared-test-secret-of-32-bytes-or-more"
 # Every test server trusts this HS256 secret, so one token works on all of them.
 TOKEN_SECRET = "shared-test-token-secret-of-32-bytes-or-more"
 

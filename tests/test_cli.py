@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import pty
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,8 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from flowruns.cli import app, sign_in_link
+from tests.api.test_auth import example_setting
+from tests.conftest import SECRET_KEY
 
 HUB_PATH = "/beta/external/industryData"
 
@@ -25,6 +29,19 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _wait_until_answering(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "the server ended"
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +64,8 @@ def token(seeded_dir: Path) -> str:
 @pytest.fixture(scope="module")
 def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
     port = _free_port()
-    env = {**os.environ, "FLOWRUNS_SECRET_KEY": "cli-test"}
-    command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY}
+    command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port), "--print-token"]
     log_path = seeded_dir.parent / "server.log"
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -56,16 +73,7 @@ def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+        _wait_until_answering(base, process)
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
             yield client
     finally:
@@ -219,3 +227,109 @@ def test_no_auth_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--no-auth refuses to listen on 0.0.0.0" in result.stderr
+
+
+def test_serve_refuses_the_example_secret_key_in_one_line(tmp_path: Path) -> None:
+    placeholder = example_setting("FLOWRUNS_SECRET_KEY")
+    serve = [sys.executable, "-m", "flowruns", "serve", "--port", str(_free_port())]
+    result = subprocess.run(
+        [*serve, "--data-dir", str(tmp_path / "data")],
+        env={**os.environ, "FLOWRUNS_SECRET_KEY": placeholder},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("flowruns: FLOWRUNS_SECRET_KEY ")
+    assert placeholder not in result.stderr
+    assert not (tmp_path / "data" / "flowruns.db").exists()
+
+
+def _stderr_of_a_start(data_dir: Path, *args: str, terminal: bool = False) -> str:
+    """What ``flowruns serve ARGS`` writes to standard error (a pipe, or a terminal) by the time
+    it answers; the server is stopped then."""
+    port = _free_port()
+    command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port), *args]
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY}
+    controller, stderr = pty.openpty() if terminal else os.pipe()
+    process = subprocess.Popen(
+        [*command, "--data-dir", str(data_dir)], env=env, stdout=subprocess.DEVNULL, stderr=stderr
+    )
+    os.close(stderr)
+    output = bytearray()
+    try:
+        # Read as it comes, so a full pipe never holds the server back.
+        reader = threading.Thread(target=_read_all, args=(controller, output))
+        reader.start()
+        _wait_until_answering(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        reader.join(timeout=30)
+        os.close(controller)
+    return output.decode(errors="replace")
+
+
+def _read_all(fd: int, into: bytearray) -> None:
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # a terminal whose other end closed
+            return
+        if not chunk:
+            return
+        into.extend(chunk)
+
+
+def _no_token_in(output: str) -> None:
+    assert "eyJ" not in output  # the start of every JWT
+    assert "#token=" not in output
+    assert "export TOKEN" not in output
+
+
+def test_serve_without_a_terminal_prints_how_to_get_a_token_but_no_token(tmp_path: Path) -> None:
+    output = _stderr_of_a_start(tmp_path / "data")
+    _no_token_in(output)
+    assert f"flowruns token --data-dir {tmp_path / 'data'}" in output
+    assert "--print-token" in output
+
+
+def test_serve_on_a_terminal_prints_a_token_and_the_sign_in_link(tmp_path: Path) -> None:
+    output = _stderr_of_a_start(tmp_path / "data", terminal=True)
+    assert "export TOKEN=eyJ" in output
+    assert "/#token=eyJ" in output
+
+
+def test_serve_with_json_logs_prints_no_token_even_on_a_terminal(tmp_path: Path) -> None:
+    output = _stderr_of_a_start(tmp_path / "data", "--log-format", "json", terminal=True)
+    _no_token_in(output)
+    assert "flowruns token --data-dir" in output
+
+
+def test_serve_refuses_to_print_a_token_into_json_logs(tmp_path: Path) -> None:
+    serve = [sys.executable, "-m", "flowruns", "serve", "--port", str(_free_port())]
+    result = subprocess.run(
+        [*serve, "--print-token", "--log-format", "json", "--data-dir", str(tmp_path / "data")],
+        env={**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--print-token" in result.stderr
+    _no_token_in(result.stdout + result.stderr)
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("recipe", ["flowruns.service", "Dockerfile"])
+def test_the_shipped_deployments_serve_json_logs_without_a_token(recipe: str) -> None:
+    text = (Path(__file__).resolve().parents[1] / "deploy" / recipe).read_text()
+    serve = [line for line in text.splitlines() if "serve" in line and "--port" in line]
+    assert serve, f"no serve command in deploy/{recipe}"
+    for line in serve:
+        assert "--print-token" not in line
+        assert "json" in line.partition("--log-format")[2][:12]

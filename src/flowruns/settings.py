@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from flowruns.datadir import read_or_create
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.odata.literals import parse_duration
 
@@ -20,6 +21,12 @@ DEFAULT_RUN_TIMEOUT_SECONDS = 3600.0
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+# An HMAC key shorter than its hash's output weakens it (RFC 2104 §3; RFC 7518 §3.2 for HS256):
+# 256 bits for HMAC-SHA256, which signs both paging tokens and HS256 access tokens.
+MIN_SECRET_BYTES = 32
+# Words the examples put where a secret goes: a key holding one was copied, not generated.
+PLACEHOLDER_MARKS = ("change-me", "changeme", "change_me")
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class InvalidSetting(ValueError):
@@ -86,6 +93,19 @@ def parse_redis_cooldown(text: str) -> float:
     if not valid:
         raise InvalidSetting(f"'{text}' is not a number of seconds (0 or more)")
     return seconds
+
+
+def check_secret(variable: str, value: str) -> None:
+    """Refuse a secret that is too short or a placeholder, naming ``variable`` (never the
+    value). Raises :class:`InvalidSetting`."""
+    size = len(value.encode())
+    if size < MIN_SECRET_BYTES:
+        problem = f"is {size} bytes long; it must be at least {MIN_SECRET_BYTES} bytes"
+    elif any(mark in value.lower() for mark in PLACEHOLDER_MARKS):
+        problem = "still holds the example's placeholder"
+    else:
+        return
+    raise InvalidSetting(f"{variable} {problem}; generate one with: {GENERATE_SECRET}")
 
 
 def _names(text: str) -> list[str]:
@@ -198,20 +218,15 @@ class Settings:
         return env
 
     def secret(self) -> bytes:
-        """The server secret: ``FLOWRUNS_SECRET_KEY``, else one kept in the data directory."""
+        """The server secret: ``FLOWRUNS_SECRET_KEY``, else one kept in the data directory.
+        Raises :class:`InvalidSetting` for a short or placeholder one."""
         if self.secret_key:
+            check_secret("FLOWRUNS_SECRET_KEY", self.secret_key)
             return self.secret_key.encode()
         path = self.data_dir / SECRET_FILE
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process created it first
-            else:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()
+        kept = read_or_create(path, lambda: secrets.token_urlsafe(32).encode()).strip()
+        check_secret(str(path), kept.decode())  # say, an empty file a crash left behind
+        return kept
 
     @property
     def trusts_local_key(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import secrets
 import threading
 import time
 import uuid
@@ -19,7 +20,7 @@ from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
 from flowruns.auth.tokens import TokenVerifier, mint_token
-from flowruns.settings import DEFAULT_TENANT, Settings
+from flowruns.settings import DEFAULT_TENANT, InvalidSetting, Settings
 from tests.api import forged
 from tests.api.steps import assert_error
 from tests.conftest import HUB, bearer
@@ -144,6 +145,52 @@ def test_a_short_hs256_secret_is_refused_at_start(settings: Settings) -> None:
     settings.jwt_secret = "short"
     with pytest.raises(ValueError, match="at least 32 bytes"):
         create_app(settings)
+
+
+EXAMPLE_ENV = Path(__file__).resolve().parents[2] / "deploy" / "flowruns.env.example"
+
+
+def example_setting(name: str) -> str:
+    """The value ``deploy/flowruns.env.example`` gives ``name``."""
+    lines = EXAMPLE_ENV.read_text().splitlines()
+    return next(line.split("=", 1)[1] for line in lines if line.startswith(f"{name}="))
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [
+        pytest.param("test-secret", id="11 bytes"),
+        pytest.param("é" * 15 + "!", id="31 bytes in 16 characters"),
+        pytest.param(example_setting("FLOWRUNS_SECRET_KEY"), id="the example's placeholder"),
+        pytest.param("changeme-changeme-changeme-changeme", id="a placeholder word"),
+    ],
+)
+def test_a_short_or_placeholder_secret_key_is_refused_at_start(
+    settings: Settings, secret_key: str
+) -> None:
+    settings.secret_key = secret_key
+    with pytest.raises(InvalidSetting) as refused:
+        create_app(settings)
+    message = str(refused.value)
+    assert message.startswith("FLOWRUNS_SECRET_KEY ")
+    assert "\n" not in message
+    assert secret_key not in message  # a key is never echoed, not even a bad one
+    assert not (settings.data_dir / "flowruns.db").exists()  # refused before the database opens
+
+
+def test_an_empty_secret_file_in_the_data_directory_is_refused_at_start(settings: Settings) -> None:
+    settings.secret_key = None
+    settings.data_dir.mkdir()
+    (settings.data_dir / "secret.key").write_text("\n")
+    with pytest.raises(InvalidSetting, match=r"secret\.key is 0 bytes long"):
+        create_app(settings)
+
+
+def test_a_secret_key_of_32_bytes_is_enough(settings: Settings) -> None:
+    settings.secret_key = secrets.token_urlsafe(24)
+    assert len(settings.secret_key) == 32
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
+        assert client.get(f"{HUB}/runs").status_code == 200
 
 
 def test_a_remembered_token_does_not_outlive_its_expiry(

@@ -38,7 +38,7 @@ from tests.api.steps import (
     create_process,
     create_run,
 )
-from tests.conftest import HUB, NS, ROOT, bearer
+from tests.conftest import HUB, NS, ROOT, SECRET_KEY, bearer
 
 OTHER_TENANT = "00000000-0000-0000-0000-0000000000b2"
 RUNS, FLOWS = "runs", "flows"
@@ -174,7 +174,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data_dir: Path = tmp_path_factory.mktemp("matrix") / "data"
-    settings = Settings(data_dir=data_dir, secret_key="matrix-secret")
+    settings = Settings(data_dir=data_dir, secret_key=SECRET_KEY)
     with TestClient(create_app(settings), base_url=BASE_URL) as client:
         client.headers.update(bearer(settings))
         process = create_process(client, f"{SECRET} process")

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from flowruns.edm.industrydata import RUNS
 from flowruns.errors import InvalidRequest
+from flowruns.odata import semantic as s
 from flowruns.odata.query import parse_orderby
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from tests.api.steps import create_process, create_run, get_json, run_url
@@ -68,7 +69,7 @@ TOKEN_TEXT = st.text(max_size=80) | st.builds(
 def test_the_skiptoken_decoder_raises_only_400(text: str) -> None:
     codec = SkipTokenCodec(b"secret")
     with pytest.raises(InvalidRequest):
-        codec.decode(text, fingerprint("tenant", "runs"))
+        codec.decode(text, fingerprint("tenant", "runs"), [s.STRING])
 
 
 @given(ORDERBY_TEXT)

@@ -21,7 +21,7 @@ from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine
 from tests.api.steps import OUTGOING, create_run, run_url
-from tests.conftest import HUB, NS, ROOT
+from tests.conftest import HUB, NS, ROOT, SECRET_KEY
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_readyz_is_unavailable_when_the_schema_falls_behind(
 
 def test_readyz_is_unavailable_when_the_database_cannot_be_reached() -> None:
     unreachable = Database(make_engine("postgresql://flowruns@127.0.0.1:1/none"))
-    app = create_app(Settings(secret_key="k"), db=unreachable)
+    app = create_app(Settings(secret_key=SECRET_KEY), db=unreachable)
     with TestClient(app) as client:
         response = client.get("/readyz")
     unreachable.dispose()

@@ -28,7 +28,7 @@ from flowruns.auth.scopes import FLOW_READ, RUN_READ
 from flowruns.edm.industrydata import MODEL
 from flowruns.settings import Settings
 from tests.api.steps import add_member, assert_error, create_group, create_process, create_run
-from tests.conftest import HUB, NS, bearer
+from tests.conftest import HUB, NS, SECRET_KEY, bearer
 from tests.engines import ENGINES, created_database
 
 PROCESS_ONLY = (FLOW_READ,)
@@ -85,7 +85,7 @@ def world(
         settings = Settings(
             data_dir=tmp_path_factory.mktemp("permissions") / "data",
             database_url=url,
-            secret_key="permissions-secret",
+            secret_key=SECRET_KEY,
             rate_limit_per_second=0,  # thousands of reads under make fuzz
         )
         with TestClient(create_app(settings), base_url="http://testserver") as client:

@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from flowruns.api.app import create_app
 from flowruns.api.ratelimit import RedisRateLimiter
 from flowruns.settings import InvalidSetting, Settings
-from tests.conftest import HUB, bearer
+from tests.conftest import HUB, SECRET_KEY, bearer
 from tests.proxy import TcpProxy
 
 REDIS = ("127.0.0.1", 6379)
@@ -81,7 +81,7 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 def test_a_hung_redis_delays_one_request_not_every_one(
     hung_redis: HungRedis, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(data_dir=tmp_path, secret_key="test-secret", redis_url=hung_redis.url)
+    settings = Settings(data_dir=tmp_path, secret_key=SECRET_KEY, redis_url=hung_redis.url)
     settings.rate_limit_per_second, settings.rate_limit_burst = 0.01, 5
     caplog.set_level(logging.INFO, "flowruns.ratelimit")
     with TestClient(create_app(settings), headers=bearer(settings)) as client:

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from flowruns.api.app import create_app
 from flowruns.dashboard.routes import CONTENT_SECURITY_POLICY, load_assets
 from flowruns.settings import Settings
+from tests.conftest import SECRET_KEY
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "flowruns" / "dashboard" / "static"
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -41,7 +42,7 @@ UNSAFE_SINKS = re.compile(
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The app without any Authorization header: the dashboard needs none."""
     data_dir = tmp_path_factory.mktemp("dashboard") / "data"
-    app = create_app(Settings(data_dir=data_dir, secret_key="dashboard-test"))
+    app = create_app(Settings(data_dir=data_dir, secret_key=SECRET_KEY))
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
 

@@ -20,7 +20,7 @@ from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import ComplexType, EntityType
 from flowruns.settings import Settings
 from tests.api.steps import add_member, create_group, create_process, create_run
-from tests.conftest import CONFORMANCE, HUB, NS, bearer
+from tests.conftest import CONFORMANCE, HUB, NS, SECRET_KEY, bearer
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
@@ -58,7 +58,7 @@ def edmx_schema() -> xmlschema.XMLSchema:
 def metadata(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The document, fetched once: it is the same on every database engine."""
     data_dir = tmp_path_factory.mktemp("metadata") / "data"
-    settings = Settings(data_dir=data_dir, secret_key="test-secret")
+    settings = Settings(data_dir=data_dir, secret_key=SECRET_KEY)
     with TestClient(create_app(settings), headers=bearer(settings)) as client:
         response = client.get("/beta/$metadata")
     assert response.status_code == 200

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
 from flowruns.settings import Settings
-from tests.conftest import bearer
+from tests.conftest import SECRET_KEY, bearer
 from tests.engines import ENGINES, created_database
 from tests.query.history import read_history, seed_history
 from tests.query.reference import Dataset
@@ -43,7 +43,7 @@ def history(
         settings = Settings(
             data_dir=data_dir,
             database_url=url,
-            secret_key="test-secret",
+            secret_key=SECRET_KEY,
             rate_limit_per_second=0,  # thousands of reads under make fuzz
         )
         app = create_app(settings)

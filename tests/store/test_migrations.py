@@ -23,7 +23,7 @@ from flowruns.settings import Settings
 from flowruns.store import migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
-from tests.conftest import HUB, bearer
+from tests.conftest import HUB, SECRET_KEY, bearer
 from tests.store.counts import assert_counts_kept
 
 PROCESS_ID = "11111111-1111-4111-8111-111111111111"
@@ -69,7 +69,7 @@ def _cli(*args: str) -> Result:
 def _flowruns(
     *args: str, url: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLOWRUNS_SECRET_KEY": "migrations-test"}
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY}
     if url is not None:
         env["FLOWRUNS_DATABASE_URL"] = url
     return subprocess.run(
@@ -140,7 +140,7 @@ def test_db_upgrade_brings_a_first_release_database_to_current_with_its_rows(
     assert assert_counts_kept(engine) == 2  # the runs of the first release, counted
     engine.dispose()
 
-    settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key="k")
+    settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key=SECRET_KEY)
     with TestClient(create_app(settings), headers=bearer(settings)) as client:
         runs = client.get(f"{HUB}/processes/{PROCESS_ID}/runs", params={"$orderby": "displayName"})
     assert runs.status_code == 200
@@ -174,7 +174,7 @@ def test_a_database_from_a_newer_release_is_refused(empty_database_url: str) -> 
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
     assert _cli("db", "upgrade", "--database-url", empty_database_url).exit_code != 0
-    settings = Settings(database_url=empty_database_url, secret_key="k")
+    settings = Settings(database_url=empty_database_url, secret_key=SECRET_KEY)
     with pytest.raises(migrations.SchemaNotCurrent, match="release that wrote it"):
         create_app(settings)
 
@@ -189,7 +189,7 @@ def test_a_data_directory_of_the_first_release_is_upgraded_on_start(tmp_path: Pa
     with sqlite3.connect(data_dir / "flowruns.db") as raw:
         raw.execute("DROP TABLE alembic_version")
 
-    settings = Settings(data_dir=data_dir, secret_key="k")
+    settings = Settings(data_dir=data_dir, secret_key=SECRET_KEY)
     with TestClient(create_app(settings), headers=bearer(settings)) as client:
         runs = client.get(f"{HUB}/runs", params={"$count": "true"}).json()
     assert runs["@odata.count"] == 2

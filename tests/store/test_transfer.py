@@ -17,7 +17,7 @@ from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine
 from flowruns.store.schema import idempotency_keys, run_group_members, runs
 from tests.api.steps import OUTGOING, add_member, create_group, create_run
-from tests.conftest import HUB, bearer
+from tests.conftest import HUB, SECRET_KEY, bearer
 from tests.store.counts import assert_counts_kept
 
 
@@ -62,7 +62,9 @@ def test_every_row_is_copied_and_served_alike(
     assert assert_counts_kept(target) == 403  # the target's triggers counted what arrived
     target.dispose()
 
-    copied = Settings(data_dir=tmp_path / "t", database_url=empty_database_url, secret_key="k")
+    copied = Settings(
+        data_dir=tmp_path / "t", database_url=empty_database_url, secret_key=SECRET_KEY
+    )
     with TestClient(create_app(copied), headers=bearer(copied)) as client:
         listing = client.get(f"{HUB}/runs", params={"$top": "999", "$count": "true"}).json()
         members = client.get(f"{HUB}/runGroups/{history['group']['id']}/runs").json()["value"]

@@ -21,6 +21,7 @@ from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH
+from flowruns.datadir import make_private_directory
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.service import counting, stale
 from flowruns.settings import Settings
@@ -38,7 +39,7 @@ def open_database(settings: Settings) -> Database:
     if settings.database_url:
         db = Database(make_engine(settings.database_url))
     else:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_directory(settings.data_dir)
         db = Database(make_engine(sqlite_url(settings.data_dir)))
     try:
         migrations.prepare(db.engine, upgrade_outdated=settings.database_url is None)
@@ -70,7 +71,9 @@ async def _exception(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     """The flowruns server for ``settings`` (``db`` overrides the configured database)."""
-    guard = Guard(settings)  # first: a bad key setting must fail before a database opens
+    # First: a bad key setting must fail before a database opens.
+    guard = Guard(settings)
+    settings.secret()
     database = db or open_database(settings)
     endpoint = ODataEndpoint(settings, database)
 

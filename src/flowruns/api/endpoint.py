@@ -226,7 +226,8 @@ class ODataEndpoint:
         bound_to = fingerprint(tenant, collection.context(), options.fingerprint())
         after = None
         if options.skiptoken is not None:
-            after = self.tokens.decode(options.skiptoken, bound_to)
+            key_types = [item.expr.type for item in reading.total_order(collection.type, options)]
+            after = self.tokens.decode(options.skiptoken, bound_to, key_types)
         page = await run_in_threadpool(
             reading.read_page,
             self.db,

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from flowruns.settings import Settings
+from flowruns.datadir import read_or_create
+from flowruns.settings import Settings, check_secret
 
 log = logging.getLogger("flowruns.auth")
 
@@ -40,8 +40,6 @@ JWKS_MAX_AGE_SECONDS = 3600.0
 # forged key ids must not turn into a stream of fetches).
 JWKS_MIN_REFETCH_SECONDS = 60.0
 JWKS_FETCH_TIMEOUT_SECONDS = 5.0
-# RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits).
-MIN_SECRET_BYTES = 32
 
 
 def _b64(data: bytes) -> str:
@@ -68,24 +66,20 @@ def _thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
     return _b64(hashlib.sha256(canonical.encode()).digest())
 
 
+def _new_private_key_pem() -> bytes:
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def local_signing_key(data_dir: Path) -> SigningKey:
-    """The key in ``data_dir``, created (mode 0600) on first use."""
+    """The key in ``data_dir``, created (mode 0600) on first use; processes creating it at
+    once all get the one that was written first."""
     path = data_dir / SIGNING_KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first; use theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-    private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    pem = read_or_create(path, _new_private_key_pem)
+    private_key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
         private_key.curve, ec.SECP256R1
     ):
@@ -119,10 +113,7 @@ class KeyRing:
         if settings.jwks_file is not None:
             self._static.update(_jwks_keys(json.loads(settings.jwks_file.read_text())))
         if settings.jwt_secret:
-            if len(settings.jwt_secret.encode()) < MIN_SECRET_BYTES:
-                raise ValueError(
-                    f"The HS256 token secret must be at least {MIN_SECRET_BYTES} bytes long."
-                )
+            check_secret("FLOWRUNS_JWT_SECRET", settings.jwt_secret)
             oct_key = {"kty": "oct", "k": _b64(settings.jwt_secret.encode())}
             self._secret = jwt.PyJWK(oct_key, "HS256")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +31,7 @@ from flowruns.auth.tokens import GUID, mint_token
 from flowruns.cli import processes, runs
 from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
+from flowruns.datadir import exposure_warning, make_private_directory
 from flowruns.demo import seed as seed_history
 from flowruns.settings import (
     DEFAULT_TENANT,
@@ -168,6 +171,14 @@ def serve(
             "(default 30, or FLOWRUNS_BODY_TIMEOUT).",
         ),
     ] = None,
+    print_token: Annotated[
+        bool,
+        typer.Option(
+            "--print-token",
+            help="Print a 12-hour read-write token and the dashboard sign-in link even when "
+            "standard error is not a terminal (never with --log-format json).",
+        ),
+    ] = False,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -175,6 +186,11 @@ def serve(
     """
     if log_format not in logs.FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(logs.FORMATS)}", param_hint="--log-format")
+    if print_token and log_format == "json":
+        raise typer.BadParameter(
+            "a JSON log is collected and kept; mint a token with `flowruns token` instead",
+            param_hint="--print-token with --log-format json",
+        )
     settings = Settings.from_env(
         data_dir=data_dir,
         database_url=database_url,
@@ -202,9 +218,11 @@ def serve(
             "[bold red]WARNING: authentication is OFF (--no-auth). Every request acts with every "
             "permission in the default tenant. For local experiments only.[/bold red]"
         )
+    if warning := exposure_warning(settings.data_dir):
+        console.print(f"[yellow]flowruns: WARNING: {warning}[/yellow]")
+    settings.secret()  # checked, or made, here: before the database, once for all workers
     # Check (or, for the data directory, upgrade) the schema once, before any worker starts.
     open_database(settings).dispose()
-    settings.secret()  # made here, once, rather than raced for by the workers
     # Each worker process builds its app from the environment (see server_app).
     os.environ.update(settings.environment())
     where = display_url(settings.database_url) if settings.database_url else settings.data_dir
@@ -213,19 +231,7 @@ def serve(
         f"with {workers} worker{'s' if workers > 1 else ''} (data: {where})"
     )
     if settings.auth and settings.trusts_local_key:
-        token = mint_token(
-            settings.data_dir,
-            tenant=DEFAULT_TENANT,
-            scopes=READ_WRITE_PERMISSIONS,
-            ttl_seconds=SERVE_TOKEN_TTL_SECONDS,
-        )
-        _print_token(
-            token,
-            f"A read-write token for tenant {DEFAULT_TENANT}, valid for 12 hours "
-            "(`flowruns token` mints more); send it as 'Authorization: Bearer $TOKEN':",
-        )
-        link = sign_in_link(settings.host, settings.port, token)
-        typer.echo(f"Open the dashboard, signed in with that token:\n\n    {link}\n", err=True)
+        _offer_token(settings, print_token=print_token, log_format=log_format)
     with metrics_directory(workers):
         uvicorn.run(
             "flowruns.cli:server_app",
@@ -239,6 +245,36 @@ def serve(
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
             http=HTTP_PROTOCOL,
         )
+
+
+def _offer_token(settings: Settings, *, print_token: bool, log_format: str) -> None:
+    """Print a read-write token and the dashboard link that signs in with it, for a person at a
+    terminal or when asked; else one line saying how to get a token. Never into a JSON log,
+    which a collector (journald, a container runtime) keeps and ships."""
+    mint = f"flowruns token --data-dir {shlex.quote(str(settings.data_dir.resolve()))}"
+    if log_format == "json":
+        typer.echo(f"No token is printed into a JSON log; mint one with: {mint}", err=True)
+        return
+    if not (print_token or sys.stderr.isatty()):
+        typer.echo(
+            "No token printed: standard error is not a terminal. Mint one with: "
+            f"{mint} (or start with --print-token)",
+            err=True,
+        )
+        return
+    token = mint_token(
+        settings.data_dir,
+        tenant=DEFAULT_TENANT,
+        scopes=READ_WRITE_PERMISSIONS,
+        ttl_seconds=SERVE_TOKEN_TTL_SECONDS,
+    )
+    _print_token(
+        token,
+        f"A read-write token for tenant {DEFAULT_TENANT}, valid for 12 hours "
+        "(`flowruns token` mints more); send it as 'Authorization: Bearer $TOKEN':",
+    )
+    link = sign_in_link(settings.host, settings.port, token)
+    typer.echo(f"Open the dashboard, signed in with that token:\n\n    {link}\n", err=True)
 
 
 def _run_timeout(text: str | None) -> float | None:
@@ -350,7 +386,7 @@ def _engine(data_dir: Path | None, database_url: str | None) -> Engine:
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     if settings.database_url:
         return make_engine(settings.database_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_directory(settings.data_dir)
     return make_engine(sqlite_url(settings.data_dir))
 
 

@@ -3,6 +3,10 @@
 A token carries the full sort key of the last row of a page and a fingerprint of the query
 it belongs to (tenant, resource, order). It is signed with the server secret (HMAC-SHA256), so
 a client can neither forge a position nor replay a token against another query or tenant.
+
+A signature proves who made a token, not what it holds: whoever knows the secret can sign any
+payload. So the decoder also checks the sort key against the types of the query's order keys
+before anything uses it.
 """
 
 from __future__ import annotations
@@ -10,14 +14,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from flowruns.errors import InvalidRequest
+from flowruns.odata import semantic as s
 
 _VERSION = 1
 _MAC_BYTES = 16
+# Every integer a sort key holds is a database BIGINT (ticks, days, counts) or smaller.
+_INT64 = range(-(2**63), 2**63)
+_INTEGER_KINDS = frozenset({s.Kind.INT, s.Kind.DATE_TIME, s.Kind.DATE, s.Kind.DURATION})
 
 
 def _b64(data: bytes) -> str:
@@ -41,8 +50,9 @@ class SkipTokenCodec:
         payload = orjson.dumps([_VERSION, fingerprint, values])
         return f"{_b64(payload)}.{_b64(self._mac(payload))}"
 
-    def decode(self, token: str, fingerprint: str) -> list[Any]:
-        """The sort key in ``token``, or 400 if it was altered or belongs to another query."""
+    def decode(self, token: str, fingerprint: str, key_types: Sequence[s.Type]) -> list[Any]:
+        """The sort key in ``token``, or 400 if it was altered, belongs to another query, or
+        does not fit that query's order (``key_types``, one per key)."""
         invalid = InvalidRequest(
             "The $skiptoken is not valid for this request; start again from the first page.",
             target="$skiptoken",
@@ -54,10 +64,42 @@ class SkipTokenCodec:
             raise invalid from None
         if not hmac.compare_digest(signature, self._mac(payload)):
             raise invalid
-        version, token_fingerprint, values = orjson.loads(payload)
-        if version != _VERSION or token_fingerprint != fingerprint or not isinstance(values, list):
-            raise invalid
-        return values
+        try:
+            envelope = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise invalid from None
+        match envelope:
+            case [int() as version, str() as bound_to, list() as values] if (
+                version == _VERSION
+                and bound_to == fingerprint
+                and len(values) == len(key_types)
+                and all(map(_fits, values, key_types))
+            ):
+                return values
+        raise invalid
+
+
+def _fits(value: Any, key_type: s.Type) -> bool:
+    """Whether ``value`` is what a row's sort key holds for an order key of ``key_type``
+    (as the database returns it: ticks and days as integers, enum members as their number).
+    Any key may be null."""
+    if value is None:
+        return True
+    kind = key_type.kind
+    if kind is s.Kind.STRING:
+        # No stored string holds a NUL (writes refuse it), and PostgreSQL cannot compare one.
+        return isinstance(value, str) and "\x00" not in value
+    if kind is s.Kind.BOOLEAN:
+        return isinstance(value, bool)
+    if kind is s.Kind.ENUM:
+        assert key_type.enum is not None
+        return type(value) is int and 0 <= value < len(key_type.enum.members)
+    if kind in _INTEGER_KINDS:
+        return type(value) is int and value in _INT64
+    if kind is s.Kind.DOUBLE:
+        # The JSON reader gives no NaN or infinity; an integral double may come back an int.
+        return isinstance(value, float) or (type(value) is int and value in _INT64)
+    return False
 
 
 def fingerprint(*parts: object) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Connection
 from sqlalchemy.exc import DataError
 
 from flowruns.edm.model import EntityType
-from flowruns.errors import BadRequest, InvalidRequest
+from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import property_type
 from flowruns.odata.path import CollectionRef, binding_for
@@ -101,10 +101,6 @@ def read_page(
     with evaluating(), db.reading() as connection:
         spec, scope = collection_scope(connection, tenant, collection)
         query = _compile(connection, tenant, spec, options, collection.type)
-        if after is not None and len(after) != len(query.order):
-            raise InvalidRequest(
-                "The $skiptoken is not valid for this request.", target="$skiptoken"
-            )
         page = entities.page(
             connection,
             spec,

@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from flowruns.datadir import create_private_file
 from flowruns.errors import ServiceUnavailable
 from flowruns.store.compiler import register_sqlite_functions
 
@@ -119,6 +120,10 @@ def make_engine(url: str) -> Engine:
             pool_recycle=1800,
             connect_args={"connect_timeout": 10},
         )
+    if target.database and target.database != ":memory:":
+        # Made here, 0600, rather than by SQLite with the umask's mode; SQLite gives its -wal and
+        # -shm files the database file's mode.
+        create_private_file(Path(target.database))
     engine = create_engine(
         target,
         json_serializer=_json_dumps,
