@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from flowruns.api.preferences import Preferences
 from flowruns.api.urls import entity_url, service_root
@@ -109,3 +109,23 @@ def written_response(request: Request, record: Record, fragment: str, *, created
         return empty_response(request, 204, headers)
     status = 201 if created else 200
     return entity_response(request, record, fragment, status=status, headers=headers)
+
+
+def streamed_value_response(
+    request: Request, members: dict[str, Any], pieces: Iterator[str]
+) -> Response:
+    """``{…members, "value": "<the pieces joined>"}``, sent as the pieces come.
+
+    Each piece is escaped as JSON string content on its own (an escape never spans two
+    pieces), so the string is never whole in memory. The pieces are taken in a worker thread,
+    where they may read the database.
+    """
+    opening = orjson.dumps(members)[:-1] + (b',"value":"' if members else b'"value":"')
+
+    def body() -> Iterator[bytes]:
+        yield opening
+        for piece in pieces:
+            yield orjson.dumps(piece)[1:-1]
+        yield b'"}'
+
+    return StreamingResponse(body(), media_type=CONTENT_TYPE)
