@@ -95,6 +95,7 @@ def make_engine(url: str) -> Engine:
             max_overflow=overflow,
             pool_recycle=1800,
             connect_args={"connect_timeout": 10},
+            hide_parameters=True,  # error messages and logs carry no values clients sent
         )
     engine = create_engine(
         target,
@@ -103,6 +104,7 @@ def make_engine(url: str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=_POOLS["sqlite"][0],
         max_overflow=_POOLS["sqlite"][1],
+        hide_parameters=True,  # error messages and logs carry no values clients sent
     )
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
