@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowruns.api.app import create_app
 from flowruns.logs import TextFormatter
@@ -26,6 +25,7 @@ from tests.api.steps import (
     create_run,
     finished_run,
     process_url,
+    raw_header_client,
     run_url,
 )
 from tests.conftest import HUB, NS, bearer
@@ -68,30 +68,10 @@ def test_a_malformed_url_in_any_reference_is_400(client: TestClient, url: str) -
 # -- digits --------------------------------------------------------------------------------
 
 
-def _header_bytes_as_sent(app: ASGIApp) -> ASGIApp:
-    """``app`` as a raw HTTP client reaches it: the test client encodes header values as UTF-8,
-    where a server receives whatever bytes were sent (and decodes them as latin-1)."""
-
-    async def raw(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "headers": [(n, _as_sent(v)) for n, v in scope["headers"]]}
-        await app(scope, receive, send)
-
-    return raw
-
-
-def _as_sent(value: bytes) -> bytes:
-    try:
-        return value.decode("utf-8").encode("latin-1")
-    except UnicodeEncodeError:
-        return value
-
-
 @pytest.fixture
 def raw_client(settings: Settings) -> Iterator[TestClient]:
-    app = _header_bytes_as_sent(create_app(settings))
-    with TestClient(app, base_url="http://testserver", headers=bearer(settings)) as test_client:
-        yield test_client
+    with raw_header_client(create_app(settings), bearer(settings)) as client:
+        yield client
 
 
 @pytest.mark.parametrize("digit", ["²", "³", "¹"])
@@ -202,6 +182,21 @@ def test_lambdas_nested_up_to_the_limit_run(client: TestClient) -> None:
     assert response.status_code == 200, response.text
     expected = ["inner"] if MAX_LAMBDA_DEPTH == 3 else []
     assert [r["displayName"] for r in response.json()["value"]] == expected
+
+
+def test_a_query_too_deep_for_sqlites_parser_is_400_there(
+    client: TestClient, settings: Settings
+) -> None:
+    # Within every limit, but each mod of doubles nests several SQL operations deep.
+    create_run(client, "x", statistics={"x": 7.5})
+    text = "(" * 10 + "statistics/x" + " mod 2.5)" * 10 + " eq 0"
+    response = client.get(RUNS, params={"$filter": text})
+    if settings.database_url is None:
+        _assert_400(response)
+        assert "nests too deeply for the database" in response.json()["error"]["message"]
+    else:
+        assert response.status_code == 200, response.text
+        assert [r["displayName"] for r in response.json()["value"]] == ["x"]
 
 
 def test_divisions_nested_to_the_depth_limit_run(client: TestClient) -> None:
