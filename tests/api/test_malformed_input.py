@@ -176,12 +176,14 @@ def test_nesting_past_the_limits_is_400(
 
 
 def test_lambdas_nested_up_to_the_limit_run(client: TestClient) -> None:
-    create_run(client, "inner", statistics={"a": [{"a": [{"a": [1]}]}]})
-    create_run(client, "outer", statistics={"a": [1]})
+    innermost: Any = [1]
+    for _ in range(MAX_LAMBDA_DEPTH - 1):
+        innermost = [{"a": innermost}]
+    create_run(client, "deep enough", statistics={"a": innermost})
+    create_run(client, "too shallow", statistics={"a": [1]})
     response = client.get(RUNS, params={"$filter": _nested_json_any(MAX_LAMBDA_DEPTH)})
     assert response.status_code == 200, response.text
-    expected = ["inner"] if MAX_LAMBDA_DEPTH == 3 else []
-    assert [r["displayName"] for r in response.json()["value"]] == expected
+    assert [r["displayName"] for r in response.json()["value"]] == ["deep enough"]
 
 
 def test_a_query_too_deep_for_sqlites_parser_is_400_there(
