@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.conftest import HUB, NS
 
@@ -140,3 +143,27 @@ def assert_unchanged(client: TestClient, url: str, before: dict[str, Any]) -> No
     """The entity at ``url`` reads exactly as ``before`` (same values, same ETag)."""
     current = get_json(client, url)
     assert current == before
+
+
+@contextmanager
+def raw_header_client(app: ASGIApp, headers: dict[str, str]) -> Iterator[TestClient]:
+    """A client of ``app`` whose header values arrive as a raw HTTP client sends them.
+
+    The test client encodes a header value as UTF-8, where a server receives the bytes sent and
+    reads them as latin-1; here a value latin-1 can encode arrives as those bytes, so ``²``
+    reaches the server as ``²``, not as ``Â²``.
+    """
+
+    def as_sent(value: bytes) -> bytes:
+        try:
+            return value.decode("utf-8").encode("latin-1")
+        except UnicodeError:
+            return value
+
+    async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "headers": [(n, as_sent(v)) for n, v in scope["headers"]]}
+        await app(scope, receive, send)
+
+    with TestClient(raw, base_url=BASE_URL, headers=headers) as client:
+        yield client

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from flowruns.service.errors_file import BATCH, PIECE_CHARS
 from tests.api.steps import (
     BASE_URL,
     RUN_GROUP,
@@ -334,6 +335,39 @@ def test_errors_file_of_a_run_that_is_not_a_group_is_400(client: TestClient) -> 
 def test_errors_file_of_an_unknown_group_is_404(client: TestClient) -> None:
     response = client.get(f"{GROUPS}/{uuid.uuid4()}/getErrorsAndWarningsFile")
     assert_error(response, 404, "itemNotFound")
+
+
+def test_errors_file_of_a_group_larger_than_a_batch_is_whole_and_in_order(
+    client: TestClient,
+) -> None:
+    group = create_group(client)
+    members = []
+    for i in range(BATCH + 5):
+        # Three runs share each start time: the order between them is by id.
+        start = f"2026-01-{1 + i // 3:02d}T00:00:00Z"
+        run = finished_run(client, f"m{i}", status="failed", start=start, end=start)
+        add_member(client, group["id"], run["id"])
+        members.append((start, run["id"]))
+    rows = _csv(client, f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile")
+    assert [(r["startDateTime"], r["runId"]) for r in rows] == sorted(members)
+
+
+def test_errors_file_text_survives_being_sent_in_pieces(client: TestClient) -> None:
+    message = 'a "quoted", back\\slashed,\r\nmulti-line é ☃ 𝄞 message ' * 20
+    group = create_group(client)
+    expected = []
+    for day in range(1, 5):
+        start = f"2026-01-0{day}T00:00:00Z"
+        errors = [{"code": f"c{day}.{i}", "message": message} for i in range(40)]
+        run = finished_run(
+            client, "pieces", "completedWithErrors", start, start, statistics={"errors": errors}
+        )
+        add_member(client, group["id"], run["id"])
+        expected += [(e["code"], message) for e in errors]
+    response = client.get(f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile")
+    assert len(response.content) > 2 * PIECE_CHARS
+    rows = _csv(client, f"{GROUPS}/{group['id']}/getErrorsAndWarningsFile")
+    assert [(r["code"], r["message"]) for r in rows] == expected
 
 
 def test_errors_file_is_read_only(client: TestClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect, Request
 
 from flowruns.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from flowruns.odata.literals import ascii_integer
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -19,7 +20,8 @@ async def read_body(request: Request, limit: int) -> bytes:
             )
     declared = request.headers.get("content-length")
     too_large = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared_size = None if declared is None else ascii_integer(declared)
+    if declared_size is not None and declared_size > limit:
         raise too_large
     chunks: list[bytes] = []
     size = 0

@@ -409,11 +409,8 @@ class ODataEndpoint:
     # -- functions -----------------------------------------------------------------------
 
     async def call_function(self, request: Request, call: paths.FunctionCall) -> Response:
-        text = await run_in_threadpool(
+        pieces = await run_in_threadpool(
             errors_and_warnings_csv, self.db, tenant_of(request), call.entity
         )
-        body = {
-            "@odata.context": f"{service_root(request)}/$metadata#Edm.String",
-            "value": text,
-        }
-        return responses.json_response(request, body)
+        context = {"@odata.context": f"{service_root(request)}/$metadata#Edm.String"}
+        return responses.streamed_value_response(request, context, pieces)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flowruns.odata.literals import ascii_integer
 from flowruns.odata.query import MAX_TOP
 
 
@@ -19,8 +20,9 @@ class Preferences:
         for item in (header or "").split(","):
             name, _, value = item.strip().partition("=")
             name, value = name.strip().lower(), value.strip().strip('"').lower()
-            if name == "odata.maxpagesize" and value.isdigit() and int(value) > 0:
-                max_page_size = min(int(value), MAX_TOP)
+            size = ascii_integer(value) if name == "odata.maxpagesize" else None
+            if size:  # an unusable size (0, not a number) is ignored, as RFC 7240 asks
+                max_page_size = min(size, MAX_TOP)
             elif name == "return":
                 minimal = value == "minimal"
             elif name == "cascade-running":

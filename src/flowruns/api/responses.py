@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import StatementError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from flowruns.api.preferences import Preferences
 from flowruns.api.urls import entity_url, service_root
@@ -96,10 +98,34 @@ def exception_response(request: Request, exc: Exception) -> Response:
 def unexpected_error_response(request: Request, exc: BaseException) -> Response:
     """500 ``generalException`` without any internals; the traceback goes to the log only."""
     request_id, _ = request_ids(request)
-    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+    logged = exc
+    if isinstance(exc, StatementError):
+        logged = FailedStatement(_statement_failure(exc)).with_traceback(exc.__traceback__)
+    log.error("unhandled error", exc_info=logged, extra={"request_id": request_id})
     return error_response(
         request, GraphError("An internal error occurred. Quote the request-id when reporting it.")
     )
+
+
+class FailedStatement(Exception):
+    """Stands in the log for a statement the database refused: SQLAlchemy's own message
+    quotes the statement and its parameters, and those hold what the client sent."""
+
+
+def _statement_failure(exc: StatementError) -> str:
+    """What failed, without the statement or its parameters: the driver's error class, the
+    SQLSTATE where PostgreSQL gives one, and SQLite's message (SQLite names the condition and
+    at most the SQL near it, never a bound value; PostgreSQL's detail may quote values)."""
+    orig = exc.orig
+    if orig is None:
+        return type(exc).__name__
+    name = f"{type(orig).__module__}.{type(orig).__qualname__}"
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        return f"{name} (SQLSTATE {sqlstate})"
+    if isinstance(orig, sqlite3.Error):
+        return f"{name}: {orig}"
+    return name
 
 
 def entity_response(
@@ -131,3 +157,23 @@ def written_response(request: Request, record: Record, fragment: str, *, created
         return empty_response(request, 204, headers)
     status = 201 if created else 200
     return entity_response(request, record, fragment, status=status, headers=headers)
+
+
+def streamed_value_response(
+    request: Request, members: dict[str, Any], pieces: Iterator[str]
+) -> Response:
+    """``{…members, "value": "<the pieces joined>"}``, sent as the pieces come.
+
+    Each piece is escaped as JSON string content on its own (an escape never spans two
+    pieces), so the string is never whole in memory. The pieces are taken in a worker thread,
+    where they may read the database.
+    """
+    opening = orjson.dumps(members)[:-1] + (b',"value":"' if members else b'"value":"')
+
+    def body() -> Iterator[bytes]:
+        yield opening
+        for piece in pieces:
+            yield orjson.dumps(piece)[1:-1]
+        yield b'"}'
+
+    return StreamingResponse(body(), media_type=CONTENT_TYPE)

@@ -17,9 +17,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1)
 _TWO_DIGITS = [f"{n:02d}" for n in range(60)]
 
+# [0-9], not \d: \d also matches the digits of other scripts, which int() then accepts.
 _PATTERN = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,12}))?)?"
-    r"(?P<tz>[Zz]|[+-]\d{2}:\d{2})?"
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?P<h>[0-9]{2}):(?P<m>[0-9]{2})"
+    r"(?::(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]{1,12}))?)?"
+    r"(?P<tz>[Zz]|[+-][0-9]{2}:[0-9]{2})?"
 )
 
 

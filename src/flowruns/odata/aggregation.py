@@ -11,6 +11,7 @@ aggregate($count as runs))`` counts runs per day and status.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flowruns.edm.industrydata import MODEL
@@ -18,10 +19,13 @@ from flowruns.edm.model import EntityType
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import Binder
 from flowruns.odata.lexer import Kind, QuerySyntaxError, split_top_level
-from flowruns.odata.syntax import Parser, Path, parse_expression
+from flowruns.odata.syntax import Node, Parser, Path, parse_expression
 
 OPTION = "$apply"
 METHODS = ("sum", "min", "max", "average", "countdistinct")
+# Checks a parsed expression against the limits of every common expression (node count,
+# depth, nested lambdas), given its option and position; raises the option's 400.
+ExpressionCheck = Callable[[Node, str, int], None]
 _CALL = re.compile(r"\s*(?P<name>[A-Za-z]+)\s*\((?P<args>.*)\)\s*", re.DOTALL)
 
 
@@ -58,10 +62,14 @@ class Aggregation:
 
 
 def parse_apply(
-    text: str, entity_type: EntityType, now: int, traversals: list[s.Traversal] | None = None
+    text: str,
+    entity_type: EntityType,
+    now: int,
+    check: ExpressionCheck,
+    traversals: list[s.Traversal] | None = None,
 ) -> Aggregation:
-    """``$apply`` bound to ``entity_type``; the navigations its steps follow are added to
-    ``traversals``."""
+    """``$apply`` bound to ``entity_type``; each expression in it is held to ``check``, and the
+    navigations its steps follow are added to ``traversals``."""
     recorded = [] if traversals is None else traversals
     binder = Binder(MODEL, entity_type, OPTION, now, traversals=recorded)
     result = Aggregation()
@@ -77,16 +85,18 @@ def parse_apply(
                 OPTION, offset, f"'{name}' after groupby or aggregate is not supported"
             )
         if name == "filter":
-            result.filters.append(binder.boolean(parse_expression(args, OPTION, at)))
+            node = parse_expression(args, OPTION, at)
+            check(node, OPTION, at)
+            result.filters.append(binder.boolean(node))
         elif name == "compute":
             for item, item_at in split_top_level(args, ",", at, OPTION):
-                expr, alias = _aliased(binder, item, item_at)
+                expr, alias = _aliased(binder, item, item_at, check)
                 binder.aliases[alias] = expr
         elif name == "aggregate":
-            result.aggregates = _aggregates(binder, args, at)
+            result.aggregates = _aggregates(binder, args, at, check)
             grouped = True
         elif name == "groupby":
-            result.keys, result.aggregates = _groupby(binder, args, at)
+            result.keys, result.aggregates = _groupby(binder, args, at, check)
             grouped = True
         else:
             raise QuerySyntaxError(OPTION, offset, f"the transformation '{name}' is not supported")
@@ -106,9 +116,10 @@ def _alias(parser: Parser) -> str:
     return alias.text
 
 
-def _aliased(binder: Binder, text: str, offset: int) -> tuple[s.Expr, str]:
+def _aliased(binder: Binder, text: str, offset: int, check: ExpressionCheck) -> tuple[s.Expr, str]:
     parser = Parser(text, OPTION, offset)
     node = parser.expression()
+    check(node, OPTION, offset)
     expr = binder.value(node)
     if expr.type.kind in (s.Kind.DYNAMIC, s.Kind.COMPLEX, s.Kind.NULL):
         raise parser.error(parser.peek(), f"cannot compute a value of type {expr.type.name}")
@@ -123,7 +134,7 @@ def _check_new(binder: Binder, alias: str, parser: Parser) -> None:
         raise parser.error(parser.tokens[-2], f"'{alias}' is already a property or alias")
 
 
-def _aggregates(binder: Binder, text: str, offset: int) -> list[Aggregate]:
+def _aggregates(binder: Binder, text: str, offset: int, check: ExpressionCheck) -> list[Aggregate]:
     result: list[Aggregate] = []
     for item, at in split_top_level(text, ",", offset, OPTION):
         parser = Parser(item, OPTION, at)
@@ -133,6 +144,7 @@ def _aggregates(binder: Binder, text: str, offset: int) -> list[Aggregate]:
             result.append(Aggregate(alias, "count", None))
         else:
             node = parser.expression()
+            check(node, OPTION, at)
             expr = binder.value(node)
             if expr.type.kind is s.Kind.DYNAMIC:
                 expr = s.Function(s.DOUBLE, "json.number", (expr,))
@@ -154,7 +166,9 @@ def _aggregates(binder: Binder, text: str, offset: int) -> list[Aggregate]:
     return result
 
 
-def _groupby(binder: Binder, text: str, offset: int) -> tuple[list[Key], list[Aggregate]]:
+def _groupby(
+    binder: Binder, text: str, offset: int, check: ExpressionCheck
+) -> tuple[list[Key], list[Aggregate]]:
     parts = split_top_level(text, ",", offset, OPTION)
     keys_text, keys_at = parts[0]
     stripped = keys_text.strip()
@@ -177,7 +191,7 @@ def _groupby(binder: Binder, text: str, offset: int) -> tuple[list[Key], list[Ag
         match = _CALL.fullmatch(rest)
         if match is None or match["name"] != "aggregate":
             raise QuerySyntaxError(OPTION, rest_at, "expected aggregate(…) after the keys")
-        aggregates = _aggregates(binder, match["args"], rest_at + match.start("args"))
+        aggregates = _aggregates(binder, match["args"], rest_at + match.start("args"), check)
     elif len(parts) > 2:
         raise QuerySyntaxError(OPTION, parts[2][1], "groupby takes keys and one aggregate(…)")
     clash = {k.path[0] for k in keys} & {a.alias for a in aggregates}

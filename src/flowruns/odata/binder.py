@@ -222,8 +222,9 @@ class Binder:
         return s.Const(Type(s.Kind.ENUM, enum=enum), self.enum_value(enum, token.value, position))
 
     def enum_value(self, enum: EnumType, text: str, position: int) -> int:
-        if text.isdigit() and int(text) < len(enum.members):
-            return int(text)
+        number = literals.ascii_integer(text)
+        if number is not None and number < len(enum.members):
+            return number
         for i, member in enumerate(enum.members):
             if member.lower() == text.lower():
                 return i

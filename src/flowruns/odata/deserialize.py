@@ -7,6 +7,7 @@ offending property as ``target``. Business rules (invariants, lifecycle) are not
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import orjson
 from flowruns.edm import datetimes
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Model, Primitive, Property
 from flowruns.errors import InvalidRequest
+from flowruns.odata.nesting import MAX_NESTING
 
 STATISTICS_MAX_BYTES = 64 * 1024
 STATISTICS_MAX_DEPTH = 8
@@ -38,6 +40,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object, or 400."""
     if not raw.strip():
         raise InvalidRequest("The request body is empty; send a JSON object.")
+    check_json_nesting(raw)
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -45,6 +48,29 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     return value
+
+
+# A string (its escapes included) or a bracket: what decides how deep a JSON text nests.
+_JSON_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def check_json_nesting(raw: bytes) -> None:
+    """400 when the JSON text ``raw`` nests arrays and objects deeper than
+    :data:`~flowruns.odata.nesting.MAX_NESTING`: read from the bytes, before any parser (or
+    any code walking what it returns) descends into them."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:
+        return  # too few brackets to nest that deep: the usual body, checked at C speed
+    depth = 0
+    for match in _JSON_STRUCTURE.finditer(raw):
+        token = match[0]
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise InvalidRequest(
+                    f"The request body nests arrays and objects deeper than {MAX_NESTING} levels."
+                )
+        elif token in (b"]", b"}"):
+            depth -= 1
 
 
 def read_entity(

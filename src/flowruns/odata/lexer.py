@@ -56,10 +56,12 @@ class Token:
 
 
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-_DATE = r"-?\d{4,}-\d{2}-\d{2}"
-_TIME = r"\d{2}:\d{2}(?::\d{2}(?:\.\d{1,12})?)?"
+# Numbers are [0-9], never \d: \d also matches the digits of other scripts, which int() and
+# float() then accept. Such a digit is no token at all, so the text is a 400.
+_DATE = r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,12})?)?"
 # '+' in an offset often arrives as a space when a client forgets to percent-encode it.
-_OFFSET = r"(?:[Zz]|[+-]\d{2}:\d{2}|\x20\d{2}:\d{2}(?![\d:]))"
+_OFFSET = r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2}|\x20[0-9]{2}:[0-9]{2}(?![0-9:]))"
 _IDENT = r"[^\W\d]\w*"
 _QUALIFIED = rf"{_IDENT}(?:\.{_IDENT})*"
 
@@ -70,9 +72,12 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (Kind.TIME, re.compile(_TIME + r"(?![\w:])")),
     (
         Kind.DECIMAL,
-        re.compile(r"[-+]?(?:\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|INF(?!\w))|NaN(?!\w)"),
+        re.compile(
+            r"[-+]?(?:[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|INF(?!\w))"
+            r"|NaN(?!\w)"
+        ),
     ),
-    (Kind.INTEGER, re.compile(r"[-+]?\d+(?![\w.])")),
+    (Kind.INTEGER, re.compile(r"[-+]?[0-9]+(?![\w.])")),
     (Kind.PARAMETER, re.compile(rf"@{_IDENT}")),
     (Kind.SYMBOL, re.compile(r"\$(?:it|this|root|count|ref|value|levels)\b|[(),:/;=*-]")),
 ]

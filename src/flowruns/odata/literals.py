@@ -13,10 +13,25 @@ from flowruns.edm.datetimes import TICKS_PER_SECOND
 
 TICKS_PER_DAY = 86_400 * TICKS_PER_SECOND
 _EPOCH = date(1970, 1, 1)
+_MAX_DIGITS = 18
+# [0-9], not \d: \d also matches the digits of other scripts, which int() then accepts.
 _DURATION = re.compile(
-    r"(?P<sign>-)?P(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)(?:\.(?P<f>\d{1,7}))?S)?)?"
+    r"(?P<sign>-)?P(?:(?P<d>[0-9]+)D)?"
+    r"(?:T(?:(?P<h>[0-9]+)H)?(?:(?P<m>[0-9]+)M)?(?:(?P<s>[0-9]+)(?:\.(?P<f>[0-9]{1,7}))?S)?)?"
 )
+
+
+def ascii_integer(text: str) -> int | None:
+    """The non-negative integer ``text`` writes in ASCII digits (``0``-``9``) only, else None.
+
+    ``str.isdigit``, ``int()`` and the ``\\d`` of :mod:`re` also take the digits of other
+    scripts (Arabic-Indic ``\\u0661``, superscript ``\\u00b2``): every integer a client
+    writes is read here, so none of those is. More than 18 digits is None too: no count or
+    size flowruns reads needs them.
+    """
+    if not 0 < len(text) <= _MAX_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def parse_date(text: str) -> int:

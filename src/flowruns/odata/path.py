@@ -352,7 +352,10 @@ def resolve_reference(url: str, service_root_path: str) -> EntityRef:
     The URL may be absolute (its path must lie below the service root) or relative to the
     service root (``external/industryData/processes/{id}``).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed host: an unclosed '[', not an IP address, NFKC delimiters
+        raise BadRequest(f"'{url}' is not a valid URL.") from None
     path = parts.path
     if parts.scheme or parts.netloc or path.startswith("/"):
         prefix = service_root_path.rstrip("/") + "/"

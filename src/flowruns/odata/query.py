@@ -15,11 +15,11 @@ from flowruns.edm.datetimes import now_ticks
 from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import EntityType, NavigationProperty, Property
 from flowruns.errors import InvalidRequest
-from flowruns.odata import syntax
+from flowruns.odata import search, syntax
 from flowruns.odata.aggregation import Aggregation, parse_apply
 from flowruns.odata.binder import Binder
 from flowruns.odata.lexer import QuerySyntaxError, split_top_level
-from flowruns.odata.search import parse_search
+from flowruns.odata.literals import ascii_integer
 from flowruns.odata.semantic import Expr, OrderItem, Traversal
 
 MAX_TOP = 999
@@ -48,6 +48,9 @@ _SYSTEM_OPTIONS = {
 _UNSUPPORTED = ("compute", "deltatoken", "index", "levels", "schemaversion")
 MAX_FILTER_NODES = 100
 MAX_FILTER_DEPTH = 20
+# any/all nested in one another. Each is a correlated subquery; SQLite's parser overflows its
+# stack at eight, and three already reach from processes to runs to their statistics' entries.
+MAX_LAMBDA_DEPTH = 3
 MAX_EXPAND_DEPTH = 2
 DEFAULT_EXPAND_TOP = 20
 
@@ -124,7 +127,9 @@ def parse_options(
     if "apply" in options:
         if depth:
             raise QuerySyntaxError("$apply", 0, "$apply is not supported inside $expand")
-        result.apply = parse_apply(options["apply"], entity_type, now, result.traversals)
+        result.apply = parse_apply(
+            options["apply"], entity_type, now, check_expression, result.traversals
+        )
         for name in ("filter", "search", "select", "expand", "skiptoken"):
             if name in options:
                 raise InvalidRequest(
@@ -141,16 +146,17 @@ def parse_options(
         result.filter = parse_filter(options["filter"], entity_type, now, traversals=traversals)
     if "search" in options:
         # Over the entity's own displayName: it follows no navigation.
-        result.search = parse_search(options["search"], entity_type)
+        result.search = search.parse_search(options["search"], entity_type)
+        _check_search(result.search)
     if "expand" in options:
         result.expand = parse_expand(options["expand"], entity_type, now, depth, 0, traversals)
     return result
 
 
 def _integer(text: str, name: str, maximum: int) -> int:
-    if not re.fullmatch(r"\d{1,9}", text.strip()):
+    value = ascii_integer(text.strip())
+    if value is None:
         raise InvalidRequest(f"'{name}' must be a non-negative integer.", target=name)
-    value = int(text)
     if value > maximum:
         raise InvalidRequest(
             f"'{name}' is at most {maximum}; follow @odata.nextLink for more.", target=name
@@ -234,18 +240,47 @@ def parse_filter(
             option, 0, f"the expression is longer than {MAX_FILTER_NODES * 40} characters"
         )
     node = syntax.parse_expression(text, option)
-    nodes, depth = syntax.size(node)
+    check_expression(node, option)
+    return _binder(entity_type, option, now, traversals).boolean(node)
+
+
+def _check_search(expr: Expr) -> None:
+    """``$search`` within the limits of a common expression: its terms and operators count as
+    nodes, and a chain of one ``AND`` or ``OR`` as one level."""
+    nodes, depth = search.size(expr)
     if nodes > MAX_FILTER_NODES:
         raise QuerySyntaxError(
-            option, 0, f"the expression has {nodes} nodes; at most {MAX_FILTER_NODES} are allowed"
+            "$search", 0, f"{nodes} terms and operators; at most {MAX_FILTER_NODES} are allowed"
         )
     if depth > MAX_FILTER_DEPTH:
         raise QuerySyntaxError(
-            option,
-            0,
-            f"the expression nests {depth} levels; at most {MAX_FILTER_DEPTH} are allowed",
+            "$search", 0, f"it nests {depth} levels; at most {MAX_FILTER_DEPTH} are allowed"
         )
-    return _binder(entity_type, option, now, traversals).boolean(node)
+
+
+def check_expression(node: syntax.Node, option: str, position: int = 0) -> None:
+    """The limits every common expression is held to, in whichever option it is written:
+    checked on the syntax tree, before anything is bound or executed."""
+    size = syntax.size(node)
+    if size.nodes > MAX_FILTER_NODES:
+        raise QuerySyntaxError(
+            option,
+            position,
+            f"the expression has {size.nodes} nodes; at most {MAX_FILTER_NODES} are allowed",
+        )
+    if size.depth > MAX_FILTER_DEPTH:
+        raise QuerySyntaxError(
+            option,
+            position,
+            f"the expression nests {size.depth} levels; at most {MAX_FILTER_DEPTH} are allowed",
+        )
+    if size.lambdas > MAX_LAMBDA_DEPTH:
+        raise QuerySyntaxError(
+            option,
+            position,
+            f"the expression nests {size.lambdas} any/all lambdas; "
+            f"at most {MAX_LAMBDA_DEPTH} are allowed",
+        )
 
 
 def parse_orderby(
@@ -261,6 +296,7 @@ def parse_orderby(
     binder = _binder(entity_type, option, now, traversals)
     items: list[OrderItem] = []
     for node, descending in syntax.parse_order_items(text, option):
+        check_expression(node, option, node.position)
         items.extend(binder.order_items(node, descending, text))
     return items
 

@@ -13,6 +13,7 @@ import re
 from flowruns.edm.model import EntityType
 from flowruns.odata import semantic as s
 from flowruns.odata.lexer import QuerySyntaxError
+from flowruns.odata.nesting import MAX_NESTING
 
 _OPTION = "$search"
 _TOKEN = re.compile(
@@ -53,6 +54,7 @@ class _SearchParser:
     def __init__(self, text: str, entity_type: EntityType) -> None:
         self.tokens = _tokens(text)
         self.index = 0
+        self.nesting = 0
         prop = entity_type.find_property("displayName")
         assert prop is not None
         self.name = s.Column(s.STRING, s.It(entity_type), prop)
@@ -82,15 +84,26 @@ class _SearchParser:
                 return left
             left = s.Logical(s.BOOLEAN, "and", left, self.term())
 
+    def descend(self, position: int) -> None:
+        """One level deeper (a parenthesis or ``NOT``), checked before the parser recurses."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise QuerySyntaxError(_OPTION, position, f"nested deeper than {MAX_NESTING} levels")
+
     def term(self) -> s.Expr:
         kind, text, position = self.take()
         if (kind, text) == ("keyword", "NOT"):
-            return s.Unary(s.BOOLEAN, "not", self.term())
+            self.descend(position)
+            negated = self.term()
+            self.nesting -= 1
+            return s.Unary(s.BOOLEAN, "not", negated)
         if kind == "(":
+            self.descend(position)
             inner = self.any_of()
             closing = self.take()
             if closing[0] != ")":
                 raise QuerySyntaxError(_OPTION, closing[2], "expected ')'")
+            self.nesting -= 1
             return inner
         if kind != "term":
             found = f"'{text}'" if text else "the end"
@@ -111,3 +124,33 @@ def parse_search(text: str, entity_type: EntityType) -> s.Expr:
     if kind != "end":
         raise QuerySyntaxError(_OPTION, position, f"unexpected '{text_}'")
     return result
+
+
+def size(expr: s.Expr) -> tuple[int, int]:
+    """(terms and operators, depth) of a parsed ``$search``; a chain of one ``AND`` or ``OR``
+    counts as one level, as in ``$filter``. Measured without recursion."""
+    measured: dict[int, tuple[int, int]] = {}
+    pending: list[tuple[s.Expr, bool]] = [(expr, False)]
+    while pending:
+        current, ready = pending.pop()
+        children: tuple[s.Expr, ...] = ()
+        if isinstance(current, s.Logical):
+            children = (current.left, current.right)
+        elif isinstance(current, s.Unary):
+            children = (current.operand,)
+        if not ready:
+            pending.append((current, True))
+            pending.extend((child, False) for child in children)
+            continue
+        nodes, depth = 1, 0
+        for child in children:
+            child_nodes, child_depth = measured[id(child)]
+            same_chain = (
+                isinstance(current, s.Logical)
+                and isinstance(child, s.Logical)
+                and child.op == current.op
+            )
+            nodes += child_nodes
+            depth = max(depth, child_depth if same_chain else child_depth + 1)
+        measured[id(current)] = (nodes, depth)
+    return measured[id(expr)]

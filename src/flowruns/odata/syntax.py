@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowruns.odata.lexer import Kind, QuerySyntaxError, Token, tokenize
-
-MAX_NESTING = 64  # parser recursion guard, well above any expression the limits admit
+from flowruns.odata.nesting import MAX_NESTING
 
 
 @dataclass(frozen=True)
@@ -146,10 +145,15 @@ class Parser:
 
     # -- expressions ---------------------------------------------------------------------
 
-    def expression(self, min_precedence: int = 1) -> Node:
+    def descend(self) -> None:
+        """One level deeper: checked before the parser recurses, so no text nests past
+        :data:`MAX_NESTING` (an error ends the parse, so only returns climb back up)."""
         self.nesting += 1
         if self.nesting > MAX_NESTING:
-            raise self.error(self.peek(), "the expression is nested too deeply")
+            raise self.error(self.peek(), f"the expression nests deeper than {MAX_NESTING} levels")
+
+    def expression(self, min_precedence: int = 1) -> Node:
+        self.descend()
         left = self.unary()
         while True:
             token = self.peek()
@@ -183,11 +187,16 @@ class Parser:
             and (self.peek(1).kind is not Kind.END)
         ):
             self.advance()
-            return Unary(self.pos(token), "not", self.unary())
-        if token.is_symbol("-"):
+            op = "not"
+        elif token.is_symbol("-"):
             self.advance()
-            return Unary(self.pos(token), "-", self.unary())
-        return self.primary()
+            op = "-"
+        else:
+            return self.primary()
+        self.descend()
+        operand = self.unary()
+        self.nesting -= 1
+        return Unary(self.pos(token), op, operand)
 
     def primary(self) -> Node:
         token = self.advance()
@@ -280,29 +289,57 @@ def parse_order_items(text: str, option: str, offset: int = 0) -> list[tuple[Nod
         parser.advance()
 
 
-def size(node: Node) -> tuple[int, int]:
-    """(nodes, depth) of a tree; a chain of one ``and``/``or`` counts as one level."""
-    children: list[Node] = []
+@dataclass(frozen=True)
+class Size:
+    """How big a tree is: its nodes, its depth (a chain of one ``and``/``or`` counts as one
+    level) and how many lambdas (``any``/``all``) it nests in one another."""
+
+    nodes: int
+    depth: int
+    lambdas: int
+
+
+def _children(node: Node) -> tuple[Node, ...]:
     match node:
         case Binary(left=left, right=right):
-            children = [left, right]
+            return (left, right)
         case Unary(operand=operand):
-            children = [operand]
+            return (operand,)
         case Call(args=args):
-            children = list(args)
+            return args
         case InList(operand=operand, items=items):
-            children = [operand, *items]
+            return (operand, *items)
         case Lambda(body=body) if body is not None:
-            children = [body]
-    count, depth = 1, 0
-    for child in children:
-        child_count, child_depth = size(child)
-        count += child_count
-        same_chain = (
-            isinstance(node, Binary)
-            and isinstance(child, Binary)
-            and node.op == child.op
-            and node.op in ("and", "or")
-        )
-        depth = max(depth, child_depth if same_chain else child_depth + 1)
-    return count, depth
+            return (body,)
+    return ()
+
+
+def _same_chain(parent: Node, child: Node) -> bool:
+    return (
+        isinstance(parent, Binary)
+        and isinstance(child, Binary)
+        and parent.op == child.op
+        and parent.op in ("and", "or")
+    )
+
+
+def size(node: Node) -> Size:
+    """The :class:`Size` of a tree, measured without recursion: a chain of operators such as
+    ``1 add 1 add …`` is as deep as it is long, whatever the parser's nesting limit."""
+    measured: dict[int, tuple[int, int, int]] = {}
+    pending: list[tuple[Node, bool]] = [(node, False)]
+    while pending:
+        current, ready = pending.pop()
+        children = _children(current)
+        if not ready:
+            pending.append((current, True))
+            pending.extend((child, False) for child in children)
+            continue
+        nodes, depth, lambdas = 1, 0, 0
+        for child in children:
+            child_nodes, child_depth, child_lambdas = measured[id(child)]
+            nodes += child_nodes
+            depth = max(depth, child_depth if _same_chain(current, child) else child_depth + 1)
+            lambdas = max(lambdas, child_lambdas)
+        measured[id(current)] = (nodes, depth, lambdas + isinstance(current, Lambda))
+    return Size(*measured[id(node)])

@@ -35,7 +35,7 @@ def result_type(aggregate: Aggregate) -> s.Type:
 def _measure(compiler: Compiler, aggregate: Aggregate) -> SQL:
     if aggregate.expr is None:
         return func.count()
-    value = compiler.value(aggregate.expr).sql
+    value = compiler.measured(aggregate.expr)
     match aggregate.method:
         case "countdistinct":
             return func.count(distinct(value))

@@ -3,13 +3,23 @@
 One row per problem: the blocking error of a failed run, then each entry of the run's
 well-known ``statistics.errors`` and ``statistics.warnings`` arrays. A member that finished with
 errors or warnings but recorded no entries still gets one row, so no such run goes unlisted.
+
+Each row repeats its run's columns, so the text can be far larger than the statistics it comes
+from (an empty entry is three bytes of JSON and a row of a few hundred characters). It is
+therefore produced in pieces as it is sent: members are read :data:`BATCH` at a time in the
+file's order, each run's statistics are decoded only while its rows are written, and a piece is
+handed on every :data:`PIECE_CHARS` characters. Memory stays bounded whatever the size of the
+group or of its members' statistics.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from flowruns.edm.datetimes import format_ticks
 from flowruns.odata.path import EntityRef
@@ -30,47 +40,78 @@ COLUMNS = (
     "message",
     "target",
 )
+# Member runs read per query: at most this many statistics (64 KiB of JSON each) held at once.
+BATCH = 16
+# Characters of CSV text per piece handed to the response.
+PIECE_CHARS = 64 * 1024
 _STATUSES = frozenset({"failed", "completedWithErrors", "completedWithWarnings"})
+_ORDER = (sort_by(RUN_TABLE, "startDateTime", False), sort_by(RUN_TABLE, "id", False))
 
 
-def errors_and_warnings_csv(db: Database, tenant: str, group_ref: EntityRef) -> str:
+def errors_and_warnings_csv(db: Database, tenant: str, group_ref: EntityRef) -> Iterator[str]:
+    """The CSV text of the group's problems, in pieces.
+
+    The group is resolved now, so an unknown group (or a run that is not one) raises its Graph
+    error before any of the answer is written; the members are read as the pieces are taken.
+    """
     with db.reading() as connection:
         # The path resolver binds the function only where the type is runGroup.
         group = resolve_entity(connection, tenant, group_ref)
-        members = entities.all_records(
-            connection,
-            RUN_TABLE,
-            tenant,
-            Scope(group_id=group.id, statuses=_STATUSES),
-            [sort_by(RUN_TABLE, "startDateTime", False), sort_by(RUN_TABLE, "id", False)],
-        )
+    return _pieces(db, tenant, Scope(group_id=group.id, statuses=_STATUSES))
+
+
+def _pieces(db: Database, tenant: str, members: Scope) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for run in members:
-        for severity, problem in _problems(run):
-            writer.writerow(
-                [
-                    run.id,
-                    _text(run.values["displayName"]),
-                    run.type.name,
-                    run.values["status"],
-                    format_ticks(run.values["startDateTime"]),
-                    _time(run.values["endDateTime"]),
-                    severity,
-                    _text(problem.get("code")),
-                    _text(problem.get("message")),
-                    _text(problem.get("target")),
-                ]
+    after: list[Any] | None = None
+    while True:
+        # One short read per batch: nothing is held open while a slow client takes the pieces.
+        with db.reading() as connection:
+            batch = entities.page(
+                connection,
+                RUN_TABLE,
+                tenant,
+                members,
+                _ORDER,
+                after=after,
+                offset=0,
+                limit=BATCH,
+                json_as=str,
             )
-    return out.getvalue()
+        for run in batch.records:
+            for severity, problem in _problems(run):
+                writer.writerow(
+                    [
+                        run.id,
+                        _text(run.values["displayName"]),
+                        run.type.name,
+                        run.values["status"],
+                        format_ticks(run.values["startDateTime"]),
+                        _time(run.values["endDateTime"]),
+                        severity,
+                        _text(problem.get("code")),
+                        _text(problem.get("message")),
+                        _text(problem.get("target")),
+                    ]
+                )
+                if out.tell() >= PIECE_CHARS:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+        if batch.last_key is None:
+            break
+        after = batch.last_key
+    yield out.getvalue()
 
 
 def _problems(run: Record) -> list[tuple[str, dict[str, Any]]]:
+    """The run's problems; its JSON columns are stored text, decoded here one run at a time."""
     found: list[tuple[str, dict[str, Any]]] = []
-    if run.values.get("blockingError"):
-        found.append(("blockingError", run.values["blockingError"]))
-    statistics = run.values.get("statistics") or {}
+    blocking_error = _decoded(run.values.get("blockingError"))
+    if blocking_error:
+        found.append(("blockingError", blocking_error))
+    statistics = _decoded(run.values.get("statistics")) or {}
     for severity, member in (("error", "errors"), ("warning", "warnings")):
         entries = statistics.get(member)
         if isinstance(entries, list):
@@ -79,6 +120,10 @@ def _problems(run: Record) -> list[tuple[str, dict[str, Any]]]:
         severity = "warning" if run.values["status"] == "completedWithWarnings" else "error"
         found.append((severity, {}))
     return found
+
+
+def _decoded(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
 
 
 def _time(ticks: int | None) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from flowruns.edm.model import EntityType
 from flowruns.errors import BadRequest
@@ -22,16 +22,34 @@ from flowruns.store.compiler import Compiler
 from flowruns.store.database import Database
 from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Record, Scope, SortColumn, TableSpec
 
+# What the engines say when a statement nests deeper than their parser takes: SQLite's
+# parser stack (about 100 entries) and expression depth, PostgreSQL's statement_too_complex.
+_TOO_DEEP_FOR_SQLITE = ("parser stack overflow", "Expression tree is too large")
+_TOO_DEEP_FOR_POSTGRESQL = "54001"
+
 
 @contextmanager
 def evaluating() -> Iterator[None]:
     """Arithmetic that leaves the engine's range (64-bit integers, doubles) is the client's
-    400, not a server error; the read transaction is rolled back as it ends."""
+    400, not a server error, and so is a query the engine finds too deeply nested to parse
+    (the expression limits keep nearly all of those from being sent; SQLite's parser stack
+    also depends on how each construct is written). The read transaction is rolled back as
+    it ends."""
     try:
         yield
     except (DataError, OverflowError):
         raise BadRequest(
             "A value computed by the query is out of range (64-bit integers, finite doubles)."
+        ) from None
+    except OperationalError as error:
+        message = str(error.orig)
+        too_deep = getattr(error.orig, "sqlstate", None) == _TOO_DEEP_FOR_POSTGRESQL or any(
+            message.startswith(text) for text in _TOO_DEEP_FOR_SQLITE
+        )
+        if not too_deep:
+            raise
+        raise BadRequest(
+            "The query nests too deeply for the database to parse; nest fewer operations."
         ) from None
 
 

@@ -49,12 +49,17 @@ from sqlalchemy.sql.expression import FromClause
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import RUNS
 from flowruns.edm.model import EntityType
+from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.schema import PROCESS_COLUMNS, RUN_COLUMNS, processes, run_group_members, runs
 
 SQL = ColumnElement[Any]
 _TRIM = " \t\n\r"
+# SQL elements one expression may be written as. A few constructs write an operand more than
+# once (a double mod, a substring's start, a date's floor division), so nesting them multiplies
+# the statement; the expression limits keep queries far below this (a few thousand at most).
+MAX_SQL_ELEMENTS = 50_000
 
 
 def register_sqlite_functions(dbapi_connection: Any) -> None:
@@ -98,13 +103,18 @@ class Compiler:
 
     def condition(self, expr: s.Expr) -> SQL:
         """A WHERE condition (null counts as false there)."""
-        return self.boolean(expr, strict=False).sql
+        return _bounded(self.boolean(expr, strict=False).sql)
 
     def order_key(self, expr: s.Expr) -> Compiled:
         compiled = self.value(expr)
+        _bounded(compiled.sql)
         if expr.type.kind is s.Kind.STRING and self.postgres:
             return Compiled(collate(compiled.sql, "C"), compiled.nullable)
         return compiled
+
+    def measured(self, expr: s.Expr) -> SQL:
+        """The operand of an aggregate method (``sum``, ``max`` …)."""
+        return _bounded(self.value(expr).sql)
 
     # -- rows ----------------------------------------------------------------------------
 
@@ -189,6 +199,9 @@ class Compiler:
         kinds = (expr.left.type.kind, expr.right.type.kind)
         op = expr.op
         if op in ("div", "divby", "mod"):
+            # Division by zero gives null: by a null divisor, so the divisor is written once
+            # (a CASE testing it would write it twice, and nested divisions twice per level).
+            b = type_coerce(func.nullif(b, literal(0, b.type)), b.type)
             if op == "divby" or expr.type.kind is s.Kind.DOUBLE:
                 a = cast(a, Float())
             if op == "mod" and expr.type.kind is s.Kind.DOUBLE:
@@ -201,7 +214,7 @@ class Compiler:
                 result = a / b
             else:
                 result = _integer_division(a, b)
-            return Compiled(case((b == 0, null()), else_=result), True)
+            return Compiled(result, True)
         if kinds == (s.Kind.DATE, s.Kind.DATE):
             return Compiled((a - b) * literal(TICKS_PER_DAY, BigInteger()), nullable)
         result = {"add": a + b, "sub": a - b, "mul": a * b}[op]
@@ -309,7 +322,9 @@ class Compiler:
     def _members(self, variable: s.Variable, target: FromClause) -> list[SQL]:
         """Conditions linking the rows of ``target`` to ``variable``'s parent."""
         conditions: list[SQL] = [target.c.tenant_id == self.tenant]
-        if isinstance(variable.parent, s.Related):  # the runs of a run's process
+        if isinstance(variable.parent, s.Related):
+            # The runs of a run's process (``process/runs``): those linked to the same process,
+            # none when the run has no process.
             run = self.row(variable.parent.parent)
             conditions.append(target.c.process_id == run.c.process_id)
             return conditions
@@ -510,6 +525,32 @@ class Compiler:
     def _clock(self, ticks: SQL, unit: int, modulo: int) -> SQL:
         whole = self._floor_div(ticks, unit)
         return ((whole % modulo) + modulo) % modulo
+
+
+def _bounded(sql: SQL) -> SQL:
+    """``sql``, or a 400 when written out it would hold more than :data:`MAX_SQL_ELEMENTS`
+    elements: counted over the expression's shared parts, before any statement is written."""
+    written: dict[int, int] = {}
+    # Each element with the children it was expanded into (which also keeps them alive, so no
+    # id is reused while counting); None until expanded.
+    pending: list[tuple[Any, list[Any] | None]] = [(sql, None)]
+    while pending:
+        element, children = pending.pop()
+        if id(element) in written:
+            continue
+        if children is None:
+            children = list(element.get_children())
+            pending.append((element, children))
+            pending.extend((child, None) for child in children if id(child) not in written)
+            continue
+        written[id(element)] = 1 + sum(written.get(id(child), 0) for child in children)
+        if written[id(element)] > MAX_SQL_ELEMENTS:
+            raise BadRequest(
+                "The query is too complex for the database: it repeats nested operations "
+                f"(mod, div, substring) until it would be written as more than "
+                f"{MAX_SQL_ELEMENTS} SQL elements. Simplify the expression."
+            )
+    return sql
 
 
 def _integer_division(a: SQL, b: SQL) -> SQL:

@@ -119,6 +119,7 @@ def make_engine(url: str) -> Engine:
             max_overflow=overflow,
             pool_recycle=1800,
             connect_args={"connect_timeout": 10},
+            hide_parameters=True,  # error messages and logs carry no values clients sent
         )
     if target.database and target.database != ":memory:":
         # Made here, 0600, rather than by SQLite with the umask's mode; SQLite gives its -wal and
@@ -131,6 +132,7 @@ def make_engine(url: str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=_POOLS["sqlite"][0],
         max_overflow=_POOLS["sqlite"][1],
+        hide_parameters=True,  # error messages and logs carry no values clients sent
     )
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)

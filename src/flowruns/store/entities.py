@@ -6,7 +6,7 @@ module turns them into SQLAlchemy Core statements, always bound to one tenant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -145,19 +145,21 @@ class Page:
     last_key: list[Any] | None  # the sort key of the last record, when more rows follow
 
 
-def _to_record(spec: TableSpec, row: Row[Any], *, json_text: bool = False) -> Record:
+def _to_record(
+    spec: TableSpec, row: Row[Any], *, json_as: Callable[[str], Any] | None = None
+) -> Record:
     """A record from a row of ``select(spec.table, …)``, read by column position; with
-    ``json_text`` the row holds JSON columns as text, kept as ready-made JSON fragments."""
+    ``json_as`` the row holds JSON columns as text, each passed through ``json_as``."""
     type_at, id_at, etag_at, process_at, touched_at = spec.positions
     entity_type, layout = spec.readers[row[type_at]]
     values: dict[str, Any] = {}
     for name, at, members in layout:
         value = row[at]
         values[name] = members[value] if members is not None and value is not None else value
-    if json_text:
+    if json_as is not None:
         for name in spec.json_properties & values.keys():
             text = values[name]
-            values[name] = None if text is None else orjson.Fragment(text)
+            values[name] = None if text is None else json_as(text)
     return Record(
         type=entity_type,
         id=row[id_at],
@@ -287,9 +289,11 @@ def page(
     after: Sequence[Any] | None,
     offset: int,
     limit: int,
+    json_as: Callable[[str], Any] = orjson.Fragment,
 ) -> Page:
     """Up to ``limit`` records matching ``where`` in ``order``, after the key ``after`` or
-    skipping ``offset``."""
+    skipping ``offset``. JSON columns are read as their stored text and passed through
+    ``json_as``: by default kept as fragments a response embeds unchanged."""
     conditions = [*_scope_filter(spec, tenant, scope), *where]
     if after is not None:
         if len(after) != len(order):
@@ -307,20 +311,12 @@ def page(
     rows = connection.execute(statement).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    records = [_to_record(spec, row, json_text=True) for row in rows]
+    records = [_to_record(spec, row, json_as=json_as) for row in rows]
     last_key = None
     if more and rows:
         last = rows[-1]._mapping
         last_key = [last[f"_sort{i}"] for i in range(len(order))]
     return Page(records, last_key)
-
-
-def all_records(
-    connection: Connection, spec: TableSpec, tenant: str, scope: Scope, order: Sequence[SortColumn]
-) -> list[Record]:
-    conditions = _scope_filter(spec, tenant, scope)
-    statement = select(spec.table).where(*conditions).order_by(*_order_by(order))
-    return [_to_record(spec, row) for row in connection.execute(statement)]
 
 
 def get_many(
