@@ -24,7 +24,7 @@ from flowruns import logs
 from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
-from flowruns.auth.tokens import GUID, mint_token
+from flowruns.auth.tokens import is_guid, mint_token
 from flowruns.cli import processes, runs
 from flowruns.cli.execute import exec_command
 from flowruns.demo import seed as seed_history
@@ -66,7 +66,7 @@ SHUTDOWN_GRACE_SECONDS = 30
 
 # The token `serve` prints for the first minutes; `flowruns token` mints others.
 SERVE_TOKEN_TTL_SECONDS = 12 * 3600
-_TTL = re.compile(r"^(?P<amount>\d{1,7})(?P<unit>[smhd]?)$")
+_TTL = re.compile(r"(?P<amount>\d{1,7})(?P<unit>[smhd]?)")
 _TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_TTL_SECONDS = 366 * 86400
 
@@ -229,7 +229,7 @@ def server_app() -> Starlette:
 
 
 def _ttl_seconds(text: str) -> int:
-    match = _TTL.match(text.strip().lower())
+    match = _TTL.fullmatch(text.strip().lower())
     if match is None:
         raise typer.BadParameter("use a number of seconds or minutes/hours/days: 3600, 90m, 8h, 7d")
     seconds = int(match["amount"]) * _TTL_UNITS[match["unit"]]
@@ -258,7 +258,7 @@ def token(
 ) -> None:
     """Print a token signed with the data directory's key (issuer flowruns-local)."""
     settings = Settings.from_env(data_dir=data_dir)
-    if not GUID.match(tenant):
+    if not is_guid(tenant):
         raise typer.BadParameter("the tenant id (tid) must be a GUID", param_hint="--tenant")
     scopes = list(scope or ([] if role else READ_WRITE_PERMISSIONS))
     unknown = sorted(set(scopes + list(role or [])) - ALL_PERMISSIONS)
