@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.odata.literals import parse_duration
@@ -39,6 +40,30 @@ def parse_run_timeout(text: str) -> float:
     return seconds
 
 
+def parse_public_url(text: str) -> str:
+    """The public base URL clients reach the server at (``https://runs.example.com``, or with a
+    path prefix a proxy adds), without its trailing slash; the service root is it plus ``/beta``.
+    Raises :class:`InvalidSetting`."""
+    text = text.strip()
+    refused = InvalidSetting(
+        f"{text!r} is not a public base URL; give http:// or https://, a host, a port and a "
+        "path prefix if needed, and no query, fragment or credentials (https://runs.example.com)"
+    )
+    if not text.isascii() or not text.isprintable() or " " in text:
+        raise refused
+    try:
+        parts = urlsplit(text)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # an IPv6 address left open, a port out of range
+        raise refused from None
+    if not usable or "@" in parts.netloc or "?" in text or "#" in text:
+        raise refused
+    base = text.rstrip("/")
+    if base.endswith("/beta"):
+        raise InvalidSetting(f"{text!r}: give the base URL without /beta (the server adds it)")
+    return base
+
+
 def _names(text: str) -> list[str]:
     """A comma-separated list from an environment variable."""
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -70,6 +95,9 @@ class Settings:
     redis_prefix: str = "flowruns:ratelimit:"
     # A running run untouched for longer than this is failed (runTimedOut); 0 turns it off.
     run_timeout_seconds: float = DEFAULT_RUN_TIMEOUT_SECONDS
+    # Where clients reach the server (behind a reverse proxy): every absolute URL it writes
+    # starts with this. None: the address each request was sent to (its Host header).
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -102,9 +130,16 @@ class Settings:
                 settings.run_timeout_seconds = parse_run_timeout(env["FLOWRUNS_RUN_TIMEOUT"])
             except InvalidSetting as error:
                 raise InvalidSetting(f"FLOWRUNS_RUN_TIMEOUT: {error}") from None
+        if env.get("FLOWRUNS_PUBLIC_URL"):
+            try:
+                settings.public_url = parse_public_url(env["FLOWRUNS_PUBLIC_URL"])
+            except InvalidSetting as error:
+                raise InvalidSetting(f"FLOWRUNS_PUBLIC_URL: {error}") from None
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
+        if overrides.get("public_url") is not None:
+            settings.public_url = parse_public_url(str(overrides["public_url"]))
         return settings
 
     def environment(self) -> dict[str, str]:
@@ -123,6 +158,8 @@ class Settings:
         if not self.auth:
             env["FLOWRUNS_NO_AUTH"] = "1"
         env["FLOWRUNS_RUN_TIMEOUT"] = repr(self.run_timeout_seconds)
+        if self.public_url:
+            env["FLOWRUNS_PUBLIC_URL"] = self.public_url
         return env
 
     def secret(self) -> bytes:

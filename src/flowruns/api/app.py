@@ -22,7 +22,7 @@ from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.service import counting, stale
-from flowruns.settings import Settings
+from flowruns.settings import Settings, parse_public_url
 from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine, sqlite_url
 
@@ -107,7 +107,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         Route(SERVICE_ROOT_PATH, endpoint.handle, methods=_METHODS),
         Route(SERVICE_ROOT_PATH + "/{path:path}", endpoint.handle, methods=_METHODS),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -117,3 +117,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         ],
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
+    # Read by flowruns.api.urls for every absolute URL a response carries.
+    app.state.public_url = parse_public_url(settings.public_url) if settings.public_url else None
+    return app

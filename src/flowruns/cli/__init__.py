@@ -133,6 +133,14 @@ def serve(
             "(default 1 hour, or FLOWRUNS_RUN_TIMEOUT).",
         ),
     ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The URL clients reach the server at behind a reverse proxy "
+            "(https://runs.example.com): links in responses start with it, never with the "
+            "request's Host (or FLOWRUNS_PUBLIC_URL).",
+        ),
+    ] = None,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -150,6 +158,7 @@ def serve(
         jwks_file=jwks_file,
         jwks_url=jwks_url,
         run_timeout_seconds=_run_timeout(run_timeout),
+        public_url=public_url,
     )
     if no_auth:
         settings.auth = False
