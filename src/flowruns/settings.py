@@ -41,13 +41,16 @@ def parse_run_timeout(text: str) -> float:
 
 
 def parse_public_url(text: str) -> str:
-    """The public base URL clients reach the server at (``https://runs.example.com``, or with a
-    path prefix a proxy adds), without its trailing slash; the service root is it plus ``/beta``.
-    Raises :class:`InvalidSetting`."""
+    """The public base URL clients reach the server at (``https://runs.example.com``), without a
+    trailing slash; the service root is it plus ``/beta``. Raises :class:`InvalidSetting`.
+
+    An origin only: links the server reads back (``@odata.id``, ``@odata.bind``) are matched by
+    their path, which must therefore be the server's own.
+    """
     text = text.strip()
     refused = InvalidSetting(
-        f"{text!r} is not a public base URL; give http:// or https://, a host, a port and a "
-        "path prefix if needed, and no query, fragment or credentials (https://runs.example.com)"
+        f"{text!r} is not a public base URL; give http:// or https://, a host and a port if "
+        "needed, and nothing after them (https://runs.example.com)"
     )
     if not text.isascii() or not text.isprintable() or " " in text:
         raise refused
@@ -58,10 +61,11 @@ def parse_public_url(text: str) -> str:
         raise refused from None
     if not usable or "@" in parts.netloc or "?" in text or "#" in text:
         raise refused
-    base = text.rstrip("/")
-    if base.endswith("/beta"):
-        raise InvalidSetting(f"{text!r}: give the base URL without /beta (the server adds it)")
-    return base
+    if parts.path not in ("", "/"):
+        raise InvalidSetting(
+            f"{text!r}: give the public URL without a path (the server answers at /beta below it)"
+        )
+    return text.rstrip("/")
 
 
 def _names(text: str) -> list[str]:

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
 from flowruns.settings import InvalidSetting, Settings, parse_public_url
-from tests.api.steps import OUTGOING, create_process
+from tests.api.steps import INSIGHTS, OUTGOING, create_process
 from tests.conftest import HUB, bearer
 
 FORGED_HOST = "http://attacker.example:8443"
@@ -51,8 +51,8 @@ def _absolute_urls(client: TestClient) -> dict[str, str]:
 
 @pytest.fixture
 def public_client(settings: Settings) -> Iterator[TestClient]:
-    """A server configured with a public URL under a path prefix, called with a forged Host."""
-    settings.public_url = "https://runs.example.com/flowruns/"
+    """A server configured with a public URL, called with a forged Host."""
+    settings.public_url = "https://runs.example.com:8443/"
     app = create_app(settings)
     with TestClient(app, base_url=FORGED_HOST, headers=bearer(settings)) as test_client:
         yield test_client
@@ -60,13 +60,29 @@ def public_client(settings: Settings) -> Iterator[TestClient]:
 
 def test_with_a_public_url_no_link_follows_the_host_header(public_client: TestClient) -> None:
     for where, url in _absolute_urls(public_client).items():
-        assert url.startswith("https://runs.example.com/flowruns/beta/"), (where, url)
+        assert url.startswith("https://runs.example.com:8443/beta/"), (where, url)
         assert "attacker" not in url, where
     next_link = _absolute_urls(public_client)["@odata.nextLink"]
-    relative = next_link.removeprefix("https://runs.example.com/flowruns")
+    relative = next_link.removeprefix("https://runs.example.com:8443")
     follow = public_client.get(relative)  # the link leads on to the next page
     assert follow.status_code == 200, follow.text
     assert len(follow.json()["value"]) == 1
+
+
+def test_a_link_the_server_wrote_can_be_sent_back(public_client: TestClient) -> None:
+    """``@odata.id`` and ``@odata.bind`` URLs on the public origin name this server's entities."""
+    process = public_client.post(
+        f"{HUB}/processes", json={"@odata.type": INSIGHTS, "displayName": "p"}
+    ).headers["Location"]
+    assert process.startswith("https://runs.example.com:8443/beta/")
+    bound = public_client.post(
+        f"{HUB}/runs",
+        json={"@odata.type": OUTGOING, "displayName": "a", "process@odata.bind": process},
+    )
+    assert bound.status_code == 201, bound.text
+    run_id = bound.json()["id"]
+    linked = public_client.put(f"{HUB}/runs/{run_id}/process/$ref", json={"@odata.id": process})
+    assert linked.status_code == 204, linked.text
 
 
 def test_without_a_public_url_links_follow_the_address_the_client_used(
@@ -82,7 +98,7 @@ def test_without_a_public_url_links_follow_the_address_the_client_used(
     [
         ("https://runs.example.com", "https://runs.example.com"),
         ("https://runs.example.com/", "https://runs.example.com"),
-        (" http://10.0.0.7:8080/flowruns/ ", "http://10.0.0.7:8080/flowruns"),
+        (" http://10.0.0.7:8080/ ", "http://10.0.0.7:8080"),
         ("https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443"),
     ],
 )
@@ -104,6 +120,7 @@ def test_a_public_url_is_kept_without_its_trailing_slash(given: str, kept: str) 
         "https://runs.example.com/a b",
         "https://runs.example.com/a\tb",
         "https://runs.example.com/beta",
+        "https://example.com/flowruns",
     ],
 )
 def test_a_public_url_that_is_no_base_url_is_refused(
