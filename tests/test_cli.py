@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from flowruns.cli import app, sign_in_link
+from flowruns.settings import DEFAULT_TENANT
 from tests.api.test_auth import example_setting
 from tests.conftest import SECRET_KEY
 
@@ -199,7 +200,12 @@ def test_a_read_only_token_cannot_write(seeded_dir: Path, server: httpx.Client) 
 
 @pytest.mark.parametrize(
     "arguments",
-    [["--tenant", "contoso"], ["--scope", "Directory.ReadWrite.All"], ["--ttl", "forever"]],
+    [
+        ["--tenant", "contoso"],
+        ["--tenant", f"{DEFAULT_TENANT}\n"],
+        ["--scope", "Directory.ReadWrite.All"],
+        ["--ttl", "forever"],
+    ],
 )
 def test_token_refuses_what_no_server_would_accept(tmp_path: Path, arguments: list[str]) -> None:
     result = CliRunner().invoke(app, ["token", "--data-dir", str(tmp_path), *arguments])

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from flowruns.datadir import read_or_create
 from flowruns.edm.datetimes import TICKS_PER_SECOND
@@ -108,6 +109,34 @@ def check_secret(variable: str, value: str) -> None:
     raise InvalidSetting(f"{variable} {problem}; generate one with: {GENERATE_SECRET}")
 
 
+def parse_public_url(text: str) -> str:
+    """The public base URL clients reach the server at (``https://runs.example.com``), without a
+    trailing slash; the service root is it plus ``/beta``. Raises :class:`InvalidSetting`.
+
+    An origin only: links the server reads back (``@odata.id``, ``@odata.bind``) are matched by
+    their path, which must therefore be the server's own.
+    """
+    text = text.strip()
+    refused = InvalidSetting(
+        f"{text!r} is not a public base URL; give http:// or https://, a host and a port if "
+        "needed, and nothing after them (https://runs.example.com)"
+    )
+    if not text.isascii() or not text.isprintable() or " " in text:
+        raise refused
+    try:
+        parts = urlsplit(text)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # an IPv6 address left open, a port out of range
+        raise refused from None
+    if not usable or "@" in parts.netloc or "?" in text or "#" in text:
+        raise refused
+    if parts.path not in ("", "/"):
+        raise InvalidSetting(
+            f"{text!r}: give the public URL without a path (the server answers at /beta below it)"
+        )
+    return text.rstrip("/")
+
+
 def _names(text: str) -> list[str]:
     """A comma-separated list from an environment variable."""
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -145,6 +174,9 @@ class Settings:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS
+    # Where clients reach the server (behind a reverse proxy): every absolute URL it writes
+    # starts with this. None: the address each request was sent to (its Host header).
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -191,9 +223,13 @@ class Settings:
             )
         if env.get("FLOWRUNS_BODY_TIMEOUT"):
             settings.body_timeout_seconds = _variable("FLOWRUNS_BODY_TIMEOUT", parse_read_timeout)
+        if env.get("FLOWRUNS_PUBLIC_URL"):
+            settings.public_url = _variable("FLOWRUNS_PUBLIC_URL", parse_public_url)
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
+        if overrides.get("public_url") is not None:
+            settings.public_url = parse_public_url(str(overrides["public_url"]))
         return settings
 
     def environment(self) -> dict[str, str]:
@@ -215,6 +251,8 @@ class Settings:
         env["FLOWRUNS_MAX_HEADER_BYTES"] = str(self.max_header_bytes)
         env["FLOWRUNS_HEADER_TIMEOUT"] = repr(self.header_timeout_seconds)
         env["FLOWRUNS_BODY_TIMEOUT"] = repr(self.body_timeout_seconds)
+        if self.public_url:
+            env["FLOWRUNS_PUBLIC_URL"] = self.public_url
         return env
 
     def secret(self) -> bytes:

@@ -233,6 +233,16 @@ BAD_TOKENS: dict[str, Callable[[Settings], str | None]] = {
     "no expiry": lambda s: forged.signed(s, forged.claims(exp=None)),
     "no tenant": lambda s: forged.signed(s, forged.claims(tid=None)),
     "tenant not a GUID": lambda s: forged.signed(s, forged.claims(tid="x" * 100)),
+    "tenant a GUID and a newline": lambda s: forged.signed(
+        s, forged.claims(tid=DEFAULT_TENANT + "\n")
+    ),
+    "tenant a GUID inside a longer text": lambda s: forged.signed(
+        s, forged.claims(tid=DEFAULT_TENANT + "0")
+    ),
+    "expiry a string": lambda s: forged.signed(s, forged.claims(exp=str(int(time.time()) + 3600))),
+    "not-before a string": lambda s: forged.signed(s, forged.claims(nbf=str(int(time.time())))),
+    "issued-at a string": lambda s: forged.signed(s, forged.claims(iat=str(int(time.time())))),
+    "expiry a Boolean": lambda s: forged.signed(s, forged.claims(exp=True)),
     "bad signature": lambda s: forged.wrong_key(s, forged.claims()),
     "alg none": lambda s: forged.unsigned(forged.claims()),
     "HS256 keyed with the public key": lambda s: forged.hmac_with_public_key(s, forged.claims()),

@@ -80,6 +80,28 @@ def test_warnings_and_errors_set_the_final_status_and_keep_the_newest_twenty(
     assert [e["target"] for e in second.statistics["errors"]] == [f"row {i}" for i in range(5, 25)]
 
 
+def test_problem_lists_the_flow_fills_itself_are_sent_as_the_newest_twenty(
+    client: Client, process: Process
+) -> None:
+    """The service refuses more than 20 entries (400), so the recorder never sends more, however
+    the flow filled the lists: given at the start, assigned, or appended to in place."""
+    entries = [{"code": "old", "message": f"given {i}", "target": None} for i in range(30)]
+    with client.record_run(
+        process, display_name="filled", statistics={"warnings": entries}, options=FAST
+    ) as run:
+        run.stats["errors"] = [{"code": "set", "message": f"set {i}"} for i in range(25)]
+        run.stats["errors"].extend({"code": "late", "message": f"late {i}"} for i in range(5))
+        run.stats["errorCount"] = 30
+    stored = client.runs.get(run.id or "")
+    assert stored.status is RunStatus.COMPLETED_WITH_ERRORS
+    assert stored.statistics is not None
+    messages = [e["message"] for e in stored.statistics["errors"]]
+    assert messages == [f"set {i}" for i in range(10, 25)] + [f"late {i}" for i in range(5)]
+    assert [w["message"] for w in stored.statistics["warnings"]] == [
+        f"given {i}" for i in range(10, 30)
+    ]
+
+
 def test_an_exception_fails_the_run_with_a_blocking_error_and_propagates(
     client: Client, process: Process
 ) -> None:

@@ -24,7 +24,7 @@ from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.datadir import make_private_directory
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.service import counting, stale
-from flowruns.settings import Settings
+from flowruns.settings import Settings, parse_public_url
 from flowruns.store import migrations
 from flowruns.store.database import Database, make_engine, sqlite_url
 
@@ -111,7 +111,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         Route(SERVICE_ROOT_PATH, endpoint.handle, methods=_METHODS),
         Route(SERVICE_ROOT_PATH + "/{path:path}", endpoint.handle, methods=_METHODS),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -129,3 +129,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             Exception: _exception,
         },
     )
+    # Read by flowruns.api.urls for every absolute URL a response carries.
+    app.state.public_url = parse_public_url(settings.public_url) if settings.public_url else None
+    return app

@@ -1,4 +1,8 @@
-"""The URLs flowruns writes into responses: service root, entity ids, next links."""
+"""The URLs flowruns writes into responses: service root, entity ids, next links.
+
+Each starts with the public base URL when one is configured (``FLOWRUNS_PUBLIC_URL``); without
+it, with the scheme and ``Host`` the request was sent with, which a client can choose freely.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,17 @@ from flowruns.store.entities import Record
 SERVICE_ROOT_PATH = "/beta"
 
 
+def _public_base(request: Request) -> str:
+    """The absolute URL of the server's root, without the trailing slash."""
+    configured: str | None = request.app.state.public_url
+    if configured is not None:
+        return configured
+    return str(request.base_url).rstrip("/")
+
+
 def service_root(request: Request) -> str:
-    """The absolute service root as the client addressed it, e.g. ``http://host:8000/beta``."""
-    return str(request.base_url).rstrip("/") + SERVICE_ROOT_PATH
+    """The absolute service root, e.g. ``https://runs.example.com/beta``."""
+    return _public_base(request) + SERVICE_ROOT_PATH
 
 
 def entity_url(request: Request, record: Record) -> str:
@@ -31,5 +43,6 @@ def next_link(request: Request, token: str) -> str:
         if name.lower().removeprefix("$") not in ("skip", "skiptoken")
     ]
     kept.append(("$skiptoken", token))
-    base = str(request.url.replace(query=""))
-    return f"{base}?{urlencode(kept, quote_via=quote, safe='$')}"
+    # The path below the server's root (base_url's path is the root path and a slash).
+    path = request.url.path[len(request.base_url.path) - 1 :]
+    return f"{_public_base(request)}{path}?{urlencode(kept, quote_via=quote, safe='$')}"

@@ -3,10 +3,13 @@
 Verification checks the signature with a trusted key (:mod:`flowruns.auth.keys`), then ``exp``
 (required), ``nbf``, ``aud`` and ``iss`` with a small leeway for clock skew, and reads the
 Graph-shaped claims: ``tid`` (a GUID), ``scp`` or ``roles``, and ``appid``/``azp``/``oid``.
+The time claims must be JSON numbers, and ``tid`` exactly a GUID: the tenant becomes a key of
+every row and the hub's ``ETag``, so nothing around the GUID may slip through.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
@@ -22,11 +25,18 @@ from flowruns.auth.scopes import ALL_PERMISSIONS
 from flowruns.errors import Unauthenticated
 from flowruns.settings import LOCAL_AUDIENCE, LOCAL_ISSUER, Settings
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# NumericDate claims (RFC 7519 §2): PyJWT alone would also take "1700000000" or true.
+_TIME_CLAIMS = ("exp", "nbf", "iat")
 # Tokens are far smaller; a longer header value is refused before any parsing.
 MAX_TOKEN_CHARS = 16 * 1024
 # Verified tokens remembered at once; each is dropped at its ``exp`` at the latest.
 TOKEN_CACHE_SIZE = 4096
+
+
+def is_guid(value: object) -> bool:
+    """Whether ``value`` is a GUID string and nothing more (no braces, no trailing newline)."""
+    return isinstance(value, str) and _GUID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -123,8 +133,11 @@ class TokenVerifier:
             leeway=self.leeway,
             options={"require": ["exp", "iss", "aud", "tid"], "verify_iss": False},
         )
+        for name in _TIME_CLAIMS:
+            if name in claims and not _is_numeric_date(claims[name]):
+                raise _invalid(f"The access token's {name} claim is not a number of seconds.")
         tenant = claims["tid"]
-        if not isinstance(tenant, str) or not GUID.match(tenant):
+        if not is_guid(tenant):
             raise _invalid("The access token's tenant (tid) is not a GUID.")
         tenant = tenant.lower()
         # An issuer may name the tenant, as Entra ID's do: https://login.microsoftonline.com/{tid}/v2.0
@@ -139,6 +152,16 @@ class TokenVerifier:
             permissions=_permissions(claims),
             expires=float(claims["exp"]),
         )
+
+
+def _is_numeric_date(value: object) -> bool:
+    """A JSON number a float can hold (bool is an int to Python, not a number to JSON)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _client(claims: dict[str, Any]) -> str:

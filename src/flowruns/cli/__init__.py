@@ -27,7 +27,7 @@ from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
 from flowruns.api.protocol import LimitedHttpToolsProtocol
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
-from flowruns.auth.tokens import GUID, mint_token
+from flowruns.auth.tokens import is_guid, mint_token
 from flowruns.cli import processes, runs
 from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
@@ -38,6 +38,7 @@ from flowruns.settings import (
     InvalidSetting,
     Settings,
     parse_max_header_bytes,
+    parse_public_url,
     parse_read_timeout,
     parse_run_timeout,
 )
@@ -82,7 +83,7 @@ SHUTDOWN_GRACE_SECONDS = 30
 
 # The token `serve` prints for the first minutes; `flowruns token` mints others.
 SERVE_TOKEN_TTL_SECONDS = 12 * 3600
-_TTL = re.compile(r"^(?P<amount>\d{1,7})(?P<unit>[smhd]?)$")
+_TTL = re.compile(r"(?P<amount>\d{1,7})(?P<unit>[smhd]?)")
 _TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_TTL_SECONDS = 366 * 86400
 
@@ -179,6 +180,14 @@ def serve(
             "standard error is not a terminal (never with --log-format json).",
         ),
     ] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The URL clients reach the server at behind a reverse proxy "
+            "(https://runs.example.com): links in responses start with it, never with the "
+            "request's Host (or FLOWRUNS_PUBLIC_URL).",
+        ),
+    ] = None,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -204,6 +213,7 @@ def serve(
         max_header_bytes=_flag(max_header_bytes, parse_max_header_bytes, "--max-header-bytes"),
         header_timeout_seconds=_flag(header_timeout, parse_read_timeout, "--header-timeout"),
         body_timeout_seconds=_flag(body_timeout, parse_read_timeout, "--body-timeout"),
+        public_url=_flag(public_url, parse_public_url, "--public-url"),
     )
     if no_auth:
         settings.auth = False
@@ -311,7 +321,7 @@ def server_app() -> Starlette:
 
 
 def _ttl_seconds(text: str) -> int:
-    match = _TTL.match(text.strip().lower())
+    match = _TTL.fullmatch(text.strip().lower())
     if match is None:
         raise typer.BadParameter("use a number of seconds or minutes/hours/days: 3600, 90m, 8h, 7d")
     seconds = int(match["amount"]) * _TTL_UNITS[match["unit"]]
@@ -340,7 +350,7 @@ def token(
 ) -> None:
     """Print a token signed with the data directory's key (issuer flowruns-local)."""
     settings = Settings.from_env(data_dir=data_dir)
-    if not GUID.match(tenant):
+    if not is_guid(tenant):
         raise typer.BadParameter("the tenant id (tid) must be a GUID", param_hint="--tenant")
     scopes = list(scope or ([] if role else READ_WRITE_PERMISSIONS))
     unknown = sorted(set(scopes + list(role or [])) - ALL_PERMISSIONS)

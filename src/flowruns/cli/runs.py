@@ -24,7 +24,7 @@ app = typer.Typer(help="Read runs: list, show one, watch the running ones.", no_
 
 _STATUSES = [s.value for s in RunStatus if s is not RunStatus.UNKNOWN_FUTURE_VALUE]
 _TYPES = ("outgoingFlowRun", "incomingFlowRun", "runGroup")
-_AGO = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhdw])$")
+_AGO = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Runs fetched per request: large pages, fewer round trips, within the service's 999.
 PAGE_SIZE = 200
@@ -42,7 +42,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a tabl
 
 def parse_time(text: str, option: str) -> datetime:
     """An ISO 8601 date or date-time (UTC unless it says otherwise) or a time ago: 30m, 2h, 7d."""
-    ago = _AGO.match(text.strip().lower())
+    ago = _AGO.fullmatch(text.strip().lower())
     if ago is not None:
         seconds = int(ago["amount"]) * _UNITS[ago["unit"]]
         return datetime.now(UTC) - timedelta(seconds=seconds)

@@ -77,6 +77,7 @@ class AsyncClient:
     ) -> T:
         """Send ``call`` with retries (see :meth:`Client.send`)."""
         policy = retry or self.retry
+        url = self.connection.on_own_origin(call.url)
         client_request_id = str(uuid.uuid4())
         attempt, waited = 0, 0.0
         while True:
@@ -86,7 +87,7 @@ class AsyncClient:
             try:
                 response = await self._http.request(
                     call.method,
-                    call.url,
+                    url,
                     params=call.params or None,  # {} would drop a nextLink's own query
                     json=call.body,
                     headers=headers,

@@ -22,6 +22,13 @@ class ServiceUnreachableError(FlowrunsClientError):
     """No HTTP answer (connection refused, timed out, reset), after the retries allowed."""
 
 
+class ForeignLinkError(FlowrunsClientError):
+    """A link the service answered with (an ``@odata.nextLink``) names another origin (scheme,
+    host or port) than the client's service root. It is not followed: the client sends its token
+    to its own service only. A server behind a proxy writes such links until it is told its
+    public URL (``FLOWRUNS_PUBLIC_URL``)."""
+
+
 class GraphAPIError(FlowrunsClientError):
     """An error response of the service, in Microsoft Graph's shape."""
 

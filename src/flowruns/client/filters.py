@@ -27,7 +27,7 @@ from uuid import UUID
 from flowruns.client.codec import format_datetime
 
 # A member name usable as a path segment (statistics members included).
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Binding strength: a child weaker than its parent gets parentheses.
 _ATOM, _NOT, _AND, _OR = 0, 1, 2, 3
 
@@ -140,7 +140,7 @@ class Path:
         return self[name]
 
     def __getitem__(self, name: str) -> Path:
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ValueError(f"{name!r} cannot be a property path segment")
         return Path((*self._segments, name))
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from flowruns.client.codec import encode_value
 from flowruns.client.models import RunStatus
-
-PROBLEMS_KEPT = 20
+from flowruns.edm.industrydata import STATISTICS_MAX_PROBLEMS, STATISTICS_PROBLEM_LISTS
 
 
 class Statistics(MutableMapping[str, Any]):
@@ -64,18 +63,26 @@ class Statistics(MutableMapping[str, Any]):
         return f"Statistics({self.snapshot()!r})"
 
     def snapshot(self) -> dict[str, Any]:
-        """A deep copy of the current members (nested changes included)."""
+        """A deep copy of the current members (nested changes included), as the service takes
+        them: ``warnings`` and ``errors`` keep their newest ``STATISTICS_MAX_PROBLEMS`` entries
+        however the flow filled them."""
         with self._lock:
-            return copy.deepcopy(self._data)
+            members = copy.deepcopy(self._data)
+        for name in STATISTICS_PROBLEM_LISTS:
+            entries = members.get(name)
+            if isinstance(entries, list):
+                members[name] = entries[-STATISTICS_MAX_PROBLEMS:]
+        return members
 
     def add_problem(self, kind: str, code: str, message: str, target: str | None) -> None:
-        """Count one warning or error and keep it among the newest ``PROBLEMS_KEPT``."""
+        """Count one warning or error and keep it among the newest
+        ``STATISTICS_MAX_PROBLEMS``."""
         entry = {"code": code, "message": message, "target": target}
         counter = "warningCount" if kind == "warnings" else "errorCount"
         with self._lock:
             kept = self._data.get(kind)
             kept = list(kept) if isinstance(kept, list) else []
-            self._data[kind] = [*kept, entry][-PROBLEMS_KEPT:]
+            self._data[kind] = [*kept, entry][-STATISTICS_MAX_PROBLEMS:]
             current = self._data.get(counter, 0)
             self._data[counter] = (current if isinstance(current, int) else 0) + 1
 

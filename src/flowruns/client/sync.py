@@ -76,6 +76,7 @@ class Client:
     ) -> T:
         """Send ``call`` with retries; its decoded answer, or a :class:`GraphAPIError`."""
         policy = retry or self.retry
+        url = self.connection.on_own_origin(call.url)
         client_request_id = str(uuid.uuid4())
         attempt, waited = 0, 0.0
         while True:
@@ -85,7 +86,7 @@ class Client:
             try:
                 response = self._http.request(
                     call.method,
-                    call.url,
+                    url,
                     params=call.params or None,  # {} would drop a nextLink's own query
                     json=call.body,
                     headers=headers,

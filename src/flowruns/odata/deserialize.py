@@ -7,6 +7,7 @@ offending property as ``target``. Business rules (invariants, lifecycle) are not
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ class EntityBody:
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or 400."""
+    """The body as a JSON object, or 400 (also for a member named twice in one object)."""
     if not raw.strip():
         raise InvalidRequest("The request body is empty; send a JSON object.")
     check_json_nesting(raw)
@@ -47,6 +48,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise InvalidRequest("The request body must be a JSON object.")
+    _refuse_duplicate_members(raw)
     return value
 
 
@@ -71,6 +73,34 @@ def check_json_nesting(raw: bytes) -> None:
                 )
         elif token in (b"]", b"}"):
             depth -= 1
+
+
+def _members_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) < len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise InvalidRequest(
+                    f"The request body names '{name}' twice in one object; "
+                    "each member may appear once."
+                )
+            seen.add(name)
+    return members
+
+
+# orjson keeps the last of two equal names without a word; the standard library's reader hands
+# every object's members over in order, which shows them. Reading the body a second time costs
+# about 15 µs for a typical run create, and doubles the parse of a 1 MiB body (some 20 ms).
+_STRICT_READER = json.JSONDecoder(object_pairs_hook=_members_once)
+
+
+def _refuse_duplicate_members(raw: bytes) -> None:
+    """400 when an object of ``raw`` (valid JSON, as orjson read it) names a member twice."""
+    try:
+        _STRICT_READER.decode(raw.decode())
+    except RecursionError:
+        raise InvalidRequest("The request body is nested too deeply.") from None
 
 
 def read_entity(

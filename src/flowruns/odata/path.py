@@ -25,8 +25,9 @@ from flowruns.edm.industrydata import (
 from flowruns.edm.model import EntitySetBinding, EntityType, Function, NavigationProperty
 from flowruns.errors import BadRequest
 
-_KEY_IN_PARENS = re.compile(r"^(?P<name>[^(]*)\((?P<key>.*)\)$")
-_NAMED_KEY = re.compile(r"^id=(?P<key>.*)$", re.IGNORECASE)
+# Matched with fullmatch: a segment is a key only when nothing, not even a newline, follows it.
+_KEY_IN_PARENS = re.compile(r"(?P<name>[^(]*)\((?P<key>.*)\)", re.DOTALL)
+_NAMED_KEY = re.compile(r"id=(?P<key>.*)", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def _no_segment(segment: str) -> BadRequest:
 
 
 def _split_key(segment: str) -> tuple[str, str | None]:
-    match = _KEY_IN_PARENS.match(segment)
+    match = _KEY_IN_PARENS.fullmatch(segment)
     if match is None:
         return segment, None
     if not match["key"]:
@@ -174,7 +175,7 @@ def _split_key(segment: str) -> tuple[str, str | None]:
 
 
 def _parse_key(text: str, segment: str) -> str:
-    named = _NAMED_KEY.match(text)
+    named = _NAMED_KEY.fullmatch(text)
     if named is not None:
         text = named["key"]
     if len(text) >= 2 and text[0] == "'" and text[-1] == "'":

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowruns.edm.industrydata import FINISHED_STATUSES
+from flowruns.edm.industrydata import (
+    FINISHED_STATUSES,
+    STATISTICS_MAX_PROBLEMS,
+    STATISTICS_PROBLEM_LISTS,
+)
 from flowruns.edm.model import EntityType, EnumType
 from flowruns.errors import Conflict, InvalidRequest
 from flowruns.odata.deserialize import check_open_object
@@ -37,6 +41,7 @@ def new_run(values: dict[str, Any], now: int) -> dict[str, Any]:
     result.setdefault("startDateTime", now)
     if result.get("statistics") is None:
         result["statistics"] = {}
+    _check_problem_lists(result["statistics"], STATISTICS_PROBLEM_LISTS)
     result.setdefault("endDateTime", None)
     result.setdefault("blockingError", None)
     if result["status"] in FINISHED_STATUSES and result["endDateTime"] is None:
@@ -58,6 +63,8 @@ def run_changes(current: dict[str, Any], changes: dict[str, Any], now: int) -> d
     if "statistics" in changes:
         merged = merge_patch(current["statistics"], changes["statistics"])
         check_open_object(merged, "statistics")
+        # Only the lists this PATCH gives: a run stored before the limit can still be finished.
+        _check_problem_lists(merged, tuple(changes["statistics"] or ()))
         changes["statistics"] = merged
     proposed = {**current, **changes}
     finishing = current["status"] == "running" and proposed["status"] in FINISHED_STATUSES
@@ -67,6 +74,19 @@ def run_changes(current: dict[str, Any], changes: dict[str, Any], now: int) -> d
         )
     _check_invariants(proposed)
     return {k: v for k, v in changes.items() if current.get(k) != v}
+
+
+def _check_problem_lists(statistics: dict[str, Any], given: tuple[str, ...]) -> None:
+    """400 when a well-known problem list among the ``given`` members is too long. Only the
+    count is a rule: the entries' shape (``{code, message, target}``) stays the writer's."""
+    for name in STATISTICS_PROBLEM_LISTS:
+        entries = statistics.get(name)
+        if name in given and isinstance(entries, list) and len(entries) > STATISTICS_MAX_PROBLEMS:
+            raise InvalidRequest(
+                f"'statistics/{name}' holds {len(entries)} entries; keep at most "
+                f"{STATISTICS_MAX_PROBLEMS}, the newest last.",
+                target=f"statistics/{name}",
+            )
 
 
 def _finish_time(start: int, now: int) -> int:
