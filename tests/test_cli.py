@@ -339,3 +339,18 @@ def test_the_shipped_deployments_serve_json_logs_without_a_token(recipe: str) ->
     for line in serve:
         assert "--print-token" not in line
         assert "json" in line.partition("--log-format")[2][:12]
+
+
+def test_a_setting_whose_value_looks_like_markup_is_quoted_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "FLOWRUNS_RUN_TIMEOUT": "[/x]", "FLOWRUNS_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "flowruns", "db", "current"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "FLOWRUNS_RUN_TIMEOUT: '[/x]' is not a run timeout" in result.stdout + result.stderr

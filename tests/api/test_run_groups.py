@@ -356,9 +356,9 @@ def test_errors_file_text_survives_being_sent_in_pieces(client: TestClient) -> N
     message = 'a "quoted", back\\slashed,\r\nmulti-line é ☃ 𝄞 message ' * 20
     group = create_group(client)
     expected = []
-    for day in range(1, 5):
+    for day in range(1, 9):
         start = f"2026-01-0{day}T00:00:00Z"
-        errors = [{"code": f"c{day}.{i}", "message": message} for i in range(40)]
+        errors = [{"code": f"c{day}.{i}", "message": message} for i in range(20)]
         run = finished_run(
             client, "pieces", "completedWithErrors", start, start, statistics={"errors": errors}
         )

@@ -18,6 +18,7 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
@@ -497,9 +498,7 @@ def _progress() -> Callable[[str, int], None]:
 def main() -> None:
     try:
         app()
-    except SchemaNotCurrent as error:
-        console.print(f"[red]flowruns: {error}[/red]")
-        raise SystemExit(2) from None
-    except (UnsupportedDatabase, InvalidSetting) as error:
-        console.print(f"[red]flowruns: {error}[/red]")
+    except (SchemaNotCurrent, UnsupportedDatabase, InvalidSetting) as error:
+        # Escaped: the message may quote a value the user gave, brackets and all.
+        console.print(f"[red]flowruns: {escape(str(error))}[/red]")
         raise SystemExit(2) from None
