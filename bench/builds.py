@@ -41,7 +41,7 @@ class Build:
         return [self.python, "-m", "flowruns", *map(str, args)]
 
     def run(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        """Run ``flowruns *args`` with this build to the end; fails unless it succeeds."""
+        """Run ``flowruns *args`` with this build to the end (CalledProcessError if it fails)."""
         return subprocess.run(
             self.command(*args), env={**os.environ, **self.env}, text=True, check=True
         )
