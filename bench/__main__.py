@@ -4,8 +4,11 @@ For each history size it starts one ``flowruns serve`` and one ceiling server (s
 same number of workers), plus one Prefect server for the peer size, then loads every scenario
 with ``wrk`` for a fixed time, round after round, so that the noise of a shared machine falls
 on all contenders alike. The report gives medians over rounds; ratios are taken within a round.
+With ``--baseline REF`` another commit of flowruns serves its own copy of each history beside
+this checkout, and each flowruns scenario loads both, one after the other, in every round.
 
     .venv/bin/python -m bench --sizes 10000 100000 1000000
+    .venv/bin/python -m bench --baseline main --sizes 10000
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from bench import auth, peer
+from bench.baseline import BaselineError, describe_current
+from bench.baseline import build as build_baseline
+from bench.builds import CURRENT, Build, seeder
 from bench.datasets import CACHE, Dataset, postgresql_history, sqlite_cached, sqlite_history
-from bench.report import LABELS, Key, Results, table, targets
+from bench.report import LABELS, Key, Results, table, targets, versus
 from bench.scenarios import (
     CEILING_SCENARIOS,
     RUN_TYPE,
@@ -40,15 +46,25 @@ from bench.wrk import Request, Sample, WrkMissing, run, wrk_path
 REPO = Path(__file__).resolve().parents[1]
 
 
+@dataclass(frozen=True)
+class Load:
+    """One scenario's request and the server that answers it."""
+
+    request: Request
+    server: Server
+
+
 def _flowruns_server(dataset: Dataset, work: Path, workers: int) -> Server:
+    build = dataset.build
     port = free_port()
-    command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port), *dataset.options]
+    command = build.command("serve", "--port", str(port), *dataset.options)
     if workers > 1:
         command += ["--workers", str(workers)]
-    log = work / f"flowruns-{dataset.size}.log"
+    log = work / f"flowruns-{dataset.size}{build.suffix}.log"
     # The rate limit stays on (its cost is measured) but high enough never to refuse the load.
-    env = {"FLOWRUNS_RATE_LIMIT": "1000000", "FLOWRUNS_RATE_BURST": "1000000"}
-    return Server(f"flowruns {dataset.size:,}", command, port, "/healthz", log, env)
+    env = {"FLOWRUNS_RATE_LIMIT": "1000000", "FLOWRUNS_RATE_BURST": "1000000", **build.env}
+    name = "flowruns" if build.sha is None else f"flowruns@{build.label}"
+    return Server(f"{name} {dataset.size:,}", command, port, "/healthz", log, env)
 
 
 def _ceiling_server(dataset: Dataset, targets: Targets, work: Path, workers: int) -> Server:
@@ -89,6 +105,12 @@ def main() -> None:
         choices=[name for name in LABELS if name != "peer"],
         help="only these flowruns and ceiling scenarios (default: all)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure this commit, tag or branch of flowruns, built beside this checkout, "
+        "on its own copy of each history, in the same rounds",
+    )
     args = parser.parse_args()
     try:
         wrk_path()
@@ -99,63 +121,79 @@ def main() -> None:
 
     started = time.monotonic()
     CACHE.mkdir(parents=True, exist_ok=True)
+    baseline = None
+    if args.baseline is not None:
+        try:
+            baseline = build_baseline(REPO, args.baseline, CACHE)
+        except BaselineError as error:
+            sys.exit(str(error))
+        print(f"baseline {args.baseline}: {baseline.label}, from {baseline.src}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-", dir=CACHE) as tmp:
         work = Path(tmp)
         servers: list[Server] = []
         try:
-            results = _measure(args, work, servers)
+            results = _measure(args, work, servers, baseline)
         finally:
             for server in servers:
                 server.stop()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = CACHE / f"results-{stamp}"
-    text = "\n".join([table(results), "", *targets(results, args.sizes)])
+    parts = [table(results), "", *targets(results, args.sizes)]
+    if baseline is not None:
+        parts += ["", versus(results, describe_current(REPO))]
+    text = "\n".join(parts)
     out.with_suffix(".md").write_text(text + "\n")
     raw = {
-        "rounds": [{f"{k[0]}/{k[1]}": asdict(s) for k, s in r.items()} for r in results.rounds],
+        "rounds": _by_name(results.rounds),
         "rss_mb": {f"{k[0]}/{k[1]}": v for k, v in results.rss_mb.items()},
         "args": vars(args),
     }
+    if baseline is not None:
+        raw["baseline"] = {
+            "sha": baseline.sha,
+            "rounds": _by_name(results.baseline_rounds),
+            "not_compared": {f"{k[0]}/{k[1]}": v for k, v in results.not_compared.items()},
+        }
     out.with_suffix(".json").write_text(json.dumps(raw, indent=1))
     print(text)
     print(f"\n{time.monotonic() - started:.0f}s; results in {out}.md and .json")
 
 
-def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Results:
-    requests: dict[Key, Request] = {}
-    owner: dict[Key, Server] = {}
+def _by_name(rounds: list[dict[Key, Sample]]) -> list[dict[str, dict[str, float]]]:
+    return [{f"{k[0]}/{k[1]}": asdict(s) for k, s in r.items()} for r in rounds]
+
+
+def _measure(
+    args: argparse.Namespace, work: Path, servers: list[Server], baseline: Build | None
+) -> Results:
+    loads: dict[Key, Load] = {}
+    theirs: dict[Key, Load] = {}
+    not_compared: dict[Key, str] = {}
+    seeders = (CURRENT, CURRENT) if baseline is None else _seeders(baseline)
     for size in args.sizes:
-        if args.engine == "postgresql":
-            dataset = postgresql_history(size, work, args.postgres_url)
-        else:
-            dataset = sqlite_history(size, work)
-        seeded = (
-            "cached" if dataset.seed_seconds is None else f"seeded in {dataset.seed_seconds:.0f}s"
-        )
-        print(f"{size:,} runs on {args.engine}: {seeded}", flush=True)
-        server = _flowruns_server(dataset, work, args.workers)
-        servers.append(server)
-        server.start()
-        headers = auth.headers(server, dataset)
-        print(f"  auth: {'bearer token from flowruns token' if headers else 'none'}", flush=True)
-        with httpx.Client(timeout=120, headers=dict(headers)) as client:
-            found = discover(client, server.base)
-        query = "status and type" if found.filtered else "type only (no $filter on this server)"
-        print(f"  list query: {found.list_url} [{query}]", flush=True)
-        ours = flowruns_requests(found, server.base, headers)
-        ours |= overview_requests(server.base, headers)
+        dataset = _history(args, size, work, seeders[0], CURRENT)
+        server, found, ours = _flowruns(args, dataset, work, servers)
         for name, request in ours.items():
-            if args.scenarios is None or name in args.scenarios:
-                requests[size, name] = request
-                owner[size, name] = server
+            loads[size, name] = Load(request, server)
+        if baseline is not None:
+            dataset_theirs = _history(args, size, work, seeders[1], baseline)
+            server_theirs, found_theirs, requests = _flowruns(args, dataset_theirs, work, servers)
+            for name, request in requests.items():
+                reason = _incomparable(
+                    name, (found, found_theirs), (ours[name], request), baseline.label
+                )
+                if reason is None:
+                    theirs[size, name] = Load(request, server_theirs)
+                else:
+                    not_compared[size, name] = reason
+                    print(f"  {LABELS[name]}: not compared ({reason})", flush=True)
         if args.scenarios is None or set(args.scenarios) & set(CEILING_SCENARIOS):
             ceiling = _ceiling_server(dataset, found, work, args.workers)
             servers.append(ceiling)
             ceiling.start()
             for name, request in ceiling_requests(ceiling.base, found.run_id).items():
                 if args.scenarios is None or name in args.scenarios:
-                    requests[size, name] = request
-                    owner[size, name] = ceiling
+                    loads[size, name] = Load(request, ceiling)
         if size == args.peer_size:
             home = peer.prefect_history(sqlite_cached(size)[0], size, work)
             prefect = peer.server(home, work / "prefect.log", args.workers)
@@ -163,34 +201,118 @@ def _measure(args: argparse.Namespace, work: Path, servers: list[Server]) -> Res
             prefect.start()
             body = peer.filter_body(RUN_TYPE, STATUS)
             url = f"{prefect.base}/api/flow_runs/filter"
-            requests[size, "peer"] = Request(
-                "POST", url, (("Content-Type", "application/json"),), body
-            )
-            owner[size, "peer"] = prefect
+            request = Request("POST", url, (("Content-Type", "application/json"),), body)
+            loads[size, "peer"] = Load(request, prefect)
 
     script = str(work / "wrk.lua")
     print("warming up", flush=True)
-    for request in requests.values():
-        run(request, script, seconds=1, connections=args.connections)
+    for load in [*loads.values(), *theirs.values()]:
+        run(load.request, script, seconds=1, connections=args.connections)
     rounds: list[dict[Key, Sample]] = []
+    baseline_rounds: list[dict[Key, Sample]] = []
     for number in range(args.rounds):
         samples: dict[Key, Sample] = {}
-        for key, request in requests.items():
-            pids = owner[key].pids()
-            before = cpu_seconds(pids)
-            sample = run(request, script, seconds=args.seconds, connections=args.connections)
-            cpu_ms = (cpu_seconds(pids) - before) * 1000 / max(sample.requests, 1)
-            samples[key] = replace(sample, server_cpu_ms=cpu_ms)
-            print(
-                f"  round {number + 1} {key[0]:>9,} {LABELS[key[1]]:<38}"
-                f" {samples[key].requests_per_s:8,.0f} req/s  p50 {samples[key].p50_ms:7.2f} ms"
-                f"  cpu {samples[key].server_cpu_ms:6.3f} ms/req"
-                + (f"  {sample.failures} FAILED" if sample.failures else ""),
-                flush=True,
-            )
+        samples_theirs: dict[Key, Sample] = {}
+        for key, load in loads.items():
+            turns = [("", load, samples)]
+            if baseline is not None and key in theirs:
+                turns.append((f"  @{baseline.label}", theirs[key], samples_theirs))
+                # Each build goes first in every other round: neither always meets the machine
+                # right after the other's load.
+                if number % 2:
+                    turns.reverse()
+            for who, measured, into in turns:
+                sample = into[key] = _sample(measured, script, args)
+                print(
+                    f"  round {number + 1} {key[0]:>9,} {LABELS[key[1]]:<38}"
+                    f" {sample.requests_per_s:8,.0f} req/s  p50 {sample.p50_ms:7.2f} ms"
+                    f"  cpu {sample.server_cpu_ms:6.3f} ms/req"
+                    + (f"  {sample.failures} FAILED" if sample.failures else "")
+                    + who,
+                    flush=True,
+                )
         rounds.append(samples)
-    rss = {key: server.peak_rss_mb() for key, server in owner.items()}
-    return Results(rounds, rss, args.peer_size or None)
+        baseline_rounds.append(samples_theirs)
+    rss = {key: load.server.peak_rss_mb() for key, load in loads.items()}
+    label = None if baseline is None else baseline.label
+    return Results(rounds, rss, args.peer_size or None, label, baseline_rounds, not_compared)
+
+
+def _seeders(baseline: Build) -> tuple[Build, Build]:
+    """The builds that seed the histories this checkout and the baseline copy."""
+    current_schema, baseline_schema = CURRENT.schema_revisions(), baseline.schema_revisions()
+    shared = seeder(CURRENT, current_schema, baseline, baseline_schema)
+    newest = [schema[0] if schema else "none" for schema in (current_schema, baseline_schema)]
+    schemas = f"schema revision {newest[0]} here, {newest[1]} in {baseline.label}"
+    if shared is None:
+        print(f"{schemas}: neither is older, so each seeds its own history", flush=True)
+        return CURRENT, baseline
+    print(f"{schemas}: both copy the history {shared.label} seeds", flush=True)
+    return shared, shared
+
+
+def _history(
+    args: argparse.Namespace, size: int, work: Path, seeded_by: Build, build: Build
+) -> Dataset:
+    if args.engine == "postgresql":
+        dataset = postgresql_history(size, work, args.postgres_url, seeded_by, build)
+    else:
+        dataset = sqlite_history(size, work, seeded_by, build)
+    made = "cached" if dataset.seed_seconds is None else f"seeded in {dataset.seed_seconds:.0f}s"
+    if build != seeded_by:
+        made = f"history of {seeded_by.label}, {made}, copy upgraded by {build.label}"
+    print(f"{size:,} runs on {args.engine} for {build.label}: {made}", flush=True)
+    return dataset
+
+
+def _flowruns(
+    args: argparse.Namespace, dataset: Dataset, work: Path, servers: list[Server]
+) -> tuple[Server, Targets, dict[str, Request]]:
+    """A started flowruns server on ``dataset``, its scenario targets and selected requests."""
+    server = _flowruns_server(dataset, work, args.workers)
+    servers.append(server)
+    server.start()
+    headers = auth.headers(server, dataset)
+    print(f"  auth: {'bearer token from flowruns token' if headers else 'none'}", flush=True)
+    with httpx.Client(timeout=120, headers=dict(headers)) as client:
+        found = discover(client, server.base)
+    query = "status and type" if found.filtered else "type only (no $filter on this server)"
+    print(f"  list query: {found.list_url} [{query}]", flush=True)
+    requests = flowruns_requests(found, server.base, headers)
+    requests |= overview_requests(server.base, headers)
+    selected = {n: r for n, r in requests.items() if args.scenarios is None or n in args.scenarios}
+    return server, found, selected
+
+
+def _incomparable(
+    scenario: str,
+    targets: tuple[Targets, Targets],
+    requests: tuple[Request, Request],
+    baseline: str,
+) -> str | None:
+    """Why this checkout's and the baseline's answers to ``scenario`` cannot be compared (each
+    request is sent once to find out), or None."""
+    if scenario in ("list", "deep") and targets[0].filtered != targets[1].filtered:
+        return "only one of the two has $filter: the list queries differ"
+    for who, request in zip(("HEAD", baseline), requests, strict=True):
+        answer = httpx.request(
+            request.method,
+            request.url,
+            headers=list(request.headers),
+            content=request.body,
+            timeout=120,
+        )
+        if not answer.is_success:
+            return f"{who} answers {answer.status_code}"
+    return None
+
+
+def _sample(load: Load, script: str, args: argparse.Namespace) -> Sample:
+    pids = load.server.pids()
+    before = cpu_seconds(pids)
+    sample = run(load.request, script, seconds=args.seconds, connections=args.connections)
+    cpu_ms = (cpu_seconds(pids) - before) * 1000 / max(sample.requests, 1)
+    return replace(sample, server_cpu_ms=cpu_ms)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import httpx
 
@@ -16,25 +14,15 @@ _JWT = re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]+")
 
 
 def headers(server: Server, dataset: Dataset) -> tuple[tuple[str, str], ...]:
-    """A bearer token from ``flowruns token`` when the server asks for one, else nothing."""
+    """A bearer token when the server asks for one, else nothing.
+
+    The token comes from ``flowruns token`` of the build that serves the dataset, which signs it
+    with the key in the dataset's data directory.
+    """
     status = httpx.get(f"{server.base}{HUB}/runs?$top=1", timeout=30).status_code
     if status != 401:
         return ()
-    minted = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flowruns",
-            "token",
-            "--ttl",
-            "4h",
-            "--data-dir",
-            str(dataset.data_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    minted = dataset.build.output("token", "--ttl", "4h", "--data-dir", dataset.data_dir)
     found = _JWT.search(minted.stdout) or _JWT.search(minted.stderr)
     if found is None:
         raise RuntimeError(f"`flowruns token` printed no token:\n{minted.stdout}{minted.stderr}")

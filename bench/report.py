@@ -1,10 +1,10 @@
-"""Medians over the repeated rounds, ratios taken within each round, the table and targets."""
+"""Medians over the repeated rounds, ratios taken within each round, the tables and targets."""
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.wrk import Sample
 
@@ -36,15 +36,26 @@ _CEILING = {
     "patch": "insert",
 }
 READS = ("get", "list", "deep")
+# HEAD is called slower than the baseline when a scenario costs it more than this many times as
+# much, by time or by server CPU per request.
+SLOWER = 1.05
 
 
 @dataclass
 class Results:
-    """Every sample of a run, by round, plus peak RSS per server."""
+    """Every sample of a run, by round, plus peak RSS per server.
+
+    With a baseline (another commit of flowruns), ``baseline_rounds[i]`` holds its samples of
+    round ``i``, taken in the same round as ``rounds[i]``.
+    """
 
     rounds: list[dict[Key, Sample]]
     rss_mb: dict[Key, float]
     peer_size: int | None
+    baseline: str | None = None  # how the report names the baseline
+    baseline_rounds: list[dict[Key, Sample]] = field(default_factory=list)
+    # Scenarios the baseline ran without, and why (say, it answers 400 to the request).
+    not_compared: dict[Key, str] = field(default_factory=dict)
 
     def median(self, key: Key, value: Callable[[Sample], float]) -> float:
         return statistics.median(value(r[key]) for r in self.rounds if key in r)
@@ -72,6 +83,20 @@ class Results:
         return statistics.median(
             sum(cost(r[k]) for k in keys) / cost(r[size, "list"]) for r in rounds
         )
+
+    def baseline_ratio(self, key: Key, cost: Callable[[Sample], float]) -> float | None:
+        """Median over rounds of this checkout's ``cost`` over the baseline's in the same round."""
+        pairs = [
+            (ours[key], theirs[key])
+            for ours, theirs in zip(self.rounds, self.baseline_rounds, strict=True)
+            if key in ours and key in theirs and ours[key].requests and theirs[key].requests
+        ]
+        if not pairs:
+            return None
+        return statistics.median(cost(ours) / cost(theirs) for ours, theirs in pairs)
+
+    def baseline_keys(self) -> list[Key]:
+        return [k for k in self.ordered_keys() if any(k in r for r in self.baseline_rounds)]
 
     def ceiling_ratio(self, key: Key) -> float | None:
         size, scenario = key
@@ -201,3 +226,79 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
     worst = max((v for k, v in results.rss_mb.items() if k[1] != "peer"), default=None)
     check("flowruns peak RSS per worker < 200 MB", worst, lambda v: v < 200, " MB")
     return lines
+
+
+def _both(results: Results, key: Key, value: Callable[[Sample], float], spec: str) -> list[str]:
+    """The medians over rounds of ``value``: this checkout's, then the baseline's."""
+    return [
+        f"{statistics.median(value(r[key]) for r in rounds if key in r):{spec}}"
+        for rounds in (results.rounds, results.baseline_rounds)
+    ]
+
+
+def _versus_x(value: float | None) -> str:
+    # Three decimals: the verdict turns on the second.
+    return "" if value is None else f"{value:.3f}x"
+
+
+def time_per_request(sample: Sample) -> float:
+    """Seconds per request at the benchmark's concurrency: the inverse of throughput."""
+    return 1 / sample.requests_per_s
+
+
+def server_cpu(sample: Sample) -> float:
+    """Server CPU milliseconds per request."""
+    return sample.server_cpu_ms
+
+
+def versus(results: Results, current: str) -> str:
+    """This checkout against the baseline, per scenario and size, with the scenarios in which
+    this checkout is slower by more than :data:`SLOWER` (``current`` describes this checkout)."""
+    them = results.baseline
+    assert them is not None
+    lines = [
+        f"## HEAD vs {them}",
+        "",
+        f"HEAD is {current}. Each ratio is HEAD's cost over {them}'s, taken within each round,"
+        " then the median over rounds: above 1, HEAD costs more. Time per request is the inverse"
+        " of requests/s; CPU is the server's CPU time per request.",
+        "",
+        f"| runs | scenario | req/s HEAD | req/s {them} | time/req HEAD÷{them} "
+        f"| CPU ms/req HEAD | CPU ms/req {them} | CPU/req HEAD÷{them} "
+        f"| p50 ms HEAD | p50 ms {them} | p99 ms HEAD | p99 ms {them} | failed {them} |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    slower: list[str] = []
+    for key in results.baseline_keys():
+        size, scenario = key
+        by_time = results.baseline_ratio(key, time_per_request)
+        by_cpu = results.baseline_ratio(key, server_cpu)
+        failed = sum(r[key].failures for r in results.baseline_rounds if key in r)
+        cells = [
+            *_both(results, key, lambda s: s.requests_per_s, ",.0f"),
+            _versus_x(by_time),
+            *_both(results, key, server_cpu, ".2f"),
+            _versus_x(by_cpu),
+            *_both(results, key, lambda s: s.p50_ms, ".2f"),
+            *_both(results, key, lambda s: s.p99_ms, ".2f"),
+            str(failed),
+        ]
+        lines.append(f"| {size:,} | {LABELS[scenario]} | {' | '.join(cells)} |")
+        over = [
+            f"{name} {_versus_x(value)}"
+            for name, value in (("time/req", by_time), ("CPU/req", by_cpu))
+            if value is not None and value > SLOWER
+        ]
+        if over:
+            slower.append(f"{size:,} runs {LABELS[scenario]} ({', '.join(over)})")
+    lines.append("")
+    percent = f"{(SLOWER - 1) * 100:.0f}%"
+    lines.append(
+        f"- HEAD slower than {them} by more than {percent}: "
+        + ("; ".join(slower) if slower else "none")
+    )
+    order = list(LABELS)
+    skipped = sorted(results.not_compared.items(), key=lambda i: (i[0][0], order.index(i[0][1])))
+    for (size, scenario), reason in skipped:
+        lines.append(f"- {size:,} runs {LABELS[scenario]}: not compared ({reason})")
+    return "\n".join(lines)
