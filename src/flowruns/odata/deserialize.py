@@ -188,6 +188,9 @@ def _read_annotation(
 def read_value(prop: Property, value: object, target: str) -> Any:
     """One property value, typed and validated."""
     if value is None:
+        if prop.collection:
+            # OData: a collection holds no value as an empty collection, never as null.
+            raise InvalidRequest(f"'{target}' is a collection; send [] for none.", target=target)
         if not prop.nullable:
             raise InvalidRequest(f"'{target}' cannot be null.", target=target)
         return None
