@@ -156,6 +156,11 @@ def binding_for(entity_type: EntityType) -> EntitySetBinding:
     return RUNS if entity_type.is_a(RUNS.type) else PROCESSES
 
 
+_HUB = HUB_PATH.split("/")
+_HUB_LOWER = [segment.lower() for segment in _HUB]
+_SETS_BY_LOWER_NAME = {name.lower(): binding for name, binding in ENTITY_SETS.items()}
+
+
 def resolve(path: str) -> Resource:
     """Resolve ``path`` (below the service root, without query) or raise 400."""
     raw = [s for s in path.split("/") if s]
@@ -168,14 +173,13 @@ def resolve(path: str) -> Resource:
         return ServiceDocument()
     if len(segments) == 1 and segments[0].lower() == "$metadata":
         return Metadata()
-    hub = HUB_PATH.split("/")
-    if len(segments) == 1 and segments[0].lower() == hub[0].lower():
-        return Hub(external, hub[0])
-    for i, expected in enumerate(hub):
-        if len(segments) <= i or segments[i].lower() != expected.lower():
+    if len(segments) == 1 and segments[0].lower() == _HUB[0].lower():
+        return Hub(external, _HUB[0])
+    for i, expected in enumerate(_HUB_LOWER):
+        if len(segments) <= i or segments[i].lower() != expected:
             bad = segments[i] if len(segments) > i else segments[-1]
             raise _no_segment(bad)
-    rest = segments[len(hub) :]
+    rest = segments[len(_HUB) :]
     if not rest:
         return Hub()
     return _resolve_below_hub(rest)
@@ -210,7 +214,7 @@ def _parse_key(text: str, segment: str) -> str:
 
 def _resolve_below_hub(segments: list[str]) -> Resource:
     name, key = _split_key(segments[0])
-    binding = next((b for n, b in ENTITY_SETS.items() if n.lower() == name.lower()), None)
+    binding = _SETS_BY_LOWER_NAME.get(name.lower())
     if binding is None:
         raise _no_segment(segments[0])
     collection = CollectionRef(binding)
