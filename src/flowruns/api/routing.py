@@ -90,7 +90,8 @@ class Route(Generic[Endpoint]):
         # What to do instead of POSTing to a navigation the model says is not insertable.
         self._insert_note = ""
         if isinstance(self.resource, paths.CollectionRef) and self.resource.via is not None:
-            self._insert_note = self.resource.via.navigation.insert_note
+            navigation = self.resource.via.navigation
+            self._insert_note = "" if navigation.insertable else navigation.insert_note
 
     def operation(self, method: str) -> Operation[Endpoint]:
         """The operation answering ``method`` (HEAD is GET without a body), or 405."""
@@ -126,12 +127,8 @@ class Route(Generic[Endpoint]):
                 op.if_match,
             )
         listing = self.operations.get("GET")
-        if not (
-            listing is not None
-            and isinstance(self.resource, paths.CollectionRef)
-            and self.resource.via is None
-            and entity is not None
-        ):
+        entity_set = isinstance(self.resource, paths.CollectionRef) and self.resource.via is None
+        if listing is None or entity is None or not entity_set:
             return
         casts = entity.concrete_subtypes()
         for cast in casts if len(casts) > 1 else ():
