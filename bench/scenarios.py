@@ -10,13 +10,14 @@ from urllib.parse import quote
 import httpx
 
 from bench.wrk import Request
+from flowruns.edm.capabilities import DEFAULT_PAGE_SIZE, MAX_TOP
 
 HUB = "/beta/external/industryData"
 RUN_TYPE = "outgoingFlowRun"
 STATUS = "failed"
 LIST_PATH = f"{HUB}/runs/microsoft.graph.industryData.{RUN_TYPE}"
 FILTER = "$filter=status%20eq%20%27failed%27"
-PAGE_SIZE = 100  # the server's default page size, which every list scenario uses
+PAGE_SIZE = DEFAULT_PAGE_SIZE  # the server's default page size, which every list scenario uses
 _JSON = ("Content-Type", "application/json")
 CEILING_SCENARIOS = ("ceiling", "select", "insert")
 
@@ -80,7 +81,7 @@ def deep_url(client: httpx.Client, list_url: str) -> str:
     counted.raise_for_status()
     total: int = counted.json()["@odata.count"]
     start = max(0, min(int(total * 0.9), total - PAGE_SIZE))
-    walk_page = max(1, min(999, start // 20))
+    walk_page = max(1, min(MAX_TOP, start // 20))
     url = list_url
     prefer = {"Prefer": f"odata.maxpagesize={walk_page}"}
     for _ in range(start // walk_page):

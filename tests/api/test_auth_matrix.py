@@ -1,8 +1,11 @@
 """Every path and method against every kind of bad or insufficient token (SPEC §6).
 
-One table of operations (each SPEC §1 row, with the permissions it needs) times one table of
-token variants; each pair must answer the right status, and nothing of tenant A may show
-through tenant B's token: another tenant's id answers exactly like an id that never existed.
+The operations are every method of every route of the route table (so a new route is covered
+as soon as it is declared), with ids in its keys, and the SPEC rows written out below with the
+permissions SPEC §6 says they need (a few with query options); the SPEC rows also check that
+the table declares those permissions. Times one table of token variants, each pair must
+answer the right status, and nothing of tenant A may show through tenant B's token: another
+tenant's id answers exactly like an id that never existed.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
+from flowruns.api.routes import ROUTES
 from flowruns.auth.scopes import (
     FLOW_READ,
     FLOW_READ_WRITE,
     READ_WRITE_PERMISSIONS,
     RUN_READ,
     RUN_READ_WRITE,
+    Area,
 )
+from flowruns.edm.openapi import PathOperation
+from flowruns.odata import path as paths
 from flowruns.settings import DEFAULT_TENANT, Settings
 from tests.api import forged
 from tests.api.steps import (
@@ -71,10 +78,11 @@ def _ref(path: str) -> dict[str, Any]:
     return {"@odata.id": f"{BASE_URL}{HUB}/{path}"}
 
 
-OPERATIONS = [
+SPEC = [
     Operation("GET", ROOT),
     Operation("GET", f"{ROOT}/$metadata"),
     Operation("GET", HUB),
+    Operation("GET", f"{ROOT}/external"),
     Operation("GET", f"{HUB}/runs", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runs/{NS}.outgoingFlowRun", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runs/$count", reads=(RUNS,)),
@@ -84,15 +92,26 @@ OPERATIONS = [
     Operation("GET", f"{HUB}/runs/{{run}}/{NS}.outgoingFlowRun", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runs/{{run}}/process", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runs/{{run}}/process/$ref", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/runs/{{run}}/$ref", reads=(RUNS,)),
     Operation("GET", f"{HUB}/processes", reads=(FLOWS,)),
     Operation("GET", f"{HUB}/processes/$count", reads=(FLOWS,)),
     Operation("GET", f"{HUB}/processes?$expand=runs", reads=(FLOWS, RUNS)),
     Operation("GET", f"{HUB}/processes?$filter=runs/any()", reads=(FLOWS, RUNS)),
     Operation("GET", f"{HUB}/processes?$orderby=runs/$count desc", reads=(FLOWS, RUNS)),
     Operation("GET", f"{HUB}/processes/{{process}}", reads=(FLOWS,)),
+    Operation("GET", f"{HUB}/processes/{{process}}/$ref", reads=(FLOWS,)),
     Operation("GET", f"{HUB}/processes/{{process}}/runs", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/processes/{{process}}/runs/$count", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/processes/{{process}}/runs/{{run}}", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/processes/{{process}}/runs/{{run}}/$ref", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runGroups", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/runGroups/$count", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/runGroups/{{group}}", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/runGroups/{{group}}/$ref", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runGroups/{{group}}/runs", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/runGroups/{{group}}/runs/$count", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/runGroups/{{group}}/runs/{{run}}", reads=(RUNS,)),
+    Operation("GET", f"{HUB}/runGroups/{{group}}/runs/{{run}}/$ref", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runGroups/{{group}}/runs/$ref", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runGroups/{{group}}/getErrorsAndWarningsFile", reads=(RUNS,)),
     Operation("POST", f"{HUB}/runs", writes=(RUNS,), body={"@odata.type": OUTGOING}),
@@ -125,7 +144,23 @@ OPERATIONS = [
     Operation(
         "POST", f"{HUB}/processes/{{process}}/runs", writes=(RUNS,), body={"displayName": "x"}
     ),
+    Operation(
+        "PATCH",
+        f"{HUB}/processes/{{process}}/runs/{{run}}",
+        writes=(RUNS,),
+        body={"displayName": "x"},
+    ),
+    Operation("DELETE", f"{HUB}/processes/{{process}}/runs/{{run}}", writes=(RUNS,)),
     Operation("POST", f"{HUB}/runGroups", writes=(RUNS,), body={"displayName": "x"}),
+    Operation("PATCH", f"{HUB}/runGroups/{{group}}", writes=(RUNS,), body={"displayName": "x"}),
+    Operation("DELETE", f"{HUB}/runGroups/{{group}}", writes=(RUNS,)),
+    Operation(
+        "PATCH",
+        f"{HUB}/runGroups/{{group}}/runs/{{run}}",
+        writes=(RUNS,),
+        body={"displayName": "x"},
+    ),
+    Operation("DELETE", f"{HUB}/runGroups/{{group}}/runs/{{run}}", writes=(RUNS,)),
     Operation(
         "POST",
         f"{HUB}/runGroups/{{group}}/runs/$ref",
@@ -134,6 +169,35 @@ OPERATIONS = [
     ),
     Operation("DELETE", f"{HUB}/runGroups/{{group}}/runs/{{run}}/$ref", writes=(RUNS,)),
 ]
+
+_AREAS = {Area.RUNS: RUNS, Area.FLOWS: FLOWS}
+# The id each kind of key is given: a member run of the group, and a run of the process.
+_IDS = {"run-id": "{run}", "process-id": "{process}", "runGroup-id": "{group}"}
+
+
+def _path(described: PathOperation) -> str:
+    path = described.path
+    for key in described.keys:
+        path = path.replace(f"{{{key}}}", _IDS[key])
+    return ROOT + path
+
+
+def _routes() -> list[Operation]:
+    """Every method of every route of the table (and each documented cast), with the needs the
+    table declares and no body: refused with a bad or lacking token, hidden from another
+    tenant, readable with exactly those permissions."""
+    found = []
+    for route in ROUTES.routes:
+        for described in route.described():
+            needs = route.operations[described.method].needs
+            reads = tuple(_AREAS[n.area] for n in needs if not n.write)
+            writes = tuple(_AREAS[n.area] for n in needs if n.write)
+            found.append(Operation(described.method, _path(described), reads, writes))
+    return found
+
+
+_SPECIFIED = {(o.method, o.path) for o in SPEC}
+OPERATIONS = SPEC + [o for o in _routes() if (o.method, o.path) not in _SPECIFIED]
 
 _PERMISSION = {(RUNS, False): RUN_READ, (RUNS, True): RUN_READ_WRITE}
 _PERMISSION |= {(FLOWS, False): FLOW_READ, (FLOWS, True): FLOW_READ_WRITE}
@@ -314,6 +378,19 @@ def test_another_tenants_data_is_invisible(world: World, operation: Operation) -
         assert SECRET not in response.text
         assert not any(value in response.text for value in world.ids.values())
     assert world.snapshot() == world.before
+
+
+_ANY_IDS = {"run": "r", "other_run": "o", "process": "p", "group": "g"}
+
+
+@pytest.mark.parametrize("operation", [o for o in SPEC if "?" not in o.path], ids=str)
+def test_the_route_table_declares_what_the_spec_says(operation: Operation) -> None:
+    resource = paths.resolve(operation.path.removeprefix(ROOT).format(**_ANY_IDS))
+    route = ROUTES.match(resource)
+    assert route is not None, operation
+    needs = route.operation(operation.method).needs
+    declared = {(_AREAS[n.area], n.write) for n in needs}
+    assert declared == {(a, False) for a in operation.reads} | {(a, True) for a in operation.writes}
 
 
 def test_the_default_tenant_token_sees_its_own_data(world: World) -> None:

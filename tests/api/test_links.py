@@ -14,6 +14,7 @@ from tests.api.steps import (
     assert_error,
     assert_unchanged,
     count,
+    create_group,
     create_process,
     create_run,
     get_json,
@@ -315,6 +316,37 @@ def test_bind_on_a_property_that_is_not_a_navigation_is_rejected(client: TestCli
     )
     assert_error(response, 400, "invalidRequest", "status")
     assert count(client, "runs") == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "processes", {"@odata.type": INSIGHTS, "displayName": "p"}),
+        ("PATCH", "processes/{process}", {}),
+        ("POST", "runs/{run}/process", {"@odata.type": INSIGHTS, "displayName": "p"}),
+        ("POST", "runGroups", {"displayName": "g"}),
+        ("PATCH", "runGroups/{group}", {}),
+    ],
+)
+@pytest.mark.parametrize("as_list", [False, True], ids=["url", "list of urls"])
+def test_collections_of_links_are_not_bound_in_a_body(
+    client: TestClient, method: str, path: str, body: dict[str, str], as_list: bool
+) -> None:
+    """A process's runs link to it from each run; a group's members are added by ``$ref``."""
+    process = create_process(client)
+    run = create_run(client)
+    group = create_group(client)
+    url = f"{BASE_URL}{run_url(run['id'])}"
+    bind = {"runs@odata.bind": [url] if as_list else url}
+    ids = {"process": process["id"], "run": run["id"], "group": group["id"]}
+    response = client.request(method, f"{HUB}/{path.format(**ids)}", json={**body, **bind})
+    assert_error(response, 400, "invalidRequest", "runs@odata.bind")
+    assert count(client, "processes") == 1
+    assert count(client, "runs") == 2
+    assert count(client, f"runGroups/{group['id']}/runs") == 0
+    assert _process_of(client, run["id"]) is None
+    assert_unchanged(client, process_url(process["id"]), process)
+    assert_unchanged(client, run_url(group["id"]), group)
 
 
 def test_any_entity_answers_its_own_reference(client: TestClient) -> None:

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
+from flowruns.edm.capabilities import MAX_LAMBDA_DEPTH
 from flowruns.logs import TextFormatter
-from flowruns.odata.query import MAX_LAMBDA_DEPTH
 from flowruns.settings import Settings
 from flowruns.store.database import make_engine, sqlite_url
 from tests.api.steps import (

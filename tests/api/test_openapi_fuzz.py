@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from starlette.testclient import TestClient
 
 from flowruns import __version__
+from flowruns.api.routes import ROUTES
 from flowruns.edm.industrydata import HUB_PATH
 from flowruns.edm.openapi import openapi_document
 from tests.api.steps import INSIGHTS
@@ -74,7 +75,9 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
         yield Fuzzed(f"{server.base}/beta", session)
 
 
-schema = schemathesis.openapi.from_dict(openapi_document("flowruns", __version__))
+schema = schemathesis.openapi.from_dict(
+    openapi_document("flowruns", __version__, ROUTES.described())
+)
 
 
 @schema.parametrize()

@@ -137,6 +137,8 @@ def test_prefer_maxpagesize_sets_the_page_size_and_is_echoed(
     assert len(smaller_top.json()["value"]) == 1
     smaller_prefer = client.get(f"{RUNS}?$top=5", headers={"Prefer": "odata.maxpagesize=3"})
     assert len(smaller_prefer.json()["value"]) == 3
+    too_large = client.get(RUNS, headers={"Prefer": "odata.maxpagesize=5000"})
+    assert too_large.headers["Preference-Applied"] == "odata.maxpagesize=999"
 
 
 def test_without_a_usable_prefer_no_preference_applied(

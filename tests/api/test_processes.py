@@ -98,6 +98,25 @@ def test_derived_properties_only_on_their_type(client: TestClient) -> None:
     assert count(client, "processes") == 0
 
 
+def test_a_collection_property_is_never_null(client: TestClient) -> None:
+    """OData: a collection holds no value as an empty collection, never as null."""
+    created = create_process(client, odata_type=DATA_SHARE)
+    assert created["inviteeUserIds"] == []
+    url = process_url(created["id"])
+    assert get_json(client, url)["inviteeUserIds"] == []
+    cast = f"{HUB}/processes/{NS}.dataShareOutgoingFlow"
+    assert [p["inviteeUserIds"] for p in get_json(client, cast)["value"]] == [[]]
+    nulled = client.post(
+        f"{HUB}/processes",
+        json={"@odata.type": DATA_SHARE, "displayName": "p", "inviteeUserIds": None},
+    )
+    assert_error(nulled, 400, "invalidRequest", "inviteeUserIds")
+    before = get_json(client, url)
+    assert_error(client.patch(url, json={"inviteeUserIds": None}), 400, "invalidRequest")
+    assert count(client, "processes") == 1
+    assert_unchanged(client, url, before)
+
+
 def test_list_processes_by_display_name_with_every_type(client: TestClient) -> None:
     create_process(client, "b insights", INSIGHTS)
     create_process(client, "a share", DATA_SHARE)

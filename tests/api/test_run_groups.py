@@ -176,12 +176,15 @@ def test_removing_a_non_member_is_404(client: TestClient) -> None:
 
 
 def test_runs_cannot_be_created_inside_a_group(client: TestClient) -> None:
+    """The navigation is not insertable ($metadata says so): 405, saying what to do instead."""
     group = create_group(client)
     response = client.post(
         f"{GROUPS}/{group['id']}/runs",
         json={"@odata.type": f"#{NS}.outgoingFlowRun", "displayName": "x"},
     )
-    assert_error(response, 400, "invalidRequest")
+    error = assert_error(response, 405, "notAllowed")
+    assert response.headers["Allow"] == "GET"
+    assert "runGroups/{id}/runs/$ref" in error["message"]
     assert count(client, "runs") == 1
 
 

@@ -8,7 +8,9 @@ from flowruns.edm.industrydata import (
     PROCESSES,
     RUN_GROUPS,
     RUNS,
+    external,
     incoming_flow_run,
+    industry_data_hub,
     outgoing_flow_run,
     process,
     run,
@@ -24,8 +26,10 @@ from flowruns.odata.path import (
     Metadata,
     Ref,
     ServiceDocument,
+    addressed_type,
     resolve,
     resolve_reference,
+    template,
 )
 from tests.conftest import NS
 
@@ -226,3 +230,65 @@ def test_reference_urls_absolute_and_relative(url: str) -> None:
 def test_reference_urls_that_name_no_entity_are_400(url: str) -> None:
     with pytest.raises(InvalidRequest):
         resolve_reference(url, "/beta")
+
+
+# -- the route a path belongs to --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [
+        ("", ""),
+        ("$metadata", "/$metadata"),
+        ("EXTERNAL", "/external"),
+        (HUB, f"/{HUB}"),
+        (f"{HUB}/RUNS('{KEY}')", f"/{HUB}/runs/{{id}}"),
+        # A cast narrows the route it is written in.
+        (f"{HUB}/runs/{NS}.runGroup/{KEY}", f"/{HUB}/runs/{{id}}"),
+        (f"{HUB}/runs/{NS}.outgoingFlowRun/$count", f"/{HUB}/runs/$count"),
+        (f"{HUB}/runs/{KEY}/{NS}.outgoingFlowRun/process", f"/{HUB}/runs/{{id}}/process"),
+        # A navigation or function starts from the address of the type that declares it.
+        (f"{HUB}/runs/{KEY}/process/runs", f"/{HUB}/processes/{{id}}/runs"),
+        (f"{HUB}/processes/{KEY}/runs/{KEY}/process/$ref", f"/{HUB}/runs/{{id}}/process/$ref"),
+        (
+            f"{HUB}/runs/{KEY}/{NS}.runGroup/runs/{KEY}/$ref",
+            f"/{HUB}/runGroups/{{id}}/runs/{{id}}/$ref",
+        ),
+        (
+            f"{HUB}/runs/{KEY}/{NS}.runGroup/getErrorsAndWarningsFile()",
+            f"/{HUB}/runGroups/{{id}}/getErrorsAndWarningsFile",
+        ),
+        (f"{HUB}/runGroups/{KEY}/runs/$count", f"/{HUB}/runGroups/{{id}}/runs/$count"),
+    ],
+)
+def test_the_route_template_of_a_path(path: str, route: str) -> None:
+    assert template(resolve(path)) == route
+
+
+def test_keys_are_named_by_the_type_whose_key_they_are() -> None:
+    def named(path: str) -> str:
+        return template(resolve(path), lambda entity_type: f"{{{entity_type.name}-id}}")
+
+    assert named(f"{HUB}/runGroups/{KEY}/runs/{KEY}/$ref") == (
+        f"/{HUB}/runGroups/{{runGroup-id}}/runs/{{run-id}}/$ref"
+    )
+    assert named(f"{HUB}/runs/{KEY}/process/runs/{KEY}") == (
+        f"/{HUB}/processes/{{process-id}}/runs/{{run-id}}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "entity_type"),
+    [
+        (f"{HUB}/runs/$count", run),
+        (f"{HUB}/runGroups/{KEY}/runs/$ref", run),
+        (f"{HUB}/runs/{KEY}/process", process),
+        (f"{HUB}/runs/{NS}.runGroup", run_group),
+        (HUB, industry_data_hub),
+        ("external", external),
+        ("$metadata", None),
+        (f"{HUB}/runGroups/{KEY}/getErrorsAndWarningsFile", None),
+    ],
+)
+def test_the_type_query_options_bind_to(path: str, entity_type: object) -> None:
+    assert addressed_type(resolve(path)) is entity_type

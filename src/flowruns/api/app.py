@@ -19,6 +19,7 @@ from flowruns.api import metrics, operations, reference, responses
 from flowruns.api.auth import AuthMiddleware, Guard
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
+from flowruns.api.routes import ROUTES
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.datadir import make_private_directory
@@ -75,7 +76,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     guard = Guard(settings)
     settings.secret()
     database = db or open_database(settings)
-    endpoint = ODataEndpoint(settings, database)
+    endpoint = ODataEndpoint(settings, database, ROUTES)
 
     async def healthz(request: Request) -> Response:
         return responses.json_response(request, {"status": "ok"})

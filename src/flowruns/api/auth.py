@@ -5,8 +5,8 @@ it verifies the bearer token (401 ``InvalidAuthenticationToken`` with ``WWW-Auth
 applies the tenant-and-client rate limit (429 ``tooManyRequests`` with ``Retry-After``) and puts
 the :class:`Principal` into ``request.state``. Host-level routes (``/healthz``, ``/openapi.json``,
 ``/docs``, the dashboard) pass untouched. Once the endpoint has resolved the path,
-:func:`authorize` checks the permissions that path and method need (403 ``accessDenied``) before
-any option is parsed; once the query options are bound, it checks them again with every
+:func:`authorize` checks the permissions its route declares for the method (403 ``accessDenied``)
+before any option is parsed; once the query options are bound, it checks them again with every
 navigation they follow, before anything is read.
 """
 
@@ -22,10 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from flowruns.api import permissions, responses
 from flowruns.api.ratelimit import RateLimiter, rate_limiter, retry_after
 from flowruns.api.urls import SERVICE_ROOT_PATH
-from flowruns.auth.scopes import ALL_PERMISSIONS
+from flowruns.auth.scopes import ALL_PERMISSIONS, Need
 from flowruns.auth.tokens import Principal, TokenVerifier, missing_token
 from flowruns.errors import GraphError, TooManyRequests
-from flowruns.odata import path as paths
 from flowruns.odata.semantic import Traversal
 from flowruns.settings import DEFAULT_TENANT, Settings
 
@@ -106,9 +105,9 @@ def principal_of(request: Request) -> Principal:
 
 
 def authorize(
-    request: Request, resource: paths.Resource, traversals: Iterable[Traversal] = ()
+    request: Request, declared: Iterable[Need], traversals: Iterable[Traversal] = ()
 ) -> None:
-    """403 unless the request's token grants what ``resource`` and the method need, and what
+    """403 unless the request's token grants what its route declares for the method, and what
     following ``traversals`` (the navigations of its bound query options) needs."""
-    needed = permissions.needs(resource, request.method, traversals)
+    needed = permissions.needs(declared, traversals)
     permissions.check(principal_of(request).permissions, needed)

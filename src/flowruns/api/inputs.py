@@ -6,9 +6,10 @@ import hashlib
 
 from starlette.requests import Request
 
-from flowruns.api.auth import authorize, principal_of
+from flowruns.api.auth import principal_of
 from flowruns.api.body import read_body
 from flowruns.api.urls import SERVICE_ROOT_PATH
+from flowruns.edm.capabilities import QUERY_OPTIONS, QueryKind
 from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
 from flowruns.edm.model import EntityType
 from flowruns.errors import InvalidRequest
@@ -18,39 +19,28 @@ from flowruns.odata.query import QueryOptions, parse_options, split_options
 from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.writing import Link
 
-_COLLECTION_ONLY = ("top", "skip", "orderby", "count", "skiptoken", "filter", "search")
-
 
 def tenant_of(request: Request) -> str:
     """The tenant the request acts for: its token's ``tid``."""
     return principal_of(request).tenant
 
 
-def collection_options(
-    request: Request, resource: paths.Resource, entity_type: EntityType
-) -> QueryOptions:
-    """The request's query options bound to ``entity_type``, the read of ``resource`` they
-    refine authorized with every navigation they follow (403 before anything is read).
-
-    Every handler reads its options here, so none can run options the check did not see.
-    """
-    options = parse_options(split_options(request.url.query), entity_type)
-    authorize(request, resource, options.traversals)
-    return options
-
-
-def entity_options(
-    request: Request, resource: paths.Resource, entity_type: EntityType
-) -> QueryOptions:
-    """Options for a single entity, authorized as :func:`collection_options` does; those that
-    only page or count collections are a 400."""
-    options = collection_options(request, resource, entity_type)
-    for name in _COLLECTION_ONLY:
-        if name in options.raw:
+def query_options(request: Request, resource: paths.Resource, kind: QueryKind) -> QueryOptions:
+    """The request's query options for a route that accepts ``kind``, bound to the type
+    ``resource`` holds. An option the route does not take is a 400 before anything is parsed;
+    a route that takes none does not read the query string."""
+    if kind is QueryKind.NONE:
+        return QueryOptions()
+    given = split_options(request.url.query)
+    for option in QUERY_OPTIONS:
+        if option.name in given and option not in kind.options:
             raise InvalidRequest(
-                f"'${name}' applies to collections, not to a single entity.", target=f"${name}"
+                f"'${option.name}' applies to collections, not to a single entity.",
+                target=f"${option.name}",
             )
-    return options
+    entity_type = paths.addressed_type(resource)
+    assert entity_type is not None  # the route table admits options only where there is one
+    return parse_options(given, entity_type)
 
 
 def _referenced_key(url: str, table: str, what: str, target: str) -> str:

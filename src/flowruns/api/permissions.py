@@ -1,12 +1,13 @@
-"""Which permission each resource and method needs (SPEC §6), decided from typed trees.
+"""Which permissions a request needs (SPEC §6), decided from typed trees.
 
-Runs, run groups, a run's ``process`` link and a process's ``runs`` are guarded by the
-``IndustryData-Run.*`` pair; the ``processes`` collection and its entities by the
-``IndustryData-OutboundFlow.*`` pair. GET and HEAD read; every other method writes. The path's
-needs depend only on the resolved path and the method, never on a row, so the answer cannot
-reveal whether an id exists. A read's query options add what the navigations they follow reach,
-taken from the bound options (:attr:`QueryOptions.traversals`), never from their text, so no
-spelling of a navigation reaches data the check did not see.
+What a path and method need is declared by its route (``api/routes.py``): runs, run groups, a
+run's ``process`` link and a process's ``runs`` are guarded by the ``IndustryData-Run.*`` pair; the
+``processes`` collection and its entities by the ``IndustryData-OutboundFlow.*`` pair; GET and
+HEAD read, every other method writes. Those needs depend only on the resolved path and the
+method, never on a row, so the answer cannot reveal whether an id exists. A read's query options
+add what the navigations they follow reach, taken from the bound options
+(:attr:`QueryOptions.traversals`), never from their text, so no spelling of a navigation reaches
+data the check did not see.
 """
 
 from __future__ import annotations
@@ -17,14 +18,7 @@ from flowruns.auth.scopes import Area, Need
 from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntityType
 from flowruns.errors import AccessDenied
-from flowruns.odata import path as paths
 from flowruns.odata.semantic import Traversal
-
-_READ_METHODS = frozenset({"GET", "HEAD"})
-
-
-def _is_process(resource: paths.CollectionRef | paths.EntityRef) -> bool:
-    return resource.binding is PROCESSES
 
 
 def _area(entity_type: EntityType) -> Area | None:
@@ -51,42 +45,15 @@ def following(traversal: Traversal) -> Need | None:
     return None if ends[1] is None else Need(ends[1], False)
 
 
-def needs(
-    resource: paths.Resource, method: str, traversals: Iterable[Traversal] = ()
-) -> list[Need]:
-    """What a request for ``resource`` with ``method`` must be granted (empty: any permission),
-    its bound query options following ``traversals``."""
-    required = _path_needs(resource, method)
+def needs(declared: Iterable[Need], traversals: Iterable[Traversal] = ()) -> list[Need]:
+    """What a request must be granted: what its route ``declared`` for the method (empty: any
+    permission), and what following ``traversals`` (its bound query options') needs."""
+    required = list(declared)
     for traversal in traversals:
         need = following(traversal)
         if need is not None and need not in required:
             required.append(need)
     return required
-
-
-def _path_needs(resource: paths.Resource, method: str) -> list[Need]:
-    """What the resolved path and the method need, before any query option is read."""
-    write = method.upper() not in _READ_METHODS
-    match resource:
-        case paths.ServiceDocument() | paths.Metadata() | paths.Hub():
-            return []
-        case paths.Ref() | paths.FunctionCall():
-            # $ref links are links of runs (a run's process, a group's members).
-            return [Need(Area.RUNS, write)]
-        case paths.Count(collection=collection):
-            return _path_needs(collection, "GET")
-        case paths.EntityRef(via=paths.Via()) if _is_process(resource):
-            # runs/{id}/process: reading it is reading the run; creating one through it
-            # (POST) also links it to the run, and updating it writes a process.
-            if not write:
-                return [Need(Area.RUNS, False)]
-            if method.upper() == "POST":
-                return [Need(Area.RUNS, True), Need(Area.FLOWS, True)]
-            return [Need(Area.RUNS, False), Need(Area.FLOWS, True)]
-        case paths.CollectionRef() | paths.EntityRef() if _is_process(resource):
-            return [Need(Area.FLOWS, write)]
-        case _:
-            return [Need(Area.RUNS, write)]
 
 
 def check(permissions: frozenset[str], required: list[Need]) -> None:

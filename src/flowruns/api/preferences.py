@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flowruns.odata.literals import ascii_integer
-from flowruns.odata.query import MAX_TOP
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Preferences:
             name, value = name.strip().lower(), value.strip().strip('"').lower()
             size = ascii_integer(value) if name == "odata.maxpagesize" else None
             if size:  # an unusable size (0, not a number) is ignored, as RFC 7240 asks
-                max_page_size = min(size, MAX_TOP)
+                max_page_size = size
             elif name == "return":
                 minimal = value == "minimal"
             elif name == "cascade-running":

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from flowruns import __version__
+from flowruns.api.routes import ROUTES
 from flowruns.edm.openapi import openapi_document
 
 _STYLE = """
@@ -92,7 +93,7 @@ def render_reference(document: dict[str, Any]) -> str:
 
 def routes() -> list[Route]:
     """The two host-level routes, outside the auth wall (they describe, they hold no data)."""
-    document = openapi_document("flowruns", __version__)
+    document = openapi_document("flowruns", __version__, ROUTES.described())
     page = render_reference(document)
 
     async def openapi_json(_: Request) -> Response:

@@ -16,7 +16,13 @@ from starlette.responses import Response, StreamingResponse
 from flowruns.api.preferences import Preferences
 from flowruns.api.urls import entity_url, service_root
 from flowruns.errors import DatabaseUnavailable, GraphError
-from flowruns.odata.payload import CONTENT_TYPE, context_url, entity_json, etag_header
+from flowruns.odata.payload import (
+    CONTENT_TYPE,
+    context_url,
+    entity_json,
+    etag_header,
+    etag_matches,
+)
 from flowruns.odata.query import ExpandItem, Selection
 from flowruns.store.database import unavailable, unavailable_reason
 from flowruns.store.entities import Record
@@ -142,6 +148,22 @@ def entity_response(
     body = {"@odata.context": context_url(service_root(request), fragment, select, expand)}
     body.update(entity_json(record, select, expand))
     return json_response(request, body, status, {"ETag": etag_header(record), **(headers or {})})
+
+
+def read_response(
+    request: Request,
+    record: Record,
+    fragment: str,
+    *,
+    select: Selection | None = None,
+    expand: Sequence[ExpandItem] = (),
+) -> Response:
+    """An entity read: ``304`` with its ``ETag`` when ``If-None-Match`` names it (or is ``*``),
+    else the entity."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and etag_matches(if_none_match, record.etag):
+        return empty_response(request, 304, {"ETag": etag_header(record)})
+    return entity_response(request, record, fragment, select=select, expand=expand)
 
 
 def written_response(request: Request, record: Record, fragment: str, *, created: bool) -> Response:

@@ -3,9 +3,9 @@ each, whatever answered it (the service, a host route, the auth wall, an error h
 
 Both are labelled with the request's route: the template of the route it matched, never its raw
 path, so the set of labels is fixed by the routes. Below the service root the endpoint names it
-from the resolved path (:func:`name_route`); a host-level route is its Starlette path; a request
-no route took (an unknown path, a path that resolves to nothing, one refused at the auth wall)
-is :data:`UNMATCHED`.
+with the template of its route in the route table (:func:`name_route`); a host-level route is its
+Starlette path; a request no route took (an unknown path, a path that resolves to nothing or
+that no route serves, one refused at the auth wall) is :data:`UNMATCHED`.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from flowruns.edm.capabilities import MAX_EXPAND_DEPTH
 from flowruns.edm.model import (
     ComplexType,
     EntityType,
@@ -38,9 +39,6 @@ VOCABULARIES = {
     CORE: ("Core", f"{_VOCABULARIES_URL}/{CORE}.xml"),
     CAPABILITIES: ("Capabilities", f"{_VOCABULARIES_URL}/{CAPABILITIES}.xml"),
 }
-
-# SPEC §5: $expand nests at most two levels deep.
-MAX_EXPAND_LEVELS = 2
 
 
 @dataclass(frozen=True)
@@ -241,7 +239,7 @@ def _restrictions(model: Model, nav: NavigationProperty) -> dict[str, _Value]:
         "FilterRestrictions": {"Filterable": True},
         "SortRestrictions": sort,
         "SearchRestrictions": {"Searchable": True},
-        "ExpandRestrictions": {"Expandable": True, "MaxLevels": MAX_EXPAND_LEVELS},
+        "ExpandRestrictions": {"Expandable": True, "MaxLevels": MAX_EXPAND_DEPTH},
         "InsertRestrictions": insert,
         "UpdateRestrictions": update,
         "DeleteRestrictions": delete,

@@ -2,24 +2,21 @@
 
 Schemas come from the one model declaration: an entity type's properties (inherited ones
 included) with their JSON types, nullability, lengths and enum members; complex types; the
-open ``runStatistics``. Paths are the URL map of the service root: each entity set, its
-type casts, ``$count``, keys, navigations, ``$ref`` links and bound functions. Every operation
-documents its success response and, as ``default``, the Graph error envelope, so a fuzzer can
-check each answer against the document.
+open ``runStatistics``. Paths come from the route table (``api/routes.py``), one
+:class:`PathOperation` per method of each route; their query parameters and limits from
+``edm/capabilities.py``. Every operation documents its success response and, as ``default``,
+the Graph error envelope, so a fuzzer can check each answer against the document.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
-from flowruns.edm.industrydata import (
-    HUB_PATH,
-    MODEL,
-    PROCESSES,
-    RUN_GROUPS,
-    RUNS,
-    industry_data_hub,
-)
+from flowruns.edm.capabilities import QueryKind, QueryOption
+from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 
 JSON = "application/json"
@@ -135,29 +132,109 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 _ERROR = {"default": _json(_ref("GraphError"), "A Graph error (4xx, 5xx).")}
 _NO_CONTENT = {"204": {"description": "Done."}}
+_LINK = {
+    "type": "object",
+    "properties": {"@odata.context": {"type": "string"}, "@odata.id": {"type": "string"}},
+}
+_FUNCTION_VALUE = {"type": "object", "properties": {"value": {"type": "string"}}}
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+class Success(Enum):
+    """What an operation answers when it succeeds."""
+
+    SERVICE_DOCUMENT = "service document"
+    CSDL = "CSDL"
+    ENTITY = "entity"  # 200 with the addressed entity
+    PAGE = "page"  # 200 with one page of the addressed collection
+    COUNT = "count"  # 200, the number as text
+    CREATED = "created"  # 201 with the new entity, or 204 (Prefer: return=minimal)
+    UPDATED = "updated"  # 200 with the entity, or 204 (Prefer: return=minimal)
+    DONE = "done"  # 204
+    LINK = "link"  # 200 with the @odata.id of the addressed entity
+    LINKS = "links"  # 200 with one page of @odata.ids
+    VALUE = "value"  # 200 with a function's string value
+
+
+def _success(success: Success, entity: EntityType | None) -> dict[str, Any]:
+    def of_entity(description: str) -> dict[str, Any]:
+        assert entity is not None, success
+        return _json(_ref(entity.qualified_name), description.format(entity.name))
+
+    match success:
+        case Success.SERVICE_DOCUMENT:
+            return {"200": _json({}, "")}
+        case Success.CSDL:
+            return {"200": {"description": "CSDL XML.", "content": {"application/xml": {}}}}
+        case Success.ENTITY:
+            return {"200": of_entity("The {}.")}
+        case Success.PAGE:
+            assert entity is not None
+            return {"200": _json(_collection(_ref(entity.qualified_name)), "One page.")}
+        case Success.COUNT:
+            text = {"text/plain": {"schema": {"type": "string"}}}
+            return {"200": {"description": "The count.", "content": text}}
+        case Success.CREATED:
+            return {"201": of_entity("The created {}."), **_NO_CONTENT}
+        case Success.UPDATED:
+            return {"200": of_entity("The {}."), **_NO_CONTENT}
+        case Success.DONE:
+            return _NO_CONTENT
+        case Success.LINK:
+            return {"200": _json(_LINK, "The link.")}
+        case Success.LINKS:
+            return {"200": _json(_collection(_LINK), "One page of links.")}
+        case Success.VALUE:
+            return {"200": _json(_FUNCTION_VALUE, "The value.")}
+
+
+# Request bodies, by what they write.
+RUN_CREATE = _ref("runCreate")
+RUN_CREATE_UNDER_PROCESS = _ref("runCreateUnderProcess")
+RUN_UPDATE = _ref("runUpdate")
+PROCESS_CREATE = _ref("processCreate")
+PROCESS_UPDATE = _ref("processUpdate")
+REFERENCE = {
+    "type": "object",
+    "properties": {"@odata.id": {"type": "string"}},
+    "required": ["@odata.id"],
+}
+
+
+@dataclass(frozen=True)
+class PathOperation:
+    """One operation of the document, as the route table describes it.
+
+    ``path`` is below the service root with each key a parameter named in ``keys``;
+    ``entity`` is the type the success answer holds (or lists), where it holds one.
+    """
+
+    path: str
+    keys: tuple[str, ...]
+    method: str
+    tag: str
+    summary: str
+    success: Success
+    entity: EntityType | None = None
+    query: QueryKind = QueryKind.NONE
+    body: dict[str, Any] | None = None
+    if_match: bool = False
+
+
+def _parameter(option: QueryOption) -> dict[str, Any]:
+    schema = dict(_PRIMITIVES[option.type])
+    if option.type is Primitive.INT64:
+        schema["minimum"] = 0
+    if option.maximum is not None:
+        schema["maximum"] = option.maximum
     return {
-        "name": name,
+        "name": f"${option.name}",
         "in": "query",
         "required": False,
         "schema": schema,
-        "description": description,
+        "description": option.description,
     }
 
 
-_COLLECTION_OPTIONS = [
-    _query("$filter", {"type": "string"}, "OData filter expression."),
-    _query("$orderby", {"type": "string"}, "Sort keys, each asc or desc."),
-    _query("$top", {"type": "integer", "minimum": 0, "maximum": 999}, "Page size."),
-    _query("$skip", {"type": "integer", "minimum": 0, "maximum": 10000}, "Rows to skip."),
-    _query("$count", {"type": "boolean"}, "Add @odata.count."),
-    _query("$select", {"type": "string"}, "Properties to return."),
-    _query("$expand", {"type": "string"}, "Navigations to include."),
-    _query("$search", {"type": "string"}, 'Quoted text ("…") to find in displayName.'),
-]
-_ENTITY_OPTIONS = [o for o in _COLLECTION_OPTIONS if o["name"] in ("$select", "$expand")]
 _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -171,211 +248,28 @@ def _key(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def _operation(
-    tag: str,
-    summary: str,
-    responses: dict[str, Any],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    body: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def _operation(described: PathOperation) -> dict[str, Any]:
     operation: dict[str, Any] = {
-        "tags": [tag],
-        "summary": summary,
-        "responses": {**responses, **_ERROR},
+        "tags": [described.tag],
+        "summary": described.summary,
+        "responses": {**_success(described.success, described.entity), **_ERROR},
     }
+    parameters = [_key(name) for name in described.keys]
+    parameters += [_parameter(o) for o in described.query.options if o.documented]
+    if described.if_match:
+        parameters.append(_IF_MATCH)
     if parameters:
         operation["parameters"] = parameters
-    if body is not None:
-        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    if described.body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": described.body}}}
     return operation
 
 
-def _list(tag: str, summary: str, item: str, keys: list[str]) -> dict[str, Any]:
-    return _operation(
-        tag,
-        summary,
-        {"200": _json(_collection(_ref(item)), "One page.")},
-        parameters=[*map(_key, keys), *_COLLECTION_OPTIONS],
-    )
-
-
-def _count(tag: str, summary: str, keys: list[str]) -> dict[str, Any]:
-    text = {"description": "The count.", "content": {"text/plain": {"schema": {"type": "string"}}}}
-    return {"get": _operation(tag, summary, {"200": text}, parameters=list(map(_key, keys)))}
-
-
-def _entity_ops(tag: str, what: str, type_name: str, writable: str, key: str) -> dict[str, Any]:
-    entity = _json(_ref(type_name), f"The {what}.")
-    return {
-        "get": _operation(
-            tag, f"Get a {what}", {"200": entity}, parameters=[_key(key), *_ENTITY_OPTIONS]
-        ),
-        "patch": _operation(
-            tag,
-            f"Update a {what}",
-            {"200": entity, **_NO_CONTENT},
-            parameters=[_key(key), _IF_MATCH],
-            body=_ref(writable),
-        ),
-        "delete": _operation(
-            tag, f"Delete a {what}", _NO_CONTENT, parameters=[_key(key), _IF_MATCH]
-        ),
-    }
-
-
-_REF_BODY = {
-    "type": "object",
-    "properties": {"@odata.id": {"type": "string"}},
-    "required": ["@odata.id"],
-}
-_REF = {
-    "type": "object",
-    "properties": {"@odata.context": {"type": "string"}, "@odata.id": {"type": "string"}},
-}
-
-
-def _paths() -> dict[str, Any]:
-    hub = f"/{HUB_PATH}"
-    run, process, group = (b.type.qualified_name for b in (RUNS, PROCESSES, RUN_GROUPS))
-    runs, processes, groups = (f"{hub}/{b.name}" for b in (RUNS, PROCESSES, RUN_GROUPS))
-    created_run = _json(_ref(run), "The created run.")
-    created_process = _json(_ref(process), "The created process.")
-    paths: dict[str, Any] = {
-        "/": {"get": _operation("service", "The service document", {"200": _json({}, "")})},
-        "/$metadata": {
-            "get": _operation(
-                "service",
-                "The CSDL description of the model",
-                {"200": {"description": "CSDL XML.", "content": {"application/xml": {}}}},
-            )
-        },
-        hub: {
-            "get": _operation(
-                "service",
-                "The industryData hub",
-                {"200": _json(_ref(industry_data_hub.qualified_name), "The hub.")},
-                parameters=_ENTITY_OPTIONS,
-            )
-        },
-        runs: {
-            "get": _list("runs", "List runs (every run type)", run, []),
-            "post": _operation(
-                "runs", "Create a run", {"201": created_run, **_NO_CONTENT}, body=_ref("runCreate")
-            ),
-        },
-        f"{runs}/$count": _count("runs", "Count runs", []),
-        f"{runs}/{{run-id}}": _entity_ops("runs", "run", run, "runUpdate", "run-id"),
-        f"{runs}/{{run-id}}/process": {
-            "get": _operation(
-                "runs",
-                "Get the process of a run",
-                {"200": _json(_ref(process), "The process.")},
-                parameters=[_key("run-id"), *_ENTITY_OPTIONS],
-            ),
-            "post": _operation(
-                "runs",
-                "Create a process and link the run to it",
-                {"201": created_process, **_NO_CONTENT},
-                parameters=[_key("run-id")],
-                body=_ref("processCreate"),
-            ),
-        },
-        f"{runs}/{{run-id}}/process/$ref": {
-            "get": _operation(
-                "runs",
-                "The link to the run's process",
-                {"200": _json(_REF, "The link.")},
-                parameters=[_key("run-id")],
-            ),
-            **{
-                method: _operation(
-                    "runs",
-                    "Link the run to an existing process",
-                    _NO_CONTENT,
-                    parameters=[_key("run-id")],
-                    body=_REF_BODY,
-                )
-                for method in ("put", "post")
-            },
-            "delete": _operation(
-                "runs", "Unlink the run's process", _NO_CONTENT, parameters=[_key("run-id")]
-            ),
-        },
-        processes: {
-            "get": _list("processes", "List processes", process, []),
-            "post": _operation(
-                "processes",
-                "Create a process",
-                {"201": created_process, **_NO_CONTENT},
-                body=_ref("processCreate"),
-            ),
-        },
-        f"{processes}/$count": _count("processes", "Count processes", []),
-        f"{processes}/{{process-id}}": _entity_ops(
-            "processes", "process", process, "processUpdate", "process-id"
-        ),
-        f"{processes}/{{process-id}}/runs": {
-            "get": _list("processes", "The runs of a process", run, ["process-id"]),
-            "post": _operation(
-                "processes",
-                "Create a run of the process",
-                {"201": created_run, **_NO_CONTENT},
-                parameters=[_key("process-id")],
-                body=_ref("runCreateUnderProcess"),
-            ),
-        },
-        groups: {
-            "get": _list("runGroups", "List run groups", group, []),
-            "post": _operation(
-                "runGroups",
-                "Create a run group",
-                {"201": created_run, **_NO_CONTENT},
-                body=_ref("runCreateUnderProcess"),
-            ),
-        },
-        f"{groups}/$count": _count("runGroups", "Count run groups", []),
-        f"{groups}/{{runGroup-id}}/runs": {
-            "get": _list("runGroups", "The member runs of a group", run, ["runGroup-id"])
-        },
-        f"{groups}/{{runGroup-id}}/runs/$ref": {
-            "get": _operation(
-                "runGroups",
-                "Links to the member runs",
-                {"200": _json(_collection(_REF), "One page of links.")},
-                parameters=[_key("runGroup-id"), *_COLLECTION_OPTIONS],
-            ),
-            "post": _operation(
-                "runGroups",
-                "Add a run to the group",
-                _NO_CONTENT,
-                parameters=[_key("runGroup-id")],
-                body=_REF_BODY,
-            ),
-        },
-        f"{groups}/{{runGroup-id}}/runs/{{run-id}}/$ref": {
-            "delete": _operation(
-                "runGroups",
-                "Remove a run from the group",
-                _NO_CONTENT,
-                parameters=[_key("runGroup-id"), _key("run-id")],
-            )
-        },
-    }
-    for function in RUN_GROUPS.type.functions:
-        value = {"type": "object", "properties": {"value": {"type": "string"}}}
-        paths[f"{groups}/{{runGroup-id}}/{function.name}"] = {
-            "get": _operation(
-                "runGroups",
-                f"{function.name}(): CSV of the members that failed or warned",
-                {"200": _json(value, "The CSV text.")},
-                parameters=[_key("runGroup-id")],
-            )
-        }
-    for cast in RUNS.type.concrete_subtypes():
-        paths[f"{runs}/{cast.qualified_name}"] = {
-            "get": _list("runs", f"List {cast.name}s", cast.qualified_name, [])
-        }
+def _paths(operations: Iterable[PathOperation]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for described in operations:
+        path = paths.setdefault(described.path or "/", {})
+        path[described.method.lower()] = _operation(described)
     return paths
 
 
@@ -416,8 +310,11 @@ def _schemas() -> dict[str, Any]:
     return schemas
 
 
-def openapi_document(title: str, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the service root, every path behind a bearer token."""
+def openapi_document(
+    title: str, version: str, operations: Iterable[PathOperation]
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the service root with ``operations`` (the route
+    table's), every path behind a bearer token."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -428,7 +325,7 @@ def openapi_document(title: str, version: str) -> dict[str, Any]:
         },
         "servers": [{"url": "/beta"}],
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "paths": _paths(operations),
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {

@@ -2,7 +2,9 @@
 
 Turns a parsed JSON object into typed property values (ticks for date-times, member names for
 enums, validated dicts for complex values) or raises :class:`InvalidRequest` naming the
-offending property as ``target``. Business rules (invariants, lifecycle) are not checked here.
+offending property as ``target``. A body binds only what the model lets a body link: a
+single-valued navigation that is not read-only. Business rules (invariants, lifecycle) are not
+checked here.
 """
 
 from __future__ import annotations
@@ -164,12 +166,20 @@ def _read_type(model: Model, body: dict[str, Any], expected: EntityType) -> Enti
 def _read_annotation(
     shape: EntityType, name: str, annotation: str, value: object, result: EntityBody
 ) -> None:
-    if shape.find_navigation(name) is not None and annotation == "odata.bind":
+    navigation = shape.find_navigation(name)
+    if navigation is not None and annotation == "odata.bind":
+        if navigation.collection or navigation.read_only:
+            # A process's runs are linked from each run; a group's members with $ref.
+            raise InvalidRequest(
+                f"'{name}' of {shape.name} cannot be bound in a body."
+                + (f" {navigation.insert_note}" if navigation.insert_note else ""),
+                target=f"{name}@odata.bind",
+            )
         if not isinstance(value, str):
             raise InvalidRequest(f"'{name}@odata.bind' must be a URL string.", target=name)
         result.binds[name] = value
         return
-    if shape.find_property(name) is None and shape.find_navigation(name) is None:
+    if shape.find_property(name) is None and navigation is None:
         raise InvalidRequest(f"'{name}' is not a property of {shape.qualified_name}.", target=name)
     if annotation == "odata.bind":
         raise InvalidRequest(f"'{name}' cannot be bound; it is not a navigation.", target=name)
@@ -178,6 +188,9 @@ def _read_annotation(
 def read_value(prop: Property, value: object, target: str) -> Any:
     """One property value, typed and validated."""
     if value is None:
+        if prop.collection:
+            # OData: a collection holds no value as an empty collection, never as null.
+            raise InvalidRequest(f"'{target}' is a collection; send [] for none.", target=target)
         if not prop.nullable:
             raise InvalidRequest(f"'{target}' cannot be null.", target=target)
         return None

@@ -4,12 +4,14 @@ A path below the service root (``external/industryData/runs('…')/process/$ref`
 small typed tree: which entity set the rows live in, which navigation led there, which type
 cast applies, and what is finally addressed (collection, entity, count, reference, function).
 Segment names are matched case-insensitively; keys may be written ``runs/{id}`` or
-``runs('{id}')``.
+``runs('{id}')``. :func:`template` names the route a resolved path belongs to, which selects its
+entry in the route table.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -114,12 +116,20 @@ class Hub:
 class Count:
     collection: CollectionRef
 
+    @property
+    def type(self) -> EntityType:
+        return self.collection.type
+
 
 @dataclass(frozen=True)
 class Ref:
     """``…/$ref``: the link itself, of a single-valued navigation, a collection or one member."""
 
     target: CollectionRef | EntityRef
+
+    @property
+    def type(self) -> EntityType:
+        return self.target.type
 
 
 @dataclass(frozen=True)
@@ -131,9 +141,24 @@ class FunctionCall:
 Resource = ServiceDocument | Metadata | Hub | CollectionRef | EntityRef | Count | Ref | FunctionCall
 
 
+def addressed_type(resource: Resource) -> EntityType | None:
+    """The entity type ``resource`` holds, which its query options bind to (None for the
+    service document, ``$metadata`` and a function's result)."""
+    match resource:
+        case Hub() | CollectionRef() | EntityRef() | Count() | Ref():
+            return resource.type
+        case _:
+            return None
+
+
 def binding_for(entity_type: EntityType) -> EntitySetBinding:
     """The entity set whose table stores entities of ``entity_type``."""
     return RUNS if entity_type.is_a(RUNS.type) else PROCESSES
+
+
+_HUB = HUB_PATH.split("/")
+_HUB_LOWER = [segment.lower() for segment in _HUB]
+_SETS_BY_LOWER_NAME = {name.lower(): binding for name, binding in ENTITY_SETS.items()}
 
 
 def resolve(path: str) -> Resource:
@@ -148,14 +173,13 @@ def resolve(path: str) -> Resource:
         return ServiceDocument()
     if len(segments) == 1 and segments[0].lower() == "$metadata":
         return Metadata()
-    hub = HUB_PATH.split("/")
-    if len(segments) == 1 and segments[0].lower() == hub[0].lower():
-        return Hub(external, hub[0])
-    for i, expected in enumerate(hub):
-        if len(segments) <= i or segments[i].lower() != expected.lower():
+    if len(segments) == 1 and segments[0].lower() == _HUB[0].lower():
+        return Hub(external, _HUB[0])
+    for i, expected in enumerate(_HUB_LOWER):
+        if len(segments) <= i or segments[i].lower() != expected:
             bad = segments[i] if len(segments) > i else segments[-1]
             raise _no_segment(bad)
-    rest = segments[len(hub) :]
+    rest = segments[len(_HUB) :]
     if not rest:
         return Hub()
     return _resolve_below_hub(rest)
@@ -190,7 +214,7 @@ def _parse_key(text: str, segment: str) -> str:
 
 def _resolve_below_hub(segments: list[str]) -> Resource:
     name, key = _split_key(segments[0])
-    binding = next((b for n, b in ENTITY_SETS.items() if n.lower() == name.lower()), None)
+    binding = _SETS_BY_LOWER_NAME.get(name.lower())
     if binding is None:
         raise _no_segment(segments[0])
     collection = CollectionRef(binding)
@@ -265,9 +289,7 @@ def _step_from_entity(current: EntityRef, segment: str) -> CollectionRef | Entit
     nav = next((n for n in current.type.navigations if n.name.lower() == name.lower()), None)
     if nav is None:
         raise _no_segment(segment)
-    target = MODEL.entity_type(nav.target)
-    assert target is not None
-    target_binding = binding_for(target)
+    target_binding = binding_for(_target(nav))
     if nav.collection:
         collection = CollectionRef(target_binding, Via(current, nav))
         if key is None:
@@ -291,16 +313,24 @@ def _function(entity_type: EntityType, name: str, key: str | None) -> Function |
     return function
 
 
-_ANY_KEY = "{id}"
+KeyName = Callable[[EntityType], str]
 
 
-def template(resource: Resource) -> str:
-    """The route template of ``resource``: its path below the service root with every key
-    written ``{id}`` (``/external/industryData/runs/{id}/process``; ``""`` for the root itself).
+def any_key(_: EntityType) -> str:
+    """Every key written ``{id}``: the route templates of the route table and of metrics."""
+    return "{id}"
 
-    The templates form a small fixed set, whatever paths clients send: a navigation starts from
-    the canonical address of its source entity (``runs/{id}/process/runs`` is
-    ``processes/{id}/runs``), so chains of navigations do not grow it.
+
+def template(resource: Resource, key: KeyName = any_key) -> str:
+    """The template of the route that serves ``resource``: its path below the service root with
+    every key written by ``key`` (given the entity type whose key it is), e.g.
+    ``/external/industryData/runs/{id}/process``; ``""`` for the service document itself.
+
+    Type casts are left out: a cast narrows what a route answers, it is not another route. A
+    navigation or bound function starts from the own address of the type that declares it,
+    however it was reached (``runs/{id}/process/runs`` is ``processes/{id}/runs``, and a run
+    group reached through ``runs/{id}/…runGroup`` has its members at ``runGroups/{id}/runs``),
+    so chains of navigations do not grow the set: the templates are the routes.
     """
     match resource:
         case ServiceDocument():
@@ -310,41 +340,61 @@ def template(resource: Resource) -> str:
         case Hub(path=hub):
             return f"/{hub}"
         case CollectionRef():
-            return _collection_template(resource)
+            return _collection_template(resource, key)
         case EntityRef():
-            return _entity_template(resource)
+            return _entity_template(resource, key)
         case Count(collection=collection):
-            return f"{_collection_template(collection)}/$count"
+            return f"{_collection_template(collection, key)}/$count"
         case Ref(target=target):
-            return f"{template(target)}/$ref"
+            return f"{template(target, key)}/$ref"
         case FunctionCall(entity=entity, function=function):
-            return f"{_entity_template(entity)}/{function.name}"
+            owner = next(t for t in entity.type.lineage() if function in t.functions)
+            return f"{_address(owner, key)}/{function.name}"
 
 
-def _with_cast(base: str, cast: EntityType | None) -> str:
-    return f"{base}/{cast.qualified_name}" if cast else base
+# The entity set whose own type each type is: where an entity of that type has its address.
+_SET_OF_TYPE = {binding.type.qualified_name: binding for binding in ENTITY_SETS.values()}
 
 
-def _source_template(source: EntityRef) -> str:
-    """Where a navigation starts: its source entity's canonical address, however it was reached."""
-    return _with_cast(f"/{HUB_PATH}/{source.binding.name}/{_ANY_KEY}", source.cast)
+def _address(owner: EntityType, key: KeyName) -> str:
+    """The canonical address of an entity of type ``owner``: a key into the entity set of that
+    type, or else into the set that stores it, cast to ``owner``."""
+    binding = _SET_OF_TYPE.get(owner.qualified_name)
+    if binding is not None:
+        return f"/{HUB_PATH}/{binding.name}/{key(binding.type)}"
+    holder = binding_for(owner)
+    return f"/{HUB_PATH}/{holder.name}/{key(holder.type)}/{owner.qualified_name}"
 
 
-def _collection_template(collection: CollectionRef) -> str:
+def _source(via: Via, key: KeyName) -> str:
+    """Where the navigation of ``via`` starts: the address of the type that declares it."""
+    owner = next(
+        t for t in via.source.type.lineage() if any(n is via.navigation for n in t.own_navigations)
+    )
+    return _address(owner, key)
+
+
+def _collection_template(collection: CollectionRef, key: KeyName) -> str:
     if collection.via is None:
-        base = f"/{HUB_PATH}/{collection.binding.name}"
-    else:
-        base = f"{_source_template(collection.via.source)}/{collection.via.navigation.name}"
-    return _with_cast(base, collection.cast)
+        return f"/{HUB_PATH}/{collection.binding.name}"
+    return f"{_source(collection.via, key)}/{collection.via.navigation.name}"
 
 
-def _entity_template(entity: EntityRef) -> str:
+def _entity_template(entity: EntityRef, key: KeyName) -> str:
     if entity.collection is not None:
-        base = f"{_collection_template(entity.collection)}/{_ANY_KEY}"
-    else:
-        assert entity.via is not None
-        base = f"{_source_template(entity.via.source)}/{entity.via.navigation.name}"
-    return _with_cast(base, entity.cast)
+        collection = entity.collection
+        members = collection.binding.type
+        if collection.via is not None:
+            members = _target(collection.via.navigation)
+        return f"{_collection_template(collection, key)}/{key(members)}"
+    assert entity.via is not None
+    return f"{_source(entity.via, key)}/{entity.via.navigation.name}"
+
+
+def _target(navigation: NavigationProperty) -> EntityType:
+    target = MODEL.entity_type(navigation.target)
+    assert target is not None
+    return target
 
 
 def resolve_reference(url: str, service_root_path: str) -> EntityRef:

@@ -27,8 +27,9 @@ def etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/").strip('"') == etag for t in tags)
 
 
-# How entity_json writes each property: as stored, as a timestamp, or as the ETag.
-_AS_IS, _TIMESTAMP, _ETAG = 0, 1, 2
+# How entity_json writes each property: as stored, as a timestamp, as the ETag, or as a
+# collection (rows written before collections defaulted to [] hold NULL; OData never writes null).
+_AS_IS, _TIMESTAMP, _ETAG, _COLLECTION = 0, 1, 2, 3
 _Plan = tuple[tuple[str, int], ...]
 # One plan per entity type (by qualified name) for the common case, no $select: entity_json
 # runs for every row of every page, and deciding each property's kind once per type halves it.
@@ -39,18 +40,18 @@ def _plan(entity_type: EntityType, select: Selection | None) -> _Plan:
     full = select is None or select.names is None
     if full and entity_type.qualified_name in _full_plans:
         return _full_plans[entity_type.qualified_name]
-    plan = tuple(
-        (p.name, _ETAG if p.name == "eTag" else _TIMESTAMP if _is_timestamp(p) else _AS_IS)
-        for p in _properties(entity_type, select)
-        if not p.key
-    )
+    plan = tuple((p.name, _kind(p)) for p in _properties(entity_type, select) if not p.key)
     if full:
         _full_plans[entity_type.qualified_name] = plan
     return plan
 
 
-def _is_timestamp(prop: Property) -> bool:
-    return prop.type is Primitive.DATE_TIME_OFFSET
+def _kind(prop: Property) -> int:
+    if prop.name == "eTag":
+        return _ETAG
+    if prop.type is Primitive.DATE_TIME_OFFSET:
+        return _TIMESTAMP
+    return _COLLECTION if prop.collection else _AS_IS
 
 
 def entity_json(
@@ -71,6 +72,9 @@ def entity_json(
         elif kind == _TIMESTAMP:
             ticks = values.get(name)
             body[name] = None if ticks is None else format_ticks(ticks)
+        elif kind == _COLLECTION:
+            items = values.get(name)
+            body[name] = [] if items is None else items
         else:
             body[name] = etag
     for item in expand:

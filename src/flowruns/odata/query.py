@@ -11,6 +11,18 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from flowruns.edm.capabilities import (
+    DEFAULT_EXPAND_TOP,
+    DEFAULT_PAGE_SIZE,
+    MAX_EXPAND_DEPTH,
+    MAX_FILTER_DEPTH,
+    MAX_FILTER_NODES,
+    MAX_LAMBDA_DEPTH,
+    MAX_SKIP,
+    MAX_TOP,
+    QUERY_OPTIONS,
+    UNSUPPORTED_OPTIONS,
+)
 from flowruns.edm.datetimes import now_ticks
 from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import EntityType, NavigationProperty, Property
@@ -22,37 +34,7 @@ from flowruns.odata.lexer import QuerySyntaxError, split_top_level
 from flowruns.odata.literals import ascii_integer
 from flowruns.odata.semantic import Expr, OrderItem, Traversal
 
-MAX_TOP = 999
-MAX_SKIP = 10_000
-DEFAULT_PAGE_SIZE = 100
-
-_SYSTEM_OPTIONS = {
-    "filter",
-    "orderby",
-    "top",
-    "skip",
-    "select",
-    "expand",
-    "count",
-    "search",
-    "apply",
-    "skiptoken",
-    "format",
-    "compute",
-    "deltatoken",
-    "index",
-    "levels",
-    "schemaversion",
-}
-# Options OData defines that flowruns does not offer; asking for one is a 400, not ignored.
-_UNSUPPORTED = ("compute", "deltatoken", "index", "levels", "schemaversion")
-MAX_FILTER_NODES = 100
-MAX_FILTER_DEPTH = 20
-# any/all nested in one another. Each is a correlated subquery; SQLite's parser overflows its
-# stack at eight, and three already reach from processes to runs to their statistics' entries.
-MAX_LAMBDA_DEPTH = 3
-MAX_EXPAND_DEPTH = 2
-DEFAULT_EXPAND_TOP = 20
+_SYSTEM_OPTIONS = {o.name for o in QUERY_OPTIONS} | set(UNSUPPORTED_OPTIONS)
 
 
 @dataclass
@@ -80,6 +62,26 @@ class QueryOptions:
         return "\x1f".join(self.raw.get(k, "") for k in ("filter", "search", "orderby"))
 
 
+@dataclass(frozen=True)
+class PageSize:
+    """How many entities one page of a collection holds, and the ``odata.maxpagesize`` the
+    server applied (None when the client stated none)."""
+
+    size: int
+    max_page_size: int | None
+
+
+def page_size(top: int | None, max_page_size: int | None) -> PageSize:
+    """The page-size policy: ``$top`` when given; the client's ``Prefer: odata.maxpagesize``
+    when given and smaller (a page never exceeds :data:`MAX_TOP`, whatever it prefers); else
+    :data:`DEFAULT_PAGE_SIZE`."""
+    size = DEFAULT_PAGE_SIZE if top is None else top
+    if max_page_size is None:
+        return PageSize(size, None)
+    applied = min(max_page_size, MAX_TOP)
+    return PageSize(applied if top is None or applied < top else top, applied)
+
+
 def split_options(query_string: str) -> dict[str, str]:
     """System options by lower-case name without ``$``; custom options are dropped."""
     options: dict[str, str] = {}
@@ -103,7 +105,7 @@ def parse_options(
 
     ``depth`` is the ``$expand`` nesting these options sit at (0 for the request's own).
     """
-    for name in _UNSUPPORTED:
+    for name in UNSUPPORTED_OPTIONS:
         if name in options:
             raise InvalidRequest(f"The query option '${name}' is not supported.", target=name)
     now = now_ticks() if now is None else now

@@ -14,9 +14,9 @@ from flowruns.edm.model import EntityType
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import property_type
-from flowruns.odata.path import CollectionRef, binding_for
+from flowruns.odata.path import CollectionRef, EntityRef, binding_for
 from flowruns.odata.query import ExpandItem, QueryOptions
-from flowruns.service.resources import collection_scope
+from flowruns.service.resources import collection_scope, resolve_entity
 from flowruns.store import entities
 from flowruns.store.compiler import Compiler
 from flowruns.store.database import Database
@@ -137,10 +137,11 @@ def read_page(
     return CollectionPage(page.records, page.last_key, total)
 
 
-def read_entity(db: Database, tenant: str, resolve: Any, options: QueryOptions) -> Record:
-    """One entity (found by ``resolve(connection)``) with its expansions, in one snapshot."""
+def read_entity(db: Database, tenant: str, ref: EntityRef, options: QueryOptions) -> Record:
+    """The entity ``ref`` addresses (404 if there is none) with its expansions, in one
+    snapshot."""
     with evaluating(), db.reading() as connection:
-        record: Record = resolve(connection)
+        record = resolve_entity(connection, tenant, ref)
         expand(connection, tenant, [record], options.expand)
         return record
 

@@ -251,7 +251,7 @@ def create_process(
     lifecycle.drop_unknown_enum_values(process_type, values, create=True)
     for prop in process_type.properties:
         if not prop.key and not prop.read_only:
-            values.setdefault(prop.name, None)
+            values.setdefault(prop.name, [] if prop.collection else None)
 
     def create(connection: Connection, now: int) -> Record:
         record = Record(type=process_type, id=str(uuid.uuid4()), etag=new_etag(), values=values)

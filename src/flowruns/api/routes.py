@@ -1,0 +1,283 @@
+"""The route table: every path below the service root, declared once.
+
+Each :class:`~flowruns.api.routing.Route` is a path template with an
+:class:`~flowruns.api.routing.Operation` per method: the handler, the permissions the path and
+method need, the query options it accepts and its OpenAPI description. The endpoint dispatches
+by it, the permission check reads it, ``/openapi.json`` and ``/docs`` are written from it, and
+``/metrics`` labels requests with its templates. docs/architecture.md shows how to add a route.
+"""
+
+from __future__ import annotations
+
+from flowruns.api.endpoint import ODataEndpoint
+from flowruns.api.routing import Operation, Route, RouteTable
+from flowruns.auth.scopes import Area, Need
+from flowruns.edm.capabilities import QueryKind
+from flowruns.edm.industrydata import HUB_PATH
+from flowruns.edm.openapi import (
+    PROCESS_CREATE,
+    PROCESS_UPDATE,
+    REFERENCE,
+    RUN_CREATE,
+    RUN_CREATE_UNDER_PROCESS,
+    RUN_UPDATE,
+    Success,
+)
+
+READ_RUNS = Need(Area.RUNS, write=False)
+WRITE_RUNS = Need(Area.RUNS, write=True)
+READ_FLOWS = Need(Area.FLOWS, write=False)
+WRITE_FLOWS = Need(Area.FLOWS, write=True)
+ENTITY, COLLECTION = QueryKind.ENTITY, QueryKind.COLLECTION
+HUB = f"/{HUB_PATH}"
+
+
+def _list(summary: str, need: Need) -> Operation[ODataEndpoint]:
+    return Operation(ODataEndpoint.get_collection, summary, Success.PAGE, (need,), COLLECTION)
+
+
+def _count(summary: str, need: Need) -> Operation[ODataEndpoint]:
+    return Operation(ODataEndpoint.get_count, summary, Success.COUNT, (need,), COLLECTION)
+
+
+def _runs_entity(template: str, what: str = "run") -> Route[ODataEndpoint]:
+    """A run by key (in ``runs``, ``runGroups`` or below a navigation): read, update, delete."""
+    return Route(
+        template,
+        get=Operation(
+            ODataEndpoint.get_entity, f"Get a {what}", Success.ENTITY, (READ_RUNS,), ENTITY
+        ),
+        patch=Operation(
+            ODataEndpoint.patch_run,
+            f"Update a {what}",
+            Success.UPDATED,
+            (WRITE_RUNS,),
+            body=RUN_UPDATE,
+            if_match=True,
+        ),
+        delete=Operation(
+            ODataEndpoint.delete_run,
+            f"Delete a {what}",
+            Success.DONE,
+            (WRITE_RUNS,),
+            if_match=True,
+        ),
+    )
+
+
+def _link(template: str, summary: str, need: Need) -> Route[ODataEndpoint]:
+    """An entity's own reference (``…/{id}/$ref``), read only."""
+    return Route(template, get=Operation(ODataEndpoint.get_link, summary, Success.LINK, (need,)))
+
+
+ROUTES = RouteTable[ODataEndpoint](
+    [
+        # -- documents and the hub -----------------------------------------------------------
+        Route(
+            "",
+            get=Operation(
+                ODataEndpoint.get_service_document, "The service document", Success.SERVICE_DOCUMENT
+            ),
+        ),
+        Route(
+            "/$metadata",
+            get=Operation(
+                ODataEndpoint.get_metadata, "The CSDL description of the model", Success.CSDL
+            ),
+        ),
+        Route(
+            "/external",
+            get=Operation(
+                ODataEndpoint.get_hub, "The root above the hub", Success.ENTITY, query=ENTITY
+            ),
+        ),
+        Route(
+            HUB,
+            get=Operation(
+                ODataEndpoint.get_hub, "The industryData hub", Success.ENTITY, query=ENTITY
+            ),
+        ),
+        # -- runs ----------------------------------------------------------------------------
+        Route(
+            f"{HUB}/runs",
+            get=_list("List runs (every run type)", READ_RUNS),
+            post=Operation(
+                ODataEndpoint.create_run,
+                "Create a run",
+                Success.CREATED,
+                (WRITE_RUNS,),
+                body=RUN_CREATE,
+            ),
+        ),
+        Route(f"{HUB}/runs/$count", get=_count("Count runs", READ_RUNS)),
+        _runs_entity(f"{HUB}/runs/{{id}}"),
+        _link(f"{HUB}/runs/{{id}}/$ref", "The link to a run", READ_RUNS),
+        Route(
+            f"{HUB}/runs/{{id}}/process",
+            # Reading it is reading the run; creating one through it also links it to the run,
+            # and updating it writes a process.
+            get=Operation(
+                ODataEndpoint.get_entity,
+                "Get the process of a run",
+                Success.ENTITY,
+                (READ_RUNS,),
+                ENTITY,
+            ),
+            post=Operation(
+                ODataEndpoint.create_linked_process,
+                "Create a process and link the run to it",
+                Success.CREATED,
+                (WRITE_RUNS, WRITE_FLOWS),
+                body=PROCESS_CREATE,
+            ),
+            patch=Operation(
+                ODataEndpoint.patch_process,
+                "Update the process of a run",
+                Success.UPDATED,
+                (READ_RUNS, WRITE_FLOWS),
+                body=PROCESS_UPDATE,
+                if_match=True,
+            ),
+        ),
+        Route(
+            f"{HUB}/runs/{{id}}/process/$ref",
+            get=Operation(
+                ODataEndpoint.get_link, "The link to the run's process", Success.LINK, (READ_RUNS,)
+            ),
+            put=Operation(
+                ODataEndpoint.put_link,
+                "Link the run to an existing process",
+                Success.DONE,
+                (WRITE_RUNS,),
+                body=REFERENCE,
+                if_match=True,
+            ),
+            post=Operation(
+                ODataEndpoint.put_link,
+                "Link the run to an existing process",
+                Success.DONE,
+                (WRITE_RUNS,),
+                body=REFERENCE,
+                if_match=True,
+            ),
+            delete=Operation(
+                ODataEndpoint.delete_link,
+                "Unlink the run's process",
+                Success.DONE,
+                (WRITE_RUNS,),
+                if_match=True,
+            ),
+        ),
+        # -- processes -----------------------------------------------------------------------
+        Route(
+            f"{HUB}/processes",
+            get=_list("List processes", READ_FLOWS),
+            post=Operation(
+                ODataEndpoint.create_process,
+                "Create a process",
+                Success.CREATED,
+                (WRITE_FLOWS,),
+                body=PROCESS_CREATE,
+            ),
+        ),
+        Route(f"{HUB}/processes/$count", get=_count("Count processes", READ_FLOWS)),
+        Route(
+            f"{HUB}/processes/{{id}}",
+            get=Operation(
+                ODataEndpoint.get_entity, "Get a process", Success.ENTITY, (READ_FLOWS,), ENTITY
+            ),
+            patch=Operation(
+                ODataEndpoint.patch_process,
+                "Update a process",
+                Success.UPDATED,
+                (WRITE_FLOWS,),
+                body=PROCESS_UPDATE,
+                if_match=True,
+            ),
+            delete=Operation(
+                ODataEndpoint.delete_process,
+                "Delete a process",
+                Success.DONE,
+                (WRITE_FLOWS,),
+                if_match=True,
+            ),
+        ),
+        _link(f"{HUB}/processes/{{id}}/$ref", "The link to a process", READ_FLOWS),
+        Route(
+            f"{HUB}/processes/{{id}}/runs",
+            get=_list("The runs of a process", READ_RUNS),
+            post=Operation(
+                ODataEndpoint.create_run,
+                "Create a run of the process",
+                Success.CREATED,
+                (WRITE_RUNS,),
+                body=RUN_CREATE_UNDER_PROCESS,
+            ),
+        ),
+        Route(
+            f"{HUB}/processes/{{id}}/runs/$count", get=_count("Count a process's runs", READ_RUNS)
+        ),
+        _runs_entity(f"{HUB}/processes/{{id}}/runs/{{id}}", "run of a process"),
+        _link(f"{HUB}/processes/{{id}}/runs/{{id}}/$ref", "The link to a run", READ_RUNS),
+        # -- run groups ----------------------------------------------------------------------
+        Route(
+            f"{HUB}/runGroups",
+            get=_list("List run groups", READ_RUNS),
+            post=Operation(
+                ODataEndpoint.create_run,
+                "Create a run group",
+                Success.CREATED,
+                (WRITE_RUNS,),
+                body=RUN_CREATE_UNDER_PROCESS,
+            ),
+        ),
+        Route(f"{HUB}/runGroups/$count", get=_count("Count run groups", READ_RUNS)),
+        _runs_entity(f"{HUB}/runGroups/{{id}}", "run group"),
+        _link(f"{HUB}/runGroups/{{id}}/$ref", "The link to a run group", READ_RUNS),
+        # Members are added by reference, never created in the group (the navigation is not
+        # insertable): no POST here.
+        Route(f"{HUB}/runGroups/{{id}}/runs", get=_list("The member runs of a group", READ_RUNS)),
+        Route(
+            f"{HUB}/runGroups/{{id}}/runs/$count", get=_count("Count a group's members", READ_RUNS)
+        ),
+        Route(
+            f"{HUB}/runGroups/{{id}}/runs/$ref",
+            get=Operation(
+                ODataEndpoint.get_member_links,
+                "Links to the member runs",
+                Success.LINKS,
+                (READ_RUNS,),
+                COLLECTION,
+            ),
+            post=Operation(
+                ODataEndpoint.add_member_link,
+                "Add a run to the group",
+                Success.DONE,
+                (WRITE_RUNS,),
+                body=REFERENCE,
+            ),
+        ),
+        _runs_entity(f"{HUB}/runGroups/{{id}}/runs/{{id}}", "member run"),
+        Route(
+            f"{HUB}/runGroups/{{id}}/runs/{{id}}/$ref",
+            get=Operation(
+                ODataEndpoint.get_link, "The link to a member run", Success.LINK, (READ_RUNS,)
+            ),
+            delete=Operation(
+                ODataEndpoint.delete_member_link,
+                "Remove a run from the group",
+                Success.DONE,
+                (WRITE_RUNS,),
+            ),
+        ),
+        Route(
+            f"{HUB}/runGroups/{{id}}/getErrorsAndWarningsFile",
+            get=Operation(
+                ODataEndpoint.get_errors_and_warnings_file,
+                "getErrorsAndWarningsFile(): CSV of the members that failed or warned",
+                Success.VALUE,
+                (READ_RUNS,),
+            ),
+        ),
+    ]
+)
