@@ -37,18 +37,23 @@ from flowruns.edm.industrydata import (
 )
 from flowruns.errors import InvalidRequest, MethodNotAllowed, UriTooLong
 from flowruns.odata import path as paths
-from flowruns.odata.payload import context_url, entity_json, etag_header, etag_matches
+from flowruns.odata.payload import (
+    aggregated_json,
+    context_url,
+    entity_json,
+    etag_header,
+    etag_matches,
+)
 from flowruns.odata.query import (
     DEFAULT_PAGE_SIZE,
     QueryOptions,
 )
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
+from flowruns.records import Record
 from flowruns.service import aggregating, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
-from flowruns.service.resources import resolve_entity
 from flowruns.settings import Settings
 from flowruns.store.database import Database
-from flowruns.store.entities import Record
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
@@ -203,7 +208,7 @@ class ODataEndpoint:
             body["@odata.count"] = len(rows)
         start = options.skip or 0
         end = None if options.top is None else start + options.top
-        body["value"] = rows[start:end]
+        body["value"] = aggregated_json(options.apply, rows[start:end])
         return responses.json_response(request, body)
 
     async def read_collection(
@@ -278,23 +283,13 @@ class ODataEndpoint:
     async def get_entity(self, request: Request, ref: paths.EntityRef) -> Response:
         options = entity_options(request, ref, ref.type)
         tenant = tenant_of(request)
-        record = await run_in_threadpool(
-            reading.read_entity,
-            self.db,
-            tenant,
-            lambda connection: resolve_entity(connection, tenant, ref),
-            options,
-        )
+        record = await run_in_threadpool(reading.read_entity, self.db, tenant, ref, options)
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and etag_matches(if_none_match, record.etag):
             return responses.empty_response(request, 304, {"ETag": etag_header(record)})
         return responses.entity_response(
             request, record, ref.entity_context(), select=options.select, expand=options.expand
         )
-
-    def _read_entity(self, tenant: str, ref: paths.EntityRef) -> Record:
-        with self.db.reading() as connection:
-            return resolve_entity(connection, tenant, ref)
 
     async def patch_entity(self, request: Request, ref: paths.EntityRef) -> Response:
         raw = await read_body(request, self.settings.max_body_bytes)
@@ -344,7 +339,9 @@ class ODataEndpoint:
 
     async def get_link(self, request: Request, ref: paths.Ref) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
-        record = await run_in_threadpool(self._read_entity, tenant_of(request), ref.target)
+        record = await run_in_threadpool(
+            reading.read_entity, self.db, tenant_of(request), ref.target
+        )
         body = {
             "@odata.context": f"{service_root(request)}/$metadata#$ref",
             "@odata.id": entity_url(request, record),

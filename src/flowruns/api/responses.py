@@ -18,8 +18,8 @@ from flowruns.api.urls import entity_url, service_root
 from flowruns.errors import DatabaseUnavailable, GraphError
 from flowruns.odata.payload import CONTENT_TYPE, context_url, entity_json, etag_header
 from flowruns.odata.query import ExpandItem, Selection
+from flowruns.records import Record
 from flowruns.store.database import unavailable, unavailable_reason
-from flowruns.store.entities import Record
 
 log = logging.getLogger("flowruns.api")
 
