@@ -49,7 +49,8 @@ BATCH = 16
 # Characters of CSV text per piece handed to the response.
 PIECE_CHARS = 64 * 1024
 _STATUSES = frozenset({"failed", "completedWithErrors", "completedWithWarnings"})
-_IN_FILE_ORDER = Query(
+# The file lists the members by start, then id: a total order to read them in batches by.
+_BY_START = Query(
     order=(order_by(RUNS.type, "startDateTime", False), order_by(RUNS.type, "id", False))
 )
 
@@ -75,7 +76,7 @@ def _pieces(db: Database, members: Scope) -> Iterator[str]:
         # One short read per batch: nothing is held open while a slow client takes the pieces.
         with db.reading() as transaction:
             window = Window(limit=BATCH, after=after)
-            batch = queries.read_page(transaction, members, _IN_FILE_ORDER, window, json_as=str)
+            batch = queries.read_page(transaction, members, _BY_START, window, json_as=str)
         for run in batch.records:
             for severity, problem in _problems(run):
                 writer.writerow(

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.industrydata import PROCESSES, RUNS
-from flowruns.edm.model import EntitySetBinding, EntityType, EnumType
+from flowruns.edm.model import EntityType, EnumType
 from flowruns.records import Record
 from flowruns.store.database import is_writing
 from flowruns.store.dialect import dialect_of
@@ -98,10 +98,6 @@ def _members(column: PropertyColumn) -> tuple[str, ...] | None:
 
 RUN_TABLE = TableSpec(runs, RUN_COLUMNS, RUNS.type)
 PROCESS_TABLE = TableSpec(processes, PROCESS_COLUMNS, PROCESSES.type)
-
-
-def table_for(binding: EntitySetBinding) -> TableSpec:
-    return RUN_TABLE if binding.table == RUN_TABLE.table.name else PROCESS_TABLE
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,8 @@ class Expansion:
 
 @dataclass
 class Page:
+    """The records of one window, what a next page starts after, and the count if asked."""
+
     records: list[Record]
     last_key: list[Any] | None  # the sort key of the last record, when more rows follow
     total: int | None = None  # the rows of the whole query, when it asked for the count
