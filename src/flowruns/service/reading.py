@@ -95,10 +95,10 @@ def read_entity(
 ) -> Record:
     """The entity ``ref`` addresses (404 if there is none) with the expansions ``options``
     ask for, in one snapshot."""
-    expansions = () if options is None else _expansions(options.expand)
     with db.reading() as transaction:
         record = resolve_entity(transaction, tenant, ref)
-        queries.expand(transaction, tenant, [record], expansions)
+        if options is not None and options.expand:
+            queries.expand(transaction, tenant, [record], _expansions(options.expand))
     return record
 
 

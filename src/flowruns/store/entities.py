@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -111,7 +111,7 @@ class Scope:
     group_id: str | None = None
     statuses: frozenset[str] | None = None
 
-    @property
+    @cached_property
     def spec(self) -> TableSpec:
         """The table the rows are in."""
         return RUN_TABLE if self.type.is_a(RUN_TABLE.root) else PROCESS_TABLE
