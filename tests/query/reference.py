@@ -9,8 +9,8 @@ semantics documented in :mod:`flowruns.store.compiler` and SPEC §5, over rows h
   strips ``" \\t\\n\\r"``; ``substring`` clamps a negative start or length to 0;
 * integer ``div``/``mod`` truncate toward zero, a double ``mod`` is ``a - b*trunc(a/b)``,
   and any division by zero is null;
-* a ``statistics`` member is read only as the JSON type asked for (``json.number`` of a string
-  member is null); a collection that is not a JSON array is empty to ``any``/``all``;
+* a ``statistics`` member is read only as the JSON type asked for (``JsonFunction.NUMBER`` of a
+  string member is null); a collection that is not a JSON array is empty to ``any``/``all``;
 * the order is nulls first ascending, last descending, ended by ``id`` in the direction of the
   key before it (see :func:`sort_rows`).
 
@@ -246,7 +246,7 @@ class Reference:
 
     def function(self, expr: s.Function, env: _Env) -> Any:
         name = expr.name
-        if name.startswith("json."):
+        if isinstance(name, s.JsonFunction):
             return _JSON[name](self.json(expr.args[0], env))
         args = [self.eval(a, env) for a in expr.args]
         if any(a is None for a in args):
@@ -290,15 +290,15 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "date": lambda ticks: ticks // TICKS_PER_DAY,
 }
 
-_JSON: dict[str, Callable[[Any], Any]] = {
-    "json.isnumber": _is_number,
-    "json.isstring": lambda v: isinstance(v, str),
-    "json.isboolean": lambda v: isinstance(v, bool),
-    "json.isnull": lambda v: v is None,
-    "json.number": lambda v: float(v) if _is_number(v) else None,
-    "json.string": lambda v: v if isinstance(v, str) else None,
-    "json.boolean": lambda v: v if isinstance(v, bool) else None,
-    "json.count": lambda v: len(v) if isinstance(v, list) else None,
+_JSON: dict[s.JsonFunction, Callable[[Any], Any]] = {
+    s.JsonFunction.IS_NUMBER: _is_number,
+    s.JsonFunction.IS_STRING: lambda v: isinstance(v, str),
+    s.JsonFunction.IS_BOOLEAN: lambda v: isinstance(v, bool),
+    s.JsonFunction.IS_NULL: lambda v: v is None,
+    s.JsonFunction.NUMBER: lambda v: float(v) if _is_number(v) else None,
+    s.JsonFunction.STRING: lambda v: v if isinstance(v, str) else None,
+    s.JsonFunction.BOOLEAN: lambda v: v if isinstance(v, bool) else None,
+    s.JsonFunction.COUNT: lambda v: len(v) if isinstance(v, list) else None,
 }
 
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from flowruns.edm.datetimes import format_ticks
 from flowruns.edm.industrydata import run_status
 from flowruns.odata.literals import TICKS_PER_DAY
-from flowruns.store import rollup
+from flowruns.store import aggregating
 from tests.conftest import HUB, NS
 from tests.query.conftest import History
 from tests.query.grammar import RUN_STATUS
@@ -154,15 +154,15 @@ def test_answers_from_the_counts_equal_answers_from_the_runs(
     collection = data.draw(st.sampled_from(COLLECTIONS), label="collection")
     apply, exact = data.draw(aggregations(), label="apply")
     used: list[bool] = []
-    decide = rollup.answers
+    decide = aggregating.answers
 
     def spy(*args: Any) -> bool:
         used.append(decide(*args))
         return used[-1]
 
-    with mock.patch.object(rollup, "answers", spy):
+    with mock.patch.object(aggregating, "answers", spy):
         served = _served(history, collection, apply)
-    with mock.patch.object(rollup, "answers", return_value=False):
+    with mock.patch.object(aggregating, "answers", return_value=False):
         from_runs = _served(history, collection, apply)
     note(f"served {served}")
     assert served == from_runs

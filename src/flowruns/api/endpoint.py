@@ -34,14 +34,14 @@ from flowruns.edm.csdl import write_csdl
 from flowruns.edm.industrydata import HUB_PATH, MODEL, external
 from flowruns.errors import InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
-from flowruns.odata.payload import context_url, entity_json
+from flowruns.odata.payload import aggregated_json, context_url, entity_json
 from flowruns.odata.query import QueryOptions, page_size
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
+from flowruns.records import Record
 from flowruns.service import aggregating, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
 from flowruns.store.database import Database
-from flowruns.store.entities import Record
 
 
 class ODataEndpoint:
@@ -146,7 +146,7 @@ class ODataEndpoint:
             body["@odata.count"] = len(rows)
         start = options.skip or 0
         end = None if options.top is None else start + options.top
-        body["value"] = rows[start:end]
+        body["value"] = aggregated_json(options.apply, rows[start:end])
         return responses.json_response(request, body)
 
     async def read_collection(

@@ -27,11 +27,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event
 
-from flowruns.edm.industrydata import run_status
+from flowruns.service.counting import runs_by_status
 from flowruns.store.database import Database, pool_limit
-from flowruns.store.schema import run_days
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -110,15 +109,7 @@ class RunsByStatus(Collector):
         family = GaugeMetricFamily(
             "flowruns_runs", "Runs in the database, by status (all tenants).", labels=["status"]
         )
-        counts = dict.fromkeys(run_status.members, 0)
-        with self.db.reading() as connection:
-            # From the day counts (store/rollup.py): a few rows a day, not a scan of every run.
-            rows = connection.execute(
-                select(run_days.c.status, func.sum(run_days.c.runs)).group_by(run_days.c.status)
-            ).all()
-        for value, number in rows:
-            counts[run_status.members[value]] = int(number)
-        for status, number in counts.items():
+        for status, number in runs_by_status(self.db).items():
             family.add_metric([status], number)
         yield family
 

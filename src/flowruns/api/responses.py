@@ -24,8 +24,8 @@ from flowruns.odata.payload import (
     etag_matches,
 )
 from flowruns.odata.query import ExpandItem, Selection
+from flowruns.records import Record
 from flowruns.store.database import unavailable, unavailable_reason
-from flowruns.store.entities import Record
 
 log = logging.getLogger("flowruns.api")
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from starlette.requests import Request
 
 from flowruns.edm.industrydata import HUB_PATH, PROCESSES, RUNS
-from flowruns.store.entities import Record
+from flowruns.records import Record
 
 SERVICE_ROOT_PATH = "/beta"
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import EntityType
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import Binder
 from flowruns.odata.lexer import Kind, QuerySyntaxError, split_top_level
+from flowruns.odata.semantic import Aggregate, Aggregation, Key
 from flowruns.odata.syntax import Node, Parser, Path, parse_expression
 
 OPTION = "$apply"
@@ -27,38 +27,6 @@ METHODS = ("sum", "min", "max", "average", "countdistinct")
 # depth, nested lambdas), given its option and position; raises the option's 400.
 ExpressionCheck = Callable[[Node, str, int], None]
 _CALL = re.compile(r"\s*(?P<name>[A-Za-z]+)\s*\((?P<args>.*)\)\s*", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Key:
-    """A ``groupby`` key: its value and where it goes in the result (``process/displayName``
-    becomes ``{"process": {"displayName": …}}``)."""
-
-    expr: s.Expr
-    path: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    alias: str
-    method: str  # one of METHODS, or "count" for $count
-    expr: s.Expr | None
-
-
-@dataclass
-class Aggregation:
-    filters: list[s.Expr] = field(default_factory=list)
-    keys: list[Key] = field(default_factory=list)
-    aggregates: list[Aggregate] = field(default_factory=list)
-
-    @property
-    def names(self) -> list[str]:
-        """The top-level properties of every result row, for the context URL."""
-        names: list[str] = []
-        for name in [k.path[0] for k in self.keys] + [a.alias for a in self.aggregates]:
-            if name not in names:
-                names.append(name)
-        return names
 
 
 def parse_apply(
@@ -147,7 +115,7 @@ def _aggregates(binder: Binder, text: str, offset: int, check: ExpressionCheck) 
             check(node, OPTION, at)
             expr = binder.value(node)
             if expr.type.kind is s.Kind.DYNAMIC:
-                expr = s.Function(s.DOUBLE, "json.number", (expr,))
+                expr = s.Function(s.DOUBLE, s.JsonFunction.NUMBER, (expr,))
             with_ = parser.advance()
             if not with_.is_word("with"):
                 raise parser.error(with_, "expected 'with'")

@@ -2,8 +2,9 @@
 
 Every name is resolved (properties case-insensitively, as the URL path is), every operand type
 checked, every literal converted to the value representation of :mod:`flowruns.odata.semantic`.
-Members of the open ``statistics`` object are DYNAMIC; the binder wraps them in ``json.*``
-functions where a typed value is needed, so executors only ever compare values of one type.
+Members of the open ``statistics`` object are DYNAMIC; where a typed value is needed the binder
+wraps them in a :class:`~flowruns.odata.semantic.JsonFunction`, so executors only ever compare
+values of one type.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from flowruns.edm.model import (
 from flowruns.odata import literals, syntax
 from flowruns.odata import semantic as s
 from flowruns.odata.lexer import Kind, QuerySyntaxError, Token
-from flowruns.odata.semantic import Expr, Type
+from flowruns.odata.semantic import Expr, JsonFunction, Type
 
 INT64 = (-(2**63), 2**63 - 1)
 _PRIMITIVES = {
@@ -36,10 +37,22 @@ _PRIMITIVES = {
     Primitive.INT64: s.INT,
     Primitive.DATE_TIME_OFFSET: s.DATE_TIME,
 }
-_JSON_AS = {s.Kind.INT: "json.number", s.Kind.DOUBLE: "json.number"}
-_JSON_AS.update({s.Kind.STRING: "json.string", s.Kind.BOOLEAN: "json.boolean"})
-_JSON_IS = {"json.number": "json.isnumber", "json.string": "json.isstring"}
-_JSON_IS["json.boolean"] = "json.isboolean"
+# The readers of a statistics member as one JSON type, in the order a member sorts by (numbers,
+# then strings, then Booleans); the type each gives, the test that the member has its JSON
+# type, and the reader used where a member meets a value of a given kind.
+_JSON_READERS = (JsonFunction.NUMBER, JsonFunction.STRING, JsonFunction.BOOLEAN)
+_JSON_TYPES = {
+    JsonFunction.NUMBER: s.DOUBLE,
+    JsonFunction.STRING: s.STRING,
+    JsonFunction.BOOLEAN: s.BOOLEAN,
+}
+_JSON_IS = {
+    JsonFunction.NUMBER: JsonFunction.IS_NUMBER,
+    JsonFunction.STRING: JsonFunction.IS_STRING,
+    JsonFunction.BOOLEAN: JsonFunction.IS_BOOLEAN,
+}
+_JSON_AS = {s.Kind.INT: JsonFunction.NUMBER, s.Kind.DOUBLE: JsonFunction.NUMBER}
+_JSON_AS.update({s.Kind.STRING: JsonFunction.STRING, s.Kind.BOOLEAN: JsonFunction.BOOLEAN})
 _UNSUPPORTED_FUNCTIONS = {
     "cast",
     "round",
@@ -111,7 +124,7 @@ class Binder:
         """A ``$filter`` body: an expression of type Edm.Boolean."""
         expr = self.value(node)
         if expr.type.kind is s.Kind.DYNAMIC:
-            return self._json("json.boolean", expr)
+            return self._json(JsonFunction.BOOLEAN, expr)
         if expr.type.kind is not s.Kind.BOOLEAN:
             raise self.error(node.position, f"expected a Boolean expression, not {expr.type.name}")
         return expr
@@ -120,10 +133,7 @@ class Binder:
         """One ``$orderby`` item; a statistics member sorts by number, then string, then bool."""
         expr = self.value(node)
         if expr.type.kind is s.Kind.DYNAMIC:
-            return [
-                s.OrderItem(self._json(name, expr), descending, text)
-                for name in ("json.number", "json.string", "json.boolean")
-            ]
+            return [s.OrderItem(self._json(name, expr), descending, text) for name in _JSON_READERS]
         if expr.type.kind in (s.Kind.COMPLEX, s.Kind.ENTITY, s.Kind.NULL):
             raise self.error(node.position, f"cannot order by a value of type {expr.type.name}")
         return [s.OrderItem(expr, descending, text)]
@@ -268,7 +278,7 @@ class Binder:
                 target = self._target(navigation)
                 return s.NavigationCount(s.INT, parent, navigation, target)
             assert current.json is not None
-            return s.Function(s.INT, "json.count", (current.json,))
+            return s.Function(s.INT, JsonFunction.COUNT, (current.json,))
         if isinstance(current, _EntityValue):
             return self.entity_step(current, name, position)
         return self.json_step(current, name, position)
@@ -307,7 +317,7 @@ class Binder:
     def json_step(self, current: Expr, name: str, position: int) -> _Resolved:
         if name == "$count":
             if isinstance(current, s.JsonPath) and current.type.kind is s.Kind.DYNAMIC:
-                return s.Function(s.INT, "json.count", (current,))
+                return s.Function(s.INT, JsonFunction.COUNT, (current,))
             raise self.error(position, "'$count' applies to collections only")
         base = current.base if isinstance(current, s.JsonPath) else current
         path = current.path if isinstance(current, s.JsonPath) else ()
@@ -449,9 +459,8 @@ class Binder:
 
     # -- operators -----------------------------------------------------------------------
 
-    def _json(self, function: str, expr: Expr) -> Expr:
-        result = {"json.number": s.DOUBLE, "json.string": s.STRING, "json.boolean": s.BOOLEAN}
-        return s.Function(result[function], function, (expr,))
+    def _json(self, function: JsonFunction, expr: Expr) -> Expr:
+        return s.Function(_JSON_TYPES[function], function, (expr,))
 
     def compare(self, op: str, left: Expr, right: Expr, position: int) -> Expr:
         lk, rk = left.type.kind, right.type.kind
@@ -463,7 +472,7 @@ class Binder:
                     s.Logical(s.BOOLEAN, "and", self._json_is(f, left), self._json_is(f, right)),
                     s.Compare(s.BOOLEAN, op, self._json(f, left), self._json(f, right)),
                 )
-                for f in ("json.number", "json.string", "json.boolean")
+                for f in _JSON_READERS
             ]
             return s.Logical(
                 s.BOOLEAN,
@@ -474,7 +483,7 @@ class Binder:
         if lk is s.Kind.DYNAMIC or rk is s.Kind.DYNAMIC:
             dynamic, other = (left, right) if lk is s.Kind.DYNAMIC else (right, left)
             if other.type.kind is s.Kind.NULL:
-                test = s.Function(s.BOOLEAN, "json.isnull", (dynamic,))
+                test = s.Function(s.BOOLEAN, JsonFunction.IS_NULL, (dynamic,))
                 return test if op == "eq" else s.Unary(s.BOOLEAN, "not", test)
             function = _JSON_AS.get(other.type.kind)
             if function is None:
@@ -501,7 +510,7 @@ class Binder:
             raise self.error(node.position, "only values and single navigations compare with null")
         return self.compare(op, resolved, s.Const(s.NULL, None), position)
 
-    def _json_is(self, function: str, expr: Expr) -> Expr:
+    def _json_is(self, function: JsonFunction, expr: Expr) -> Expr:
         return s.Function(s.BOOLEAN, _JSON_IS[function], (expr,))
 
     def unify(self, left: Expr, right: Expr, position: int) -> tuple[Expr, Expr]:
@@ -566,7 +575,7 @@ class Binder:
     def negate(self, operand_node: syntax.Node, position: int) -> Expr:
         operand = self.value(operand_node)
         if operand.type.kind is s.Kind.DYNAMIC:
-            operand = self._json("json.number", operand)
+            operand = self._json(JsonFunction.NUMBER, operand)
         if operand.type.kind not in (s.Kind.INT, s.Kind.DOUBLE, s.Kind.DURATION):
             raise self.error(position, f"cannot negate a value of type {operand.type.name}")
         if isinstance(operand, s.Const) and isinstance(operand.value, int | float):
@@ -578,9 +587,9 @@ class Binder:
 
     def arithmetic(self, op: str, left: Expr, right: Expr, node: syntax.Binary) -> Expr:
         if left.type.kind is s.Kind.DYNAMIC:
-            left = self._json("json.number", left)
+            left = self._json(JsonFunction.NUMBER, left)
         if right.type.kind is s.Kind.DYNAMIC:
-            right = self._json("json.number", right)
+            right = self._json(JsonFunction.NUMBER, right)
         if left.type.kind is s.Kind.NULL:
             left = s.Const(right.type if right.type.kind is not s.Kind.NULL else s.INT, None)
         if right.type.kind is s.Kind.NULL:

@@ -1,15 +1,18 @@
-"""OData JSON (minimal metadata) for entities, collections and references."""
+"""OData JSON (minimal metadata) for entities, collections, references and aggregated rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from flowruns.edm.datetimes import format_ticks
 from flowruns.edm.industrydata import HUB_PATH
 from flowruns.edm.model import EntityType, Primitive, Property
+from flowruns.odata import semantic as s
+from flowruns.odata.literals import format_date, format_duration
 from flowruns.odata.query import ExpandItem, Selection
-from flowruns.store.entities import Record
+from flowruns.records import Record
 
 CONTENT_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;"
@@ -129,3 +132,48 @@ def _projection(select: Selection | None, expand: Sequence[ExpandItem]) -> str:
                 f"{item.navigation.name}({_projection(item.options.select, item.options.expand)})"
             )
     return ",".join(parts)
+
+
+def aggregated_json(
+    aggregation: s.Aggregation, rows: Sequence[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """The rows of ``aggregation`` (its keys, then its aggregates, as values of the typed tree)
+    as OData JSON objects: keys nested along their paths, values written as their types are
+    (ticks as date-times, days as dates, ticks as durations, enum values as member names)."""
+    keys = [(k.path, _converter(k.expr.type)) for k in aggregation.keys]
+    measures = [(a.alias, _converter(a.type)) for a in aggregation.aggregates]
+    shaped_rows: list[dict[str, Any]] = []
+    for row in rows:
+        shaped: dict[str, Any] = {"@odata.id": None}
+        for (path, convert), value in zip(keys, row, strict=False):
+            target = shaped
+            for name in path[:-1]:
+                target = target.setdefault(name, {})
+            target[path[-1]] = None if value is None else convert(value)
+        for (alias, convert), value in zip(measures, row[len(keys) :], strict=True):
+            shaped[alias] = None if value is None else convert(value)
+        shaped_rows.append(shaped)
+    return shaped_rows
+
+
+def _converter(value_type: s.Type) -> Callable[[Any], Any]:
+    """How a (non-null) value of the typed tree's representation is written in OData JSON:
+    chosen once per column, not per value."""
+    match value_type.kind:
+        case s.Kind.ENUM:
+            assert value_type.enum is not None
+            members = value_type.enum.members
+            return lambda value: members[int(value)]
+        case s.Kind.DATE_TIME:
+            return lambda value: format_ticks(int(value))
+        case s.Kind.DATE:
+            return lambda value: format_date(int(value))
+        case s.Kind.DURATION:
+            return lambda value: format_duration(round(value))
+        case s.Kind.INT:
+            return int
+        case s.Kind.DOUBLE:
+            return float
+        case s.Kind.BOOLEAN:
+            return bool
+    return lambda value: float(value) if isinstance(value, Decimal) else value

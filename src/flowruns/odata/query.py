@@ -28,11 +28,11 @@ from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import EntityType, NavigationProperty, Property
 from flowruns.errors import InvalidRequest
 from flowruns.odata import search, syntax
-from flowruns.odata.aggregation import Aggregation, parse_apply
+from flowruns.odata.aggregation import parse_apply
 from flowruns.odata.binder import Binder
 from flowruns.odata.lexer import QuerySyntaxError, split_top_level
 from flowruns.odata.literals import ascii_integer
-from flowruns.odata.semantic import Expr, OrderItem, Traversal
+from flowruns.odata.semantic import Aggregation, Expr, OrderItem, Traversal
 
 _SYSTEM_OPTIONS = {o.name for o in QUERY_OPTIONS} | set(UNSUPPORTED_OPTIONS)
 
@@ -214,7 +214,7 @@ def _select_property(name: str, entity_type: EntityType) -> Property | None:
 
 def _result_order(text: str, aggregation: Aggregation) -> list[tuple[str, bool]]:
     """``$orderby`` after ``$apply``: names of the aggregated rows' properties."""
-    names = ["/".join(k.path) for k in aggregation.keys] + [a.alias for a in aggregation.aggregates]
+    names = aggregation.columns
     order: list[tuple[str, bool]] = []
     for item, at in split_top_level(text, ",", 0, "$orderby"):
         name, _, direction = item.strip().partition(" ")

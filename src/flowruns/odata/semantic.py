@@ -1,7 +1,10 @@
-"""The typed expression tree: what a ``$filter`` or ``$orderby`` means once bound to the model.
+"""The typed expression tree: what a ``$filter``, ``$orderby`` or ``$apply`` means once bound to
+the model.
 
 Both executors read this tree: the SQL compiler (:mod:`flowruns.store.compiler`) and, in the
-tests, a plain-Python reference evaluator. Values travel in one representation everywhere:
+tests, a plain-Python reference evaluator. It imports nothing of flowruns but :mod:`flowruns.edm`,
+so the store can compile it without depending on the parsers that build it. Values travel in
+one representation everywhere:
 
 =============  ============================================================
 type           value
@@ -21,7 +24,7 @@ DYNAMIC        a JSON value (members of the open ``statistics`` object)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 
 from flowruns.edm.model import ComplexType, EntityType, EnumType, NavigationProperty, Property
 
@@ -211,10 +214,30 @@ class In(Expr):
 
 @dataclass(frozen=True)
 class Function(Expr):
-    """A canonical function by its lower-case name (``contains``, ``year``, ``length`` …)."""
+    """A canonical function by its lower-case name (``contains``, ``year``, ``length`` …), or
+    one of the :class:`JsonFunction` s the binder adds."""
 
     name: str
     args: tuple[Expr, ...]
+
+
+class JsonFunction(StrEnum):
+    """The functions that read a DYNAMIC value (a member of the open ``statistics`` object) as
+    one JSON type; the binder wraps such members in them wherever a typed value is needed.
+
+    The typed readers give null unless the value has that JSON type (``NUMBER`` of ``"5"`` is
+    null), the ``IS_`` tests are never null, and ``COUNT`` is the length of an array (null for
+    anything else). Their names start with ``json.``, which no canonical function's does.
+    """
+
+    NUMBER = "json.number"
+    STRING = "json.string"
+    BOOLEAN = "json.boolean"
+    IS_NUMBER = "json.isnumber"
+    IS_STRING = "json.isstring"
+    IS_BOOLEAN = "json.isboolean"
+    IS_NULL = "json.isnull"
+    COUNT = "json.count"
 
 
 @dataclass(frozen=True)
@@ -250,3 +273,56 @@ class OrderItem:
     expr: Expr
     descending: bool
     text: str  # the item as written, for the skiptoken's binding
+
+
+# -- $apply --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """A ``groupby`` key: its value and where it goes in the result (``process/displayName``
+    becomes ``{"process": {"displayName": …}}``)."""
+
+    expr: Expr
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    alias: str
+    method: str  # sum, min, max, average, countdistinct, or "count" for $count
+    expr: Expr | None
+
+    @property
+    def type(self) -> Type:
+        """The type of the aggregated value: counts are integers, an average of durations a
+        duration, of numbers a double; the others keep their operand's type."""
+        if self.method in ("count", "countdistinct") or self.expr is None:
+            return INT
+        if self.method == "average":
+            return DURATION if self.expr.type.kind is Kind.DURATION else DOUBLE
+        return self.expr.type
+
+
+@dataclass
+class Aggregation:
+    """A bound ``$apply``: rows kept by every filter, grouped by the keys (one group without
+    keys), each group's aggregates computed."""
+
+    filters: list[Expr] = field(default_factory=list)
+    keys: list[Key] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        """The top-level properties of every result row, for the context URL."""
+        names: list[str] = []
+        for name in [k.path[0] for k in self.keys] + [a.alias for a in self.aggregates]:
+            if name not in names:
+                names.append(name)
+        return names
+
+    @property
+    def columns(self) -> list[str]:
+        """The result's columns as ``$orderby`` names them: each key's path, then each alias."""
+        return ["/".join(k.path) for k in self.keys] + [a.alias for a in self.aggregates]

@@ -1,4 +1,5 @@
-"""Folding the day counts' slots (see :mod:`flowruns.store.rollup`), in the background.
+"""The day counts (see :mod:`flowruns.store.rollup`): runs by status, and folding their slots
+in the background.
 
 On PostgreSQL every server process folds every half minute, in short transactions of at most
 :data:`~flowruns.store.rollup.FOLD_BATCH` rows that skip the rows writers hold, so any number
@@ -11,14 +12,21 @@ from __future__ import annotations
 import logging
 
 import anyio
-from sqlalchemy.exc import SQLAlchemyError
 
+from flowruns.edm.industrydata import run_status
 from flowruns.store import rollup
-from flowruns.store.database import Database
+from flowruns.store.database import Database, StoreError
 
 log = logging.getLogger("flowruns.counting")
 
 FOLD_INTERVAL_SECONDS = 30.0
+
+
+def runs_by_status(db: Database) -> dict[str, int]:
+    """How many runs of all tenants have each status now; every status is listed."""
+    with db.reading() as transaction:
+        counted = rollup.runs_by_status(transaction)
+    return {status: counted.get(status, 0) for status in run_status.members}
 
 
 def fold_all(db: Database) -> int:
@@ -38,5 +46,5 @@ async def fold_forever(db: Database) -> None:
         await anyio.sleep(FOLD_INTERVAL_SECONDS)
         try:
             await anyio.to_thread.run_sync(fold_all, db)
-        except SQLAlchemyError as error:
+        except StoreError as error:
             log.warning("Folding the day counts failed; trying again later: %s", error)

@@ -22,11 +22,15 @@ from typing import Any
 import orjson
 
 from flowruns.edm.datetimes import format_ticks
+from flowruns.edm.industrydata import RUNS
 from flowruns.odata.path import EntityRef
+from flowruns.records import Record
+from flowruns.service.reading import order_by
 from flowruns.service.resources import resolve_entity
-from flowruns.store import entities
+from flowruns.store import queries
 from flowruns.store.database import Database
-from flowruns.store.entities import RUN_TABLE, Record, Scope, sort_by
+from flowruns.store.entities import Scope
+from flowruns.store.queries import Query, Window
 
 COLUMNS = (
     "runId",
@@ -45,7 +49,10 @@ BATCH = 16
 # Characters of CSV text per piece handed to the response.
 PIECE_CHARS = 64 * 1024
 _STATUSES = frozenset({"failed", "completedWithErrors", "completedWithWarnings"})
-_ORDER = (sort_by(RUN_TABLE, "startDateTime", False), sort_by(RUN_TABLE, "id", False))
+# The file lists the members by start, then id: a total order to read them in batches by.
+_BY_START = Query(
+    order=(order_by(RUNS.type, "startDateTime", False), order_by(RUNS.type, "id", False))
+)
 
 
 def errors_and_warnings_csv(db: Database, tenant: str, group_ref: EntityRef) -> Iterator[str]:
@@ -54,31 +61,22 @@ def errors_and_warnings_csv(db: Database, tenant: str, group_ref: EntityRef) -> 
     The group is resolved now, so an unknown group (or a run that is not one) raises its Graph
     error before any of the answer is written; the members are read as the pieces are taken.
     """
-    with db.reading() as connection:
+    with db.reading() as transaction:
         # The path resolver binds the function only where the type is runGroup.
-        group = resolve_entity(connection, tenant, group_ref)
-    return _pieces(db, tenant, Scope(group_id=group.id, statuses=_STATUSES))
+        group = resolve_entity(transaction, tenant, group_ref)
+    return _pieces(db, Scope(tenant, RUNS.type, group_id=group.id, statuses=_STATUSES))
 
 
-def _pieces(db: Database, tenant: str, members: Scope) -> Iterator[str]:
+def _pieces(db: Database, members: Scope) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     after: list[Any] | None = None
     while True:
         # One short read per batch: nothing is held open while a slow client takes the pieces.
-        with db.reading() as connection:
-            batch = entities.page(
-                connection,
-                RUN_TABLE,
-                tenant,
-                members,
-                _ORDER,
-                after=after,
-                offset=0,
-                limit=BATCH,
-                json_as=str,
-            )
+        with db.reading() as transaction:
+            window = Window(limit=BATCH, after=after)
+            batch = queries.read_page(transaction, members, _BY_START, window, json_as=str)
         for run in batch.records:
             for severity, problem in _problems(run):
                 writer.writerow(

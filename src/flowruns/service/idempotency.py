@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import MODEL
 from flowruns.errors import Conflict
+from flowruns.records import Record
 from flowruns.store import idempotency
-from flowruns.store.entities import Record
+from flowruns.store.database import Transaction
 from flowruns.store.idempotency import RememberedRequest
 
 WINDOW = 24 * 3600 * TICKS_PER_SECOND
@@ -30,7 +29,7 @@ class IdempotencyKey:
     request_hash: str
 
 
-def replay(connection: Connection, tenant: str, key: IdempotencyKey, now: int) -> Record | None:
+def replay(connection: Transaction, tenant: str, key: IdempotencyKey, now: int) -> Record | None:
     """The entity an earlier request with ``key`` created, or None if there was none."""
     found = idempotency.find(connection, tenant, key.key)
     if found is None or found.created < now - WINDOW:
@@ -44,7 +43,7 @@ def replay(connection: Connection, tenant: str, key: IdempotencyKey, now: int) -
 
 
 def remember(
-    connection: Connection, tenant: str, key: IdempotencyKey, record: Record, now: int
+    connection: Transaction, tenant: str, key: IdempotencyKey, record: Record, now: int
 ) -> None:
     snapshot: dict[str, Any] = {
         "type": record.type.qualified_name,

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 
 import anyio
-from sqlalchemy.exc import SQLAlchemyError
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.errors import GraphError
 from flowruns.odata.literals import format_duration
 from flowruns.store import entities
-from flowruns.store.database import Database
+from flowruns.store.database import Database, StoreError
 
 log = logging.getLogger("flowruns.stale")
 
@@ -65,7 +64,7 @@ async def check_forever(db: Database, timeout_seconds: float) -> None:
         await anyio.sleep(interval)
         try:
             failed = await anyio.to_thread.run_sync(fail_stale_runs, db, timeout_seconds)
-        except (SQLAlchemyError, GraphError) as error:
+        except (StoreError, GraphError) as error:
             log.warning("The stale-run check failed; trying again in %gs: %s", interval, error)
             continue
         if failed:

@@ -11,9 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
-
 from flowruns.edm.datetimes import now_ticks
 from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS, run_type_for
 from flowruns.edm.model import EntityType
@@ -21,12 +18,14 @@ from flowruns.errors import Conflict, InvalidRequest, NotFound, PreconditionFail
 from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.path import CollectionRef, EntityRef
 from flowruns.odata.payload import etag_matches
+from flowruns.records import Record
 from flowruns.service import idempotency, lifecycle
 from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import not_found, resolve_entity
 from flowruns.store import entities
-from flowruns.store.database import Database
-from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Record
+from flowruns.store.database import Database, Transaction
+from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Scope
+from flowruns.store.idempotency import KeyTaken
 
 
 def new_etag() -> str:
@@ -48,8 +47,8 @@ class Link:
     process_id: str | None
 
 
-def _process(connection: Connection, tenant: str, process_id: str) -> Record:
-    record = entities.get(connection, PROCESS_TABLE, tenant, process_id, share=True)
+def _process(connection: Transaction, tenant: str, process_id: str) -> Record:
+    record = entities.get(connection, Scope(tenant, PROCESSES.type), process_id, share=True)
     if record is None:
         raise not_found("process", process_id)
     return record
@@ -73,7 +72,7 @@ def _idempotent(
     db: Database,
     tenant: str,
     key: IdempotencyKey | None,
-    create: Callable[[Connection, int], Record],
+    create: Callable[[Transaction, int], Record],
 ) -> Record:
     """Run ``create`` in a write transaction, once per ``Idempotency-Key``."""
     for attempt in (1, 2):
@@ -88,7 +87,7 @@ def _idempotent(
                 if key is not None:
                     idempotency.remember(connection, tenant, key, record, now)
                 return record
-        except IntegrityError:
+        except KeyTaken:
             # A concurrent request with the same key committed first: replay its result.
             if key is None or attempt == 2:
                 raise
@@ -105,7 +104,7 @@ def create_run(
 ) -> Record:
     """Create a run in ``collection`` (runs, runGroups or a process's runs)."""
 
-    def create(connection: Connection, now: int) -> Record:
+    def create(connection: Transaction, now: int) -> Record:
         process_id = link.process_id if link else None
         default: EntityType | None = collection.cast
         if collection.via is not None:
@@ -181,7 +180,7 @@ def update_run(
 
 
 def _patch_target(
-    connection: Connection, tenant: str, ref: EntityRef, body: EntityBody, if_match: str | None
+    connection: Transaction, tenant: str, ref: EntityRef, body: EntityBody, if_match: str | None
 ) -> tuple[Record, dict[str, Any]]:
     """The entity a PATCH addresses (checked against If-Match and the body's type) and the
     values the PATCH asks to change."""
@@ -253,7 +252,7 @@ def create_process(
         if not prop.key and not prop.read_only:
             values.setdefault(prop.name, [] if prop.collection else None)
 
-    def create(connection: Connection, now: int) -> Record:
+    def create(connection: Transaction, now: int) -> Record:
         record = Record(type=process_type, id=str(uuid.uuid4()), etag=new_etag(), values=values)
         run = resolve_entity(connection, tenant, for_run) if for_run is not None else None
         entities.insert_record(connection, PROCESS_TABLE, tenant, record)
@@ -312,13 +311,13 @@ def add_group_member(db: Database, tenant: str, group_ref: EntityRef, run_id: st
         group = resolve_entity(connection, tenant, group_ref)
         if run_id == group.id:
             raise InvalidRequest("A run group cannot contain itself.", target="@odata.id")
-        if entities.get(connection, RUN_TABLE, tenant, run_id, share=True) is None:
+        if entities.get(connection, Scope(tenant, RUNS.type), run_id, share=True) is None:
             raise not_found(RUNS.type.name, run_id)
         if entities.add_member(connection, tenant, group.id, run_id):
             _group_changed(connection, tenant, group.id)
 
 
-def _group_changed(connection: Connection, tenant: str, group_id: str) -> None:
+def _group_changed(connection: Transaction, tenant: str, group_id: str) -> None:
     entities.update_record(
         connection, RUN_TABLE, tenant, group_id, {}, etag=new_etag(), touched=now_ticks()
     )

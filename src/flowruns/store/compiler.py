@@ -1,8 +1,9 @@
 """The typed expression tree (:mod:`flowruns.odata.semantic`) compiled to SQLAlchemy Core.
 
 One compiler serves SQLite and PostgreSQL; where their SQL differs (JSON access, case folding,
-calendar functions) it asks the dialect. Every value is a bound parameter. The semantics both
-engines share, and that the tests check against a plain-Python reference evaluator:
+calendar functions) it asks the connection's :class:`~flowruns.store.dialect.Dialect`. Every
+value is a bound parameter. The semantics both engines share, and that the tests check against
+a plain-Python reference evaluator:
 
 * OData's two-valued logic: a comparison with null is false (``eq null`` tests for null), and
   ``not`` of such a comparison is true. In positive context SQL's NULL behaves as false, so
@@ -22,20 +23,16 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    ColumnElement,
     Float,
     Integer,
     String,
     and_,
     case,
     cast,
-    collate,
     exists,
-    extract,
     false,
     func,
     literal,
-    literal_column,
     not_,
     null,
     or_,
@@ -43,7 +40,6 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
@@ -52,22 +48,13 @@ from flowruns.edm.model import EntityType
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
+from flowruns.store.dialect import SQL, Dialect, JsonRef, JsonType
 from flowruns.store.schema import PROCESS_COLUMNS, RUN_COLUMNS, processes, run_group_members, runs
 
-SQL = ColumnElement[Any]
-_TRIM = " \t\n\r"
 # SQL elements one expression may be written as. A few constructs write an operand more than
 # once (a double mod, a substring's start, a date's floor division), so nesting them multiplies
 # the statement; the expression limits keep queries far below this (a few thousand at most).
 MAX_SQL_ELEMENTS = 50_000
-
-
-def register_sqlite_functions(dbapi_connection: Any) -> None:
-    """Python's case folding for ``tolower``/``toupper`` (SQLite's own folds ASCII only)."""
-    for name, method in (("flowruns_lower", str.lower), ("flowruns_upper", str.upper)):
-        dbapi_connection.create_function(
-            name, 1, lambda v, m=method: None if v is None else m(v), deterministic=True
-        )
 
 
 @dataclass(frozen=True)
@@ -77,27 +64,14 @@ class Compiled:
 
 
 @dataclass
-class _JsonRef:
-    """A JSON document (a column or a lambda element) and a member path inside it."""
-
-    doc: SQL
-    path: tuple[str, ...]
-    element_type: SQL | None = None  # SQLite json_each's type column, for elements
-
-
-@dataclass
 class Compiler:
     """Compiles expressions over rows of ``table`` for one tenant and one dialect."""
 
-    dialect: str
+    dialect: Dialect
     tenant: str
     table: FromClause
     rows: dict[int, FromClause] = field(default_factory=dict)
-    elements: dict[str, _JsonRef] = field(default_factory=dict)
-
-    @property
-    def postgres(self) -> bool:
-        return self.dialect == "postgresql"
+    elements: dict[str, JsonRef] = field(default_factory=dict)
 
     # -- entry points --------------------------------------------------------------------
 
@@ -106,10 +80,8 @@ class Compiler:
         return _bounded(self.boolean(expr, strict=False).sql)
 
     def order_key(self, expr: s.Expr) -> Compiled:
-        compiled = self.value(expr)
+        compiled = self._comparable(expr)
         _bounded(compiled.sql)
-        if expr.type.kind is s.Kind.STRING and self.postgres:
-            return Compiled(collate(compiled.sql, "C"), compiled.nullable)
         return compiled
 
     def measured(self, expr: s.Expr) -> SQL:
@@ -206,8 +178,7 @@ class Compiler:
                 a = cast(a, Float())
             if op == "mod" and expr.type.kind is s.Kind.DOUBLE:
                 quotient = a / b
-                truncated = func.trunc(quotient) if self.postgres else cast(quotient, Integer())
-                result: SQL = a - b * truncated
+                result: SQL = a - b * self.dialect.truncate(quotient)
             elif op == "mod":
                 result = a % b
             elif op == "divby" or expr.type.kind is s.Kind.DOUBLE:
@@ -259,15 +230,15 @@ class Compiler:
 
     def _comparable(self, expr: s.Expr) -> Compiled:
         compiled = self.value(expr)
-        if expr.type.kind is s.Kind.STRING and self.postgres:
-            return Compiled(collate(compiled.sql, "C"), compiled.nullable)
+        if expr.type.kind is s.Kind.STRING:
+            return Compiled(self.dialect.code_point_order(compiled.sql), compiled.nullable)
         return compiled
 
     def compare(self, expr: s.Compare) -> Compiled:
         left, right, op = expr.left, expr.right, expr.op
         if left.type.kind is s.Kind.COMPLEX or right.type.kind is s.Kind.COMPLEX:
             complex_side = left if left.type.kind is s.Kind.COMPLEX else right
-            test = self._json_is_null(self._ref(complex_side))
+            test = self.dialect.json_is_null(self._ref(complex_side))
             return Compiled(test if op == "eq" else not_(test), False)
         left_null = isinstance(left, s.Const) and left.value is None
         right_null = isinstance(right, s.Const) and right.value is None
@@ -371,89 +342,24 @@ class Compiler:
 
     # -- JSON ----------------------------------------------------------------------------
 
-    def _ref(self, expr: s.Expr) -> _JsonRef:
+    def _ref(self, expr: s.Expr) -> JsonRef:
         if isinstance(expr, s.Element):
             return self.elements[expr.name]
         if isinstance(expr, s.JsonPath):
-            base = self._ref(expr.base)
-            return _JsonRef(base.doc, base.path + expr.path, base.element_type)
+            return self._ref(expr.base).member(expr.path)
         if isinstance(expr, s.Column):
-            doc = self.column(expr).sql
-            if self.postgres:
-                doc = type_coerce(doc, JSONB())
-            return _JsonRef(doc, ())
+            return JsonRef(self.dialect.json_document(self.column(expr).sql))
         raise AssertionError(f"not a JSON value: {expr!r}")
 
-    @staticmethod
-    def _sqlite_path(path: tuple[str, ...]) -> str:
-        return "$" + "".join('."' + p.replace('"', '""') + '"' for p in path)
-
-    def _pg_member(self, ref: _JsonRef) -> SQL:
-        if not ref.path:
-            return ref.doc
-        path = literal(list(ref.path), ARRAY(String()))
-        return type_coerce(ref.doc.op("#>")(path), JSONB())
-
-    def _json_type(self, ref: _JsonRef) -> SQL:
-        """The member's JSON type: null, true, false, integer, real, text, array, object
-        (SQLite's names; PostgreSQL's are mapped onto them where it matters)."""
-        if self.postgres:
-            return func.jsonb_typeof(self._pg_member(ref))
-        if ref.element_type is not None:
-            if not ref.path:
-                return ref.element_type
-            inner = func.json_type(ref.doc, self._sqlite_path(ref.path))
-            return case((ref.element_type == "object", inner), else_=null())
-        return func.json_type(ref.doc, self._sqlite_path(ref.path))
-
-    def _json_is(self, ref: _JsonRef, kind: str) -> SQL:
-        names = {
-            "number": (("integer", "real"), ("number",)),
-            "string": (("text",), ("string",)),
-            "boolean": (("true", "false"), ("boolean",)),
-            "array": (("array",), ("array",)),
-        }[kind]
-        return func.coalesce(self._json_type(ref).in_(names[1 if self.postgres else 0]), false())
-
-    def _json_is_null(self, ref: _JsonRef) -> SQL:
-        return func.coalesce(self._json_type(ref), "null") == "null"
-
-    def _json_raw(self, ref: _JsonRef) -> SQL:
-        if self.postgres:
-            return type_coerce(
-                self._pg_member(ref).op("#>>")(literal_column("'{}'::text[]")), String()
-            )
-        if ref.element_type is not None and not ref.path:
-            return ref.doc
-        extracted = func.json_extract(ref.doc, self._sqlite_path(ref.path))
-        if ref.element_type is not None:
-            return case((ref.element_type == "object", extracted), else_=null())
-        return extracted
-
-    def _json_text(self, ref: _JsonRef) -> SQL:
-        return case((self._json_is(ref, "string"), self._json_raw(ref)), else_=null())
-
-    def _json_number(self, ref: _JsonRef) -> SQL:
-        number = cast(self._json_raw(ref), Float())
-        return case((self._json_is(ref, "number"), number), else_=null())
-
-    def _json_boolean(self, ref: _JsonRef) -> SQL:
-        value = self._json_raw(ref) == "true" if self.postgres else self._json_type(ref) == "true"
-        return case((self._json_is(ref, "boolean"), value), else_=null())
+    def _json_text(self, ref: JsonRef) -> SQL:
+        is_string = self.dialect.json_is(ref, JsonType.STRING)
+        return case((is_string, self.dialect.json_scalar(ref)), else_=null())
 
     def json_lambda(self, expr: s.JsonLambda) -> SQL:
         ref = self._ref(expr.collection)
-        is_array = self._json_is(ref, "array")
-        if self.postgres:
-            elements = func.jsonb_array_elements(
-                case((is_array, self._pg_member(ref)), else_=cast(literal("[]"), JSONB()))
-            ).table_valued("value")
-            self.elements[expr.element.name] = _JsonRef(elements.c.value, ())
-        else:
-            elements = func.json_each(ref.doc, self._sqlite_path(ref.path)).table_valued(
-                "value", "type"
-            )
-            self.elements[expr.element.name] = _JsonRef(elements.c.value, (), elements.c.type)
+        is_array = self.dialect.json_is(ref, JsonType.ARRAY)
+        elements, element = self.dialect.json_elements(ref, is_array)
+        self.elements[expr.element.name] = element
         try:
             inner = select(literal(1)).select_from(elements).correlate_except(elements)
             if expr.body is None:
@@ -468,42 +374,43 @@ class Compiler:
     # -- functions -----------------------------------------------------------------------
 
     def function(self, expr: s.Function) -> Compiled:
-        name = expr.name
-        if name.startswith("json."):
-            return self.json_function(expr)
+        if isinstance(expr.name, s.JsonFunction):
+            return self.json_function(expr.name, self._ref(expr.args[0]))
         args = [self.value(a) for a in expr.args]
         nullable = any(a.nullable for a in args)
         sql = [a.sql for a in args]
-        if name in ("year", "month", "day"):
+        if expr.name in ("year", "month", "day"):
             days = self._days(sql[0], expr.args[0].type.kind is s.Kind.DATE)
-            return Compiled(self._calendar(name, days), nullable)
-        return Compiled(_FUNCTIONS[name](self, *sql), nullable)
+            return Compiled(self.dialect.calendar(expr.name, days), nullable)
+        return Compiled(_FUNCTIONS[expr.name](self, *sql), nullable)
 
-    def json_function(self, expr: s.Function) -> Compiled:
-        ref = self._ref(expr.args[0])
-        match expr.name:
-            case "json.isnumber":
-                return Compiled(self._json_is(ref, "number"), False)
-            case "json.isstring":
-                return Compiled(self._json_is(ref, "string"), False)
-            case "json.isboolean":
-                return Compiled(self._json_is(ref, "boolean"), False)
-            case "json.isnull":
-                return Compiled(self._json_is_null(ref), False)
-            case "json.number":
-                return Compiled(self._json_number(ref), True)
-            case "json.string":
+    def json_function(self, name: s.JsonFunction, ref: JsonRef) -> Compiled:
+        """A statistics member read as one JSON type: null (or false, for the tests) unless
+        the member has that type."""
+        dialect = self.dialect
+        match name:
+            case s.JsonFunction.IS_NUMBER:
+                return Compiled(dialect.json_is(ref, JsonType.NUMBER), False)
+            case s.JsonFunction.IS_STRING:
+                return Compiled(dialect.json_is(ref, JsonType.STRING), False)
+            case s.JsonFunction.IS_BOOLEAN:
+                return Compiled(dialect.json_is(ref, JsonType.BOOLEAN), False)
+            case s.JsonFunction.IS_NULL:
+                return Compiled(dialect.json_is_null(ref), False)
+            case s.JsonFunction.NUMBER:
+                number = cast(dialect.json_scalar(ref), Float())
+                is_number = dialect.json_is(ref, JsonType.NUMBER)
+                return Compiled(case((is_number, number), else_=null()), True)
+            case s.JsonFunction.STRING:
                 return Compiled(self._json_text(ref), True)
-            case "json.boolean":
-                return Compiled(self._json_boolean(ref), True)
-            case "json.count":
-                length = (
-                    func.jsonb_array_length(self._pg_member(ref))
-                    if self.postgres
-                    else func.json_array_length(ref.doc, self._sqlite_path(ref.path))
-                )
-                return Compiled(case((self._json_is(ref, "array"), length), else_=null()), True)
-        raise AssertionError(expr.name)
+            case s.JsonFunction.BOOLEAN:
+                is_boolean = dialect.json_is(ref, JsonType.BOOLEAN)
+                return Compiled(case((is_boolean, dialect.json_true(ref)), else_=null()), True)
+            case s.JsonFunction.COUNT:
+                is_array = dialect.json_is(ref, JsonType.ARRAY)
+                length = dialect.json_array_length(ref)
+                return Compiled(case((is_array, length), else_=null()), True)
+        raise AssertionError(name)
 
     # Calendar parts from ticks (date-times) or days (dates); integer arithmetic where possible.
 
@@ -514,13 +421,6 @@ class Compiler:
 
     def _days(self, value: SQL, is_date: bool) -> SQL:
         return value if is_date else self._floor_div(value, TICKS_PER_DAY)
-
-    def _calendar(self, part: str, days: SQL) -> SQL:
-        if self.postgres:
-            day: SQL = literal_column("DATE '1970-01-01'") + cast(days, Integer())
-            return cast(extract(part, day), BigInteger())
-        pattern = {"year": "%Y", "month": "%m", "day": "%d"}[part]
-        return cast(func.strftime(pattern, days * 86_400, "unixepoch"), BigInteger())
 
     def _clock(self, ticks: SQL, unit: int, modulo: int) -> SQL:
         whole = self._floor_div(ticks, unit)
@@ -582,18 +482,6 @@ def _position_argument(value: SQL) -> SQL:
     return cast(clamped, Integer())
 
 
-def _lower(c: Compiler, value: SQL) -> SQL:
-    return func.lower(collate(value, "und-x-icu")) if c.postgres else func.flowruns_lower(value)
-
-
-def _upper(c: Compiler, value: SQL) -> SQL:
-    return func.upper(collate(value, "und-x-icu")) if c.postgres else func.flowruns_upper(value)
-
-
-def _position(c: Compiler, haystack: SQL, needle: SQL) -> SQL:
-    return func.strpos(haystack, needle) if c.postgres else func.instr(haystack, needle)
-
-
 def _ends_with(c: Compiler, value: SQL, suffix: SQL) -> SQL:
     start = func.length(value) - func.length(suffix) + 1
     return and_(func.length(value) >= func.length(suffix), func.substr(value, start) == suffix)
@@ -606,19 +494,15 @@ def _substring(c: Compiler, value: SQL, start: SQL, length: SQL | None = None) -
     return func.substr(value, first, _position_argument(length))
 
 
-def _trim(c: Compiler, value: SQL) -> SQL:
-    return func.btrim(value, _TRIM) if c.postgres else func.trim(value, _TRIM)
-
-
 _FUNCTIONS: dict[str, Callable[..., SQL]] = {
-    "contains": lambda c, a, b: _position(c, a, b) > 0,
+    "contains": lambda c, a, b: c.dialect.position(a, b) > 0,
     "startswith": lambda c, a, b: func.substr(a, 1, func.length(b)) == b,
     "endswith": _ends_with,
-    "tolower": _lower,
-    "toupper": _upper,
-    "trim": _trim,
+    "tolower": lambda c, a: c.dialect.lower(a),
+    "toupper": lambda c, a: c.dialect.upper(a),
+    "trim": lambda c, a: c.dialect.trim(a),
     "length": lambda c, a: func.length(a),
-    "indexof": lambda c, a, b: _position(c, a, b) - 1,
+    "indexof": lambda c, a, b: c.dialect.position(a, b) - 1,
     "concat": lambda c, a, b: a.op("||")(b),
     "substring": _substring,
     "hour": lambda c, a: c._clock(a, 3600 * TICKS_PER_SECOND, 24),

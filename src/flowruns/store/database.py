@@ -16,18 +16,25 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from flowruns.datadir import create_private_file
 from flowruns.errors import ServiceUnavailable
-from flowruns.store.compiler import register_sqlite_functions
+from flowruns.store.dialect import SQLITE
+
+# One open transaction, from Database.reading() or Database.writing(): what every store
+# function works in. Code outside the store only passes it on.
+Transaction: TypeAlias = Connection
+# What a failed statement or connection raises on either engine: code outside the store that
+# must outlive a database failure (a background check) catches this, not the library's name.
+StoreError = SQLAlchemyError
 
 # The driver flowruns speaks to PostgreSQL with, whichever spelling the URL uses.
 POSTGRESQL_DRIVER = "postgresql+psycopg"
@@ -149,7 +156,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps hot index pages in memory
     cursor.close()
-    register_sqlite_functions(dbapi_connection)
+    SQLITE.register_functions(dbapi_connection)
 
 
 def _begin_sqlite(connection: Connection) -> None:
@@ -219,7 +226,7 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Transaction]:
         """A read transaction: every statement inside sees one snapshot."""
         with self.engine.connect() as plain:
             connection = plain
@@ -231,7 +238,7 @@ class Database:
                 yield connection
 
     @contextmanager
-    def writing(self) -> Iterator[Connection]:
+    def writing(self) -> Iterator[Transaction]:
         """A write transaction, committed when the block ends without an exception.
 
         A transaction the database aborted because of a concurrent one becomes a 503 with

@@ -1,20 +1,20 @@
-"""Reading and writing entities: the only module that builds statements over entity tables.
+"""Entities by key: reading, inserting, changing and deleting rows of the entity tables.
 
-Callers speak in properties and scopes (``process_id``, ``group_id``, a set of types); this
-module turns them into SQLAlchemy Core statements, always bound to one tenant.
+Callers speak in properties and scopes (a tenant, an entity type, ``process_id``,
+``group_id``); this module turns them into SQLAlchemy Core statements, always bound to one
+tenant. Queries over many rows (filters, orders, pages, expansions) are
+:mod:`flowruns.store.queries`; ``$apply`` is :mod:`flowruns.store.aggregating`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     JSON,
-    Boolean,
     ColumnElement,
     Connection,
     Row,
@@ -27,10 +27,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
-    false,
-    func,
     insert,
-    literal,
     or_,
     select,
     true,
@@ -40,8 +37,10 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.industrydata import PROCESSES, RUNS
-from flowruns.edm.model import EntitySetBinding, EntityType, EnumType
+from flowruns.edm.model import EntityType, EnumType
+from flowruns.records import Record
 from flowruns.store.database import is_writing
+from flowruns.store.dialect import dialect_of
 from flowruns.store.schema import (
     PROCESS_COLUMNS,
     RUN_COLUMNS,
@@ -72,6 +71,12 @@ class TableSpec:
             name for name, pc in columns.items() if isinstance(pc.column.type, JSON)
         )
         self.positions = (at["type"], at["id"], at["etag"], at.get("process_id"), at.get("touched"))
+        # The condition on ``type`` that keeps the rows of each type and its subtypes: none
+        # for the root, whose table holds nothing else.
+        self.type_filters = {
+            t.name: None if t is root else tuple(sorted(d.name for d in t.subtypes()))
+            for t in root.subtypes()
+        }
         self.readers: dict[str, tuple[EntityType, list[tuple[str, int, tuple[str, ...] | None]]]]
         self.readers = {
             t.name: (
@@ -95,57 +100,33 @@ RUN_TABLE = TableSpec(runs, RUN_COLUMNS, RUNS.type)
 PROCESS_TABLE = TableSpec(processes, PROCESS_COLUMNS, PROCESSES.type)
 
 
-def table_for(binding: EntitySetBinding) -> TableSpec:
-    return RUN_TABLE if binding.table == RUN_TABLE.table.name else PROCESS_TABLE
-
-
-@dataclass
-class Record:
-    """One stored entity: its concrete type, identity, version and property values."""
-
-    type: EntityType
-    id: str
-    etag: str
-    values: dict[str, Any] = field(default_factory=dict)
-    process_id: str | None = None
-    touched: int | None = None
-    # Expanded navigations: a record (or None) for single-valued ones, a list for collections;
-    # "<name>@odata.count" entries carry counts asked for with a nested $count.
-    expanded: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class Scope:
-    """Which rows of a table a request may see, beyond its tenant."""
+    """Which rows a statement sees: ``tenant``'s entities of ``type`` (and of the types derived
+    from it), and of those only a process's runs, a run group's members, or some statuses."""
 
-    types: frozenset[str] | None = None
+    tenant: str
+    type: EntityType
     process_id: str | None = None
     group_id: str | None = None
     statuses: frozenset[str] | None = None
 
-
-@dataclass(frozen=True)
-class SortColumn:
-    """One key of a total order: an SQL expression, whether it can be null, its direction."""
-
-    expr: ColumnElement[Any]
-    nullable: bool
-    descending: bool
+    @cached_property
+    def spec(self) -> TableSpec:
+        """The table the rows are in."""
+        return RUN_TABLE if self.type.is_a(RUN_TABLE.root) else PROCESS_TABLE
 
 
-def sort_by(spec: TableSpec, name: str, descending: bool) -> SortColumn:
-    """A sort key on the stored property ``name``."""
-    column = spec.columns[name].column
-    return SortColumn(column, bool(column.nullable), descending)
+def navigation_scope(tenant: str, parent: Record, target: EntityType) -> Scope:
+    """The entities of type ``target`` a collection-valued navigation of ``parent`` leads to: a
+    run group's member runs (kept in a table of their own), or a process's runs (linked by a
+    column)."""
+    if parent.type.is_a(RUN_TABLE.root):
+        return Scope(tenant, target, group_id=parent.id)
+    return Scope(tenant, target, process_id=parent.id)
 
 
-@dataclass
-class Page:
-    records: list[Record]
-    last_key: list[Any] | None  # the sort key of the last record, when more rows follow
-
-
-def _to_record(
+def to_record(
     spec: TableSpec, row: Row[Any], *, json_as: Callable[[str], Any] | None = None
 ) -> Record:
     """A record from a row of ``select(spec.table, …)``, read by column position; with
@@ -170,14 +151,14 @@ def _to_record(
     )
 
 
-def _scope_filter(
-    spec: TableSpec, tenant: str, scope: Scope, table: FromClause | None = None
-) -> list[ColumnElement[bool]]:
-    """The rows of ``spec``'s table (or of a table with the same columns) ``scope`` admits."""
+def scope_filter(scope: Scope, table: FromClause | None = None) -> list[ColumnElement[bool]]:
+    """The rows of the scope's table (or of ``table``, with the same columns) it admits."""
+    spec = scope.spec
     table = spec.table if table is None else table
-    conditions: list[ColumnElement[bool]] = [table.c.tenant_id == tenant]
-    if scope.types is not None:
-        conditions.append(table.c.type.in_(sorted(scope.types)))
+    conditions: list[ColumnElement[bool]] = [table.c.tenant_id == scope.tenant]
+    types = spec.type_filters[scope.type.name]
+    if types is not None:
+        conditions.append(table.c.type.in_(types))
     if scope.process_id is not None:
         conditions.append(table.c.process_id == scope.process_id)
     if scope.statuses is not None:
@@ -188,7 +169,7 @@ def _scope_filter(
         members = run_group_members
         conditions.append(
             exists().where(
-                members.c.tenant_id == tenant,
+                members.c.tenant_id == scope.tenant,
                 members.c.group_id == scope.group_id,
                 members.c.run_id == table.c.id,
             )
@@ -196,127 +177,40 @@ def _scope_filter(
     return conditions
 
 
-def get(
-    connection: Connection,
-    spec: TableSpec,
-    tenant: str,
-    key: str,
-    scope: Scope | None = None,
-    *,
-    share: bool = False,
-) -> Record | None:
+def get(connection: Connection, scope: Scope, key: str, *, share: bool = False) -> Record | None:
     """The record ``key`` within ``scope``.
 
     In a write transaction the row is locked until commit, so what the writer decides from it
     stays true: by default against any other writer of the row; with ``share`` only against its
     deletion (enough for a row that is merely referenced, and it lets such writers overlap).
     """
-    scope = scope or Scope()
+    spec = scope.spec
     writing = is_writing(connection)
     if scope.process_id is None and scope.group_id is None and scope.statuses is None:
-        statement = _lookup(spec, scope.types, writing, share)
-        row = connection.execute(statement, {"tenant": tenant, "key": key}).first()
+        statement = _lookup(spec, spec.type_filters[scope.type.name], writing, share)
+        row = connection.execute(statement, {"tenant": scope.tenant, "key": key}).first()
     else:
-        conditions = _scope_filter(spec, tenant, scope)
-        select_one = select(spec.table).where(*conditions, spec.table.c.id == key)
+        select_one = select(spec.table).where(*scope_filter(scope), spec.table.c.id == key)
         if writing:
             select_one = select_one.with_for_update(of=spec.table, read=share, key_share=True)
         row = connection.execute(select_one).first()
-    return None if row is None else _to_record(spec, row)
+    return None if row is None else to_record(spec, row)
 
 
 @lru_cache(maxsize=64)
 def _lookup(
-    spec: TableSpec, types: frozenset[str] | None, writing: bool, share: bool
+    spec: TableSpec, types: tuple[str, ...] | None, writing: bool, share: bool
 ) -> Select[Any]:
     """The lookup by key, built once: a statement reused with new parameters skips building
     and hashing a new one (about half the cost of reading one row through SQLAlchemy)."""
     table = spec.table
     conditions = [table.c.tenant_id == bindparam("tenant"), table.c.id == bindparam("key")]
     if types is not None:
-        conditions.append(table.c.type.in_(sorted(types)))
+        conditions.append(table.c.type.in_(types))
     statement = select(table).where(*conditions)
     if writing:
         statement = statement.with_for_update(of=table, read=share, key_share=True)
     return statement
-
-
-def _after(order: Sequence[SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in ``order`` (nulls first ascending, last descending)."""
-    uniform = len({k.descending for k in order}) == 1
-    if uniform and not any(k.nullable for k in order) and None not in values:
-        # One row-value comparison: the form both engines turn into an index range scan.
-        left, right = tuple_(*(k.expr for k in order)), tuple_(*values)
-        return left < right if order[0].descending else left > right
-    alternatives: list[ColumnElement[bool]] = []
-    for i, key in enumerate(order):
-        column, value = key.expr, _bound(values[i])
-        prefix = [
-            order[j].expr.is_(None) if values[j] is None else order[j].expr == values[j]
-            for j in range(i)
-        ]
-        if key.descending:
-            step = false() if value is None else or_(column < value, column.is_(None))
-        else:
-            step = column.is_not(None) if value is None else column > value
-        alternatives.append(and_(*prefix, step))
-    return or_(*alternatives)
-
-
-def _bound(value: Any) -> Any:
-    """A key value to compare with; SQLAlchemy takes a bare True/False only for equality."""
-    return literal(value, Boolean()) if isinstance(value, bool) else value
-
-
-def _order_by(order: Sequence[SortColumn]) -> list[Any]:
-    clauses: list[Any] = []
-    for key in order:
-        clause = key.expr.desc() if key.descending else key.expr.asc()
-        if key.nullable:
-            clause = clause.nulls_last() if key.descending else clause.nulls_first()
-        clauses.append(clause)
-    return clauses
-
-
-def page(
-    connection: Connection,
-    spec: TableSpec,
-    tenant: str,
-    scope: Scope,
-    order: Sequence[SortColumn],
-    *,
-    where: Sequence[ColumnElement[bool]] = (),
-    after: Sequence[Any] | None,
-    offset: int,
-    limit: int,
-    json_as: Callable[[str], Any] = orjson.Fragment,
-) -> Page:
-    """Up to ``limit`` records matching ``where`` in ``order``, after the key ``after`` or
-    skipping ``offset``. JSON columns are read as their stored text and passed through
-    ``json_as``: by default kept as fragments a response embeds unchanged."""
-    conditions = [*_scope_filter(spec, tenant, scope), *where]
-    if after is not None:
-        if len(after) != len(order):
-            raise ValueError("the sort key does not match the order")
-        conditions.append(_after(order, after))
-    keys = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
-    statement = (
-        select(*spec.json_as_text, *keys)
-        .select_from(spec.table)
-        .where(*conditions)
-        .order_by(*_order_by(order))
-        .limit(limit + 1)
-        .offset(offset or None)
-    )
-    rows = connection.execute(statement).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    records = [_to_record(spec, row, json_as=json_as) for row in rows]
-    last_key = None
-    if more and rows:
-        last = rows[-1]._mapping
-        last_key = [last[f"_sort{i}"] for i in range(len(order))]
-    return Page(records, last_key)
 
 
 def get_many(
@@ -327,19 +221,7 @@ def get_many(
         return {}
     table = spec.table
     statement = select(table).where(table.c.tenant_id == tenant, table.c.id.in_(sorted(keys)))
-    return {row._mapping["id"]: _to_record(spec, row) for row in connection.execute(statement)}
-
-
-def count(
-    connection: Connection,
-    spec: TableSpec,
-    tenant: str,
-    scope: Scope,
-    where: Sequence[ColumnElement[bool]] = (),
-) -> int:
-    conditions = [*_scope_filter(spec, tenant, scope), *where]
-    statement = select(func.count()).select_from(spec.table).where(*conditions)
-    return int(connection.execute(statement).scalar_one())
+    return {row._mapping["id"]: to_record(spec, row) for row in connection.execute(statement)}
 
 
 def _row_values(spec: TableSpec, values: dict[str, Any]) -> dict[str, Any]:
@@ -440,36 +322,6 @@ def remove_member(connection: Connection, tenant: str, group_id: str, run_id: st
     return result.rowcount > 0
 
 
-def groups(
-    connection: Connection,
-    spec: TableSpec,
-    tenant: str,
-    scope: Scope,
-    where: Sequence[ColumnElement[bool]],
-    keys: Sequence[ColumnElement[Any]],
-    measures: Sequence[ColumnElement[Any]],
-    limit: int,
-    source: FromClause | None = None,
-) -> list[tuple[Any, ...]]:
-    """Up to ``limit`` rows of (keys…, measures…) grouped by ``keys`` in ascending key order,
-    from ``spec``'s table or ``source`` (a table of counts with the same columns)."""
-    source = spec.table if source is None else source
-    conditions = [*_scope_filter(spec, tenant, scope, source), *where]
-    columns = [k.label(f"_key{i}") for i, k in enumerate(keys)]
-    columns += [m.label(f"_measure{i}") for i, m in enumerate(measures)]
-    statement = select(*columns).select_from(source).where(*conditions)
-    if keys:
-        statement = statement.group_by(*keys).order_by(*(k.asc().nulls_first() for k in keys))
-    return [tuple(row) for row in connection.execute(statement.limit(limit))]
-
-
-def _random_etag(connection: Connection) -> ColumnElement[str]:
-    """A fresh 16-hex-digit version per row, computed by the database itself."""
-    if connection.dialect.name == "postgresql":
-        return func.left(func.md5(cast(func.random(), Text)), 16)
-    return func.lower(func.hex(func.randomblob(8)))
-
-
 def fail_stale_runs(
     connection: Connection, *, cutoff: int, now: int, error: dict[str, Any], limit: int
 ) -> int:
@@ -482,9 +334,8 @@ def fail_stale_runs(
     status = RUN_COLUMNS["status"]
     running = status.to_db("running")
     stale = and_(runs.c.status == running, runs.c.touched < cutoff)
-    chosen = select(runs.c.tenant_id, runs.c.id).where(stale).limit(limit)
-    if connection.dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
+    dialect = dialect_of(connection)
+    chosen = dialect.skip_locked(select(runs.c.tenant_id, runs.c.id).where(stale).limit(limit))
     start = runs.c.start_date_time
     statement = (
         update(runs)
@@ -493,7 +344,7 @@ def fail_stale_runs(
             status=status.to_db("failed"),
             end_date_time=case((start > now, start), else_=now),
             blocking_error=error,
-            etag=_random_etag(connection),
+            etag=dialect.random_etag(),
             touched=now,
         )
     )

@@ -25,27 +25,19 @@ is finished through another connection — only the sum means anything. :func:`f
 slots' counts into slot 0, which only it writes, so the table stays about one row per count.
 SQLite has one writer at a time and counts in slot 0 alone.
 
-**Used when it gives the same answer.** An ``$apply`` is answered from ``run_days`` only if
-every expression in it is *day-exact*: determined by the run's start day, type and status alone
-(:func:`answers`). ``date(startDateTime)``, ``year``/``month``/``day`` of it,
-``startDateTime ge`` or ``lt`` a UTC midnight, ``status``, type tests and casts qualify;
-``hour(startDateTime)``, ``startDateTime gt`` a midnight, ``displayName``, ``statistics`` and
-the process do not. The counts are read summed over slots, each day under the runs' own column
-name (the ticks of its midnight), so the one expression compiler compiles the same typed tree
-against them as against the runs; only ``$count`` changes, from counting rows to summing their
-counts (and counts back at zero are left out, so they never form a group).
+**Read in place of the runs** by ``$apply`` where the counts give the same answer
+(:mod:`flowruns.store.aggregating` decides), and by the ``flowruns_runs`` metric.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.sql.expression import FromClause
 
-from flowruns.odata import semantic as s
-from flowruns.odata.aggregation import Aggregate, Aggregation
+from flowruns.edm.industrydata import run_status
 from flowruns.odata.literals import TICKS_PER_DAY
-from flowruns.store.entities import Scope
-from flowruns.store.schema import run_days, runs
+from flowruns.store.dialect import dialect_of
+from flowruns.store.schema import run_days
 
 SLOTS = 1000
 
@@ -137,22 +129,26 @@ def _postgresql_statements() -> list[str]:
 
 
 TRIGGERS = ("run_days_insert", "run_days_delete", "run_days_update")
+# The triggers are each engine's own procedural SQL, as a schema revision is: written out per
+# engine (by dialect name), not assembled from the dialect's expression pieces.
+_INSTALL = {"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements()}
+_UNINSTALL = {
+    "sqlite": [f"DROP TRIGGER {trigger}" for trigger in TRIGGERS],
+    "postgresql": [f"DROP TRIGGER {trigger} ON runs" for trigger in TRIGGERS]
+    + ["DROP FUNCTION run_days_inserted(), run_days_changed()"],
+}
 
 
 def install(connection: Connection) -> None:
     """Create the triggers that keep ``run_days`` (the table exists already)."""
-    postgres = connection.dialect.name == "postgresql"
-    for statement in _postgresql_statements() if postgres else _sqlite_statements():
+    for statement in _INSTALL[dialect_of(connection).name]:
         connection.execute(text(statement))  # text(): '%' is not a placeholder
 
 
 def uninstall(connection: Connection) -> None:
     """Drop what :func:`install` created."""
-    postgres = connection.dialect.name == "postgresql"
-    for trigger in TRIGGERS:
-        connection.exec_driver_sql(f"DROP TRIGGER {trigger}" + (" ON runs" if postgres else ""))
-    if postgres:
-        connection.exec_driver_sql("DROP FUNCTION run_days_inserted(), run_days_changed()")
+    for statement in _UNINSTALL[dialect_of(connection).name]:
+        connection.exec_driver_sql(statement)
 
 
 def recount(connection: Connection) -> None:
@@ -188,8 +184,9 @@ ON CONFLICT ({_KEY}) DO UPDATE SET runs = d.runs + EXCLUDED.runs
 
 
 def fold(connection: Connection) -> int:
-    """Move up to :data:`FOLD_BATCH` slot rows into slot 0 (PostgreSQL); how many were moved."""
-    if connection.dialect.name != "postgresql":
+    """Move up to :data:`FOLD_BATCH` slot rows into slot 0; how many were moved. Only an
+    engine with concurrent writers counts in slots: on SQLite there is never anything to fold."""
+    if not dialect_of(connection).concurrent_writers:
         return 0
     return connection.execute(text(_FOLD)).rowcount
 
@@ -206,89 +203,10 @@ def counts(tenant: str) -> FromClause:
     return summed.subquery("run_days")
 
 
-# -- answering from run_days -----------------------------------------------------------------
-
-_DAY_FUNCTIONS = frozenset({"date", "year", "month", "day"})
-
-
-def answers(table: FromClause, scope: Scope, aggregation: Aggregation) -> bool:
-    """Whether ``run_days`` gives the same answer for ``aggregation`` over the rows of
-    ``table`` in ``scope``: the runs, of any types and statuses, not of one process or group."""
-    return (
-        table is runs
-        and scope.process_id is None
-        and scope.group_id is None
-        and all(_day_exact(f) for f in aggregation.filters)
-        and all(_day_exact(k.expr) for k in aggregation.keys)
-        and all(_countable(a) for a in aggregation.aggregates)
-    )
-
-
-def _countable(aggregate: Aggregate) -> bool:
-    if aggregate.expr is None:
-        return True
-    # Counting distinct values and the least or greatest one see the same set of values in
-    # the counted rows as in the runs; sums and averages would need each run's value.
-    return aggregate.method in ("countdistinct", "min", "max") and _day_exact(aggregate.expr)
-
-
-def _is_start(expr: s.Expr) -> bool:
-    return (
-        isinstance(expr, s.Column)
-        and isinstance(expr.source, s.It)
-        and expr.property.name == "startDateTime"
-    )
-
-
-def _midnight(expr: s.Expr) -> bool:
-    if not isinstance(expr, s.Const) or not isinstance(expr.value, int):
-        return False
-    return expr.type.kind is s.Kind.DATE or expr.value % TICKS_PER_DAY == 0
-
-
-def _start_bound(expr: s.Compare) -> bool:
-    """``startDateTime ge|lt <midnight>`` (either way round): true of a run exactly when it
-    is true of its day's midnight. ``gt``/``le``/``eq`` a midnight are not: they tell the
-    run that started at midnight from the one that started later that day."""
-    flipped = {"ge": "le", "lt": "gt"}
-    if _is_start(expr.left) and _midnight(expr.right):
-        return expr.op in flipped
-    if _is_start(expr.right) and _midnight(expr.left):
-        return expr.op in flipped.values()
-    return False
-
-
-def _day_exact(expr: s.Expr) -> bool:
-    """Whether ``expr`` has the same value for every run of one day, type and status."""
-    match expr:
-        case s.Const():
-            return True
-        case s.Column(source=s.It(), property=prop):
-            return prop.name == "status"
-        case s.TypeTest(source=s.It()):
-            return True
-        case s.Function(name=name, args=(arg,)) if name in _DAY_FUNCTIONS and _is_start(arg):
-            return True
-        case s.Function(args=args):
-            return all(_day_exact(a) for a in args)
-        case s.Compare() if _start_bound(expr):
-            return True
-        case s.Compare(left=left, right=right) | s.Logical(left=left, right=right):
-            return _day_exact(left) and _day_exact(right)
-        case s.Arithmetic(left=left, right=right):
-            return _day_exact(left) and _day_exact(right)
-        case s.Unary(operand=operand):
-            return _day_exact(operand)
-        case s.In(operand=operand, items=items):
-            return _day_exact(operand) and all(_day_exact(i) for i in items)
-    return False
-
-
-def counted(table: FromClause) -> ColumnElement[bool]:
-    """Rows of ``run_days`` that stand for runs (a count back at zero stands for none)."""
-    return table.c.runs > 0
-
-
-def count(table: FromClause) -> ColumnElement[int]:
-    """``$count`` over ``run_days`` rows: the sum of their counts (0 for no rows)."""
-    return func.coalesce(func.sum(table.c.runs), 0)
+def runs_by_status(connection: Connection) -> dict[str, int]:
+    """How many runs of all tenants have each status (statuses no run has are left out): a
+    few rows a day, not a scan of every run."""
+    rows = connection.execute(
+        select(run_days.c.status, func.sum(run_days.c.runs)).group_by(run_days.c.status)
+    ).all()
+    return {run_status.members[value]: int(number) for value, number in rows}

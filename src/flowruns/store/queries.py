@@ -1,0 +1,285 @@
+"""Reading entities by query: a typed, bound read executed over the rows of one scope.
+
+The caller says what a read means in the model's terms — whose rows (a
+:class:`~flowruns.store.entities.Scope`), which of them and in what total order (a
+:class:`Query` of typed trees, :mod:`flowruns.odata.semantic`), which part of that order (a
+:class:`Window`), and which navigations to expand — and gets records back. Everything between
+is here: the typed trees compiled for the connection's engine, the keyset condition of a page,
+the statements, and the mapping of what an engine refuses to compute to the client's 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.exc import DataError, OperationalError
+
+from flowruns.edm.model import EntityType, NavigationProperty
+from flowruns.errors import BadRequest
+from flowruns.odata import semantic as s
+from flowruns.records import Record
+from flowruns.store import entities
+from flowruns.store.compiler import Compiler
+from flowruns.store.dialect import dialect_of
+from flowruns.store.entities import PROCESS_TABLE, Scope
+
+# What the engines say when a statement nests deeper than their parser takes: SQLite's
+# parser stack (about 100 entries) and expression depth, PostgreSQL's statement_too_complex.
+_TOO_DEEP_FOR_SQLITE = ("parser stack overflow", "Expression tree is too large")
+_TOO_DEEP_FOR_POSTGRESQL = "54001"
+
+
+@contextmanager
+def evaluating() -> Iterator[None]:
+    """Arithmetic that leaves the engine's range (64-bit integers, doubles) is the client's
+    400, not a server error, and so is a query the engine finds too deeply nested to parse
+    (the expression limits keep nearly all of those from being sent; SQLite's parser stack
+    also depends on how each construct is written)."""
+    try:
+        yield
+    except (DataError, OverflowError):
+        raise BadRequest(
+            "A value computed by the query is out of range (64-bit integers, finite doubles)."
+        ) from None
+    except OperationalError as error:
+        message = str(error.orig)
+        too_deep = getattr(error.orig, "sqlstate", None) == _TOO_DEEP_FOR_POSTGRESQL or any(
+            message.startswith(text) for text in _TOO_DEEP_FOR_SQLITE
+        )
+        if not too_deep:
+            raise
+        raise BadRequest(
+            "The query nests too deeply for the database to parse; nest fewer operations."
+        ) from None
+
+
+@dataclass(frozen=True)
+class Query:
+    """Which rows of a scope a read keeps, in what order, and what it expands.
+
+    The ``order`` of a page must be total (end with the key), so that a page can start after
+    the last key of the one before.
+    """
+
+    order: tuple[s.OrderItem, ...] = ()
+    filter: s.Expr | None = None
+    search: s.Expr | None = None
+    expand: tuple[Expansion, ...] = ()
+    count: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    """The part of the order a page holds: at most ``limit`` rows, after the sort key
+    ``after`` (keyset paging) or past the first ``offset`` rows."""
+
+    limit: int
+    offset: int = 0
+    after: Sequence[Any] | None = None
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """A navigation to read along with each record: a single-valued one (``process``) is the
+    related record or None; a collection-valued one is a page of ``query`` per record, in
+    ``window``, and its count when ``query.count``."""
+
+    navigation: NavigationProperty
+    target: EntityType
+    query: Query
+    window: Window
+
+
+@dataclass
+class Page:
+    """The records of one window, what a next page starts after, and the count if asked."""
+
+    records: list[Record]
+    last_key: list[Any] | None  # the sort key of the last record, when more rows follow
+    total: int | None = None  # the rows of the whole query, when it asked for the count
+
+
+@dataclass(frozen=True)
+class _SortColumn:
+    """One key of a total order: an SQL expression, whether it can be null, its direction."""
+
+    expr: ColumnElement[Any]
+    nullable: bool
+    descending: bool
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A query compiled for one connection and table: its conditions and sort keys."""
+
+    where: list[ColumnElement[bool]]
+    order: list[_SortColumn]
+
+
+def _compile(connection: Connection, scope: Scope, query: Query) -> _Compiled:
+    compiler = Compiler(dialect_of(connection), scope.tenant, scope.spec.table)
+    where = [compiler.condition(e) for e in (query.filter, query.search) if e is not None]
+    order = []
+    for item in query.order:
+        key = compiler.order_key(item.expr)
+        order.append(_SortColumn(key.sql, key.nullable, item.descending))
+    return _Compiled(where, order)
+
+
+def read_page(
+    connection: Connection,
+    scope: Scope,
+    query: Query,
+    window: Window,
+    *,
+    json_as: Callable[[str], Any] = orjson.Fragment,
+) -> Page:
+    """The records of ``scope`` that ``query`` keeps, in its order, in ``window``, with their
+    expansions (and the count of all of them, when the query asks for it).
+
+    JSON columns are read as their stored text and passed through ``json_as``: by default kept
+    as fragments a response embeds unchanged.
+    """
+    with evaluating():
+        compiled = _compile(connection, scope, query)
+        page = _page(connection, scope, compiled, window, json_as)
+        if query.count:
+            page.total = _count(connection, scope, compiled)
+        _expand(connection, scope.tenant, page.records, query.expand)
+    return page
+
+
+def count(connection: Connection, scope: Scope, query: Query) -> int:
+    """How many records of ``scope`` ``query`` keeps."""
+    with evaluating():
+        return _count(connection, scope, _compile(connection, scope, query))
+
+
+def expand(
+    connection: Connection, tenant: str, records: list[Record], items: Sequence[Expansion]
+) -> None:
+    """Attach each expansion to ``records``, in :attr:`Record.expanded`."""
+    with evaluating():
+        _expand(connection, tenant, records, items)
+
+
+def _page(
+    connection: Connection,
+    scope: Scope,
+    compiled: _Compiled,
+    window: Window,
+    json_as: Callable[[str], Any],
+) -> Page:
+    spec, order = scope.spec, compiled.order
+    conditions = [*entities.scope_filter(scope), *compiled.where]
+    if window.after is not None:
+        if len(window.after) != len(order):
+            raise ValueError("the sort key does not match the order")
+        conditions.append(_after(order, window.after))
+    keys = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
+    statement = (
+        select(*spec.json_as_text, *keys)
+        .select_from(spec.table)
+        .where(*conditions)
+        .order_by(*_order_by(order))
+        .limit(window.limit + 1)
+        .offset(window.offset or None)
+    )
+    rows = connection.execute(statement).all()
+    more = len(rows) > window.limit
+    rows = rows[: window.limit]
+    records = [entities.to_record(spec, row, json_as=json_as) for row in rows]
+    last_key = None
+    if more and rows:
+        last = rows[-1]._mapping
+        last_key = [last[f"_sort{i}"] for i in range(len(order))]
+    return Page(records, last_key)
+
+
+def _count(connection: Connection, scope: Scope, compiled: _Compiled) -> int:
+    conditions = [*entities.scope_filter(scope), *compiled.where]
+    statement = select(func.count()).select_from(scope.spec.table).where(*conditions)
+    return int(connection.execute(statement).scalar_one())
+
+
+def _after(order: Sequence[_SortColumn], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in ``order`` (nulls first ascending, last descending)."""
+    uniform = len({k.descending for k in order}) == 1
+    if uniform and not any(k.nullable for k in order) and None not in values:
+        # One row-value comparison: the form both engines turn into an index range scan.
+        left, right = tuple_(*(k.expr for k in order)), tuple_(*values)
+        return left < right if order[0].descending else left > right
+    alternatives: list[ColumnElement[bool]] = []
+    for i, key in enumerate(order):
+        column, value = key.expr, _bound(values[i])
+        prefix = [
+            order[j].expr.is_(None) if values[j] is None else order[j].expr == values[j]
+            for j in range(i)
+        ]
+        if key.descending:
+            step = false() if value is None else or_(column < value, column.is_(None))
+        else:
+            step = column.is_not(None) if value is None else column > value
+        alternatives.append(and_(*prefix, step))
+    return or_(*alternatives)
+
+
+def _bound(value: Any) -> Any:
+    """A key value to compare with; SQLAlchemy takes a bare True/False only for equality."""
+    return literal(value, Boolean()) if isinstance(value, bool) else value
+
+
+def _order_by(order: Sequence[_SortColumn]) -> list[Any]:
+    clauses: list[Any] = []
+    for key in order:
+        clause = key.expr.desc() if key.descending else key.expr.asc()
+        if key.nullable:
+            clause = clause.nulls_last() if key.descending else clause.nulls_first()
+        clauses.append(clause)
+    return clauses
+
+
+def _expand(
+    connection: Connection, tenant: str, records: list[Record], items: Sequence[Expansion]
+) -> None:
+    for item in items:
+        name = item.navigation.name
+        if not item.navigation.collection:  # run → process
+            keys = {r.process_id for r in records if r.process_id is not None}
+            related = entities.get_many(connection, PROCESS_TABLE, tenant, sorted(keys))
+            for record in records:
+                target = related.get(record.process_id or "")
+                if target is not None and not target.type.is_a(item.target):
+                    target = None
+                record.expanded[name] = target
+            _expand(connection, tenant, list(related.values()), item.query.expand)
+            continue
+        members: list[Record] = []
+        # One compiled filter and order for the expansion, used for every parent.
+        compiled = _compile(connection, Scope(tenant, item.target), item.query)
+        for record in records:
+            if name not in {n.name for n in record.type.navigations}:
+                continue
+            scope = entities.navigation_scope(tenant, record, item.target)
+            page = _page(connection, scope, compiled, item.window, orjson.Fragment)
+            record.expanded[name] = page.records
+            if item.query.count:
+                record.expanded[f"{name}@odata.count"] = _count(connection, scope, compiled)
+            members.extend(page.records)
+        _expand(connection, tenant, members, item.query.expand)
