@@ -26,7 +26,8 @@ SECRET = "shared-test-secret-of-32-bytes-or-more"
 TOKEN_SECRET = "shared-test-token-secret-of-32-bytes-or-more"
 
 
-def _token() -> str:
+def token(lifetime_seconds: int = 3 * 3600) -> str:
+    """A read-write token of the default tenant that every test server accepts."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,
@@ -34,13 +35,13 @@ def _token() -> str:
         "tid": DEFAULT_TENANT,
         "appid": "tests",
     }
-    claims |= {"iat": now, "nbf": now, "exp": now + 3 * 3600}
+    claims |= {"iat": now, "nbf": now, "exp": now + lifetime_seconds}
     claims["scp"] = "IndustryData-Run.ReadWrite.All IndustryData-OutboundFlow.ReadWrite.All"
     return jwt.encode(claims, TOKEN_SECRET, algorithm="HS256")
 
 
 # A read-write token of the default tenant, for any server started here.
-AUTH = {"Authorization": f"Bearer {_token()}"}
+AUTH = {"Authorization": f"Bearer {token()}"}
 
 
 def api_get(url: str, **kwargs: Any) -> httpx.Response:
