@@ -162,19 +162,25 @@ def test_runs_filters_live_in_the_address_and_pages_follow_next_links(
     page.goto(f"{history.base}/#/runs?status=completed")
     expect(page.get_by_label("Completed", exact=True)).to_be_checked()
     status = page.locator(".results-status")
-    expect(status).to_have_text(re.compile(r"^Runs 1\u201350, newest first; more"))
+    completed = ROSTER_STATUSES.count("completed") + 6  # and Attendance insights 1 to 6
+    expect(status).to_have_text(re.compile(rf"^Runs 1\u201350 of {completed}, newest first; more"))
     first_page = rows.first.get_attribute("data-run-id")
     assert first_page
     page.get_by_role("button", name="Next page").click()
-    expect(status).to_have_text(re.compile(r"^Runs 51\u2013"))
+    expect(status).to_have_text(
+        re.compile(rf"^Runs 51\u2013{completed} of {completed}, newest first\.$")
+    )
     expect(rows.first).not_to_have_attribute("data-run-id", first_page)
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
     page.get_by_role("button", name="Previous page").click()
     expect(status).to_have_text(re.compile(r"^Runs 1\u201350"))
     expect(rows.first).to_have_attribute("data-run-id", first_page)
 
-    # The process filter offers every process by name.
-    page.get_by_label("Process").select_option(label=LIVE)
+    # The process filter offers every process by name, type and the start of its id.
+    live = history.processes[LIVE]
+    page.get_by_label("Process").select_option(
+        label=f"{LIVE} · Insights outgoing flow · {live[:8]}"
+    )
     expect(page).to_have_url(re.compile(f"process={history.processes[LIVE]}"))
 
 
