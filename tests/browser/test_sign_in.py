@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests.browser.conftest import (
+    BLOCKING_CODE,
     FAILED_RUN,
     LAPTOP,
     TOKEN,
@@ -112,3 +113,32 @@ def test_the_token_goes_to_this_servers_api_only(page: Page, history: History) -
     expect(page.get_by_role("alert")).to_contain_text("is not this server's API")
     assert sent_with_token
     assert all(url.startswith(f"{history.base}/beta/") for url in sent_with_token), sent_with_token
+
+
+def test_the_api_reference_tries_requests_with_the_dashboards_sign_in(
+    page: Page, history: History
+) -> None:
+    get_run = page.locator("details.op", has=page.locator("summary", has_text="Get a run"))
+    page.goto(f"{history.base}/docs")
+    get_run.locator("summary").click()
+    form = get_run.get_by_role("form", name="Try it")
+    expect(form).to_contain_text("Not signed in")
+    expect(get_run.get_by_role("button", name="Copy the curl line")).to_be_visible()
+    assert accessibility_problems(page) == []
+    screenshot(page, "api-reference-laptop")
+
+    sign_in(page, history)
+    page.goto(f"{history.base}/docs")
+    get_run.locator("summary").click()
+    expect(form).to_contain_text("signed in with")
+    form.get_by_label("run-id").fill(history.runs[FAILED_RUN]["id"])
+    form.get_by_role("button", name="Send GET").click()
+    result = form.get_by_role("status")
+    expect(result).to_contain_text("200")
+    expect(result).to_contain_text(BLOCKING_CODE)
+    # A refusal is shown as the server wrote it.
+    form.get_by_label("run-id").fill("not-a-run")
+    form.get_by_role("button", name="Send GET").click()
+    expect(result).to_contain_text("404")
+    expect(result).to_contain_text("itemNotFound")
+    assert accessibility_problems(page) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowruns.edm.examples import EXAMPLES
 from flowruns.edm.industrydata import (
     HUB_PATH,
     MODEL,
@@ -413,6 +414,8 @@ def _schemas() -> dict[str, Any]:
         },
         "required": ["error"],
     }
+    for name, example in EXAMPLES.items():
+        schemas[name]["examples"] = [example]
     return schemas
 
 
