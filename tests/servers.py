@@ -77,9 +77,14 @@ class Server:
 
 
 def start(
-    log: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+    log: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    cwd: Path | None = None,
 ) -> Server:
-    """Start ``flowruns serve ARGS`` on ``port`` (default: a free one), without waiting for it."""
+    """Start ``flowruns serve ARGS`` on ``port`` (default: a free one) in ``cwd`` (default: this
+    process's), without waiting for it."""
     port = port or free_port()
     environment = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET}
     environment["FLOWRUNS_JWT_SECRET"] = TOKEN_SECRET
@@ -88,6 +93,7 @@ def start(
         process = subprocess.Popen(
             [sys.executable, "-m", "flowruns", "serve", "--port", str(port), *args],
             env=environment,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
