@@ -8,13 +8,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from flowruns.auth.scopes import READ_WRITE_PERMISSIONS
+from flowruns.auth.tokens import mint_token
+from flowruns.settings import DEFAULT_TENANT
 from flowruns.store.migrations import head
 from tests.servers import Server, start, wait_ready
 
@@ -161,3 +166,49 @@ def test_revision_numbers_in_the_docs_are_the_migrations() -> None:
         for found in named.findall(text):
             assert found in revisions | {following}, f"{doc.name} names revision {found}"
     assert checked >= 3
+
+
+def test_the_troubleshooting_page_quotes_what_the_server_says(
+    demo: Started, tmp_path: Path
+) -> None:
+    """Each situation the page describes, made real: the message the server answers with is the
+    one the page quotes."""
+    # Words as a reader reads them: the page wraps long messages over lines.
+    page = " ".join((ROOT / "docs" / "troubleshooting.md").read_text().split())
+    data = demo.server.log.parent / ".flowruns"
+    hub = f"{demo.server.base}/beta/external/industryData"
+
+    def mint(data_dir: Path, **options: Any) -> dict[str, str]:
+        options.setdefault("scopes", READ_WRITE_PERMISSIONS)
+        token = mint_token(data_dir, tenant=DEFAULT_TENANT, ttl_seconds=3600, **options)
+        return {"Authorization": f"Bearer {token}"}
+
+    auth = mint(data)
+    process = httpx.post(
+        f"{hub}/processes",
+        headers=auth,
+        json={
+            "@odata.type": "#microsoft.graph.industryData.insightsOutgoingFlow",
+            "displayName": "t",
+        },
+    ).json()["id"]
+    run = httpx.post(f"{hub}/processes/{process}/runs", headers=auth, json={"displayName": "t"})
+    run_url = f"{hub}/runs/{run.json()['id']}"
+    answers = [
+        httpx.get(f"{hub}/runs"),
+        httpx.get(f"{hub}/runs", headers=mint(data, now=time.time() - 7200)),
+        httpx.get(f"{hub}/runs", headers=mint(tmp_path / "another")),
+        httpx.patch(run_url, headers=mint(data, scopes=["IndustryData-Run.Read.All"]), json={}),
+        httpx.get(f"{demo.server.base}/external/industryData/runs", headers=auth),
+        httpx.get(f"{hub}/runs", headers=auth, params={"$filter": "status eq failed"}),
+        httpx.delete(f"{hub}/processes/{process}", headers=auth),
+        httpx.patch(run_url, headers={**auth, "If-Match": 'W/"0"'}, json={}),
+        httpx.post(f"{hub}/runGroups", headers=auth, data={"displayName": "t"}),
+        httpx.patch(run_url, headers=auth, json={"status": "completed"}),
+        httpx.patch(run_url, headers=auth, json={"status": "running"}),
+    ]
+    for answer in answers:
+        if answer.is_success:
+            continue
+        message = answer.json()["error"]["message"]
+        assert message in page, f"{answer.status_code}: {message}"
