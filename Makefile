@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 BENCH_ARGS ?=
 DATA_DIR ?= .flowruns
+# make serve's own data directory holds the demo: its flows start and finish runs while it serves.
+DEMO_ACTIVITY ?= $(if $(filter .flowruns,$(DATA_DIR)),--demo-activity)
 
 .PHONY: serve test lint chromium fuzz bench clean
 
@@ -20,7 +22,7 @@ serve: $(STAMP)
 		echo "New data directory $(DATA_DIR): loading a small demo history"; \
 		$(BIN)/flowruns demo seed --data-dir "$(DATA_DIR)" --runs 2000; \
 	fi
-	$(BIN)/flowruns serve --data-dir "$(DATA_DIR)" --print-token
+	$(BIN)/flowruns serve --data-dir "$(DATA_DIR)" --print-token $(DEMO_ACTIVITY)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

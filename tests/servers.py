@@ -26,7 +26,8 @@ SECRET = "shared-test-secret-of-32-bytes-or-more"
 TOKEN_SECRET = "shared-test-token-secret-of-32-bytes-or-more"
 
 
-def _token() -> str:
+def token(lifetime_seconds: int = 3 * 3600) -> str:
+    """A read-write token of the default tenant that every test server accepts."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,
@@ -34,13 +35,13 @@ def _token() -> str:
         "tid": DEFAULT_TENANT,
         "appid": "tests",
     }
-    claims |= {"iat": now, "nbf": now, "exp": now + 3 * 3600}
+    claims |= {"iat": now, "nbf": now, "exp": now + lifetime_seconds}
     claims["scp"] = "IndustryData-Run.ReadWrite.All IndustryData-OutboundFlow.ReadWrite.All"
     return jwt.encode(claims, TOKEN_SECRET, algorithm="HS256")
 
 
 # A read-write token of the default tenant, for any server started here.
-AUTH = {"Authorization": f"Bearer {_token()}"}
+AUTH = {"Authorization": f"Bearer {token()}"}
 
 
 def api_get(url: str, **kwargs: Any) -> httpx.Response:
@@ -76,9 +77,14 @@ class Server:
 
 
 def start(
-    log: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+    log: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    cwd: Path | None = None,
 ) -> Server:
-    """Start ``flowruns serve ARGS`` on ``port`` (default: a free one), without waiting for it."""
+    """Start ``flowruns serve ARGS`` on ``port`` (default: a free one) in ``cwd`` (default: this
+    process's), without waiting for it."""
     port = port or free_port()
     environment = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET}
     environment["FLOWRUNS_JWT_SECRET"] = TOKEN_SECRET
@@ -87,6 +93,7 @@ def start(
         process = subprocess.Popen(
             [sys.executable, "-m", "flowruns", "serve", "--port", str(port), *args],
             env=environment,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
         )

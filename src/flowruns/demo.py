@@ -2,6 +2,9 @@
 
 Rows are generated as tuples and loaded straight into the tables by each engine's bulk path, in
 one transaction. The same seed gives the same history (apart from the ids, which are fresh).
+Each run agrees with itself: its duration suits its flow and its status, and its statistics add
+up and show the failures, errors or warnings its status speaks of. :func:`outcome` is shared with
+``serve --demo-activity`` (:mod:`flowruns.demo_activity`), so the runs it adds look the same.
 """
 
 from __future__ import annotations
@@ -25,17 +28,29 @@ from flowruns.store.schema import processes, run_group_members, runs
 BATCH = 20_000
 _DAY = 86_400 * TICKS_PER_SECOND
 
-_PROCESS_NAMES = (
-    "Nightly SIS roster export",
-    "Attendance insights",
-    "Gradebook share to district",
-    "Enrollment sync to LMS",
-    "Course catalog share",
-    "Staff directory export",
-    "Assessment results share",
-    "Transport roster export",
-    "Library accounts sync",
-    "Guardian contacts share",
+
+@dataclass(frozen=True)
+class DemoFlow:
+    """One demo process: its name and how its runs typically go."""
+
+    name: str
+    typical_seconds: int  # a run's usual duration; runs vary around it
+    typical_records: int  # records a run usually handles
+
+
+# Durations of seconds to a few minutes, so a run started by ``serve --demo-activity`` finishes
+# while someone watches.
+DEMO_FLOWS = (
+    DemoFlow("Nightly SIS roster export", 120, 24_000),
+    DemoFlow("Attendance insights", 30, 6_000),
+    DemoFlow("Gradebook share to district", 90, 18_000),
+    DemoFlow("Enrollment sync to LMS", 60, 9_000),
+    DemoFlow("Course catalog share", 25, 1_200),
+    DemoFlow("Staff directory export", 40, 2_500),
+    DemoFlow("Assessment results share", 100, 30_000),
+    DemoFlow("Transport roster export", 35, 4_000),
+    DemoFlow("Library accounts sync", 20, 3_500),
+    DemoFlow("Guardian contacts share", 75, 15_000),
 )
 _WARNINGS = (
     ("optionalFieldDropped", "Optional value dropped: middleName was longer than 64 characters"),
@@ -47,10 +62,10 @@ _ERRORS = (
     ("invalidDate", "enrollmentDate '2026-02-30' is not a date; record left out"),
     ("referenceNotFound", "Class references an unknown course; record left out"),
 )
-_BLOCKING = (
-    ("connectionFailed", "Could not reach the destination share: connection timed out"),
-    ("authenticationFailed", "The destination rejected the service credentials"),
-    ("schemaMismatch", "The source file header does not match the expected CSV columns"),
+_BLOCKING = (  # what stops a run part-way
+    ("connectionFailed", "Lost the connection to the destination share: connection timed out"),
+    ("quotaExceeded", "The destination share is over its storage quota"),
+    ("sourceUnavailable", "The student information system stopped answering mid-export"),
 )
 
 
@@ -90,6 +105,9 @@ _STATUSES = ("completed", "completedWithWarnings", "completedWithErrors", "faile
 _CUMULATIVE_WEIGHTS = tuple(itertools.accumulate((80, 10, 6, 4)))
 
 
+_BY_NAME = {flow.name: flow for flow in DEMO_FLOWS}
+
+
 def _uuid4(bits: int) -> str:
     """A version-4 UUID string from 128 random bits (without uuid.UUID's overhead)."""
     h = f"{bits:032x}"
@@ -97,24 +115,84 @@ def _uuid4(bits: int) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 
 
-def _statistics(rng: random.Random, status: str) -> str:
-    processed = rng.randint(50, 50_000)
-    errors = rng.randint(1, 40) if status == "completedWithErrors" else 0
-    warnings = rng.randint(1, 60) if status == "completedWithWarnings" else 0
-    stats: dict[str, Any] = {
-        "recordsProcessed": processed,
-        "recordsSucceeded": processed - errors,
-        "recordsFailed": errors,
+def demo_flow(process_name: str) -> DemoFlow | None:
+    """The demo flow a process of this name is, or None (the 11th process on is named
+    'Attendance insights #2', and so on)."""
+    base, _, number = process_name.rpartition(" #")
+    if base and number.isdecimal():
+        return _BY_NAME.get(base)
+    return _BY_NAME.get(process_name)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one run goes: how it ends, after how long, and what its statistics then say."""
+
+    status: str
+    seconds: float
+    statistics: dict[str, Any]
+    blocking_error: dict[str, str] | None
+
+    def progress(self, fraction: float) -> dict[str, Any]:
+        """The statistics a flow reports ``fraction`` (0 to 1) of the way through: records so
+        far, all of them succeeded; warnings and errors are counted at the end."""
+        processed = round(self.statistics["recordsProcessed"] * min(max(fraction, 0.0), 1.0))
+        return {
+            "recordsProcessed": processed,
+            "recordsSucceeded": processed,
+            "recordsFailed": 0,
+            "warningCount": 0,
+            "errorCount": 0,
+        }
+
+
+def outcome(rng: random.Random, flow: DemoFlow, target: str) -> Outcome:
+    """A plausible run of ``flow``: the status by the demo's weights, a duration around the
+    flow's typical one (a failed run stops early), and statistics that agree with the status:
+    ``recordsSucceeded + recordsFailed == recordsProcessed``, failures only in runs that had
+    them, warnings only in runs that finished with warnings."""
+    status = _STATUSES[bisect.bisect(_CUMULATIVE_WEIGHTS, rng.random() * 100)]
+    seconds = flow.typical_seconds * min(max(rng.lognormvariate(0, 0.3), 0.4), 2.5)
+    records = max(10, round(flow.typical_records * rng.lognormvariate(0, 0.25)))
+    failed = warnings = 0
+    problems: dict[str, list[dict[str, str]]] = {}
+    blocking = None
+    if status == "failed":
+        # Stopped part-way: what was sent went through, the batch in flight did not.
+        share = rng.uniform(0.05, 0.7)
+        seconds *= share
+        records = max(1, round(records * share))
+        failed = rng.randint(1, min(records, 500))
+        code, message = rng.choice(_BLOCKING)
+        blocking = {"code": code, "message": message, "target": target}
+        problems["errors"] = [
+            {"code": code, "message": f"{failed:,} records were not delivered", "target": target}
+        ]
+    elif status == "completedWithErrors":
+        failed = rng.randint(1, min(records, 40))
+        problems["errors"] = _problems(rng, _ERRORS, failed, "enrollments.csv")
+    elif status == "completedWithWarnings":
+        warnings = rng.randint(1, 60)
+        problems["warnings"] = _problems(rng, _WARNINGS, warnings, "users.csv")
+    statistics: dict[str, Any] = {
+        "recordsProcessed": records,
+        "recordsSucceeded": records - failed,
+        "recordsFailed": failed,
         "warningCount": warnings,
-        "errorCount": errors,
+        "errorCount": failed,
+        **problems,
     }
-    if warnings:
-        code, message = rng.choice(_WARNINGS)
-        stats["warnings"] = [{"code": code, "message": message, "target": "users.csv"}]
-    if errors:
-        code, message = rng.choice(_ERRORS)
-        stats["errors"] = [{"code": code, "message": message, "target": "enrollments.csv"}]
-    return orjson.dumps(stats).decode()
+    return Outcome(status, max(seconds, 2.0), statistics, blocking)
+
+
+def _problems(
+    rng: random.Random, kinds: tuple[tuple[str, str], ...], count: int, target: str
+) -> list[dict[str, str]]:
+    """The newest few of ``count`` problems, as a flow keeps them (never more than it had)."""
+    return [
+        {"code": code, "message": message, "target": target}
+        for code, message in (rng.choice(kinds) for _ in range(min(count, 3)))
+    ]
 
 
 def seed(
@@ -145,9 +223,9 @@ def _process_rows(
 ) -> list[tuple[Any, ...]]:
     rows = []
     for i in range(count):
-        name = _PROCESS_NAMES[i % len(_PROCESS_NAMES)]
-        if i >= len(_PROCESS_NAMES):
-            name = f"{name} #{i // len(_PROCESS_NAMES) + 1}"
+        name = DEMO_FLOWS[i % len(DEMO_FLOWS)].name
+        if i >= len(DEMO_FLOWS):
+            name = f"{name} #{i // len(DEMO_FLOWS) + 1}"
         data_share = i % 3 != 2
         rows.append(
             (
@@ -175,15 +253,21 @@ def _run_rows(
     now: int,
     members: list[tuple[str, str, str]],
 ) -> Iterator[tuple[Any, ...]]:
-    """The runs, oldest first; group memberships are collected into ``members`` on the way."""
+    """The runs, oldest first; group memberships are collected into ``members`` on the way.
+
+    The newest few are still running: started within their flow's usual duration, touched
+    now, with the statistics of a run that far along (``serve --demo-activity`` carries them
+    on). Every other run has ended before now.
+    """
     span = days * _DAY
     value = run_status.value_of
-    running_from = count - max(1, count // 500)  # the newest few are still running
+    running_from = count - max(1, count // 500)
     group: str | None = None
     groups = 0
     for i in range(count):
         process = rng.choice(process_rows)
-        start = min(now - span + (span * i) // max(count, 1) + rng.randint(0, _DAY // 24), now - 1)
+        flow = demo_flow(process[4]) or DEMO_FLOWS[0]
+        start = now - span + (span * i) // max(count, 1) + rng.randint(0, _DAY // 24)
         kind = rng.random()
         run_type = (
             "runGroup" if kind < 0.005 else "incomingFlowRun" if kind < 0.12 else "outgoingFlowRun"
@@ -193,16 +277,22 @@ def _run_rows(
             group, groups = run_id, groups + 1
         elif group is not None and len(members) < 50 * groups and rng.random() < 0.02:
             members.append((tenant, group, run_id))
+        planned = outcome(rng, flow, process[4])
+        length = round(planned.seconds * TICKS_PER_SECOND)
+        end: int | None
         if i >= running_from:
-            status, end, statistics = "running", None, "{}"
+            along = rng.uniform(0.1, 0.9)
+            start, end = now - round(length * along), None
+            status, blocking, statistics = "running", None, planned.progress(along)
         else:
-            status = _STATUSES[bisect.bisect(_CUMULATIVE_WEIGHTS, rng.random() * 100)]
-            end = start + rng.randint(20, 3_600) * TICKS_PER_SECOND
-            statistics = _statistics(rng, status)
-        blocking = None
-        if status == "failed":
-            code, message = rng.choice(_BLOCKING)
-            blocking = {"code": code, "message": message, "target": process[4]}
+            # Ended at least a minute ago, however close to now the spread put its start.
+            start = min(start, now - length - rng.randint(60, 600) * TICKS_PER_SECOND)
+            end = start + length
+            status, blocking, statistics = (
+                planned.status,
+                planned.blocking_error,
+                planned.statistics,
+            )
         yield (
             tenant,
             run_id,
@@ -215,5 +305,5 @@ def _run_rows(
             end,
             value(status),
             blocking,
-            statistics,
+            orjson.dumps(statistics).decode(),
         )

@@ -177,6 +177,8 @@ class Settings:
     # Where clients reach the server (behind a reverse proxy): every absolute URL it writes
     # starts with this. None: the address each request was sent to (its Host header).
     public_url: str | None = None
+    # `serve` starts and finishes runs of the demo's processes while it runs (demo_activity.py).
+    demo_activity: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -225,6 +227,7 @@ class Settings:
             settings.body_timeout_seconds = _variable("FLOWRUNS_BODY_TIMEOUT", parse_read_timeout)
         if env.get("FLOWRUNS_PUBLIC_URL"):
             settings.public_url = _variable("FLOWRUNS_PUBLIC_URL", parse_public_url)
+        settings.demo_activity = env.get("FLOWRUNS_DEMO_ACTIVITY") == "1"
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)

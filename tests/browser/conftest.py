@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -219,7 +220,8 @@ def open_page(
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh laptop-sized tab (its own session storage) that must end without page errors."""
+    """A fresh laptop-sized tab in a browser context of its own (its own local storage) that
+    must end without page errors."""
     tab, problems = open_page(browser, LAPTOP)
     yield tab
     tab.context.close()
@@ -237,3 +239,13 @@ def sign_in(page: Page, history: History, route: str = "#/") -> None:
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    violations = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} times, e.g. {v['nodes'][0]['target']})"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
@@ -27,6 +26,7 @@ from tests.browser.conftest import (
     RUNNING_RUN,
     TOKEN,
     History,
+    accessibility_problems,
     open_page,
     screenshot,
     sign_in,
@@ -38,21 +38,11 @@ def _main(page: Page) -> None:
     expect(page.locator("main .loading")).to_have_count(0)
 
 
-def _accessibility_problems(page: Page) -> list[str]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    violations = Axe().run(page).response["violations"]
-    return [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} times, e.g. {v['nodes'][0]['target']})"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_sign_in_by_pasting_a_token(page: Page, history: History) -> None:
     page.goto(history.base)
     token = page.get_by_label("Access token")
     expect(token).to_be_visible()
-    assert _accessibility_problems(page) == []
+    assert accessibility_problems(page) == []
     screenshot(page, "sign-in-laptop")
 
     token.fill("not a token")
@@ -64,7 +54,7 @@ def test_sign_in_by_pasting_a_token(page: Page, history: History) -> None:
     token.fill(forged)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("Please sign in again")
-    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("localStorage.length") == 0
 
     # The line `flowruns serve` prints can be pasted as it is.
     page.get_by_label("Access token").fill(f"    export TOKEN={TOKEN}\n")
@@ -76,7 +66,7 @@ def test_sign_in_by_pasting_a_token(page: Page, history: History) -> None:
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Access token")).to_be_visible()
-    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("localStorage.length") == 0
 
 
 def test_the_sign_in_link_keeps_the_token_out_of_the_address_and_the_log(
@@ -88,8 +78,8 @@ def test_the_sign_in_link_keeps_the_token_out_of_the_address_and_the_log(
     page.go_back()  # the address with the token was replaced, not kept in the history
     assert page.url == "about:blank"
     page.go_forward()
-    assert page.evaluate("sessionStorage.getItem('flowruns.token')") == TOKEN
-    page.reload()  # the tab keeps its session
+    assert page.evaluate("localStorage.getItem('flowruns.token')") == TOKEN
+    page.reload()  # the browser keeps the sign-in
     expect(page.get_by_role("heading", level=1, name="Overview")).to_be_visible()
     assert TOKEN not in history.server.log.read_text()
 
@@ -130,7 +120,7 @@ def test_overview_shows_runs_per_day_counts_running_runs_and_failures(
     # The chart's numbers as a table, for those who cannot see it.
     page.get_by_text("Show the numbers as a table").click()
     expect(page.locator(".chart-data table tbody tr")).to_have_count(30)
-    assert _accessibility_problems(page) == []
+    assert accessibility_problems(page) == []
     screenshot(page, "overview-laptop")
 
     # A day's bar opens that day's runs.
@@ -159,7 +149,7 @@ def test_runs_filters_live_in_the_address_and_pages_follow_next_links(
     expect(page).to_have_url(re.compile(r"#/runs\?status=failed&q=Attendance\+insights$"))
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(FAILED_RUN)
-    assert _accessibility_problems(page) == []
+    assert accessibility_problems(page) == []
     screenshot(page, "runs-filtered-laptop")
 
     # Back restores the previous filters, in the form and in the table.
@@ -172,19 +162,25 @@ def test_runs_filters_live_in_the_address_and_pages_follow_next_links(
     page.goto(f"{history.base}/#/runs?status=completed")
     expect(page.get_by_label("Completed", exact=True)).to_be_checked()
     status = page.locator(".results-status")
-    expect(status).to_have_text(re.compile(r"^Runs 1\u201350, newest first; more"))
+    completed = ROSTER_STATUSES.count("completed") + 6  # and Attendance insights 1 to 6
+    expect(status).to_have_text(re.compile(rf"^Runs 1\u201350 of {completed}, newest first; more"))
     first_page = rows.first.get_attribute("data-run-id")
     assert first_page
     page.get_by_role("button", name="Next page").click()
-    expect(status).to_have_text(re.compile(r"^Runs 51\u2013"))
+    expect(status).to_have_text(
+        re.compile(rf"^Runs 51\u2013{completed} of {completed}, newest first\.$")
+    )
     expect(rows.first).not_to_have_attribute("data-run-id", first_page)
     expect(page.get_by_role("button", name="Next page")).to_be_disabled()
     page.get_by_role("button", name="Previous page").click()
     expect(status).to_have_text(re.compile(r"^Runs 1\u201350"))
     expect(rows.first).to_have_attribute("data-run-id", first_page)
 
-    # The process filter offers every process by name.
-    page.get_by_label("Process").select_option(label=LIVE)
+    # The process filter offers every process by name, type and the start of its id.
+    live = history.processes[LIVE]
+    page.get_by_label("Process").select_option(
+        label=f"{LIVE} · Insights outgoing flow · {live[:8]}"
+    )
     expect(page).to_have_url(re.compile(f"process={history.processes[LIVE]}"))
 
 
@@ -211,7 +207,7 @@ def test_a_failed_run_shows_its_blocking_error_and_statistics(page: Page, histor
     process = page.get_by_role("region", name="Process", exact=True)
     expect(process).to_contain_text("Insights outgoing flow")
     _main(page)
-    assert _accessibility_problems(page) == []
+    assert accessibility_problems(page) == []
     screenshot(page, "run-failed-laptop")
 
 
@@ -228,7 +224,7 @@ def test_a_process_page_charts_its_runs_with_the_success_rate(page: Page, histor
     expect(rate).to_contain_text(f"60 of {finished} finished runs")
     expect(page.locator(".tile", has_text="Typical duration")).to_contain_text("min")
     expect(page.get_by_role("region", name="Properties")).to_contain_text("nightly-roster")
-    assert _accessibility_problems(page) == []
+    assert accessibility_problems(page) == []
     screenshot(page, "process-laptop")
 
 
@@ -308,7 +304,7 @@ def test_a_phone_shows_every_page_without_sideways_scrolling(
         expect(page.locator("main p.loading, main [role=status].loading")).to_have_count(0)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
-        assert _accessibility_problems(page) == []
+        assert accessibility_problems(page) == []
         screenshot(page, f"{view}-phone")
     finally:
         page.context.close()

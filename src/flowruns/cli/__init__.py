@@ -34,6 +34,7 @@ from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
 from flowruns.datadir import exposure_warning, make_private_directory
 from flowruns.demo import seed as seed_history
+from flowruns.demo_activity import DemoActivity, local_token
 from flowruns.settings import (
     DEFAULT_TENANT,
     InvalidSetting,
@@ -103,14 +104,19 @@ def _print_token(token: str, what: str) -> None:
     typer.echo(f"{what}\n\n    export TOKEN={token}\n", err=True)
 
 
+def local_origin(host: str, port: int) -> str:
+    """The origin this machine reaches a server listening on ``host``:``port`` at."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"  # listening everywhere: this machine's own address reaches it
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def sign_in_link(host: str, port: int, token: str) -> str:
     """The dashboard's address that signs in with ``token``. The token rides in the fragment,
     which browsers never send to a server, so it reaches neither the request line nor the log."""
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"  # listening everywhere: this machine's own address opens it
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}/#token={token}"
+    return f"{local_origin(host, port)}/#token={token}"
 
 
 @app.command()
@@ -189,6 +195,14 @@ def serve(
             "request's Host (or FLOWRUNS_PUBLIC_URL).",
         ),
     ] = None,
+    demo_activity: Annotated[
+        bool,
+        typer.Option(
+            "--demo-activity",
+            help="Start and finish runs of the demo's processes through the API while serving, "
+            "so the dashboard's live views move (or FLOWRUNS_DEMO_ACTIVITY=1).",
+        ),
+    ] = False,
 ) -> None:
     """Start the flowruns server (service root at /beta).
 
@@ -215,6 +229,7 @@ def serve(
         header_timeout_seconds=_flag(header_timeout, parse_read_timeout, "--header-timeout"),
         body_timeout_seconds=_flag(body_timeout, parse_read_timeout, "--body-timeout"),
         public_url=_flag(public_url, parse_public_url, "--public-url"),
+        demo_activity=demo_activity or None,
     )
     if no_auth:
         settings.auth = False
@@ -231,6 +246,8 @@ def serve(
         )
     if warning := exposure_warning(settings.data_dir):
         console.print(f"[yellow]flowruns: WARNING: {warning}[/yellow]")
+    if settings.demo_activity:
+        _start_demo_activity(settings)
     settings.secret()  # checked, or made, here: before the database, once for all workers
     # Check (or, for the data directory, upgrade) the schema once, before any worker starts.
     open_database(settings).dispose()
@@ -256,6 +273,19 @@ def serve(
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
             http=HTTP_PROTOCOL,
         )
+
+
+def _start_demo_activity(settings: Settings) -> None:
+    """Start the demo activity in this process, the one process however many workers serve; it
+    waits for the server to answer. It needs a token it can mint itself."""
+    if settings.auth and not settings.trusts_local_key:
+        raise typer.BadParameter(
+            "the demo activity signs its own token with the data directory's key, which a "
+            "server trusting --jwks-file or --jwks-url does not accept",
+            param_hint="--demo-activity",
+        )
+    token = local_token(settings.data_dir) if settings.auth else None
+    DemoActivity(f"{local_origin(settings.host, settings.port)}/beta", token).start()
 
 
 def _offer_token(settings: Settings, *, print_token: bool, log_format: str) -> None:

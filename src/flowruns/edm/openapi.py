@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from flowruns.edm.capabilities import QueryKind, QueryOption
+from flowruns.edm.examples import EXAMPLES
 from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 
@@ -307,6 +308,8 @@ def _schemas() -> dict[str, Any]:
         },
         "required": ["error"],
     }
+    for name, example in EXAMPLES.items():
+        schemas[name]["examples"] = [example]
     return schemas
 
 

@@ -59,13 +59,28 @@ export function typeName(entity) {
   return full.slice(full.lastIndexOf('.') + 1);
 }
 
+/**
+ * `target` as an absolute URL when it is this server's API (the service root on this page's
+ * own origin), the only place the token is ever sent; null for anything else.
+ */
+export function apiAddress(target) {
+  const address = new URL(target, location.href);
+  const api = address.origin === location.origin && address.pathname.startsWith('/beta/');
+  return api ? address.href : null;
+}
+
 /** GET a URL (from url() or a nextLink) and return the JSON body; throws ApiError. */
 export async function get(target, { signal } = {}) {
+  const address = apiAddress(target);
+  if (address === null) {
+    // A link the server wrote for another address (a public URL this page was not opened at).
+    throw new ApiError(0, 'foreignLink', `Not following ${target}: it is not this server's API.`);
+  }
   const headers = { Accept: 'application/json' };
   if (token()) headers.Authorization = `Bearer ${token()}`;
   let response;
   try {
-    response = await fetch(target, {
+    response = await fetch(address, {
       headers,
       cache: 'no-store',
       signal,
@@ -117,6 +132,6 @@ export function explain(error) {
   if (error.status === 403) {
     return `Your token lacks a permission this view needs. ${error.message}`;
   }
-  if (error.status === 0) return `${error.message} Is it still running?`;
+  if (error.code === 'networkError') return `${error.message} Is it still running?`;
   return error.message;
 }

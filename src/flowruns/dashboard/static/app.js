@@ -45,11 +45,34 @@ function shortTenant(tenant) {
 }
 
 let sessionShown; // the token the bar describes (null: none, with authentication off)
+let expiry = null; // the timer that signs out when the token expires
+
+// setTimeout's longest delay (about 24.8 days); a token that lives longer is checked again then.
+const LONGEST_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** Show the sign-in form the moment the kept token expires (token() drops it then). */
+function watchExpiry() {
+  clearTimeout(expiry);
+  const expires = session.expiresAt();
+  if (!expires) return;
+  expiry = setTimeout(
+    () => {
+      if (session.token()) {
+        watchExpiry();
+        return;
+      }
+      const when = new Date(expires).toLocaleString();
+      showSignIn(`Your token expired (${when}). Sign in with a new one.`);
+    },
+    Math.min(Math.max(expires - Date.now(), 0), LONGEST_TIMEOUT_MS),
+  );
+}
 
 function showSession() {
   const token = session.token();
   if (sessionShown === token) return;
   sessionShown = token;
+  watchExpiry();
   sessionBar.hidden = false;
   navigation.hidden = false;
   if (!token) {
@@ -60,7 +83,7 @@ function showSession() {
   const signOut = h('button', { type: 'button', class: 'link-button' }, 'Sign out');
   signOut.addEventListener('click', () => {
     session.signOut();
-    showSignIn('You signed out. The token was removed from this browser tab.');
+    showSignIn('You signed out. The token was removed from this browser, in every tab.');
   });
   const tenant = claims?.tenant ?? 'unknown tenant';
   const permissions = claims?.permissions.length
@@ -108,6 +131,7 @@ function leaveView() {
 
 function showSignIn(message) {
   leaveView();
+  clearTimeout(expiry);
   sessionShown = undefined;
   liveStatus.hidden = true;
   sessionBar.hidden = true;
@@ -189,6 +213,14 @@ async function refresh() {
   }
 }
 
+session.onOtherTab((signedIn) => {
+  if (!signedIn && sessionShown) {
+    showSignIn('You signed out in another tab of this browser.');
+  } else if (signedIn && sessionShown !== session.token()) {
+    leaveView(); // signed in (again, or as someone else) in another tab: start afresh
+    navigate({ focus: true });
+  }
+});
 api.onUnauthorized((error) => {
   session.signOut();
   showSignIn(`Please sign in again: ${error.message}`);

@@ -63,8 +63,10 @@ export function processLink(process) {
 }
 
 /**
- * A table. columns: [{label, cell(row) → node or text, numeric?}]. On narrow screens each row
- * becomes a card whose cells carry their column label (data-label).
+ * A table. columns: [{label, cell(row) → node or text, numeric?, heading?, ariaSort?}]; heading
+ * (a node, such as a sort button) replaces the label in the header, ariaSort marks the column the
+ * rows are sorted by. On narrow screens each row becomes a card whose cells carry their column
+ * label (data-label).
  */
 export function table({ caption, columns, rows, rowAttributes, className = '' }) {
   const head = h(
@@ -73,7 +75,9 @@ export function table({ caption, columns, rows, rowAttributes, className = '' })
     h(
       'tr',
       {},
-      columns.map((c) => h('th', { scope: 'col' }, c.label)),
+      columns.map((c) =>
+        h('th', { scope: 'col', 'aria-sort': c.ariaSort ?? null }, c.heading ?? c.label),
+      ),
     ),
   );
   const body = h(

@@ -1,20 +1,45 @@
-// The signed-in token: kept in sessionStorage only (gone when the tab closes), never in a URL
-// the browser sends. What the page shows about it is read from the token itself, for display;
-// the server verifies every request.
+// The signed-in token: kept in localStorage, so every tab of this browser shares one sign-in,
+// until the token's own expiry (`exp`), when it is dropped. Signing out in one tab signs every
+// tab out (each hears of it through the 'storage' event). What the page shows about the token
+// is read from the token itself, for display; the server verifies every request.
 
 const KEY = 'flowruns.token';
 const FRAGMENT = '#token=';
 
+// Tokens were kept per tab in sessionStorage before: none is left behind there.
+sessionStorage.removeItem(KEY);
+
+/** The kept token, or null; a token past its `exp` is dropped here, in every tab at once. */
 export function token() {
-  return sessionStorage.getItem(KEY);
+  const value = localStorage.getItem(KEY);
+  if (value === null) return null;
+  if (expiresAt(value) > Date.now()) return value;
+  localStorage.removeItem(KEY);
+  return null;
+}
+
+/** When `value` (or the kept token) expires, in milliseconds since the epoch; 0 if unknown. */
+export function expiresAt(value = localStorage.getItem(KEY)) {
+  return describe(value)?.expires?.getTime() ?? 0;
 }
 
 export function signIn(value) {
-  sessionStorage.setItem(KEY, value);
+  localStorage.setItem(KEY, value);
 }
 
 export function signOut() {
-  sessionStorage.removeItem(KEY);
+  localStorage.removeItem(KEY);
+}
+
+/**
+ * Calls `onChange(signedIn)` when another tab of this browser signs in or out (a tab never
+ * hears of its own changes).
+ */
+export function onOtherTab(onChange) {
+  window.addEventListener('storage', (event) => {
+    if (event.storageArea !== localStorage) return;
+    if (event.key === KEY || event.key === null) onChange(token() !== null);
+  });
 }
 
 /**

@@ -1,6 +1,5 @@
-// The runs table: filters kept in the address (so a view can be shared), 50 runs a page, Next
-// following the server's @odata.nextLink. It never asks for $count: counting a million runs on
-// every page would be the slowest part of the page.
+// The runs table: filters and the order kept in the address (so a view can be shared), 50 runs a
+// page with the total ($count=true), Next following the server's @odata.nextLink.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -35,6 +34,37 @@ const TYPE_CHOICES = [
   ['runGroup', 'Run groups'],
 ];
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+// The orders a person may choose: [address value, label, column, aria-sort, $orderby]. Every
+// order but the first breaks ties newest first, so runs with equal keys keep a sensible order.
+const SORTS = [
+  ['', 'Newest first', 'started', 'descending', 'startDateTime desc'],
+  ['oldest', 'Oldest first', 'started', 'ascending', 'startDateTime asc'],
+  ['name', 'Name, A to Z', 'name', 'ascending', 'displayName asc'],
+  ['name-desc', 'Name, Z to A', 'name', 'descending', 'displayName desc'],
+  ['status', 'Status, running first', 'status', 'ascending', 'status asc'],
+  ['status-desc', 'Status, running last', 'status', 'descending', 'status desc'],
+  ['longest', 'Longest first', 'duration', 'descending', 'endDateTime sub startDateTime desc'],
+  ['shortest', 'Shortest first', 'duration', 'ascending', 'endDateTime sub startDateTime asc'],
+  ['errors', 'Most errors first', 'errors', 'descending', 'statistics/errorCount desc'],
+].map(([value, label, column, direction, orderby]) => ({
+  value,
+  label,
+  column,
+  direction,
+  orderby: value ? `${orderby},startDateTime desc` : orderby,
+}));
+const NEWEST_FIRST = SORTS[0];
+
+function sortOf(value) {
+  return SORTS.find((sort) => sort.value === value) ?? NEWEST_FIRST;
+}
+
+/** The order a column's heading asks for: its other direction when it is the current order. */
+function toggled(column, current) {
+  const orders = SORTS.filter((sort) => sort.column === column);
+  if (current.column !== column) return orders[0];
+  return orders.find((sort) => sort !== current) ?? current;
+}
 
 /** The filters in a route's parameters; values that make no sense are dropped. */
 function filtersOf(params) {
@@ -48,6 +78,7 @@ function filtersOf(params) {
     from: day('from'),
     to: day('to'),
     q: (params.get('q') ?? '').trim(),
+    sort: sortOf(params.get('sort') ?? '').value,
   };
 }
 
@@ -68,10 +99,13 @@ function firstPage(filters) {
   // Days are UTC days, as in the overview's chart; 'to' is inclusive.
   if (filters.from) clauses.push(`startDateTime ge ${filters.from}T00:00:00Z`);
   if (filters.to) clauses.push(`startDateTime lt ${addDays(filters.to, 1)}T00:00:00Z`);
+  const sort = sortOf(filters.sort);
   return api.url(path, {
     $filter: clauses.join(' and '),
     $search: filters.q ? api.phrase(filters.q) : '',
+    $orderby: sort === NEWEST_FIRST ? '' : sort.orderby,
     $top: PAGE_SIZE,
+    $count: 'true',
     $expand: PROCESS,
   });
 }
@@ -100,6 +134,11 @@ function filterForm(onChange) {
     autocomplete: 'off',
     placeholder: 'Part of a run name',
   });
+  const sort = h(
+    'select',
+    { id: 'filter-sort', name: 'sort' },
+    SORTS.map((choice) => h('option', { value: choice.value }, choice.label)),
+  );
   const summary = h('summary', {}, 'Filters');
   const form = h(
     'form',
@@ -138,6 +177,7 @@ function filterForm(onChange) {
       to,
     ),
     h('div', { class: 'field grow' }, h('label', { for: 'filter-q' }, 'Name contains'), q),
+    h('div', { class: 'field' }, h('label', { for: 'filter-sort' }, 'Sort by'), sort),
     h(
       'div',
       { class: 'actions' },
@@ -152,6 +192,7 @@ function filterForm(onChange) {
     from: from.value,
     to: to.value,
     q: q.value.trim(),
+    sort: sort.value,
   });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -182,12 +223,13 @@ function filterForm(onChange) {
       from.value = filters.from;
       to.value = filters.to;
       q.value = filters.q;
+      sort.value = filters.sort;
     },
     fillProcesses(list, filters) {
       replace(
         process,
         h('option', { value: '' }, 'Any process'),
-        list.map((p) => h('option', { value: p.id.toLowerCase() }, p.displayName || p.id)),
+        list.map((p) => h('option', { value: p.id.toLowerCase() }, processChoice(p))),
       );
       this.show(filters);
     },
@@ -197,27 +239,88 @@ function filterForm(onChange) {
   };
 }
 
-/** 'Runs 51–100, newest first; more on the next page.', or '3 runs, newest first.' */
-function describePage(first, count, more) {
+/**
+ * A process as the filter offers it: its name, type and the start of its id, so that processes
+ * of the same name can be told apart ('Roster export · Data share outgoing flow · 6f1c0a2b').
+ */
+function processChoice(process) {
+  const type = api.typeName(process);
+  return [process.displayName || '(no name)', type ? typeLabel(type) : null, process.id.slice(0, 8)]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** 'Runs 51–100 of 1,234, newest first; more on the next page.', or '3 runs, oldest first.' */
+function describePage(first, count, more, total, sort) {
   if (!count) return 'No runs match these filters.';
+  const order = sort.label.charAt(0).toLowerCase() + sort.label.slice(1);
   if (first === 1 && !more) {
-    return `${formatNumber(count)} run${count === 1 ? '' : 's'}, newest first.`;
+    return `${formatNumber(count)} run${count === 1 ? '' : 's'}, ${order}.`;
   }
-  const range = `Runs ${formatNumber(first)}–${formatNumber(first + count - 1)}, newest first`;
+  const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
+  const range = `Runs ${formatNumber(first)}–${formatNumber(first + count - 1)}${of}, ${order}`;
   return more ? `${range}; more on the next page.` : `${range}.`;
 }
 
-function runsTable(runs) {
+function plural(count, word) {
+  return `${formatNumber(count)} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * What went wrong in a run: a failed run's blocking error (code and message), else the errors
+ * and warnings its statistics count.
+ */
+function runProblems(run) {
+  const blocking = run.blockingError;
+  if (blocking) {
+    return h(
+      'span',
+      { class: 'run-problem' },
+      h('code', {}, blocking.code ?? 'error'),
+      blocking.message ? ` ${blocking.message}` : '',
+    );
+  }
+  const statistics = run.statistics ?? {};
+  const count = (name) => (Number.isFinite(statistics[name]) ? statistics[name] : 0);
+  const parts = [];
+  if (count('errorCount') > 0) parts.push(plural(count('errorCount'), 'error'));
+  if (count('warningCount') > 0) parts.push(plural(count('warningCount'), 'warning'));
+  return parts.length ? parts.join(', ') : h('span', { class: 'muted' }, '—');
+}
+
+const COLUMNS = [
+  { label: 'Status', sort: 'status', cell: (run) => statusChip(run.status) },
+  { label: 'Run', sort: 'name', cell: runLink },
+  { label: 'Type', cell: (run) => typeLabel(api.typeName(run)) },
+  { label: 'Process', cell: (run) => processLink(run.process) },
+  { label: 'Started', sort: 'started', cell: (run) => time(run.startDateTime) },
+  { label: 'Duration', sort: 'duration', numeric: true, cell: duration },
+  { label: 'Errors and warnings', sort: 'errors', cell: runProblems },
+];
+const STATUS_COLUMN = COLUMNS.findIndex((column) => column.label === 'Status');
+const DURATION_COLUMN = COLUMNS.findIndex((column) => column.label === 'Duration');
+const PROBLEMS_COLUMN = COLUMNS.findIndex((column) => column.label === 'Errors and warnings');
+
+const ARROWS = { ascending: ' ▲', descending: ' ▼' };
+
+/** The table; a sortable column's heading is a button that sorts by it (or the other way). */
+function runsTable(runs, sort, onSort) {
+  const columns = COLUMNS.map((column) => {
+    if (!column.sort) return column;
+    const current = sort.column === column.sort;
+    const next = toggled(column.sort, sort);
+    const button = h(
+      'button',
+      { type: 'button', class: 'sort-button', title: `Sort: ${next.label}` },
+      column.label,
+      current ? h('span', { 'aria-hidden': 'true' }, ARROWS[sort.direction]) : '',
+    );
+    button.addEventListener('click', () => onSort(next.value));
+    return { ...column, heading: button, ariaSort: current ? sort.direction : null };
+  });
   return table({
-    caption: 'Runs, newest first',
-    columns: [
-      { label: 'Status', cell: (run) => statusChip(run.status) },
-      { label: 'Run', cell: runLink },
-      { label: 'Type', cell: (run) => typeLabel(api.typeName(run)) },
-      { label: 'Process', cell: (run) => processLink(run.process) },
-      { label: 'Started', cell: (run) => time(run.startDateTime) },
-      { label: 'Duration', numeric: true, cell: duration },
-    ],
+    caption: `Runs, ${sort.label.charAt(0).toLowerCase()}${sort.label.slice(1)}`,
+    columns,
     rows: runs,
     rowAttributes: (run) => ({ dataset: { runId: run.id } }),
     className: 'runs',
@@ -230,6 +333,9 @@ export async function show(main, view) {
   const form = filterForm((chosen) => {
     location.hash = runsHref(chosen);
   });
+  const sortBy = (value) => {
+    location.hash = runsHref({ ...filters, sort: value });
+  };
   const status = h('p', { class: 'results-status', role: 'status', tabindex: '-1' });
   const results = h('div', { class: 'results' }, loading());
   const previous = h('button', { type: 'button', disabled: true }, 'Previous page');
@@ -277,11 +383,16 @@ export async function show(main, view) {
 
   function draw(body) {
     const runs = body.value ?? [];
+    const sort = sortOf(filters.sort);
     nextLink = body['@odata.nextLink'] ?? null;
     shown = new Map(runs.map((run) => [run.id, run]));
     const first = (pages.length - 1) * PAGE_SIZE + 1;
-    status.textContent = describePage(first, runs.length, Boolean(nextLink));
-    replace(results, runs.length ? runsTable(runs) : empty('Try fewer filters, or clear them.'));
+    const total = body['@odata.count'];
+    status.textContent = describePage(first, runs.length, Boolean(nextLink), total, sort);
+    replace(
+      results,
+      runs.length ? runsTable(runs, sort, sortBy) : empty('Try fewer filters, or clear them.'),
+    );
     previous.disabled = pages.length < 2;
     next.disabled = !nextLink;
   }
@@ -295,9 +406,10 @@ export async function show(main, view) {
   next.addEventListener('click', () => turn(next, () => pages.push(nextLink)));
   previous.addEventListener('click', () => turn(previous, () => pages.pop()));
 
-  // On the first page new runs arrive at the top: the page is asked again (an index-backed
-  // question, as cheap as the first time) and redrawn when it changed, keeping the focus on the
-  // link it was on. Deeper pages keep their rows and only follow their running runs.
+  // On the first page, newest first, new runs arrive at the top: the page is asked again (an
+  // index-backed question, as cheap as the first time) and redrawn when it changed, keeping the
+  // focus on the link it was on. Other orders and deeper pages keep their rows and only follow
+  // their running runs: asking a sort that no index answers every 5 seconds would cost more.
   async function refreshFirstPage() {
     const mine = generation;
     const body = await api.get(pages[0], { signal: view.signal });
@@ -330,7 +442,7 @@ export async function show(main, view) {
     const body = await api.get(
       api.url('runs', {
         $filter: `id in (${running.map((run) => api.literal(run.id)).join(',')})`,
-        $select: 'id,displayName,status,startDateTime,endDateTime',
+        $select: 'id,displayName,status,startDateTime,endDateTime,blockingError,statistics',
       }),
       { signal: view.signal },
     );
@@ -340,13 +452,16 @@ export async function show(main, view) {
       Object.assign(old, fresh);
       const row = results.querySelector(`tr[data-run-id="${CSS.escape(fresh.id)}"]`);
       if (row) {
-        replace(row.cells[0], statusChip(fresh.status));
-        replace(row.cells[5], duration(old));
+        replace(row.cells[STATUS_COLUMN], statusChip(fresh.status));
+        replace(row.cells[DURATION_COLUMN], duration(old));
+        replace(row.cells[PROBLEMS_COLUMN], runProblems(old));
       }
       view.announce(`${fresh.displayName} finished: ${statusLabel(fresh.status)}.`);
     }
   }
-  view.poll(() => (pages.length === 1 ? refreshFirstPage() : refreshRunning()));
+  view.poll(() =>
+    pages.length === 1 && !filters.sort ? refreshFirstPage() : refreshRunning(),
+  );
 
   api
     .getAll(api.url('processes', { $select: 'id,displayName', $top: 999 }), {

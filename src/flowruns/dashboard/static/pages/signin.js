@@ -34,16 +34,27 @@ export function show(main, { message, onSignedIn }) {
     h(
       'p',
       { id: 'token-help', class: 'help' },
-      'A JWT for the flowruns API. It stays in this browser tab only (session storage) and is ' +
-        'sent to this server alone, in the Authorization header.',
+      'A JWT for the flowruns API. This browser keeps it (local storage, shared by its tabs) ' +
+        'until it expires or you sign out, and sends it to this server alone, in the ' +
+        'Authorization header.',
     ),
     button,
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const value = session.normalize(field.value);
-    if (!session.describe(value)) {
+    const claims = session.describe(value);
+    if (!claims) {
       showProblem('That is not a token: a JWT has three parts separated by dots (eyJ….eyJ….…).');
+      field.focus();
+      return;
+    }
+    if (!claims.expires || claims.expires.getTime() <= Date.now()) {
+      showProblem(
+        claims.expires
+          ? `That token expired (${claims.expires.toLocaleString()}); use a current one.`
+          : 'That token carries no expiry (exp); flowruns accepts only tokens that do.',
+      );
       field.focus();
       return;
     }

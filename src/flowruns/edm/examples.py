@@ -1,0 +1,97 @@
+"""An example of each main schema of the OpenAPI document, as ``examples`` on its component.
+
+``/docs`` shows them beside each request body and response; a test validates every one against
+its own schema, so an example cannot say what the model no longer allows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NS = "#microsoft.graph.industryData"
+_RUN_ID = "50411dba-20aa-42cb-9238-3e02f9233fd5"
+_PROCESS_ID = "eb4850c2-ec72-40cb-a6ea-b0251014b973"
+_STATISTICS = {"recordsProcessed": 1200, "recordsSucceeded": 1188, "recordsFailed": 12}
+_BLOCKING_ERROR: dict[str, Any] = {
+    "code": "connectionFailed",
+    "message": "Lost the connection to the destination share: connection timed out",
+    "target": "Nightly roster export",
+    "details": [],
+    "innerError": None,
+}
+
+_COMPLETED_RUN = {
+    "@odata.type": f"{_NS}.outgoingFlowRun",
+    "@odata.etag": 'W/"401ee5d3f156182f"',
+    "id": _RUN_ID,
+    "displayName": "Nightly roster export 2026-11-27",
+    "startDateTime": "2026-11-27T20:55:37.5745930Z",
+    "endDateTime": "2026-11-27T20:58:02.1380000Z",
+    "status": "completed",
+    "blockingError": None,
+    "statistics": {"recordsProcessed": 1200, "recordsSucceeded": 1200, "recordsFailed": 0},
+}
+_FAILED_RUN = {
+    **_COMPLETED_RUN,
+    "@odata.type": f"{_NS}.incomingFlowRun",
+    "displayName": "Enrollment import 2026-11-27",
+    "status": "failed",
+    "blockingError": _BLOCKING_ERROR,
+    "statistics": _STATISTICS,
+}
+_RUN_GROUP = {
+    **_COMPLETED_RUN,
+    "@odata.type": f"{_NS}.runGroup",
+    "displayName": "Nightly exports 2026-11-27",
+    "statistics": {},
+}
+_DATA_SHARE = {
+    "@odata.type": f"{_NS}.dataShareOutgoingFlow",
+    "@odata.etag": 'W/"9c0d2f1e4b7a6358"',
+    "id": _PROCESS_ID,
+    "displayName": "Nightly roster export",
+    "readinessStatus": "ready",
+    "shareName": "nightly-roster",
+    "inviteeUserIds": ["6a1f0d4e-2b3c-4d5e-8f90-a1b2c3d4e5f6"],
+    "sharingState": "running",
+}
+_INSIGHTS = {
+    "@odata.type": f"{_NS}.insightsOutgoingFlow",
+    "@odata.etag": 'W/"3e5a7c9b1d2f4068"',
+    "id": "0c6f4a1e-8d2b-4f3a-9e5c-7b1d2a3c4e5f",
+    "displayName": "Attendance insights",
+    "readinessStatus": "ready",
+}
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "microsoft.graph.industryData.run": _COMPLETED_RUN,
+    "microsoft.graph.industryData.outgoingFlowRun": _COMPLETED_RUN,
+    "microsoft.graph.industryData.incomingFlowRun": _FAILED_RUN,
+    "microsoft.graph.industryData.runGroup": _RUN_GROUP,
+    "microsoft.graph.industryData.process": _DATA_SHARE,
+    "microsoft.graph.industryData.outgoingFlow": _DATA_SHARE,
+    "microsoft.graph.industryData.dataShareOutgoingFlow": _DATA_SHARE,
+    "microsoft.graph.industryData.insightsOutgoingFlow": _INSIGHTS,
+    "microsoft.graph.publicError": _BLOCKING_ERROR,
+    "microsoft.graph.industryData.runStatistics": _STATISTICS,
+    "runCreate": {
+        "@odata.type": f"{_NS}.outgoingFlowRun",
+        "displayName": "Nightly roster export 2026-11-27",
+    },
+    "runCreateUnderProcess": {"displayName": "Nightly roster export 2026-11-27"},
+    "runUpdate": {"status": "completed", "statistics": _STATISTICS},
+    "processCreate": {
+        "@odata.type": f"{_NS}.dataShareOutgoingFlow",
+        "displayName": "Nightly roster export",
+        "readinessStatus": "ready",
+        "shareName": "nightly-roster",
+        "sharingState": "running",
+    },
+    "processUpdate": {"readinessStatus": "ready"},
+    "GraphError": {
+        "error": {
+            "code": "itemNotFound",
+            "message": f"The run '{_RUN_ID}' does not exist.",
+        }
+    },
+}
