@@ -1,4 +1,9 @@
-"""The synchronous client: :class:`Client`, with ``client.runs`` and ``client.processes``."""
+"""The synchronous client: :class:`Client`, with ``client.runs`` and
+``client.processes``.
+
+Generated from :mod:`flowruns.client.asynchronous` by ``python -m flowruns.client.unasync``;
+do not edit by hand: change the asynchronous client and run that command.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ class Client:
     ``url`` is the OData service root (``http://127.0.0.1:8000/beta``) and ``token`` a bearer
     token or a function returning one; both default to ``FLOWRUNS_URL`` and ``FLOWRUNS_TOKEN``.
     Requests refused with 429 or 503, and requests that got no answer and are safe to repeat,
-    are retried by ``retry``. Use it as a context manager, or call :meth:`close`.
+    are retried by ``retry``. Use it as a context manager (``with``), or call
+    :meth:`close`.
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class Client:
     ) -> None:
         self.connection = Connection.resolve(url, token)
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.connection.base_url, timeout=timeout, transport=transport
         )
@@ -122,11 +129,11 @@ class Client:
         display_name: str,
         **options: Any,
     ) -> RunRecorder:
-        """A :class:`~flowruns.client.RunRecorder` for one run of ``process`` (a
-        :class:`Process` or its id; None records a run that belongs to no process).
+        """A recorder for one run of ``process`` (a :class:`Process` or its id; None records a
+        run that belongs to no process).
 
-        Use it as ``with client.record_run(process, display_name=…) as run:``; ``options`` are
-        those of :class:`~flowruns.client.RunRecorder`.
+        Use it as ``with client.record_run(process, display_name=…) as run:``; ``run`` is
+        a :class:`~flowruns.client.RunRecorder` and ``options`` are its options.
         """
         return RunRecorder(self, process, display_name, **options)
 
@@ -197,7 +204,7 @@ class Runs:
         expand: str | None = None,
     ) -> Iterator[Run]:
         """Every matching run, following ``@odata.nextLink`` lazily (``top`` is the page size);
-        stop early with ``itertools.islice`` or ``break``."""
+        stop early with ``break``."""
         params = calls.query(
             filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
         )
