@@ -125,6 +125,21 @@ class AsyncClient:
             page = await self.send(calls.next_page(page.next_link, base))
             yield page
 
+    async def items(
+        self, first: Call[Page[E]], base: type[E], limit: int | None = None
+    ) -> AsyncIterator[E]:
+        """The items of ``first`` and of every page after it, at most ``limit`` of them; each
+        page is fetched when the iteration reaches it, and none once ``limit`` items came."""
+        if limit == 0:
+            return
+        count = 0
+        async for page in self.pages(first, base):
+            for item in page.items:
+                yield item
+                count += 1
+                if count == limit:
+                    return
+
     def record_run(
         self,
         process: Process | str | None,
@@ -194,7 +209,7 @@ class AsyncRuns:
             return None
         return await self._client.send(calls.next_page(page.next_link, Run))
 
-    async def list(
+    def list(
         self,
         filter: FilterArg = None,
         orderby: OrderArg = None,
@@ -204,15 +219,20 @@ class AsyncRuns:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> AsyncIterator[Run]:
-        """Every matching run, following ``@odata.nextLink`` lazily (``top`` is the page size);
-        stop early with ``break``."""
+        """Every matching run, or the first ``limit`` of them, following ``@odata.nextLink``
+        lazily. ``top`` is the page size, as in Graph, not a limit: without ``limit`` the
+        iteration goes on to the last page (or a ``break``)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        async for page in self._client.pages(calls.runs_page(type, params), Run):
-            for item in page.items:
-                yield item
+        return self._client.items(calls.runs_page(type, params), Run, limit)
 
     async def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
@@ -333,7 +353,7 @@ class AsyncProcesses:
             return None
         return await self._client.send(calls.next_page(page.next_link, Process))
 
-    async def list(
+    def list(
         self,
         filter: FilterArg = None,
         orderby: OrderArg = None,
@@ -343,14 +363,19 @@ class AsyncProcesses:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> AsyncIterator[Process]:
-        """Every matching process, following nextLinks lazily."""
+        """Every matching process, or the first ``limit`` of them, following nextLinks lazily
+        (``top`` is the page size)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        async for page in self._client.pages(calls.processes_page(type, params), Process):
-            for item in page.items:
-                yield item
+        return self._client.items(calls.processes_page(type, params), Process, limit)
 
     async def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
@@ -400,20 +425,23 @@ class AsyncProcesses:
         prefer = "cascade-running" if cascade_running else None
         await self._client.send(calls.delete(calls.process_path(process_id), if_match, prefer))
 
-    async def runs(
+    def runs(
         self,
         process_id: str,
         filter: FilterArg = None,
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        *,
+        limit: int | None = None,
     ) -> AsyncIterator[Run]:
-        """The runs of one process, newest first unless ``orderby`` says otherwise."""
-        params = calls.query(filter=filter, orderby=orderby, top=top, select=select)
+        """The runs of one process (or the first ``limit`` of them), newest first unless
+        ``orderby`` says otherwise; ``top`` is the page size."""
+        params = calls.query(
+            filter=filter, orderby=orderby, top=calls.page_size(top, limit), select=select
+        )
         first = calls.runs_page(None, params, under=process_id)
-        async for page in self._client.pages(first, Run):
-            for item in page.items:
-                yield item
+        return self._client.items(first, Run, limit)
 
     async def create_run(
         self,

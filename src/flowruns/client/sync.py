@@ -123,6 +123,19 @@ class Client:
             page = self.send(calls.next_page(page.next_link, base))
             yield page
 
+    def items(self, first: Call[Page[E]], base: type[E], limit: int | None = None) -> Iterator[E]:
+        """The items of ``first`` and of every page after it, at most ``limit`` of them; each
+        page is fetched when the iteration reaches it, and none once ``limit`` items came."""
+        if limit == 0:
+            return
+        count = 0
+        for page in self.pages(first, base):
+            for item in page.items:
+                yield item
+                count += 1
+                if count == limit:
+                    return
+
     def record_run(
         self,
         process: Process | str | None,
@@ -202,14 +215,20 @@ class Runs:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[Run]:
-        """Every matching run, following ``@odata.nextLink`` lazily (``top`` is the page size);
-        stop early with ``break``."""
+        """Every matching run, or the first ``limit`` of them, following ``@odata.nextLink``
+        lazily. ``top`` is the page size, as in Graph, not a limit: without ``limit`` the
+        iteration goes on to the last page (or a ``break``)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        for page in self._client.pages(calls.runs_page(type, params), Run):
-            yield from page.items
+        return self._client.items(calls.runs_page(type, params), Run, limit)
 
     def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
@@ -338,13 +357,19 @@ class Processes:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[Process]:
-        """Every matching process, following nextLinks lazily."""
+        """Every matching process, or the first ``limit`` of them, following nextLinks lazily
+        (``top`` is the page size)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        for page in self._client.pages(calls.processes_page(type, params), Process):
-            yield from page.items
+        return self._client.items(calls.processes_page(type, params), Process, limit)
 
     def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
@@ -401,12 +426,16 @@ class Processes:
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        *,
+        limit: int | None = None,
     ) -> Iterator[Run]:
-        """The runs of one process, newest first unless ``orderby`` says otherwise."""
-        params = calls.query(filter=filter, orderby=orderby, top=top, select=select)
+        """The runs of one process (or the first ``limit`` of them), newest first unless
+        ``orderby`` says otherwise; ``top`` is the page size."""
+        params = calls.query(
+            filter=filter, orderby=orderby, top=calls.page_size(top, limit), select=select
+        )
         first = calls.runs_page(None, params, under=process_id)
-        for page in self._client.pages(first, Run):
-            yield from page.items
+        return self._client.items(first, Run, limit)
 
     def create_run(
         self,

@@ -125,12 +125,8 @@ def _ruff(*args: str, source: str) -> str:
 def render() -> str:
     """The text of :mod:`flowruns.client.sync` for the current asynchronous client."""
     source = unasync(SOURCE.read_text())
-    # Renamed imports need sorting and one goes unused (`Awaitable`); a `for` loop that only
-    # yields becomes `yield from`, as `make lint` asks of hand-written code. Ruff calls that last
-    # fix unsafe because a generator driven by send() would change; the client's never are.
-    fixed = _ruff(
-        "check", "--fix", "--unsafe-fixes", "--quiet", "--select", "I,F401,UP028", source=source
-    )
+    # Renamed imports need sorting again, and one of them goes unused (`Awaitable`).
+    fixed = _ruff("check", "--fix", "--quiet", "--select", "I,F401", source=source)
     return _ruff("format", "--quiet", source=fixed)
 
 
