@@ -210,3 +210,12 @@ def test_a_process_name_while_the_service_is_down_runs_the_command_unrecorded(
     assert done.exists()
     assert "could not be looked up" in result.stderr
     assert "the command runs unrecorded" in result.stderr
+
+
+def test_a_path_in_the_error_is_kept_whole(service: Service) -> None:
+    process = service.process(f"paths {uuid.uuid4()}")
+    result = _exec(service, process, "sh", "-c", "/etc/passwd")
+    assert result.returncode == 126
+    message = _only_run(service, process)["blockingError"]["message"]
+    assert "/etc/passwd: Permission denied" in message
+    assert "***" not in message
