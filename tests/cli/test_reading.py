@@ -328,3 +328,17 @@ def test_a_watch_that_retries_says_when() -> None:
     assert re.search(
         r"cannot reach the service.*; trying again in 0\.5 s \(at \d\d:\d\d:\d\d UTC\)", said
     ), result.stdout
+
+
+def test_errors_point_at_the_fix(service: Service) -> None:
+    no_token = service.run(["runs", "list"], env={"FLOWRUNS_TOKEN": ""})
+    assert no_token.returncode == 1
+    said = " ".join(no_token.stderr.split())
+    assert "Access token is empty" in said
+    assert "FLOWRUNS_TOKEN" in said
+    assert "`flowruns token` mints one" in said
+    root = service.url.removesuffix("/beta")
+    no_beta = service.run(["runs", "list"], env={"FLOWRUNS_URL": root})
+    assert no_beta.returncode == 1
+    said = " ".join(no_beta.stderr.split())
+    assert f"The OData service root ends in /beta: {root}/beta" in said

@@ -62,7 +62,11 @@ def _invalid(message: str) -> Unauthenticated:
 def missing_token() -> Unauthenticated:
     """401 for a request without a bearer token (RFC 6750: no error code)."""
     return Unauthenticated(
-        "Access token is empty.", headers={"WWW-Authenticate": 'Bearer realm="flowruns"'}
+        # Microsoft Graph's words, then where a token comes from.
+        "Access token is empty. Send one as 'Authorization: Bearer <token>' (the flowruns CLI and "
+        "SDK send FLOWRUNS_TOKEN); `flowruns token` mints one for a server that trusts its data "
+        "directory's key.",
+        headers={"WWW-Authenticate": 'Bearer realm="flowruns"'},
     )
 
 
