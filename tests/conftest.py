@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
+from flowruns.auth.keys import local_signing_key
 from flowruns.auth.scopes import READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import mint_token
 from flowruns.settings import DEFAULT_TENANT, Settings
@@ -85,6 +86,7 @@ def bearer(
     ttl_seconds: int = 3600,
 ) -> dict[str, str]:
     """An ``Authorization`` header with a token the server of ``settings`` accepts."""
+    local_signing_key(settings.data_dir)  # the key that server makes on its first start
     token = mint_token(settings.data_dir, tenant=tenant, scopes=scopes, ttl_seconds=ttl_seconds)
     return {"Authorization": f"Bearer {token}"}
 

@@ -54,16 +54,15 @@ def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir
 
 
-@pytest.fixture(scope="module")
-def token(seeded_dir: Path) -> str:
-    """A token minted by `flowruns token` for the seeded data directory."""
-    result = CliRunner().invoke(app, ["token", "--data-dir", str(seeded_dir)])
+def _minted(data_dir: Path) -> str:
+    """A token minted by `flowruns token` for the data directory of a running server."""
+    result = CliRunner().invoke(app, ["token", "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
     return result.stdout.strip()
 
 
 @pytest.fixture(scope="module")
-def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
+def server(seeded_dir: Path) -> Iterator[httpx.Client]:
     port = _free_port()
     env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY}
     command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port), "--print-token"]
@@ -75,7 +74,9 @@ def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_answering(base, process)
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        # The server made its signing key on its first start; `flowruns token` signs with it.
+        headers = {"Authorization": f"Bearer {_minted(seeded_dir)}"}
+        with httpx.Client(base_url=base, headers=headers) as client:
             yield client
     finally:
         process.terminate()
@@ -211,6 +212,41 @@ def test_token_refuses_what_no_server_would_accept(tmp_path: Path, arguments: li
     result = CliRunner().invoke(app, ["token", "--data-dir", str(tmp_path), *arguments])
     assert result.exit_code == 2
     assert "eyJ" not in result.stdout
+
+
+def _token_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``flowruns token ARGS`` run in ``cwd``, with no data directory named in the environment."""
+    env = {k: v for k, v in os.environ.items() if k != "FLOWRUNS_DATA_DIR"}
+    return subprocess.run(
+        [sys.executable, "-m", "flowruns", "token", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_token_elsewhere_makes_no_key_and_says_where_it_looked(tmp_path: Path) -> None:
+    result = _token_in(tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    said = " ".join(result.stderr.split())
+    assert f"no data directory at {tmp_path.resolve() / '.flowruns'}" in said
+    assert "--data-dir" in said
+    assert "FLOWRUNS_DATA_DIR" in said
+    assert not (tmp_path / ".flowruns").exists()
+
+
+def test_token_for_a_data_directory_without_a_key_makes_none(tmp_path: Path) -> None:
+    unserved = tmp_path / "data"  # seeded, say, but never served
+    unserved.mkdir()
+    result = _token_in(tmp_path, "--data-dir", str(unserved))
+    assert result.returncode == 2
+    said = " ".join(result.stderr.split())
+    assert f"the data directory {unserved} has no signing key (signing-key.pem)" in said
+    assert list(unserved.iterdir()) == []
 
 
 def test_no_auth_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:

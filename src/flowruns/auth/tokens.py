@@ -20,7 +20,7 @@ from typing import Any
 
 import jwt
 
-from flowruns.auth.keys import ACCEPTED_ALGORITHMS, KeyRing, local_signing_key
+from flowruns.auth.keys import ACCEPTED_ALGORITHMS, KeyRing, existing_signing_key
 from flowruns.auth.scopes import ALL_PERMISSIONS
 from flowruns.errors import Unauthenticated
 from flowruns.settings import LOCAL_AUDIENCE, LOCAL_ISSUER, Settings
@@ -198,8 +198,10 @@ def mint_token(
     client: str = "flowruns-cli",
     now: float | None = None,
 ) -> str:
-    """A token signed by the data directory's key, as the local issuer hands them out."""
-    key = local_signing_key(data_dir)
+    """A token signed by the data directory's key, as the local issuer hands them out;
+    :class:`~flowruns.auth.keys.NoSigningKey` when the directory has none (minting never makes
+    one: only the server's key is trusted)."""
+    key = existing_signing_key(data_dir)
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,

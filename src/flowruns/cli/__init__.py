@@ -27,6 +27,7 @@ from flowruns import logs
 from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
 from flowruns.api.protocol import LimitedHttpToolsProtocol
+from flowruns.auth.keys import NoSigningKey, local_signing_key
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import is_guid, mint_token
 from flowruns.cli import processes, runs
@@ -273,6 +274,7 @@ def _offer_token(settings: Settings, *, print_token: bool, log_format: str) -> N
             err=True,
         )
         return
+    local_signing_key(settings.data_dir)  # the server's own key: made here on a first start
     token = mint_token(
         settings.data_dir,
         tenant=DEFAULT_TENANT,
@@ -359,8 +361,8 @@ def token(
         raise typer.BadParameter(
             f"unknown permission {', '.join(unknown)}; known: {', '.join(sorted(ALL_PERMISSIONS))}"
         )
-    typer.echo(
-        mint_token(
+    try:
+        minted = mint_token(
             settings.data_dir,
             tenant=tenant,
             scopes=scopes,
@@ -368,7 +370,16 @@ def token(
             ttl_seconds=_ttl_seconds(ttl),
             client=client,
         )
-    )
+    except NoSigningKey as missing:
+        console.print(
+            f"flowruns: {missing}. `flowruns token` signs with the key a server keeps in its data "
+            "directory, and never makes one; name the server's data directory (it says "
+            "'data: …' when it starts) with --data-dir DIR or FLOWRUNS_DATA_DIR.",
+            style="red",
+            markup=False,
+        )
+        raise typer.Exit(2) from None
+    typer.echo(minted)
 
 
 @demo_app.command("seed")
