@@ -290,6 +290,59 @@ def test_serve_refuses_the_example_secret_key_in_one_line(tmp_path: Path) -> Non
     assert not (tmp_path / "data" / "flowruns.db").exists()
 
 
+def test_a_taken_port_is_said_before_any_banner_or_token(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = [sys.executable, "-m", "flowruns", "serve", "--print-token", "--port", str(port)]
+        result = subprocess.run(
+            [*serve, "--data-dir", str(tmp_path / "data")],
+            env={**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 3
+    said = " ".join(result.stderr.split())
+    assert f"flowruns: cannot listen on 127.0.0.1:{port}: Address already in use" in said
+    assert "--port" in said
+    assert "FLOWRUNS_PORT" in said
+    assert "make serve PORT=" in said
+    assert "flowruns serving" not in said
+    _no_token_in(result.stdout + result.stderr)
+
+
+def test_flowruns_port_chooses_the_port(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY, "FLOWRUNS_PORT": str(port)}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flowruns", "serve", "--data-dir", str(tmp_path / "data")],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        _wait_until_answering(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert f"flowruns serving http://127.0.0.1:{port}/beta" in log.read_text()
+    refused = subprocess.run(
+        [sys.executable, "-m", "flowruns", "serve", "--data-dir", str(tmp_path / "data")],
+        env={**env, "FLOWRUNS_PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "FLOWRUNS_PORT: 'eighty' is not a port" in refused.stderr + refused.stdout
+
+
 def _stderr_of_a_start(data_dir: Path, *args: str, terminal: bool = False) -> str:
     """What ``flowruns serve ARGS`` writes to standard error (a pipe, or a terminal) by the time
     it answers; the server is stopped then."""
