@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from flowruns.cli import lookup, render
-from flowruns.cli.remote import Token, Top, Url, client, err, limit_of, out
+from flowruns.cli.remote import PAGE_SIZE, Token, Top, Url, client, err, limit_of, out
 
 app = typer.Typer(help="Processes: the data flows whose executions are runs.", no_args_is_help=True)
 
@@ -18,9 +18,8 @@ ProcessName = Annotated[
     str,
     typer.Argument(metavar="PROCESS", help="The process's name, its id or the start of its id."),
 ]
-# Processes shown by `list` unless --limit says otherwise, and fetched per request.
+# Processes shown by `list` unless --limit says otherwise.
 LIST_LIMIT = 100
-PAGE_SIZE = 200
 
 
 @app.command("list")

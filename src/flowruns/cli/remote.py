@@ -58,6 +58,10 @@ Token = Annotated[
 ]
 
 
+# Items the list commands fetch per request: large pages, fewer round trips, within the 999 a
+# page may hold.
+PAGE_SIZE = 200
+
 Top = Annotated[
     int | None,
     typer.Option("--top", min=1, help="Deprecated: the old name of --limit.", show_default=False),

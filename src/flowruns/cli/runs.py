@@ -16,7 +16,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.text import Text
 
 from flowruns.cli import lookup, render
-from flowruns.cli.remote import Token, Top, Url, client, describe, err, fail, limit_of, out
+from flowruns.cli.remote import (
+    PAGE_SIZE,
+    Token,
+    Top,
+    Url,
+    client,
+    describe,
+    err,
+    fail,
+    limit_of,
+    out,
+)
 from flowruns.client import (
     Client,
     F,
@@ -33,8 +44,6 @@ _STATUSES = [s.value for s in RunStatus if s is not RunStatus.UNKNOWN_FUTURE_VAL
 _TYPES = ("outgoingFlowRun", "incomingFlowRun", "runGroup")
 _AGO = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-# Runs fetched per request: large pages, fewer round trips, within the service's 999.
-PAGE_SIZE = 200
 # Runs shown by `list` and `watch` unless --limit says otherwise.
 LIST_LIMIT = 50
 WATCH_LIMIT = 30
