@@ -77,13 +77,14 @@ _Value = TypeVar("_Value")
 
 
 def parse_port(text: str) -> int:
-    """A TCP port to listen on, 1 to 65535. Raises :class:`InvalidSetting`."""
+    """A TCP port to listen on, 0 to 65535 (as ``--port``: 0 lets the system pick a free one).
+    Raises :class:`InvalidSetting`."""
     try:
         port = int(text.strip())
     except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise InvalidSetting(f"'{text}' is not a port; give a number from 1 to 65535 (8000)")
+        port = -1
+    if not 0 <= port < 65536:
+        raise InvalidSetting(f"'{text}' is not a port; give a number from 0 to 65535 (8000)")
     return port
 
 

@@ -121,7 +121,7 @@ def serve(
     port: Annotated[
         int | None,
         typer.Option(
-            min=1,
+            min=0,
             max=65535,
             help="Port to listen on (default 8000, or FLOWRUNS_PORT).",
             show_default=False,
