@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
+from flowruns.auth.keys import local_signing_key
 from flowruns.auth.scopes import READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import mint_token
 from flowruns.settings import DEFAULT_TENANT, Settings
@@ -26,6 +27,9 @@ HUB = f"{ROOT}/external/industryData"
 NS = "microsoft.graph.industryData"
 # The paging secret of the test servers: FLOWRUNS_SECRET_KEY needs at least 32 bytes.
 SECRET_KEY = "flowruns-test-secret-of-at-least-32-bytes"
+# The OASIS OData conformance data (ABNF test cases, CSDL schemas) is kept beside the checkout,
+# in ../shared/conformance; FLOWRUNS_CONFORMANCE_DIR names another copy.
+CONFORMANCE_ENV = "FLOWRUNS_CONFORMANCE_DIR"
 CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance"
 
 # Bounded examples for `make test`; `make fuzz` selects the long profile.
@@ -42,6 +46,22 @@ hypothesis_settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def conformance_file(relative: str) -> Path:
+    """A file of the conformance data. Missing, the test (or, called at import, the module) is
+    skipped with one message naming the file and the setting, and fails under ``CI``, which
+    must run them."""
+    path = Path(os.environ.get(CONFORMANCE_ENV) or CONFORMANCE) / relative
+    if path.is_file():
+        return path
+    message = (
+        f"the OData conformance data is missing: no {path}. It is read from ../shared/conformance "
+        f"beside the checkout; set {CONFORMANCE_ENV} to the directory of another copy"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI runs the conformance tests", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +105,7 @@ def bearer(
     ttl_seconds: int = 3600,
 ) -> dict[str, str]:
     """An ``Authorization`` header with a token the server of ``settings`` accepts."""
+    local_signing_key(settings.data_dir)  # the key that server makes on its first start
     token = mint_token(settings.data_dir, tenant=tenant, scopes=scopes, ttl_seconds=ttl_seconds)
     return {"Authorization": f"Bearer {token}"}
 

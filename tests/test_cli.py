@@ -54,16 +54,15 @@ def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir
 
 
-@pytest.fixture(scope="module")
-def token(seeded_dir: Path) -> str:
-    """A token minted by `flowruns token` for the seeded data directory."""
-    result = CliRunner().invoke(app, ["token", "--data-dir", str(seeded_dir)])
+def _minted(data_dir: Path) -> str:
+    """A token minted by `flowruns token` for the data directory of a running server."""
+    result = CliRunner().invoke(app, ["token", "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
     return result.stdout.strip()
 
 
 @pytest.fixture(scope="module")
-def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
+def server(seeded_dir: Path) -> Iterator[httpx.Client]:
     port = _free_port()
     env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY}
     command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port), "--print-token"]
@@ -75,7 +74,9 @@ def server(seeded_dir: Path, token: str) -> Iterator[httpx.Client]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_answering(base, process)
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as client:
+        # The server made its signing key on its first start; `flowruns token` signs with it.
+        headers = {"Authorization": f"Bearer {_minted(seeded_dir)}"}
+        with httpx.Client(base_url=base, headers=headers) as client:
             yield client
     finally:
         process.terminate()
@@ -213,6 +214,41 @@ def test_token_refuses_what_no_server_would_accept(tmp_path: Path, arguments: li
     assert "eyJ" not in result.stdout
 
 
+def _token_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``flowruns token ARGS`` run in ``cwd``, with no data directory named in the environment."""
+    env = {k: v for k, v in os.environ.items() if k != "FLOWRUNS_DATA_DIR"}
+    return subprocess.run(
+        [sys.executable, "-m", "flowruns", "token", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_token_elsewhere_makes_no_key_and_says_where_it_looked(tmp_path: Path) -> None:
+    result = _token_in(tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    said = " ".join(result.stderr.split())
+    assert f"no data directory at {tmp_path.resolve() / '.flowruns'}" in said
+    assert "--data-dir" in said
+    assert "FLOWRUNS_DATA_DIR" in said
+    assert not (tmp_path / ".flowruns").exists()
+
+
+def test_token_for_a_data_directory_without_a_key_makes_none(tmp_path: Path) -> None:
+    unserved = tmp_path / "data"  # seeded, say, but never served
+    unserved.mkdir()
+    result = _token_in(tmp_path, "--data-dir", str(unserved))
+    assert result.returncode == 2
+    said = " ".join(result.stderr.split())
+    assert f"the data directory {unserved} has no signing key (signing-key.pem)" in said
+    assert list(unserved.iterdir()) == []
+
+
 def test_no_auth_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
     result = subprocess.run(
         [
@@ -252,6 +288,59 @@ def test_serve_refuses_the_example_secret_key_in_one_line(tmp_path: Path) -> Non
     assert lines[0].startswith("flowruns: FLOWRUNS_SECRET_KEY ")
     assert placeholder not in result.stderr
     assert not (tmp_path / "data" / "flowruns.db").exists()
+
+
+def test_a_taken_port_is_said_before_any_banner_or_token(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = [sys.executable, "-m", "flowruns", "serve", "--print-token", "--port", str(port)]
+        result = subprocess.run(
+            [*serve, "--data-dir", str(tmp_path / "data")],
+            env={**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 3
+    said = " ".join(result.stderr.split())
+    assert f"flowruns: cannot listen on 127.0.0.1:{port}: Address already in use" in said
+    assert "--port" in said
+    assert "FLOWRUNS_PORT" in said
+    assert "make serve PORT=" in said
+    assert "flowruns serving" not in said
+    _no_token_in(result.stdout + result.stderr)
+
+
+def test_flowruns_port_chooses_the_port(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "FLOWRUNS_SECRET_KEY": SECRET_KEY, "FLOWRUNS_PORT": str(port)}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flowruns", "serve", "--data-dir", str(tmp_path / "data")],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        _wait_until_answering(f"http://127.0.0.1:{port}", process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert f"flowruns serving http://127.0.0.1:{port}/beta" in log.read_text()
+    refused = subprocess.run(
+        [sys.executable, "-m", "flowruns", "serve", "--data-dir", str(tmp_path / "data")],
+        env={**env, "FLOWRUNS_PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "FLOWRUNS_PORT: 'eighty' is not a port" in refused.stderr + refused.stdout
 
 
 def _stderr_of_a_start(data_dir: Path, *args: str, terminal: bool = False) -> str:

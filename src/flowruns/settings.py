@@ -76,6 +76,18 @@ def parse_max_header_bytes(text: str) -> int:
 _Value = TypeVar("_Value")
 
 
+def parse_port(text: str) -> int:
+    """A TCP port to listen on, 0 to 65535 (as ``--port``: 0 lets the system pick a free one).
+    Raises :class:`InvalidSetting`."""
+    try:
+        port = int(text.strip())
+    except ValueError:
+        port = -1
+    if not 0 <= port < 65536:
+        raise InvalidSetting(f"'{text}' is not a port; give a number from 0 to 65535 (8000)")
+    return port
+
+
 def _variable(name: str, parse: Callable[[str], _Value]) -> _Value:
     """The environment variable ``name`` read by ``parse``; its errors name the variable."""
     try:
@@ -187,6 +199,8 @@ class Settings:
         settings = cls()
         if "FLOWRUNS_DATA_DIR" in env:
             settings.data_dir = Path(env["FLOWRUNS_DATA_DIR"])
+        if env.get("FLOWRUNS_PORT"):
+            settings.port = _variable("FLOWRUNS_PORT", parse_port)
         settings.database_url = env.get("FLOWRUNS_DATABASE_URL") or None
         settings.secret_key = env.get("FLOWRUNS_SECRET_KEY") or None
         if env.get("FLOWRUNS_ISSUER"):

@@ -262,3 +262,12 @@ def test_an_unreachable_redis_lets_requests_through(settings: Settings) -> None:
     settings.redis_url = "redis://127.0.0.1:1/0"
     with TestClient(create_app(settings), headers=bearer(settings)) as client:
         assert client.get(f"{HUB}/runs").status_code == 200
+
+
+def test_a_request_without_a_token_is_told_how_to_get_one(client: TestClient) -> None:
+    response = client.get(f"{HUB}/runs", headers={"Authorization": ""})
+    assert response.status_code == 401
+    message = response.json()["error"]["message"]
+    assert message.startswith("Access token is empty.")  # Microsoft Graph's words, then how
+    assert "FLOWRUNS_TOKEN" in message
+    assert "`flowruns token`" in message

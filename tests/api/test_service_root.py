@@ -112,3 +112,11 @@ def test_unknown_segment_is_a_bad_request_naming_it(
 
 def test_path_outside_the_service_root_is_a_graph_404(client: TestClient) -> None:
     assert_error(client.get("/nothing-here"), 404, "itemNotFound")
+
+
+@pytest.mark.parametrize("path", ["/external/industryData/runs", "/$metadata"])
+def test_a_path_missing_beta_says_where_the_service_root_is(client: TestClient, path: str) -> None:
+    error = assert_error(client.get(path), 404, "itemNotFound")
+    assert error["message"] == (
+        f"No resource at '{path}'. The OData service root ends in /beta: http://testserver/beta"
+    )

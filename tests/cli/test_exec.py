@@ -144,3 +144,78 @@ def test_the_command_runs_while_the_service_is_down(tmp_path: Path) -> None:
     assert result.returncode == 4
     assert "flowruns:" in result.stderr  # the recorder says what it could not record
     assert "Traceback" not in result.stderr
+
+
+def test_a_process_is_named_by_its_name_and_exec_tells_the_run_it_recorded(
+    service: Service,
+) -> None:
+    name = f"Nightly roster export {uuid.uuid4()}"
+    process = service.process(name)
+    result = service.run(["exec", "--process", name, "--", PYTHON, "-c", "print('exported')"])
+    assert result.returncode == 0, result.stderr
+    run = _only_run(service, process)
+    assert run["status"] == "completed"
+    dashboard = service.url.removesuffix("/beta")
+    told = f"flowruns: recorded run {run['id']} as completed: {dashboard}/#/runs/{run['id']}"
+    assert told in result.stderr
+    by_prefix = _exec(service, process[:13], PYTHON, "-c", "pass")
+    assert by_prefix.returncode == 0, by_prefix.stderr
+    assert len(service.runs_of(process)) == 2
+
+
+def test_an_unknown_or_ambiguous_process_stops_before_the_command_starts(
+    service: Service, tmp_path: Path
+) -> None:
+    ran = tmp_path / "ran"
+    touch = [PYTHON, "-c", f"import pathlib; pathlib.Path({str(ran)!r}).touch()"]
+    unknown = _exec(service, "No such flow", *touch)
+    assert unknown.returncode == 2
+    assert "no process is named 'No such flow'" in unknown.stderr
+    assert "the command was not run" in unknown.stderr
+    missing = _exec(service, str(uuid.uuid4()), *touch)
+    assert missing.returncode == 2
+    assert "no process has the id" in missing.stderr
+    name = f"twins {uuid.uuid4()}"
+    twins = [service.process(name), service.process(name)]
+    ambiguous = _exec(service, name, *touch)
+    assert ambiguous.returncode == 2
+    assert f"more than one process is named '{name}'" in ambiguous.stderr
+    assert all(twin in ambiguous.stderr for twin in twins)
+    assert not ran.exists()
+    assert service.runs_of(twins[0]) == service.runs_of(twins[1]) == []
+
+    flags = ["exec", "--process", "No such flow", "--run-anyway", "--"]
+    anyway = service.run([*flags, *touch[:2], f"{touch[2]}; exit(5)"])
+    assert anyway.returncode == 5
+    assert ran.exists()
+    assert "the command runs unrecorded" in anyway.stderr
+    assert "recorded run" not in anyway.stderr
+
+
+def test_a_process_name_while_the_service_is_down_runs_the_command_unrecorded(
+    tmp_path: Path,
+) -> None:
+    done = tmp_path / "done"
+    env = {**os.environ, "FLOWRUNS_URL": free_url(), "FLOWRUNS_TOKEN": "unused"}
+    command = [PYTHON, "-m", "flowruns", "exec", "--process", "Nightly roster export", "--"]
+    result = subprocess.run(
+        [*command, PYTHON, "-c", f"import pathlib; pathlib.Path({str(done)!r}).touch()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert done.exists()
+    assert "could not be looked up" in result.stderr
+    assert "the command runs unrecorded" in result.stderr
+
+
+def test_a_path_in_the_error_is_kept_whole(service: Service) -> None:
+    process = service.process(f"paths {uuid.uuid4()}")
+    result = _exec(service, process, "sh", "-c", "/etc/passwd")
+    assert result.returncode == 126
+    message = _only_run(service, process)["blockingError"]["message"]
+    assert "/etc/passwd: Permission denied" in message
+    assert "***" not in message

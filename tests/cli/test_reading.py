@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import uuid
 
-from tests.cli.conftest import Service
+import pytest
+
+from tests.cli.conftest import Service, free_url
 
 
 def test_runs_list_filters_by_status_process_and_time_as_json(service: Service) -> None:
@@ -36,7 +42,7 @@ def test_runs_list_filters_by_status_process_and_time_as_json(service: Service) 
     assert [r["displayName"] for r in json.loads(result.stdout)] == ["nightly running"]
 
 
-def test_runs_list_follows_pages_up_to_top(service: Service) -> None:
+def test_runs_list_follows_pages_up_to_the_limit(service: Service) -> None:
     process = service.process(f"pages {uuid.uuid4()}")
     for day in range(1, 8):
         service.run_of(
@@ -46,15 +52,20 @@ def test_runs_list_follows_pages_up_to_top(service: Service) -> None:
             startDateTime=f"2026-02-0{day}T00:00:00Z",
         )
     args = ("runs", "list", "--process", process, "--json")
-    result = service.invoke(*args, "--top", "5", "--page-size", "2")
+    result = service.invoke(*args, "--limit", "5", "--page-size", "2")
     assert result.exit_code == 0, result.output
-    assert [r["displayName"] for r in json.loads(result.stdout)] == [
-        "day 7",
-        "day 6",
-        "day 5",
-        "day 4",
-        "day 3",
-    ]
+    newest = ["day 7", "day 6", "day 5", "day 4", "day 3"]
+    assert [r["displayName"] for r in json.loads(result.stdout)] == newest
+    assert "deprecated" not in result.stderr
+    # --top is the old name of --limit, kept working, and says so.
+    old = service.run([*args, "--top", "5", "--page-size", "2"])
+    assert old.returncode == 0, old.stderr
+    assert [r["displayName"] for r in json.loads(old.stdout)] == newest
+    assert "--top is deprecated" in old.stderr
+    assert "use --limit" in old.stderr
+    both = service.run([*args, "--top", "5", "--limit", "5"])
+    assert both.returncode == 2
+    assert "--limit only" in both.stderr
 
 
 def test_runs_list_shows_a_progress_bar_on_a_terminal_only(service: Service) -> None:
@@ -183,3 +194,151 @@ def test_watch_for_a_bounded_duration_ends_by_itself(service: Service) -> None:
     result = service.run(["runs", "watch", "--duration", "1", "--interval", "0.5"])
     assert result.returncode == 0, result.stderr
     assert "running run" in result.stdout
+
+
+def _shown_ids(output: str, ids: list[str]) -> dict[str, str]:
+    """Each id of ``ids`` as the table shows it: the first word of the output it starts with."""
+    words = output.split()
+    return {i: next(w for w in words if len(w) >= 8 and i.startswith(w)) for i in ids}
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_runs_list_fits_the_terminal_and_never_cuts_an_id(service: Service, columns: int) -> None:
+    process = service.process(f"Nightly roster export {uuid.uuid4()}")
+    names = [f"Nightly roster export 2026-11-2{day}" for day in range(3)]
+    runs = [
+        service.run_of(
+            process,
+            displayName=name,
+            status="completedWithWarnings",
+            startDateTime=f"2026-11-2{day}T01:00:00Z",
+            endDateTime=f"2026-11-2{day}T01:04:00Z",
+        )
+        for day, name in enumerate(names)
+    ]
+    result = service.run(["runs", "list", "--process", process], env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns, result.stdout
+    header = next(line for line in lines if line.strip())
+    assert "Name" in header, result.stdout
+    assert "…" not in result.stdout
+    assert "completedWithWarnings" in result.stdout
+    shown = _shown_ids(result.stdout, [run["id"] for run in runs])
+    if columns == 120:
+        # Names stay on one line; ids give way to their unique prefix first.
+        assert all(any(name in line for line in lines) for name in names), result.stdout
+    # What the table shows is what a user pastes.
+    for full, prefix in shown.items():
+        pasted = service.run(["runs", "get", prefix])
+        assert pasted.returncode == 0, pasted.stderr
+        assert full in pasted.stdout
+
+
+def test_a_wide_terminal_shows_whole_ids(service: Service) -> None:
+    process = service.process(f"wide {uuid.uuid4()}")
+    run = service.run_of(process, displayName="weekly export")
+    result = service.run(["runs", "list", "--process", process], env={"COLUMNS": "200"})
+    assert run["id"] in result.stdout
+
+
+def test_an_id_prefix_names_one_run_or_says_which_it_could_be(service: Service) -> None:
+    process = service.process(f"prefixes {uuid.uuid4()}")
+    # Seventeen ids: two of them start with the same hexadecimal digit.
+    ids = [service.run_of(process, displayName=f"run {i}")["id"] for i in range(17)]
+    first: dict[str, list[str]] = {}
+    for run_id in ids:
+        first.setdefault(run_id[0], []).append(run_id)
+    shared = next(group for group in first.values() if len(group) > 1)
+    ambiguous = service.run(["runs", "get", shared[0][0]])
+    assert ambiguous.returncode == 1
+    assert f"more than one run has an id starting with '{shared[0][0]}'" in ambiguous.stderr
+    assert ambiguous.stderr.count(f" {shared[0][0]}") >= 2  # the candidates, listed
+    assert "give more of the id" in ambiguous.stderr
+    unique = service.run(["runs", "get", ids[0][:13], "--json"])
+    assert unique.returncode == 0, unique.stderr
+    assert json.loads(unique.stdout)["id"] == ids[0]
+    unknown = service.run(["runs", "get", "zzzz"])
+    assert unknown.returncode == 1
+    assert "no run has an id starting with 'zzzz'" in unknown.stderr
+
+
+def test_a_process_is_named_by_its_name_or_an_id_prefix(service: Service) -> None:
+    name = f"Nightly roster export {uuid.uuid4()}"
+    process = service.process(name)
+    service.run_of(process, displayName="by name")
+    by_name = service.run(["runs", "list", "--process", name, "--json"])
+    assert by_name.returncode == 0, by_name.stderr
+    assert [r["displayName"] for r in json.loads(by_name.stdout)] == ["by name"]
+    shown = service.run(["processes", "get", process[:13]])
+    assert shown.returncode == 0, shown.stderr
+    assert name in shown.stdout
+    twin = service.process(name)
+    ambiguous = service.run(["processes", "get", name])
+    assert ambiguous.returncode == 1
+    assert f"more than one process is named '{name}'" in ambiguous.stderr
+    assert process in ambiguous.stderr
+    assert twin in ambiguous.stderr
+    unknown = service.run(["runs", "watch", "--once", "--process", "No such flow"])
+    assert unknown.returncode == 1
+    assert "no process is named 'No such flow'" in unknown.stderr
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_processes_list_fits_the_terminal_and_never_cuts_an_id(
+    service: Service, columns: int
+) -> None:
+    name = f"Enrollment sync to the learning management system {uuid.uuid4()}"
+    process = service.process(name)
+    result = service.run(["processes", "list", "--search", name], env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns, result.stdout
+    assert "…" not in result.stdout
+    prefix = _shown_ids(result.stdout, [process])[process]
+    assert service.run(["processes", "get", prefix]).returncode == 0
+
+
+def test_watch_once_fails_when_the_service_is_down() -> None:
+    env = {**os.environ, "FLOWRUNS_URL": free_url(), "FLOWRUNS_TOKEN": "unused"}
+    result = subprocess.run(
+        [sys.executable, "-m", "flowruns", "runs", "watch", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "cannot reach the service" in result.stderr
+    assert "trying again" not in result.stdout + result.stderr
+
+
+def test_a_watch_that_retries_says_when() -> None:
+    env = {**os.environ, "FLOWRUNS_URL": free_url(), "FLOWRUNS_TOKEN": "unused", "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "flowruns", "runs", "watch", "--duration", "1", "--interval", "0.5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stdout.split())  # as read, wherever the terminal wrapped it
+    assert re.search(
+        r"cannot reach the service.*; trying again in 0\.5 s \(at \d\d:\d\d:\d\d UTC\)", said
+    ), result.stdout
+
+
+def test_errors_point_at_the_fix(service: Service) -> None:
+    no_token = service.run(["runs", "list"], env={"FLOWRUNS_TOKEN": ""})
+    assert no_token.returncode == 1
+    said = " ".join(no_token.stderr.split())
+    assert "Access token is empty" in said
+    assert "FLOWRUNS_TOKEN" in said
+    assert "`flowruns token` mints one" in said
+    root = service.url.removesuffix("/beta")
+    no_beta = service.run(["runs", "list"], env={"FLOWRUNS_URL": root})
+    assert no_beta.returncode == 1
+    said = " ".join(no_beta.stderr.split())
+    assert f"The OData service root ends in /beta: {root}/beta" in said

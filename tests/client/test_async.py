@@ -30,6 +30,9 @@ def test_async_client_pages_creates_and_raises_typed_errors(server: Server) -> N
             mine = F.process.id == process.id
             listed = [run.id async for run in client.runs.list(filter=mine, top=10)]
             assert sorted(map(str, listed)) == sorted(str(run.id) for run in created)
+            # top is the page size; limit the most runs (docs/sdk.md, "Async").
+            assert len([run async for run in client.runs.list(filter=mine, limit=20)]) == 20
+            assert len([run async for run in client.processes.runs(process.id, limit=3)]) == 3
             assert await client.runs.count(filter=mine) == 45
             page = await client.runs.page(filter=mine, top=10, count=True)
             assert (len(page.items), page.count) == (10, 45)

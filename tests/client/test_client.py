@@ -60,6 +60,30 @@ def test_list_follows_next_links_across_pages_lazily(server: Server, process: Pr
         assert newest_first == sorted(newest_first, reverse=True)  # type: ignore[type-var]
 
 
+def test_limit_is_the_most_items_and_top_the_page_size(server: Server, process: Process) -> None:
+    transport = RecordingTransport()
+    with Client(f"{server.base}/beta", TOKEN, transport=transport) as client:
+        assert process.id is not None
+        for i in range(25):
+            client.runs.create(f"run {i}", process_id=process.id)
+        mine = F.process.id == process.id
+        transport.exchanges.clear()
+        assert len(list(client.runs.list(filter=mine, top=10, limit=15))) == 15
+        # Pages of 10, and no third page once 15 runs came.
+        assert [r.url.params["$top"] for r, _ in transport.exchanges] == ["10", "10"]
+        transport.exchanges.clear()
+        assert len(list(client.runs.list(filter=mine, limit=7))) == 7
+        [(request, _)] = transport.exchanges  # a limit alone asks for no more than it needs
+        assert request.url.params["$top"] == "7"
+        assert len(list(client.processes.runs(process.id, limit=3))) == 3
+        assert len(list(client.runs.list(filter=mine, top=10))) == 25  # top alone: every page
+        transport.exchanges.clear()
+        assert list(client.runs.list(filter=mine, limit=0)) == []
+        assert transport.exchanges == []
+        with pytest.raises(ValueError, match="limit"):
+            client.processes.list(limit=-1)
+
+
 def test_runs_and_processes_round_trip_as_typed_models(client: Client) -> None:
     share = client.processes.create(
         "Roster share", "dataShareOutgoingFlow", share_name="roster", invitee_user_ids=["u1"]

@@ -20,7 +20,7 @@ from flowruns.edm.industrydata import MODEL
 from flowruns.edm.model import ComplexType, EntityType
 from flowruns.settings import Settings
 from tests.api.steps import add_member, create_group, create_process, create_run
-from tests.conftest import CONFORMANCE, HUB, NS, SECRET_KEY, bearer
+from tests.conftest import HUB, NS, SECRET_KEY, bearer, conformance_file
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
@@ -51,7 +51,7 @@ CAPABILITIES = "Org.OData.Capabilities.V1"
 
 @pytest.fixture(scope="module")
 def edmx_schema() -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(CONFORMANCE / "odata-csdl-schemas" / "edmx.xsd"))
+    return xmlschema.XMLSchema(str(conformance_file("odata-csdl-schemas/edmx.xsd")))
 
 
 @pytest.fixture(scope="module")

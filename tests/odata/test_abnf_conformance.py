@@ -30,9 +30,9 @@ from flowruns.odata.binder import Binder
 from flowruns.odata.lexer import Kind, tokenize
 from flowruns.odata.query import parse_expand, parse_select
 from flowruns.odata.search import parse_search
-from tests.conftest import CONFORMANCE
+from tests.conftest import conformance_file
 
-TESTCASES = CONFORMANCE / "odata-abnf" / "odata-abnf-testcases.yaml"
+TESTCASES = conformance_file("odata-abnf/odata-abnf-testcases.yaml")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.routes import ROUTES
 from flowruns.api.telemetry import TelemetryMiddleware
-from flowruns.api.urls import SERVICE_ROOT_PATH
+from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
 from flowruns.datadir import make_private_directory
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.service import counting, stale
@@ -59,7 +59,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"{request.method} is not allowed here.", headers=dict(exc.headers or {})
         )
     elif exc.status_code == 404:
-        error = NotFound(f"No resource at '{request.url.path}'.")
+        # Outside the service root: most likely a URL that lacks its /beta.
+        error = NotFound(
+            f"No resource at '{request.url.path}'. The OData service root ends in "
+            f"{SERVICE_ROOT_PATH}: {service_root(request)}"
+        )
     else:
         error = GraphError(str(exc.detail))
         error.status = exc.status_code

@@ -74,11 +74,38 @@ def _new_private_key_pem() -> bytes:
     )
 
 
+class NoSigningKey(Exception):
+    """The data directory, or the signing key in it, does not exist; ``data_dir`` names the
+    directory looked in (absolute)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        if self.data_dir.is_dir():
+            problem = f"the data directory {self.data_dir} has no signing key ({SIGNING_KEY_FILE})"
+        else:
+            problem = f"no data directory at {self.data_dir}"
+        super().__init__(problem)
+
+
 def local_signing_key(data_dir: Path) -> SigningKey:
     """The key in ``data_dir``, created (mode 0600) on first use; processes creating it at
-    once all get the one that was written first."""
+    once all get the one that was written first. For the server, which trusts the key."""
     path = data_dir / SIGNING_KEY_FILE
-    pem = read_or_create(path, _new_private_key_pem)
+    return _signing_key(path, read_or_create(path, _new_private_key_pem))
+
+
+def existing_signing_key(data_dir: Path) -> SigningKey:
+    """The key in ``data_dir``; :class:`NoSigningKey` when there is none. Never creates one:
+    a key no server trusts would sign tokens every server refuses."""
+    path = data_dir / SIGNING_KEY_FILE
+    try:
+        pem = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise NoSigningKey(data_dir) from None
+    return _signing_key(path, pem)
+
+
+def _signing_key(path: Path, pem: bytes) -> SigningKey:
     private_key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
         private_key.curve, ec.SECP256R1

@@ -20,7 +20,7 @@ from typing import Any
 
 import jwt
 
-from flowruns.auth.keys import ACCEPTED_ALGORITHMS, KeyRing, local_signing_key
+from flowruns.auth.keys import ACCEPTED_ALGORITHMS, KeyRing, existing_signing_key
 from flowruns.auth.scopes import ALL_PERMISSIONS
 from flowruns.errors import Unauthenticated
 from flowruns.settings import LOCAL_AUDIENCE, LOCAL_ISSUER, Settings
@@ -62,7 +62,11 @@ def _invalid(message: str) -> Unauthenticated:
 def missing_token() -> Unauthenticated:
     """401 for a request without a bearer token (RFC 6750: no error code)."""
     return Unauthenticated(
-        "Access token is empty.", headers={"WWW-Authenticate": 'Bearer realm="flowruns"'}
+        # Microsoft Graph's words, then where a token comes from.
+        "Access token is empty. Send one as 'Authorization: Bearer <token>' (the flowruns CLI and "
+        "SDK send FLOWRUNS_TOKEN); `flowruns token` mints one for a server that trusts its data "
+        "directory's key.",
+        headers={"WWW-Authenticate": 'Bearer realm="flowruns"'},
     )
 
 
@@ -194,8 +198,10 @@ def mint_token(
     client: str = "flowruns-cli",
     now: float | None = None,
 ) -> str:
-    """A token signed by the data directory's key, as the local issuer hands them out."""
-    key = local_signing_key(data_dir)
+    """A token signed by the data directory's key, as the local issuer hands them out;
+    :class:`~flowruns.auth.keys.NoSigningKey` when the directory has none (minting never makes
+    one: only the server's key is trusted)."""
+    key = existing_signing_key(data_dir)
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,

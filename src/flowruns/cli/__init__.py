@@ -27,9 +27,10 @@ from flowruns import logs
 from flowruns.api import metrics
 from flowruns.api.app import create_app, open_database
 from flowruns.api.protocol import LimitedHttpToolsProtocol
+from flowruns.auth.keys import NoSigningKey, local_signing_key
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import is_guid, mint_token
-from flowruns.cli import processes, runs
+from flowruns.cli import listening, processes, runs
 from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
 from flowruns.datadir import exposure_warning, make_private_directory
@@ -123,7 +124,15 @@ def sign_in_link(host: str, port: int, token: str) -> str:
 @uses_the_database
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port to listen on (default 8000, or FLOWRUNS_PORT).",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes sharing the port (one per core).")
     ] = 1,
@@ -254,6 +263,9 @@ def serve(
     # Each worker process builds its app from the environment (see server_app).
     os.environ.update(settings.environment())
     where = display_url(settings.database_url) if settings.database_url else settings.data_dir
+    if refusal := listening.refusal(settings.host, settings.port):
+        console.print(f"flowruns: {refusal}", style="red", markup=False)
+        raise typer.Exit(listening.STARTUP_FAILURE)
     console.print(
         f"flowruns serving http://{settings.host}:{settings.port}/beta "
         f"with {workers} worker{'s' if workers > 1 else ''} (data: {where})"
@@ -303,6 +315,7 @@ def _offer_token(settings: Settings, *, print_token: bool, log_format: str) -> N
             err=True,
         )
         return
+    local_signing_key(settings.data_dir)  # the server's own key: made here on a first start
     token = mint_token(
         settings.data_dir,
         tenant=DEFAULT_TENANT,
@@ -389,8 +402,8 @@ def token(
         raise typer.BadParameter(
             f"unknown permission {', '.join(unknown)}; known: {', '.join(sorted(ALL_PERMISSIONS))}"
         )
-    typer.echo(
-        mint_token(
+    try:
+        minted = mint_token(
             settings.data_dir,
             tenant=tenant,
             scopes=scopes,
@@ -398,7 +411,16 @@ def token(
             ttl_seconds=_ttl_seconds(ttl),
             client=client,
         )
-    )
+    except NoSigningKey as missing:
+        console.print(
+            f"flowruns: {missing}. `flowruns token` signs with the key a server keeps in its data "
+            "directory, and never makes one; name the server's data directory (it says "
+            "'data: …' when it starts) with --data-dir DIR or FLOWRUNS_DATA_DIR.",
+            style="red",
+            markup=False,
+        )
+        raise typer.Exit(2) from None
+    typer.echo(minted)
 
 
 @demo_app.command("seed")

@@ -21,9 +21,10 @@ from typing import Annotated, Any
 
 import typer
 
-from flowruns.cli import child
-from flowruns.cli.remote import Token, Url
-from flowruns.client import Client, RecorderOptions
+from flowruns.cli import child, lookup
+from flowruns.cli.remote import Token, Url, dashboard_link, describe, err
+from flowruns.client import Client, FlowrunsClientError, RecorderOptions, RunRecorder
+from flowruns.client.retrying import NO_RETRY
 from flowruns.client.statistics import Statistics
 
 STATS_FILE_ENV = "FLOWRUNS_STATS_FILE"
@@ -31,6 +32,8 @@ STDERR_LINES = 10
 NAME_LIMIT = 256
 # Exit statuses a shell gives a command it cannot run.
 NOT_FOUND_STATUS, NOT_EXECUTABLE_STATUS = 127, 126
+# Nothing ran: --process names no process, or several (as for any invalid option).
+NO_PROCESS_STATUS = 2
 
 
 class CommandFailed(Exception):
@@ -103,7 +106,11 @@ def exec_command(
         list[str], typer.Argument(metavar="COMMAND…", help="The command and its arguments.")
     ],
     process: Annotated[
-        str, typer.Option("--process", help="Id of the process the run belongs to.")
+        str,
+        typer.Option(
+            "--process",
+            help="The process the run belongs to: its name, its id or the start of its id.",
+        ),
     ],
     name: Annotated[
         str | None, typer.Option("--name", help="The run's display name (default: the command).")
@@ -116,6 +123,13 @@ def exec_command(
             "slow or unreachable.",
         ),
     ] = 15.0,
+    run_anyway: Annotated[
+        bool,
+        typer.Option(
+            "--run-anyway",
+            help="Run the command, unrecorded, even when --process names no process or several.",
+        ),
+    ] = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
@@ -133,17 +147,67 @@ def exec_command(
     status = 0
     try:
         with Client(url=url, token=token) as service:
+            process_id = _process_of(
+                Client(url=url, token=token, retry=NO_RETRY, timeout=options.start_timeout),
+                process,
+                run_anyway=run_anyway,
+            )
+            recording = None
+            if process_id is not None:
+                recording = service.record_run(
+                    process_id, display_name=display_name, options=options
+                )
             try:
-                with service.record_run(process, display_name=display_name, options=options) as run:
-                    _run(command, env, stats_file, run.stats)
+                if recording is None:
+                    _run(command, env, stats_file, Statistics())
+                else:
+                    with recording as run:
+                        _run(command, env, stats_file, run.stats)
             except CommandFailed as failure:
                 status = failure.status  # the failure itself is the run's blocking error
             except KeyboardInterrupt:
                 # Ctrl-C before the command started (while the run was being opened).
                 status = 128 + signal.SIGINT
+            if recording is not None:
+                _tell(service, recording)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     raise typer.Exit(status)
+
+
+def _process_of(looking: Client, process: str, *, run_anyway: bool) -> str | None:
+    """The id of the process ``--process`` names, asked once before the command starts (within
+    the time the recorder waits for the service at the start); None when the command is to run
+    unrecorded. The command runs all the same when the service cannot say (unreachable,
+    refusing the token): recording never stands in a job's way."""
+    try:
+        with looking:
+            return lookup.process_id(looking, process, check=True)
+    except lookup.NotOne as error:
+        if not run_anyway:
+            err().print(
+                f"flowruns: {error}; the command was not run (--run-anyway runs it unrecorded)",
+                style="red",
+                markup=False,
+            )
+            raise typer.Exit(NO_PROCESS_STATUS) from None
+        problem = str(error)
+    except FlowrunsClientError as error:
+        if lookup.is_whole_id(process):
+            return process  # the recorder tries, and says what it could not record
+        problem = f"the process '{process}' could not be looked up ({describe(error)})"
+    err().print(f"flowruns: {problem}; the command runs unrecorded", style="red", markup=False)
+    return None
+
+
+def _tell(service: Client, recorder: RunRecorder) -> None:
+    """Say on stderr which run was recorded, and where the dashboard shows it."""
+    if recorder.id is None:
+        return  # never created: the recorder has said why
+    closed = f" as {recorder.status.value}" if recorder.status is not None else ""
+    link = dashboard_link(service.url, f"runs/{recorder.id}")
+    where = f": {link}" if link else ""
+    err().print(f"flowruns: recorded run {recorder.id}{closed}{where}", markup=False)
 
 
 def _run(command: list[str], env: dict[str, str], stats_file: StatsFile, stats: Statistics) -> None:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated
 
 import typer
 
-from flowruns.cli import render
-from flowruns.cli.remote import Token, Url, client, err, out
+from flowruns.cli import lookup, render
+from flowruns.cli.remote import PAGE_SIZE, Token, Top, Url, client, err, limit_of, out
 
 app = typer.Typer(help="Processes: the data flows whose executions are runs.", no_args_is_help=True)
 
 _TYPES = ("insightsOutgoingFlow", "dataShareOutgoingFlow")
 _READINESS = ("notReady", "ready", "failed", "deleted", "expired")
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ProcessName = Annotated[
+    str,
+    typer.Argument(metavar="PROCESS", help="The process's name, its id or the start of its id."),
+]
+# Processes shown by `list` unless --limit says otherwise.
+LIST_LIMIT = 100
 
 
 @app.command("list")
@@ -22,41 +27,50 @@ def list_processes(
     search: Annotated[
         str | None, typer.Option(help="Only processes whose name contains this.")
     ] = None,
-    top: Annotated[int, typer.Option(min=1, help="Show at most this many processes.")] = 100,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Show at most this many processes.  [default: 100]", show_default=False
+        ),
+    ] = None,
+    top: Top = None,
     as_json: Json = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """List processes by name."""
+    most = limit_of(limit, top, LIST_LIMIT)
     with client(url, token) as service:
-        processes = list(
-            itertools.islice(service.processes.list(search=search, top=min(top, 200)), top)
-        )
+        found = service.processes.list(search=search, top=min(most, PAGE_SIZE), limit=most)
+        processes = list(found)
     if as_json:
         typer.echo(render.dumps([render.as_json(p) for p in processes]))
     elif processes:
-        out().print(render.processes_table(processes))
+        console = out()
+        console.print(render.processes_table(processes, width=console.width))
     else:
         err().print("No processes match.")
 
 
 @app.command("get")
 def get_process(
-    process_id: Annotated[str, typer.Argument(metavar="ID", help="The process's id.")],
+    process: ProcessName,
     as_json: Json = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """Show one process and its latest runs."""
     with client(url, token) as service:
-        process = service.processes.get(process_id)
-        runs = list(itertools.islice(service.processes.runs(process_id, top=10), 10))
+        process_id = lookup.process_id(service, process)
+        found = service.processes.get(process_id)
+        runs = list(service.processes.runs(process_id, limit=10))
     if as_json:
-        typer.echo(render.dumps(render.as_json(process)))
+        typer.echo(render.dumps(render.as_json(found)))
         return
-    out().print(render.process_details(process))
+    console = out()
+    console.print(render.process_details(found))
     if runs:
-        out().print(render.runs_table(runs, title="Latest runs"))
+        console.print(render.runs_table(runs, width=console.width, title="Latest runs"))
 
 
 @app.command("create")
@@ -97,7 +111,7 @@ def create_process(
 
 @app.command("delete")
 def delete_process(
-    process_id: Annotated[str, typer.Argument(metavar="ID", help="The process's id.")],
+    process: ProcessName,
     cascade_running: Annotated[
         bool,
         typer.Option("--cascade-running", help="Also delete its runs that are still running."),
@@ -107,5 +121,6 @@ def delete_process(
 ) -> None:
     """Delete a process and all its runs (refused while one runs, unless --cascade-running)."""
     with client(url, token) as service:
+        process_id = lookup.process_id(service, process)
         service.processes.delete(process_id, cascade_running=cascade_running)
     err().print(f"Deleted process {process_id} and its runs.")

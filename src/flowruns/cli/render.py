@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -60,22 +63,34 @@ def type_name(entity: Entity) -> str:
 # Run types in a table column: the kind is enough there (``get`` and ``--json`` say it in full).
 _SHORT_TYPES = {"outgoingFlowRun": "outgoing", "incomingFlowRun": "incoming", "runGroup": "group"}
 
+# An id shown in part is never shorter than this, the first group of a GUID: the prefix of one
+# table's ids stays unique among many more entities, so what a user copies keeps working.
+MIN_ID_PREFIX = 8
+# The narrowest a wrapping column (a name) gets before the table stops fitting the terminal.
+MIN_NAME_WIDTH = 12
+# Wide enough to measure a table's width when nothing in it wraps.
+_UNBOUNDED = 100_000
 
-def runs_table(runs: Iterable[Run], title: str | None = None) -> Table:
-    """One line per run; only the name wraps. Below about 110 columns the id is cut short: use
-    a wider terminal or ``--json`` to copy ids."""
-    now = datetime.now(UTC)
-    rows = [
-        (
-            when(run.start_date_time)[:16],
-            status(run.status),
-            duration(run, now),
-            run.display_name or "",
-            _SHORT_TYPES.get(type_name(run), type_name(run)),
-            run.id or "",
-        )
-        for run in runs
-    ]
+
+def id_prefix_length(ids: Iterable[str]) -> int:
+    """The shortest length, at least :data:`MIN_ID_PREFIX`, at which each of ``ids`` starts
+    differently from all the others: the ids shown that long are unique prefixes."""
+    length = MIN_ID_PREFIX
+    for left, right in itertools.pairwise(sorted(set(ids))):
+        pairs = enumerate(zip(left, right, strict=False))
+        shared = next((i for i, (a, b) in pairs if a != b), len(left))
+        length = max(length, shared + 1)
+    return length
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str
+    cells: Sequence[str | Text]
+    wraps: bool = False  # only a name wraps; the other columns keep each value on one line
+
+
+def _table(columns: Sequence[_Column], title: str | None) -> Table:
     table = Table(
         title=title,
         title_justify="left",
@@ -84,26 +99,71 @@ def runs_table(runs: Iterable[Run], title: str | None = None) -> Table:
         pad_edge=False,
         collapse_padding=True,
     )
-    headers = ("Started (UTC)", "Status", "Duration", "Name", "Type", "Id")
-    for i, name in enumerate(headers):
-        if name == "Name":
-            table.add_column(name, min_width=16, ratio=1)
+    for column in columns:
+        if column.wraps:
+            table.add_column(column.header, min_width=MIN_NAME_WIDTH)
         else:
-            widest = max([len(name), *(len(str(row[i])) for row in rows)])
-            table.add_column(name, no_wrap=True, min_width=widest)
-    for row in rows:
+            widest = max(cell_len(str(cell)) for cell in [column.header, *column.cells])
+            table.add_column(column.header, no_wrap=True, min_width=widest, overflow="fold")
+    for row in zip(*(column.cells for column in columns), strict=True):
         table.add_row(*row)
     return table
 
 
-def processes_table(processes: Iterable[Process]) -> Table:
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD)
-    for name in ("Name", "Type", "Readiness", "Id"):
-        table.add_column(name, no_wrap=name != "Name")
-    for process in processes:
-        readiness = process.readiness_status.value if process.readiness_status else ""
-        table.add_row(process.display_name or "", type_name(process), readiness, process.id or "")
+def _fitted(layouts: Sequence[Sequence[_Column]], width: int, title: str | None) -> Table:
+    """The first of ``layouts`` that fits in ``width`` columns with nothing wrapped, else the
+    last one, whose names wrap."""
+    measuring = Console(width=_UNBOUNDED)
+    for columns in layouts:
+        table = _table(columns, title)
+        if measuring.measure(table).maximum <= width:
+            break
     return table
+
+
+def runs_table(runs: Sequence[Run], *, width: int, title: str | None = None) -> Table:
+    """One line per run, fitted to ``width`` columns. Ids are never cut: they show whole when
+    there is room, else as their shortest unique prefix (which every command accepts); then the
+    type and the duration are left out; only then do names wrap."""
+    now = datetime.now(UTC)
+    ids = [run.id or "" for run in runs]
+    prefix = id_prefix_length(ids)
+    started = _Column("Started (UTC)", [when(run.start_date_time)[:16] for run in runs])
+    state = _Column("Status", [status(run.status) for run in runs])
+    took = _Column("Duration", [duration(run, now) for run in runs])
+    name = _Column("Name", [run.display_name or "" for run in runs], wraps=True)
+    kinds = [_SHORT_TYPES.get(type_name(run), type_name(run)) for run in runs]
+    kind = _Column("Type", kinds)
+    whole = _Column("Id", ids)
+    short = _Column("Id", [run_id[:prefix] for run_id in ids])
+    layouts = [
+        (started, state, took, name, kind, whole),
+        (started, state, took, name, kind, short),
+        (started, state, took, name, short),
+        (started, state, name, short),
+    ]
+    return _fitted(layouts, width, title)
+
+
+def processes_table(processes: Sequence[Process], *, width: int) -> Table:
+    """One line per process, fitted to ``width`` columns as :func:`runs_table` fits runs."""
+    ids = [process.id or "" for process in processes]
+    prefix = id_prefix_length(ids)
+    name = _Column("Name", [process.display_name or "" for process in processes], wraps=True)
+    kind = _Column("Type", [type_name(process) for process in processes])
+    readiness = _Column(
+        "Readiness",
+        [p.readiness_status.value if p.readiness_status else "" for p in processes],
+    )
+    whole = _Column("Id", ids)
+    short = _Column("Id", [process_id[:prefix] for process_id in ids])
+    layouts = [
+        (name, kind, readiness, whole),
+        (name, kind, readiness, short),
+        (name, kind, short),
+        (name, short),
+    ]
+    return _fitted(layouts, width, None)
 
 
 def _value(value: Any) -> str:

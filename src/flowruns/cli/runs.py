@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -16,9 +15,28 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.text import Text
 
-from flowruns.cli import render
-from flowruns.cli.remote import Token, Url, client, describe, err, out
-from flowruns.client import Client, F, Filter, RunStatus, ServerError, ServiceUnreachableError
+from flowruns.cli import lookup, render
+from flowruns.cli.remote import (
+    PAGE_SIZE,
+    Token,
+    Top,
+    Url,
+    client,
+    describe,
+    err,
+    fail,
+    limit_of,
+    out,
+)
+from flowruns.client import (
+    Client,
+    F,
+    Filter,
+    RetryPolicy,
+    RunStatus,
+    ServerError,
+    ServiceUnreachableError,
+)
 
 app = typer.Typer(help="Read runs: list, show one, watch the running ones.", no_args_is_help=True)
 
@@ -26,8 +44,9 @@ _STATUSES = [s.value for s in RunStatus if s is not RunStatus.UNKNOWN_FUTURE_VAL
 _TYPES = ("outgoingFlowRun", "incomingFlowRun", "runGroup")
 _AGO = re.compile(r"(?P<amount>\d+)(?P<unit>[smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-# Runs fetched per request: large pages, fewer round trips, within the service's 999.
-PAGE_SIZE = 200
+# Runs shown by `list` and `watch` unless --limit says otherwise.
+LIST_LIMIT = 50
+WATCH_LIMIT = 30
 
 Status = Annotated[
     list[str] | None,
@@ -36,7 +55,12 @@ Status = Annotated[
     ),
 ]
 RunType = Annotated[str | None, typer.Option("--type", help=f"Only {', '.join(_TYPES)}.")]
-ProcessId = Annotated[str | None, typer.Option("--process", help="Only runs of this process id.")]
+ProcessName = Annotated[
+    str | None,
+    typer.Option(
+        "--process", help="Only runs of this process: its name, its id or the start of its id."
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -63,7 +87,8 @@ def run_filter(
     since: str | None,
     until: str | None,
 ) -> Filter | None:
-    """The ``$filter`` the options ask for, built without splicing text."""
+    """The ``$filter`` the options ask for, built without splicing text; ``process`` is the
+    process's id."""
     parts: list[Filter] = []
     if status:
         unknown = sorted(set(status) - set(_STATUSES))
@@ -96,13 +121,17 @@ def _check_type(run_type: str | None) -> None:
 def list_runs(
     status: Status = None,
     run_type: RunType = None,
-    process: ProcessId = None,
+    process: ProcessName = None,
     since: Annotated[
         str | None, typer.Option(help="Started at or after: 2026-11-27, 2026-11-27T08:00Z, 2h, 7d.")
     ] = None,
     until: Annotated[str | None, typer.Option(help="Started before (same forms).")] = None,
     search: Annotated[str | None, typer.Option(help="Only runs whose name contains this.")] = None,
-    top: Annotated[int, typer.Option(min=1, help="Show at most this many runs.")] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="Show at most this many runs.  [default: 50]", show_default=False),
+    ] = None,
+    top: Top = None,
     page_size: Annotated[
         int, typer.Option(min=1, max=999, help="Runs fetched per request.")
     ] = PAGE_SIZE,
@@ -110,24 +139,28 @@ def list_runs(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """List runs, newest first (following pages up to --top)."""
+    """List runs, newest first (following pages up to --limit)."""
     _check_type(run_type)
-    query = run_filter(status, process, since, until)
-    with client(url, token) as service, _fetching(top) as advance:
-        found = service.runs.list(
-            filter=query, top=min(top, page_size), search=search, type=run_type
-        )
-        runs = []
-        for run in itertools.islice(found, top):
-            runs.append(run)
-            advance()
+    most = limit_of(limit, top, LIST_LIMIT)
+    with client(url, token) as service:
+        process_id = lookup.process_id(service, process) if process else None
+        query = run_filter(status, process_id, since, until)
+        with _fetching(most) as advance:
+            runs = []
+            found = service.runs.list(
+                filter=query, top=min(most, page_size), search=search, type=run_type, limit=most
+            )
+            for run in found:
+                runs.append(run)
+                advance()
     if as_json:
         typer.echo(render.dumps([render.as_json(r) for r in runs]))
         return
     if not runs:
         err().print("No runs match.")
         return
-    out().print(render.runs_table(runs))
+    console = out()
+    console.print(render.runs_table(runs, width=console.width))
 
 
 @contextmanager
@@ -142,14 +175,14 @@ def _fetching(top: int) -> Iterator[Callable[[], None]]:
 
 @app.command("get")
 def get_run(
-    run_id: Annotated[str, typer.Argument(metavar="ID", help="The run's id.")],
+    run_id: Annotated[str, typer.Argument(metavar="ID", help="The run's id, or the start of it.")],
     as_json: Json = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """Show one run: every property, its statistics and the error that stopped it."""
     with client(url, token) as service:
-        run = service.runs.get(run_id, expand="process")
+        run = service.runs.get(lookup.run_id(service, run_id), expand="process")
     if as_json:
         typer.echo(render.dumps(render.as_json(run)))
         return
@@ -157,28 +190,56 @@ def get_run(
 
 
 def _watch_view(service: Client, query: Filter, run_type: str | None, limit: int) -> Group:
-    """The running runs now, or a line saying why they cannot be read."""
+    """The running runs now; :class:`ServiceUnreachableError` or :class:`ServerError` when
+    they cannot be read."""
     stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    try:
-        page = service.runs.page(filter=query, top=limit, type=run_type, count=True)
-    except (ServiceUnreachableError, ServerError) as error:
-        return Group(Text(f"{stamp} UTC — {describe(error)}; trying again", style="red"))
+    page = service.runs.page(filter=query, top=limit, type=run_type, count=True)
     total = page.count if page.count is not None else len(page.items)
     title = f"{total} running run{'' if total == 1 else 's'} at {stamp} UTC"
     if total > len(page.items):
         title += f" (newest {len(page.items)} shown)"
     if not page.items:
         return Group(Text(title, style="bold"))
-    return Group(render.runs_table(page.items, title=title))
+    return Group(render.runs_table(page.items, width=out().width, title=title))
+
+
+def _retrying_view(
+    service: Client, query: Filter, run_type: str | None, limit: int, interval: float
+) -> Group:
+    """The running runs now, or a line saying why they cannot be read and when the watch
+    tries again."""
+    try:
+        return _watch_view(service, query, run_type, limit)
+    except (ServiceUnreachableError, ServerError) as error:
+        now = datetime.now(UTC)
+        again = (now + timedelta(seconds=interval)).strftime("%H:%M:%S")
+        return Group(
+            Text(
+                f"{now:%H:%M:%S} UTC — {describe(error)}; trying again in {interval:g} s "
+                f"(at {again} UTC)",
+                style="red",
+            )
+        )
 
 
 @app.command("watch")
 def watch_runs(
     run_type: RunType = None,
-    process: ProcessId = None,
+    process: ProcessName = None,
     interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes.")] = 2.0,
-    top: Annotated[int, typer.Option(min=1, max=999, help="Show at most this many runs.")] = 30,
-    once: Annotated[bool, typer.Option("--once", help="Print the view once and exit.")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=999, help="Show at most this many runs.  [default: 30]", show_default=False
+        ),
+    ] = None,
+    top: Top = None,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once", help="Print the view once and exit (status 1 when the service is down)."
+        ),
+    ] = False,
     duration: Annotated[
         float | None, typer.Option(min=0, help="Stop after this many seconds.")
     ] = None,
@@ -187,20 +248,29 @@ def watch_runs(
 ) -> None:
     """A live view of the running runs, refreshed every --interval seconds; Ctrl-C stops it."""
     _check_type(run_type)
-    query = run_filter(["running"], process, None, None)
-    assert query is not None
-    with client(url, token) as service:
+    most = limit_of(limit, top, WATCH_LIMIT)
+    # A live view tries again every --interval by itself; --once may retry a moment's outage.
+    retry = None if once else RetryPolicy(attempts=1)
+    with client(url, token, retry=retry) as service:
+        process_id = lookup.process_id(service, process) if process else None
+        query = run_filter(["running"], process_id, None, None)
+        assert query is not None
         if once:
-            out().print(_watch_view(service, query, run_type, top))
+            try:
+                view = _watch_view(service, query, run_type, most)
+            except (ServiceUnreachableError, ServerError) as error:
+                raise fail(describe(error)) from None
+            out().print(view)
             return
         deadline = None if duration is None else time.monotonic() + duration
         try:
-            with Live(_watch_view(service, query, run_type, top), console=out()) as live:
+            first = _retrying_view(service, query, run_type, most, interval)
+            with Live(first, console=out()) as live:
                 while deadline is None or time.monotonic() < deadline:
                     pause = interval
                     if deadline is not None:
                         pause = max(0.0, min(pause, deadline - time.monotonic()))
                     time.sleep(pause)
-                    live.update(_watch_view(service, query, run_type, top))
+                    live.update(_retrying_view(service, query, run_type, most, interval))
         except KeyboardInterrupt:
             pass

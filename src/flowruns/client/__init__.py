@@ -11,7 +11,8 @@
 See docs/sdk.md.
 """
 
-from flowruns.client.asynchronous import AsyncClient, AsyncRunRecorder
+from flowruns.client.async_recorder import AsyncRunRecorder
+from flowruns.client.asynchronous import AsyncClient
 from flowruns.client.calls import Page
 from flowruns.client.errors import (
     AuthenticationError,

@@ -1,13 +1,16 @@
-"""The asynchronous client: :class:`AsyncClient`, the mirror of :class:`~flowruns.client.Client`
-for asyncio (or trio, through anyio)."""
+"""The asynchronous client: :class:`AsyncClient`, with ``client.runs`` and ``client.processes``,
+for asyncio (or trio, through anyio).
+
+This module is also the source of the synchronous client: ``python -m flowruns.client.unasync``
+writes :mod:`flowruns.client.sync` from it (``await`` and ``async`` dropped, ``Async`` names
+replaced by their plain counterparts), and a test fails when that module is out of date. Write
+what the two clients share here, once.
+"""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextvars import Token
 from datetime import datetime
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
@@ -16,13 +19,12 @@ import anyio
 import httpx
 
 from flowruns.client import calls
+from flowruns.client.async_recorder import AsyncRunRecorder, async_recorded
 from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
 from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus
-from flowruns.client.recorder import RECORDING, RunRecorder
 from flowruns.client.retrying import RetryPolicy, delay_after_error, delay_after_no_answer
-from flowruns.client.sync import Client
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Entity)
@@ -31,8 +33,14 @@ R = TypeVar("R")
 
 
 class AsyncClient:
-    """Like :class:`~flowruns.client.Client`, with ``await`` (and ``async for`` on
-    ``list``). Use it as an async context manager, or ``await client.aclose()``."""
+    """A connection to a flowruns service (or any Graph industryData service).
+
+    ``url`` is the OData service root (``http://127.0.0.1:8000/beta``) and ``token`` a bearer
+    token or a function returning one; both default to ``FLOWRUNS_URL`` and ``FLOWRUNS_TOKEN``.
+    Requests refused with 429 or 503, and requests that got no answer and are safe to repeat,
+    are retried by ``retry``. Use it as a context manager (``async with``), or call
+    :meth:`aclose`.
+    """
 
     def __init__(
         self,
@@ -69,13 +77,13 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connections."""
+        """Close the connections; the client cannot be used afterwards."""
         await self._http.aclose()
 
     async def send(
         self, call: Call[T], *, retry: RetryPolicy | None = None, timeout: float | None = None
     ) -> T:
-        """Send ``call`` with retries (see :meth:`Client.send`)."""
+        """Send ``call`` with retries; its decoded answer, or a :class:`GraphAPIError`."""
         policy = retry or self.retry
         url = self.connection.on_own_origin(call.url)
         client_request_id = str(uuid.uuid4())
@@ -117,71 +125,49 @@ class AsyncClient:
             page = await self.send(calls.next_page(page.next_link, base))
             yield page
 
+    async def items(
+        self, first: Call[Page[E]], base: type[E], limit: int | None = None
+    ) -> AsyncIterator[E]:
+        """The items of ``first`` and of every page after it, at most ``limit`` of them; each
+        page is fetched when the iteration reaches it, and none once ``limit`` items came."""
+        if limit == 0:
+            return
+        count = 0
+        async for page in self.pages(first, base):
+            for item in page.items:
+                yield item
+                count += 1
+                if count == limit:
+                    return
+
     def record_run(
-        self, process: Process | str | None, display_name: str, **options: Any
+        self,
+        process: Process | str | None,
+        display_name: str,
+        **options: Any,
     ) -> AsyncRunRecorder:
-        """``async with client.record_run(process, display_name=…) as run:`` — the run
-        recorder of :meth:`Client.record_run`; ``run`` is a :class:`RunRecorder`."""
+        """A recorder for one run of ``process`` (a :class:`Process` or its id; None records a
+        run that belongs to no process).
+
+        Use it as ``async with client.record_run(process, display_name=…) as run:``; ``run`` is
+        a :class:`~flowruns.client.RunRecorder` and ``options`` are its options.
+        """
         return AsyncRunRecorder(self, process, display_name, **options)
 
     def recorded(
-        self, process: Process | str | None, display_name: str | None = None, **options: Any
-    ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-        """Decorator form of :meth:`record_run` for ``async def`` functions."""
-
-        def decorate(function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-            if not inspect.iscoroutinefunction(function):
-                raise TypeError("record plain functions with Client.recorded")
-            name = display_name or function.__qualname__
-
-            @functools.wraps(function)
-            async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-                async with self.record_run(process, name, **options):
-                    return await function(*args, **kwargs)
-
-            return wrapper
-
-        return decorate
-
-
-class AsyncRunRecorder:
-    """The async form of :class:`RunRecorder`.
-
-    The recorder's requests already run in a background thread, so the async form reuses it:
-    opening and closing the run (the only steps that wait on the service, each bounded by the
-    recorder's timeouts) run in a worker thread, and the event loop never blocks.
-    """
-
-    def __init__(
-        self, client: AsyncClient, process: Process | str | None, display_name: str, **options: Any
-    ) -> None:
-        self._client = Client(
-            client.connection.base_url, client.connection.token, timeout=client.timeout
-        )
-        self.recorder = RunRecorder(self._client, process, display_name, **options)
-        self._token: Token[RunRecorder | None] | None = None
-
-    async def __aenter__(self) -> RunRecorder:
-        await anyio.to_thread.run_sync(self.recorder.start)
-        self._token = RECORDING.set(self.recorder)
-        return self.recorder
-
-    async def __aexit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._token is not None:
-            RECORDING.reset(self._token)
-        try:
-            await anyio.to_thread.run_sync(self.recorder.finish, exc)
-        finally:
-            self._client.close()
+        process: Process | str | None,
+        display_name: str | None = None,
+        **options: Any,
+    ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+        """Decorator form of :meth:`record_run`: each call of the function is one run, named
+        ``display_name`` (default: the function's qualified name). Inside, the run is
+        :func:`~flowruns.client.current_run`."""
+        return async_recorded(self, process, display_name, **options)
 
 
 class AsyncRuns:
-    """Runs of every type: ``client.runs`` of an :class:`AsyncClient`."""
+    """Runs of every type: ``client.runs``."""
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
@@ -199,7 +185,12 @@ class AsyncRuns:
         skip: int | None = None,
         count: bool = False,
     ) -> Page[Run]:
-        """See :meth:`Runs.page`."""
+        """One page of runs (``top`` is the page size, as in Graph; default 100).
+
+        ``filter`` is an :data:`~flowruns.client.F` expression (or OData text); ``type``
+        (``"outgoingFlowRun"``, ``OutgoingFlowRun``) keeps runs of that type only; ``search``
+        matches a substring of ``displayName``; ``count=True`` fills ``Page.count``.
+        """
         params = calls.query(
             filter=filter,
             orderby=orderby,
@@ -218,7 +209,7 @@ class AsyncRuns:
             return None
         return await self._client.send(calls.next_page(page.next_link, Run))
 
-    async def list(
+    def list(
         self,
         filter: FilterArg = None,
         orderby: OrderArg = None,
@@ -228,26 +219,33 @@ class AsyncRuns:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> AsyncIterator[Run]:
-        """See :meth:`Runs.list`; use ``async for``."""
+        """Every matching run, or the first ``limit`` of them, following ``@odata.nextLink``
+        lazily. ``top`` is the page size, as in Graph, not a limit: without ``limit`` the
+        iteration goes on to the last page (or a ``break``)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        async for page in self._client.pages(calls.runs_page(type, params), Run):
-            for item in page.items:
-                yield item
+        return self._client.items(calls.runs_page(type, params), Run, limit)
 
     async def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
     ) -> int:
-        """See :meth:`Runs.count`."""
+        """How many runs match."""
         path = calls.collection(calls.RUNS, type, Run)
         return await self._client.send(calls.count(path, calls.query(filter=filter, search=search)))
 
     async def get(
         self, run_id: str, *, select: Iterable[str] | None = None, expand: str | None = None
     ) -> Run:
-        """See :meth:`Runs.get`."""
+        """One run, as its own type (:class:`OutgoingFlowRun`, …); :class:`NotFoundError`
+        when there is none."""
         return await self._client.send(calls.get(calls.run_path(run_id), Run, select, expand))
 
     async def create(
@@ -263,7 +261,12 @@ class AsyncRuns:
         blocking_error: PublicError | dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> Run:
-        """See :meth:`Runs.create`."""
+        """Create a run (``running`` and started now unless told otherwise).
+
+        The request carries an ``Idempotency-Key`` (``idempotency_key`` or a fresh uuid4) that
+        its retries reuse, so a create the server applied but whose answer was lost is not made
+        twice. ``process_id`` links the run to a process.
+        """
         members = {
             "display_name": display_name,
             "process_id": process_id,
@@ -278,34 +281,42 @@ class AsyncRuns:
     async def update(
         self, run_id: str, *, if_match: str | Entity | None = None, **changes: Any
     ) -> Run:
-        """See :meth:`Runs.update`."""
+        """Change a run: ``update(id, status="completed", statistics={"recordsFailed": 0})``.
+
+        Names are the :class:`Run` attributes (``display_name``, ``status``, ``statistics``,
+        ``end_date_time`` or ``end``, ``blocking_error``…) or ``process_id``; ``statistics`` is
+        merged (JSON Merge Patch: ``None`` removes a member). ``if_match`` (an ETag or a
+        :class:`Run`) makes the update conditional (:class:`PreconditionFailedError` when the
+        run changed since).
+        """
         body = calls.run_body(changes)
         return await self._client.send(calls.update(calls.run_path(run_id), Run, body, if_match))
 
     async def delete(self, run_id: str, *, if_match: str | Entity | None = None) -> None:
-        """See :meth:`Runs.delete`."""
+        """Delete a run (its process stays)."""
         await self._client.send(calls.delete(calls.run_path(run_id), if_match))
 
     async def heartbeat(self, run_id: str) -> None:
-        """See :meth:`Runs.heartbeat`."""
+        """Tell the server the run's writer is alive (an empty ``PATCH {}``), so the stale-run
+        rule does not fail it."""
         await self._client.send(calls.heartbeat(calls.run_path(run_id)))
 
     async def process(self, run_id: str) -> Process:
-        """See :meth:`Runs.process`."""
+        """The run's process; :class:`NotFoundError` when it has none."""
         path = f"{calls.run_path(run_id)}/process"
         return await self._client.send(calls.get(path, Process, None, None))
 
     async def link_process(self, run_id: str, process_id: str) -> None:
-        """See :meth:`Runs.link_process`."""
+        """Link the run to a process (replacing any previous link)."""
         await self._client.send(calls.link_process(self._client.url, run_id, process_id))
 
     async def unlink_process(self, run_id: str) -> None:
-        """See :meth:`Runs.unlink_process`."""
+        """Remove the run's process link."""
         await self._client.send(calls.delete_ref(f"{calls.run_path(run_id)}/process"))
 
 
 class AsyncProcesses:
-    """Processes of every type: ``client.processes`` of an :class:`AsyncClient`."""
+    """Processes (flows) of every type: ``client.processes``."""
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
@@ -323,7 +334,7 @@ class AsyncProcesses:
         skip: int | None = None,
         count: bool = False,
     ) -> Page[Process]:
-        """See :meth:`Processes.page`."""
+        """One page of processes; the options are those of :meth:`Runs.page`."""
         params = calls.query(
             filter=filter,
             orderby=orderby,
@@ -342,7 +353,7 @@ class AsyncProcesses:
             return None
         return await self._client.send(calls.next_page(page.next_link, Process))
 
-    async def list(
+    def list(
         self,
         filter: FilterArg = None,
         orderby: OrderArg = None,
@@ -352,26 +363,31 @@ class AsyncProcesses:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> AsyncIterator[Process]:
-        """See :meth:`Processes.list`; use ``async for``."""
+        """Every matching process, or the first ``limit`` of them, following nextLinks lazily
+        (``top`` is the page size)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        async for page in self._client.pages(calls.processes_page(type, params), Process):
-            for item in page.items:
-                yield item
+        return self._client.items(calls.processes_page(type, params), Process, limit)
 
     async def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
     ) -> int:
-        """See :meth:`Processes.count`."""
+        """How many processes match."""
         path = calls.collection(calls.PROCESSES, type, Process)
         return await self._client.send(calls.count(path, calls.query(filter=filter, search=search)))
 
     async def get(
         self, process_id: str, *, select: Iterable[str] | None = None, expand: str | None = None
     ) -> Process:
-        """See :meth:`Processes.get`."""
+        """One process, as its own type."""
         path = calls.process_path(process_id)
         return await self._client.send(calls.get(path, Process, select, expand))
 
@@ -383,14 +399,16 @@ class AsyncProcesses:
         idempotency_key: str | None = None,
         **props: Any,
     ) -> Process:
-        """See :meth:`Processes.create`."""
+        """Create a process of a concrete type (``insightsOutgoingFlow``,
+        ``dataShareOutgoingFlow``); ``props`` are that type's attributes
+        (``readiness_status="ready"``, ``share_name=…``)."""
         members = {"display_name": display_name, **props}
         return await self._client.send(calls.create_process(type, idempotency_key, members))
 
     async def update(
         self, process_id: str, *, if_match: str | Entity | None = None, **changes: Any
     ) -> Process:
-        """See :meth:`Processes.update`."""
+        """Change a process; names are the attributes of its type."""
         path = calls.process_path(process_id)
         body = calls.process_body(None, changes)
         return await self._client.send(calls.update(path, Process, body, if_match))
@@ -402,24 +420,28 @@ class AsyncProcesses:
         cascade_running: bool = False,
         if_match: str | Entity | None = None,
     ) -> None:
-        """See :meth:`Processes.delete`."""
+        """Delete a process and its runs. While one of its runs is ``running`` the server
+        refuses (:class:`ConflictError`) unless ``cascade_running`` is true."""
         prefer = "cascade-running" if cascade_running else None
         await self._client.send(calls.delete(calls.process_path(process_id), if_match, prefer))
 
-    async def runs(
+    def runs(
         self,
         process_id: str,
         filter: FilterArg = None,
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        *,
+        limit: int | None = None,
     ) -> AsyncIterator[Run]:
-        """See :meth:`Processes.runs`; use ``async for``."""
-        params = calls.query(filter=filter, orderby=orderby, top=top, select=select)
+        """The runs of one process (or the first ``limit`` of them), newest first unless
+        ``orderby`` says otherwise; ``top`` is the page size."""
+        params = calls.query(
+            filter=filter, orderby=orderby, top=calls.page_size(top, limit), select=select
+        )
         first = calls.runs_page(None, params, under=process_id)
-        async for page in self._client.pages(first, Run):
-            for item in page.items:
-                yield item
+        return self._client.items(first, Run, limit)
 
     async def create_run(
         self,
@@ -430,6 +452,7 @@ class AsyncProcesses:
         statistics: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> Run:
-        """See :meth:`Processes.create_run`."""
+        """Create a ``running`` run linked to the process, of the run type that matches it
+        (``outgoingFlowRun`` for outgoing flows)."""
         call = calls.create_run_under(process_id, display_name, idempotency_key, start, statistics)
         return await self._client.send(call)

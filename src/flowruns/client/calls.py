@@ -28,6 +28,9 @@ HUB = "external/industryData"
 RUNS = f"{HUB}/runs"
 PROCESSES = f"{HUB}/processes"
 
+#: The most items one page holds, in Microsoft Graph and in flowruns.
+MAX_PAGE_SIZE = 999
+
 FilterArg = Filter | str | None
 OrderArg = str | OrderKey | Path | Sequence[str | OrderKey | Path] | None
 TypeArg = str | type[Entity] | None
@@ -92,6 +95,16 @@ def _orderby(orderby: OrderArg) -> str:
 def _search(text: str) -> str:
     """``text`` as one ``$search`` phrase: a substring of ``displayName``, taken literally."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def page_size(top: int | None, limit: int | None) -> int | None:
+    """The ``$top`` to ask for: ``top`` (the page size) when given; else, for at most ``limit``
+    items, pages no larger than that."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit is the most items to return: 0 or more, not {limit}")
+    if top is not None or limit is None:
+        return top
+    return max(1, min(limit, MAX_PAGE_SIZE))
 
 
 def query(

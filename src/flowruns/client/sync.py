@@ -1,4 +1,9 @@
-"""The synchronous client: :class:`Client`, with ``client.runs`` and ``client.processes``."""
+"""The synchronous client: :class:`Client`, with ``client.runs`` and
+``client.processes``.
+
+Generated from :mod:`flowruns.client.asynchronous` by ``python -m flowruns.client.unasync``;
+do not edit by hand: change the asynchronous client and run that command.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ class Client:
     ``url`` is the OData service root (``http://127.0.0.1:8000/beta``) and ``token`` a bearer
     token or a function returning one; both default to ``FLOWRUNS_URL`` and ``FLOWRUNS_TOKEN``.
     Requests refused with 429 or 503, and requests that got no answer and are safe to repeat,
-    are retried by ``retry``. Use it as a context manager, or call :meth:`close`.
+    are retried by ``retry``. Use it as a context manager (``with``), or call
+    :meth:`close`.
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class Client:
     ) -> None:
         self.connection = Connection.resolve(url, token)
         self.retry = retry or RetryPolicy()
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.connection.base_url, timeout=timeout, transport=transport
         )
@@ -116,17 +123,30 @@ class Client:
             page = self.send(calls.next_page(page.next_link, base))
             yield page
 
+    def items(self, first: Call[Page[E]], base: type[E], limit: int | None = None) -> Iterator[E]:
+        """The items of ``first`` and of every page after it, at most ``limit`` of them; each
+        page is fetched when the iteration reaches it, and none once ``limit`` items came."""
+        if limit == 0:
+            return
+        count = 0
+        for page in self.pages(first, base):
+            for item in page.items:
+                yield item
+                count += 1
+                if count == limit:
+                    return
+
     def record_run(
         self,
         process: Process | str | None,
         display_name: str,
         **options: Any,
     ) -> RunRecorder:
-        """A :class:`~flowruns.client.RunRecorder` for one run of ``process`` (a
-        :class:`Process` or its id; None records a run that belongs to no process).
+        """A recorder for one run of ``process`` (a :class:`Process` or its id; None records a
+        run that belongs to no process).
 
-        Use it as ``with client.record_run(process, display_name=…) as run:``; ``options`` are
-        those of :class:`~flowruns.client.RunRecorder`.
+        Use it as ``with client.record_run(process, display_name=…) as run:``; ``run`` is
+        a :class:`~flowruns.client.RunRecorder` and ``options`` are its options.
         """
         return RunRecorder(self, process, display_name, **options)
 
@@ -195,14 +215,20 @@ class Runs:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[Run]:
-        """Every matching run, following ``@odata.nextLink`` lazily (``top`` is the page size);
-        stop early with ``itertools.islice`` or ``break``."""
+        """Every matching run, or the first ``limit`` of them, following ``@odata.nextLink``
+        lazily. ``top`` is the page size, as in Graph, not a limit: without ``limit`` the
+        iteration goes on to the last page (or a ``break``)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        for page in self._client.pages(calls.runs_page(type, params), Run):
-            yield from page.items
+        return self._client.items(calls.runs_page(type, params), Run, limit)
 
     def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
@@ -331,13 +357,19 @@ class Processes:
         type: TypeArg = None,
         *,
         expand: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[Process]:
-        """Every matching process, following nextLinks lazily."""
+        """Every matching process, or the first ``limit`` of them, following nextLinks lazily
+        (``top`` is the page size)."""
         params = calls.query(
-            filter=filter, orderby=orderby, top=top, select=select, expand=expand, search=search
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
         )
-        for page in self._client.pages(calls.processes_page(type, params), Process):
-            yield from page.items
+        return self._client.items(calls.processes_page(type, params), Process, limit)
 
     def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
@@ -394,12 +426,16 @@ class Processes:
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        *,
+        limit: int | None = None,
     ) -> Iterator[Run]:
-        """The runs of one process, newest first unless ``orderby`` says otherwise."""
-        params = calls.query(filter=filter, orderby=orderby, top=top, select=select)
+        """The runs of one process (or the first ``limit`` of them), newest first unless
+        ``orderby`` says otherwise; ``top`` is the page size."""
+        params = calls.query(
+            filter=filter, orderby=orderby, top=calls.page_size(top, limit), select=select
+        )
         first = calls.runs_page(None, params, under=process_id)
-        for page in self._client.pages(first, Run):
-            yield from page.items
+        return self._client.items(first, Run, limit)
 
     def create_run(
         self,
