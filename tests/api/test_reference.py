@@ -100,7 +100,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _ids(http: httpx.Client) -> dict[str, str]:
-    """A process with a run, a group without members, and a process with no running run."""
+    """A process with a run, a group with that run as member, and a process with no running
+    run."""
 
     def post(path: str, body: dict[str, Any]) -> str:
         response = http.post(f"{HUB}/{path}", json=body)
@@ -109,23 +110,39 @@ def _ids(http: httpx.Client) -> dict[str, str]:
         return identifier
 
     process = post("processes", {"@odata.type": DATA_SHARE, "displayName": "curl test"})
+    group = post("runGroups", {"displayName": "curl test group"})
     return {
         "PROCESS_ID": process,
-        "RUN_ID": post(f"processes/{process}/runs", {"displayName": "curl test run"}),
-        "RUN_GROUP_ID": post("runGroups", {"displayName": "curl test group"}),
+        "RUN_ID": _member_run(http, process, group),
+        "RUN_GROUP_ID": group,
         "SPARE_PROCESS_ID": post("processes", {"@odata.type": DATA_SHARE, "displayName": "x"}),
     }
 
 
-# Reads first, then writes, then removals, the run's links before the run, the run before its
-# process: the order in which every line can succeed on one set of entities.
+def _member_run(http: httpx.Client, process: str, group: str) -> str:
+    """A new run of ``process`` that is a member of ``group``."""
+    response = http.post(f"{HUB}/processes/{process}/runs", json={"displayName": "curl test run"})
+    assert response.status_code == 201, response.text
+    run: str = response.json()["id"]
+    member = http.post(
+        f"{HUB}/runGroups/{group}/runs/$ref",
+        json={"@odata.id": f"external/industryData/runs/{run}"},
+    )
+    assert member.status_code == 204, member.text
+    return run
+
+
+# Reads first, then writes, then removals: links, then runs (each its own), then the group, then
+# a process: the order in which every line can succeed on one set of entities.
 _ORDER = {"get": 0, "post": 1, "put": 1, "patch": 2, "delete": 3}
 
 
 def _sequence(path: str, method: str) -> tuple[int, int]:
     if method != "delete":
         return _ORDER[method], 0
-    return 3, (2 if path.endswith("{run-id}") else 3 if "{process-id}" in path else 1)
+    if path.endswith("$ref"):
+        return 3, 0
+    return 3, 1 if path.endswith("{run-id}") else 2 if path.endswith("{runGroup-id}") else 3
 
 
 def test_every_curl_line_works_as_pasted(server: Server, tmp_path: Path) -> None:
@@ -139,23 +156,26 @@ def test_every_curl_line_works_as_pasted(server: Server, tmp_path: Path) -> None
     assert len(lines) == sum(len(methods) for methods in DOCUMENT["paths"].values())
     with httpx.Client(base_url=server.base, headers=AUTH) as http:
         ids = _ids(http)
-    environment = {**os.environ, "TOKEN": AUTH["Authorization"].removeprefix("Bearer "), **ids}
-    for path, method in sorted(lines, key=lambda key: _sequence(*key)):
-        line = lines[(path, method)]
-        assert line.startswith("curl -s ")
-        assert f'"{server.base}/beta' in line
-        env = dict(environment)
-        if method == "delete" and path.endswith("{process-id}"):
-            env["PROCESS_ID"] = ids["SPARE_PROCESS_ID"]  # a process may be deleted once idle
-        # As pasted into bash, then asked for the status alone.
-        result = subprocess.run(
-            ["bash", "-c", f"{line} -o /dev/null -w '%{{http_code}}'"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        documented = DOCUMENT["paths"][path][method]["responses"]
-        success = [code for code in documented if code.startswith("2")]
-        assert result.stdout in success, (method, path, line, result.stdout)
+        environment = {**os.environ, "TOKEN": AUTH["Authorization"].removeprefix("Bearer "), **ids}
+        for path, method in sorted(lines, key=lambda key: _sequence(*key)):
+            line = lines[(path, method)]
+            assert line.startswith("curl -s ")
+            assert f'"{server.base}/beta' in line
+            env = dict(environment)
+            if method == "delete" and path.endswith("{process-id}"):
+                env["PROCESS_ID"] = ids["SPARE_PROCESS_ID"]  # a process may be deleted once idle
+            elif method == "delete" and path.endswith("{run-id}"):
+                # Each of the paths that delete a run deletes a run of its own.
+                env["RUN_ID"] = _member_run(http, ids["PROCESS_ID"], ids["RUN_GROUP_ID"])
+            # As pasted into bash, then asked for the status alone.
+            result = subprocess.run(
+                ["bash", "-c", f"{line} -o /dev/null -w '%{{http_code}}'"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            documented = DOCUMENT["paths"][path][method]["responses"]
+            success = [code for code in documented if code.startswith("2")]
+            assert result.stdout in success, (method, path, line, result.stdout)
