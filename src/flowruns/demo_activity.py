@@ -101,11 +101,6 @@ class DemoActivity:
         """Start the thread; it waits for the server to answer before writing anything."""
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop after the current step (runs in flight stay running)."""
-        self._stopping.set()
-        self._thread.join(timeout=WAIT_FOR_SERVER_SECONDS)
-
     def _run(self) -> None:
         if not self._server_answers():
             log.warning("Demo activity: the server did not answer at %s; no activity", self.url)

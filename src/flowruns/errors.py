@@ -64,11 +64,6 @@ class MethodNotAllowed(GraphError):
     code = "notAllowed"
 
 
-class NotAcceptable(GraphError):
-    status = 406
-    code = "notAcceptable"
-
-
 class Conflict(GraphError):
     status = 409
     code = "conflict"

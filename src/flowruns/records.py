@@ -32,3 +32,12 @@ class Record:
     # Expanded navigations: a record (or None) for single-valued ones, a list for collections;
     # "<name>@odata.count" entries carry counts asked for with a nested $count.
     expanded: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProcessLink:
+    """A run's link to a process as a write sets it: to the process ``process_id``, or to no
+    process when that is None. Where a write takes ``ProcessLink | None``, None leaves the link
+    as it is."""
+
+    process_id: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -194,7 +194,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Settings from the environment; non-None ``overrides`` (CLI flags) win."""
+        """Settings from the environment; non-None ``overrides`` (CLI flags) win. A name that
+        is not a setting raises :class:`TypeError`, so a misspelt flag cannot be ignored."""
+        unknown = sorted(overrides.keys() - {f.name for f in fields(cls)})
+        if unknown:
+            raise TypeError(
+                f"Settings.from_env() got {', '.join(map(repr, unknown))}, which "
+                f"{'is not a setting' if len(unknown) == 1 else 'are not settings'}; the settings "
+                f"are {', '.join(f.name for f in fields(cls))}"
+            )
         env = os.environ
         settings = cls()
         if "FLOWRUNS_DATA_DIR" in env:

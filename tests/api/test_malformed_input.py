@@ -18,7 +18,7 @@ from flowruns.api.app import create_app
 from flowruns.edm.capabilities import MAX_LAMBDA_DEPTH
 from flowruns.logs import TextFormatter
 from flowruns.settings import Settings
-from flowruns.store.database import make_engine, sqlite_url
+from flowruns.store.database import chosen_url, make_engine
 from tests.api.steps import (
     create_group,
     create_process,
@@ -256,7 +256,7 @@ def test_a_failing_query_leaves_no_statement_or_parameters_in_the_log(
     client: TestClient, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     create_run(client)
-    engine = make_engine(settings.database_url or sqlite_url(settings.data_dir))
+    engine = make_engine(chosen_url(settings.database_url, settings.data_dir))
     with engine.begin() as connection:
         connection.execute(text("ALTER TABLE processes RENAME TO processes_away"))
     try:

@@ -22,12 +22,11 @@ from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.routes import ROUTES
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
-from flowruns.datadir import make_private_directory
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.service import counting, stale
 from flowruns.settings import Settings, parse_public_url
 from flowruns.store import migrations
-from flowruns.store.database import Database, make_engine, sqlite_url
+from flowruns.store.database import Database, open_engine
 
 SQLITE_THREADS = 2
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -37,11 +36,7 @@ def open_database(settings: Settings) -> Database:
     """The database of ``settings`` with the current schema; SQLite in the data directory by
     default. Raises :class:`~flowruns.store.migrations.SchemaNotCurrent` for a database that
     needs ``flowruns db upgrade`` first (the data directory's own is upgraded here)."""
-    if settings.database_url:
-        db = Database(make_engine(settings.database_url))
-    else:
-        make_private_directory(settings.data_dir)
-        db = Database(make_engine(sqlite_url(settings.data_dir)))
+    db = Database(open_engine(settings.database_url, settings.data_dir))
     try:
         migrations.prepare(db.engine, upgrade_outdated=settings.database_url is None)
     except BaseException:

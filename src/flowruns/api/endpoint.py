@@ -37,7 +37,7 @@ from flowruns.odata import path as paths
 from flowruns.odata.payload import aggregated_json, context_url, entity_json
 from flowruns.odata.query import QueryOptions, page_size
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
-from flowruns.records import Record
+from flowruns.records import ProcessLink, Record
 from flowruns.service import aggregating, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
@@ -312,7 +312,7 @@ class ODataEndpoint:
     async def put_link(self, request: Request, ref: paths.Ref, _: QueryOptions) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
         assert ref.target.via is not None
-        link = writing.Link(await reference_body(request, self.settings.max_body_bytes, runs=False))
+        link = ProcessLink(await reference_body(request, self.settings.max_body_bytes, runs=False))
         await run_in_threadpool(
             writing.set_run_process,
             self.db,
@@ -331,7 +331,7 @@ class ODataEndpoint:
             self.db,
             tenant_of(request),
             ref.target.via.source,
-            writing.Link(None),
+            ProcessLink(None),
             request.headers.get("if-match"),
         )
         return responses.empty_response(request)

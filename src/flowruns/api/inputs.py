@@ -16,8 +16,8 @@ from flowruns.errors import InvalidRequest
 from flowruns.odata import path as paths
 from flowruns.odata.deserialize import EntityBody, parse_json_object, read_entity
 from flowruns.odata.query import QueryOptions, parse_options, split_options
+from flowruns.records import ProcessLink
 from flowruns.service.idempotency import IdempotencyKey
-from flowruns.service.writing import Link
 
 
 def tenant_of(request: Request) -> str:
@@ -65,13 +65,13 @@ async def reference_body(request: Request, limit: int, *, runs: bool) -> str:
 
 def entity_body(
     raw: bytes, expected: EntityType, *, partial: bool
-) -> tuple[EntityBody, Link | None]:
+) -> tuple[EntityBody, ProcessLink | None]:
     """A create or PATCH body read against ``expected``, with its process link if it binds one."""
     body = read_entity(MODEL, parse_json_object(raw), expected, partial=partial)
     link = None
     if "process" in body.binds:
-        target = "process@odata.bind"
-        link = Link(_referenced_key(body.binds["process"], PROCESSES.table, "process", target))
+        url, target = body.binds["process"], "process@odata.bind"
+        link = ProcessLink(_referenced_key(url, PROCESSES.table, "process", target))
     return body, link
 
 

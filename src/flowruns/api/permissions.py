@@ -1,4 +1,4 @@
-"""Which permissions a request needs (SPEC §6), decided from typed trees.
+"""Which permissions a request needs, decided from typed trees.
 
 What a path and method need is declared by its route (``api/routes.py``): runs, run groups, a
 run's ``process`` link and a process's ``runs`` are guarded by the ``IndustryData-Run.*`` pair; the

@@ -8,7 +8,6 @@ one gets an example built from its members, so every body and response shows one
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 Schema = dict[str, Any]
@@ -175,7 +174,3 @@ class SchemaView:
         if main == "string":
             return _FORMAT_EXAMPLES.get(resolved.get("format", ""), "text")
         return {"integer": 0, "number": 0, "boolean": False}.get(main)
-
-    def example_text(self, schema: Schema) -> str:
-        """The example as indented JSON."""
-        return json.dumps(self.example(schema), indent=2, ensure_ascii=False)

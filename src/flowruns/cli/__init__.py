@@ -33,7 +33,7 @@ from flowruns.auth.tokens import is_guid, mint_token
 from flowruns.cli import listening, processes, runs
 from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
-from flowruns.datadir import exposure_warning, make_private_directory
+from flowruns.datadir import exposure_warning
 from flowruns.demo import seed as seed_history
 from flowruns.demo_activity import DemoActivity, local_token
 from flowruns.settings import (
@@ -51,7 +51,7 @@ from flowruns.store.database import (
     UnsupportedDatabase,
     display_url,
     make_engine,
-    sqlite_url,
+    open_engine,
 )
 from flowruns.store.migrations import SchemaNotCurrent
 from flowruns.store.transfer import BATCH
@@ -447,10 +447,7 @@ def demo_seed(
 
 def _engine(data_dir: Path | None, database_url: str | None) -> Engine:
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
-    if settings.database_url:
-        return make_engine(settings.database_url)
-    make_private_directory(settings.data_dir)
-    return make_engine(sqlite_url(settings.data_dir))
+    return open_engine(settings.database_url, settings.data_dir)
 
 
 @db_app.command("upgrade")

@@ -13,7 +13,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from flowruns.settings import Settings
-from flowruns.store.database import display_url, sqlite_url, unavailable, unavailable_reason
+from flowruns.store.database import chosen_url, display_url, unavailable, unavailable_reason
 
 P = ParamSpec("P")
 
@@ -50,7 +50,7 @@ def uses_the_database(command: Callable[P, None]) -> Callable[P, None]:
             settings = Settings.from_env(
                 data_dir=kwargs.get("data_dir"), database_url=kwargs.get("database_url")
             )
-            return display_url(settings.database_url or sqlite_url(settings.data_dir))
+            return display_url(chosen_url(settings.database_url, settings.data_dir))
 
         with exits_when_unavailable(name):
             command(*args, **kwargs)

@@ -1,6 +1,6 @@
 """A run's statistics as the flow sees them while it runs, and the well-known members.
 
-SPEC conventions shared by the SDK, the CLI, the errors file and the dashboard: counters
+The conventions shared by the SDK, the CLI, the errors file and the dashboard: counters
 ``recordsProcessed``, ``recordsSucceeded``, ``recordsFailed``, ``warningCount``, ``errorCount``, and
 ``warnings`` / ``errors`` lists of at most 20 ``{code, message, target}`` entries, newest last.
 """

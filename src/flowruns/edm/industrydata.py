@@ -79,7 +79,7 @@ public_error = ComplexType(
     ),
 )
 run_statistics = ComplexType(NS, "runStatistics", (), open=True)
-# The statistics convention (SPEC §3) the server enforces and the SDK's recorder keeps to: these
+# The statistics convention the server enforces and the SDK's recorder keeps to: these
 # members of runStatistics are arrays of at most this many entries, newest last.
 STATISTICS_PROBLEM_LISTS = ("errors", "warnings")
 STATISTICS_MAX_PROBLEMS = 20

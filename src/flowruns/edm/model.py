@@ -80,10 +80,6 @@ class Property:
     etag: bool = False
 
     @property
-    def is_scalar(self) -> bool:
-        return not self.collection and not isinstance(self.type, ComplexType)
-
-    @property
     def type_name(self) -> str:
         name = self.type.value if isinstance(self.type, Primitive) else self.type.qualified_name
         return f"Collection({name})" if self.collection else name

@@ -112,7 +112,7 @@ Source = It | Related | Variable
 @dataclass(frozen=True)
 class Traversal:
     """A navigation a query follows: ``navigation`` of an entity of type ``source``, leading to
-    entities of type ``target``. What a read needs is decided from these (SPEC §6)."""
+    entities of type ``target``. The permissions a read needs are decided from these."""
 
     source: EntityType
     navigation: NavigationProperty

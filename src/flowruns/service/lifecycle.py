@@ -51,7 +51,9 @@ def new_run(values: dict[str, Any], now: int) -> dict[str, Any]:
 
 
 def run_changes(current: dict[str, Any], changes: dict[str, Any], now: int) -> dict[str, Any]:
-    """The values a PATCH actually changes on a run, after every rule of §3 is applied."""
+    """The values a PATCH actually changes on a run: a finished run's status and times stay
+    as they are (409), ``statistics`` is merged (JSON Merge Patch) within its limits, a run
+    that finishes without an end time ends now, and the result keeps every invariant."""
     changes = dict(changes)
     if current["status"] in FINISHED_STATUSES:
         for name in _FROZEN_WHEN_FINISHED:

@@ -1,4 +1,4 @@
-"""The stale-run rule (SPEC §3): a ``running`` run that no writer has touched for longer than the
+"""The stale-run rule: a ``running`` run that no writer has touched for longer than the
 run timeout becomes ``failed`` with ``blockingError.code`` ``runTimedOut``.
 
 Every server process checks on its own, every quarter of the timeout (at most every minute).

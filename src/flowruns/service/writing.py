@@ -8,7 +8,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from flowruns.edm.datetimes import now_ticks
@@ -18,7 +17,7 @@ from flowruns.errors import Conflict, InvalidRequest, NotFound, PreconditionFail
 from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.path import CollectionRef, EntityRef
 from flowruns.odata.payload import etag_matches
-from flowruns.records import Record
+from flowruns.records import ProcessLink, Record
 from flowruns.service import idempotency, lifecycle
 from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import not_found, resolve_entity
@@ -38,13 +37,6 @@ def check_if_match(record: Record, if_match: str | None) -> None:
         raise PreconditionFailed(
             "The entity has changed since it was read (If-Match does not match its ETag)."
         )
-
-
-@dataclass(frozen=True)
-class Link:
-    """A requested change of a run's process link: ``process_id`` None removes it."""
-
-    process_id: str | None
 
 
 def _process(connection: Transaction, tenant: str, process_id: str) -> Record:
@@ -99,7 +91,7 @@ def create_run(
     tenant: str,
     collection: CollectionRef,
     body: EntityBody,
-    link: Link | None,
+    link: ProcessLink | None,
     key: IdempotencyKey | None = None,
 ) -> Record:
     """Create a run in ``collection`` (runs, runGroups or a process's runs)."""
@@ -108,11 +100,9 @@ def create_run(
         process_id = link.process_id if link else None
         default: EntityType | None = collection.cast
         if collection.via is not None:
+            # The route table lets POST create runs below a process only (a run group's runs
+            # take members through …/runs/$ref), so the parent is a process.
             parent = resolve_entity(connection, tenant, collection.via.source)
-            if not parent.type.is_a(PROCESSES.type):
-                raise InvalidRequest(
-                    "Runs are added to a run group with POST …/runs/$ref, not created in it."
-                )
             if link is not None and link.process_id != parent.id:
                 raise InvalidRequest(
                     "A run created under a process belongs to that process; "
@@ -148,7 +138,7 @@ def update_run(
     tenant: str,
     ref: EntityRef,
     body: EntityBody,
-    link: Link | None,
+    link: ProcessLink | None,
     if_match: str | None,
 ) -> Record:
     """Apply a PATCH to a run. An empty PATCH is a heartbeat: only the touch time moves."""
@@ -156,12 +146,12 @@ def update_run(
     with db.writing() as connection:
         record, changes = _patch_target(connection, tenant, ref, body, if_match)
         changes = lifecycle.run_changes(record.values, changes, now)
-        process_id: str | bool | None = False
-        if link is not None and link.process_id != record.process_id:
-            if link.process_id is not None:
-                _process(connection, tenant, link.process_id)
-            process_id = record.process_id = link.process_id
-        changed = bool(changes) or process_id is not False
+        relink = link if link is not None and link.process_id != record.process_id else None
+        if relink is not None:
+            if relink.process_id is not None:
+                _process(connection, tenant, relink.process_id)
+            record.process_id = relink.process_id
+        changed = bool(changes) or relink is not None
         if changed:
             record.etag = new_etag()
             record.values.update(changes)
@@ -173,7 +163,7 @@ def update_run(
             record.id,
             changes,
             etag=record.etag if changed else None,
-            process_id=process_id,
+            process=relink,
             touched=now,
         )
     return record
@@ -213,7 +203,7 @@ def delete_run(db: Database, tenant: str, ref: EntityRef, if_match: str | None) 
 
 
 def set_run_process(
-    db: Database, tenant: str, run_ref: EntityRef, link: Link, if_match: str | None = None
+    db: Database, tenant: str, run_ref: EntityRef, link: ProcessLink, if_match: str | None = None
 ) -> None:
     """Link a run to a process (or unlink it when ``link.process_id`` is None)."""
     with db.writing() as connection:
@@ -232,7 +222,7 @@ def set_run_process(
             record.id,
             {},
             etag=new_etag(),
-            process_id=link.process_id,
+            process=link,
             touched=now_ticks(),
         )
 
@@ -264,7 +254,7 @@ def create_process(
                 run.id,
                 {},
                 etag=new_etag(),
-                process_id=record.id,
+                process=ProcessLink(record.id),
                 touched=now,
             )
         return record

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from flowruns.datadir import create_private_file
+from flowruns.datadir import create_private_file, make_private_directory
 from flowruns.errors import ServiceUnavailable
 from flowruns.store.dialect import SQLITE
 
@@ -84,6 +84,20 @@ def _json_dumps(value: Any) -> str:
 
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'flowruns.db'}"
+
+
+def chosen_url(database_url: str | None, data_dir: Path) -> str:
+    """The database a server or command uses: ``database_url`` when one is set, else SQLite in
+    the data directory."""
+    return database_url or sqlite_url(data_dir)
+
+
+def open_engine(database_url: str | None, data_dir: Path) -> Engine:
+    """The engine of the :func:`chosen_url` database; for SQLite in the data directory, the
+    directory is made first (private) when it is missing."""
+    if not database_url:
+        make_private_directory(data_dir)
+    return make_engine(chosen_url(database_url, data_dir))
 
 
 class UnsupportedDatabase(ValueError):

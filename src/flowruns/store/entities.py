@@ -38,7 +38,7 @@ from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntityType, EnumType
-from flowruns.records import Record
+from flowruns.records import ProcessLink, Record
 from flowruns.store.database import is_writing
 from flowruns.store.dialect import dialect_of
 from flowruns.store.schema import (
@@ -244,15 +244,16 @@ def update_record(
     changes: dict[str, Any],
     *,
     etag: str | None = None,
-    process_id: str | bool | None = False,
+    process: ProcessLink | None = None,
     touched: int | None = None,
 ) -> None:
-    """Write ``changes`` (by property name); ``process_id=False`` leaves the link alone."""
+    """Write ``changes`` (by property name), and ``etag``, the run's ``process`` link and
+    ``touched`` where given."""
     row = _row_values(spec, changes)
     if etag is not None:
         row["etag"] = etag
-    if process_id is not False:
-        row["process_id"] = process_id
+    if process is not None:
+        row["process_id"] = process.process_id
     if touched is not None:
         row["touched"] = touched
     if row:

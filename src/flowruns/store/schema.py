@@ -82,12 +82,6 @@ class PropertyColumn:
             return self.property.type.value_of(value)
         return value
 
-    def from_db(self, value: object) -> object:
-        if value is not None and isinstance(self.property.type, EnumType):
-            assert isinstance(value, int)
-            return self.property.type.members[value]
-        return value
-
 
 def _all_properties(root: EntityType) -> list[Property]:
     seen: dict[str, Property] = {}
