@@ -114,7 +114,7 @@ class BatchResponse:
 def _body_value(content_type: str, body: bytes) -> Any:
     """JSON as JSON, anything else as base64: Graph's clients decode every string body as
     base64 (Microsoft's Python client fails on a plain-text one), so text is base64 too."""
-    media = content_type.split(";")[0].strip().lower()
+    media = content_type.split(";", maxsplit=1)[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
         try:
             return orjson.loads(body)
