@@ -6,8 +6,11 @@ nothing."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +30,7 @@ from tests.api.steps import (
     count,
     create_process,
     create_run,
+    finished_run,
     get_json,
     run_url,
 )
@@ -36,6 +40,8 @@ BATCH = f"{ROOT}/$batch"
 RUNS = "/external/industryData/runs"
 OTHER_TENANT = "00000000-0000-0000-0000-0000000000b2"
 JSON_HEADERS = {"Content-Type": "application/json"}
+# The address the guides show.
+DOCS_URL = "http://127.0.0.1:8000"
 
 
 def _get(request_id: str, url: str, **extra: Any) -> dict[str, Any]:
@@ -530,3 +536,45 @@ def test_the_metadata_and_openapi_describe_batch(client: TestClient) -> None:
     }
     requests = document["components"]["schemas"]["batchRequest"]["properties"]["requests"]
     assert requests["maxItems"] == MAX_BATCH_REQUESTS
+
+
+# -- the example of docs/api.md ---------------------------------------------------------------
+
+_DOCS_API = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+_VARYING = (
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"), "<id>"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?"), "<time>"),
+    (re.compile(r'W/\\"[0-9a-f]{16}\\"'), "<etag>"),  # as written inside a JSON string
+)
+
+
+def _without_varying(value: Any) -> Any:
+    text = json.dumps(value, sort_keys=True)
+    for pattern, replacement in _VARYING:
+        text = pattern.sub(replacement, text)
+    return json.loads(text)
+
+
+def _http_message(block: str) -> tuple[dict[str, str], Any]:
+    """The headers and the JSON body of an ``http`` block of the docs."""
+    head, _, body = block.partition("\n\n")
+    lines = head.splitlines()[1:]
+    headers = dict(line.split(": ", 1) for line in lines)
+    return headers, json.loads(body)
+
+
+def test_the_example_of_the_api_guide_answers_as_shown(settings: Settings) -> None:
+    text = _DOCS_API.read_text()
+    start = text.index("\n### JSON batching\n")
+    blocks = re.findall(r"^```http\n(.*?)^```$", text[start:], re.DOTALL | re.MULTILINE)
+    (request_headers, request), (_, shown) = map(_http_message, blocks[:2])
+    with TestClient(create_app(settings), base_url=DOCS_URL, headers=bearer(settings)) as client:
+        finished_run(
+            client,
+            "Nightly roster export 2026-11-27",
+            start="2026-11-27T20:55:37.574593Z",
+            end="2026-11-27T20:58:02.138Z",
+        )
+        response = client.post(BATCH, json=request, headers=request_headers)
+        assert response.status_code == 200, response.text
+        assert _without_varying(response.json()) == _without_varying(shown)

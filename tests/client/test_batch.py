@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -171,3 +176,23 @@ def test_the_async_batch(server: Server) -> None:
     flow, counted = asyncio.run(scenario())
     assert isinstance(flow.result(), InsightsOutgoingFlow)
     assert counted.result() >= 0
+
+
+def test_the_example_of_the_sdk_guide_prints_what_it_shows(server: Server) -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "sdk.md").read_text()
+    start = guide.index("\n## Batches\n")
+    [example] = re.findall(r"^```python\n(.*?)^```$", guide[start:], re.DOTALL | re.MULTILINE)[:1]
+    shown = [
+        line.split("# ", 1)[1] for line in example.splitlines() if "print(" in line and "# " in line
+    ]
+    env = {**os.environ, "FLOWRUNS_URL": f"{server.base}/beta", "FLOWRUNS_TOKEN": TOKEN}
+    result = subprocess.run(
+        [sys.executable, "-c", example],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == shown
