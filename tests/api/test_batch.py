@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -578,3 +579,36 @@ def test_the_example_of_the_api_guide_answers_as_shown(settings: Settings) -> No
         response = client.post(BATCH, json=request, headers=request_headers)
         assert response.status_code == 200, response.text
         assert _without_varying(response.json()) == _without_varying(shown)
+
+
+# -- failures inside the application ---------------------------------------------------------
+
+
+def test_a_request_that_fails_inside_the_server_is_a_500_of_its_own(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = create_run(client, "group", odata_type="", collection=f"{HUB}/runGroups")
+
+    def broken(*_: Any) -> Iterator[str]:
+        yield "runId,displayName\r\n"
+        raise RuntimeError("the database went away part-way")
+
+    def unreachable(*_: Any) -> int:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("flowruns.api.endpoint.errors_and_warnings_csv", broken)
+    monkeypatch.setattr("flowruns.service.reading.count_collection", unreachable)
+    answers = batch(
+        client,
+        [
+            _get(
+                "file", f"/external/industryData/runGroups/{group['id']}/getErrorsAndWarningsFile"
+            ),
+            _get("count", f"{RUNS}/$count"),
+            _get("run", f"{RUNS}/{group['id']}"),
+        ],
+    )
+    for request_id in ("file", "count"):
+        error = assert_item_error(answers[request_id], 500, "generalException")
+        assert "database" not in error["message"]
+    assert answers["run"]["status"] == 200

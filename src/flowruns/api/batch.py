@@ -67,6 +67,8 @@ _CONNECTION_HEADERS = frozenset(
         "origin",
     }
 )
+# What a request takes from the batch's own headers.
+_FROM_BATCH = ("host", "authorization")
 # Response headers that describe the message of one connection, not the answer.
 _MESSAGE_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
 _CONTROLS = frozenset(chr(c) for c in [*range(0x20), 0x7F])
@@ -290,6 +292,11 @@ class _Exchange:
         await self._answered.wait()  # as a client that stays until the response is sent
         return {"type": "http.disconnect"}
 
+    @property
+    def complete(self) -> bool:
+        """Whether the whole response was sent."""
+        return self._answered.is_set()
+
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in message["headers"]]
@@ -307,9 +314,7 @@ def _scope(
 ) -> Scope:
     """The HTTP scope of ``request``, sent over the batch's connection with its token."""
     parent_headers = {n.decode("latin-1"): v for n, v in parent["headers"]}
-    headers = [(b"host", parent_headers.get("host", b""))]
-    if "authorization" in parent_headers:
-        headers.append((b"authorization", parent_headers["authorization"]))
+    headers = [(n.encode("latin-1"), parent_headers[n]) for n in _FROM_BATCH if n in parent_headers]
     headers.append((b"client-request-id", client_request_id.encode("utf-8")))
     headers += [
         (name.encode("latin-1"), value.encode("utf-8"))
@@ -344,20 +349,24 @@ async def _dispatch(app: ASGIApp, scope: Scope, body: bytes) -> BatchResponse:
     try:
         await app(scope, exchange.receive, exchange.send)
     except Exception:
-        # The application's own handlers answered (and logged) it; the server would then close
-        # the connection, which here is only this request's.
-        if exchange.response is None:
-            log.exception("a batch request was not answered")
-    if exchange.response is None:
-        _, client_request_id = scope["state"].get("ids", ("", str(uuid.uuid4())))
-        return _answered_here(GraphError("An internal error occurred."), client_request_id)
+        # Once a response is whole, the application's handlers answered (and logged) what was
+        # raised, and a server would only close the connection. A response cut short (a stream
+        # that failed part-way) is a broken connection alone, and a 500 here.
+        if not exchange.complete:
+            log.exception("a request of a batch ended without its whole answer")
+    if exchange.response is None or not exchange.complete:
+        ids = scope["state"].get("ids") or (str(uuid.uuid4()), str(uuid.uuid4()))
+        return _answered_here(GraphError("An internal error occurred."), ids[1], ids[0])
     return exchange.response
 
 
-def _answered_here(error: GraphError, client_request_id: str) -> BatchResponse:
+def _answered_here(
+    error: GraphError, client_request_id: str, request_id: str | None = None
+) -> BatchResponse:
     """The answer the batch gives itself for a request it does not send (its URL is not one of
-    this service's, or a request it depends on failed), with a request-id of its own."""
-    request_id = str(uuid.uuid4())
+    this service's, or a request it depends on failed), with a request-id of its own, or for one
+    that got no whole answer."""
+    request_id = request_id or str(uuid.uuid4())
     body = orjson.dumps(error_envelope(error, request_id, client_request_id))
     headers = [
         ("content-type", CONTENT_TYPE),
