@@ -165,8 +165,9 @@ def _body(value: Any, headers: Mapping[str, str], target: str) -> bytes | None:
         return orjson.dumps(value)
     if not isinstance(value, str):
         raise _invalid(f"The body of a '{media}' request must be a base64 string.", target)
+    standard = value.replace("-", "+").replace("_", "/")  # base64url too, padded or not
     try:
-        return base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
+        return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise _invalid(f"The body of a '{media}' request must be base64.", target) from None
 
