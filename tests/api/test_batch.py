@@ -470,6 +470,18 @@ def test_absolute_urls_below_this_service_root_and_encoded_options(client: TestC
     assert answers["cased"]["status"] == 200
 
 
+def test_behind_a_proxy_absolute_urls_name_the_public_service_root(settings: Settings) -> None:
+    settings.public_url = "https://runs.example.com:8443"
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
+        for name in ("a", "b"):
+            create_run(client, name)
+        public = f"https://runs.example.com:8443{ROOT}{RUNS}?%24top=1"
+        answers = batch(client, [_get("public", public), _get("host", f"{BASE_URL}{ROOT}{RUNS}")])
+        page = answers["public"]["body"]
+        assert page["@odata.nextLink"].startswith(f"https://runs.example.com:8443{ROOT}{RUNS}?")
+        assert_item_error(answers["host"], 400, "invalidRequest")
+
+
 @pytest.mark.parametrize(
     "url",
     [
