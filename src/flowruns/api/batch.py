@@ -17,6 +17,11 @@ request does not take from its item: the connection's own headers (``Host``,
 ones), which come from the batch or are left out; its ``client-request-id`` is the batch's
 unless it sends its own. A request that is itself a ``$batch`` is a 400.
 
+The batch itself is a request too: it passes the auth wall (401 for the whole batch) and counts
+once against the rate limit, and each of its requests counts once more, so a batch of 20 costs 21
+(a client cannot multiply its rate by batching). Its body is read within the body limit of any
+request, so each request's body is within it too.
+
 Answers: each response carries ``id``, ``status``, ``headers`` (as the request alone would have
 had them) and ``body`` when there is one: JSON as JSON, anything else (the count of ``/$count``,
 the CSDL of ``$metadata``) as base64, as Graph writes it and its clients read it. Responses come
