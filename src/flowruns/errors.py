@@ -96,6 +96,13 @@ class UnsupportedMediaType(GraphError):
     code = "unsupportedMediaType"
 
 
+class FailedDependency(GraphError):
+    """424: a request of a JSON batch was not run because a request it depends on failed."""
+
+    status = 424
+    code = "failedDependency"
+
+
 class TooManyRequests(GraphError):
     status = 429
     code = "tooManyRequests"

@@ -82,6 +82,12 @@ SPEC = [
     Operation("GET", ROOT),
     Operation("GET", f"{ROOT}/$metadata"),
     Operation("GET", HUB),
+    # A batch needs what its requests need, each checked alone (tests/api/test_batch.py).
+    Operation(
+        "POST",
+        f"{ROOT}/$batch",
+        body={"requests": [{"id": "1", "method": "GET", "url": "/external/industryData"}]},
+    ),
     Operation("GET", f"{ROOT}/external"),
     Operation("GET", f"{HUB}/runs", reads=(RUNS,)),
     Operation("GET", f"{HUB}/runs/{NS}.outgoingFlowRun", reads=(RUNS,)),

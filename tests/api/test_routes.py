@@ -83,7 +83,7 @@ def test_every_method_a_route_does_not_declare_is_405_naming_those_it_does(
 def test_every_route_holding_data_declares_what_it_needs() -> None:
     for route in ROUTES.routes:
         holds_data = not isinstance(
-            route.resource, paths.ServiceDocument | paths.Metadata | paths.Hub
+            route.resource, paths.ServiceDocument | paths.Metadata | paths.Batch | paths.Hub
         )
         for method, operation in route.operations.items():
             assert bool(operation.needs) == holds_data, (method, route.template)

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flowruns.api import responses
+from flowruns.api import batch, responses
 from flowruns.api.auth import authorize
 from flowruns.api.body import read_body
 from flowruns.api.inputs import (
@@ -96,6 +96,12 @@ class ODataEndpoint:
 
     async def get_metadata(self, request: Request, _: paths.Metadata, __: QueryOptions) -> Response:
         return responses.raw_response(request, self.metadata, "application/xml")
+
+    async def post_batch(self, request: Request, _: paths.Batch, __: QueryOptions) -> Response:
+        """A JSON batch: each of its requests answered as if sent alone (:mod:`.batch`)."""
+        requests = await batch.requests_of(request, self.settings.max_body_bytes)
+        answers = await batch.run_batch(request, requests)
+        return responses.json_response(request, {"responses": answers})
 
     async def get_hub(
         self, request: Request, singleton: paths.Hub, options: QueryOptions

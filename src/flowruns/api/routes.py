@@ -15,6 +15,7 @@ from flowruns.auth.scopes import Area, Need
 from flowruns.edm.capabilities import QueryKind
 from flowruns.edm.industrydata import HUB_PATH
 from flowruns.edm.openapi import (
+    BATCH,
     PROCESS_CREATE,
     PROCESS_UPDATE,
     REFERENCE,
@@ -83,6 +84,16 @@ ROUTES = RouteTable[ODataEndpoint](
             "/$metadata",
             get=Operation(
                 ODataEndpoint.get_metadata, "The CSDL description of the model", Success.CSDL
+            ),
+        ),
+        # Each request of a batch is checked as if sent alone: the batch itself needs nothing.
+        Route(
+            "/$batch",
+            post=Operation(
+                ODataEndpoint.post_batch,
+                "JSON batch: up to 20 requests in one, ordered by dependsOn",
+                Success.BATCH,
+                body=BATCH,
             ),
         ),
         Route(

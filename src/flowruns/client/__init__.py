@@ -12,12 +12,14 @@ See docs/sdk.md.
 """
 
 from flowruns.client.async_recorder import AsyncRunRecorder
-from flowruns.client.asynchronous import AsyncClient
+from flowruns.client.asynchronous import AsyncBatch, AsyncClient
+from flowruns.client.batching import BatchItem
 from flowruns.client.calls import Page
 from flowruns.client.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    FailedDependencyError,
     FlowrunsClientError,
     ForeignLinkError,
     GraphAPIError,
@@ -50,19 +52,23 @@ from flowruns.client.models import (
 )
 from flowruns.client.recorder import RecorderOptions, RunRecorder, current_run
 from flowruns.client.retrying import RetryPolicy
-from flowruns.client.sync import Client
+from flowruns.client.sync import Batch, Client
 
 __all__ = [
+    "AsyncBatch",
     "AsyncClient",
     "AsyncRunRecorder",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchItem",
     "Client",
     "ConflictError",
     "DataShareOutgoingFlow",
     "DataShareSharingState",
     "Entity",
     "F",
+    "FailedDependencyError",
     "Filter",
     "FlowrunsClientError",
     "ForeignLinkError",

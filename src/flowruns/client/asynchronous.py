@@ -20,6 +20,7 @@ import httpx
 
 from flowruns.client import calls
 from flowruns.client.async_recorder import AsyncRunRecorder, async_recorded
+from flowruns.client.batching import BatchItem, BatchRequests
 from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
@@ -140,6 +141,16 @@ class AsyncClient:
                 if count == limit:
                     return
 
+    def batch(self) -> AsyncBatch:
+        """A JSON batch: up to 20 requests sent as one, each with its own result or error.
+
+        ``batch.runs`` and ``batch.processes`` take the arguments of ``client.runs`` and
+        ``client.processes`` (and ``depends_on=[item, …]``) and return a
+        :class:`~flowruns.client.BatchItem`; ``await batch.send()`` sends them, after which
+        ``item.result()`` is the answer or raises the request's :class:`GraphAPIError`.
+        """
+        return AsyncBatch(self)
+
     def record_run(
         self,
         process: Process | str | None,
@@ -164,6 +175,22 @@ class AsyncClient:
         ``display_name`` (default: the function's qualified name). Inside, the run is
         :func:`~flowruns.client.current_run`."""
         return async_recorded(self, process, display_name, **options)
+
+
+class AsyncBatch(BatchRequests):
+    """Requests to send as one JSON batch: ``client.batch()``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        super().__init__()
+        self._client = client
+
+    async def send(self) -> list[BatchItem[Any]]:
+        """Send the batch; its items, each answered. A failed request does not raise here: its
+        item's ``result()`` does. The batch as a whole raises as any request would (401, 429
+        after the retries, no answer)."""
+        if self.items:
+            self.settle(await self._client.send(self.call()))
+        return list(self.items)
 
 
 class AsyncRuns:

@@ -79,6 +79,10 @@ class PreconditionFailedError(GraphAPIError):
     """412: the entity changed since the ETag given in ``if_match`` was read."""
 
 
+class FailedDependencyError(GraphAPIError):
+    """424: a request of a batch was not run because a request it depends on failed."""
+
+
 class TooManyRequestsError(GraphAPIError):
     """429: rate limited; ``retry_after`` says how long the server asked to wait."""
 
@@ -94,6 +98,7 @@ _BY_STATUS: dict[int, type[GraphAPIError]] = {
     404: NotFoundError,
     409: ConflictError,
     412: PreconditionFailedError,
+    424: FailedDependencyError,
     429: TooManyRequestsError,
 }
 

@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 
 from flowruns.client import calls
+from flowruns.client.batching import BatchItem, BatchRequests
 from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
@@ -136,6 +137,16 @@ class Client:
                 if count == limit:
                     return
 
+    def batch(self) -> Batch:
+        """A JSON batch: up to 20 requests sent as one, each with its own result or error.
+
+        ``batch.runs`` and ``batch.processes`` take the arguments of ``client.runs`` and
+        ``client.processes`` (and ``depends_on=[item, …]``) and return a
+        :class:`~flowruns.client.BatchItem`; ``batch.send()`` sends them, after which
+        ``item.result()`` is the answer or raises the request's :class:`GraphAPIError`.
+        """
+        return Batch(self)
+
     def record_run(
         self,
         process: Process | str | None,
@@ -160,6 +171,22 @@ class Client:
         ``display_name`` (default: the function's qualified name). Inside, the run is
         :func:`~flowruns.client.current_run`."""
         return recorded(self, process, display_name, **options)
+
+
+class Batch(BatchRequests):
+    """Requests to send as one JSON batch: ``client.batch()``."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__()
+        self._client = client
+
+    def send(self) -> list[BatchItem[Any]]:
+        """Send the batch; its items, each answered. A failed request does not raise here: its
+        item's ``result()`` does. The batch as a whole raises as any request would (401, 429
+        after the retries, no answer)."""
+        if self.items:
+            self.settle(self._client.send(self.call()))
+        return list(self.items)
 
 
 class Runs:

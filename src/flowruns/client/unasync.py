@@ -29,6 +29,7 @@ RENAMES = {
     "AsyncClient": "Client",  # the SDK's and httpx's
     "AsyncRuns": "Runs",
     "AsyncProcesses": "Processes",
+    "AsyncBatch": "Batch",
     "AsyncRunRecorder": "RunRecorder",
     "async_recorder": "recorder",
     "async_recorded": "recorded",

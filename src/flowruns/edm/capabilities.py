@@ -28,6 +28,11 @@ MAX_LAMBDA_DEPTH = 3
 MAX_EXPAND_DEPTH = 2
 DEFAULT_EXPAND_TOP = 20
 
+# JSON batching ($batch): requests in one batch, as in Microsoft Graph, and the formats offered.
+MAX_BATCH_REQUESTS = 20
+BATCH_FORMATS = ("application/json",)
+BATCH_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
 
 @dataclass(frozen=True)
 class QueryOption:

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flowruns.edm.capabilities import MAX_EXPAND_DEPTH
+from flowruns.edm.capabilities import BATCH_FORMATS, MAX_EXPAND_DEPTH
 from flowruns.edm.model import (
     ComplexType,
     EntityType,
@@ -91,8 +91,11 @@ def _constant(element: ET.Element, value: _Value) -> None:
         case list():
             collection = ET.SubElement(element, "Collection")
             for item in value:
-                assert isinstance(item, dict)
-                _record(collection, item)
+                if isinstance(item, str):
+                    ET.SubElement(collection, "String").text = item
+                else:
+                    assert isinstance(item, dict)
+                    _record(collection, item)
 
 
 def _record(parent: ET.Element, value: dict[str, _Value]) -> None:
@@ -351,8 +354,21 @@ def _container(schema: ET.Element, model: Model, singleton: tuple[str, str]) -> 
         f"{CAPABILITIES}.NavigationRestrictions",
         {"RestrictedProperties": _path_restrictions(model, singleton_type)},
     )
-    # No $batch endpoint: say so, since clients assume batch support by default.
-    _annotate(container, f"{CAPABILITIES}.BatchSupported", False)
+    # JSON batching, as Graph offers it: no multipart batches, and no references from one
+    # request to another's result; dependsOn orders requests.
+    _annotate(container, f"{CAPABILITIES}.BatchSupported", True)
+    _annotate(
+        container,
+        f"{CAPABILITIES}.BatchSupport",
+        {
+            "Supported": True,
+            "ReferencesInRequestBodiesSupported": False,
+            "ReferencesAcrossChangeSetsSupported": False,
+            "EtagReferencesSupported": False,
+            "RequestDependencyConditionsSupported": False,
+            "SupportedFormats": [*BATCH_FORMATS],
+        },
+    )
     _annotate(container, f"{CAPABILITIES}.KeyAsSegmentSupported", True)
 
 

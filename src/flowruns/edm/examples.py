@@ -88,6 +88,46 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "sharingState": "running",
     },
     "processUpdate": {"readinessStatus": "ready"},
+    "batchRequest": {
+        "requests": [
+            {"id": "1", "method": "GET", "url": "/external/industryData/runs?$top=5"},
+            {
+                "id": "2",
+                "method": "POST",
+                "url": "/external/industryData/runs",
+                "headers": {"Content-Type": "application/json"},
+                "body": {
+                    "@odata.type": f"{_NS}.outgoingFlowRun",
+                    "displayName": "Nightly roster export 2026-11-27",
+                },
+            },
+            {
+                "id": "3",
+                "method": "GET",
+                "url": "/external/industryData/runs/$count",
+                "dependsOn": ["2"],
+            },
+        ]
+    },
+    "batchResponse": {
+        "responses": [
+            {
+                "id": "3",
+                "status": 200,
+                "headers": {"content-type": "text/plain;charset=utf-8"},
+                "body": "42",
+            },
+            {
+                "id": "2",
+                "status": 201,
+                "headers": {
+                    "content-type": "application/json;odata.metadata=minimal",
+                    "location": f"http://127.0.0.1:8000/beta/external/industryData/runs/{_RUN_ID}",
+                },
+                "body": {**_COMPLETED_RUN, "status": "running", "endDateTime": None},
+            },
+        ]
+    },
     "GraphError": {
         "error": {
             "code": "itemNotFound",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from flowruns.edm.capabilities import QueryKind, QueryOption
+from flowruns.edm.capabilities import BATCH_METHODS, MAX_BATCH_REQUESTS, QueryKind, QueryOption
 from flowruns.edm.examples import EXAMPLES
 from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
@@ -154,6 +154,7 @@ class Success(Enum):
     LINK = "link"  # 200 with the @odata.id of the addressed entity
     LINKS = "links"  # 200 with one page of @odata.ids
     VALUE = "value"  # 200 with a function's string value
+    BATCH = "batch"  # 200 with the answer of every request of a JSON batch
 
 
 def _success(success: Success, entity: EntityType | None) -> dict[str, Any]:
@@ -186,6 +187,8 @@ def _success(success: Success, entity: EntityType | None) -> dict[str, Any]:
             return {"200": _json(_collection(_LINK), "One page of links.")}
         case Success.VALUE:
             return {"200": _json(_FUNCTION_VALUE, "The value.")}
+        case Success.BATCH:
+            return {"200": _json(_ref("batchResponse"), "The answer of every request.")}
 
 
 # Request bodies, by what they write.
@@ -194,6 +197,7 @@ RUN_CREATE_UNDER_PROCESS = _ref("runCreateUnderProcess")
 RUN_UPDATE = _ref("runUpdate")
 PROCESS_CREATE = _ref("processCreate")
 PROCESS_UPDATE = _ref("processUpdate")
+BATCH = _ref("batchRequest")
 REFERENCE = {
     "type": "object",
     "properties": {"@odata.id": {"type": "string"}},
@@ -308,9 +312,64 @@ def _schemas() -> dict[str, Any]:
         },
         "required": ["error"],
     }
+    schemas |= _batch_schemas()
     for name, example in EXAMPLES.items():
         schemas[name]["examples"] = [example]
     return schemas
+
+
+def _batch_schemas() -> dict[str, Any]:
+    """A JSON batch and its answer (Graph's JSON batching, OData JSON Format 4.01 section 19)."""
+    headers = {"type": "object", "additionalProperties": {"type": "string"}}
+    request = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "method": {"type": "string", "enum": list(BATCH_METHODS)},
+            "url": {
+                "type": "string",
+                "description": "Relative to the service root (/external/industryData/runs), "
+                "or absolute below it.",
+            },
+            "headers": headers,
+            "body": {"description": "JSON when Content-Type is JSON; text or base64 otherwise."},
+            "dependsOn": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Ids of requests that must answer 2xx first (else 424).",
+            },
+        },
+        "required": ["id", "method", "url"],
+    }
+    response = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "integer"},
+            "headers": headers,
+            "body": {"description": "JSON for a JSON answer; text for text; base64 otherwise."},
+        },
+        "required": ["id", "status", "headers"],
+    }
+    return {
+        "batchRequest": {
+            "type": "object",
+            "properties": {
+                "requests": {
+                    "type": "array",
+                    "items": request,
+                    "minItems": 1,
+                    "maxItems": MAX_BATCH_REQUESTS,
+                }
+            },
+            "required": ["requests"],
+        },
+        "batchResponse": {
+            "type": "object",
+            "properties": {"responses": {"type": "array", "items": response}},
+            "required": ["responses"],
+        },
+    }
 
 
 def openapi_document(

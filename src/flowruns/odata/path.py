@@ -105,6 +105,11 @@ class Metadata:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """``$batch``: a JSON batch of requests, each answered as if it were sent alone."""
+
+
+@dataclass(frozen=True)
 class Hub:
     """A singleton on the way to the collections: the hub, or the ``external`` root above it."""
 
@@ -138,7 +143,17 @@ class FunctionCall:
     function: Function
 
 
-Resource = ServiceDocument | Metadata | Hub | CollectionRef | EntityRef | Count | Ref | FunctionCall
+Resource = (
+    ServiceDocument
+    | Metadata
+    | Batch
+    | Hub
+    | CollectionRef
+    | EntityRef
+    | Count
+    | Ref
+    | FunctionCall
+)
 
 
 def addressed_type(resource: Resource) -> EntityType | None:
@@ -173,6 +188,8 @@ def resolve(path: str) -> Resource:
         return ServiceDocument()
     if len(segments) == 1 and segments[0].lower() == "$metadata":
         return Metadata()
+    if len(segments) == 1 and segments[0].lower() == "$batch":
+        return Batch()
     if len(segments) == 1 and segments[0].lower() == _HUB[0].lower():
         return Hub(external, _HUB[0])
     for i, expected in enumerate(_HUB_LOWER):
@@ -337,6 +354,8 @@ def template(resource: Resource, key: KeyName = any_key) -> str:
             return ""
         case Metadata():
             return "/$metadata"
+        case Batch():
+            return "/$batch"
         case Hub(path=hub):
             return f"/{hub}"
         case CollectionRef():
