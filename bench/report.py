@@ -24,6 +24,8 @@ LABELS = {
     "counts": "8b. overview: counts by status",
     "running": "8c. overview: running now",
     "failures": "8d. overview: latest failures",
+    "big-page": "9a. 999-run page, identity",
+    "big-page-gzip": "9b. 999-run page, gzip",
 }
 # The dashboard overview's requests, together compared with one filtered first page.
 OVERVIEW = ("chart", "counts", "running", "failures")
@@ -203,6 +205,12 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
                 results.ceiling_ratio((size, scenario)),
                 lambda v: v >= 0.5,
                 "",
+            )
+        gzip_cpu = results.cpu_ratio((size, "big-page-gzip"), (size, "big-page"))
+        if gzip_cpu is not None:
+            lines.append(
+                f"- {size:,} runs, scenario 9b / 9a server CPU per request: {gzip_cpu:.3g} "
+                "(reference: what gzip costs on the largest page)"
             )
     small, large = min(sizes), max(sizes)
     if small != large:
