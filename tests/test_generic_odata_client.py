@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import requests
-from odata import ODataService
 
+from odata import ODataService
 from tests.conftest import NS
 from tests.servers import AUTH, Server, api_get, api_post, running
 
