@@ -1,40 +1,77 @@
 """Response compression, negotiated with ``Accept-Encoding``.
 
-A response is sent gzip-coded when the request accepts gzip (RFC 9110 §12.5.3: ``q=0`` refuses
-it; ``*`` stands for every coding not named), its media type is text (JSON, XML, CSV, scripts…)
-and its body is at least :data:`MIN_COMPRESSED_BYTES` long: below that the saving is smaller
-than a network packet and not worth the CPU. A streamed response is compressed as it streams.
-Every response the decision could apply to carries ``Vary: Accept-Encoding``, so a cache keeps the
-two representations apart.
+A response is sent coded when the request accepts a coding the server offers (RFC 9110 §12.5.3:
+the highest quality wins, ``q=0`` refuses, ``*`` stands for every coding not named; on a tie the
+server's preference, brotli before gzip), its media type is text (JSON, XML, CSV, scripts…) and
+its body is at least :data:`MIN_COMPRESSED_BYTES` long: below that the saving is smaller than a
+network packet and not worth the CPU. A streamed response is compressed as it streams. Every
+response the decision could apply to carries ``Vary: Accept-Encoding``, so a cache keeps the
+representations apart.
 
-A gzip-coded representation is not byte-for-byte the identity one, so a strong validator must
-not name both (RFC 9110 §8.8.1): a strong ``ETag`` is sent weak on a compressed response. The
-ETags of entities are weak already, and ``If-Match`` and ``If-None-Match`` compare them weakly.
+A coded representation is not byte-for-byte the identity one, so a strong validator must not name
+both (RFC 9110 §8.8.1): a strong ``ETag`` is sent weak on a compressed response. The ETags of
+entities are weak already, and ``If-Match`` and ``If-None-Match`` compare them weakly.
 
-Only gzip is offered: every HTTP client decodes it, and it comes with Python (zlib). The cost is
-measured in ``make bench`` (scenario ``compressed-page``; docs/performance.md).
+Both codings run at their fastest setting, which keeps most of the saving (docs/performance.md,
+"Compression"; the cost is measured in ``make bench``, scenarios 9a, 9b and 9c).
 """
 
 from __future__ import annotations
 
 import zlib
+from typing import Protocol
 
+import brotli
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MIN_COMPRESSED_BYTES = 1024
-# A 999-run page of 510,215 bytes becomes 94,106 at level 1, 79,056 at zlib's default 6 and
-# 75,927 at 9, for about 0.6 and 0.2 times the CPU of 6 and 9: the fastest level keeps most of
-# the saving (docs/performance.md, "Compression").
+# A 999-run page of 510,215 bytes: gzip level 1 makes it 94,106 bytes, zlib's default level 6
+# 79,056 for about 1.7 times the CPU; brotli quality 1 makes it 79,000 in about half the CPU of
+# gzip level 1.
 GZIP_LEVEL = 1
+BROTLI_QUALITY = 1
+# The codings offered, most preferred first.
+CODINGS = ("br", "gzip")
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 _TEXT_SUFFIXES = ("json", "xml", "javascript", "csv")
 
 
-def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an ``Accept-Encoding`` value accepts gzip (named, or through ``*``, with a
-    quality above 0)."""
-    wildcard: float | None = None
+class _Encoder(Protocol):
+    def compress(self, data: bytes) -> bytes: ...
+
+    def finish(self) -> bytes: ...
+
+
+class _Gzip:
+    def __init__(self) -> None:
+        self._coder = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
+
+    def compress(self, data: bytes) -> bytes:
+        return self._coder.compress(data)
+
+    def finish(self) -> bytes:
+        return self._coder.flush()
+
+
+class _Brotli:
+    def __init__(self) -> None:
+        self._coder = brotli.Compressor(mode=brotli.MODE_TEXT, quality=BROTLI_QUALITY)
+
+    def compress(self, data: bytes) -> bytes:
+        return self._coder.process(data)
+
+    def finish(self) -> bytes:
+        return self._coder.finish()
+
+
+_ENCODERS: dict[str, type[_Encoder]] = {"br": _Brotli, "gzip": _Gzip}
+
+
+def negotiate(accept_encoding: str) -> str | None:
+    """The coding (of :data:`CODINGS`) to send an answer in for an ``Accept-Encoding`` value, or
+    None for the answer as it is."""
+    qualities: dict[str, float] = {}
     for item in accept_encoding.split(","):
         coding, *parameters = (part.strip() for part in item.split(";"))
         quality = 1.0
@@ -46,11 +83,11 @@ def accepts_gzip(accept_encoding: str) -> bool:
                 except ValueError:
                     quality = 0.0
         coding = coding.lower()
-        if coding in ("gzip", "x-gzip"):
-            return quality > 0
-        if coding == "*":
-            wildcard = quality
-    return wildcard is not None and wildcard > 0
+        qualities[{"x-gzip": "gzip"}.get(coding, coding)] = quality
+    wildcard = qualities.get("*", 0.0)
+    offered = [(qualities.get(coding, wildcard), coding) for coding in CODINGS]
+    best = max(offered, key=lambda offer: offer[0])  # the first of the best: the preferred
+    return best[1] if best[0] > 0 else None
 
 
 def _compressible(media_type: str) -> bool:
@@ -59,7 +96,7 @@ def _compressible(media_type: str) -> bool:
 
 
 class CompressionMiddleware:
-    """Sends large text responses gzip-coded to clients that accept it."""
+    """Sends large text responses brotli- or gzip-coded to clients that accept it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -68,19 +105,19 @@ class CompressionMiddleware:
         if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
-        wanted = accepts_gzip(Headers(scope=scope).get("accept-encoding", ""))
-        await self.app(scope, receive, _Responder(send, wanted).send)
+        coding = negotiate(Headers(scope=scope).get("accept-encoding", ""))
+        await self.app(scope, receive, _Responder(send, coding).send)
 
 
 class _Responder:
     """The ``send`` of one response: holds its start until the first body part tells whether
     to compress, then passes the parts on, compressed or not."""
 
-    def __init__(self, send: Send, wanted: bool) -> None:
+    def __init__(self, send: Send, coding: str | None) -> None:
         self.downstream = send
-        self.wanted = wanted
+        self.coding = coding
         self.start: Message | None = None
-        self.compressor: zlib._Compress | None = None
+        self.encoder: _Encoder | None = None
         self.decided = False
 
     async def send(self, message: Message) -> None:
@@ -93,13 +130,13 @@ class _Responder:
         if not self.decided:
             await self.decide(message)
             return
-        if self.compressor is None:
+        if self.encoder is None:
             await self.downstream(message)
             return
-        body = self.compressor.compress(message.get("body", b""))
+        body = self.encoder.compress(message.get("body", b""))
         more = message.get("more_body", False)
         if not more:
-            body += self.compressor.flush()
+            body += self.encoder.finish()
         if body or not more:
             await self.downstream({"type": "http.response.body", "body": body, "more_body": more})
 
@@ -118,20 +155,21 @@ class _Responder:
         )
         if candidate:
             headers.add_vary_header("Accept-Encoding")
-        if not (candidate and self.wanted and (more or len(body) >= MIN_COMPRESSED_BYTES)):
+        large = more or len(body) >= MIN_COMPRESSED_BYTES
+        if not (candidate and self.coding is not None and large):
             await self.downstream(self.start)
             await self.downstream(first)
             return
-        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
-        headers["Content-Encoding"] = "gzip"
+        self.encoder = _ENCODERS[self.coding]()
+        headers["Content-Encoding"] = self.coding
         etag = headers.get("etag")
         if etag is not None and not etag.startswith("W/"):
             headers["ETag"] = f"W/{etag}"
-        compressed = self.compressor.compress(body)
+        compressed = self.encoder.compress(body)
         if more:
             del headers["Content-Length"]
         else:
-            compressed += self.compressor.flush()
+            compressed += self.encoder.finish()
             headers["Content-Length"] = str(len(compressed))
         await self.downstream(self.start)
         await self.downstream({"type": "http.response.body", "body": compressed, "more_body": more})
