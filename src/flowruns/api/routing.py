@@ -127,6 +127,7 @@ class Route(Generic[Endpoint]):
                 op.query,
                 op.body,
                 op.if_match,
+                op.anonymous,
             )
         listing = self.operations.get("GET")
         entity_set = isinstance(self.resource, paths.CollectionRef) and self.resource.via is None
