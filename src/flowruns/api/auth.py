@@ -5,10 +5,10 @@ it verifies the bearer token (401 ``InvalidAuthenticationToken`` with ``WWW-Auth
 applies the tenant-and-client rate limit (429 ``tooManyRequests`` with ``Retry-After``) and puts
 the :class:`Principal` into ``request.state``. Host-level routes (``/healthz``, ``/openapi.json``,
 ``/docs``, the dashboard) pass untouched, and so do requests without a token for the operations
-the route table declares anonymous (``$metadata``, the service document). Once the endpoint has resolved the path,
-:func:`authorize` checks the permissions its route declares for the method (403 ``accessDenied``)
-before any option is parsed; once the query options are bound, it checks them again with every
-navigation they follow, before anything is read.
+the route table declares anonymous (``$metadata``, the service document). Once the endpoint has
+resolved the path, :func:`authorize` checks the permissions its route declares for the method
+(403 ``accessDenied``) before any option is parsed; once the query options are bound, it checks
+them again with every navigation they follow, before anything is read.
 """
 
 from __future__ import annotations
