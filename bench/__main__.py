@@ -36,6 +36,7 @@ from bench.scenarios import (
     STATUS,
     Targets,
     ceiling_requests,
+    compression_requests,
     discover,
     flowruns_requests,
     overview_requests,
@@ -280,6 +281,7 @@ def _flowruns(
     print(f"  list query: {found.list_url} [{query}]", flush=True)
     requests = flowruns_requests(found, server.base, headers)
     requests |= overview_requests(server.base, headers)
+    requests |= compression_requests(server.base, headers)
     selected = {n: r for n, r in requests.items() if args.scenarios is None or n in args.scenarios}
     return server, found, selected
 

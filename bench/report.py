@@ -24,6 +24,9 @@ LABELS = {
     "counts": "8b. overview: counts by status",
     "running": "8c. overview: running now",
     "failures": "8d. overview: latest failures",
+    "big-page": "9a. 999-run page, identity",
+    "big-page-gzip": "9b. 999-run page, gzip",
+    "big-page-br": "9c. 999-run page, brotli",
 }
 # The dashboard overview's requests, together compared with one filtered first page.
 OVERVIEW = ("chart", "counts", "running", "failures")
@@ -204,6 +207,13 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
                 lambda v: v >= 0.5,
                 "",
             )
+        for coded, coding in (("big-page-gzip", "gzip"), ("big-page-br", "brotli")):
+            cpu = results.cpu_ratio((size, coded), (size, "big-page"))
+            if cpu is not None:
+                lines.append(
+                    f"- {size:,} runs, scenario {LABELS[coded][:2]} / 9a server CPU per request: "
+                    f"{cpu:.3g} (reference: what {coding} costs on the largest page)"
+                )
     small, large = min(sizes), max(sizes)
     if small != large:
         for scenario in READS:

@@ -116,6 +116,18 @@ def flowruns_requests(
     }
 
 
+def compression_requests(base: str, auth: tuple[tuple[str, str], ...]) -> dict[str, Request]:
+    """The largest page there is (999 runs), as it is, gzip-coded and brotli-coded: what
+    compression costs the server per page. Every other scenario sends no Accept-Encoding, so it
+    is never compressed and its figures stay comparable with earlier runs."""
+    url = f"{base}{HUB}/runs?$top={MAX_TOP}"
+    return {
+        "big-page": Request("GET", url, auth),
+        "big-page-gzip": Request("GET", url, (*auth, ("Accept-Encoding", "gzip"))),
+        "big-page-br": Request("GET", url, (*auth, ("Accept-Encoding", "br"))),
+    }
+
+
 def overview_requests(
     base: str, auth: tuple[tuple[str, str], ...], today: datetime | None = None
 ) -> dict[str, Request]:

@@ -149,6 +149,43 @@ def parse_public_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def parse_cors_origin(text: str) -> str:
+    """An origin browsers may call the API from (``https://app.example.com``), as a browser
+    writes it in its ``Origin`` header: lower-case scheme and host, the port only when it is not
+    the scheme's default, nothing after it. ``*`` allows every origin. Raises
+    :class:`InvalidSetting`."""
+    text = text.strip()
+    if text == "*":
+        return text
+    refused = InvalidSetting(
+        f"{text!r} is not an origin; give a scheme, a host and a port if needed, and nothing "
+        "after them (https://app.example.com), or * for every origin"
+    )
+    if not text.isascii() or not text.isprintable() or " " in text:
+        raise refused
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:  # an IPv6 address left open, a port out of range
+        raise refused from None
+    hostname = parts.hostname
+    if parts.scheme not in ("http", "https") or not hostname or port == 0:
+        raise refused
+    if "@" in parts.netloc or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise refused
+    if "?" in text or "#" in text:
+        raise refused
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    suffix = f":{port}" if port is not None and port != default_port else ""
+    return f"{parts.scheme}://{host}{suffix}"
+
+
+def parse_cors_origins(text: str) -> list[str]:
+    """A comma-separated list of :func:`parse_cors_origin` origins (empty: none)."""
+    return [parse_cors_origin(part) for part in _names(text)]
+
+
 def _names(text: str) -> list[str]:
     """A comma-separated list from an environment variable."""
     return [part.strip() for part in text.split(",") if part.strip()]
@@ -189,6 +226,9 @@ class Settings:
     # Where clients reach the server (behind a reverse proxy): every absolute URL it writes
     # starts with this. None: the address each request was sent to (its Host header).
     public_url: str | None = None
+    # Origins whose pages may call the API from a browser (CORS, docs/security.md); none by
+    # default. "*" allows every origin.
+    cors_origins: list[str] = field(default_factory=list)
     # `serve` starts and finishes runs of the demo's processes while it runs (demo_activity.py).
     demo_activity: bool = False
 
@@ -249,6 +289,8 @@ class Settings:
             settings.body_timeout_seconds = _variable("FLOWRUNS_BODY_TIMEOUT", parse_read_timeout)
         if env.get("FLOWRUNS_PUBLIC_URL"):
             settings.public_url = _variable("FLOWRUNS_PUBLIC_URL", parse_public_url)
+        if env.get("FLOWRUNS_CORS_ORIGINS"):
+            settings.cors_origins = _variable("FLOWRUNS_CORS_ORIGINS", parse_cors_origins)
         settings.demo_activity = env.get("FLOWRUNS_DEMO_ACTIVITY") == "1"
         for name, value in overrides.items():
             if value is not None:
@@ -278,6 +320,7 @@ class Settings:
         env["FLOWRUNS_BODY_TIMEOUT"] = repr(self.body_timeout_seconds)
         if self.public_url:
             env["FLOWRUNS_PUBLIC_URL"] = self.public_url
+        env["FLOWRUNS_CORS_ORIGINS"] = ",".join(self.cors_origins)
         return env
 
     def secret(self) -> bytes:

@@ -61,6 +61,8 @@ class Operation:
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     body: dict[str, Any] | None = None
+    # Served without a token (SPEC §6): the documents, which hold no tenant data.
+    anonymous: bool = False
 
     @property
     def names_an_id(self) -> bool:
@@ -79,8 +81,8 @@ def _ref(path: str) -> dict[str, Any]:
 
 
 SPEC = [
-    Operation("GET", ROOT),
-    Operation("GET", f"{ROOT}/$metadata"),
+    Operation("GET", ROOT, anonymous=True),
+    Operation("GET", f"{ROOT}/$metadata", anonymous=True),
     Operation("GET", HUB),
     # A batch needs what its requests need, each checked alone (tests/api/test_batch.py).
     Operation(
@@ -198,11 +200,21 @@ def _routes() -> list[Operation]:
             needs = route.operations[described.method].needs
             reads = tuple(_AREAS[n.area] for n in needs if not n.write)
             writes = tuple(_AREAS[n.area] for n in needs if n.write)
-            found.append(Operation(described.method, _path(described), reads, writes))
+            anonymous = route.operations[described.method].anonymous
+            found.append(
+                Operation(described.method, _path(described), reads, writes, anonymous=anonymous)
+            )
     return found
 
 
 _SPECIFIED = {(o.method, o.path) for o in SPEC}
+
+
+def test_the_route_table_serves_exactly_the_documents_without_a_token() -> None:
+    anonymous = {(o.method, o.path) for o in _routes() if o.anonymous}
+    assert anonymous == {(o.method, o.path) for o in SPEC if o.anonymous}
+
+
 OPERATIONS = SPEC + [o for o in _routes() if (o.method, o.path) not in _SPECIFIED]
 
 _PERMISSION = {(RUNS, False): RUN_READ, (RUNS, True): RUN_READ_WRITE}
@@ -326,18 +338,30 @@ def test_a_bad_token_is_401_with_www_authenticate(
     world: World, operation: Operation, variant: str
 ) -> None:
     response = _send(world, operation, world.ids, BAD_TOKENS[variant](world.settings))
+    if variant == "no token" and operation.anonymous:
+        assert response.status_code == 200, response.text
+        return
     _assert_error(response, 401, "InvalidAuthenticationToken", operation.method)
     assert response.headers["WWW-Authenticate"].startswith("Bearer ")
     if operation.is_write:
         assert world.snapshot() == world.before
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=str)
+@pytest.mark.parametrize("operation", [o for o in OPERATIONS if not o.anonymous], ids=str)
 def test_a_token_without_the_permission_is_403(world: World, operation: Operation) -> None:
     token = forged.signed(world.settings, forged.claims(scopes=_lacking(operation)))
     _assert_error(_send(world, operation, world.ids, token), 403, "accessDenied", operation.method)
     if operation.is_write:
         assert world.snapshot() == world.before
+
+
+@pytest.mark.parametrize("operation", [o for o in OPERATIONS if o.anonymous], ids=str)
+def test_a_document_served_without_a_token_is_served_to_any_valid_token(
+    world: World, operation: Operation
+) -> None:
+    """Holding a token never gets less than holding none: no permission is needed."""
+    token = forged.signed(world.settings, forged.claims(scopes=()))
+    assert _send(world, operation, world.ids, token).status_code == 200
 
 
 @pytest.mark.parametrize("operation", [o for o in OPERATIONS if o.is_write], ids=str)

@@ -120,3 +120,30 @@ def test_a_path_missing_beta_says_where_the_service_root_is(client: TestClient, 
     assert error["message"] == (
         f"No resource at '{path}'. The OData service root ends in /beta: http://testserver/beta"
     )
+
+
+def test_the_documents_are_served_without_a_token_as_graph_serves_them(
+    client: TestClient,
+) -> None:
+    """They describe the model and hold no tenant's data; generic OData clients read $metadata
+    before anything else. A token that is sent is still checked."""
+    anonymous = {"Authorization": ""}
+    del client.headers["Authorization"]
+    for path in (ROOT, f"{ROOT}/", f"{ROOT}/$metadata", f"{ROOT}/$METADATA"):
+        assert client.get(path).status_code == 200, path
+        assert client.head(path).status_code == 200, path
+    assert_error(
+        client.get(f"{ROOT}/$metadata", headers={"Authorization": "Bearer x"}),
+        401,
+        "InvalidAuthenticationToken",
+    )
+    assert_error(client.get(HUB, headers=anonymous), 401, "InvalidAuthenticationToken")
+    assert_error(client.post(f"{ROOT}/$metadata"), 401, "InvalidAuthenticationToken")
+    document = client.get("/openapi.json").json()
+    optional = {
+        path
+        for path, operations in document["paths"].items()
+        for operation in operations.values()
+        if {} in operation.get("security", [])
+    }
+    assert optional == {"/", "/$metadata"}

@@ -17,6 +17,8 @@ from starlette.routing import Route
 from flowruns import dashboard
 from flowruns.api import metrics, operations, reference, responses
 from flowruns.api.auth import AuthMiddleware, Guard
+from flowruns.api.compression import CompressionMiddleware
+from flowruns.api.cors import CorsMiddleware
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.routes import ROUTES
@@ -116,8 +118,11 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(TelemetryMiddleware),
+            Middleware(CompressionMiddleware),
             Middleware(RequestIdMiddleware),
-            Middleware(AuthMiddleware, guard=guard),
+            # Outside the auth wall: a browser's preflight carries no token.
+            Middleware(CorsMiddleware, origins=settings.cors_origins),
+            Middleware(AuthMiddleware, guard=guard, anonymous=endpoint.serves_anonymously),
         ],
         # Starlette answers an exception it has a handler for where it was raised; only the
         # handler of Exception itself answers and then re-raises to the server, which closes

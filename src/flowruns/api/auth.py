@@ -4,16 +4,17 @@
 it verifies the bearer token (401 ``InvalidAuthenticationToken`` with ``WWW-Authenticate``),
 applies the tenant-and-client rate limit (429 ``tooManyRequests`` with ``Retry-After``) and puts
 the :class:`Principal` into ``request.state``. Host-level routes (``/healthz``, ``/openapi.json``,
-``/docs``, the dashboard) pass untouched. Once the endpoint has resolved the path,
-:func:`authorize` checks the permissions its route declares for the method (403 ``accessDenied``)
-before any option is parsed; once the query options are bound, it checks them again with every
-navigation they follow, before anything is read.
+``/docs``, the dashboard) pass untouched, and so do requests without a token for the operations
+the route table declares anonymous (``$metadata``, the service document). Once the endpoint has
+resolved the path, :func:`authorize` checks the permissions its route declares for the method
+(403 ``accessDenied``) before any option is parsed; once the query options are bound, it checks
+them again with every navigation they follow, before anything is read.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -75,17 +76,26 @@ def _guarded(path: str) -> bool:
 
 
 class AuthMiddleware:
-    """Admits a request below the service root only with a valid token and within its limit."""
+    """Admits a request below the service root only with a valid token and within its limit.
 
-    def __init__(self, app: ASGIApp, guard: Guard) -> None:
+    ``anonymous`` tells the requests that need no token (``$metadata``, the service document):
+    one of those sent without an ``Authorization`` header passes, with no principal. A token
+    that is sent is verified on every path.
+    """
+
+    def __init__(self, app: ASGIApp, guard: Guard, anonymous: Callable[[Scope], bool]) -> None:
         self.app = app
         self.guard = guard
+        self.anonymous = anonymous
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _guarded(scope["path"]):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        if "authorization" not in request.headers and self.anonymous(scope):
+            await self.app(scope, receive, send)
+            return
         try:
             principal = await self.guard.principal(request.headers.get("authorization"))
             await self.guard.admit(principal)

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from flowruns.api import batch, responses
 from flowruns.api.auth import authorize
@@ -32,7 +33,7 @@ from flowruns.api.telemetry import UNMATCHED, name_route
 from flowruns.api.urls import SERVICE_ROOT_PATH, entity_url, next_link, service_root
 from flowruns.edm.csdl import write_csdl
 from flowruns.edm.industrydata import HUB_PATH, MODEL, external
-from flowruns.errors import InvalidRequest, UriTooLong
+from flowruns.errors import GraphError, InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
 from flowruns.odata.payload import aggregated_json, context_url, entity_json
 from flowruns.odata.query import QueryOptions, page_size
@@ -42,6 +43,12 @@ from flowruns.service import aggregating, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
 from flowruns.store.database import Database
+
+
+def _relative_path(scope: Scope) -> str:
+    """The request's path below the service root, as sent (percent-escapes kept)."""
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    return raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
 
 
 class ODataEndpoint:
@@ -54,6 +61,15 @@ class ODataEndpoint:
         self.tokens = SkipTokenCodec(settings.secret())
         self.metadata = write_csdl(MODEL, ("external", external.qualified_name))
 
+    def serves_anonymously(self, scope: Scope) -> bool:
+        """Whether the request of ``scope`` is for an operation that answers without a token
+        (``$metadata`` and the service document)."""
+        try:
+            route = self.routes.match(paths.resolve(_relative_path(scope)))
+            return route is not None and route.operation(scope["method"]).anonymous
+        except GraphError:
+            return False  # the token is checked first; the error is answered after it
+
     async def handle(self, request: Request) -> Response:
         name_route(request.scope, UNMATCHED)  # until a route is found
         try:
@@ -61,17 +77,16 @@ class ODataEndpoint:
                 self.settings.max_url_bytes
             ):
                 raise UriTooLong("The request URL is longer than the server accepts.")
-            raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-            relative = raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
-            resource = paths.resolve(relative)
+            resource = paths.resolve(_relative_path(request.scope))
             route = self.routes.match(resource)
             if route is None:
                 raise not_allowed(request.method, "")
             name_route(request.scope, SERVICE_ROOT_PATH + route.template)
             operation = route.operation(request.method)
             # The path first, before a query option is parsed; then what the bound options
-            # reach, before anything is read.
-            authorize(request, operation.needs)
+            # reach, before anything is read. An anonymous operation reads no tenant's data.
+            if not operation.anonymous:
+                authorize(request, operation.needs)
             options = query_options(request, resource, operation.query)
             if options.traversals:
                 authorize(request, operation.needs, options.traversals)

@@ -77,13 +77,19 @@ ROUTES = RouteTable[ODataEndpoint](
         Route(
             "",
             get=Operation(
-                ODataEndpoint.get_service_document, "The service document", Success.SERVICE_DOCUMENT
+                ODataEndpoint.get_service_document,
+                "The service document",
+                Success.SERVICE_DOCUMENT,
+                anonymous=True,
             ),
         ),
         Route(
             "/$metadata",
             get=Operation(
-                ODataEndpoint.get_metadata, "The CSDL description of the model", Success.CSDL
+                ODataEndpoint.get_metadata,
+                "The CSDL description of the model",
+                Success.CSDL,
+                anonymous=True,
             ),
         ),
         # Each request of a batch is checked as if sent alone: the batch itself needs nothing.

@@ -46,7 +46,8 @@ class Operation(Generic[Endpoint]):
     navigation its bound query options follow reaches (:func:`flowruns.api.permissions.needs`).
     ``query`` says which options are parsed (the others are a 400; with ``NONE`` the query
     string is not read). ``summary``, ``success``, ``body`` (the request body's schema) and
-    ``if_match`` describe the operation in the OpenAPI document.
+    ``if_match`` describe the operation in the OpenAPI document. An ``anonymous`` operation
+    answers without a token (it reads no tenant's data), as Graph serves its documents.
     """
 
     handler: Handler[Endpoint]
@@ -56,6 +57,7 @@ class Operation(Generic[Endpoint]):
     query: QueryKind = QueryKind.NONE
     body: dict[str, Any] | None = None
     if_match: bool = False
+    anonymous: bool = False
 
 
 class Route(Generic[Endpoint]):
@@ -125,6 +127,7 @@ class Route(Generic[Endpoint]):
                 op.query,
                 op.body,
                 op.if_match,
+                op.anonymous,
             )
         listing = self.operations.get("GET")
         entity_set = isinstance(self.resource, paths.CollectionRef) and self.resource.via is None

@@ -40,6 +40,7 @@ from flowruns.settings import (
     DEFAULT_TENANT,
     InvalidSetting,
     Settings,
+    parse_cors_origins,
     parse_max_header_bytes,
     parse_public_url,
     parse_read_timeout,
@@ -204,6 +205,14 @@ def serve(
             "request's Host (or FLOWRUNS_PUBLIC_URL).",
         ),
     ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An origin whose pages may call the API from a browser "
+            "(https://app.example.com; repeatable; * for any). None by default "
+            "(or FLOWRUNS_CORS_ORIGINS, comma-separated).",
+        ),
+    ] = None,
     demo_activity: Annotated[
         bool,
         typer.Option(
@@ -238,6 +247,9 @@ def serve(
         header_timeout_seconds=_flag(header_timeout, parse_read_timeout, "--header-timeout"),
         body_timeout_seconds=_flag(body_timeout, parse_read_timeout, "--body-timeout"),
         public_url=_flag(public_url, parse_public_url, "--public-url"),
+        cors_origins=_flag(
+            ",".join(cors_origin) if cors_origin else None, parse_cors_origins, "--cors-origin"
+        ),
         demo_activity=demo_activity or None,
     )
     if no_auth:

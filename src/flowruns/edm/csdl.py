@@ -121,8 +121,10 @@ def _property(parent: ET.Element, prop: Property) -> None:
         attrs["MaxLength"] = str(prop.max_length)
     element = ET.SubElement(parent, "Property", attrs)
     _describe(element, prop.description)
-    if prop.read_only:
-        # Clients leave these out of create and update bodies.
+    if prop.read_only and not prop.key:
+        # Clients leave these out of create and update bodies. Not the key, as Graph: generic
+        # clients (python-odata) build an insert body without Computed properties and then
+        # fail on the key missing from it; a server-assigned key is said in its description.
         _annotate(element, f"{CORE}.Computed", True)
         _annotate(element, f"{CORE}.Permissions", _Member(f"{CORE}.Permission/Read"))
 

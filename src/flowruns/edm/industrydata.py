@@ -13,6 +13,7 @@ from flowruns.edm.model import (
     EntityType,
     EnumType,
     Function,
+    GraphOnly,
     Model,
     NavigationProperty,
     Primitive,
@@ -171,6 +172,13 @@ run = EntityType(
             description="The process of the run.",
         ),
     ),
+    # Graph's industryDataRun: the activities of a system-scheduled run, its statistics, and the
+    # action that starts one on demand. flowruns records runs that flows make themselves.
+    graph_only=(
+        GraphOnly("activities", "navigation"),
+        GraphOnly("getStatistics", "function"),
+        GraphOnly("start", "action", on_collection=True),
+    ),
 )
 outgoing_flow_run = EntityType(NS, "outgoingFlowRun", base_name=f"{NS}.run")
 incoming_flow_run = EntityType(NS, "incomingFlowRun", base_name=f"{NS}.run")
@@ -256,6 +264,20 @@ industry_data_hub = EntityType(
             contains_target=True,
             description="The run groups of the tenant; each is also in runs.",
         ),
+    ),
+    # The rest of Graph's industryDataRoot: connectors, inbound flows, reference data, roles.
+    graph_only=tuple(
+        GraphOnly(name, "navigation")
+        for name in (
+            "dataConnectors",
+            "inboundFlows",
+            "operations",
+            "outboundProvisioningFlowSets",
+            "referenceDefinitions",
+            "roleGroups",
+            "sourceSystems",
+            "years",
+        )
     ),
 )
 

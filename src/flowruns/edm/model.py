@@ -108,6 +108,18 @@ class NavigationProperty:
 
 
 @dataclass(frozen=True)
+class GraphOnly:
+    """A member Microsoft Graph declares on a type that flowruns does not implement
+    (``kind``: navigation, function or action). A path through it answers 501 ``notSupported``
+    naming it, rather than a 400 or 404 that would say the path does not exist. ``on_collection``:
+    bound to a collection of the type (Graph's ``runs/start``), not to one entity."""
+
+    name: str
+    kind: str
+    on_collection: bool = False
+
+
+@dataclass(frozen=True)
 class Function:
     """A bound function without parameters, e.g. ``getErrorsAndWarningsFile()``."""
 
@@ -131,6 +143,7 @@ class EntityType:
     functions: tuple[Function, ...] = ()
     description: str = ""
     read_only: bool = False
+    graph_only: tuple[GraphOnly, ...] = ()
     base: EntityType | None = field(default=None, repr=False)
     derived: list[EntityType] = field(default_factory=list, repr=False)
 

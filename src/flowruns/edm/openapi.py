@@ -210,7 +210,8 @@ class PathOperation:
     """One operation of the document, as the route table describes it.
 
     ``path`` is below the service root with each key a parameter named in ``keys``;
-    ``entity`` is the type the success answer holds (or lists), where it holds one.
+    ``entity`` is the type the success answer holds (or lists), where it holds one; an
+    ``anonymous`` operation answers without a token too.
     """
 
     path: str
@@ -223,6 +224,7 @@ class PathOperation:
     query: QueryKind = QueryKind.NONE
     body: dict[str, Any] | None = None
     if_match: bool = False
+    anonymous: bool = False
 
 
 def _parameter(option: QueryOption) -> dict[str, Any]:
@@ -267,6 +269,9 @@ def _operation(described: PathOperation) -> dict[str, Any]:
         operation["parameters"] = parameters
     if described.body is not None:
         operation["requestBody"] = {"required": True, "content": {JSON: {"schema": described.body}}}
+    if described.anonymous:
+        # No token needed; one that is sent is still verified.
+        operation["security"] = [{}, {"bearer": []}]
     return operation
 
 

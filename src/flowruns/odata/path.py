@@ -24,8 +24,14 @@ from flowruns.edm.industrydata import (
     external,
     industry_data_hub,
 )
-from flowruns.edm.model import EntitySetBinding, EntityType, Function, NavigationProperty
-from flowruns.errors import BadRequest
+from flowruns.edm.model import (
+    EntitySetBinding,
+    EntityType,
+    Function,
+    GraphOnly,
+    NavigationProperty,
+)
+from flowruns.errors import BadRequest, NotSupported
 
 # Matched with fullmatch: a segment is a key only when nothing, not even a newline, follows it.
 _KEY_IN_PARENS = re.compile(r"(?P<name>[^(]*)\((?P<key>.*)\)", re.DOTALL)
@@ -202,6 +208,41 @@ def resolve(path: str) -> Resource:
     return _resolve_below_hub(rest)
 
 
+def graph_only_paths() -> list[tuple[str, GraphOnly]]:
+    """Every path of Microsoft Graph that the model declares flowruns does not implement
+    (``graph_only``), below the service root, with the member it goes through."""
+    return [
+        (_graph_only_address(owner, member), member)
+        for owner in MODEL.entity_types.values()
+        for member in owner.graph_only
+    ]
+
+
+def _graph_only_address(owner: EntityType, member: GraphOnly) -> str:
+    if owner is industry_data_hub:
+        return f"{HUB_PATH}/{member.name}"
+    collection = f"{HUB_PATH}/{binding_for(owner).name}"
+    return (
+        f"{collection}/{member.name}"
+        if member.on_collection
+        else (f"{collection}/{{id}}/{member.name}")
+    )
+
+
+def _not_implemented(entity_type: EntityType, name: str, *, on_collection: bool) -> None:
+    """501 when ``name`` (a segment after an entity of ``entity_type``, or after a collection
+    of them) is a Graph member the model declares flowruns does not implement."""
+    short = name.rsplit(".", 1)[-1] if name.lower().startswith("microsoft.graph.") else name
+    for owner in entity_type.lineage():
+        for member in owner.graph_only:
+            if member.name.lower() == short.lower() and member.on_collection == on_collection:
+                raise NotSupported(
+                    f"{_graph_only_address(owner, member)} is a Microsoft Graph {member.kind} "
+                    "that flowruns does not implement.",
+                    target=member.name,
+                )
+
+
 def _no_segment(segment: str) -> BadRequest:
     return BadRequest(f"Resource not found for the segment '{segment}'.")
 
@@ -233,6 +274,7 @@ def _resolve_below_hub(segments: list[str]) -> Resource:
     name, key = _split_key(segments[0])
     binding = _SETS_BY_LOWER_NAME.get(name.lower())
     if binding is None:
+        _not_implemented(industry_data_hub, name, on_collection=False)
         raise _no_segment(segments[0])
     collection = CollectionRef(binding)
     current: CollectionRef | EntityRef = collection
@@ -285,9 +327,10 @@ def _step_from_collection(current: CollectionRef, segment: str) -> CollectionRef
         if current.cast is not None:
             raise _no_segment(segment)
         return CollectionRef(current.binding, current.via, cast)
+    name, key = _split_key(segment)
+    _not_implemented(current.type, name, on_collection=True)
     if segment.lower().startswith("microsoft.graph."):
         raise _no_segment(segment)
-    name, key = _split_key(segment)
     if key is not None:
         raise _no_segment(segment)
     return EntityRef(current.binding, name, collection=current)
@@ -305,6 +348,7 @@ def _step_from_entity(current: EntityRef, segment: str) -> CollectionRef | Entit
         return FunctionCall(current, function)
     nav = next((n for n in current.type.navigations if n.name.lower() == name.lower()), None)
     if nav is None:
+        _not_implemented(current.type, name, on_collection=False)
         raise _no_segment(segment)
     target_binding = binding_for(_target(nav))
     if nav.collection:
