@@ -102,8 +102,17 @@ def test_reads_and_writes_in_one_batch_answer_as_they_would_alone(client: TestCl
             _get("2", f"{RUNS}/{second['id']}?$select=displayName"),
             _get("3", f"{RUNS}/$count"),
             _new_run("4", "made in a batch"),
-            _write("5", "PATCH", f"{RUNS}/{first['id']}", {"displayName": "renamed"}),
-            {"id": "6", "method": "DELETE", "url": f"{RUNS}/{second['id']}"},
+            # Only dependsOn orders requests: the writes wait for the reads of what they change.
+            {
+                **_write("5", "PATCH", f"{RUNS}/{first['id']}", {"displayName": "renamed"}),
+                "dependsOn": ["1"],
+            },
+            {
+                "id": "6",
+                "method": "DELETE",
+                "url": f"{RUNS}/{second['id']}",
+                "dependsOn": ["2", "3"],
+            },
         ],
     )
     alone = client.get(run_url(first["id"]))

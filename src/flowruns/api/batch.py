@@ -74,8 +74,9 @@ _CONNECTION_HEADERS = frozenset(
 )
 # What a request takes from the batch's own headers.
 _FROM_BATCH = ("host", "authorization")
-# Response headers that describe the message of one connection, not the answer.
-_MESSAGE_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+# Response headers that describe the message of one connection, not the answer (a request of a
+# batch negotiates no encoding, so the Vary of the compression layer says nothing of it).
+_MESSAGE_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "vary"})
 _CONTROLS = frozenset(chr(c) for c in [*range(0x20), 0x7F])
 # Characters a URL may hold as they are; anything else is percent-encoded, as a client would.
 _SAFE_IN_PATH = "/:@!$&'()*+,;=%-._~"
