@@ -188,15 +188,17 @@ class Horizon:
     key: Key
 
 
+_PG_HORIZON = "SELECT epoch, pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM change_log"
+
+
+_PG_HORIZON = "SELECT epoch, pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM change_log"
+
+
 def horizon(connection: Connection) -> Horizon:
     """The horizon of the read transaction ``connection`` is in: call it first, so that it
     is taken in the snapshot the rest of the transaction reads."""
     if dialect_of(connection).concurrent_writers:
-        row = connection.execute(
-            text(
-                "SELECT epoch, pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM change_log"
-            )
-        ).one()
+        row = connection.execute(text(_PG_HORIZON)).one()
         return Horizon(row[0], (int(row[1]), 0))
     epoch, position = connection.execute(select(change_log.c.epoch, change_log.c.position)).one()
     return Horizon(epoch, (0, int(position) + 1))
