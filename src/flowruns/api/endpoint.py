@@ -41,8 +41,8 @@ from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import HUB_PATH, MODEL, external
 from flowruns.errors import InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
-from flowruns.odata.payload import aggregated_json, context_url, entity_json
 from flowruns.odata.deltatoken import DeltaTokens, Round
+from flowruns.odata.payload import aggregated_json, context_url, entity_json
 from flowruns.odata.query import QueryOptions, page_size, parse_options
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import Record
