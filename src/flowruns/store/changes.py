@@ -13,13 +13,14 @@ still known).
 
 - On PostgreSQL, ``txn`` is the id of the writing transaction (``pg_current_xact_id()``) and
   ``position`` a sequence number. Transactions commit in another order than they take ids, so
-  a reader is only ever handed the changes of transactions older than the oldest one still
-  writing: the *horizon* of its snapshot is ``(pg_snapshot_xmin(pg_current_snapshot()), 0)``.
-  Every transaction below that id has ended — committed (and visible in the snapshot) or
-  rolled back — and every transaction that will still write has a larger id. So the log below
-  the horizon never changes again, and a reader that has read up to it misses nothing later.
-  The price: a long write transaction holds the horizon (and so every delta reader) back until
-  it ends.
+  a reader is only ever handed the changes of transactions older than the oldest one that
+  was still in flight when its snapshot was taken (``pg_current_snapshot()``), leaving out
+  only those whose sessions are connected to another database: that is the *horizon*, as a
+  key ``(id, 0)``. Every transaction of this database below it has ended — committed (and
+  visible in the snapshot) or rolled back — and every transaction that will still write has a
+  larger id. So the log below the horizon never changes again, and a reader that has read up
+  to it misses nothing later. The price: a long write transaction of this database holds the
+  horizon (and so every delta reader) back until it ends.
 - On SQLite one transaction writes at a time (``BEGIN IMMEDIATE``), and the triggers take each
   position from the ``change_log`` counter inside that writing transaction, under its write
   lock: positions are handed out in commit order. ``txn`` is 0 and the horizon is the counter
@@ -188,10 +189,26 @@ class Horizon:
     key: Key
 
 
-_PG_HORIZON = "SELECT epoch, pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM change_log"
-
-
-_PG_HORIZON = "SELECT epoch, pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM change_log"
+# The oldest transaction of the snapshot still in flight that may write this database's log,
+# or, with none, the snapshot's first unassigned id. A transaction in flight is left out only
+# when its session is connected to another database (it can never write here): the snapshot's
+# ids are the whole server's, and CREATE DATABASE or a long load elsewhere would otherwise
+# hold every reader back. One that ended since the snapshot was taken is no longer listed, so
+# it counts, as it must (its changes are not in the snapshot).
+_PG_HORIZON = """
+WITH snapshot AS (SELECT pg_current_snapshot() AS s),
+elsewhere AS (
+  SELECT backend_xid FROM pg_stat_activity
+  WHERE backend_xid IS NOT NULL
+    AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())
+)
+SELECT epoch, coalesce(
+  (SELECT min(x) FROM pg_snapshot_xip(s) AS x
+   WHERE xid(x) NOT IN (SELECT backend_xid FROM elsewhere)),
+  pg_snapshot_xmax(s)
+)::text::bigint
+FROM change_log, snapshot
+"""
 
 
 def horizon(connection: Connection) -> Horizon:
