@@ -24,6 +24,8 @@ LABELS = {
     "counts": "8b. overview: counts by status",
     "running": "8c. overview: running now",
     "failures": "8d. overview: latest failures",
+    "delta-empty": "9. delta poll, nothing changed",
+    "delta-changes": "10. delta poll, 100 changes",
 }
 # The dashboard overview's requests, together compared with one filtered first page.
 OVERVIEW = ("chart", "counts", "running", "failures")
@@ -204,6 +206,30 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
                 lambda v: v >= 0.5,
                 "",
             )
+        check(
+            f"{size:,} runs, scenario 9 cost / scenario 1 cost ≤ 1",
+            results.ratio((size, "get"), (size, "delta-empty")),
+            lambda v: v <= 1,
+            "",
+            results.cpu_ratio((size, "delta-empty"), (size, "get")),
+        )
+        check(
+            f"{size:,} runs, scenario 10 cost / scenario 2 cost ≤ 1",
+            results.ratio((size, "list"), (size, "delta-changes")),
+            lambda v: v <= 1,
+            "",
+            results.cpu_ratio((size, "delta-changes"), (size, "list")),
+        )
+        if results.baseline is not None:
+            for scenario in ("create", "patch"):
+                number = LABELS[scenario][0]
+                check(
+                    f"{size:,} runs, scenario {number} cost / {results.baseline}'s ≤ 1.1",
+                    results.baseline_ratio((size, scenario), time_per_request),
+                    lambda v: v <= 1.1,
+                    "",
+                    results.baseline_ratio((size, scenario), server_cpu),
+                )
     small, large = min(sizes), max(sizes)
     if small != large:
         for scenario in READS:
