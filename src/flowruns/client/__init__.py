@@ -13,7 +13,7 @@ See docs/sdk.md.
 
 from flowruns.client.async_recorder import AsyncRunRecorder
 from flowruns.client.asynchronous import AsyncClient
-from flowruns.client.calls import Page
+from flowruns.client.calls import DeltaPage, Page, Removed
 from flowruns.client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -61,6 +61,7 @@ __all__ = [
     "ConflictError",
     "DataShareOutgoingFlow",
     "DataShareSharingState",
+    "DeltaPage",
     "Entity",
     "F",
     "Filter",
@@ -84,6 +85,7 @@ __all__ = [
     "PublicInnerError",
     "ReadinessStatus",
     "RecorderOptions",
+    "Removed",
     "RetryPolicy",
     "Run",
     "RunGroup",

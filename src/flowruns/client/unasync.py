@@ -29,12 +29,14 @@ RENAMES = {
     "AsyncClient": "Client",  # the SDK's and httpx's
     "AsyncRuns": "Runs",
     "AsyncProcesses": "Processes",
+    "AsyncDelta": "Delta",
     "AsyncRunRecorder": "RunRecorder",
     "async_recorder": "recorder",
     "async_recorded": "recorded",
     "AsyncIterator": "Iterator",
     "AsyncBaseTransport": "BaseTransport",
     "__aenter__": "__enter__",
+    "__aiter__": "__iter__",
     "__aexit__": "__exit__",
     "aclose": "close",
     "anyio": "time",  # the client needs anyio only to sleep

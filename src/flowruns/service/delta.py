@@ -147,15 +147,15 @@ def changes_page(
         more = len(found) > limit
         found = found[:limit]
         ids = frozenset(change.entity_id for change in found)
-        scope = replace(collection_scope(transaction, tenant, collection), ids=ids)
-        query = Query(order=(order_by(collection.type, "id", False),), filter=options.filter)
-        matching = {
-            r.id: r
-            for r in queries.read_page(
-                transaction, scope, query, Window(limit=max(len(ids), 1))
-            ).records
-        }
-        existing = entities.get_many(transaction, spec, tenant, sorted(ids - matching.keys()))
+        matching: dict[str, Record] = {}
+        existing: dict[str, Record] = {}
+        if ids:
+            scope = replace(collection_scope(transaction, tenant, collection), ids=ids)
+            query = Query(order=(order_by(collection.type, "id", False),), filter=options.filter)
+            page = queries.read_page(transaction, scope, query, Window(limit=len(ids)))
+            matching = {r.id: r for r in page.records}
+            missing = sorted(ids - matching.keys())
+            existing = entities.get_many(transaction, spec, tenant, missing)
     items: list[Record | Removed] = []
     for change in found:
         record = matching.get(change.entity_id)

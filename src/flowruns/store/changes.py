@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, select, text, tuple_
+from sqlalchemy import Connection, Select, and_, bindparam, insert, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -211,13 +213,16 @@ FROM change_log, snapshot
 """
 
 
+_PG_HORIZON_STATEMENT = text(_PG_HORIZON)
+
+
 def horizon(connection: Connection) -> Horizon:
     """The horizon of the read transaction ``connection`` is in: call it first, so that it
     is taken in the snapshot the rest of the transaction reads."""
     if dialect_of(connection).concurrent_writers:
-        row = connection.execute(text(_PG_HORIZON)).one()
+        row = connection.execute(_PG_HORIZON_STATEMENT).one()
         return Horizon(row[0], (int(row[1]), 0))
-    epoch, position = connection.execute(select(change_log.c.epoch, change_log.c.position)).one()
+    epoch, position = connection.execute(_SQLITE_HORIZON).one()
     return Horizon(epoch, (0, int(position) + 1))
 
 
@@ -242,43 +247,67 @@ def latest_changes(
     """Up to ``limit`` entities of ``tenant``'s table ``entity_set`` (of ``types``, when given)
     whose latest change below ``below`` comes after ``after``, in the order of those changes:
     each entity once, however often it changed."""
+    parameters = {
+        "tenant": tenant,
+        "entity_set": entity_set,
+        "after_txn": after[0],
+        "after_position": after[1],
+        "below_txn": below[0],
+        "below_position": below[1],
+        "limit": limit,
+    }
+    rows = connection.execute(_latest_changes(types), parameters)
+    return [Change((int(r.txn), int(r.position)), r.entity_id, r.type) for r in rows]
+
+
+@lru_cache(maxsize=16)
+def _latest_changes(types: tuple[str, ...] | None) -> Select[Any]:
+    """The statement of :func:`latest_changes`, built once per ``types``: a poll that finds
+    nothing costs little more than executing it."""
     later = aliased(changes)
     c = changes.c
     key = tuple_(c.txn, c.position)
-    superseded = exists().where(
-        later.c.tenant_id == c.tenant_id,
-        later.c.entity_set == c.entity_set,
-        later.c.entity_id == c.entity_id,
-        tuple_(later.c.txn, later.c.position) > key,
-        tuple_(later.c.txn, later.c.position) < tuple_(*below),
+    below = tuple_(bindparam("below_txn"), bindparam("below_position"))
+    # A column of ix_changes_entity, not `*`: SQLite then reads the probe from that index
+    # (by entity) rather than ranging over the tenant's whole log by primary key.
+    superseded = (
+        select(later.c.position)
+        .where(
+            later.c.tenant_id == c.tenant_id,
+            later.c.entity_set == c.entity_set,
+            later.c.entity_id == c.entity_id,
+            tuple_(later.c.txn, later.c.position) > key,
+            tuple_(later.c.txn, later.c.position) < below,
+        )
+        .exists()
     )
     conditions = [
-        c.tenant_id == tenant,
-        c.entity_set == entity_set,
-        key > tuple_(*after),
-        key < tuple_(*below),
+        c.tenant_id == bindparam("tenant"),
+        c.entity_set == bindparam("entity_set"),
+        key > tuple_(bindparam("after_txn"), bindparam("after_position")),
+        key < below,
         ~superseded,
     ]
     if types is not None:
         conditions.append(c.type.in_(types))
-    statement = (
+    return (
         select(c.txn, c.position, c.entity_id, c.type)
         .where(and_(*conditions))
         .order_by(c.txn, c.position)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    return [
-        Change((int(r.txn), int(r.position)), r.entity_id, r.type)
-        for r in connection.execute(statement)
-    ]
+
+
+_BASELINE = select(change_baselines.c.txn, change_baselines.c.position).where(
+    change_baselines.c.tenant_id == bindparam("tenant"),
+    change_baselines.c.entity_set == bindparam("entity_set"),
+)
+_SQLITE_HORIZON = select(change_log.c.epoch, change_log.c.position)
 
 
 def baseline(connection: Connection, tenant: str, entity_set: str) -> Key | None:
     """The key of the newest change of the tenant's table that was pruned, if any was."""
-    b = change_baselines.c
-    row = connection.execute(
-        select(b.txn, b.position).where(b.tenant_id == tenant, b.entity_set == entity_set)
-    ).first()
+    row = connection.execute(_BASELINE, {"tenant": tenant, "entity_set": entity_set}).first()
     return None if row is None else (int(row.txn), int(row.position))
 
 

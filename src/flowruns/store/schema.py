@@ -229,8 +229,17 @@ changes = Table(
     Column("type", _string(64), nullable=False),
     Column("changed", BigInteger, nullable=False),  # ticks, for retention
     PrimaryKeyConstraint("tenant_id", "entity_set", "txn", "position"),
+    sqlite_with_rowid=False,  # stored in its key's order: one b-tree fewer to write per change
 )
-Index("ix_changes_entity", changes.c.tenant_id, changes.c.entity_set, changes.c.entity_id)
+# Whether an entity changed again later: its changes by key, without reading the table.
+Index(
+    "ix_changes_entity",
+    changes.c.tenant_id,
+    changes.c.entity_set,
+    changes.c.entity_id,
+    changes.c.txn,
+    changes.c.position,
+)
 
 # Per tenant and entity table: the key of the newest change pruned, below which a delta token
 # can no longer be answered (410 syncStateNotFound).

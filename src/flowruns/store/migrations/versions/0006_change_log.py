@@ -35,8 +35,13 @@ def upgrade() -> None:
         sa.Column("type", _string(64), nullable=False),
         sa.Column("changed", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "entity_set", "txn", "position"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_changes_entity", "changes", ["tenant_id", "entity_set", "entity_id"])
+    op.create_index(
+        "ix_changes_entity",
+        "changes",
+        ["tenant_id", "entity_set", "entity_id", "txn", "position"],
+    )
     op.create_table(
         "change_baselines",
         sa.Column("tenant_id", _string(36), nullable=False),
