@@ -4,6 +4,9 @@ in tokens, the URL forms Graph clients send, tokens that are tampered with or ex
 from __future__ import annotations
 
 import base64
+import re
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -285,3 +288,55 @@ def test_a_token_older_than_the_retention_is_410(settings: Settings) -> None:
     with TestClient(app, base_url="http://testserver", headers=bearer(settings)) as client:
         _, link = _round(client, RUNS_DELTA)
         assert_error(client.get(link), 410, "syncStateNotFound")
+
+
+_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+_HTTP_BLOCK = re.compile(r"^```http\n(.*?)^```$", re.DOTALL | re.MULTILINE)
+_VARYING = (
+    (re.compile(r"\$(skip|delta)token=[\w.~…%-]+"), r"$\1token=<token>"),
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"), "<id>"),
+    (re.compile(r'W/\\?"[0-9a-f]{16}\\?"'), "<etag>"),
+)
+
+
+def _normalised(body: dict[str, Any]) -> dict[str, Any]:
+    text = orjson.dumps(body).decode()
+    for pattern, replacement in _VARYING:
+        text = pattern.sub(replacement, text)
+    normalised: dict[str, Any] = orjson.loads(text)
+    return normalised
+
+
+def _links(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "value"}
+
+
+def _documented_bodies() -> list[dict[str, Any]]:
+    section = _DOC.read_text().split("\n### Delta query\n", 1)[1].split("\n## ", 1)[0]
+    blocks = _HTTP_BLOCK.findall(section)
+    return [orjson.loads(block.split("\n\n", 1)[1]) for block in blocks[1:]]
+
+
+def test_the_api_guide_shows_what_delta_answers(settings: Settings) -> None:
+    """docs/api.md's delta example, replayed: each answer as the guide shows it."""
+    first, last, changed, quiet = (_normalised(body) for body in _documented_bodies())
+    app = create_app(settings)
+    with TestClient(app, base_url="http://127.0.0.1:8000", headers=bearer(settings)) as client:
+        process = create_process(client, "Nightly roster export")
+        runs = f"{HUB}/processes/{process['id']}/runs"
+        older = create_run(client, "Nightly roster export 2026-12-01", collection=runs)
+        newer = create_run(client, "Nightly roster export 2026-12-02", collection=runs)
+        one = {"Prefer": "odata.maxpagesize=1"}
+        page = client.get(f"{RUNS_DELTA}?$select=displayName,status", headers=one).json()
+        second = client.get(page["@odata.nextLink"], headers=one).json()
+        # The first round goes by id: which run comes first differs from run to run.
+        pages = [_normalised(page), _normalised(second)]
+        assert [_links(p) for p in pages] == [_links(first), _links(last)]
+        assert sorted(str(p["value"]) for p in pages) == sorted(
+            str(p["value"]) for p in (first, last)
+        )
+        client.patch(f"{HUB}/runs/{newer['id']}", json={"status": "completed"})
+        client.delete(f"{HUB}/runs/{older['id']}")
+        later = client.get(second["@odata.deltaLink"]).json()
+        assert _normalised(later) == changed
+        assert _normalised(client.get(later["@odata.deltaLink"]).json()) == quiet

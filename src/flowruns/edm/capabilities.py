@@ -60,7 +60,6 @@ QUERY_OPTIONS = (
     QueryOption(
         "deltatoken",
         "The state a deltaLink continues from; 'latest' starts at the current state.",
-        documented=False,
     ),
     QueryOption("format", "json (the only format).", entity=True, documented=False),
 )
