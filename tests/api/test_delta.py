@@ -7,6 +7,7 @@ import base64
 import re
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import orjson
 import pytest
@@ -340,3 +341,37 @@ def test_the_api_guide_shows_what_delta_answers(settings: Settings) -> None:
         later = client.get(second["@odata.deltaLink"]).json()
         assert _normalised(later) == changed
         assert _normalised(client.get(later["@odata.deltaLink"]).json()) == quiet
+
+
+EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
+
+
+def test_metadata_and_openapi_declare_delta_as_graph_does(client: TestClient) -> None:
+    root = ElementTree.fromstring(client.get("/beta/$metadata").content)
+    graph = next(s for s in root.iter(f"{EDM}Schema") if s.get("Namespace") == "microsoft.graph")
+    bound = {
+        f.find(f"{EDM}Parameter").get("Type"): f.find(f"{EDM}ReturnType").get("Type")  # type: ignore[union-attr]
+        for f in graph.iter(f"{EDM}Function")
+        if f.get("Name") == "delta"
+    }
+    assert bound == {
+        f"Collection({NS}.run)": f"Collection({NS}.run)",
+        f"Collection({NS}.process)": f"Collection({NS}.process)",
+    }
+    tracked = {
+        annotations.get("Target")
+        for annotations in root.iter(f"{EDM}Annotations")
+        for term in annotations.iter(f"{EDM}Annotation")
+        if term.get("Term") == "Org.OData.Capabilities.V1.ChangeTracking"
+        and term.find(f"{EDM}Record/{EDM}PropertyValue[@Property='Supported']").get("Bool")  # type: ignore[union-attr]
+        == "true"
+    }
+    assert tracked == {
+        f"{NS}.industryDataHub/{name}" for name in ("runs", "processes", "runGroups")
+    }
+    paths = client.get("/openapi.json").json()["paths"]
+    for name in ("runs", "processes", "runGroups"):
+        operation = paths[f"/external/industryData/{name}/delta"]["get"]
+        options = {p["name"] for p in operation["parameters"]}
+        assert options == {"$select", "$filter", "$deltatoken"}
+        assert "@odata.deltaLink" in str(operation["responses"]["200"])
