@@ -37,8 +37,10 @@ from bench.scenarios import (
     Targets,
     ceiling_requests,
     compression_requests,
+    delta_requests,
     discover,
     flowruns_requests,
+    latest_delta_link,
     overview_requests,
 )
 from bench.servers import Server, cpu_seconds, free_port
@@ -223,7 +225,7 @@ def _measure(
                 if number % 2:
                     turns.reverse()
             for who, measured, into in turns:
-                sample = into[key] = _sample(measured, script, args)
+                sample = into[key] = _sample(_fresh(measured, key[1]), script, args)
                 print(
                     f"  round {number + 1} {key[0]:>9,} {LABELS[key[1]]:<38}"
                     f" {sample.requests_per_s:8,.0f} req/s  p50 {sample.p50_ms:7.2f} ms"
@@ -277,11 +279,13 @@ def _flowruns(
     print(f"  auth: {'bearer token from flowruns token' if headers else 'none'}", flush=True)
     with httpx.Client(timeout=120, headers=dict(headers)) as client:
         found = discover(client, server.base)
+        deltas = delta_requests(client, server.base, headers, found.run_ids)
     query = "status and type" if found.filtered else "type only (no $filter on this server)"
     print(f"  list query: {found.list_url} [{query}]", flush=True)
     requests = flowruns_requests(found, server.base, headers)
     requests |= overview_requests(server.base, headers)
     requests |= compression_requests(server.base, headers)
+    requests |= deltas
     selected = {n: r for n, r in requests.items() if args.scenarios is None or n in args.scenarios}
     return server, found, selected
 
@@ -307,6 +311,17 @@ def _incomparable(
         if not answer.is_success:
             return f"{who} answers {answer.status_code}"
     return None
+
+
+def _fresh(load: Load, scenario: str) -> Load:
+    """The load to sample now: the empty delta poll follows a deltaLink taken just before, so
+    that what the write scenarios changed since the last sample is not in it."""
+    if scenario != "delta-empty":
+        return load
+    with httpx.Client(timeout=120, headers=dict(load.request.headers)) as client:
+        link = latest_delta_link(client, load.server.base)
+    assert link is not None
+    return replace(load, request=replace(load.request, url=link))
 
 
 def _sample(load: Load, script: str, args: argparse.Namespace) -> Sample:

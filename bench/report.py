@@ -27,6 +27,8 @@ LABELS = {
     "big-page": "9a. 999-run page, identity",
     "big-page-gzip": "9b. 999-run page, gzip",
     "big-page-br": "9c. 999-run page, brotli",
+    "delta-empty": "10a. delta poll, nothing changed",
+    "delta-changes": "10b. delta poll, 100 changes",
 }
 # The dashboard overview's requests, together compared with one filtered first page.
 OVERVIEW = ("chart", "counts", "running", "failures")
@@ -213,6 +215,30 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
                 lines.append(
                     f"- {size:,} runs, scenario {LABELS[coded][:2]} / 9a server CPU per request: "
                     f"{cpu:.3g} (reference: what {coding} costs on the largest page)"
+                )
+        check(
+            f"{size:,} runs, scenario 10a cost / scenario 1 cost ≤ 1",
+            results.ratio((size, "get"), (size, "delta-empty")),
+            lambda v: v <= 1,
+            "",
+            results.cpu_ratio((size, "delta-empty"), (size, "get")),
+        )
+        check(
+            f"{size:,} runs, scenario 10b cost / scenario 2 cost ≤ 1",
+            results.ratio((size, "list"), (size, "delta-changes")),
+            lambda v: v <= 1,
+            "",
+            results.cpu_ratio((size, "delta-changes"), (size, "list")),
+        )
+        if results.baseline is not None:
+            for scenario in ("create", "patch"):
+                number = LABELS[scenario][0]
+                check(
+                    f"{size:,} runs, scenario {number} cost / {results.baseline}'s ≤ 1.1",
+                    results.baseline_ratio((size, scenario), time_per_request),
+                    lambda v: v <= 1.1,
+                    "",
+                    results.baseline_ratio((size, scenario), server_cpu),
                 )
     small, large = min(sizes), max(sizes)
     if small != large:

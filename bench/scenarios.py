@@ -150,6 +150,45 @@ def overview_requests(
     }
 
 
+DELTA_PATH = f"{HUB}/runs/delta()"
+DELTA_SCENARIOS = ("delta-empty", "delta-changes")
+
+
+def latest_delta_link(client: httpx.Client, base: str) -> str | None:
+    """A deltaLink at the current state (``$deltatoken=latest``): following it is an empty
+    delta poll until something changes. None when the server has no delta query."""
+    answer = client.get(f"{base}{DELTA_PATH}?$deltatoken=latest")
+    if answer.status_code != 200:
+        return None
+    return str(answer.json()["@odata.deltaLink"])
+
+
+def delta_requests(
+    client: httpx.Client, base: str, auth: tuple[tuple[str, str], ...], run_ids: tuple[str, ...]
+) -> dict[str, Request]:
+    """Scenarios 9 and 10: a delta poll with nothing changed (its link is taken afresh before
+    every sample, as the write scenarios change runs), and one whose first page holds
+    ``PAGE_SIZE`` changes (a deltaLink with ``PAGE_SIZE + 1`` runs changed after it: later
+    changes only add to what follows, so its first page stays a full page)."""
+    start = latest_delta_link(client, base)
+    if start is None:
+        return {}
+    changed = run_ids[: PAGE_SIZE + 1]
+    if len(changed) <= PAGE_SIZE:
+        return {}
+    for number, run_id in enumerate(changed):
+        answer = client.patch(
+            f"{base}{HUB}/runs/{run_id}", json={"statistics": {"benchDelta": number + 1}}
+        )
+        answer.raise_for_status()
+    empty = latest_delta_link(client, base)
+    assert empty is not None
+    return {
+        "delta-empty": Request("GET", empty, auth),
+        "delta-changes": Request("GET", start, auth),
+    }
+
+
 def ceiling_requests(base: str, run_id: str) -> dict[str, Request]:
     """Scenarios 6 and 7, and the bare read by key, on the bare Starlette app of one history."""
     requests = {

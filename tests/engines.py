@@ -43,7 +43,15 @@ _CREATE_PLAIN = "CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0"
 # a millisecond, where TRUNCATE (new files for every table and index) takes tens.
 _EMPTY = "; ".join(
     f"DELETE FROM {table}"
-    for table in ("run_group_members", "idempotency_keys", "runs", "run_days", "processes")
+    for table in (
+        "run_group_members",
+        "idempotency_keys",
+        "runs",
+        "run_days",
+        "processes",
+        "changes",
+        "change_baselines",
+    )
 )
 
 

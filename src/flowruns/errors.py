@@ -69,6 +69,13 @@ class Conflict(GraphError):
     code = "conflict"
 
 
+class SyncStateNotFound(GraphError):
+    """A delta token older than the change log keeps: the client must synchronise afresh."""
+
+    status = 410
+    code = "syncStateNotFound"
+
+
 class PreconditionFailed(GraphError):
     status = 412
     code = "resourceModified"

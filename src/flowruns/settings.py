@@ -19,6 +19,7 @@ SECRET_FILE = "secret.key"
 LOCAL_ISSUER = "flowruns-local"
 LOCAL_AUDIENCE = "api://flowruns"
 DEFAULT_RUN_TIMEOUT_SECONDS = 3600.0
+DEFAULT_CHANGE_RETENTION_SECONDS = 7 * 24 * 3600.0
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
@@ -49,6 +50,25 @@ def parse_run_timeout(text: str) -> float:
             ) from None
     if not 0 <= seconds < float("inf"):
         raise InvalidSetting(f"'{text}' is not a run timeout; it must be 0 (off) or more")
+    return seconds
+
+
+def parse_change_retention(text: str) -> float:
+    """Seconds, more than 0, that the change log keeps a change, as seconds (``604800``) or an
+    ISO 8601 duration (``P7D``). Raises :class:`InvalidSetting`."""
+    text = text.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = parse_duration(text.upper()) / TICKS_PER_SECOND
+        except ValueError:
+            raise InvalidSetting(
+                f"'{text}' is not a change retention; give seconds (604800) or an ISO 8601 "
+                "duration (P7D)"
+            ) from None
+    if not 0 < seconds < float("inf"):
+        raise InvalidSetting(f"'{text}' is not a change retention; it must be more than 0")
     return seconds
 
 
@@ -219,6 +239,8 @@ class Settings:
     redis_cooldown_seconds: float = 30.0
     # A running run untouched for longer than this is failed (runTimedOut); 0 turns it off.
     run_timeout_seconds: float = DEFAULT_RUN_TIMEOUT_SECONDS
+    # How long the change log keeps a change: delta tokens older than this answer 410.
+    change_retention_seconds: float = DEFAULT_CHANGE_RETENTION_SECONDS
     # Limits on a connection, before a request reaches the app (api/protocol.py).
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
@@ -277,6 +299,10 @@ class Settings:
                 settings.run_timeout_seconds = parse_run_timeout(env["FLOWRUNS_RUN_TIMEOUT"])
             except InvalidSetting as error:
                 raise InvalidSetting(f"FLOWRUNS_RUN_TIMEOUT: {error}") from None
+        if env.get("FLOWRUNS_CHANGE_RETENTION"):
+            settings.change_retention_seconds = _variable(
+                "FLOWRUNS_CHANGE_RETENTION", parse_change_retention
+            )
         if env.get("FLOWRUNS_MAX_HEADER_BYTES"):
             settings.max_header_bytes = _variable(
                 "FLOWRUNS_MAX_HEADER_BYTES", parse_max_header_bytes
@@ -315,6 +341,7 @@ class Settings:
         if not self.auth:
             env["FLOWRUNS_NO_AUTH"] = "1"
         env["FLOWRUNS_RUN_TIMEOUT"] = repr(self.run_timeout_seconds)
+        env["FLOWRUNS_CHANGE_RETENTION"] = repr(self.change_retention_seconds)
         env["FLOWRUNS_MAX_HEADER_BYTES"] = str(self.max_header_bytes)
         env["FLOWRUNS_HEADER_TIMEOUT"] = repr(self.header_timeout_seconds)
         env["FLOWRUNS_BODY_TIMEOUT"] = repr(self.body_timeout_seconds)

@@ -309,3 +309,33 @@ def test_a_phone_shows_every_page_without_sideways_scrolling(
     finally:
         page.context.close()
     assert problems.messages == []
+
+
+def test_live_updates_follow_delta_links_and_read_nothing_else_when_nothing_changed(
+    page: Page, history: History
+) -> None:
+    sign_in(page, history, "#/")
+    _main(page)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    def follows(url: str) -> bool:
+        return "/runs/delta()" in url and "%24deltatoken=latest" not in url
+
+    # Live updates until one finds nothing changed (the history's own runs may still move).
+    for _ in range(10):
+        with page.expect_response(lambda r: follows(r.url), timeout=LIVE_TIMEOUT_MS) as answer:
+            pass
+        if answer.value.json()["value"] == []:
+            break
+    requests.clear()
+    with page.expect_request(lambda r: follows(r.url), timeout=LIVE_TIMEOUT_MS):
+        pass
+    # A whole live update with no change in between: one delta page, and nothing re-read.
+    api = [url for url in requests if "/beta/" in url]
+    assert len(api) == 1, api
+    assert "$deltatoken=" in api[0]
+    # A change makes the next update read the overview again.
+    history.create_run(LIVE, "Live run F")
+    running = page.get_by_role("region", name=re.compile("Running now"))
+    expect(running.get_by_role("link", name="Live run F")).to_be_visible(timeout=LIVE_TIMEOUT_MS)

@@ -11,7 +11,10 @@ import uuid
 
 import pytest
 
-from tests.cli.conftest import Service, free_url
+from flowruns.cli.runs import RunningRuns, run_filter
+from flowruns.client import Client
+from tests.cli.conftest import HUB, Service, free_url
+from tests.client.recording import RecordingTransport
 
 
 def test_runs_list_filters_by_status_process_and_time_as_json(service: Service) -> None:
@@ -342,3 +345,27 @@ def test_errors_point_at_the_fix(service: Service) -> None:
     assert no_beta.returncode == 1
     said = " ".join(no_beta.stderr.split())
     assert f"The OData service root ends in /beta: {root}/beta" in said
+
+
+def test_watch_refreshes_follow_delta_links(service: Service) -> None:
+    """After its first refresh a watch asks only for what changed: the deltaLink's page."""
+    process = service.process(f"watch {uuid.uuid4()}")
+    first = service.run_of(process, displayName="first")
+    transport = RecordingTransport()
+    with Client(service.url, service.token, transport=transport) as sdk:
+        query = run_filter(["running"], process, None, None)
+        assert query is not None
+        running = RunningRuns(sdk, query, None)
+        running.refresh()
+        assert [r.display_name for r in running.newest(10)] == ["first"]
+        second = service.run_of(process, displayName="second")
+        finished = service.http.patch(f"{HUB}/runs/{first['id']}", json={"status": "completed"})
+        assert finished.status_code == 200
+        transport.exchanges.clear()
+        running.refresh()
+        assert [r.id for r in running.newest(10)] == [second["id"]]
+        (request, status), *more = transport.exchanges
+        assert not more
+        assert status == 200
+        assert "/runs/delta()" in request.url.path
+        assert "$deltatoken" in str(request.url)

@@ -25,7 +25,7 @@ from flowruns.api.routes import ROUTES
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
-from flowruns.service import counting, stale
+from flowruns.service import counting, retention, stale
 from flowruns.settings import Settings, parse_public_url
 from flowruns.store import migrations
 from flowruns.store.database import Database, open_engine
@@ -97,6 +97,9 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
                 background.start_soon(stale.check_forever, database, settings.run_timeout_seconds)
             if not database.is_sqlite:
                 background.start_soon(counting.fold_forever, database)
+            background.start_soon(
+                retention.prune_forever, database, settings.change_retention_seconds
+            )
             yield
             background.cancel_scope.cancel()
         await guard.close()

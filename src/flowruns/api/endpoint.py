@@ -30,16 +30,24 @@ from flowruns.api.inputs import (
 from flowruns.api.preferences import Preferences
 from flowruns.api.routing import RouteTable, not_allowed
 from flowruns.api.telemetry import UNMATCHED, name_route
-from flowruns.api.urls import SERVICE_ROOT_PATH, entity_url, next_link, service_root
+from flowruns.api.urls import (
+    SERVICE_ROOT_PATH,
+    delta_link,
+    entity_url,
+    next_link,
+    service_root,
+)
 from flowruns.edm.csdl import write_csdl
+from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import HUB_PATH, MODEL, external
 from flowruns.errors import GraphError, InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
+from flowruns.odata.deltatoken import DeltaTokens, Round
 from flowruns.odata.payload import aggregated_json, context_url, entity_json
-from flowruns.odata.query import QueryOptions, page_size
+from flowruns.odata.query import QueryOptions, page_size, parse_options
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import ProcessLink, Record
-from flowruns.service import aggregating, reading, writing
+from flowruns.service import aggregating, delta, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
 from flowruns.store.database import Database
@@ -390,6 +398,89 @@ class ODataEndpoint:
 
     # -- functions -----------------------------------------------------------------------
 
+    async def get_delta(
+        self, request: Request, call: paths.CollectionCall, options: QueryOptions
+    ) -> Response:
+        """``delta()``: the first round (no token), a page of a round (``$skiptoken``), the
+        next round (``$deltatoken``), or nothing but a deltaLink (``$deltatoken=latest``)."""
+        tenant = tenant_of(request)
+        collection = call.collection
+        tokens = DeltaTokens(self.tokens, tenant, collection.context())
+        size = page_size(None, Preferences.parse(request.headers.get("prefer")).max_page_size)
+        now = now_ticks()
+        if options.deltatoken is not None and options.skiptoken is not None:
+            raise InvalidRequest("Give either $deltatoken or $skiptoken, not both.")
+        given = options.deltatoken or options.skiptoken
+        page: delta.DeltaPage
+        if given is None:
+            page = await run_in_threadpool(
+                delta.initial_page,
+                self.db,
+                tenant,
+                collection,
+                options,
+                None,
+                size.size,
+                now,
+            )
+        elif options.deltatoken == "latest":
+            page = await run_in_threadpool(delta.latest, self.db, options, now)
+        else:
+            option = "$deltatoken" if options.deltatoken is not None else "$skiptoken"
+            token = tokens.decode(given, option)
+            for name, carried in (("select", token.select), ("filter", token.filter)):
+                if name in options.raw and options.raw[name] != carried:
+                    raise InvalidRequest(
+                        f"The {option} carries the round's ${name}; leave ${name} out, or start "
+                        "a new delta() request to change it.",
+                        target=f"${name}",
+                    )
+            carried_options = {
+                name: value
+                for name, value in (("select", token.select), ("filter", token.filter))
+                if value is not None
+            }
+            options = parse_options(carried_options, collection.type)
+            retention = round(self.settings.change_retention_seconds * TICKS_PER_SECOND)
+            if token.round is Round.INITIAL:
+                page = await run_in_threadpool(
+                    delta.initial_page,
+                    self.db,
+                    tenant,
+                    collection,
+                    options,
+                    token,
+                    size.size,
+                    now,
+                )
+            else:
+                page = await run_in_threadpool(
+                    delta.changes_page,
+                    self.db,
+                    tenant,
+                    collection,
+                    options,
+                    token,
+                    size.size,
+                    now,
+                    retention,
+                )
+        body: dict[str, Any] = {
+            "@odata.context": context_url(
+                service_root(request), collection.context(), options.select
+            )
+        }
+        encoded = tokens.encode(page.next)
+        if page.next.round is Round.STATE:
+            body["@odata.deltaLink"] = delta_link(request, "$deltatoken", encoded)
+        else:
+            body["@odata.nextLink"] = delta_link(request, "$skiptoken", encoded)
+        body["value"] = [_delta_item(item, options) for item in page.items]
+        headers = {}
+        if size.max_page_size is not None:
+            headers["Preference-Applied"] = f"odata.maxpagesize={size.max_page_size}"
+        return responses.json_response(request, body, headers=headers)
+
     async def get_errors_and_warnings_file(
         self, request: Request, call: paths.FunctionCall, _: QueryOptions
     ) -> Response:
@@ -398,3 +489,14 @@ class ODataEndpoint:
         )
         context = {"@odata.context": f"{service_root(request)}/$metadata#Edm.String"}
         return responses.streamed_value_response(request, context, pieces)
+
+
+def _delta_item(item: Record | delta.Removed, options: QueryOptions) -> dict[str, Any]:
+    """An entity of a delta page, or its removal as Graph writes one."""
+    if isinstance(item, Record):
+        return entity_json(item, options.select)
+    return {
+        "@odata.type": f"#{item.type.qualified_name}",
+        "id": item.id,
+        "@removed": {"reason": item.reason},
+    }

@@ -34,10 +34,7 @@ def query_options(request: Request, resource: paths.Resource, kind: QueryKind) -
     given = split_options(request.url.query)
     for option in QUERY_OPTIONS:
         if option.name in given and option not in kind.options:
-            raise InvalidRequest(
-                f"'${option.name}' applies to collections, not to a single entity.",
-                target=f"${option.name}",
-            )
+            raise InvalidRequest(kind.refusal(option.name), target=f"${option.name}")
     entity_type = paths.addressed_type(resource)
     assert entity_type is not None  # the route table admits options only where there is one
     return parse_options(given, entity_type)

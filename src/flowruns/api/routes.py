@@ -29,7 +29,7 @@ READ_RUNS = Need(Area.RUNS, write=False)
 WRITE_RUNS = Need(Area.RUNS, write=True)
 READ_FLOWS = Need(Area.FLOWS, write=False)
 WRITE_FLOWS = Need(Area.FLOWS, write=True)
-ENTITY, COLLECTION = QueryKind.ENTITY, QueryKind.COLLECTION
+ENTITY, COLLECTION, DELTA = QueryKind.ENTITY, QueryKind.COLLECTION, QueryKind.DELTA
 HUB = f"/{HUB_PATH}"
 
 
@@ -39,6 +39,20 @@ def _list(summary: str, need: Need) -> Operation[ODataEndpoint]:
 
 def _count(summary: str, need: Need) -> Operation[ODataEndpoint]:
     return Operation(ODataEndpoint.get_count, summary, Success.COUNT, (need,), COLLECTION)
+
+
+def _delta(template: str, what: str, need: Need) -> Route[ODataEndpoint]:
+    """``delta()`` of an entity set: its changes since a deltaLink's state."""
+    return Route(
+        template,
+        get=Operation(
+            ODataEndpoint.get_delta,
+            f"delta(): the {what} that changed, and those removed, since the last round",
+            Success.DELTA,
+            (need,),
+            DELTA,
+        ),
+    )
 
 
 def _runs_entity(template: str, what: str = "run") -> Route[ODataEndpoint]:
@@ -127,6 +141,7 @@ ROUTES = RouteTable[ODataEndpoint](
             ),
         ),
         Route(f"{HUB}/runs/$count", get=_count("Count runs", READ_RUNS)),
+        _delta(f"{HUB}/runs/delta", "runs", READ_RUNS),
         _runs_entity(f"{HUB}/runs/{{id}}"),
         _link(f"{HUB}/runs/{{id}}/$ref", "The link to a run", READ_RUNS),
         Route(
@@ -198,6 +213,7 @@ ROUTES = RouteTable[ODataEndpoint](
             ),
         ),
         Route(f"{HUB}/processes/$count", get=_count("Count processes", READ_FLOWS)),
+        _delta(f"{HUB}/processes/delta", "processes", READ_FLOWS),
         Route(
             f"{HUB}/processes/{{id}}",
             get=Operation(
@@ -249,6 +265,7 @@ ROUTES = RouteTable[ODataEndpoint](
             ),
         ),
         Route(f"{HUB}/runGroups/$count", get=_count("Count run groups", READ_RUNS)),
+        _delta(f"{HUB}/runGroups/delta", "run groups", READ_RUNS),
         _runs_entity(f"{HUB}/runGroups/{{id}}", "run group"),
         _link(f"{HUB}/runGroups/{{id}}/$ref", "The link to a run group", READ_RUNS),
         # Members are added by reference, never created in the group (the navigation is not

@@ -173,6 +173,8 @@ def _tag(resource: paths.Resource) -> str:
             return _tag(target)
         case paths.FunctionCall(entity=entity):
             return _tag(entity)
+        case paths.CollectionCall(collection=collection):
+            return _tag(collection)
         case _:
             return "service"
 

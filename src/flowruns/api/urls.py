@@ -35,6 +35,13 @@ def entity_url(request: Request, record: Record) -> str:
     return f"{service_root(request)}/{HUB_PATH}/{binding.name}/{record.id}"
 
 
+def delta_link(request: Request, option: str, token: str) -> str:
+    """The request's own path with only ``option`` (``$skiptoken`` for a nextLink of a delta
+    round, ``$deltatoken`` for its deltaLink): the token carries the rest."""
+    path = request.url.path[len(request.base_url.path) - 1 :]
+    return f"{_public_base(request)}{path}?{option}={quote(token, safe='')}"
+
+
 def next_link(request: Request, token: str) -> str:
     """The request's own URL, with ``$skip``/``$skiptoken`` replaced by ``token``."""
     kept = [

@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -32,7 +33,10 @@ from flowruns.client import (
     Client,
     F,
     Filter,
+    GraphAPIError,
+    Removed,
     RetryPolicy,
+    Run,
     RunStatus,
     ServerError,
     ServiceUnreachableError,
@@ -189,27 +193,70 @@ def get_run(
     out().print(render.run_details(run))
 
 
-def _watch_view(service: Client, query: Filter, run_type: str | None, limit: int) -> Group:
+@dataclass
+class RunningRuns:
+    """The running runs, kept by delta query: the first refresh reads them all, every later
+    one only what changed since (``@odata.deltaLink``), so a quiet service costs an empty
+    page per refresh."""
+
+    service: Client
+    query: Filter
+    run_type: str | None
+    runs: dict[str, Run] = field(default_factory=dict)
+    delta_link: str | None = None
+
+    def refresh(self) -> None:
+        """Apply what changed; :class:`ServiceUnreachableError` or :class:`ServerError` when
+        it cannot be read (the next refresh asks again from the same place)."""
+        if self.delta_link is None:
+            delta = self.service.runs.delta(filter=self.query, type=self.run_type)
+        else:
+            delta = self.service.runs.delta(delta_link=self.delta_link)
+        try:
+            for item in delta:
+                if isinstance(item, Removed):
+                    self.runs.pop(item.id, None)
+                elif item.id is not None:
+                    self.runs[item.id] = item
+        except GraphAPIError as error:
+            if error.code != "syncStateNotFound":
+                raise
+            # Too long since the last refresh: start over from the current state.
+            self.runs.clear()
+            self.delta_link = None
+            self.refresh()
+            return
+        self.delta_link = delta.delta_link
+
+    def newest(self, limit: int) -> list[Run]:
+        """The ``limit`` running runs that started last, newest first."""
+        started = sorted(self.runs.values(), key=lambda r: (r.start_date_time or _EPOCH, r.id))
+        return started[::-1][:limit]
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _watch_view(running: RunningRuns, limit: int) -> Group:
     """The running runs now; :class:`ServiceUnreachableError` or :class:`ServerError` when
     they cannot be read."""
     stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    page = service.runs.page(filter=query, top=limit, type=run_type, count=True)
-    total = page.count if page.count is not None else len(page.items)
+    running.refresh()
+    shown = running.newest(limit)
+    total = len(running.runs)
     title = f"{total} running run{'' if total == 1 else 's'} at {stamp} UTC"
-    if total > len(page.items):
-        title += f" (newest {len(page.items)} shown)"
-    if not page.items:
+    if total > len(shown):
+        title += f" (newest {len(shown)} shown)"
+    if not shown:
         return Group(Text(title, style="bold"))
-    return Group(render.runs_table(page.items, width=out().width, title=title))
+    return Group(render.runs_table(shown, width=out().width, title=title))
 
 
-def _retrying_view(
-    service: Client, query: Filter, run_type: str | None, limit: int, interval: float
-) -> Group:
+def _retrying_view(running: RunningRuns, limit: int, interval: float) -> Group:
     """The running runs now, or a line saying why they cannot be read and when the watch
     tries again."""
     try:
-        return _watch_view(service, query, run_type, limit)
+        return _watch_view(running, limit)
     except (ServiceUnreachableError, ServerError) as error:
         now = datetime.now(UTC)
         again = (now + timedelta(seconds=interval)).strftime("%H:%M:%S")
@@ -246,7 +293,10 @@ def watch_runs(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """A live view of the running runs, refreshed every --interval seconds; Ctrl-C stops it."""
+    """A live view of the running runs, refreshed every --interval seconds; Ctrl-C stops it.
+
+    Each refresh follows a delta query's deltaLink: it reads only the runs that changed since
+    the last one."""
     _check_type(run_type)
     most = limit_of(limit, top, WATCH_LIMIT)
     # A live view tries again every --interval by itself; --once may retry a moment's outage.
@@ -255,22 +305,23 @@ def watch_runs(
         process_id = lookup.process_id(service, process) if process else None
         query = run_filter(["running"], process_id, None, None)
         assert query is not None
+        running = RunningRuns(service, query, run_type)
         if once:
             try:
-                view = _watch_view(service, query, run_type, most)
+                view = _watch_view(running, most)
             except (ServiceUnreachableError, ServerError) as error:
                 raise fail(describe(error)) from None
             out().print(view)
             return
         deadline = None if duration is None else time.monotonic() + duration
         try:
-            first = _retrying_view(service, query, run_type, most, interval)
+            first = _retrying_view(running, most, interval)
             with Live(first, console=out()) as live:
                 while deadline is None or time.monotonic() < deadline:
                     pause = interval
                     if deadline is not None:
                         pause = max(0.0, min(pause, deadline - time.monotonic()))
                     time.sleep(pause)
-                    live.update(_retrying_view(service, query, run_type, most, interval))
+                    live.update(_retrying_view(running, most, interval))
         except KeyboardInterrupt:
             pass

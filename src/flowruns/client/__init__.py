@@ -14,7 +14,7 @@ See docs/sdk.md.
 from flowruns.client.async_recorder import AsyncRunRecorder
 from flowruns.client.asynchronous import AsyncBatch, AsyncClient
 from flowruns.client.batching import BatchItem
-from flowruns.client.calls import Page
+from flowruns.client.calls import DeltaPage, Page, Removed
 from flowruns.client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -66,6 +66,7 @@ __all__ = [
     "ConflictError",
     "DataShareOutgoingFlow",
     "DataShareSharingState",
+    "DeltaPage",
     "Entity",
     "F",
     "FailedDependencyError",
@@ -90,6 +91,7 @@ __all__ = [
     "PublicInnerError",
     "ReadinessStatus",
     "RecorderOptions",
+    "Removed",
     "RetryPolicy",
     "Run",
     "RunGroup",

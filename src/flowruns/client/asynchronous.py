@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import anyio
 import httpx
@@ -21,7 +21,7 @@ import httpx
 from flowruns.client import calls
 from flowruns.client.async_recorder import AsyncRunRecorder, async_recorded
 from flowruns.client.batching import BatchItem, BatchRequests
-from flowruns.client.calls import Call, FilterArg, OrderArg, Page, TypeArg
+from flowruns.client.calls import Call, DeltaPage, FilterArg, OrderArg, Page, Removed, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
 from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus
@@ -193,6 +193,41 @@ class AsyncBatch(BatchRequests):
         return list(self.items)
 
 
+class AsyncDelta(Generic[E]):
+    """One round of delta query over a collection (``client.runs.delta()``).
+
+    Iterate it for each entity that changed since the round's start (in its latest state) and
+    each :class:`~flowruns.client.Removed`; nextLinks are followed as the iteration reaches
+    them. Once it ends, :attr:`delta_link` is where the next round starts: keep it, and pass it
+    back as ``delta(delta_link=…)`` to learn what changed since. The first round (no
+    ``delta_link``) yields the collection's whole current state.
+    """
+
+    def __init__(
+        self, client: AsyncClient, first: Call[DeltaPage[E]], base: type[E], page_size: int | None
+    ) -> None:
+        self._client = client
+        self._first = first
+        self._base = base
+        self._page_size = page_size
+        self.delta_link: str | None = None
+        self.count = 0  # the changes and removals yielded so far
+
+    async def __aiter__(self) -> AsyncIterator[E | Removed]:
+        page = await self._client.send(self._first)
+        while True:
+            # Not `yield from` in the synchronous client: each item is counted.
+            for item in page.items:
+                self.count += 1
+                yield item
+            if page.next_link is None:
+                self.delta_link = page.delta_link
+                return
+            page = await self._client.send(
+                calls.delta_next(page.next_link, self._base, self._page_size)
+            )
+
+
 class AsyncRuns:
     """Runs of every type: ``client.runs``."""
 
@@ -260,6 +295,24 @@ class AsyncRuns:
             search=search,
         )
         return self._client.items(calls.runs_page(type, params), Run, limit)
+
+    def delta(
+        self,
+        filter: FilterArg = None,
+        select: Iterable[str] | None = None,
+        type: TypeArg = None,
+        *,
+        delta_link: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncDelta[Run]:
+        """What changed in the runs (of ``type``, say ``"runGroup"``, when given) since
+        ``delta_link``, or their current state without one; see :class:`AsyncDelta`. A
+        ``delta_link`` carries the ``filter`` and ``select`` of the round that made it."""
+        path = calls.collection(calls.RUNS, type, Run)
+        first = calls.delta(
+            path, Run, filter=filter, select=select, delta_link=delta_link, page_size=page_size
+        )
+        return AsyncDelta(self._client, first, Run, page_size)
 
     async def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None
@@ -403,6 +456,23 @@ class AsyncProcesses:
             search=search,
         )
         return self._client.items(calls.processes_page(type, params), Process, limit)
+
+    def delta(
+        self,
+        filter: FilterArg = None,
+        select: Iterable[str] | None = None,
+        type: TypeArg = None,
+        *,
+        delta_link: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncDelta[Process]:
+        """What changed in the processes since ``delta_link``, or their current state without
+        one; see :class:`AsyncDelta`."""
+        path = calls.collection(calls.PROCESSES, type, Process)
+        first = calls.delta(
+            path, Process, filter=filter, select=select, delta_link=delta_link, page_size=page_size
+        )
+        return AsyncDelta(self._client, first, Process, page_size)
 
     async def count(
         self, filter: FilterArg = None, search: str | None = None, type: TypeArg = None

@@ -162,6 +162,69 @@ def page_decoder(base: type[E]) -> Callable[[httpx.Response], Page[E]]:
     return decode
 
 
+@dataclass(frozen=True)
+class Removed:
+    """An entity that left a collection followed by delta query: ``reason`` is ``"deleted"``,
+    or ``"changed"`` when it still exists but no longer matches the delta's filter."""
+
+    id: str
+    reason: str
+    odata_type: str | None = None
+
+
+@dataclass
+class DeltaPage(Generic[T]):
+    """One page of a delta round: what changed, and the nextLink or (on the round's last page)
+    the deltaLink."""
+
+    items: list[T | Removed]
+    next_link: str | None = None
+    delta_link: str | None = None
+
+
+def delta_decoder(base: type[E]) -> Callable[[httpx.Response], DeltaPage[E]]:
+    def decode(response: httpx.Response) -> DeltaPage[E]:
+        body = _json(response)
+        items: list[E | Removed] = []
+        for item in body.get("value", []):
+            removed = item.get("@removed")
+            if isinstance(removed, dict):
+                items.append(
+                    Removed(item["id"], str(removed.get("reason")), item.get("@odata.type"))
+                )
+            else:
+                items.append(decode_entity(base, item))
+        return DeltaPage(items, body.get("@odata.nextLink"), body.get("@odata.deltaLink"))
+
+    return decode
+
+
+def delta(
+    path: str,
+    base: type[E],
+    *,
+    filter: FilterArg = None,
+    select: Iterable[str] | None = None,
+    delta_link: str | None = None,
+    page_size: int | None = None,
+) -> Call[DeltaPage[E]]:
+    """The first request of a delta round of the collection at ``path``: from its current
+    state, or from ``delta_link`` (which carries the filter and selection it was made with)."""
+    headers = {} if page_size is None else {"Prefer": f"odata.maxpagesize={page_size}"}
+    if delta_link is not None:
+        if filter is not None or select is not None:
+            raise ValueError("a deltaLink carries its filter and select; give neither with it")
+        return Call("GET", delta_link, delta_decoder(base), headers=headers)
+    params = query(filter=filter, select=select)
+    return Call("GET", f"{path}/delta()", delta_decoder(base), params=params, headers=headers)
+
+
+def delta_next(link: str, base: type[E], page_size: int | None) -> Call[DeltaPage[E]]:
+    """The call that fetches the page a delta round's nextLink names."""
+    headers = {} if page_size is None else {"Prefer": f"odata.maxpagesize={page_size}"}
+    return Call("GET", link, delta_decoder(base), headers=headers)
+
+
 def _count(response: httpx.Response) -> int:
     return int(response.text)
 

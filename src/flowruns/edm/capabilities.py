@@ -62,10 +62,17 @@ QUERY_OPTIONS = (
     QueryOption("search", 'Quoted text ("…") to find in displayName.'),
     QueryOption("apply", "Aggregation transformations.", documented=False),
     QueryOption("skiptoken", "The position a nextLink continues from.", documented=False),
+    QueryOption(
+        "deltatoken",
+        "The state a deltaLink continues from; 'latest' starts at the current state.",
+    ),
     QueryOption("format", "json (the only format).", entity=True, documented=False),
 )
 # Options OData defines that flowruns does not offer: asking for one is a 400, not ignored.
-UNSUPPORTED_OPTIONS = ("compute", "deltatoken", "index", "levels", "schemaversion")
+UNSUPPORTED_OPTIONS = ("compute", "index", "levels", "schemaversion")
+# What delta() takes, as in Microsoft Graph: a delta round returns every change, so it is not
+# ordered, cut, counted or expanded; $select and $filter are carried in its tokens.
+_DELTA_OPTIONS = ("select", "filter", "skiptoken", "deltatoken", "format")
 
 
 class QueryKind(Enum):
@@ -73,15 +80,28 @@ class QueryKind(Enum):
 
     NONE = "none"  # the query string is not read
     ENTITY = "entity"  # $select, $expand
-    COLLECTION = "collection"  # every supported option
+    COLLECTION = "collection"  # every supported option but $deltatoken
+    DELTA = "delta"  # $select, $filter and the tokens of delta()
 
     @property
     def options(self) -> tuple[QueryOption, ...]:
         return _ACCEPTED[self]
 
+    def refusal(self, option: str) -> str:
+        """Why a route of this kind refuses ``$option``, which the service supports elsewhere."""
+        if self is QueryKind.DELTA:
+            return (
+                f"'${option}' is not supported with delta(): a delta round returns every "
+                "change; $select and $filter are."
+            )
+        if option == "deltatoken":
+            return "'$deltatoken' applies to delta() only."
+        return f"'${option}' applies to collections, not to a single entity."
+
 
 _ACCEPTED = {
     QueryKind.NONE: (),
     QueryKind.ENTITY: tuple(o for o in QUERY_OPTIONS if o.entity),
-    QueryKind.COLLECTION: QUERY_OPTIONS,
+    QueryKind.COLLECTION: tuple(o for o in QUERY_OPTIONS if o.name != "deltatoken"),
+    QueryKind.DELTA: tuple(o for o in QUERY_OPTIONS if o.name in _DELTA_OPTIONS),
 }

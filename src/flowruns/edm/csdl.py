@@ -180,12 +180,33 @@ def _entity(schema: ET.Element, entity: EntityType) -> None:
 
 def _function(schema: ET.Element, entity: EntityType, function: Function) -> None:
     element = ET.SubElement(schema, "Function", {"Name": function.name, "IsBound": "true"})
+    if function.collection:
+        # As Microsoft Graph declares delta(): bound to the collection, returning its entities.
+        entities = f"Collection({entity.qualified_name})"
+        ET.SubElement(element, "Parameter", {"Name": "bindingParameter", "Type": entities})
+        ET.SubElement(element, "ReturnType", {"Type": entities})
+        return
+    assert function.return_type is not None
     ET.SubElement(
         element,
         "Parameter",
         {"Name": "bindingParameter", "Type": entity.qualified_name, "Nullable": "false"},
     )
     ET.SubElement(element, "ReturnType", {"Type": function.return_type.value, "Nullable": "false"})
+
+
+def _change_tracking(model: Model, nav: NavigationProperty) -> dict[str, _Value] | None:
+    """``Capabilities.ChangeTracking`` of a contained collection whose type has ``delta()``:
+    its changes can be followed, filtered on any single-valued property, never expanded."""
+    target = model.entity_types[nav.target]
+    if not nav.contains_target or target.function("delta") is None:
+        return None
+    filterable = tuple(path for path, p in _property_paths(target) if not p.collection)
+    return {
+        "Supported": True,
+        "FilterableProperties": _Paths("PropertyPath", filterable),
+        "ExpandableProperties": _Paths("NavigationPropertyPath", ()),
+    }
 
 
 def _scopes(entity: EntityType) -> Iterator[tuple[str, EntityType]]:
@@ -265,6 +286,9 @@ def _collection_capabilities(
         _annotate(annotations, f"{CORE}.OptimisticConcurrency", _Paths("PropertyPath", etag))
     for term, value in _restrictions(model, nav).items():
         _annotate(annotations, f"{CAPABILITIES}.{term}", value)
+    tracking = _change_tracking(model, nav)
+    if tracking is not None:
+        _annotate(annotations, f"{CAPABILITIES}.ChangeTracking", tracking)
 
 
 # The restrictions of a collection that a NavigationPropertyRestriction record also carries.
@@ -393,9 +417,10 @@ def write_csdl(model: Model, singleton: tuple[str, str]) -> bytes:
         entities = [e for e in model.entity_types.values() if e.namespace == namespace]
         for entity in entities:
             _entity(schema, entity)
-        for entity in entities:
+        for entity in model.entity_types.values():
             for function in entity.functions:
-                _function(schema, entity, function)
+                if (function.namespace or entity.namespace) == namespace:
+                    _function(schema, entity, function)
         for entity in entities:
             for nav in entity.own_navigations:
                 if nav.collection:

@@ -131,6 +131,10 @@ mutable_entity = EntityType(
         ),
     ),
 )
+# Delta query (change tracking), bound to a collection as Microsoft Graph declares it, in its
+# own namespace: `runs/delta()`, `runs/microsoft.graph.delta()`, `runs/delta`.
+DELTA = Function("delta", collection=True, namespace=GRAPH)
+
 run = EntityType(
     NS,
     "run",
@@ -179,6 +183,7 @@ run = EntityType(
         GraphOnly("getStatistics", "function"),
         GraphOnly("start", "action", on_collection=True),
     ),
+    functions=(DELTA,),
 )
 outgoing_flow_run = EntityType(NS, "outgoingFlowRun", base_name=f"{NS}.run")
 incoming_flow_run = EntityType(NS, "incomingFlowRun", base_name=f"{NS}.run")
@@ -223,6 +228,7 @@ process = EntityType(
             description="The runs of the process, newest first.",
         ),
     ),
+    functions=(DELTA,),
 )
 outgoing_flow = EntityType(NS, "outgoingFlow", base_name=f"{NS}.process", abstract=True)
 data_share_outgoing_flow = EntityType(

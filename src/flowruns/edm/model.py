@@ -121,10 +121,17 @@ class GraphOnly:
 
 @dataclass(frozen=True)
 class Function:
-    """A bound function without parameters, e.g. ``getErrorsAndWarningsFile()``."""
+    """A bound function without parameters, e.g. ``getErrorsAndWarningsFile()``.
+
+    A ``collection`` function is bound to a collection of the declaring type and returns
+    entities of that collection (``delta()``); ``return_type`` is then None. ``namespace`` is
+    where ``$metadata`` declares it, when not the declaring type's own.
+    """
 
     name: str
-    return_type: Primitive
+    return_type: Primitive | None = None
+    collection: bool = False
+    namespace: str | None = None
 
 
 @dataclass

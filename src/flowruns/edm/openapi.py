@@ -138,6 +138,19 @@ _LINK = {
     "properties": {"@odata.context": {"type": "string"}, "@odata.id": {"type": "string"}},
 }
 _FUNCTION_VALUE = {"type": "object", "properties": {"value": {"type": "string"}}}
+_REMOVED = {
+    "type": "object",
+    "properties": {
+        "@odata.type": {"type": "string"},
+        "id": {"type": "string"},
+        "@removed": {
+            "type": "object",
+            "properties": {"reason": {"type": "string", "enum": ["deleted", "changed"]}},
+            "required": ["reason"],
+        },
+    },
+    "required": ["id", "@removed"],
+}
 
 
 class Success(Enum):
@@ -155,6 +168,7 @@ class Success(Enum):
     LINKS = "links"  # 200 with one page of @odata.ids
     VALUE = "value"  # 200 with a function's string value
     BATCH = "batch"  # 200 with the answer of every request of a JSON batch
+    DELTA = "delta"  # 200 with a page of changes and removals, and a nextLink or deltaLink
 
 
 def _success(success: Success, entity: EntityType | None) -> dict[str, Any]:
@@ -189,6 +203,13 @@ def _success(success: Success, entity: EntityType | None) -> dict[str, Any]:
             return {"200": _json(_FUNCTION_VALUE, "The value.")}
         case Success.BATCH:
             return {"200": _json(_ref("batchResponse"), "The answer of every request.")}
+        case Success.DELTA:
+            assert entity is not None
+            item = {"oneOf": [_ref(entity.qualified_name), _REMOVED]}
+            page = _collection(item)
+            page["properties"]["@odata.deltaLink"] = {"type": "string"}
+            del page["properties"]["@odata.count"]
+            return {"200": _json(page, "One page of changes: a nextLink, or the deltaLink.")}
 
 
 # Request bodies, by what they write.

@@ -149,6 +149,19 @@ class FunctionCall:
     function: Function
 
 
+@dataclass(frozen=True)
+class CollectionCall:
+    """A function bound to a collection, e.g. ``runs/delta()``; its query options bind to the
+    collection's type."""
+
+    collection: CollectionRef
+    function: Function
+
+    @property
+    def type(self) -> EntityType:
+        return self.collection.type
+
+
 Resource = (
     ServiceDocument
     | Metadata
@@ -159,6 +172,7 @@ Resource = (
     | Count
     | Ref
     | FunctionCall
+    | CollectionCall
 )
 
 
@@ -166,7 +180,7 @@ def addressed_type(resource: Resource) -> EntityType | None:
     """The entity type ``resource`` holds, which its query options bind to (None for the
     service document, ``$metadata`` and a function's result)."""
     match resource:
-        case Hub() | CollectionRef() | EntityRef() | Count() | Ref():
+        case Hub() | CollectionRef() | EntityRef() | Count() | Ref() | CollectionCall():
             return resource.type
         case _:
             return None
@@ -292,6 +306,12 @@ def _resolve_below_hub(segments: list[str]) -> Resource:
                 raise _no_segment(segment)
             return Ref(current)
         if isinstance(current, CollectionRef):
+            name, key = _split_key(segment)
+            function = _function(current.type, name, key, collection=True)
+            if function is not None:
+                if not last:
+                    raise _no_segment(segments[index + 1])
+                return CollectionCall(current, function)
             current = _step_from_collection(current, segment)
             continue
         step = _step_from_entity(current, segment)
@@ -343,7 +363,7 @@ def _step_from_entity(current: EntityRef, segment: str) -> CollectionRef | Entit
             raise _no_segment(segment)
         return EntityRef(current.binding, current.key, current.via, cast, current.collection)
     name, key = _split_key(segment)
-    function = _function(current.type, name, key)
+    function = _function(current.type, name, key, collection=False)
     if function is not None:
         return FunctionCall(current, function)
     nav = next((n for n in current.type.navigations if n.name.lower() == name.lower()), None)
@@ -361,10 +381,19 @@ def _step_from_entity(current: EntityRef, segment: str) -> CollectionRef | Entit
     return EntityRef(target_binding, None, via=Via(current, nav))
 
 
-def _function(entity_type: EntityType, name: str, key: str | None) -> Function | None:
+def _function(
+    entity_type: EntityType, name: str, key: str | None, *, collection: bool
+) -> Function | None:
+    """The function of ``entity_type`` (bound to one entity, or with ``collection`` to a
+    collection of them) that ``name`` calls, with or without its namespace."""
     short = name.rsplit(".", 1)[-1] if name.lower().startswith("microsoft.graph.") else name
     function = next(
-        (f for t in entity_type.lineage() for f in t.functions if f.name.lower() == short.lower()),
+        (
+            f
+            for t in entity_type.lineage()
+            for f in t.functions
+            if f.name.lower() == short.lower() and f.collection == collection
+        ),
         None,
     )
     if function is None:
@@ -413,6 +442,8 @@ def template(resource: Resource, key: KeyName = any_key) -> str:
         case FunctionCall(entity=entity, function=function):
             owner = next(t for t in entity.type.lineage() if function in t.functions)
             return f"{_address(owner, key)}/{function.name}"
+        case CollectionCall(collection=collection, function=function):
+            return f"{_collection_template(collection, key)}/{function.name}"
 
 
 # The entity set whose own type each type is: where an entity of that type has its address.

@@ -46,6 +46,7 @@ class QueryOptions:
     skip: int | None = None
     count: bool = False
     skiptoken: str | None = None
+    deltatoken: str | None = None
     select: Selection | None = None
     orderby: list[OrderItem] = field(default_factory=list)
     filter: Expr | None = None
@@ -124,6 +125,8 @@ def parse_options(
         result.count = value == "true"
     if "skiptoken" in options:
         result.skiptoken = options["skiptoken"]
+    if "deltatoken" in options:
+        result.deltatoken = options["deltatoken"]
     if "select" in options:
         result.select = parse_select(options["select"], entity_type)
     if "apply" in options:

@@ -46,9 +46,28 @@ class SkipTokenCodec:
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._secret, payload, hashlib.sha256).digest()[:_MAC_BYTES]
 
-    def encode(self, fingerprint: str, values: list[Any]) -> str:
-        payload = orjson.dumps([_VERSION, fingerprint, values])
+    def sign(self, value: Any) -> str:
+        """``value`` as a token: its JSON and a MAC, both base64url."""
+        payload = orjson.dumps(value)
         return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def verified(self, token: str) -> Any:
+        """The value :meth:`sign` made ``token`` of, or None when the token was not made by
+        this secret (altered, truncated, not a token at all)."""
+        body, _, mac = token.partition(".")
+        try:
+            payload, signature = _unb64(body), _unb64(mac)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(signature, self._mac(payload)):
+            return None
+        try:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return None
+
+    def encode(self, fingerprint: str, values: list[Any]) -> str:
+        return self.sign([_VERSION, fingerprint, values])
 
     def decode(self, token: str, fingerprint: str, key_types: Sequence[s.Type]) -> list[Any]:
         """The sort key in ``token``, or 400 if it was altered, belongs to another query, or
@@ -57,18 +76,7 @@ class SkipTokenCodec:
             "The $skiptoken is not valid for this request; start again from the first page.",
             target="$skiptoken",
         )
-        body, _, mac = token.partition(".")
-        try:
-            payload, signature = _unb64(body), _unb64(mac)
-        except ValueError:
-            raise invalid from None
-        if not hmac.compare_digest(signature, self._mac(payload)):
-            raise invalid
-        try:
-            envelope = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            raise invalid from None
-        match envelope:
+        match self.verified(token):
             case [int() as version, str() as bound_to, list() as values] if (
                 version == _VERSION
                 and bound_to == fingerprint

@@ -103,13 +103,15 @@ PROCESS_TABLE = TableSpec(processes, PROCESS_COLUMNS, PROCESSES.type)
 @dataclass(frozen=True)
 class Scope:
     """Which rows a statement sees: ``tenant``'s entities of ``type`` (and of the types derived
-    from it), and of those only a process's runs, a run group's members, or some statuses."""
+    from it), and of those only a process's runs, a run group's members, some statuses, or
+    some ids."""
 
     tenant: str
     type: EntityType
     process_id: str | None = None
     group_id: str | None = None
     statuses: frozenset[str] | None = None
+    ids: frozenset[str] | None = None
 
     @cached_property
     def spec(self) -> TableSpec:
@@ -165,6 +167,8 @@ def scope_filter(scope: Scope, table: FromClause | None = None) -> list[ColumnEl
         status = spec.columns["status"]
         stored = table.c[status.column.name]
         conditions.append(stored.in_(sorted(status.to_db(s) for s in scope.statuses)))
+    if scope.ids is not None:
+        conditions.append(table.c.id.in_(sorted(scope.ids)))
     if scope.group_id is not None:
         members = run_group_members
         conditions.append(
@@ -186,7 +190,12 @@ def get(connection: Connection, scope: Scope, key: str, *, share: bool = False) 
     """
     spec = scope.spec
     writing = is_writing(connection)
-    if scope.process_id is None and scope.group_id is None and scope.statuses is None:
+    if (
+        scope.process_id is None
+        and scope.group_id is None
+        and scope.statuses is None
+        and scope.ids is None
+    ):
         statement = _lookup(spec, spec.type_filters[scope.type.name], writing, share)
         row = connection.execute(statement, {"tenant": scope.tenant, "key": key}).first()
     else:

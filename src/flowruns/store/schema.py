@@ -208,6 +208,56 @@ idempotency_keys = Table(
 Index("ix_idempotency_keys_created", idempotency_keys.c.tenant_id, idempotency_keys.c.created)
 
 
+# The change log (see store/changes.py): one row per change of a run, run group, membership
+# (recorded as a change of its group) or process, written by triggers in the changing
+# transaction. A change's key is (txn, position): on PostgreSQL the id of the writing
+# transaction and a sequence number; on SQLite (one writer at a time) 0 and a counter.
+changes = Table(
+    "changes",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("entity_set", _string(16), nullable=False),  # the entity's table: runs, processes
+    Column("txn", BigInteger, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("entity_id", GUID, nullable=False),
+    Column("type", _string(64), nullable=False),
+    Column("changed", BigInteger, nullable=False),  # ticks, for retention
+    PrimaryKeyConstraint("tenant_id", "entity_set", "txn", "position"),
+    sqlite_with_rowid=False,  # stored in its key's order: one b-tree fewer to write per change
+)
+# Whether an entity changed again later: its changes by key, without reading the table.
+Index(
+    "ix_changes_entity",
+    changes.c.tenant_id,
+    changes.c.entity_set,
+    changes.c.entity_id,
+    changes.c.txn,
+    changes.c.position,
+)
+
+# Per tenant and entity table: the key of the newest change pruned, below which a delta token
+# can no longer be answered (410 syncStateNotFound).
+change_baselines = Table(
+    "change_baselines",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("entity_set", _string(16), nullable=False),
+    Column("txn", BigInteger, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entity_set"),
+)
+
+# One row: the log's epoch (random per database, so a token of another database — say the
+# source of a `db copy` — is told apart) and, on SQLite, the last position handed out.
+change_log = Table(
+    "change_log",
+    metadata,
+    Column("epoch", _string(32), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    PrimaryKeyConstraint("epoch"),
+)
+
+
 def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:
     """The columns of ``table`` keyed by the property name they store.
 

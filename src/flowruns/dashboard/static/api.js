@@ -127,6 +127,39 @@ export async function getAll(target, { signal, maxPages = 10 } = {}) {
   return items;
 }
 
+/**
+ * A collection followed with delta query ('runs', 'processes'): each call of the function
+ * returned follows the last deltaLink and says whether anything in the collection changed
+ * since the call before, which costs an empty page when nothing did. The first call only takes
+ * a deltaLink at the current state and answers true, as does a call after the server forgot
+ * the state (410 syncStateNotFound).
+ */
+export function changesOf(path) {
+  let link = null;
+  return async ({ signal } = {}) => {
+    if (link === null) {
+      const latest = url(`${path}/delta()`, { $select: 'id', $deltatoken: 'latest' });
+      link = (await get(latest, { signal }))['@odata.deltaLink'];
+      return true;
+    }
+    let changed = false;
+    let next = link;
+    try {
+      while (next) {
+        const body = await get(next, { signal });
+        changed ||= (body.value ?? []).length > 0;
+        if (body['@odata.deltaLink']) link = body['@odata.deltaLink'];
+        next = body['@odata.nextLink'];
+      }
+    } catch (error) {
+      if (error.status !== 410) throw error;
+      link = null;
+      return true;
+    }
+    return changed;
+  };
+}
+
 /** What to tell a person about an error, in one sentence or two. */
 export function explain(error) {
   if (error.status === 403) {

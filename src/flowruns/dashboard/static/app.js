@@ -178,8 +178,10 @@ async function navigate({ focus = false } = {}) {
     pollers: [],
     instance: null,
     announce,
-    poll(refresh) {
-      this.pollers.push(refresh);
+    // `follows`: the collections whose changes make `refresh` worth running; each live
+    // update first asks their delta (an empty page when nothing changed) and skips it if so.
+    poll(refresh, { follows = [] } = {}) {
+      this.pollers.push({ refresh, changes: follows.map((path) => api.changesOf(path)) });
     },
   };
   current = view;
@@ -201,7 +203,14 @@ async function refresh() {
   if (!view || refreshing || document.visibilityState !== 'visible') return;
   refreshing = true;
   try {
-    for (const poller of view.pollers) await poller();
+    for (const { refresh: again, changes } of view.pollers) {
+      let changed = changes.length === 0;
+      for (const changesSince of changes) {
+        // Every one is asked, so that each moves on to its new deltaLink.
+        if (await changesSince({ signal: view.signal })) changed = true;
+      }
+      if (changed) await again();
+    }
     liveStatus.hidden = true;
   } catch (error) {
     if (error.name === 'AbortError' || current !== view) return;

@@ -249,5 +249,5 @@ export async function show(main, view) {
   }
 
   await load();
-  view.poll(load);
+  view.poll(load, { follows: ['runs'] });
 }

@@ -178,5 +178,7 @@ export async function show(main, view) {
     }
   }
   await load();
-  view.poll(load); // runs start and finish: redrawn when the answers changed, else untouched
+  // Runs start and finish: asked again when a run or process changed, redrawn when the answers
+  // did, else untouched.
+  view.poll(load, { follows: ['runs', 'processes'] });
 }

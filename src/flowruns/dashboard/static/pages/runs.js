@@ -459,9 +459,9 @@ export async function show(main, view) {
       view.announce(`${fresh.displayName} finished: ${statusLabel(fresh.status)}.`);
     }
   }
-  view.poll(() =>
-    pages.length === 1 && !filters.sort ? refreshFirstPage() : refreshRunning(),
-  );
+  const refreshShown = () =>
+    pages.length === 1 && !filters.sort ? refreshFirstPage() : refreshRunning();
+  view.poll(refreshShown, { follows: ['runs'] });
 
   api
     .getAll(api.url('processes', { $select: 'id,displayName', $top: 999 }), {

@@ -1,0 +1,178 @@
+"""Delta query: a collection's current state, then what changed since, round after round.
+
+A client's first round reads the collection's current state in ``id`` order, page by page; its
+deltaLink starts the next round at the change log's horizon as it stood when the first page
+was read (every change after that snapshot is at or above it, so nothing is missed; a change
+the first round already saw may be reported once more, in its latest state). Each later
+round reads the log from where the last one stopped up to the horizon of its first page: each
+entity that changed once, in its latest state, or as removed — ``deleted`` when it no longer
+exists, ``changed`` when it exists but no longer matches the round's ``$filter``.
+
+A token whose log was pruned past it, that is older than the retention, or that belongs to
+another database's log (``db copy``) is ``410 syncStateNotFound``: the client starts again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from flowruns.edm.model import EntityType
+from flowruns.errors import SyncStateNotFound
+from flowruns.odata.deltatoken import DeltaToken, Round
+from flowruns.odata.path import CollectionRef
+from flowruns.odata.query import QueryOptions
+from flowruns.records import Record
+from flowruns.service.reading import order_by
+from flowruns.service.resources import collection_scope
+from flowruns.store import changes, entities, queries
+from flowruns.store.database import Database
+from flowruns.store.queries import Query, Window
+
+DELETED = "deleted"
+CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class Removed:
+    """An entity gone from the collection since the last round: ``deleted``, or ``changed``
+    so that it no longer matches the round's filter."""
+
+    id: str
+    type: EntityType
+    reason: str
+
+
+@dataclass
+class DeltaPage:
+    """One page of a round, and the token that continues it: a ``state`` token ends the
+    round (a deltaLink), any other continues it (a nextLink)."""
+
+    items: list[Record | Removed]
+    next: DeltaToken
+
+
+def _token(
+    round_: Round,
+    epoch: str,
+    now: int,
+    options: QueryOptions,
+    key: changes.Key,
+    *,
+    upper: changes.Key | None = None,
+    after_id: str | None = None,
+) -> DeltaToken:
+    """A token of ``round_`` carrying the round's ``$select`` and ``$filter`` as given."""
+    return DeltaToken(
+        round_,
+        epoch,
+        now,
+        options.raw.get("select"),
+        options.raw.get("filter"),
+        key,
+        upper,
+        after_id,
+    )
+
+
+def latest(db: Database, options: QueryOptions, now: int) -> DeltaPage:
+    """``$deltatoken=latest``: nothing, and a deltaLink at the current horizon."""
+    with db.reading() as transaction:
+        horizon = changes.horizon(transaction)
+    return DeltaPage([], _token(Round.STATE, horizon.epoch, now, options, horizon.key))
+
+
+def initial_page(
+    db: Database,
+    tenant: str,
+    collection: CollectionRef,
+    options: QueryOptions,
+    continuing: DeltaToken | None,
+    limit: int,
+    now: int,
+) -> DeltaPage:
+    """A page of the first round: the collection's entities (those ``$filter`` keeps) in
+    ``id`` order, after ``continuing``'s last id."""
+    query = Query(order=(order_by(collection.type, "id", False),), filter=options.filter)
+    with db.reading() as transaction:
+        if continuing is None:
+            horizon = changes.horizon(transaction)  # first: in the snapshot the page reads
+            epoch, start = horizon.epoch, horizon.key
+            after = None
+        else:
+            epoch, start = continuing.epoch, continuing.key
+            after = [continuing.after_id]
+        scope = collection_scope(transaction, tenant, collection)
+        page = queries.read_page(transaction, scope, query, Window(limit=limit, after=after))
+    if page.last_key is not None:
+        next_token = _token(
+            Round.INITIAL, epoch, now, options, start, after_id=str(page.last_key[0])
+        )
+    else:
+        next_token = _token(Round.STATE, epoch, now, options, start)
+    return DeltaPage(list(page.records), next_token)
+
+
+def changes_page(
+    db: Database,
+    tenant: str,
+    collection: CollectionRef,
+    options: QueryOptions,
+    token: DeltaToken,
+    limit: int,
+    now: int,
+    retention_ticks: int,
+) -> DeltaPage:
+    """A page of a later round: the entities whose latest change lies after ``token``."""
+    if token.issued < now - retention_ticks:
+        raise _expired()
+    spec = entities.Scope(tenant, collection.type).spec
+    entity_set = spec.table.name
+    types = spec.type_filters[collection.type.name]
+    with db.reading() as transaction:
+        horizon = changes.horizon(transaction)  # first: in the snapshot the page reads
+        if horizon.epoch != token.epoch:
+            raise _expired()
+        if token.round is Round.STATE:
+            after = (token.key[0], token.key[1] - 1)  # the state's key is the first to read
+            below = max(horizon.key, token.key)
+        else:
+            assert token.upper is not None
+            after, below = token.key, token.upper
+        pruned = changes.baseline(transaction, tenant, entity_set)
+        if pruned is not None and pruned > after:
+            raise _expired()
+        found = changes.latest_changes(
+            transaction, tenant, entity_set, types, after, below, limit + 1
+        )
+        more = len(found) > limit
+        found = found[:limit]
+        ids = frozenset(change.entity_id for change in found)
+        matching: dict[str, Record] = {}
+        existing: dict[str, Record] = {}
+        if ids:
+            scope = replace(collection_scope(transaction, tenant, collection), ids=ids)
+            query = Query(order=(order_by(collection.type, "id", False),), filter=options.filter)
+            page = queries.read_page(transaction, scope, query, Window(limit=len(ids)))
+            matching = {r.id: r for r in page.records}
+            missing = sorted(ids - matching.keys())
+            existing = entities.get_many(transaction, spec, tenant, missing)
+    items: list[Record | Removed] = []
+    for change in found:
+        record = matching.get(change.entity_id)
+        if record is not None:
+            items.append(record)
+            continue
+        reason = CHANGED if change.entity_id in existing else DELETED
+        items.append(Removed(change.entity_id, spec.readers[change.type][0], reason))
+    if more:
+        next_token = _token(Round.CHANGES, token.epoch, now, options, found[-1].key, upper=below)
+    else:
+        next_token = _token(Round.STATE, token.epoch, now, options, below)
+    return DeltaPage(items, next_token)
+
+
+def _expired() -> SyncStateNotFound:
+    return SyncStateNotFound(
+        "The delta token is older than the changes the service keeps; start again with a new "
+        "delta() request."
+    )

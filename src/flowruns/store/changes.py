@@ -1,0 +1,373 @@
+"""The change log: what changed, per tenant, in the order readers may learn it.
+
+**Recorded by the database.** Triggers on ``runs``, ``processes`` and ``run_group_members``
+write a row to ``changes`` for every insert, every update that gives the row a new ETag (a
+heartbeat, which only moves ``touched``, is no change) and every delete, in the changing
+transaction: whatever code path writes (the API, cascades, the stale-run rule, ``demo seed``,
+``db copy``) is recorded, nothing that rolled back is. A membership added or removed is
+recorded as a change of its run group. Each row names the tenant, the entity's table and id,
+and its stored type (so ``runGroups`` can follow its own rows, and a deleted entity's type is
+still known).
+
+**Keys readers never see go backwards.** A change's key is ``(txn, position)``.
+
+- On PostgreSQL, ``txn`` is the id of the writing transaction (``pg_current_xact_id()``) and
+  ``position`` a sequence number. Transactions commit in another order than they take ids, so
+  a reader is only ever handed the changes of transactions older than the oldest one that
+  was still in flight when its snapshot was taken (``pg_current_snapshot()``), leaving out
+  only those whose sessions are connected to another database: that is the *horizon*, as a
+  key ``(id, 0)``. Every transaction of this database below it has ended — committed (and
+  visible in the snapshot) or rolled back — and every transaction that will still write has a
+  larger id. So the log below the horizon never changes again, and a reader that has read up
+  to it misses nothing later. The price: a long write transaction of this database holds the
+  horizon (and so every delta reader) back until it ends.
+- On SQLite one transaction writes at a time (``BEGIN IMMEDIATE``), and the triggers take each
+  position from the ``change_log`` counter inside that writing transaction, under its write
+  lock: positions are handed out in commit order. ``txn`` is 0 and the horizon is the counter
+  as the reader's snapshot sees it, plus one.
+
+**Retention.** :func:`prune` removes a tenant's oldest changes in key order, in bounded
+batches, and records the key of the newest one removed in ``change_baselines``: a reader that
+has not read up to it can no longer be told what it missed (410 ``syncStateNotFound``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, bindparam, insert, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS
+from flowruns.store.dialect import dialect_of
+from flowruns.store.schema import change_baselines, change_log, changes
+
+Key = tuple[int, int]
+"""A change's place in the log: (transaction id, position)."""
+
+ENTITY_SETS = (RUNS.table, PROCESSES.table)
+PRUNE_BATCH = 5000
+
+_COLUMNS = "tenant_id, entity_set, txn, position, entity_id, type, changed"
+_SQLITE_TICKS = "CAST((julianday('now') - 2440587.5) * 864000000000 AS INTEGER)"
+_PG_TICKS = "(extract(epoch from clock_timestamp()) * 10000000)::bigint"
+_PG_TXN = "pg_current_xact_id()::text::bigint"
+_PG_POSITION = "nextval('change_positions')"
+
+
+def _sqlite_record(table: str, row: str, id_column: str, type_expr: str) -> str:
+    """A trigger body that takes the next position and records ``row``'s entity."""
+    return (
+        "UPDATE change_log SET position = position + 1; "
+        f"INSERT INTO changes ({_COLUMNS}) SELECT {row}.tenant_id, '{table}', 0, position, "
+        f"{row}.{id_column}, {type_expr}, {_SQLITE_TICKS} FROM change_log;"
+    )
+
+
+def _sqlite_statements() -> list[str]:
+    statements = []
+    for table in ENTITY_SETS:
+        new = _sqlite_record(table, "NEW", "id", "NEW.type")
+        old = _sqlite_record(table, "OLD", "id", "OLD.type")
+        statements += [
+            f"CREATE TRIGGER changes_{table}_insert AFTER INSERT ON {table} BEGIN {new} END",
+            f"CREATE TRIGGER changes_{table}_update AFTER UPDATE OF etag ON {table} "
+            f"WHEN OLD.etag IS NOT NEW.etag BEGIN {new} END",
+            f"CREATE TRIGGER changes_{table}_delete AFTER DELETE ON {table} BEGIN {old} END",
+        ]
+    group = f"'{RUN_GROUPS.type.name}'"
+    added = _sqlite_record(RUNS.table, "NEW", "group_id", group)
+    removed = _sqlite_record(RUNS.table, "OLD", "group_id", group)
+    statements += [
+        f"CREATE TRIGGER changes_members_insert AFTER INSERT ON run_group_members "
+        f"BEGIN {added} END",
+        f"CREATE TRIGGER changes_members_delete AFTER DELETE ON run_group_members "
+        f"BEGIN {removed} END",
+    ]
+    return statements
+
+
+_PG_FUNCTIONS = f"""
+CREATE FUNCTION changes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO changes ({_COLUMNS})
+  SELECT tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, id, type, {_PG_TICKS}
+  FROM new_rows;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION changes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO changes ({_COLUMNS}) VALUES
+      (OLD.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, OLD.id, OLD.type, {_PG_TICKS});
+  ELSE
+    INSERT INTO changes ({_COLUMNS}) VALUES
+      (NEW.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, NEW.id, NEW.type, {_PG_TICKS});
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION changes_members() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO changes ({_COLUMNS})
+  SELECT tenant_id, '{RUNS.table}', {_PG_TXN}, {_PG_POSITION}, group_id,
+         '{RUN_GROUPS.type.name}', {_PG_TICKS}
+  FROM (SELECT DISTINCT tenant_id, group_id FROM member_rows) AS m;
+  RETURN NULL;
+END $$
+"""
+
+
+def _postgresql_statements() -> list[str]:
+    statements = ["CREATE SEQUENCE change_positions", _PG_FUNCTIONS]
+    for table in ENTITY_SETS:
+        statements += [
+            f"CREATE TRIGGER changes_{table}_insert AFTER INSERT ON {table} "
+            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+            "EXECUTE FUNCTION changes_inserted()",
+            f"CREATE TRIGGER changes_{table}_update AFTER UPDATE OF etag ON {table} "
+            "FOR EACH ROW WHEN (OLD.etag IS DISTINCT FROM NEW.etag) "
+            "EXECUTE FUNCTION changes_changed()",
+            f"CREATE TRIGGER changes_{table}_delete AFTER DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION changes_changed()",
+        ]
+    statements += [
+        "CREATE TRIGGER changes_members_insert AFTER INSERT ON run_group_members "
+        "REFERENCING NEW TABLE AS member_rows FOR EACH STATEMENT "
+        "EXECUTE FUNCTION changes_members()",
+        "CREATE TRIGGER changes_members_delete AFTER DELETE ON run_group_members "
+        "REFERENCING OLD TABLE AS member_rows FOR EACH STATEMENT "
+        "EXECUTE FUNCTION changes_members()",
+    ]
+    return statements
+
+
+# Each trigger and the table it is on.
+TRIGGERS = {
+    **{
+        f"changes_{table}_{event}": table
+        for table in ENTITY_SETS
+        for event in ("insert", "update", "delete")
+    },
+    "changes_members_insert": "run_group_members",
+    "changes_members_delete": "run_group_members",
+}
+_INSTALL = {"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements()}
+
+
+def install(connection: Connection) -> None:
+    """Create the triggers (and on PostgreSQL the sequence) that keep the change log, and the
+    log's one row with a new epoch (the tables exist already)."""
+    for statement in _INSTALL[dialect_of(connection).name]:
+        connection.execute(text(statement))
+    connection.execute(insert(change_log).values(epoch=secrets.token_hex(16), position=0))
+
+
+_UNINSTALL = {
+    "sqlite": [f"DROP TRIGGER {trigger}" for trigger in TRIGGERS],
+    "postgresql": [f"DROP TRIGGER {trigger} ON {table}" for trigger, table in TRIGGERS.items()]
+    + [
+        "DROP FUNCTION changes_inserted(), changes_changed(), changes_members()",
+        "DROP SEQUENCE change_positions",
+    ],
+}
+
+
+def uninstall(connection: Connection) -> None:
+    """Drop what :func:`install` created but the log's row."""
+    for statement in _UNINSTALL[dialect_of(connection).name]:
+        connection.exec_driver_sql(statement)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What a reader's snapshot may hand out: every change below ``key``, which will never
+    change again, of the log ``epoch``."""
+
+    epoch: str
+    key: Key
+
+
+# The oldest transaction of the snapshot still in flight that may write this database's log,
+# or, with none, the snapshot's first unassigned id. A transaction in flight is left out only
+# when its session is connected to another database (it can never write here): the snapshot's
+# ids are the whole server's, and CREATE DATABASE or a long load elsewhere would otherwise
+# hold every reader back. One that ended since the snapshot was taken is no longer listed, so
+# it counts, as it must (its changes are not in the snapshot).
+_PG_HORIZON = """
+WITH snapshot AS (SELECT pg_current_snapshot() AS s),
+elsewhere AS (
+  SELECT backend_xid FROM pg_stat_activity
+  WHERE backend_xid IS NOT NULL
+    AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())
+)
+SELECT epoch, coalesce(
+  (SELECT min(x) FROM pg_snapshot_xip(s) AS x
+   WHERE xid(x) NOT IN (SELECT backend_xid FROM elsewhere)),
+  pg_snapshot_xmax(s)
+)::text::bigint
+FROM change_log, snapshot
+"""
+
+
+_PG_HORIZON_STATEMENT = text(_PG_HORIZON)
+
+
+def horizon(connection: Connection) -> Horizon:
+    """The horizon of the read transaction ``connection`` is in: call it first, so that it
+    is taken in the snapshot the rest of the transaction reads."""
+    if dialect_of(connection).concurrent_writers:
+        row = connection.execute(_PG_HORIZON_STATEMENT).one()
+        return Horizon(row[0], (int(row[1]), 0))
+    epoch, position = connection.execute(_SQLITE_HORIZON).one()
+    return Horizon(epoch, (0, int(position) + 1))
+
+
+@dataclass(frozen=True)
+class Change:
+    """An entity's latest change below a horizon."""
+
+    key: Key
+    entity_id: str
+    type: str
+
+
+def latest_changes(
+    connection: Connection,
+    tenant: str,
+    entity_set: str,
+    types: tuple[str, ...] | None,
+    after: Key,
+    below: Key,
+    limit: int,
+) -> list[Change]:
+    """Up to ``limit`` entities of ``tenant``'s table ``entity_set`` (of ``types``, when given)
+    whose latest change below ``below`` comes after ``after``, in the order of those changes:
+    each entity once, however often it changed."""
+    parameters = {
+        "tenant": tenant,
+        "entity_set": entity_set,
+        "after_txn": after[0],
+        "after_position": after[1],
+        "below_txn": below[0],
+        "below_position": below[1],
+        "limit": limit,
+    }
+    rows = connection.execute(_latest_changes(types), parameters)
+    return [Change((int(r.txn), int(r.position)), r.entity_id, r.type) for r in rows]
+
+
+@lru_cache(maxsize=16)
+def _latest_changes(types: tuple[str, ...] | None) -> Select[Any]:
+    """The statement of :func:`latest_changes`, built once per ``types``: a poll that finds
+    nothing costs little more than executing it."""
+    later = aliased(changes)
+    c = changes.c
+    key = tuple_(c.txn, c.position)
+    below = tuple_(bindparam("below_txn"), bindparam("below_position"))
+    # A column of ix_changes_entity, not `*`: SQLite then reads the probe from that index
+    # (by entity) rather than ranging over the tenant's whole log by primary key.
+    superseded = (
+        select(later.c.position)
+        .where(
+            later.c.tenant_id == c.tenant_id,
+            later.c.entity_set == c.entity_set,
+            later.c.entity_id == c.entity_id,
+            tuple_(later.c.txn, later.c.position) > key,
+            tuple_(later.c.txn, later.c.position) < below,
+        )
+        .exists()
+    )
+    conditions = [
+        c.tenant_id == bindparam("tenant"),
+        c.entity_set == bindparam("entity_set"),
+        key > tuple_(bindparam("after_txn"), bindparam("after_position")),
+        key < below,
+        ~superseded,
+    ]
+    if types is not None:
+        conditions.append(c.type.in_(types))
+    return (
+        select(c.txn, c.position, c.entity_id, c.type)
+        .where(and_(*conditions))
+        .order_by(c.txn, c.position)
+        .limit(bindparam("limit"))
+    )
+
+
+_BASELINE = select(change_baselines.c.txn, change_baselines.c.position).where(
+    change_baselines.c.tenant_id == bindparam("tenant"),
+    change_baselines.c.entity_set == bindparam("entity_set"),
+)
+_SQLITE_HORIZON = select(change_log.c.epoch, change_log.c.position)
+
+
+def baseline(connection: Connection, tenant: str, entity_set: str) -> Key | None:
+    """The key of the newest change of the tenant's table that was pruned, if any was."""
+    row = connection.execute(_BASELINE, {"tenant": tenant, "entity_set": entity_set}).first()
+    return None if row is None else (int(row.txn), int(row.position))
+
+
+def tenants(connection: Connection) -> list[str]:
+    """Every tenant with changes in the log, found by skipping through the primary key."""
+    rows = connection.execute(
+        text(
+            "WITH RECURSIVE t(id) AS ("
+            " SELECT min(tenant_id) FROM changes"
+            " UNION ALL"
+            " SELECT (SELECT min(tenant_id) FROM changes WHERE tenant_id > t.id)"
+            " FROM t WHERE t.id IS NOT NULL"
+            ") SELECT id FROM t WHERE id IS NOT NULL"
+        )
+    )
+    return [row[0] for row in rows]
+
+
+def prune(connection: Connection, tenant: str, entity_set: str, before: int) -> int:
+    """Remove up to :data:`PRUNE_BATCH` of the tenant's oldest changes of ``entity_set`` made
+    before ``before`` (ticks), oldest key first, stopping at the first newer one; record the
+    newest key removed as the baseline. How many were removed."""
+    c = changes.c
+    oldest = connection.execute(
+        select(c.txn, c.position, c.changed)
+        .where(c.tenant_id == tenant, c.entity_set == entity_set)
+        .order_by(c.txn, c.position)
+        .limit(PRUNE_BATCH)
+    ).all()
+    expired = 0
+    for row in oldest:
+        if row.changed >= before:
+            break
+        expired += 1
+    if not expired:
+        return 0
+    last = oldest[expired - 1]
+    newest: Key = (int(last.txn), int(last.position))
+    connection.execute(
+        changes.delete().where(
+            c.tenant_id == tenant,
+            c.entity_set == entity_set,
+            tuple_(c.txn, c.position) <= tuple_(*newest),
+        )
+    )
+    _raise_baseline(connection, tenant, entity_set, newest)
+    return expired
+
+
+def _raise_baseline(connection: Connection, tenant: str, entity_set: str, key: Key) -> None:
+    module = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = module.insert(change_baselines).values(
+        tenant_id=tenant, entity_set=entity_set, txn=key[0], position=key[1]
+    )
+    b = change_baselines.c
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[b.tenant_id, b.entity_set],
+            set_={"txn": statement.excluded.txn, "position": statement.excluded.position},
+            where=tuple_(b.txn, b.position)
+            < tuple_(statement.excluded.txn, statement.excluded.position),
+        )
+    )
