@@ -313,7 +313,9 @@ def _links(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _documented_bodies() -> list[dict[str, Any]]:
-    section = _DOC.read_text().split("\n### Delta query\n", 1)[1].split("\n## ", 1)[0]
+    # The section ends at the next heading of its level or above.
+    section = _DOC.read_text().split("\n### Delta query\n", 1)[1]
+    section = re.split(r"\n#{2,3} ", section, maxsplit=1)[0]
     blocks = _HTTP_BLOCK.findall(section)
     return [orjson.loads(block.split("\n\n", 1)[1]) for block in blocks[1:]]
 
