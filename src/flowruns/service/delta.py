@@ -14,7 +14,9 @@ another database's log (``db copy``) is ``410 syncStateNotFound``: the client st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+import orjson
 
 from flowruns.edm.model import EntityType
 from flowruns.errors import SyncStateNotFound
@@ -125,47 +127,44 @@ def changes_page(
     """A page of a later round: the entities whose latest change lies after ``token``."""
     if token.issued < now - retention_ticks:
         raise _expired()
-    spec = entities.Scope(tenant, collection.type).spec
-    entity_set = spec.table.name
-    types = spec.type_filters[collection.type.name]
-    with db.reading() as transaction:
-        horizon = changes.horizon(transaction)  # first: in the snapshot the page reads
-        if horizon.epoch != token.epoch:
-            raise _expired()
-        if token.round is Round.STATE:
-            after = (token.key[0], token.key[1] - 1)  # the state's key is the first to read
-            below = max(horizon.key, token.key)
-        else:
-            assert token.upper is not None
-            after, below = token.key, token.upper
-        pruned = changes.baseline(transaction, tenant, entity_set)
-        if pruned is not None and pruned > after:
-            raise _expired()
-        found = changes.latest_changes(
-            transaction, tenant, entity_set, types, after, below, limit + 1
+    if token.round is Round.STATE:
+        after = (token.key[0], token.key[1] - 1)  # the state's key is the first to read
+        given_end = token.key  # or the horizon, when that is further
+    else:
+        assert token.upper is not None
+        after, given_end = token.key, token.upper
+    with db.reading() as transaction, queries.evaluating():
+        scope = collection_scope(transaction, tenant, collection)
+        spec = scope.spec
+        found = changes.read_round(
+            transaction,
+            tenant,
+            spec.table,
+            spec.json_as_text,
+            queries.condition(transaction, scope, options.filter),
+            spec.type_filters[collection.type.name],
+            after,
+            given_end,
+            up_to_horizon=token.round is Round.STATE,
+            limit=limit + 1,
         )
-        more = len(found) > limit
-        found = found[:limit]
-        ids = frozenset(change.entity_id for change in found)
-        matching: dict[str, Record] = {}
-        existing: dict[str, Record] = {}
-        if ids:
-            scope = replace(collection_scope(transaction, tenant, collection), ids=ids)
-            query = Query(order=(order_by(collection.type, "id", False),), filter=options.filter)
-            page = queries.read_page(transaction, scope, query, Window(limit=len(ids)))
-            matching = {r.id: r for r in page.records}
-            missing = sorted(ids - matching.keys())
-            existing = entities.get_many(transaction, spec, tenant, missing)
+    if found.horizon.epoch != token.epoch:
+        raise _expired()
+    if found.baseline is not None and found.baseline > after:
+        raise _expired()
+    below = max(found.horizon.key, given_end) if token.round is Round.STATE else given_end
+    more = len(found.changes) > limit
+    page = found.changes[:limit]
     items: list[Record | Removed] = []
-    for change in found:
-        record = matching.get(change.entity_id)
-        if record is not None:
-            items.append(record)
+    for change in page:
+        if change.matching:
+            assert change.row is not None
+            items.append(entities.to_record(spec, change.row, json_as=orjson.Fragment))
             continue
-        reason = CHANGED if change.entity_id in existing else DELETED
+        reason = DELETED if change.row is None else CHANGED
         items.append(Removed(change.entity_id, spec.readers[change.type][0], reason))
     if more:
-        next_token = _token(Round.CHANGES, token.epoch, now, options, found[-1].key, upper=below)
+        next_token = _token(Round.CHANGES, token.epoch, now, options, page[-1].key, upper=below)
     else:
         next_token = _token(Round.STATE, token.epoch, now, options, below)
     return DeltaPage(items, next_token)

@@ -34,11 +34,26 @@ has not read up to it can no longer be told what it missed (410 ``syncStateNotFo
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, insert, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    insert,
+    select,
+    text,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -191,83 +206,75 @@ class Horizon:
     key: Key
 
 
-# The oldest transaction of the snapshot still in flight that may write this database's log,
-# or, with none, the snapshot's first unassigned id. A transaction in flight is left out only
-# when its session is connected to another database (it can never write here): the snapshot's
-# ids are the whole server's, and CREATE DATABASE or a long load elsewhere would otherwise
-# hold every reader back. One that ended since the snapshot was taken is no longer listed, so
-# it counts, as it must (its changes are not in the snapshot).
-_PG_HORIZON = """
-WITH snapshot AS (SELECT pg_current_snapshot() AS s),
-elsewhere AS (
-  SELECT backend_xid FROM pg_stat_activity
-  WHERE backend_xid IS NOT NULL
-    AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database())
-)
-SELECT epoch, coalesce(
-  (SELECT min(x) FROM pg_snapshot_xip(s) AS x
-   WHERE xid(x) NOT IN (SELECT backend_xid FROM elsewhere)),
-  pg_snapshot_xmax(s)
-)::text::bigint
-FROM change_log, snapshot
-"""
-
-
-_PG_HORIZON_STATEMENT = text(_PG_HORIZON)
+def _horizon_columns(connection: Connection) -> list[ColumnElement[Any]]:
+    """The log's epoch and the horizon's key, from ``change_log``."""
+    txn, position = dialect_of(connection).change_horizon(change_log.c.position)
+    return [change_log.c.epoch, txn.label("horizon_txn"), position.label("horizon_position")]
 
 
 def horizon(connection: Connection) -> Horizon:
     """The horizon of the read transaction ``connection`` is in: call it first, so that it
     is taken in the snapshot the rest of the transaction reads."""
-    if dialect_of(connection).concurrent_writers:
-        row = connection.execute(_PG_HORIZON_STATEMENT).one()
-        return Horizon(row[0], (int(row[1]), 0))
-    epoch, position = connection.execute(_SQLITE_HORIZON).one()
-    return Horizon(epoch, (0, int(position) + 1))
+    row = connection.execute(select(*_horizon_columns(connection))).one()
+    return Horizon(row[0], (int(row[1]), int(row[2])))
 
 
 @dataclass(frozen=True)
 class Change:
-    """An entity's latest change below a horizon."""
+    """An entity's latest change in a round, and what the entity is now: its row when it
+    exists (with the columns the round asked for first), and whether that row is one the
+    round's reader wants (``matching``)."""
 
     key: Key
     entity_id: str
     type: str
+    row: Row[Any] | None
+    matching: bool
 
 
-def latest_changes(
+@dataclass(frozen=True)
+class Round:
+    """What one statement read of the log: the horizon of its snapshot, the key of the
+    newest change pruned from the log (if any was), and the changes."""
+
+    horizon: Horizon
+    baseline: Key | None
+    changes: list[Change]
+
+
+def read_round(
     connection: Connection,
     tenant: str,
-    entity_set: str,
+    table: Table,
+    columns: Sequence[ColumnElement[Any]],
+    matching: ColumnElement[bool],
     types: tuple[str, ...] | None,
     after: Key,
     below: Key,
+    *,
+    up_to_horizon: bool,
     limit: int,
-) -> list[Change]:
-    """Up to ``limit`` entities of ``tenant``'s table ``entity_set`` (of ``types``, when given)
-    whose latest change below ``below`` comes after ``after``, in the order of those changes:
-    each entity once, however often it changed."""
-    parameters = {
-        "tenant": tenant,
-        "entity_set": entity_set,
-        "after_txn": after[0],
-        "after_position": after[1],
-        "below_txn": below[0],
-        "below_position": below[1],
-        "limit": limit,
-    }
-    rows = connection.execute(_latest_changes(types), parameters)
-    return [Change((int(r.txn), int(r.position)), r.entity_id, r.type) for r in rows]
+) -> Round:
+    """In one statement, so in one snapshot: the horizon, the baseline of ``tenant``'s
+    ``table``, and up to ``limit`` of its entities (of ``types``, when given) whose latest
+    change before the round's end comes after ``after``, in the order of those changes, each
+    once however often it changed, with its row of ``table`` (``columns``, then the change)
+    when it still exists and whether ``matching`` holds for that row.
 
-
-@lru_cache(maxsize=16)
-def _latest_changes(types: tuple[str, ...] | None) -> Select[Any]:
-    """The statement of :func:`latest_changes`, built once per ``types``: a poll that finds
-    nothing costs little more than executing it."""
-    later = aliased(changes)
-    c = changes.c
+    The round ends at ``below``, or with ``up_to_horizon`` at the horizon when that is
+    further. A poll that finds nothing is thus one round trip to the database."""
+    log = select(*_horizon_columns(connection)).cte("horizon")
+    c, b = changes.c, change_baselines.c
     key = tuple_(c.txn, c.position)
-    below = tuple_(bindparam("below_txn"), bindparam("below_position"))
+    end_txn: ColumnElement[Any] = bindparam("below_txn", type_=BigInteger())
+    end_position: ColumnElement[Any] = bindparam("below_position", type_=BigInteger())
+    if up_to_horizon:
+        further = tuple_(log.c.horizon_txn, log.c.horizon_position) > tuple_(end_txn, end_position)
+        end_txn = case((further, log.c.horizon_txn), else_=end_txn)
+        end_position = case((further, log.c.horizon_position), else_=end_position)
+    end = select(end_txn.label("txn"), end_position.label("position")).cte("round_end")
+    below_end = tuple_(end.c.txn, end.c.position)
+    later = aliased(changes)
     # A column of ix_changes_entity, not `*`: SQLite then reads the probe from that index
     # (by entity) rather than ranging over the tenant's whole log by primary key.
     superseded = (
@@ -277,38 +284,75 @@ def _latest_changes(types: tuple[str, ...] | None) -> Select[Any]:
             later.c.entity_set == c.entity_set,
             later.c.entity_id == c.entity_id,
             tuple_(later.c.txn, later.c.position) > key,
-            tuple_(later.c.txn, later.c.position) < below,
+            tuple_(later.c.txn, later.c.position) < below_end,
         )
         .exists()
     )
     conditions = [
-        c.tenant_id == bindparam("tenant"),
-        c.entity_set == bindparam("entity_set"),
-        key > tuple_(bindparam("after_txn"), bindparam("after_position")),
-        key < below,
+        c.tenant_id == tenant,
+        c.entity_set == table.name,
+        key > tuple_(*after),
+        key < below_end,
         ~superseded,
     ]
     if types is not None:
         conditions.append(c.type.in_(types))
-    return (
+    latest = (
         select(c.txn, c.position, c.entity_id, c.type)
-        .where(and_(*conditions))
+        .select_from(end)
+        .join(changes, true())
+        .where(*conditions)
         .order_by(c.txn, c.position)
-        .limit(bindparam("limit"))
+        .limit(limit)
+        .subquery("latest")
     )
-
-
-_BASELINE = select(change_baselines.c.txn, change_baselines.c.position).where(
-    change_baselines.c.tenant_id == bindparam("tenant"),
-    change_baselines.c.entity_set == bindparam("entity_set"),
-)
-_SQLITE_HORIZON = select(change_log.c.epoch, change_log.c.position)
-
-
-def baseline(connection: Connection, tenant: str, entity_set: str) -> Key | None:
-    """The key of the newest change of the tenant's table that was pruned, if any was."""
-    row = connection.execute(_BASELINE, {"tenant": tenant, "entity_set": entity_set}).first()
-    return None if row is None else (int(row.txn), int(row.position))
+    pruned = [
+        select(column)
+        .where(b.tenant_id == tenant, b.entity_set == table.name)
+        .scalar_subquery()
+        .label(f"baseline_{column.name}")
+        for column in (b.txn, b.position)
+    ]
+    statement: Select[Any] = (
+        select(
+            *columns,
+            latest.c.txn.label("change_txn"),
+            latest.c.position.label("change_position"),
+            latest.c.entity_id.label("change_entity"),
+            latest.c.type.label("change_type"),
+            table.c.id.is_not(None).label("found"),
+            matching.label("matching"),
+            log.c.epoch,
+            log.c.horizon_txn,
+            log.c.horizon_position,
+            *pruned,
+        )
+        .select_from(
+            log.outerjoin(latest, true()).outerjoin(
+                table, and_(table.c.tenant_id == tenant, table.c.id == latest.c.entity_id)
+            )
+        )
+        .order_by(latest.c.txn, latest.c.position)
+    )
+    parameters = {"below_txn": below[0], "below_position": below[1]}
+    rows = connection.execute(statement, parameters).all()
+    first = rows[0]._mapping
+    baseline = first["baseline_txn"], first["baseline_position"]
+    return Round(
+        Horizon(first["epoch"], (int(first["horizon_txn"]), int(first["horizon_position"]))),
+        None if baseline[0] is None else (int(baseline[0]), int(baseline[1])),
+        [
+            Change(
+                (int(m["change_txn"]), int(m["change_position"])),
+                m["change_entity"],
+                m["change_type"],
+                row if m["found"] else None,
+                bool(m["matching"]),
+            )
+            for row in rows
+            if (m := row._mapping)["change_txn"] is not None
+        ],
+    )
 
 
 def tenants(connection: Connection) -> list[str]:

@@ -3,8 +3,9 @@
 The compiler, the entity statements and the day counts write one SQLAlchemy expression for both
 engines and ask the connection's :class:`Dialect` for the pieces the engines spell differently:
 collation, case folding, string search and trimming, truncation, calendar parts, JSON access,
-random versions and row locking. Each is chosen once, by :func:`dialect_of`, from the engine's
-name; nothing else in the store tests which engine it runs on for the SQL it writes.
+random versions, row locking and the change log's horizon. Each is chosen once, by
+:func:`dialect_of`, from the engine's name; nothing else in the store tests which engine it runs
+on for the SQL it writes.
 
 JSON is the widest difference. SQLite keeps JSON as text and reads it with path strings
 (``json_type(doc, '$."a"')``, ``json_each``); PostgreSQL stores ``JSONB`` and reads it with
@@ -156,6 +157,14 @@ class Dialect(ABC):
         """``statement`` locking the rows it picks, passing over those another transaction
         holds (where transactions can hold rows: see :attr:`concurrent_writers`)."""
 
+    # -- the change log ----------------------------------------------------------------------
+
+    @abstractmethod
+    def change_horizon(self, position: SQL) -> tuple[SQL, SQL]:
+        """The key (transaction, position) below which the reader's snapshot holds every
+        change that will ever be logged, given the log's counter ``position``: see
+        :mod:`flowruns.store.changes`."""
+
 
 class SqliteDialect(Dialect):
     name = "sqlite"
@@ -240,6 +249,10 @@ class SqliteDialect(Dialect):
     def skip_locked(self, statement: Select[Any]) -> Select[Any]:
         return statement  # one writer at a time: no row is held by another
 
+    def change_horizon(self, position: SQL) -> tuple[SQL, SQL]:
+        # Positions are taken under the write lock, in commit order: the next one is the horizon.
+        return literal(0, BigInteger()), position + 1
+
 
 class PostgresqlDialect(Dialect):
     name = "postgresql"
@@ -307,6 +320,28 @@ class PostgresqlDialect(Dialect):
 
     def skip_locked(self, statement: Select[Any]) -> Select[Any]:
         return statement.with_for_update(skip_locked=True)
+
+    def change_horizon(self, position: SQL) -> tuple[SQL, SQL]:
+        return _PG_HORIZON, literal(0, BigInteger())
+
+
+# The oldest transaction of the snapshot still in flight that may write this database's log,
+# or, with none, the snapshot's first unassigned id. A transaction in flight is left out only
+# when its session is connected to another database (it can never write here): the snapshot's
+# ids are the whole server's, and CREATE DATABASE or a long load elsewhere would otherwise
+# hold every reader back. One that ended since the snapshot was taken is no longer listed, so
+# it counts, as it must (its changes are not in the snapshot).
+_PG_HORIZON: SQL = literal_column(
+    """coalesce(
+  (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+   WHERE xid(x) NOT IN (
+     SELECT backend_xid FROM pg_stat_activity
+     WHERE backend_xid IS NOT NULL
+       AND datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))),
+  pg_snapshot_xmax(pg_current_snapshot())
+)::text::bigint""",
+    BigInteger(),
+)
 
 
 SQLITE = SqliteDialect()

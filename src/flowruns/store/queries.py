@@ -21,11 +21,13 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
+    case,
     false,
     func,
     literal,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.exc import DataError, OperationalError
@@ -163,6 +165,14 @@ def read_page(
             page.total = _count(connection, scope, compiled)
         _expand(connection, scope.tenant, page.records, query.expand)
     return page
+
+
+def condition(connection: Connection, scope: Scope, filter: s.Expr | None) -> ColumnElement[bool]:
+    """Whether a row of the scope's table is in ``scope`` and ``filter`` keeps it (false, not
+    null, where the filter is null); to be executed inside :func:`evaluating`."""
+    where = _compile(connection, scope, Query(filter=filter)).where
+    kept = and_(*entities.scope_filter(scope), *where)
+    return case((kept, true()), else_=false())
 
 
 def count(connection: Connection, scope: Scope, query: Query) -> int:
