@@ -136,13 +136,15 @@ def changes_page(
     with db.reading() as transaction, queries.evaluating():
         scope = collection_scope(transaction, tenant, collection)
         spec = scope.spec
+        kept = None
+        if options.filter is not None:
+            kept = queries.condition(transaction, scope, options.filter)
         found = changes.read_round(
             transaction,
             tenant,
-            spec.table,
-            spec.json_as_text,
-            queries.condition(transaction, scope, options.filter),
+            spec,
             spec.type_filters[collection.type.name],
+            kept,
             after,
             given_end,
             up_to_horizon=token.round is Round.STATE,

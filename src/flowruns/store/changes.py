@@ -34,8 +34,8 @@ has not read up to it can no longer be told what it missed (410 ``syncStateNotFo
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -44,10 +44,10 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
-    Table,
     and_,
     bindparam,
     case,
+    false,
     insert,
     select,
     text,
@@ -58,7 +58,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS
-from flowruns.store.dialect import dialect_of
+from flowruns.store.dialect import Dialect, dialect_of
+from flowruns.store.entities import TableSpec
 from flowruns.store.schema import change_baselines, change_log, changes
 
 Key = tuple[int, int]
@@ -245,35 +246,80 @@ class Round:
 def read_round(
     connection: Connection,
     tenant: str,
-    table: Table,
-    columns: Sequence[ColumnElement[Any]],
-    matching: ColumnElement[bool],
+    spec: TableSpec,
     types: tuple[str, ...] | None,
+    kept: ColumnElement[bool] | None,
     after: Key,
     below: Key,
     *,
     up_to_horizon: bool,
     limit: int,
 ) -> Round:
-    """In one statement, so in one snapshot: the horizon, the baseline of ``tenant``'s
-    ``table``, and up to ``limit`` of its entities (of ``types``, when given) whose latest
+    """In one statement, so in one snapshot: the horizon, the baseline of ``tenant``'s table
+    ``spec``, and up to ``limit`` of its entities (of ``types``, when given) whose latest
     change before the round's end comes after ``after``, in the order of those changes, each
-    once however often it changed, with its row of ``table`` (``columns``, then the change)
-    when it still exists and whether ``matching`` holds for that row.
+    once however often it changed, with the entity's row when it still exists; ``matching``
+    when that row is of ``types`` and ``kept`` (a condition on the table, if any) holds.
 
     The round ends at ``below``, or with ``up_to_horizon`` at the horizon when that is
-    further. A poll that finds nothing is thus one round trip to the database."""
-    log = select(*_horizon_columns(connection)).cte("horizon")
-    c, b = changes.c, change_baselines.c
+    further. A poll that finds nothing is one round trip to the database."""
+    statement = _round(dialect_of(connection), spec, types, up_to_horizon)
+    if kept is not None:
+        statement = statement.add_columns(case((kept, true()), else_=false()).label("kept"))
+    parameters = {
+        "tenant": tenant,
+        "after_txn": after[0],
+        "after_position": after[1],
+        "below_txn": below[0],
+        "below_position": below[1],
+        "limit": limit,
+    }
+    rows = connection.execute(statement, parameters).all()
+    first = rows[0]._mapping
+    baseline = first["baseline_txn"], first["baseline_position"]
+    found = []
+    for row in rows:
+        m = row._mapping
+        if m["change_txn"] is None:
+            continue  # no change at all: the horizon's row alone
+        found.append(
+            Change(
+                (int(m["change_txn"]), int(m["change_position"])),
+                m["change_entity"],
+                m["change_type"],
+                row if m["found"] else None,
+                bool(m["in_scope"]) and (kept is None or bool(m["kept"])),
+            )
+        )
+    return Round(
+        Horizon(first["epoch"], (int(first["horizon_txn"]), int(first["horizon_position"]))),
+        None if baseline[0] is None else (int(baseline[0]), int(baseline[1])),
+        found,
+    )
+
+
+@lru_cache(maxsize=32)
+def _round(
+    dialect: Dialect, spec: TableSpec, types: tuple[str, ...] | None, up_to_horizon: bool
+) -> Select[Any]:
+    """The statement of :func:`read_round`, built once per table, types and kind of round: a
+    poll costs little more than executing it."""
+    txn, position = dialect.change_horizon(change_log.c.position)
+    log = select(
+        change_log.c.epoch, txn.label("horizon_txn"), position.label("horizon_position")
+    ).cte("horizon")
+    table, c, b = spec.table, changes.c, change_baselines.c
     key = tuple_(c.txn, c.position)
     end_txn: ColumnElement[Any] = bindparam("below_txn", type_=BigInteger())
     end_position: ColumnElement[Any] = bindparam("below_position", type_=BigInteger())
     if up_to_horizon:
+        # Each a value computed once (not a join), so both engines range over the log by it.
         further = tuple_(log.c.horizon_txn, log.c.horizon_position) > tuple_(end_txn, end_position)
-        end_txn = case((further, log.c.horizon_txn), else_=end_txn)
-        end_position = case((further, log.c.horizon_position), else_=end_position)
-    end = select(end_txn.label("txn"), end_position.label("position")).cte("round_end")
-    below_end = tuple_(end.c.txn, end.c.position)
+        end_txn, end_position = (
+            select(case((further, log.c[name]), else_=given)).scalar_subquery()
+            for name, given in (("horizon_txn", end_txn), ("horizon_position", end_position))
+        )
+    before_end = tuple_(end_txn, end_position)
     later = aliased(changes)
     # A column of ix_changes_entity, not `*`: SQLite then reads the probe from that index
     # (by entity) rather than ranging over the tenant's whole log by primary key.
@@ -284,26 +330,27 @@ def read_round(
             later.c.entity_set == c.entity_set,
             later.c.entity_id == c.entity_id,
             tuple_(later.c.txn, later.c.position) > key,
-            tuple_(later.c.txn, later.c.position) < below_end,
+            tuple_(later.c.txn, later.c.position) < before_end,
         )
         .exists()
     )
+    tenant = bindparam("tenant", type_=c.tenant_id.type)
     conditions = [
         c.tenant_id == tenant,
         c.entity_set == table.name,
-        key > tuple_(*after),
-        key < below_end,
+        key > tuple_(bindparam("after_txn"), bindparam("after_position")),
+        key < before_end,
         ~superseded,
     ]
+    in_scope: ColumnElement[bool] = table.c.id.is_not(None)
     if types is not None:
         conditions.append(c.type.in_(types))
+        in_scope = and_(in_scope, table.c.type.in_(types))
     latest = (
         select(c.txn, c.position, c.entity_id, c.type)
-        .select_from(end)
-        .join(changes, true())
         .where(*conditions)
         .order_by(c.txn, c.position)
-        .limit(limit)
+        .limit(bindparam("limit"))
         .subquery("latest")
     )
     pruned = [
@@ -313,15 +360,15 @@ def read_round(
         .label(f"baseline_{column.name}")
         for column in (b.txn, b.position)
     ]
-    statement: Select[Any] = (
+    return (
         select(
-            *columns,
+            *spec.json_as_text,
             latest.c.txn.label("change_txn"),
             latest.c.position.label("change_position"),
             latest.c.entity_id.label("change_entity"),
             latest.c.type.label("change_type"),
             table.c.id.is_not(None).label("found"),
-            matching.label("matching"),
+            case((in_scope, true()), else_=false()).label("in_scope"),
             log.c.epoch,
             log.c.horizon_txn,
             log.c.horizon_position,
@@ -333,25 +380,6 @@ def read_round(
             )
         )
         .order_by(latest.c.txn, latest.c.position)
-    )
-    parameters = {"below_txn": below[0], "below_position": below[1]}
-    rows = connection.execute(statement, parameters).all()
-    first = rows[0]._mapping
-    baseline = first["baseline_txn"], first["baseline_position"]
-    return Round(
-        Horizon(first["epoch"], (int(first["horizon_txn"]), int(first["horizon_position"]))),
-        None if baseline[0] is None else (int(baseline[0]), int(baseline[1])),
-        [
-            Change(
-                (int(m["change_txn"]), int(m["change_position"])),
-                m["change_entity"],
-                m["change_type"],
-                row if m["found"] else None,
-                bool(m["matching"]),
-            )
-            for row in rows
-            if (m := row._mapping)["change_txn"] is not None
-        ],
     )
 
 

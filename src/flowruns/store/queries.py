@@ -21,13 +21,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    case,
     false,
     func,
     literal,
     or_,
     select,
-    true,
     tuple_,
 )
 from sqlalchemy.exc import DataError, OperationalError
@@ -167,12 +165,10 @@ def read_page(
     return page
 
 
-def condition(connection: Connection, scope: Scope, filter: s.Expr | None) -> ColumnElement[bool]:
-    """Whether a row of the scope's table is in ``scope`` and ``filter`` keeps it (false, not
-    null, where the filter is null); to be executed inside :func:`evaluating`."""
-    where = _compile(connection, scope, Query(filter=filter)).where
-    kept = and_(*entities.scope_filter(scope), *where)
-    return case((kept, true()), else_=false())
+def condition(connection: Connection, scope: Scope, filter: s.Expr) -> ColumnElement[bool]:
+    """``filter`` as a condition on rows of the scope's table; to be executed inside
+    :func:`evaluating`."""
+    return and_(*_compile(connection, scope, Query(filter=filter)).where)
 
 
 def count(connection: Connection, scope: Scope, query: Query) -> int:
