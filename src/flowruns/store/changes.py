@@ -275,25 +275,21 @@ def read_round(
         "limit": limit,
     }
     rows = connection.execute(statement, parameters).all()
-    first = rows[0]._mapping
-    baseline = first["baseline_txn"], first["baseline_position"]
+    # By position: the table's columns, then those of _round, then ``kept``.
+    at = len(spec.json_as_text)
+    epoch, horizon_txn, horizon_position, baseline_txn, baseline_position = rows[0][
+        at + 6 : at + 11
+    ]
     found = []
     for row in rows:
-        m = row._mapping
-        if m["change_txn"] is None:
+        txn, position, entity_id, type_, exists, in_scope = row[at : at + 6]
+        if txn is None:
             continue  # no change at all: the horizon's row alone
-        found.append(
-            Change(
-                (int(m["change_txn"]), int(m["change_position"])),
-                m["change_entity"],
-                m["change_type"],
-                row if m["found"] else None,
-                bool(m["in_scope"]) and (kept is None or bool(m["kept"])),
-            )
-        )
+        matching = bool(in_scope) and (kept is None or bool(row[at + 11]))
+        found.append(Change((txn, position), entity_id, type_, row if exists else None, matching))
     return Round(
-        Horizon(first["epoch"], (int(first["horizon_txn"]), int(first["horizon_position"]))),
-        None if baseline[0] is None else (int(baseline[0]), int(baseline[1])),
+        Horizon(epoch, (int(horizon_txn), int(horizon_position))),
+        None if baseline_txn is None else (int(baseline_txn), int(baseline_position)),
         found,
     )
 
