@@ -44,6 +44,8 @@ def test_docs_api_lists_exactly_the_paths_the_model_declares() -> None:
         ("POST", "runs/start", "runs/start"),
         ("POST", f"runs/{NS}.start", "runs/start"),
         ("GET", "runs/start()", "runs/start"),
+        # A collection of runs reached through a navigation binds the same action.
+        ("GET", f"runGroups/{RUN_ID}/runs/start", "runs/start"),
         ("GET", "inboundFlows", "inboundFlows"),
         ("POST", "dataConnectors", "dataConnectors"),
         ("GET", f"outboundProvisioningFlowSets/{RUN_ID}/provisioningFlows", "outbound"),
