@@ -210,19 +210,22 @@ def delta(
 ) -> Call[DeltaPage[E]]:
     """The first request of a delta round of the collection at ``path``: from its current
     state, or from ``delta_link`` (which carries the filter and selection it was made with)."""
-    headers = {} if page_size is None else {"Prefer": f"odata.maxpagesize={page_size}"}
     if delta_link is not None:
         if filter is not None or select is not None:
             raise ValueError("a deltaLink carries its filter and select; give neither with it")
-        return Call("GET", delta_link, delta_decoder(base), headers=headers)
+        return delta_next(delta_link, base, page_size)
     params = query(filter=filter, select=select)
+    headers = _max_page_size(page_size)
     return Call("GET", f"{path}/delta()", delta_decoder(base), params=params, headers=headers)
 
 
 def delta_next(link: str, base: type[E], page_size: int | None) -> Call[DeltaPage[E]]:
-    """The call that fetches the page a delta round's nextLink names."""
-    headers = {} if page_size is None else {"Prefer": f"odata.maxpagesize={page_size}"}
-    return Call("GET", link, delta_decoder(base), headers=headers)
+    """The call that fetches the page a delta round's nextLink (or deltaLink) names."""
+    return Call("GET", link, delta_decoder(base), headers=_max_page_size(page_size))
+
+
+def _max_page_size(page_size: int | None) -> dict[str, str]:
+    return {} if page_size is None else {"Prefer": f"odata.maxpagesize={page_size}"}
 
 
 def _count(response: httpx.Response) -> int:
