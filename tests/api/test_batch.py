@@ -121,6 +121,8 @@ def test_reads_and_writes_in_one_batch_answer_as_they_would_alone(client: TestCl
     assert answers["1"]["body"]["@odata.context"] == alone.json()["@odata.context"]
     assert answers["1"]["headers"]["content-type"] == JSON_CONTENT_TYPE
     assert answers["1"]["headers"]["odata-version"] == "4.0"
+    # A request of a batch negotiates no encoding: the compression layer's Vary is not its own.
+    assert "vary" not in answers["1"]["headers"]
     assert answers["2"]["body"]["displayName"] == "second"
     assert "statistics" not in answers["2"]["body"]
     assert answers["3"]["status"] == 200
