@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from flowruns.errors import InvalidRequest
@@ -37,6 +38,9 @@ class Round(Enum):
     STATE = "state"
     INITIAL = "initial"
     CHANGES = "changes"
+
+
+_ROUND_NAMES = frozenset(r.value for r in Round)
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class DeltaTokens:
 
     def __init__(self, codec: SkipTokenCodec, tenant: str, collection: str) -> None:
         self._codec = codec
-        self._bound_to = fingerprint("delta", tenant, collection)
+        self._bound_to = _binding(tenant, collection)
 
     def encode(self, token: DeltaToken) -> str:
         return self._codec.sign(
@@ -108,7 +112,7 @@ class DeltaTokens:
             ] if (
                 version == _VERSION
                 and bound_to == self._bound_to
-                and round_name in {r.value for r in Round}
+                and round_name in _ROUND_NAMES
                 and type(issued) is int
                 and _text(select)
                 and _text(filter_)
@@ -132,6 +136,13 @@ class DeltaTokens:
             f"The {option} is not valid for this request; start again with a new delta() request.",
             target=option,
         )
+
+
+@lru_cache(maxsize=1024)
+def _binding(tenant: str, collection: str) -> str:
+    """What a token of ``tenant``'s delta of ``collection`` is bound to (a digest, so
+    computed once per pair)."""
+    return fingerprint("delta", tenant, collection)
 
 
 def _fits(token: DeltaToken, expected: Round | None) -> bool:

@@ -44,7 +44,7 @@ class SkipTokenCodec:
         self._secret = secret
 
     def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        return hmac.digest(self._secret, payload, "sha256")[:_MAC_BYTES]
 
     def sign(self, value: Any) -> str:
         """``value`` as a token: its JSON and a MAC, both base64url."""
