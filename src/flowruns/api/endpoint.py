@@ -54,9 +54,11 @@ from flowruns.store.database import Database
 
 
 def _relative_path(scope: Scope) -> str:
-    """The request's path below the service root, as sent (percent-escapes kept)."""
+    """The request's path below the service root, as sent (percent-escapes kept); a path the
+    host root serves too (``/api/v1/lineage``) as it is."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-    return raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
+    path = raw_path.decode("latin-1")
+    return path[len(SERVICE_ROOT_PATH) :] if path.startswith(SERVICE_ROOT_PATH) else path
 
 
 class ODataEndpoint:

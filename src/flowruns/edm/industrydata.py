@@ -23,6 +23,9 @@ from flowruns.edm.model import (
 GRAPH = "microsoft.graph"
 EXTERNAL = "microsoft.graph.externalConnectors"
 NS = "microsoft.graph.industryData"
+# flowruns' own namespace: what flowruns adds to Graph's model lives here, so Graph's own types
+# keep exactly their Graph members.
+FLOWRUNS = "flowruns"
 
 run_status = EnumType(
     NS,
@@ -242,6 +245,28 @@ data_share_outgoing_flow = EntityType(
     ),
 )
 insights_outgoing_flow = EntityType(NS, "insightsOutgoingFlow", base_name=f"{NS}.outgoingFlow")
+# A job that reports its runs as OpenLineage run events (POST /api/v1/lineage): a process like
+# any other to Graph clients, found again by the job's (namespace, name).
+open_lineage_job = EntityType(
+    FLOWRUNS,
+    "openLineageJob",
+    base_name=f"{NS}.process",
+    description="A job whose runs are recorded from its OpenLineage run events.",
+    own_properties=(
+        Property(
+            "jobNamespace",
+            Primitive.STRING,
+            read_only=True,
+            description="The OpenLineage namespace of the job.",
+        ),
+        Property(
+            "jobName",
+            Primitive.STRING,
+            read_only=True,
+            description="The OpenLineage name of the job, unique within its namespace.",
+        ),
+    ),
+)
 industry_data_hub = EntityType(
     NS,
     "industryDataHub",
@@ -302,6 +327,7 @@ MODEL = Model(
         outgoing_flow,
         data_share_outgoing_flow,
         insights_outgoing_flow,
+        open_lineage_job,
         industry_data_hub,
     ],
 )
