@@ -92,7 +92,8 @@ def _validators() -> dict[str, jsonschema_rs.Validator]:
 
 def _check(validator: jsonschema_rs.Validator, value: Any, at: tuple[str | int, ...]) -> None:
     """400 naming the first member of ``value`` (found at ``at``) the schema refuses."""
-    for error in validator.iter_errors(value):
+    for found in validator.iter_errors(value):
+        error = _deepest(found)
         path = [*at, *error.instance_path]
         kind = error.kind
         if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
@@ -103,6 +104,17 @@ def _check(validator: jsonschema_rs.Validator, value: Any, at: tuple[str | int, 
             f"{target or 'the event'}: {error.message}.",
             target=target or None,
         )
+
+
+def _deepest(error: jsonschema_rs.ValidationError) -> jsonschema_rs.ValidationError:
+    """Of an ``anyOf``/``oneOf`` that no branch satisfies (the specification wraps every facet
+    map in one), the error deepest in the event: it names the member at fault."""
+    while True:
+        context = getattr(error.kind, "context", None)
+        inner = [e for branch in context or () for e in branch]
+        if not inner:
+            return error
+        error = max(inner, key=lambda e: len(e.instance_path))
 
 
 def read_event(raw: bytes) -> LineageEvent:
