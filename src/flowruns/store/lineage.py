@@ -136,8 +136,11 @@ def add_event(
             event=event,
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "digest"])
+        # RETURNING says whether the row went in: through psycopg, the row count of this
+        # statement read 0 even for an inserted row.
+        .returning(lineage_events.c.digest)
     )
-    return result.rowcount > 0
+    return result.first() is not None
 
 
 def run_events(connection: Connection, tenant: str, run_id: str) -> list[StoredEvent]:
