@@ -82,8 +82,11 @@ def output(name: str, rows: int, size: int) -> dict[str, Any]:
         "namespace": "postgres://db:5432",
         "name": name,
         "facets": {},
-        "outputFacets": {"outputStatistics": facet("OutputStatisticsOutputDatasetFacet",
-                                                   rowCount=rows, size=size)},
+        "outputFacets": {
+            "outputStatistics": facet(
+                "OutputStatisticsOutputDatasetFacet", rowCount=rows, size=size
+            )
+        },
     }
 
 
@@ -93,8 +96,9 @@ def tested_input(name: str, assertions: list[dict[str, Any]]) -> dict[str, Any]:
         "name": name,
         "facets": {},
         "inputFacets": {
-            "dataQualityAssertions": facet("DataQualityAssertionsDatasetFacet",
-                                           assertions=assertions)
+            "dataQualityAssertions": facet(
+                "DataQualityAssertionsDatasetFacet", assertions=assertions
+            )
         },
     }
 
@@ -128,8 +132,12 @@ def dbt_model(run_id: str, start: str, end: str, failed_tests: int) -> list[dict
     failing at error severity) and the column-lineage facet of the published example."""
     job = ("dbt-namespace", "analytics.jaffle_shop.orders")
     assertions = [
-        {"assertion": "not_null", "success": i >= failed_tests, "column": "order_id",
-         "severity": "error"}
+        {
+            "assertion": "not_null",
+            "success": i >= failed_tests,
+            "column": "order_id",
+            "severity": "error",
+        }
         for i in range(3)
     ]
     produced = output("analytics.orders", 250, 8192)

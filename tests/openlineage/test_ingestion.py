@@ -32,8 +32,9 @@ T0, T1, T2 = "2026-11-30T08:00:00Z", "2026-11-30T08:05:00Z", "2026-11-30T08:09:3
 
 
 def post(client: TestClient, event: dict[str, Any], path: str = LINEAGE) -> Any:
-    response = client.post(path, content=orjson.dumps(event),
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        path, content=orjson.dumps(event), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 201, response.text
     return response
 
@@ -178,9 +179,9 @@ def test_dbt_failed_tests_complete_with_errors(client: TestClient) -> None:
 def test_a_failed_warning_test_completes_with_warnings(client: TestClient) -> None:
     run_id = str(uuid.uuid4())
     events = dbt_model(run_id, T0, T2, failed_tests=1)
-    events[1]["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"][0][
-        "severity"
-    ] = "warn"
+    events[1]["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"][0]["severity"] = (
+        "warn"
+    )
     for event in events:
         post(client, event)
     assert get_run(client, run_id)["status"] == "completedWithWarnings"
@@ -227,35 +228,57 @@ def _malformed() -> list[tuple[str, dict[str, Any] | list[Any], str | None]]:
     case("no runId", "run/runId", lambda e: e["run"].pop("runId"))
     case("runId not a uuid", "run/runId", lambda e: e["run"].update(runId="run-1"))
     case("no eventTime", "eventTime", lambda e: e.pop("eventTime"))
-    case("eventTime without offset", "eventTime", lambda e: e.update(eventTime="2026-11-30T08:00:00"))
+    case(
+        "eventTime without offset", "eventTime", lambda e: e.update(eventTime="2026-11-30T08:00:00")
+    )
     case("unknown eventType", "eventType", lambda e: e.update(eventType="DONE"))
     case("no producer", "producer", lambda e: e.pop("producer"))
     case("no job name", "job/name", lambda e: e["job"].pop("name"))
     case("job not an object", "job", lambda e: e.update(job="dbt"))
-    case("facet without _producer", "run/facets/custom/_producer",
-         lambda e: e["run"]["facets"].update(custom={"_schemaURL": "https://example.com/s"}))
-    case("parent without runId", "run/facets/parent/run/runId",
-         lambda e: e["run"]["facets"].update(parent={**parent_facet(run_id, ("a", "b")),
-                                                    "run": {}}))
-    case("errorMessage without message", "run/facets/errorMessage/message",
-         lambda e: e["run"]["facets"].update(errorMessage={
-             k: v for k, v in error_facet("x").items() if k != "message"}))
-    case("rowCount not an integer", "outputs/0/outputFacets/outputStatistics/rowCount",
-         lambda e: e.update(outputs=[output("t", 1, 1)]) or e["outputs"][0]["outputFacets"][
-             "outputStatistics"].update(rowCount="many"))
-    case("dataset without namespace", "inputs/0/namespace",
-         lambda e: e.update(inputs=[{"name": "t"}]))
+    case(
+        "facet without _producer",
+        "run/facets/custom/_producer",
+        lambda e: e["run"]["facets"].update(custom={"_schemaURL": "https://example.com/s"}),
+    )
+    case(
+        "parent without runId",
+        "run/facets/parent/run/runId",
+        lambda e: e["run"]["facets"].update(parent={**parent_facet(run_id, ("a", "b")), "run": {}}),
+    )
+    case(
+        "errorMessage without message",
+        "run/facets/errorMessage/message",
+        lambda e: e["run"]["facets"].update(
+            errorMessage={k: v for k, v in error_facet("x").items() if k != "message"}
+        ),
+    )
+    case(
+        "rowCount not an integer",
+        "outputs/0/outputFacets/outputStatistics/rowCount",
+        lambda e: (
+            e.update(outputs=[output("t", 1, 1)])
+            or e["outputs"][0]["outputFacets"]["outputStatistics"].update(rowCount="many")
+        ),
+    )
+    case(
+        "dataset without namespace",
+        "inputs/0/namespace",
+        lambda e: e.update(inputs=[{"name": "t"}]),
+    )
     cases.append(("neither run, job nor dataset", {"eventTime": T0}, "run"))
     cases.append(("not an object", [good], None))
     return cases
 
 
-@pytest.mark.parametrize(("name", "event", "target"), _malformed(), ids=[c[0] for c in _malformed()])
+@pytest.mark.parametrize(
+    ("name", "event", "target"), _malformed(), ids=[c[0] for c in _malformed()]
+)
 def test_a_malformed_event_is_a_400_naming_the_member_and_stores_nothing(
     client: TestClient, name: str, event: dict[str, Any] | list[Any], target: str | None
 ) -> None:
-    response = client.post(LINEAGE, content=orjson.dumps(event),
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        LINEAGE, content=orjson.dumps(event), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400, (name, response.text)
     error = response.json()["error"]
     assert error["code"] == "invalidRequest"
@@ -270,13 +293,18 @@ def test_not_json_is_a_400(client: TestClient) -> None:
 
 
 def test_job_and_dataset_events_are_accepted_without_a_run(client: TestClient) -> None:
-    job_event = {k: v for k, v in run_event("START", str(uuid.uuid4()), T0).items()
-                 if k not in ("run", "eventType")}
+    job_event = {
+        k: v
+        for k, v in run_event("START", str(uuid.uuid4()), T0).items()
+        if k not in ("run", "eventType")
+    }
     assert client.post(LINEAGE, json=job_event).status_code == 201
     dataset_event = example("example_full_event")
     for member in ("run", "job", "inputs", "outputs", "eventType"):
         del dataset_event[member]
-    dataset_event["schemaURL"] = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
+    dataset_event["schemaURL"] = (
+        "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
+    )
     response = client.post(LINEAGE, json=dataset_event)
     assert response.status_code == 201, response.text
     assert "location" not in response.headers
@@ -299,8 +327,11 @@ def test_the_same_run_id_in_another_tenant_is_another_run(
 
 @pytest.mark.parametrize(
     "scopes",
-    [("IndustryData-Run.ReadWrite.All",), ("IndustryData-OutboundFlow.ReadWrite.All",),
-     ("IndustryData-Run.Read.All", "IndustryData-OutboundFlow.Read.All")],
+    [
+        ("IndustryData-Run.ReadWrite.All",),
+        ("IndustryData-OutboundFlow.ReadWrite.All",),
+        ("IndustryData-Run.Read.All", "IndustryData-OutboundFlow.Read.All"),
+    ],
 )
 def test_ingestion_needs_both_read_write_permissions(
     client: TestClient, settings: Settings, scopes: tuple[str, ...]

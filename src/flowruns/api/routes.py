@@ -15,7 +15,6 @@ from flowruns.api.routing import Operation, Route, RouteTable
 from flowruns.auth.scopes import Area, Need
 from flowruns.edm.capabilities import QueryKind
 from flowruns.edm.industrydata import HUB_PATH
-from flowruns.odata.path import LINEAGE_PATH
 from flowruns.edm.openapi import (
     BATCH,
     LINEAGE_EVENT,
@@ -27,6 +26,7 @@ from flowruns.edm.openapi import (
     RUN_UPDATE,
     Success,
 )
+from flowruns.odata.path import LINEAGE_PATH
 
 READ_RUNS = Need(Area.RUNS, write=False)
 WRITE_RUNS = Need(Area.RUNS, write=True)

@@ -231,7 +231,20 @@ BATCH = _ref("batchRequest")
 LINEAGE_EVENT = {
     "type": "object",
     "description": "An OpenLineage RunEvent, JobEvent or DatasetEvent of specification 2-0-2 "
-    "(https://openlineage.io/spec/2-0-2/OpenLineage.json); gzip-coded bodies are accepted.",
+    "(OpenLineage.json); gzip-coded bodies are accepted.",
+    "examples": [
+        {
+            "eventType": "START",
+            "eventTime": "2026-11-30T08:00:00Z",
+            # Any URI: the documentation page links nothing online.
+            "producer": "urn:example:emitter",
+            "schemaURL": "urn:example:openlineage:2-0-2:RunEvent",
+            "run": {"runId": "0b9c6a4e-5f0e-4a43-9f43-3a1c1f0b7e21"},
+            "job": {"namespace": "airflow", "name": "etl_daily.load_orders"},
+            "inputs": [{"namespace": "postgres://db:5432", "name": "public.orders"}],
+            "outputs": [{"namespace": "s3://lake", "name": "orders"}],
+        }
+    ],
 }
 REFERENCE = {
     "type": "object",

@@ -126,7 +126,10 @@ def replay(events: Iterable[Event]) -> RunState:
             error = {"code": FAILED_CODE, "message": message[:_MAX_MESSAGE]}
         elif terminal.event_type == "ABORT":
             status = "failed"
-            error = {"code": ABORTED_CODE, "message": f"The job {job.name} was aborted."[:_MAX_MESSAGE]}
+            error = {
+                "code": ABORTED_CODE,
+                "message": f"The job {job.name} was aborted."[:_MAX_MESSAGE],
+            }
         elif statistics.get("errorCount"):
             status = "completedWithErrors"
         elif statistics.get("warningCount"):

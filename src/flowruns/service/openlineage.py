@@ -74,7 +74,9 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
         if not added and record is not None:
             return record
         stored = lineage.run_events(connection, tenant, event.run_id)
-        state = replay(Event(e.digest, e.event_type or "OTHER", e.event_time, e.event) for e in stored)
+        state = replay(
+            Event(e.digest, e.event_type or "OTHER", e.event_time, e.event) for e in stored
+        )
         record = _apply(connection, tenant, run, record, state, now)
         run.job_namespace, run.job_name = state.job.namespace, state.job.name
         run.events = len(stored)

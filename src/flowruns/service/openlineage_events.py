@@ -3,9 +3,10 @@
 The specification is pinned: ``openlineage_spec/`` holds ``OpenLineage.json`` of version 2-0-2
 and the schemas of the facets flowruns reads (``parent``, ``errorMessage``,
 ``outputStatistics``, ``dataQualityAssertions``, ``dataQualityMetrics``), copied from the
-OpenLineage repository (Apache-2.0; see ``openlineage_spec/README.md``). Every ``$ref`` between them resolves to those files: the validator is
-built offline and fetches nothing. A facet flowruns does not read is checked only as the
-specification checks any facet (``_producer`` and ``_schemaURL``) and kept as it is.
+OpenLineage repository (Apache-2.0; see ``openlineage_spec/README.md``). Every ``$ref``
+between them resolves to those files: the validator is built offline and fetches nothing. A
+facet flowruns does not read is checked only as the specification checks any facet
+(``_producer`` and ``_schemaURL``) and kept as it is.
 
 Validation is jsonschema-rs (the ``jsonschema_rs`` module): a compiled validator of draft
 2020-12 with format checks (``uuid``, ``date-time``, ``uri``), written in Rust, which checks an

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 
 from flowruns.records import Record
 from flowruns.store.database import is_writing
@@ -22,10 +21,11 @@ from flowruns.store.entities import PROCESS_TABLE
 from flowruns.store.schema import lineage_events, lineage_runs, processes, runs
 
 
-def _insert(connection: Connection, table: Table) -> Insert:
-    module = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement: Insert = module.insert(table)
-    return statement
+def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An insert that can skip a row whose key is taken, in the engine's own syntax."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 @dataclass(frozen=True)
@@ -182,4 +182,3 @@ def set_run_type(connection: Connection, tenant: str, run_id: str, type_name: st
     connection.execute(
         update(runs).where(runs.c.tenant_id == tenant, runs.c.id == run_id).values(type=type_name)
     )
-
