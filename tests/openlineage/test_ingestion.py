@@ -398,3 +398,43 @@ def test_a_run_finished_through_the_api_stays_finished(client: TestClient) -> No
     post(client, run_event("COMPLETE", other, T2))
     response = client.patch(f"{HUB}/runs/{other}", json={"status": "failed"})
     assert response.status_code == 409
+
+
+def test_facets_are_read_with_the_run_when_asked_for(client: TestClient) -> None:
+    run_id = str(uuid.uuid4())
+    start, complete = dbt_model(run_id, T0, T2, failed_tests=0)
+    post(client, start)
+    plain = get_run(client, run_id)
+    assert not [member for member in plain if member.startswith("@flowruns")]
+    post(client, complete)
+    assert get_run(client, run_id)["@odata.etag"] != plain["@odata.etag"]
+    for pattern in ("flowruns.openLineage", "flowruns.*", "*"):
+        response = client.get(
+            f"{HUB}/runs/{run_id}", headers={"Prefer": f'odata.include-annotations="{pattern}"'}
+        )
+        assert response.headers["preference-applied"] == f'odata.include-annotations="{pattern}"'
+        facets = response.json()["@flowruns.openLineage"]
+        assert facets["job"] == complete["job"]["facets"]
+        [produced] = facets["outputs"]
+        assert (
+            produced["facets"]["columnLineage"] == complete["outputs"][0]["facets"]["columnLineage"]
+        )
+        assert produced["outputFacets"]["outputStatistics"]["rowCount"] == 250
+        assert [d["name"] for d in facets["inputs"]] == ["analytics.stg_orders"]
+    excluded = client.get(
+        f"{HUB}/runs/{run_id}",
+        headers={"Prefer": 'odata.include-annotations="*,-flowruns.openLineage"'},
+    )
+    assert "@flowruns.openLineage" not in excluded.json()
+
+
+def test_the_annotation_and_the_job_type_are_declared_in_metadata(client: TestClient) -> None:
+    metadata = client.get("/beta/$metadata").text
+    assert '<Schema Namespace="flowruns"' in metadata
+    assert '<Term Name="openLineage" Type="flowruns.openLineageFacets" AppliesTo="EntityType">' in (
+        metadata
+    )
+    assert (
+        '<EntityType Name="openLineageJob" BaseType="microsoft.graph.industryData.process">'
+        in metadata
+    )

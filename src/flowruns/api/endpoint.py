@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from flowruns.api import batch, responses
+from flowruns.api import batch, lineage, responses
 from flowruns.api.auth import authorize
 from flowruns.api.body import read_body
 from flowruns.api.inputs import (
@@ -259,8 +259,15 @@ class ODataEndpoint:
         record = await run_in_threadpool(
             reading.read_entity, self.db, tenant_of(request), ref, options
         )
+        annotations, headers = await lineage.annotations_of(self.db, request, record)
         return responses.read_response(
-            request, record, ref.entity_context(), select=options.select, expand=options.expand
+            request,
+            record,
+            ref.entity_context(),
+            select=options.select,
+            expand=options.expand,
+            annotations=annotations,
+            headers=headers,
         )
 
     async def patch_run(self, request: Request, ref: paths.EntityRef, _: QueryOptions) -> Response:

@@ -18,6 +18,7 @@ from flowruns.edm.model import (
     NavigationProperty,
     Primitive,
     Property,
+    Term,
 )
 
 GRAPH = "microsoft.graph"
@@ -267,6 +268,18 @@ open_lineage_job = EntityType(
         ),
     ),
 )
+# The OpenLineage facets of a run recorded from events (run, job, inputs, outputs, merged over
+# its events): an instance annotation of flowruns' vocabulary, sent with a run only when the
+# client asks (``Prefer: odata.include-annotations="flowruns.openLineage"``), so Graph's run type
+# keeps exactly its members.
+open_lineage_facets = ComplexType(FLOWRUNS, "openLineageFacets", (), open=True)
+OPEN_LINEAGE = Term(
+    FLOWRUNS,
+    "openLineage",
+    open_lineage_facets,
+    "EntityType",
+    "The OpenLineage facets of a run recorded from OpenLineage events: run, job, inputs, outputs.",
+)
 industry_data_hub = EntityType(
     NS,
     "industryDataHub",
@@ -314,7 +327,13 @@ industry_data_hub = EntityType(
 
 MODEL = Model(
     enums=[run_status, readiness_status, data_share_sharing_state],
-    complex_types=[public_error_detail, public_inner_error, public_error, run_statistics],
+    complex_types=[
+        public_error_detail,
+        public_inner_error,
+        public_error,
+        run_statistics,
+        open_lineage_facets,
+    ],
     entity_types=[
         entity,
         external,
@@ -330,6 +349,7 @@ MODEL = Model(
         open_lineage_job,
         industry_data_hub,
     ],
+    terms=[OPEN_LINEAGE],
 )
 
 RUNS = EntitySetBinding("runs", run, table="runs", default_order=("startDateTime", True))

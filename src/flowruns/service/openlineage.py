@@ -77,7 +77,7 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
         state = replay(
             Event(e.digest, e.event_type or "OTHER", e.event_time, e.event) for e in stored
         )
-        record = _apply(connection, tenant, run, record, state, now)
+        record = _apply(connection, tenant, run, record, state, now, run.facets != state.facets)
         run.job_namespace, run.job_name = state.job.namespace, state.job.name
         run.events = len(stored)
         run.facets = state.facets
@@ -129,8 +129,10 @@ def _apply(
     record: Record | None,
     state: RunState,
     now: int,
+    facets_changed: bool,
 ) -> Record:
-    """Create or change the run to match ``state``; remember what the replay decided."""
+    """Create or change the run to match ``state``; remember what the replay decided. New
+    facets are a change of the run too (a new ETag), since they are read with it."""
     process_id = _process(connection, tenant, state.job)
     if record is None:
         values = {
@@ -157,7 +159,7 @@ def _apply(
             target["displayName"] = state.display_name
         changes = {k: v for k, v in target.items() if record.values.get(k) != v}
         link = ProcessLink(process_id) if record.process_id is None else None
-        etag = new_etag() if changes or link is not None else None
+        etag = new_etag() if changes or link is not None or facets_changed else None
         entities.update_record(
             connection,
             RUN_TABLE,
@@ -219,3 +221,10 @@ def _join_parent(
         entities.update_record(
             connection, RUN_TABLE, tenant, parent_id, changes, etag=new_etag(), touched=now
         )
+
+
+def facets_of(db: Database, tenant: str, run_id: str) -> dict[str, Any] | None:
+    """The facets of a run recorded from events (run, job, inputs, outputs), or None."""
+    with db.reading() as connection:
+        run = lineage.read_run(connection, tenant, run_id)
+    return None if run is None or run.events == 0 else run.facets
