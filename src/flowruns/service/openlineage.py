@@ -73,7 +73,12 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
         record = _run(connection, tenant, event.run_id)
         if not added and record is not None:
             return record
-        stored = lineage.run_events(connection, tenant, event.run_id)
+        # The run's first event is all there is to replay: no need to read it back.
+        stored = (
+            [lineage.StoredEvent(event.digest, event.event_type, event.time, event.body)]
+            if run.events == 0
+            else lineage.run_events(connection, tenant, event.run_id)
+        )
         state = replay(
             Event(e.digest, e.event_type or "OTHER", e.event_time, e.event) for e in stored
         )
@@ -133,7 +138,9 @@ def _apply(
 ) -> Record:
     """Create or change the run to match ``state``; remember what the replay decided. New
     facets are a change of the run too (a new ETag), since they are read with it."""
-    process_id = _process(connection, tenant, state.job)
+    # A run keeps the process it is linked to: look the job's up only for a run without one.
+    linked = record.process_id if record is not None else None
+    process_id = linked if linked is not None else _process(connection, tenant, state.job)
     if record is None:
         values = {
             "displayName": state.display_name,
