@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -438,3 +439,25 @@ def test_the_annotation_and_the_job_type_are_declared_in_metadata(client: TestCl
         '<EntityType Name="openLineageJob" BaseType="microsoft.graph.industryData.process">'
         in metadata
     )
+
+
+def test_events_sent_at_once_converge(client: TestClient) -> None:
+    """Events of one run and of its parent's other children, sent from eight threads at once:
+    each run's events are applied one at a time, so none is lost to a concurrent replay."""
+    dag_run = str(uuid.uuid4())
+    tasks = {f"task_{n}": str(uuid.uuid4()) for n in range(6)}
+    events = airflow_dag(dag_run, tasks, T0, T2)
+    for task, run_id in tasks.items():
+        events.append(run_event("RUNNING", run_id, T1, job=("airflow", f"etl_daily.{task}")))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda e: client.post(LINEAGE, json=e).status_code, events))
+    # A collision with a concurrent transaction is a 503 to send again, as for any write.
+    retried = [e for e, status in zip(events, answers, strict=True) if status == 503]
+    assert set(answers) <= {201, 503}
+    for event in retried:
+        post(client, event)
+    group = client.get(f"{HUB}/runGroups/{dag_run}?$expand=runs").json()
+    assert (group["status"], group["startDateTime"], group["endDateTime"]) == ("completed", T0, T2)
+    assert sorted(r["id"] for r in group["runs"]) == sorted(tasks.values())
+    assert {(r["status"], r["endDateTime"]) for r in group["runs"]} == {("completed", T2)}
+    assert client.get(f"{HUB}/processes/$count").text == str(1 + len(tasks))
