@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from bench.datasets import CACHE, Dataset, postgresql_history, sqlite_cached, sq
 from bench.report import LABELS, Key, Results, table, targets, versus
 from bench.scenarios import (
     CEILING_SCENARIOS,
+    LINEAGE_SCENARIOS,
     RUN_TYPE,
     STATUS,
     Targets,
@@ -41,6 +43,7 @@ from bench.scenarios import (
     discover,
     flowruns_requests,
     latest_delta_link,
+    lineage_requests,
     overview_requests,
 )
 from bench.servers import Server, cpu_seconds, free_port
@@ -119,6 +122,8 @@ def main() -> None:
         wrk_path()
     except WrkMissing as error:
         sys.exit(str(error))
+    if args.scenarios and "get-ingesting" in args.scenarios and "lineage" not in args.scenarios:
+        args.scenarios.append("lineage")  # 11b loads the server with 11a's events
     if args.peer_size and args.peer_size not in args.sizes:
         sys.exit("--peer-size must be one of --sizes (the peer holds the same history)")
 
@@ -225,7 +230,12 @@ def _measure(
                 if number % 2:
                     turns.reverse()
             for who, measured, into in turns:
-                sample = into[key] = _sample(_fresh(measured, key[1]), script, args)
+                if key[1] == "get-ingesting":
+                    events = loads[key[0], "lineage"].request
+                    sample = _sample_while_ingesting(measured, events, script, args)
+                else:
+                    sample = _sample(_fresh(measured, key[1]), script, args)
+                into[key] = sample
                 print(
                     f"  round {number + 1} {key[0]:>9,} {LABELS[key[1]]:<38}"
                     f" {sample.requests_per_s:8,.0f} req/s  p50 {sample.p50_ms:7.2f} ms"
@@ -286,6 +296,7 @@ def _flowruns(
     requests |= overview_requests(server.base, headers)
     requests |= compression_requests(server.base, headers)
     requests |= deltas
+    requests |= lineage_requests(server.base, headers, found.run_id)
     selected = {n: r for n, r in requests.items() if args.scenarios is None or n in args.scenarios}
     return server, found, selected
 
@@ -298,6 +309,8 @@ def _incomparable(
 ) -> str | None:
     """Why this checkout's and the baseline's answers to ``scenario`` cannot be compared (each
     request is sent once to find out), or None."""
+    if scenario in LINEAGE_SCENARIOS:
+        return "OpenLineage scenarios load this checkout's server only"
     if scenario in ("list", "deep") and targets[0].filtered != targets[1].filtered:
         return "only one of the two has $filter: the list queries differ"
     for who, request in zip(("HEAD", baseline), requests, strict=True):
@@ -330,6 +343,24 @@ def _sample(load: Load, script: str, args: argparse.Namespace) -> Sample:
     sample = run(load.request, script, seconds=args.seconds, connections=args.connections)
     cpu_ms = (cpu_seconds(pids) - before) * 1000 / max(sample.requests, 1)
     return replace(sample, server_cpu_ms=cpu_ms)
+
+
+def _sample_while_ingesting(
+    load: Load, events: Request, script: str, args: argparse.Namespace
+) -> Sample:
+    """Scenario 11b: the GET of scenario 1 while other connections post OpenLineage events
+    for the whole run (a backlog being ingested), from a second wrk beside the measured one."""
+    backlog = threading.Thread(
+        target=run,
+        args=(events, script + ".events.lua"),
+        kwargs={"seconds": args.seconds + 2, "connections": args.connections},
+    )
+    backlog.start()
+    try:
+        time.sleep(1)  # the events' load is under way before the GETs start
+        return _sample(load, script, args)
+    finally:
+        backlog.join()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ LABELS = {
     "big-page-br": "9c. 999-run page, brotli",
     "delta-empty": "10a. delta poll, nothing changed",
     "delta-changes": "10b. delta poll, 100 changes",
+    "lineage": "11a. OpenLineage event (POST)",
+    "get-ingesting": "11b. GET run by id, events loading",
 }
 # The dashboard overview's requests, together compared with one filtered first page.
 OVERVIEW = ("chart", "counts", "running", "failures")
@@ -71,6 +73,13 @@ class Results:
         if not pairs:
             return None
         return statistics.median(r[key].requests_per_s / r[other].requests_per_s for r in pairs)
+
+    def p99_ratio(self, key: Key, other: Key) -> float | None:
+        """Median over rounds of the p99 latency of ``key`` over that of ``other``."""
+        pairs = [r for r in self.rounds if key in r and other in r]
+        if not pairs:
+            return None
+        return statistics.median(r[key].p99_ms / r[other].p99_ms for r in pairs)
 
     def cpu_ratio(self, key: Key, other: Key) -> float | None:
         """Median over rounds of server CPU per request of ``key`` over that of ``other``."""
@@ -229,6 +238,19 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
             lambda v: v <= 1,
             "",
             results.cpu_ratio((size, "delta-changes"), (size, "list")),
+        )
+        check(
+            f"{size:,} runs, scenario 11a / scenario 4 ≥ 0.8",
+            results.ratio((size, "lineage"), (size, "create")),
+            lambda v: v >= 0.8,
+            "",
+            results.cpu_ratio((size, "lineage"), (size, "create")),
+        )
+        check(
+            f"{size:,} runs, scenario 11b p99 / scenario 1 p99 ≤ 2",
+            results.p99_ratio((size, "get-ingesting"), (size, "get")),
+            lambda v: v <= 2,
+            "",
         )
         if results.baseline is not None:
             for scenario in ("create", "patch"):

@@ -198,3 +198,67 @@ def ceiling_requests(base: str, run_id: str) -> dict[str, Request]:
     }
     assert tuple(requests) == CEILING_SCENARIOS
     return requests
+
+
+LINEAGE_SCENARIOS = ("lineage", "get-ingesting")
+# An Airflow task run as the official client reports it: START, then COMPLETE with its output's
+# statistics, each request one event of one of the runs the connections take turns on.
+_LINEAGE_EVENT = {
+    "eventType": "@TYPE@",
+    "eventTime": "@TIME@",
+    "producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.3.0",
+    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    "run": {"runId": "@RUN@", "facets": {}},
+    "job": {"namespace": "airflow", "name": "bench_dag.load_orders", "facets": {}},
+    "inputs": [{"namespace": "postgres://db:5432", "name": "public.orders"}],
+    "outputs": [
+        {
+            "namespace": "s3://lake",
+            "name": "orders",
+            "outputFacets": {
+                "outputStatistics": {
+                    "_producer": "https://github.com/apache/airflow",
+                    "_schemaURL": "https://openlineage.io/spec/facets/1-0-2/"
+                    "OutputStatisticsOutputDatasetFacet.json",
+                    "rowCount": 2400,
+                    "size": 65536,
+                }
+            },
+        }
+    ],
+}
+# Every odd request starts a new run (a random version-4 GUID), every even one completes it.
+_LINEAGE_LUA = """
+math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+local template = @TEMPLATE@
+local counter, run = 0, nil
+local function r(n) return math.random(0, n) end
+request = function()
+  counter = counter + 1
+  local kind, time = "COMPLETE", "2026-11-30T08:05:00Z"
+  if counter % 2 == 1 then
+    run = string.format("%04x%04x-%04x-4%03x-a%03x-%04x%04x%04x",
+      r(65535), r(65535), r(65535), r(4095), r(4095), r(65535), r(65535), r(65535))
+    kind, time = "START", "2026-11-30T08:00:00Z"
+  end
+  local body = template:gsub("@RUN@", run):gsub("@TYPE@", kind):gsub("@TIME@", time)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def lineage_requests(
+    base: str, auth: tuple[tuple[str, str], ...], run_id: str
+) -> dict[str, Request]:
+    """OpenLineage events posted one per request, as the official client sends them; and the
+    GET of scenario 1, which ``get-ingesting`` measures while those events load the server."""
+    template = json.dumps(json.dumps(_LINEAGE_EVENT))
+    return {
+        "lineage": Request(
+            "POST",
+            f"{base}/api/v1/lineage",
+            (*auth, _JSON),
+            lua=_LINEAGE_LUA.replace("@TEMPLATE@", template),
+        ),
+        "get-ingesting": Request("GET", f"{base}{HUB}/runs/{run_id}", auth),
+    }

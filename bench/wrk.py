@@ -36,6 +36,9 @@ class Request:
     body: str | None = None
     # When given, the requests go to these paths (below the URL's host) in turn, not to the URL's.
     paths: tuple[str, ...] = ()
+    # When given, Lua defining wrk's ``request`` function: each request made anew (a body
+    # that must differ from one request to the next).
+    lua: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ def script(request: Request) -> str:
             "  return wrk.format(nil, paths[turn])",
             "end",
         ]
+    if request.lua is not None:
+        lines.append(request.lua)
     return "\n".join(lines) + _DONE_HOOK.replace("{mark}", _MARK)
 
 

@@ -3,6 +3,7 @@ baseline commit measured beside this checkout."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,10 @@ from bench.baseline import dependencies, interpreter, tree
 from bench.builds import CURRENT, Build, seeder
 from bench.datasets import Dataset
 from bench.report import Results, server_cpu, time_per_request, versus
+from bench.scenarios import lineage_requests
 from bench.wrk import Request, Sample, parse, script
+
+from flowruns.service.openlineage_events import read_event
 
 
 def _sample(rps: float, cpu_ms: float = 1) -> Sample:
@@ -183,3 +187,15 @@ def test_a_baseline_server_runs_its_own_code_on_its_own_copy(tmp_path: Path) -> 
     ours = _flowruns_server(Dataset(10, tmp_path / "sqlite-10", None, None), tmp_path, 1)
     assert list(ours.command[:2]) == [sys.executable, "-m"]
     assert "PYTHONPATH" not in ours.env
+
+
+def test_the_openlineage_scenario_sends_valid_events() -> None:
+    """Scenario 11a's event, as its Lua fills it in, is one the server accepts."""
+    request = lineage_requests("http://127.0.0.1:1", (), "run")["lineage"]
+    assert request.lua is not None
+    line = next(ln for ln in request.lua.splitlines() if ln.startswith("local template = "))
+    template = json.loads(line.removeprefix("local template = "))
+    for kind, time in (("START", "2026-11-30T08:00:00Z"), ("COMPLETE", "2026-11-30T08:05:00Z")):
+        body = template.replace("@RUN@", "0b9c6a4e-5f0e-4a43-9f43-3a1c1f0b7e21")
+        event = read_event(body.replace("@TYPE@", kind).replace("@TIME@", time).encode())
+        assert (event.kind, event.event_type) == ("run", kind)

@@ -458,7 +458,12 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
                 permission = terms[f"{CORE}.Permissions"]["EnumMember"]
                 assert permission == f"{CORE}.Permission/Read"
                 computed.add(f"{declaring}/{prop.attrib['Name']}")
-    assert computed == {f"{NS}.mutableEntity/eTag"}
+    # An OpenLineage job's namespace and name come from its events.
+    assert computed == {
+        f"{NS}.mutableEntity/eTag",
+        "flowruns.openLineageJob/jobNamespace",
+        "flowruns.openLineageJob/jobName",
+    }
 
 
 def test_the_key_is_described_as_server_assigned_without_annotations_that_block_inserts(

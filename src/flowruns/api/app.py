@@ -1,4 +1,6 @@
-"""The ASGI application: the OData service root at ``/beta`` and the host-level routes."""
+"""The ASGI application: the OData service root at ``/beta`` and the host-level routes
+(``/healthz``, ``/readyz``, ``/metrics``, the docs, the dashboard and OpenLineage's
+``/api/v1/lineage``)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from flowruns.api.routes import ROUTES
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
+from flowruns.odata.path import LINEAGE_PATH
 from flowruns.service import counting, retention, stale
 from flowruns.settings import Settings, parse_public_url
 from flowruns.store import migrations
@@ -113,6 +116,8 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         *operations.routes(database),
         *reference.routes(),
         *dashboard.routes(),
+        # Where OpenLineage clients post by default: served by the endpoint as below /beta.
+        Route(LINEAGE_PATH, endpoint.handle, methods=["POST"]),
         Route(SERVICE_ROOT_PATH, endpoint.handle, methods=_METHODS),
         Route(SERVICE_ROOT_PATH + "/{path:path}", endpoint.handle, methods=_METHODS),
     ]

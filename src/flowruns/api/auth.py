@@ -3,7 +3,8 @@
 :class:`AuthMiddleware` guards every request below ``/beta`` before anything else looks at it:
 it verifies the bearer token (401 ``InvalidAuthenticationToken`` with ``WWW-Authenticate``),
 applies the tenant-and-client rate limit (429 ``tooManyRequests`` with ``Retry-After``) and puts
-the :class:`Principal` into ``request.state``. Host-level routes (``/healthz``, ``/openapi.json``,
+the :class:`Principal` into ``request.state``; so does the OpenLineage endpoint at the host
+root (``/api/v1/lineage``). Other host-level routes (``/healthz``, ``/openapi.json``,
 ``/docs``, the dashboard) pass untouched, and so do requests without a token for the operations
 the route table declares anonymous (``$metadata``, the service document). Once the endpoint has
 resolved the path, :func:`authorize` checks the permissions its route declares for the method
@@ -26,6 +27,7 @@ from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.auth.scopes import ALL_PERMISSIONS, Need
 from flowruns.auth.tokens import Principal, TokenVerifier, missing_token
 from flowruns.errors import GraphError, TooManyRequests
+from flowruns.odata.path import LINEAGE_PATH
 from flowruns.odata.semantic import Traversal
 from flowruns.settings import DEFAULT_TENANT, Settings
 
@@ -71,8 +73,9 @@ class Guard:
 
 
 def _guarded(path: str) -> bool:
-    """Whether ``path`` is below the service root (the same test the routes make)."""
-    return path == SERVICE_ROOT_PATH or path.startswith(SERVICE_ROOT_PATH + "/")
+    """Whether ``path`` is below the service root (the same test the routes make), or the
+    OpenLineage endpoint the host root serves too."""
+    return path in (SERVICE_ROOT_PATH, LINEAGE_PATH) or path.startswith(SERVICE_ROOT_PATH + "/")
 
 
 class AuthMiddleware:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from flowruns.api import batch, responses
+from flowruns.api import batch, lineage, responses
 from flowruns.api.auth import authorize
 from flowruns.api.body import read_body
 from flowruns.api.inputs import (
@@ -54,9 +54,11 @@ from flowruns.store.database import Database
 
 
 def _relative_path(scope: Scope) -> str:
-    """The request's path below the service root, as sent (percent-escapes kept)."""
+    """The request's path below the service root, as sent (percent-escapes kept); a path the
+    host root serves too (``/api/v1/lineage``) as it is."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-    return raw_path.decode("latin-1")[len(SERVICE_ROOT_PATH) :]
+    path = raw_path.decode("latin-1")
+    return path[len(SERVICE_ROOT_PATH) :] if path.startswith(SERVICE_ROOT_PATH) else path
 
 
 class ODataEndpoint:
@@ -257,8 +259,15 @@ class ODataEndpoint:
         record = await run_in_threadpool(
             reading.read_entity, self.db, tenant_of(request), ref, options
         )
+        annotations, headers = await lineage.annotations_of(self.db, request, record)
         return responses.read_response(
-            request, record, ref.entity_context(), select=options.select, expand=options.expand
+            request,
+            record,
+            ref.entity_context(),
+            select=options.select,
+            expand=options.expand,
+            annotations=annotations,
+            headers=headers,
         )
 
     async def patch_run(self, request: Request, ref: paths.EntityRef, _: QueryOptions) -> Response:

@@ -143,10 +143,13 @@ def entity_response(
     select: Selection | None = None,
     expand: Sequence[ExpandItem] = (),
     headers: dict[str, str] | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> Response:
-    """One entity with its context URL and ``ETag`` header."""
+    """One entity with its context URL and ``ETag`` header, and the instance ``annotations``
+    the client asked for (by their names in the JSON)."""
     body = {"@odata.context": context_url(service_root(request), fragment, select, expand)}
     body.update(entity_json(record, select, expand))
+    body.update(annotations or {})
     return json_response(request, body, status, {"ETag": etag_header(record), **(headers or {})})
 
 
@@ -157,13 +160,23 @@ def read_response(
     *,
     select: Selection | None = None,
     expand: Sequence[ExpandItem] = (),
+    annotations: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """An entity read: ``304`` with its ``ETag`` when ``If-None-Match`` names it (or is ``*``),
-    else the entity."""
+    else the entity (with ``annotations``)."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and etag_matches(if_none_match, record.etag):
         return empty_response(request, 304, {"ETag": etag_header(record)})
-    return entity_response(request, record, fragment, select=select, expand=expand)
+    return entity_response(
+        request,
+        record,
+        fragment,
+        select=select,
+        expand=expand,
+        headers=headers,
+        annotations=annotations,
+    )
 
 
 def written_response(request: Request, record: Record, fragment: str, *, created: bool) -> Response:

@@ -10,12 +10,14 @@ by it, the permission check reads it, ``/openapi.json`` and ``/docs`` are writte
 from __future__ import annotations
 
 from flowruns.api.endpoint import ODataEndpoint
+from flowruns.api.lineage import post_lineage_event
 from flowruns.api.routing import Operation, Route, RouteTable
 from flowruns.auth.scopes import Area, Need
 from flowruns.edm.capabilities import QueryKind
 from flowruns.edm.industrydata import HUB_PATH
 from flowruns.edm.openapi import (
     BATCH,
+    LINEAGE_EVENT,
     PROCESS_CREATE,
     PROCESS_UPDATE,
     REFERENCE,
@@ -24,6 +26,7 @@ from flowruns.edm.openapi import (
     RUN_UPDATE,
     Success,
 )
+from flowruns.odata.path import LINEAGE_PATH
 
 READ_RUNS = Need(Area.RUNS, write=False)
 WRITE_RUNS = Need(Area.RUNS, write=True)
@@ -114,6 +117,18 @@ ROUTES = RouteTable[ODataEndpoint](
                 "JSON batch: up to 20 requests in one, ordered by dependsOn",
                 Success.BATCH,
                 body=BATCH,
+            ),
+        ),
+        # OpenLineage clients post here (and to the same path at the host root). Ingestion
+        # writes runs and creates processes: it needs both ReadWrite permissions.
+        Route(
+            LINEAGE_PATH,
+            post=Operation(
+                post_lineage_event,
+                "Record an OpenLineage event (RunEvent, JobEvent or DatasetEvent)",
+                Success.INGESTED,
+                (WRITE_RUNS, WRITE_FLOWS),
+                body=LINEAGE_EVENT,
             ),
         ),
         Route(

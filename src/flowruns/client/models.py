@@ -247,6 +247,18 @@ class InsightsOutgoingFlow(OutgoingFlow):
 
 
 @dataclass(kw_only=True)
+class OpenLineageJob(Process):
+    """A job whose runs are recorded from its OpenLineage run events."""
+
+    odata_type: ClassVar[str] = "#flowruns.openLineageJob"
+    abstract: ClassVar[bool] = False
+    job_namespace: str | None = field(
+        default=None, metadata={"json": "jobNamespace", "kind": "value"}
+    )
+    job_name: str | None = field(default=None, metadata={"json": "jobName", "kind": "value"})
+
+
+@dataclass(kw_only=True)
 class IndustryDataHub(MutableEntity):
     """The root of the industry data API: the tenant's runs, processes and run groups."""
 
@@ -274,6 +286,7 @@ ENTITY_TYPES: dict[str, type[Entity]] = {
     OutgoingFlow.odata_type[1:]: OutgoingFlow,
     DataShareOutgoingFlow.odata_type[1:]: DataShareOutgoingFlow,
     InsightsOutgoingFlow.odata_type[1:]: InsightsOutgoingFlow,
+    OpenLineageJob.odata_type[1:]: OpenLineageJob,
     IndustryDataHub.odata_type[1:]: IndustryDataHub,
 }
 # Types a field's ``kind`` names, by class name.
@@ -295,5 +308,6 @@ TYPES: dict[str, type[Any]] = {
     "OutgoingFlow": OutgoingFlow,
     "DataShareOutgoingFlow": DataShareOutgoingFlow,
     "InsightsOutgoingFlow": InsightsOutgoingFlow,
+    "OpenLineageJob": OpenLineageJob,
     "IndustryDataHub": IndustryDataHub,
 }

@@ -24,6 +24,7 @@ from flowruns.edm.model import (
     Model,
     NavigationProperty,
     Property,
+    Term,
 )
 
 EDMX_NS = "http://docs.oasis-open.org/odata/ns/edmx"
@@ -157,6 +158,11 @@ def _complex(schema: ET.Element, complex_type: ComplexType) -> None:
     element = ET.SubElement(schema, "ComplexType", attrs)
     for prop in complex_type.properties:
         _property(element, prop)
+
+
+def _term(schema: ET.Element, term: Term) -> None:
+    attrs = {"Name": term.name, "Type": term.type.qualified_name, "AppliesTo": term.applies_to}
+    _describe(ET.SubElement(schema, "Term", attrs), term.description)
 
 
 def _entity(schema: ET.Element, entity: EntityType) -> None:
@@ -414,6 +420,9 @@ def write_csdl(model: Model, singleton: tuple[str, str]) -> bytes:
         for complex_type in model.complex_types.values():
             if complex_type.namespace == namespace:
                 _complex(schema, complex_type)
+        for term in model.terms.values():
+            if term.namespace == namespace:
+                _term(schema, term)
         entities = [e for e in model.entity_types.values() if e.namespace == namespace]
         for entity in entities:
             _entity(schema, entity)

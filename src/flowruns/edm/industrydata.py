@@ -18,11 +18,15 @@ from flowruns.edm.model import (
     NavigationProperty,
     Primitive,
     Property,
+    Term,
 )
 
 GRAPH = "microsoft.graph"
 EXTERNAL = "microsoft.graph.externalConnectors"
 NS = "microsoft.graph.industryData"
+# flowruns' own namespace: what flowruns adds to Graph's model lives here, so Graph's own types
+# keep exactly their Graph members.
+FLOWRUNS = "flowruns"
 
 run_status = EnumType(
     NS,
@@ -242,6 +246,40 @@ data_share_outgoing_flow = EntityType(
     ),
 )
 insights_outgoing_flow = EntityType(NS, "insightsOutgoingFlow", base_name=f"{NS}.outgoingFlow")
+# A job that reports its runs as OpenLineage run events (POST /api/v1/lineage): a process like
+# any other to Graph clients, found again by the job's (namespace, name).
+open_lineage_job = EntityType(
+    FLOWRUNS,
+    "openLineageJob",
+    base_name=f"{NS}.process",
+    description="A job whose runs are recorded from its OpenLineage run events.",
+    own_properties=(
+        Property(
+            "jobNamespace",
+            Primitive.STRING,
+            read_only=True,
+            description="The OpenLineage namespace of the job.",
+        ),
+        Property(
+            "jobName",
+            Primitive.STRING,
+            read_only=True,
+            description="The OpenLineage name of the job, unique within its namespace.",
+        ),
+    ),
+)
+# The OpenLineage facets of a run recorded from events (run, job, inputs, outputs, merged over
+# its events): an instance annotation of flowruns' vocabulary, sent with a run only when the
+# client asks (``Prefer: odata.include-annotations="flowruns.openLineage"``), so Graph's run type
+# keeps exactly its members.
+open_lineage_facets = ComplexType(FLOWRUNS, "openLineageFacets", (), open=True)
+OPEN_LINEAGE = Term(
+    FLOWRUNS,
+    "openLineage",
+    open_lineage_facets,
+    "EntityType",
+    "The OpenLineage facets of a run recorded from OpenLineage events: run, job, inputs, outputs.",
+)
 industry_data_hub = EntityType(
     NS,
     "industryDataHub",
@@ -289,7 +327,13 @@ industry_data_hub = EntityType(
 
 MODEL = Model(
     enums=[run_status, readiness_status, data_share_sharing_state],
-    complex_types=[public_error_detail, public_inner_error, public_error, run_statistics],
+    complex_types=[
+        public_error_detail,
+        public_inner_error,
+        public_error,
+        run_statistics,
+        open_lineage_facets,
+    ],
     entity_types=[
         entity,
         external,
@@ -302,8 +346,10 @@ MODEL = Model(
         outgoing_flow,
         data_share_outgoing_flow,
         insights_outgoing_flow,
+        open_lineage_job,
         industry_data_hub,
     ],
+    terms=[OPEN_LINEAGE],
 )
 
 RUNS = EntitySetBinding("runs", run, table="runs", default_order=("startDateTime", True))

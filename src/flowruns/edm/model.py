@@ -108,6 +108,22 @@ class NavigationProperty:
 
 
 @dataclass(frozen=True)
+class Term:
+    """A term of a vocabulary: an instance annotation entities carry when a client asks for
+    it (``Prefer: odata.include-annotations``), named ``@<namespace>.<name>`` in the JSON."""
+
+    namespace: str
+    name: str
+    type: ComplexType
+    applies_to: str
+    description: str = ""
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+
+@dataclass(frozen=True)
 class GraphOnly:
     """A member Microsoft Graph declares on a type that flowruns does not implement
     (``kind``: navigation, function or action). A path through it answers 501 ``notSupported``
@@ -225,7 +241,9 @@ class Model:
         enums: list[EnumType],
         complex_types: list[ComplexType],
         entity_types: list[EntityType],
+        terms: list[Term] | None = None,
     ) -> None:
+        self.terms = {t.qualified_name: t for t in terms or ()}
         self.enums = {e.qualified_name: e for e in enums}
         self.complex_types = {c.qualified_name: c for c in complex_types}
         self.entity_types = {e.qualified_name: e for e in entity_types}
@@ -240,6 +258,7 @@ class Model:
         names = {t.namespace for t in self.entity_types.values()}
         names |= {t.namespace for t in self.complex_types.values()}
         names |= {t.namespace for t in self.enums.values()}
+        names |= {t.namespace for t in self.terms.values()}
         return sorted(names)
 
     def entity_type(self, qualified_name: str) -> EntityType | None:

@@ -169,6 +169,7 @@ class Success(Enum):
     VALUE = "value"  # 200 with a function's string value
     BATCH = "batch"  # 200 with the answer of every request of a JSON batch
     DELTA = "delta"  # 200 with a page of changes and removals, and a nextLink or deltaLink
+    INGESTED = "ingested"  # 201 without a body: an OpenLineage event kept
 
 
 def _success(success: Success, entity: EntityType | None) -> dict[str, Any]:
@@ -203,6 +204,13 @@ def _success(success: Success, entity: EntityType | None) -> dict[str, Any]:
             return {"200": _json(_FUNCTION_VALUE, "The value.")}
         case Success.BATCH:
             return {"200": _json(_ref("batchResponse"), "The answer of every request.")}
+        case Success.INGESTED:
+            return {
+                "201": {
+                    "description": "The event is kept. For a run event, Location is the URL of "
+                    "its run, whose id is the event's runId."
+                }
+            }
         case Success.DELTA:
             assert entity is not None
             item = {"oneOf": [_ref(entity.qualified_name), _REMOVED]}
@@ -219,6 +227,25 @@ RUN_UPDATE = _ref("runUpdate")
 PROCESS_CREATE = _ref("processCreate")
 PROCESS_UPDATE = _ref("processUpdate")
 BATCH = _ref("batchRequest")
+# Validated against the OpenLineage specification itself, not against this document.
+LINEAGE_EVENT = {
+    "type": "object",
+    "description": "An OpenLineage RunEvent, JobEvent or DatasetEvent of specification 2-0-2 "
+    "(OpenLineage.json); gzip-coded bodies are accepted.",
+    "examples": [
+        {
+            "eventType": "START",
+            "eventTime": "2026-11-30T08:00:00Z",
+            # Any URI: the documentation page links nothing online.
+            "producer": "urn:example:emitter",
+            "schemaURL": "urn:example:openlineage:2-0-2:RunEvent",
+            "run": {"runId": "0b9c6a4e-5f0e-4a43-9f43-3a1c1f0b7e21"},
+            "job": {"namespace": "airflow", "name": "etl_daily.load_orders"},
+            "inputs": [{"namespace": "postgres://db:5432", "name": "public.orders"}],
+            "outputs": [{"namespace": "s3://lake", "name": "orders"}],
+        }
+    ],
+}
 REFERENCE = {
     "type": "object",
     "properties": {"@odata.id": {"type": "string"}},

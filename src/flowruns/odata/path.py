@@ -116,6 +116,17 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """``api/v1/lineage``: where OpenLineage clients post their events (also at the host root,
+    where their default endpoint puts it)."""
+
+
+# Below the service root and at the host root: the path OpenLineage clients post events to.
+LINEAGE_PATH = "/api/v1/lineage"
+_LINEAGE_SEGMENTS = LINEAGE_PATH.strip("/").split("/")
+
+
+@dataclass(frozen=True)
 class Hub:
     """A singleton on the way to the collections: the hub, or the ``external`` root above it."""
 
@@ -166,6 +177,7 @@ Resource = (
     ServiceDocument
     | Metadata
     | Batch
+    | Lineage
     | Hub
     | CollectionRef
     | EntityRef
@@ -210,6 +222,8 @@ def resolve(path: str) -> Resource:
         return Metadata()
     if len(segments) == 1 and segments[0].lower() == "$batch":
         return Batch()
+    if [segment.lower() for segment in segments] == _LINEAGE_SEGMENTS:
+        return Lineage()
     if len(segments) == 1 and segments[0].lower() == _HUB[0].lower():
         return Hub(external, _HUB[0])
     for i, expected in enumerate(_HUB_LOWER):
@@ -429,6 +443,8 @@ def template(resource: Resource, key: KeyName = any_key) -> str:
             return "/$metadata"
         case Batch():
             return "/$batch"
+        case Lineage():
+            return LINEAGE_PATH
         case Hub(path=hub):
             return f"/{hub}"
         case CollectionRef():

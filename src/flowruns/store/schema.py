@@ -181,6 +181,15 @@ processes = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
 )
 Index("ix_processes_name", processes.c.tenant_id, processes.c.display_name, processes.c.id)
+# An OpenLineage job is one process per tenant: ingestion finds it, or creates it once, by its
+# (namespace, name). Other processes leave both null, which a unique index never compares.
+Index(
+    "ux_processes_job",
+    processes.c.tenant_id,
+    processes.c.job_namespace,
+    processes.c.job_name,
+    unique=True,
+)
 
 run_group_members = Table(
     "run_group_members",
@@ -255,6 +264,46 @@ change_log = Table(
     Column("epoch", _string(32), nullable=False),
     Column("position", BigInteger, nullable=False),
     PrimaryKeyConstraint("epoch"),
+)
+
+# OpenLineage ingestion (service/openlineage.py). Every event received, once: a digest of its
+# canonical JSON is its key, so an event sent again is the same row. Run events carry their
+# run's id; job and dataset events (static lineage) have none.
+lineage_events = Table(
+    "lineage_events",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("digest", _string(64), nullable=False),
+    Column("run_id", GUID),
+    Column("kind", _string(8), nullable=False),  # run, job, dataset
+    Column("event_type", _string(8)),
+    Column("event_time", BigInteger),
+    Column("received", BigInteger, nullable=False),
+    Column("event", JSON_TYPE, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "digest"),
+)
+Index(
+    "ix_lineage_events_run",
+    lineage_events.c.tenant_id,
+    lineage_events.c.run_id,
+    lineage_events.c.event_time,
+)
+
+# Per run known from events: its job, its parent, its facets as the replay of its events
+# leaves them (stored beside the run, not in its statistics), and the run state the last
+# replay applied, which tells a later replay what only the events decided.
+lineage_runs = Table(
+    "lineage_runs",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("run_id", GUID, nullable=False),
+    Column("job_namespace", _string()),
+    Column("job_name", _string()),
+    Column("parent_run_id", GUID),
+    Column("events", BigInteger, nullable=False),
+    Column("facets", JSON_TYPE, nullable=False),
+    Column("applied", JSON_TYPE),
+    PrimaryKeyConstraint("tenant_id", "run_id"),
 )
 
 

@@ -1,0 +1,243 @@
+"""A run's state from its OpenLineage run events, by replay: pure functions, no storage.
+
+The events are put in one total order — ``eventTime``, then the event's digest, so two events
+of the same instant still have a fixed order — and folded:
+
+- ``startDateTime`` is the time of the first START (of the first event, while no START came);
+- with no terminal event the run is ``running``; otherwise the terminal event that decides is
+  the one of the highest precedence, FAIL > ABORT > COMPLETE, the latest among equals, and the
+  run ends at its time (never before the start):
+
+  - FAIL: ``failed``, ``blockingError`` code ``failed`` with the ``errorMessage`` facet's
+    message (of the FAIL event, else the latest one any event carried);
+  - ABORT: ``failed``, ``blockingError`` code ``aborted``;
+  - COMPLETE: ``completedWithErrors`` when a data-quality assertion of error severity failed,
+    else ``completedWithWarnings`` when one of ``warn`` severity failed, else ``completed``;
+
+- facets are merged by name, the later event's facet replacing the earlier one's (run and job
+  facets; datasets by namespace and name, their facets the same way);
+- statistics come from the merged dataset facets (:func:`facet_statistics`).
+
+Since the fold depends only on the set of events, the state does not depend on the order in
+which they arrived, and an event received twice (kept once) changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flowruns.edm.industrydata import STATISTICS_MAX_PROBLEMS
+
+TERMINAL_PRECEDENCE = {"COMPLETE": 1, "ABORT": 2, "FAIL": 3}
+FAILED_CODE = "failed"
+ABORTED_CODE = "aborted"
+# Where the model bounds them (publicError's members, displayName).
+_MAX_CODE, _MAX_MESSAGE, _MAX_NAME = 256, 4096, 256
+
+
+@dataclass(frozen=True)
+class Event:
+    """One run event: its key, type (absent: OTHER), time in ticks, and body."""
+
+    digest: str
+    event_type: str
+    time: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Parent:
+    run_id: str
+    job: Job
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the replay of a run's events decides."""
+
+    job: Job
+    status: str
+    start: int
+    end: int | None
+    blocking_error: dict[str, Any] | None
+    statistics: dict[str, Any]
+    facets: dict[str, Any]
+    parent: Parent | None
+
+    @property
+    def display_name(self) -> str:
+        return self.job.name[:_MAX_NAME]
+
+    def run_values(self) -> dict[str, Any]:
+        """The run's properties the events decide (statistics apart: they merge)."""
+        return {
+            "status": self.status,
+            "startDateTime": self.start,
+            "endDateTime": self.end,
+            "blockingError": self.blocking_error,
+        }
+
+
+def ordered(events: Iterable[Event]) -> list[Event]:
+    return sorted(events, key=lambda e: (e.time, e.digest))
+
+
+def replay(events: Iterable[Event]) -> RunState:
+    """The state of a run with these ``events`` (at least one)."""
+    order = ordered(events)
+    run_facets: dict[str, Any] = {}
+    job_facets: dict[str, Any] = {}
+    inputs: dict[tuple[str, str], dict[str, Any]] = {}
+    outputs: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in order:
+        body = event.body
+        run_facets.update(body["run"].get("facets") or {})
+        job_facets.update(body["job"].get("facets") or {})
+        for name, merged in (("inputs", inputs), ("outputs", outputs)):
+            for dataset in body.get(name) or ():
+                _merge_dataset(merged, dataset)
+    last_job = order[-1].body["job"]
+    job = Job(last_job["namespace"], last_job["name"])
+    starts = [e for e in order if e.event_type == "START"]
+    start = (starts[0] if starts else order[0]).time
+    terminal = max(
+        (e for e in order if e.event_type in TERMINAL_PRECEDENCE),
+        key=lambda e: (TERMINAL_PRECEDENCE[e.event_type], e.time, e.digest),
+        default=None,
+    )
+    statistics = facet_statistics(inputs.values(), outputs.values())
+    status, end, error = "running", None, None
+    if terminal is not None:
+        end = max(terminal.time, start)
+        if terminal.event_type == "FAIL":
+            status = "failed"
+            facet = (terminal.body["run"].get("facets") or {}).get("errorMessage")
+            facet = facet or run_facets.get("errorMessage")
+            message = facet["message"] if facet else f"The job {job.name} reported FAIL."
+            error = {"code": FAILED_CODE, "message": message[:_MAX_MESSAGE]}
+        elif terminal.event_type == "ABORT":
+            status = "failed"
+            error = {
+                "code": ABORTED_CODE,
+                "message": f"The job {job.name} was aborted."[:_MAX_MESSAGE],
+            }
+        elif statistics.get("errorCount"):
+            status = "completedWithErrors"
+        elif statistics.get("warningCount"):
+            status = "completedWithWarnings"
+        else:
+            status = "completed"
+    facets = {
+        "run": run_facets,
+        "job": job_facets,
+        "inputs": list(inputs.values()),
+        "outputs": list(outputs.values()),
+    }
+    return RunState(job, status, start, end, error, statistics, facets, _parent(run_facets))
+
+
+def _merge_dataset(merged: dict[tuple[str, str], dict[str, Any]], dataset: dict[str, Any]) -> None:
+    key = (dataset["namespace"], dataset["name"])
+    into = merged.setdefault(key, {"namespace": key[0], "name": key[1]})
+    for member in ("facets", "inputFacets", "outputFacets"):
+        if dataset.get(member):
+            into.setdefault(member, {}).update(dataset[member])
+
+
+def _parent(run_facets: dict[str, Any]) -> Parent | None:
+    facet = run_facets.get("parent")
+    if not facet:
+        return None
+    run_id = str(uuid.UUID(facet["run"]["runId"]))
+    return Parent(run_id, Job(facet["job"]["namespace"], facet["job"]["name"]))
+
+
+def _facet(dataset: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A dataset facet, wherever the emitter put it (its input or output facets, or its own)."""
+    for member in ("inputFacets", "outputFacets", "facets"):
+        found = (dataset.get(member) or {}).get(name)
+        if found:
+            return dict(found)
+    return None
+
+
+def facet_statistics(
+    inputs: Iterable[dict[str, Any]], outputs: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
+    """The well-known statistics members (and flowruns' own counters) the facets give:
+
+    - ``recordsProcessed``, ``bytesWritten``, ``filesWritten``: the sums of the outputs'
+      ``outputStatistics`` ``rowCount``, ``size`` and ``fileCount``;
+    - ``recordsRead``, ``bytesRead``: the sums of the inputs' ``inputStatistics`` (else their
+      ``dataQualityMetrics``) ``rowCount`` and ``size``/``bytes``;
+    - ``errorCount`` and ``warningCount``, with the ``errors`` and ``warnings`` lists (at most
+      20 each): the failed ``dataQualityAssertions`` of any dataset, of ``warn`` severity for
+      warnings and of any other severity for errors.
+
+    A member appears only when a facet gave it.
+    """
+    outputs = list(outputs)
+    inputs = list(inputs)
+    statistics: dict[str, Any] = {}
+    written = [f for d in outputs if (f := _facet(d, "outputStatistics")) is not None]
+    for member, field in (
+        ("recordsProcessed", "rowCount"),
+        ("bytesWritten", "size"),
+        ("filesWritten", "fileCount"),
+    ):
+        values = [f[field] for f in written if isinstance(f.get(field), int)]
+        if values:
+            statistics[member] = sum(values)
+    read = [
+        f
+        for d in inputs
+        if (f := _facet(d, "inputStatistics") or _facet(d, "dataQualityMetrics")) is not None
+    ]
+    for member, fields in (("recordsRead", ("rowCount",)), ("bytesRead", ("size", "bytes"))):
+        values = [
+            v
+            for f in read
+            if (v := next((f[n] for n in fields if isinstance(f.get(n), int)), None)) is not None
+        ]
+        if values:
+            statistics[member] = sum(values)
+    errors: list[dict[str, str]] = []
+    warnings: list[dict[str, str]] = []
+    checked = False
+    for dataset in [*inputs, *outputs]:
+        facet = _facet(dataset, "dataQualityAssertions")
+        if facet is None:
+            continue
+        checked = True
+        for assertion in facet.get("assertions") or ():
+            if assertion.get("success", True):
+                continue
+            target = f"{dataset['namespace']}/{dataset['name']}"
+            if assertion.get("column"):
+                target += f"/{assertion['column']}"
+            problem = {
+                "code": str(assertion["assertion"])[:_MAX_CODE],
+                "message": str(
+                    assertion.get("description") or assertion.get("name") or assertion["assertion"]
+                )[:_MAX_MESSAGE],
+                "target": target[:_MAX_CODE],
+            }
+            severity = str(assertion.get("severity") or "error").lower()
+            (warnings if severity in ("warn", "warning") else errors).append(problem)
+    if checked:
+        statistics["errorCount"] = len(errors)
+        statistics["warningCount"] = len(warnings)
+        if errors:
+            statistics["errors"] = errors[-STATISTICS_MAX_PROBLEMS:]
+        if warnings:
+            statistics["warnings"] = warnings[-STATISTICS_MAX_PROBLEMS:]
+    return statistics

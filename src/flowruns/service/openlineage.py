@@ -1,0 +1,237 @@
+"""OpenLineage ingestion: each event kept, and its run's state replayed from all its events.
+
+One event is one write transaction. A job or dataset event is only kept. A run event:
+
+1. locks its run's ingestion row (made when missing), so the events of one run are applied one
+   at a time and each replay sees every event committed before it;
+2. is kept, once: an event received again changes nothing;
+3. its run's events are replayed (:mod:`flowruns.service.lineage_replay`), and the run — whose
+   id is the event's ``runId`` — is created or changed to match, linked to its job's process
+   (an ``openLineageJob``, found or created by the job's namespace and name);
+4. a ``parent`` facet makes the parent run a run group holding this run: a parent no event has
+   named yet is created as a placeholder group, which the parent's own events later fill.
+
+The replay decides the run's status and times, with two exceptions that keep "finished is
+final" for what did not come from events: a run an API write finished stays as that write left
+it, and a run the stale-run rule failed (``runTimedOut``) stays failed until a terminal event
+replaces the failure — emitters send no heartbeats, so the timeout was only a guess. Members
+of ``statistics`` the facets give replace those of the same name; the others stay.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flowruns.edm.datetimes import now_ticks
+from flowruns.edm.industrydata import (
+    FINISHED_STATUSES,
+    RUNS,
+    open_lineage_job,
+    outgoing_flow_run,
+    run_group,
+)
+from flowruns.records import ProcessLink, Record
+from flowruns.service.lineage_replay import Event, Job, RunState, replay
+from flowruns.service.openlineage_events import LineageEvent
+from flowruns.service.stale import RUN_TIMED_OUT
+from flowruns.service.writing import new_etag
+from flowruns.store import entities, lineage
+from flowruns.store.database import Database, Transaction
+from flowruns.store.entities import RUN_TABLE, Scope
+
+
+def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
+    """Keep ``event`` and apply it; the run it changed (None for a job or dataset event)."""
+    now = now_ticks()
+    with db.writing() as connection:
+        if event.run_id is None:
+            lineage.add_event(
+                connection,
+                tenant,
+                digest=event.digest,
+                kind=event.kind,
+                run_id=None,
+                event_type=None,
+                event_time=event.time,
+                received=now,
+                event=event.body,
+            )
+            return None
+        run = lineage.lock_run(connection, tenant, event.run_id)
+        added = lineage.add_event(
+            connection,
+            tenant,
+            digest=event.digest,
+            kind=event.kind,
+            run_id=event.run_id,
+            event_type=event.event_type,
+            event_time=event.time,
+            received=now,
+            event=event.body,
+        )
+        record = _run(connection, tenant, event.run_id)
+        if not added and record is not None:
+            return record
+        # The run's first event is all there is to replay: no need to read it back.
+        stored = (
+            [lineage.StoredEvent(event.digest, event.event_type, event.time, event.body)]
+            if run.events == 0
+            else lineage.run_events(connection, tenant, event.run_id)
+        )
+        state = replay(
+            Event(e.digest, e.event_type or "OTHER", e.event_time, e.event) for e in stored
+        )
+        record = _apply(connection, tenant, run, record, state, now, run.facets != state.facets)
+        run.job_namespace, run.job_name = state.job.namespace, state.job.name
+        run.events = len(stored)
+        run.facets = state.facets
+        if state.parent is not None and state.parent.run_id != run.run_id:
+            run.parent_run_id = state.parent.run_id
+            _join_parent(connection, tenant, state, record, now)
+        lineage.save_run(connection, tenant, run)
+        return record
+
+
+def _run(connection: Transaction, tenant: str, run_id: str) -> Record | None:
+    return entities.get(connection, Scope(tenant, RUNS.type), run_id)
+
+
+def _process(connection: Transaction, tenant: str, job: Job) -> str:
+    """The id of the job's process, created when the tenant has none."""
+    values: dict[str, Any] = {
+        "displayName": job.name[:256],
+        "readinessStatus": None,
+        "jobNamespace": job.namespace,
+        "jobName": job.name,
+    }
+    new = Record(type=open_lineage_job, id=str(uuid.uuid4()), etag=new_etag(), values=values)
+    return lineage.find_or_add_job(connection, tenant, new)
+
+
+def _decided(
+    current: dict[str, Any], applied: dict[str, Any] | None, state: RunState
+) -> dict[str, Any]:
+    """The status, times and blocking error the run takes: the replay's, unless the run was
+    finished by something other than events (see the module's docstring)."""
+    replayed = state.run_values()
+    own = {name: current[name] for name in replayed}
+    finished_elsewhere = own["status"] in FINISHED_STATUSES and own != {
+        name: (applied or {}).get(name) for name in replayed
+    }
+    if not finished_elsewhere:
+        return replayed
+    timed_out = (own["blockingError"] or {}).get("code") == RUN_TIMED_OUT
+    if timed_out and state.status in FINISHED_STATUSES:
+        return replayed
+    return own
+
+
+def _apply(
+    connection: Transaction,
+    tenant: str,
+    run: lineage.LineageRun,
+    record: Record | None,
+    state: RunState,
+    now: int,
+    facets_changed: bool,
+) -> Record:
+    """Create or change the run to match ``state``; remember what the replay decided. New
+    facets are a change of the run too (a new ETag), since they are read with it."""
+    # A run keeps the process it is linked to: look the job's up only for a run without one.
+    linked = record.process_id if record is not None else None
+    process_id = linked if linked is not None else _process(connection, tenant, state.job)
+    if record is None:
+        values = {
+            "displayName": state.display_name,
+            **state.run_values(),
+            "statistics": dict(state.statistics),
+        }
+        record = Record(
+            type=outgoing_flow_run,
+            id=run.run_id,
+            etag=new_etag(),
+            values=values,
+            process_id=process_id,
+            touched=now,
+        )
+        entities.insert_record(connection, RUN_TABLE, tenant, record)
+    else:
+        target = _decided(record.values, run.applied, state)
+        # Facet members replace those of the same name; a member the facets no longer give
+        # (never, as facets only accumulate) and the writer's own members stay.
+        statistics = {**record.values["statistics"], **state.statistics}
+        target["statistics"] = statistics
+        if run.applied is None or run.applied.get("displayName") != state.display_name:
+            target["displayName"] = state.display_name
+        changes = {k: v for k, v in target.items() if record.values.get(k) != v}
+        link = ProcessLink(process_id) if record.process_id is None else None
+        etag = new_etag() if changes or link is not None or facets_changed else None
+        entities.update_record(
+            connection,
+            RUN_TABLE,
+            tenant,
+            record.id,
+            changes,
+            etag=etag,
+            process=link,
+            touched=now,
+        )
+        record.values.update(changes)
+        record.etag = etag or record.etag
+        record.process_id = record.process_id or process_id
+        record.touched = now
+    run.applied = {**state.run_values(), "displayName": state.display_name}
+    return record
+
+
+def _join_parent(
+    connection: Transaction, tenant: str, state: RunState, child: Record, now: int
+) -> None:
+    """Make the parent run a run group holding ``child``; a placeholder group when no event of
+    the parent came yet."""
+    assert state.parent is not None
+    parent_id = state.parent.run_id
+    parent_run = lineage.lock_run(connection, tenant, parent_id)
+    group = _run(connection, tenant, parent_id)
+    if group is None:
+        values = {
+            "displayName": state.parent.job.name[:256],
+            "status": "running",
+            "startDateTime": state.start,
+            "endDateTime": None,
+            "blockingError": None,
+            "statistics": {},
+        }
+        group = Record(
+            type=run_group,
+            id=parent_id,
+            etag=new_etag(),
+            values=values,
+            process_id=_process(connection, tenant, state.parent.job),
+            touched=now,
+        )
+        entities.insert_record(connection, RUN_TABLE, tenant, group)
+        parent_run.job_namespace = state.parent.job.namespace
+        parent_run.job_name = state.parent.job.name
+        lineage.save_run(connection, tenant, parent_run)
+    elif group.type is not run_group:
+        if parent_run.events == 0 and parent_run.applied is None:
+            return  # a run written through the API, not from events: its type stays
+        lineage.set_run_type(connection, tenant, parent_id, run_group.name)
+    changes: dict[str, Any] = {}
+    if parent_run.events == 0 and state.start < group.values["startDateTime"]:
+        # A placeholder starts with its earliest child, until its own events say otherwise.
+        changes["startDateTime"] = state.start
+    added = entities.add_member(connection, tenant, parent_id, child.id)
+    if added or changes or group.type is not run_group:
+        entities.update_record(
+            connection, RUN_TABLE, tenant, parent_id, changes, etag=new_etag(), touched=now
+        )
+
+
+def facets_of(db: Database, tenant: str, run_id: str) -> dict[str, Any] | None:
+    """The facets of a run recorded from events (run, job, inputs, outputs), or None."""
+    with db.reading() as connection:
+        run = lineage.read_run(connection, tenant, run_id)
+    return None if run is None or run.events == 0 else run.facets
