@@ -9,10 +9,10 @@ in arrival order and are handed it directly, one after the other.
 **Groups.** The first write after a quiet spell opens a transaction (``BEGIN IMMEDIATE``) on a
 connection of the pool; each write runs its whole block inside that transaction, in its own
 ``SAVEPOINT``. The writer commits when it is released with nobody waiting for it, or when the
-group holds :data:`GROUP_WRITES` writes or is :data:`GROUP_SECONDS` old: the writes that
-queued up meanwhile (typically, while the previous group's commit waited for the disk) share
-one commit, and so one fsync. A write is acknowledged — :meth:`GroupWriter.write` returns —
-only once its group has committed.
+group holds :data:`GROUP_WRITES` writes: the writes that queued up meanwhile (typically,
+while the previous group's commit waited for the disk) share one commit, and so one fsync. A
+write is acknowledged — :meth:`GroupWriter.write` returns — only once its group has
+committed.
 
 **One failing write fails no other.** A block that raises rolls back to its own savepoint
 only, and the error reaches its caller alone. Only if the transaction itself is gone (SQLite
@@ -27,7 +27,6 @@ through the busy handler, as single transactions did before.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -37,10 +36,9 @@ from sqlalchemy.engine import NestedTransaction
 
 from flowruns.errors import DatabaseUnavailable
 
-# A group commits when it holds this many writes or is this old, even with writers waiting:
-# bounds the wait of its first write under a load that never lets the queue drain.
+# A group commits when it holds this many writes, even with writes waiting to join it: bounds
+# the wait of its first write under a load that never lets the queue drain.
 GROUP_WRITES = 64
-GROUP_SECONDS = 0.02
 
 
 class _Group:
@@ -50,12 +48,11 @@ class _Group:
         self.connection = connection
         self.transaction = transaction
         self.writes = 0
-        self.opened = time.monotonic()
         self.ended = threading.Event()
         self.failure: BaseException | None = None
 
     def full(self) -> bool:
-        return self.writes >= GROUP_WRITES or time.monotonic() - self.opened >= GROUP_SECONDS
+        return self.writes >= GROUP_WRITES
 
     def alive(self) -> bool:
         """Whether SQLite still holds the transaction open (it rolls back by itself on some
