@@ -43,6 +43,7 @@ _CEILING = {
     "patch": "write-patch",
 }
 READS = ("get", "list", "deep")
+_WRITES = ("create", "patch")
 # HEAD is called slower than the baseline when a scenario costs it more than this many times as
 # much, by time or by server CPU per request.
 SLOWER = 1.05
@@ -114,7 +115,16 @@ class Results:
         size, scenario = key
         if scenario not in _CEILING:
             return None
-        return self.ratio(key, (size, _CEILING[scenario]))
+        return self.ratio(key, (size, self.ceiling_of(key)))
+
+    def ceiling_of(self, key: Key) -> str:
+        """The scenario ``key`` is compared with: a write's fair write ceiling where there is one
+        (SQLite), else the bare INSERT (PostgreSQL, whose commits do not queue)."""
+        size, scenario = key
+        ceiling = _CEILING[scenario]
+        if scenario in _WRITES and not any((size, ceiling) in r for r in self.rounds):
+            return "insert"
+        return ceiling
 
     def peer_ratio(self, key: Key) -> float | None:
         if self.peer_size is None or key[1] == "peer":
@@ -127,6 +137,11 @@ class Results:
             seen.update(dict.fromkeys(r))
         order = list(LABELS)
         return sorted(seen, key=lambda k: (k[0], order.index(k[1])))
+
+
+def _number(scenario: str) -> str:
+    """A scenario's number as the tables give it: "7b" for "7b. fair write ceiling: …"."""
+    return LABELS[scenario].split(".")[0]
 
 
 def _x(value: float | None) -> str:
@@ -209,8 +224,9 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
             "",
             results.overview_ratio(size, lambda s: s.server_cpu_ms),
         )
-        for scenario in ("create", "patch"):
+        for scenario in _WRITES:
             number = LABELS[scenario][0]
+            ceiling = results.ceiling_of((size, scenario))
             check(
                 f"{size:,} runs, scenario {number} / scenario 7 ≥ 0.5",
                 results.ratio((size, scenario), (size, "insert")),
@@ -218,11 +234,11 @@ def targets(results: Results, sizes: Sequence[int]) -> list[str]:
                 "",
             )
             check(
-                f"{size:,} runs, scenario {number} / its fair write ceiling ≥ 0.8",
+                f"{size:,} runs, scenario {number} / scenario {_number(ceiling)} ≥ 0.8",
                 results.ceiling_ratio((size, scenario)),
                 lambda v: v >= 0.8,
                 "",
-                results.cpu_ratio((size, _CEILING[scenario]), (size, scenario)),
+                results.cpu_ratio((size, ceiling), (size, scenario)),
             )
             check(
                 f"{size:,} runs, scenario {number} p99 / p50 ≤ 5",
