@@ -76,7 +76,8 @@ class _Group:
                     self.transaction.rollback()
         finally:
             self.failure = failure
-            self.connection.close()
+            with suppress(Exception):  # the transaction has ended either way
+                self.connection.close()
             self.ended.set()
 
 
@@ -144,18 +145,20 @@ class GroupWriter:
     def _pass_on(self) -> None:
         """Commit the group unless another write is waiting to join it (and it is not full);
         then hand the writer to the next write in line, or free it."""
-        with self._mutex:
-            queued = bool(self._queue)
-        group = self._group
-        if group is not None and (not queued or group.full()):
-            self._group = None
-            group.end(None)
-        with self._mutex:
-            self._holder = None
-            if self._queue:
-                self._queue.popleft().set()
-            else:
-                self._busy = False
+        try:
+            with self._mutex:
+                queued = bool(self._queue)
+            group = self._group
+            if group is not None and (not queued or group.full()):
+                self._group = None
+                group.end(None)
+        finally:
+            with self._mutex:
+                self._holder = None
+                if self._queue:
+                    self._queue.popleft().set()
+                else:
+                    self._busy = False
 
     def _open(self) -> _Group:
         connection = self._engine.connect().execution_options(flowruns_write=True)
