@@ -283,4 +283,6 @@ class Database:
             ) from error
 
     def dispose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
         self.engine.dispose()

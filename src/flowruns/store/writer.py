@@ -6,13 +6,13 @@ its own ``BEGIN IMMEDIATE`` and sleep in SQLite's busy handler until the file is
 polls, sleeping up to 100 ms at a time), the threads of one process queue here for the writer
 in arrival order and are handed it directly, one after the other.
 
-**Groups.** The first write after a quiet spell opens a transaction (``BEGIN IMMEDIATE``) on a
-connection of the pool; each write runs its whole block inside that transaction, in its own
-``SAVEPOINT``. The writer commits when it is released with nobody waiting for it, or when the
-group holds :data:`GROUP_WRITES` writes: the writes that queued up meanwhile (typically,
-while the previous group's commit waited for the disk) share one commit, and so one fsync. A
-write is acknowledged — :meth:`GroupWriter.write` returns — only once its group has
-committed.
+**Groups.** The first write after a quiet spell opens a transaction (``BEGIN IMMEDIATE``) on the
+writer's connection (one of the pool, kept for the writer); each write runs its whole block
+inside that transaction, in its own ``SAVEPOINT``. The writer commits when it is released with
+nobody waiting for it, or when the group holds :data:`GROUP_WRITES` writes: the writes that
+queued up meanwhile (typically, while the previous group's commit waited for the disk) share one
+commit, and so one fsync. A write is acknowledged — :meth:`GroupWriter.write` returns — only once
+its group has committed.
 
 **One failing write fails no other.** A block that raises rolls back to its own savepoint
 only, and the error reaches its caller alone. Only if the transaction itself is gone (SQLite
@@ -63,23 +63,6 @@ class _Group:
         except Exception:  # a connection that cannot be asked cannot be trusted
             return False
 
-    def end(self, failure: BaseException | None) -> None:
-        """Commit (``failure`` None) or roll back, give the connection back, wake the writes."""
-        try:
-            if failure is None:
-                try:
-                    self.transaction.commit()
-                except BaseException as error:
-                    failure = error
-            if failure is not None:
-                with suppress(Exception):  # already failed: the first error is the one told
-                    self.transaction.rollback()
-        finally:
-            self.failure = failure
-            with suppress(Exception):  # the transaction has ended either way
-                self.connection.close()
-            self.ended.set()
-
 
 class NestedWrite(RuntimeError):
     """A write transaction opened inside another of the same thread: it would wait for itself."""
@@ -95,6 +78,9 @@ class GroupWriter:
         self._holder: int | None = None
         self._queue: deque[threading.Event] = deque()
         self._group: _Group | None = None
+        # Held from the first write on, so that one connection's page cache holds what writes
+        # touch; dropped after a failed transaction and made again by the next write.
+        self._connection: Connection | None = None
 
     @property
     def waiting(self) -> int:
@@ -150,8 +136,7 @@ class GroupWriter:
                 queued = bool(self._queue)
             group = self._group
             if group is not None and (not queued or group.full()):
-                self._group = None
-                group.end(None)
+                self._end(group, None)
         finally:
             with self._mutex:
                 self._holder = None
@@ -161,14 +146,42 @@ class GroupWriter:
                     self._busy = False
 
     def _open(self) -> _Group:
-        connection = self._engine.connect().execution_options(flowruns_write=True)
+        if self._connection is None:
+            self._connection = self._engine.connect().execution_options(flowruns_write=True)
         try:
-            transaction = connection.begin()
+            transaction = self._connection.begin()
         except BaseException:
-            connection.close()
+            self._drop_connection()
             raise
-        self._group = _Group(connection, transaction)
+        self._group = _Group(self._connection, transaction)
         return self._group
+
+    def _end(self, group: _Group, failure: BaseException | None) -> None:
+        """Commit the group (``failure`` None) or roll it back, then wake its writes."""
+        self._group = None
+        try:
+            if failure is None:
+                try:
+                    group.transaction.commit()
+                except BaseException as error:
+                    failure = error
+            if failure is not None:
+                with suppress(Exception):  # already failed: the first error is the one told
+                    group.transaction.rollback()
+                self._drop_connection()
+        finally:
+            group.failure = failure
+            group.ended.set()
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with suppress(Exception):  # a connection that failed may fail to close too
+                connection.close()
+
+    def close(self) -> None:
+        """Give the writer's connection back to the pool (no write may be under way)."""
+        self._drop_connection()
 
     def _undo(
         self, group: _Group, savepoint: NestedTransaction | None, error: BaseException
@@ -181,5 +194,4 @@ class GroupWriter:
                     return
         except Exception:  # the group is ended below
             pass
-        self._group = None
-        group.end(error)
+        self._end(group, error)
