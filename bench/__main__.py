@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import auth, peer
+from bench import auth, peer, write_ceiling
 from bench.baseline import BaselineError, describe_current
 from bench.baseline import build as build_baseline
 from bench.builds import CURRENT, Build, seeder
@@ -202,6 +202,16 @@ def _measure(
             for name, request in ceiling_requests(ceiling.base, found.run_id).items():
                 if args.scenarios is None or name in args.scenarios:
                     loads[size, name] = Load(request, ceiling)
+        if args.engine == "sqlite" and (
+            args.scenarios is None or set(args.scenarios) & set(write_ceiling.SCENARIOS)
+        ):
+            writes = write_ceiling.server(dataset, work, args.workers)
+            servers.append(writes)
+            writes.start()
+            token = auth.headers(server, dataset)
+            for name, request in write_ceiling.requests(writes.base, found, token).items():
+                if args.scenarios is None or name in args.scenarios:
+                    loads[size, name] = Load(request, writes)
         if size == args.peer_size:
             home = peer.prefect_history(sqlite_cached(size)[0], size, work)
             prefect = peer.server(home, work / "prefect.log", args.workers)

@@ -103,8 +103,9 @@ def _locked_sqlite(settings: Settings, stack: ExitStack) -> Outage:
 
     def lock() -> None:
         # In WAL mode only an exclusive locking mode keeps readers out (until the connection
-        # closes), and only a connection that is the database's only one can take it.
-        db.engine.dispose()
+        # closes), and only a connection that is the database's only one can take it: the
+        # server's are closed first (the pool's and the writer's), and made again when needed.
+        db.dispose()
         connection = sqlite3.connect(settings.data_dir / "flowruns.db", isolation_level=None)
         connection.execute("PRAGMA locking_mode=EXCLUSIVE")
         connection.execute("BEGIN EXCLUSIVE")

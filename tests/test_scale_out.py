@@ -1,4 +1,6 @@
-"""Scale-out: two server processes (one of them with two workers) on one PostgreSQL database.
+"""Scale-out: two server processes (one of them with two workers) on one database, on each
+engine: one PostgreSQL database, or one SQLite file in a shared data directory (where each
+process has its own writer, and their write transactions take turns on SQLite's lock).
 
 Writes and paged reads go through both, interleaved: no update is lost, and paging finds every
 row once, whichever server serves each page.
@@ -17,27 +19,32 @@ import pytest
 from flowruns.store import migrations
 from flowruns.store.database import make_engine
 from tests.conftest import HUB, NS
-from tests.engines import created_database
+from tests.engines import ENGINES, created_database
 from tests.servers import AUTH, Server, api_get, api_post, start, wait_ready
 
 RUN = {"@odata.type": f"{NS}.outgoingFlowRun", "displayName": "0"}
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+@pytest.fixture(scope="module", params=ENGINES)
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
     logs = tmp_path_factory.mktemp("scale-out")
-    with created_database("flowruns_scale") as url, ExitStack() as stack:
-        engine = make_engine(url)
-        migrations.upgrade(engine)
-        engine.dispose()
-        env = {"FLOWRUNS_DATABASE_URL": url}
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            env = {"FLOWRUNS_DATA_DIR": str(logs / "data")}
+        else:
+            url = stack.enter_context(created_database("flowruns_scale"))
+            engine = make_engine(url)
+            migrations.upgrade(engine)
+            engine.dispose()
+            env = {"FLOWRUNS_DATABASE_URL": url}
         started: list[Server] = []
         for name, args in (("a", ["--workers", "2"]), ("b", [])):
             server = start(logs / f"{name}.log", *args, env=env)
             stack.callback(server.stop)
             started.append(server)
-        for server in started:
-            wait_ready(server)
+            wait_ready(server)  # one after the other: the first makes a new SQLite database
         yield started[0].base, started[1].base
 
 
@@ -116,3 +123,27 @@ def test_a_write_through_one_server_is_read_through_the_other(servers: tuple[str
     assert api_get(f"{b}{HUB}/runs/{run['id']}").json()["displayName"] == "seen by b"
     assert httpx.delete(f"{b}{HUB}/runs/{run['id']}", headers=AUTH).status_code == 204
     assert api_get(f"{a}{HUB}/runs/{run['id']}").status_code == 404
+
+
+def test_creates_through_both_servers_at_once_are_all_kept(servers: tuple[str, str]) -> None:
+    process = api_post(
+        f"{servers[0]}{HUB}/processes",
+        json={"@odata.type": f"{NS}.insightsOutgoingFlow", "displayName": "busy"},
+    ).json()
+    runs_url = f"{HUB}/processes/{process['id']}/runs"
+
+    def create(worker: int) -> list[str]:
+        with httpx.Client(headers=AUTH, timeout=60) as http:
+            made = []
+            for step in range(10):
+                answer = http.post(servers[(worker + step) % 2] + runs_url, json=RUN)
+                assert answer.status_code == 201, answer.text
+                made.append(answer.json()["id"])
+            return made
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = {run_id for made in pool.map(create, range(8)) for run_id in made}
+    assert len(created) == 80
+    for base in servers:
+        listed = api_get(f"{base}{runs_url}?$select=id&$top=100").json()["value"]
+        assert {run["id"] for run in listed} == created

@@ -10,8 +10,11 @@ say, in its deserialization).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ParamSpec, TypeVar
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,6 +55,14 @@ from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
 from flowruns.store.database import Database
 
+T = TypeVar("T")
+P = ParamSpec("P")
+
+# Worker threads for writes, apart from the default pool that reads use: on SQLite a write
+# waits in its thread for its group to commit, and a group can only take as many writes as
+# there are threads waiting to join it.
+WRITE_THREADS = 16
+
 
 def _relative_path(scope: Scope) -> str:
     """The request's path below the service root, as sent (percent-escapes kept); a path the
@@ -70,6 +81,14 @@ class ODataEndpoint:
         self.routes = routes
         self.tokens = SkipTokenCodec(settings.secret())
         self.metadata = write_csdl(MODEL, ("external", external.qualified_name))
+        self._writers: anyio.CapacityLimiter | None = None  # made in the event loop
+
+    async def write(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``function(*args, **kwargs)``, a service write, in a thread of the writes' pool."""
+        if self._writers is None:
+            self._writers = anyio.CapacityLimiter(WRITE_THREADS)
+        call = partial(function, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, limiter=self._writers)
 
     def serves_anonymously(self, scope: Scope) -> bool:
         """Whether the request of ``scope`` is for an operation that answers without a token
@@ -233,7 +252,7 @@ class ODataEndpoint:
         raw = await read_body(request, self.settings.max_body_bytes)
         key = idempotency_key(request, raw)
         body, link = entity_body(raw, collection.type, partial=False)
-        record = await run_in_threadpool(
+        record = await self.write(
             writing.create_run, self.db, tenant_of(request), collection, body, link, key
         )
         return responses.written_response(request, record, f"{HUB_PATH}/runs/$entity", created=True)
@@ -244,7 +263,7 @@ class ODataEndpoint:
         raw = await read_body(request, self.settings.max_body_bytes)
         key = idempotency_key(request, raw)
         body, _link = entity_body(raw, collection.type, partial=False)
-        record = await run_in_threadpool(
+        record = await self.write(
             writing.create_process, self.db, tenant_of(request), body, None, key
         )
         return responses.written_response(
@@ -273,7 +292,7 @@ class ODataEndpoint:
     async def patch_run(self, request: Request, ref: paths.EntityRef, _: QueryOptions) -> Response:
         raw = await read_body(request, self.settings.max_body_bytes)
         body, link = entity_body(raw, ref.type, partial=True)
-        record = await run_in_threadpool(
+        record = await self.write(
             writing.update_run,
             self.db,
             tenant_of(request),
@@ -289,7 +308,7 @@ class ODataEndpoint:
     ) -> Response:
         raw = await read_body(request, self.settings.max_body_bytes)
         body, _link = entity_body(raw, ref.type, partial=True)
-        record = await run_in_threadpool(
+        record = await self.write(
             writing.update_process,
             self.db,
             tenant_of(request),
@@ -300,7 +319,7 @@ class ODataEndpoint:
         return responses.written_response(request, record, ref.entity_context(), created=False)
 
     async def delete_run(self, request: Request, ref: paths.EntityRef, _: QueryOptions) -> Response:
-        await run_in_threadpool(
+        await self.write(
             writing.delete_run, self.db, tenant_of(request), ref, request.headers.get("if-match")
         )
         return responses.empty_response(request)
@@ -309,7 +328,7 @@ class ODataEndpoint:
         self, request: Request, ref: paths.EntityRef, _: QueryOptions
     ) -> Response:
         cascade = Preferences.parse(request.headers.get("prefer")).cascade_running
-        await run_in_threadpool(
+        await self.write(
             writing.delete_process,
             self.db,
             tenant_of(request),
@@ -327,7 +346,7 @@ class ODataEndpoint:
         raw = await read_body(request, self.settings.max_body_bytes)
         body, _link = entity_body(raw, ref.type, partial=False)
         key = idempotency_key(request, raw)
-        record = await run_in_threadpool(
+        record = await self.write(
             writing.create_process, self.db, tenant_of(request), body, ref.via.source, key
         )
         return responses.written_response(
@@ -351,7 +370,7 @@ class ODataEndpoint:
         assert isinstance(ref.target, paths.EntityRef)
         assert ref.target.via is not None
         link = ProcessLink(await reference_body(request, self.settings.max_body_bytes, runs=False))
-        await run_in_threadpool(
+        await self.write(
             writing.set_run_process,
             self.db,
             tenant_of(request),
@@ -364,7 +383,7 @@ class ODataEndpoint:
     async def delete_link(self, request: Request, ref: paths.Ref, _: QueryOptions) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
         assert ref.target.via is not None
-        await run_in_threadpool(
+        await self.write(
             writing.set_run_process,
             self.db,
             tenant_of(request),
@@ -387,7 +406,7 @@ class ODataEndpoint:
         assert isinstance(ref.target, paths.CollectionRef)
         assert ref.target.via is not None
         member = await reference_body(request, self.settings.max_body_bytes, runs=True)
-        await run_in_threadpool(
+        await self.write(
             writing.add_group_member,
             self.db,
             tenant_of(request),
@@ -400,9 +419,7 @@ class ODataEndpoint:
         self, request: Request, ref: paths.Ref, _: QueryOptions
     ) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
-        await run_in_threadpool(
-            writing.remove_group_member, self.db, tenant_of(request), ref.target
-        )
+        await self.write(writing.remove_group_member, self.db, tenant_of(request), ref.target)
         return responses.empty_response(request)
 
     # -- functions -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import re
@@ -373,7 +374,14 @@ def metrics_directory(workers: int) -> Iterator[None]:
 
 def server_app() -> Starlette:
     """The app of one server process, configured by the environment ``serve`` prepared."""
-    return create_app(Settings.from_env())
+    served = create_app(Settings.from_env())
+    # What exists now (modules, the model, the routes, SQLAlchemy's metadata) lives as long as
+    # the process. Frozen out of the collector's sight, it is no longer walked by every full
+    # collection, which under load took a third of a second and stalled every request in
+    # flight (docs/performance.md).
+    gc.collect()
+    gc.freeze()
+    return served
 
 
 def _ttl_seconds(text: str) -> int:

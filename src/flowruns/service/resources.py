@@ -28,14 +28,17 @@ def collection_scope(transaction: Transaction, tenant: str, collection: Collecti
     return entities.navigation_scope(tenant, parent, collection.type)
 
 
-def resolve_entity(transaction: Transaction, tenant: str, ref: EntityRef) -> Record:
-    """The record ``ref`` addresses, or 404."""
+def resolve_entity(
+    transaction: Transaction, tenant: str, ref: EntityRef, *, share: bool = False
+) -> Record:
+    """The record ``ref`` addresses, or 404; in a write transaction locked against other
+    writers of it, or with ``share`` only against its deletion (see :func:`entities.get`)."""
     if ref.collection is not None:
         assert ref.key is not None
         scope = collection_scope(transaction, tenant, ref.collection)
         if ref.cast is not None:
             scope = replace(scope, type=ref.cast)
-        record = entities.get(transaction, scope, ref.key)
+        record = entities.get(transaction, scope, ref.key, share=share)
         if record is None:
             raise not_found(ref.type.name, ref.key)
         return record

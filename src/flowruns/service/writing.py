@@ -101,8 +101,9 @@ def create_run(
         default: EntityType | None = collection.cast
         if collection.via is not None:
             # The route table lets POST create runs below a process only (a run group's runs
-            # take members through …/runs/$ref), so the parent is a process.
-            parent = resolve_entity(connection, tenant, collection.via.source)
+            # take members through …/runs/$ref), so the parent is a process. It is only
+            # referenced: locked against its deletion alone, so creates under it overlap.
+            parent = resolve_entity(connection, tenant, collection.via.source, share=True)
             if link is not None and link.process_id != parent.id:
                 raise InvalidRequest(
                     "A run created under a process belongs to that process; "
@@ -114,7 +115,7 @@ def create_run(
         elif collection.binding is RUN_GROUPS:
             default = RUN_GROUPS.type
         run_type = _concrete(body.type or default, "run")
-        if process_id is not None:
+        if process_id is not None and collection.via is None:
             _process(connection, tenant, process_id)
         values = dict(body.values)
         lifecycle.drop_unknown_enum_values(run_type, values, create=True)

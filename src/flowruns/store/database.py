@@ -1,8 +1,10 @@
 """Engines and transactions for SQLite and PostgreSQL.
 
-SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged write survives a crash) and
-write transactions start with ``BEGIN IMMEDIATE``, so concurrent writers queue on the busy
-timeout instead of failing when a read transaction tries to upgrade.
+SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged write survives a crash).
+Within a process, writes queue for one writer that commits them in groups
+(:mod:`flowruns.store.writer`); its transactions start with ``BEGIN IMMEDIATE``, so the
+writers of several processes on one file queue on the busy timeout instead of failing when a
+read transaction tries to upgrade.
 
 PostgreSQL runs through psycopg 3 with a pool of connections. Write transactions use READ
 COMMITTED and lock every row they read before deciding on it (see :func:`is_writing`), so two
@@ -28,6 +30,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from flowruns.datadir import create_private_file, make_private_directory
 from flowruns.errors import ServiceUnavailable
 from flowruns.store.dialect import SQLITE
+from flowruns.store.writer import GroupWriter
 
 # One open transaction, from Database.reading() or Database.writing(): what every store
 # function works in. Code outside the store only passes it on.
@@ -230,6 +233,8 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite: every write of this process goes through one writer, in groups.
+        self.writer = GroupWriter(engine) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -253,12 +258,18 @@ class Database:
 
     @contextmanager
     def writing(self) -> Iterator[Transaction]:
-        """A write transaction, committed when the block ends without an exception.
+        """A write transaction, committed when the block ends without an exception; on
+        SQLite, one write of a group (see :mod:`flowruns.store.writer`), and the block returns
+        once its group committed.
 
         A transaction the database aborted because of a concurrent one becomes a 503 with
         ``Retry-After``: nothing was written and the same request can simply be sent again.
         """
         try:
+            if self.writer is not None:
+                with self.writer.write() as connection:
+                    yield connection
+                return
             with self.engine.connect() as plain:
                 connection = plain.execution_options(flowruns_write=True)
                 with connection.begin():
@@ -272,4 +283,6 @@ class Database:
             ) from error
 
     def dispose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
         self.engine.dispose()

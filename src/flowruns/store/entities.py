@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
     Connection,
+    Insert,
     Row,
     Select,
     Table,
     Text,
+    Update,
     and_,
     bindparam,
     case,
@@ -242,7 +244,23 @@ def insert_record(connection: Connection, spec: TableSpec, tenant: str, record: 
     row.update(tenant_id=tenant, id=record.id, type=record.type.name, etag=record.etag)
     if spec is RUN_TABLE:
         row.update(process_id=record.process_id, touched=record.touched)
-    connection.execute(insert(spec.table).values(**row))
+    # The row goes as the statement's parameters: building ``.values(**row)`` for each insert
+    # cost more than running it.
+    connection.execute(_insert(spec.table), row)
+
+
+@cache
+def _insert(table: Table) -> Insert:
+    return insert(table)
+
+
+@cache
+def _update(table: Table) -> Update:
+    """An UPDATE of one row by key (``key_tenant``, ``key_id``); the columns it sets are the
+    other parameters it is run with."""
+    return update(table).where(
+        table.c.tenant_id == bindparam("key_tenant"), table.c.id == bindparam("key_id")
+    )
 
 
 def update_record(
@@ -266,10 +284,7 @@ def update_record(
     if touched is not None:
         row["touched"] = touched
     if row:
-        table = spec.table
-        connection.execute(
-            update(table).where(table.c.tenant_id == tenant, table.c.id == key).values(**row)
-        )
+        connection.execute(_update(spec.table), {**row, "key_tenant": tenant, "key_id": key})
 
 
 def delete_runs(connection: Connection, tenant: str, keys: Sequence[str]) -> None:
