@@ -43,7 +43,12 @@ from flowruns.edm.industrydata import HUB_PATH, MODEL, external
 from flowruns.errors import GraphError, InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
 from flowruns.odata.deltatoken import DeltaTokens, Round
-from flowruns.odata.payload import aggregated_json, context_url, entity_json
+from flowruns.odata.payload import (
+    aggregated_json,
+    context_url,
+    entity_json,
+    rendered_collection,
+)
 from flowruns.odata.query import QueryOptions, page_size, parse_options
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import ProcessLink, Record
@@ -51,6 +56,7 @@ from flowruns.service import aggregating, delta, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
 from flowruns.store.database import Database
+from flowruns.store.queries import Page
 
 
 def _relative_path(scope: Scope) -> str:
@@ -151,8 +157,9 @@ class ODataEndpoint:
         context = context_url(
             service_root(request), collection.context(), options.select, options.expand
         )
-        body, records, headers = await self.read_collection(request, collection, options, context)
-        body["value"] = [entity_json(r, options.select, options.expand) for r in records]
+        body, page, headers = await self.read_collection(request, collection, options, context)
+        assert page.rendered is not None
+        body["value"] = rendered_collection(page.rendered, page.records, options.expand)
         return responses.json_response(request, body, headers=headers)
 
     async def get_aggregation(
@@ -184,8 +191,11 @@ class ODataEndpoint:
         collection: paths.CollectionRef,
         options: QueryOptions,
         context: str,
-    ) -> tuple[dict[str, Any], list[Record], dict[str, str]]:
-        """One page of ``collection``: the body without ``value``, the records, the headers."""
+        *,
+        rendered: bool = True,
+    ) -> tuple[dict[str, Any], Page, dict[str, str]]:
+        """One page of ``collection``: the body without ``value``, the page (its entities
+        rendered, or as records), the headers."""
         tenant = tenant_of(request)
         prefer = Preferences.parse(request.headers.get("prefer"))
         sizing = page_size(options.top, prefer.max_page_size)
@@ -207,6 +217,7 @@ class ODataEndpoint:
             after=after,
             offset=0 if after is not None else options.skip or 0,
             limit=sizing.size,
+            rendered=rendered,
         )
         body: dict[str, Any] = {"@odata.context": context}
         if page.total is not None:
@@ -214,7 +225,7 @@ class ODataEndpoint:
         if page.last_key is not None:
             token = self.tokens.encode(bound_to, page.last_key)
             body["@odata.nextLink"] = next_link(request, token)
-        return body, page.records, headers
+        return body, page, headers
 
     async def get_count(
         self, request: Request, count: paths.Count, options: QueryOptions
@@ -370,8 +381,10 @@ class ODataEndpoint:
     ) -> Response:
         assert isinstance(ref.target, paths.CollectionRef)
         context = f"{service_root(request)}/$metadata#Collection($ref)"
-        body, records, headers = await self.read_collection(request, ref.target, options, context)
-        body["value"] = [{"@odata.id": entity_url(request, r)} for r in records]
+        body, page, headers = await self.read_collection(
+            request, ref.target, options, context, rendered=False
+        )
+        body["value"] = [{"@odata.id": entity_url(request, r)} for r in page.records]
         return responses.json_response(request, body, headers=headers)
 
     async def add_member_link(self, request: Request, ref: paths.Ref, _: QueryOptions) -> Response:
