@@ -116,8 +116,8 @@ def _properties(entity_type: EntityType, names: frozenset[str] | None) -> list[P
 # is a literal) and without the doubled percent signs of the psycopg driver's parameter style,
 # which the statement that embeds the text adds itself.
 _SQLALCHEMY_DIALECTS: dict[str, SqlalchemyDialect] = {
-    "sqlite": sqlite.dialect(),  # type: ignore[no-untyped-call]
-    "postgresql": postgresql.dialect(paramstyle="named"),
+    "sqlite": sqlite.dialect(),
+    "postgresql": postgresql.dialect(paramstyle="named"),  # type: ignore[no-untyped-call]
 }
 
 
