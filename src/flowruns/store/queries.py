@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Connection,
+    Select,
     and_,
     false,
     func,
@@ -215,12 +216,7 @@ def _page(
             raise ValueError("the sort key does not match the order")
         conditions.append(_after(order, window.after))
     keys = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
-    columns = spec.json_as_text
-    if rendered is not None:
-        text = rendering.entity_json(
-            dialect_of(connection), spec, scope.type.name, rendered.rendering.names
-        )
-        columns = [text.label("_json"), *spec.identity]
+    columns = spec.json_as_text if rendered is None else spec.table.columns
     statement = (
         select(*columns, *keys)
         .select_from(spec.table)
@@ -229,6 +225,8 @@ def _page(
         .limit(window.limit + 1)
         .offset(window.offset or None)
     )
+    if rendered is not None:
+        statement = _rendered(connection, scope, statement, order, rendered.rendering)
     rows = connection.execute(statement).all()
     more = len(rows) > window.limit
     rows = rows[: window.limit]
@@ -245,6 +243,24 @@ def _page(
         last = rows[-1]._mapping
         last_key = [last[f"_sort{i}"] for i in range(len(order))]
     return Page(records, last_key, rendered=texts)
+
+
+def _rendered(
+    connection: Connection,
+    scope: Scope,
+    page: Select[Any],
+    order: Sequence[_SortColumn],
+    render: Rendering,
+) -> Select[Any]:
+    """The rows of ``page`` (all columns of the table, then the sort keys) in its order, each
+    as its entity's JSON text, then the identity columns and the sort keys: the page is cut
+    first, so the JSON is written for its rows only."""
+    rows = page.subquery(rendering.ROWS)
+    text = rendering.entity_json(dialect_of(connection), scope.spec, scope.type.name, render.names)
+    keys = [rows.c[f"_sort{i}"] for i in range(len(order))]
+    outer = [_SortColumn(key, k.nullable, k.descending) for key, k in zip(keys, order, strict=True)]
+    identity = [rows.c[c.name] for c in scope.spec.identity]
+    return select(text.label("_json"), *identity, *keys).order_by(*_order_by(outer))
 
 
 def _count(connection: Connection, scope: Scope, compiled: _Compiled) -> int:

@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import Text, case, cast, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect as SqlalchemyDialect
+from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 from flowruns.store.dialect import SQL, Dialect
@@ -50,9 +51,9 @@ def _json_key(name: str) -> str:
     return orjson.dumps(name).decode() + ":"
 
 
-def _value(dialect: Dialect, column: PropertyColumn) -> SQL:
+def _value(dialect: Dialect, column: PropertyColumn, stored: SQL) -> SQL:
     """The JSON text of one stored property (``null`` when it is NULL)."""
-    prop, stored = column.property, column.column
+    prop = column.property
     if isinstance(prop.type, EnumType):
         whens = [
             (i, _text(orjson.dumps(member).decode())) for i, member in enumerate(prop.type.members)
@@ -93,17 +94,22 @@ def _entity(
     dialect: Dialect,
     entity_type: EntityType,
     columns: dict[str, PropertyColumn],
-    etag: SQL,
-    key: SQL,
+    rows: FromClause,
     names: frozenset[str] | None,
 ) -> SQL:
+    """One entity's JSON text from the columns of ``rows``."""
+    etag, key = rows.c.etag, rows.c.id
     annotation = _json_key("@odata.type") + orjson.dumps(f"#{entity_type.qualified_name}").decode()
     etag_json = dialect.json_string(_text('W/"') + etag + _text('"'))
     parts: list[SQL | str] = ["{" + annotation + "," + _json_key("@odata.etag"), etag_json]
     parts += ["," + _json_key("id"), dialect.json_string(key)]
     for prop in _properties(entity_type, names):
         parts.append("," + _json_key(prop.name))
-        parts.append(etag_json if prop.name == "eTag" else _value(dialect, columns[prop.name]))
+        if prop.name == "eTag":
+            parts.append(etag_json)
+        else:
+            column = columns[prop.name]
+            parts.append(_value(dialect, column, rows.c[column.column.name]))
     parts.append("}")
     return _concat(parts)
 
@@ -111,6 +117,11 @@ def _entity(
 def _properties(entity_type: EntityType, names: frozenset[str] | None) -> list[Property]:
     return [p for p in entity_type.properties if not p.key and (names is None or p.name in names)]
 
+
+# What the rendering reads its rows from: a subquery of the entity table's columns, under this
+# name. The page is chosen, ordered and cut inside it, so that the engine writes the JSON of
+# the rows of the page only, not of every row a sort takes in.
+ROWS = "page_rows"
 
 # Each engine's SQL, to write an expression out once: without bound parameters (every constant
 # is a literal) and without the doubled percent signs of the psycopg driver's parameter style,
@@ -126,7 +137,7 @@ def entity_json(
     dialect: Dialect, spec: TableSpec, scope_type: str, names: frozenset[str] | None
 ) -> SQL:
     """The JSON text of each row of ``spec``'s table holding ``scope_type`` or a type derived
-    from it, by the row's stored type.
+    from it, by the row's stored type, read from the columns of a subquery named :data:`ROWS`.
 
     It is one opaque SQL text: SQLAlchemy computes the cache key of every statement it runs,
     and the key of a text is the text, where the key of the expression would be a walk over
@@ -142,12 +153,12 @@ def entity_json(
 def _by_type(
     dialect: Dialect, spec: TableSpec, scope_type: str, names: frozenset[str] | None
 ) -> SQL:
-    table = spec.table
+    table = spec.table.alias(ROWS)
     return case(
         *(
             (
                 table.c.type == t.name,
-                _entity(dialect, t, spec.columns, table.c.etag, table.c.id, names),
+                _entity(dialect, t, spec.columns, table, names),
             )
             for t in spec.readers[scope_type][0].concrete_subtypes()
         ),
