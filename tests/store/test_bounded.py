@@ -55,3 +55,21 @@ def test_a_read_stopped_in_the_event_loop_is_answered_from_a_thread(
     assert stopped.json()["value"] == unbounded.json()["value"]
     run = unbounded.json()["value"][0]
     assert client.get(f"{HUB}/runs/{run['id']}").json()["displayName"] == run["displayName"]
+
+
+def test_a_statement_run_again_and_again_within_its_bound_is_never_stopped(
+    tmp_path: Path,
+) -> None:
+    """The driver reuses prepared statements and SQLite counts a statement's instructions over
+    all its executions: the bound must count each read's own."""
+    engine = make_engine(sqlite_url(tmp_path))
+    short = text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
+        "SELECT count(*) FROM n"
+    )
+    try:
+        for _ in range(300):
+            with bounded(engine, 20_000), engine.connect() as connection:
+                assert connection.execute(short).scalar() == 300
+    finally:
+        engine.dispose()
