@@ -1,17 +1,20 @@
-"""Reads bounded in work: SQLite statements that stop once they have done a set amount of it.
+"""Reads bounded in time: SQLite statements that stop once they have run for a set time.
 
 A read by key or a page off an index takes SQLite tens to hundreds of microseconds, less than
 handing the call to a worker thread and back; a read the indexes do not serve (a ``$filter`` on
 a statistics member over a million runs) can take seconds. The caller cannot tell which is which
 before it runs. Inside :func:`bounded`, every statement of a SQLite connection the pool hands
-out is interrupted once it has executed ``steps`` virtual-machine instructions (SQLite's
-progress handler), and the read ends with :class:`TooMuchWork`; the caller then runs it again
-where a long read does no harm. A read transaction changes nothing, so running it again is
-safe. Other engines run unbounded: the caller does not ask for a bound there.
+out is interrupted once it has run for ``seconds`` (SQLite's progress handler, called every
+:data:`GRANULARITY` virtual-machine instructions, looks at the clock), and the block ends with
+:class:`TooMuchWork`; the caller then runs the read again where a long read does no harm.
+A read transaction changes nothing, so running it again is safe, and what the first attempt
+cost is bounded by the same time. Other engines run unbounded: the caller does not ask for a
+bound there.
 """
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,41 +24,52 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 
-# How much a read may do inside bounded(), in SQLite's virtual-machine instructions, counted to
-# within GRANULARITY: a read by key takes well under a thousand, a 100-run page rendered as JSON
-# 10,000 to 20,000, the 999-run page 80,000 to 160,000, and a statistics $filter ordered by end
-# time over 10,000 runs more than 320,000 (measured on the benchmark's histories).
-DEFAULT_STEPS = 50_000
-
-# SQLite calls the progress handler every this many instructions. Its count runs on over every
-# execution of a prepared statement, which the driver keeps and reuses, so the handler counts
-# its own calls: a read is stopped once it has been called steps / GRANULARITY times.
+# How long a statement may run inside bounded(). A 100-run page rendered as JSON takes SQLite about
+# half a millisecond on a quiet machine (one in three took over 2 ms on the busy benchmark
+# machine) and a read by key a few microseconds; the 999-run page about five, and a statistics
+# $filter over 10,000 runs twenty or more. A statement stopped has cost at most this much.
+# A time, not a number of instructions: one instruction of a JSON function costs as much as a
+# hundred of an index seek, so a count of instructions either stops pages or lets scans run long.
+DEFAULT_SECONDS = 0.005
+# SQLite calls the progress handler every this many instructions: a few microseconds of an
+# index seek, about a millisecond of JSON functions.
 GRANULARITY = 1_000
 
 
-class _Budget:
-    """The progress handler of one bounded read: non-zero (stop) once its calls run out."""
+class _Deadline:
+    """The progress handler of one bounded read: non-zero (stop) once the statement it runs has
+    taken its time."""
 
-    def __init__(self, steps: int) -> None:
-        self.calls = steps // GRANULARITY
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.perf_counter() + seconds
+
+    def restart(self) -> None:
+        """A statement starts: its time starts now."""
+        self.at = time.perf_counter() + self.seconds
 
     def __call__(self) -> int:
-        self.calls -= 1
-        return 1 if self.calls < 0 else 0
+        return 1 if time.perf_counter() > self.at else 0
 
 
-_budget: ContextVar[_Budget | None] = ContextVar("flowruns_bounded_budget", default=None)
+_deadline: ContextVar[_Deadline | None] = ContextVar("flowruns_bounded_deadline", default=None)
 _watched: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 class TooMuchWork(Exception):
-    """A statement inside :func:`bounded` did more than its bound; nothing was read."""
+    """A statement inside :func:`bounded` ran past its time; nothing was read."""
 
 
 def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    budget = _budget.get()
-    if budget is not None:
-        dbapi_connection.set_progress_handler(budget, GRANULARITY)
+    deadline = _deadline.get()
+    if deadline is not None:
+        dbapi_connection.set_progress_handler(deadline, GRANULARITY)
+
+
+def _before_statement(*_: Any) -> None:
+    deadline = _deadline.get()
+    if deadline is not None:
+        deadline.restart()
 
 
 def _checkin(dbapi_connection: Any, _record: Any) -> None:
@@ -64,17 +78,18 @@ def _checkin(dbapi_connection: Any, _record: Any) -> None:
 
 
 @contextmanager
-def bounded(engine: Engine, steps: int | None = None) -> Iterator[None]:
-    """Statements of connections checked out of ``engine``'s pool inside the block stop after
-    ``steps`` instructions (:data:`DEFAULT_STEPS` by default), ending the block with
-    :class:`TooMuchWork` (SQLite only)."""
+def bounded(engine: Engine, seconds: float | None = None) -> Iterator[None]:
+    """Statements of connections checked out of ``engine``'s pool inside the block stop once
+    they have run for ``seconds`` each (:data:`DEFAULT_SECONDS` by default), ending the block
+    with :class:`TooMuchWork` (SQLite only)."""
     if engine.dialect.name != "sqlite":
         raise ValueError("only SQLite statements can be bounded")
     if engine not in _watched:
         event.listen(engine, "checkout", _checkout)
         event.listen(engine, "checkin", _checkin)
+        event.listen(engine, "before_cursor_execute", _before_statement)
         _watched.add(engine)
-    token = _budget.set(_Budget(DEFAULT_STEPS if steps is None else steps))
+    token = _deadline.set(_Deadline(DEFAULT_SECONDS if seconds is None else seconds))
     try:
         yield
     except OperationalError as error:
@@ -82,4 +97,4 @@ def bounded(engine: Engine, steps: int | None = None) -> Iterator[None]:
             raise
         raise TooMuchWork from None
     finally:
-        _budget.reset(token)
+        _deadline.reset(token)
