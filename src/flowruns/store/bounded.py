@@ -4,8 +4,9 @@ A read by key or a page off an index takes SQLite tens to hundreds of microsecon
 handing the call to a worker thread and back; a read the indexes do not serve (a ``$filter`` on
 a statistics member over a million runs) can take seconds. The caller cannot tell which is which
 before it runs. Inside :func:`bounded`, every statement of a SQLite connection the pool hands
-out is interrupted once it has run for ``seconds`` (SQLite's progress handler, called every
-:data:`GRANULARITY` virtual-machine instructions, looks at the clock), and the block ends with
+out is interrupted once it has run for ``seconds`` of CPU time (SQLite's progress handler,
+called every :data:`GRANULARITY` virtual-machine instructions, reads the thread's CPU clock: a
+busy machine that leaves the thread waiting does not count), and the block ends with
 :class:`TooMuchWork`; the caller then runs the read again where a long read does no harm.
 A read transaction changes nothing, so running it again is safe, and what the first attempt
 cost is bounded by the same time. Other engines run unbounded: the caller does not ask for a
@@ -42,14 +43,14 @@ class _Deadline:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.at = time.perf_counter() + seconds
+        self.at = time.thread_time() + seconds
 
     def restart(self) -> None:
         """A statement starts: its time starts now."""
-        self.at = time.perf_counter() + self.seconds
+        self.at = time.thread_time() + self.seconds
 
     def __call__(self) -> int:
-        return 1 if time.perf_counter() > self.at else 0
+        return 1 if time.thread_time() > self.at else 0
 
 
 _deadline: ContextVar[_Deadline | None] = ContextVar("flowruns_bounded_deadline", default=None)

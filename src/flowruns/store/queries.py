@@ -25,6 +25,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -257,10 +258,17 @@ def _rendered(
     first, so the JSON is written for its rows only."""
     rows = page.subquery(rendering.ROWS)
     text = rendering.entity_json(dialect_of(connection), scope.spec, scope.type.name, render.names)
-    keys = [rows.c[f"_sort{i}"] for i in range(len(order))]
+    # Named, not taken from rows.c: building a new subquery's column collection for every
+    # page cost more than rendering its JSON saved.
+    keys: list[ColumnElement[Any]] = [
+        literal_column(f"{rendering.ROWS}._sort{i}").label(f"_sort{i}") for i in range(len(order))
+    ]
     outer = [_SortColumn(key, k.nullable, k.descending) for key, k in zip(keys, order, strict=True)]
-    identity = [rows.c[c.name] for c in scope.spec.identity]
-    return select(text.label("_json"), *identity, *keys).order_by(*_order_by(outer))
+    identity: list[ColumnElement[Any]] = [
+        literal_column(f"{rendering.ROWS}.{c.name}") for c in scope.spec.identity
+    ]
+    statement = select(text.label("_json"), *identity, *keys).select_from(rows)
+    return statement.order_by(*_order_by(outer))
 
 
 def _count(connection: Connection, scope: Scope, compiled: _Compiled) -> int:
