@@ -260,8 +260,10 @@ def _rendered(
     text = rendering.entity_json(dialect_of(connection), scope.spec, scope.type.name, render.names)
     # Named, not taken from rows.c: building a new subquery's column collection for every
     # page cost more than rendering its JSON saved.
+    # Typed as the keys are, so that their values come back as the skiptoken records them.
     keys: list[ColumnElement[Any]] = [
-        literal_column(f"{rendering.ROWS}._sort{i}").label(f"_sort{i}") for i in range(len(order))
+        literal_column(f"{rendering.ROWS}._sort{i}", k.expr.type).label(f"_sort{i}")
+        for i, k in enumerate(order)
     ]
     outer = [_SortColumn(key, k.nullable, k.descending) for key, k in zip(keys, order, strict=True)]
     identity: list[ColumnElement[Any]] = [
