@@ -33,6 +33,7 @@ from bench.datasets import CACHE, Dataset, postgresql_history, sqlite_cached, sq
 from bench.report import LABELS, Key, Results, table, targets, versus
 from bench.scenarios import (
     CEILING_SCENARIOS,
+    FAIR_SCENARIOS,
     LINEAGE_SCENARIOS,
     RUN_TYPE,
     STATUS,
@@ -41,15 +42,20 @@ from bench.scenarios import (
     compression_requests,
     delta_requests,
     discover,
+    fair_requests,
     flowruns_requests,
     latest_delta_link,
     lineage_requests,
     overview_requests,
+    shape_requests,
 )
 from bench.servers import Server, cpu_seconds, free_port
 from bench.wrk import Request, Sample, WrkMissing, run, wrk_path
 
 REPO = Path(__file__).resolve().parents[1]
+# The largest history the default scenarios include 12a on (it reads every run; name it with
+# --scenarios to load it on any size).
+SCAN_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,16 @@ def _flowruns_server(dataset: Dataset, work: Path, workers: int) -> Server:
     env = {"FLOWRUNS_RATE_LIMIT": "1000000", "FLOWRUNS_RATE_BURST": "1000000", **build.env}
     name = "flowruns" if build.sha is None else f"flowruns@{build.label}"
     return Server(f"{name} {dataset.size:,}", command, port, "/healthz", log, env)
+
+
+def _fair_server(dataset: Dataset, work: Path, workers: int) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.fair:create_app"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command += ["--no-server-header", "--no-access-log", "--log-level", "warning"]
+    env = {"PYTHONPATH": str(REPO), **dataset.env}
+    log = work / f"fair-{dataset.size}.log"
+    return Server(f"fair ceiling {dataset.size:,}", command, port, "/healthz", log, env)
 
 
 def _ceiling_server(dataset: Dataset, targets: Targets, work: Path, workers: int) -> Server:
@@ -180,12 +196,14 @@ def _measure(
     seeders = (CURRENT, CURRENT) if baseline is None else _seeders(baseline)
     for size in args.sizes:
         dataset = _history(args, size, work, seeders[0], CURRENT)
-        server, found, ours = _flowruns(args, dataset, work, servers)
+        server, found, ours, headers = _flowruns(args, dataset, work, servers)
         for name, request in ours.items():
             loads[size, name] = Load(request, server)
         if baseline is not None:
             dataset_theirs = _history(args, size, work, seeders[1], baseline)
-            server_theirs, found_theirs, requests = _flowruns(args, dataset_theirs, work, servers)
+            server_theirs, found_theirs, requests, _ = _flowruns(
+                args, dataset_theirs, work, servers
+            )
             for name, request in requests.items():
                 reason = _incomparable(
                     name, (found, found_theirs), (ours[name], request), baseline.label
@@ -212,6 +230,13 @@ def _measure(
             for name, request in write_ceiling.requests(writes.base, found, token).items():
                 if args.scenarios is None or name in args.scenarios:
                     loads[size, name] = Load(request, writes)
+        if args.scenarios is None or set(args.scenarios) & set(FAIR_SCENARIOS):
+            fair = _fair_server(dataset, work, args.workers)
+            servers.append(fair)
+            fair.start()
+            for name, request in fair_requests(fair.base, found.run_id, headers).items():
+                if args.scenarios is None or name in args.scenarios:
+                    loads[size, name] = Load(request, fair)
         if size == args.peer_size:
             home = peer.prefect_history(sqlite_cached(size)[0], size, work)
             prefect = peer.server(home, work / "prefect.log", args.workers)
@@ -290,8 +315,9 @@ def _history(
 
 def _flowruns(
     args: argparse.Namespace, dataset: Dataset, work: Path, servers: list[Server]
-) -> tuple[Server, Targets, dict[str, Request]]:
-    """A started flowruns server on ``dataset``, its scenario targets and selected requests."""
+) -> tuple[Server, Targets, dict[str, Request], tuple[tuple[str, str], ...]]:
+    """A started flowruns server on ``dataset``, its scenario targets, selected requests and
+    the headers that authorize them."""
     server = _flowruns_server(dataset, work, args.workers)
     servers.append(server)
     server.start()
@@ -307,8 +333,13 @@ def _flowruns(
     requests |= compression_requests(server.base, headers)
     requests |= deltas
     requests |= lineage_requests(server.base, headers, found.run_id)
+    requests |= shape_requests(server.base, headers)
+    if args.scenarios is None and dataset.size > SCAN_LIMIT:
+        # 12a scans the whole history: seconds a request past this size, past wrk's timeout.
+        print(f"  {LABELS['stats-order']}: left out above {SCAN_LIMIT:,} runs", flush=True)
+        del requests["stats-order"]
     selected = {n: r for n, r in requests.items() if args.scenarios is None or n in args.scenarios}
-    return server, found, selected
+    return server, found, selected, headers
 
 
 def _incomparable(

@@ -20,6 +20,7 @@ FILTER = "$filter=status%20eq%20%27failed%27"
 PAGE_SIZE = DEFAULT_PAGE_SIZE  # the server's default page size, which every list scenario uses
 _JSON = ("Content-Type", "application/json")
 CEILING_SCENARIOS = ("ceiling", "select", "insert")
+FAIR_SCENARIOS = ("fair-get", "fair-list")
 
 
 @dataclass(frozen=True)
@@ -262,3 +263,29 @@ def lineage_requests(
         ),
         "get-ingesting": Request("GET", f"{base}{HUB}/runs/{run_id}", auth),
     }
+
+
+def shape_requests(base: str, auth: tuple[tuple[str, str], ...]) -> dict[str, Request]:
+    """Two query shapes no other scenario uses, measured to see that reads are fast for every
+    shape and not only the benchmark's: a ``$filter`` on a statistics member ordered by
+    ``endDateTime`` (no index serves that order), and ``$expand=process`` with ``$select`` on
+    both sides."""
+    runs = f"{base}{HUB}/runs"
+    stats = quote("statistics/recordsFailed gt 0")
+    expand = quote("process($select=displayName)")
+    return {
+        "stats-order": Request("GET", f"{runs}?$filter={stats}&$orderby=endDateTime%20desc", auth),
+        "expand-select": Request(
+            "GET", f"{runs}?$select=displayName,status&$expand={expand}", auth
+        ),
+    }
+
+
+def fair_requests(base: str, run_id: str, auth: tuple[tuple[str, str], ...]) -> dict[str, Request]:
+    """Scenarios 1 and 2 on the fair ceiling (:mod:`bench.fair`) of one history."""
+    requests = {
+        "fair-get": Request("GET", f"{base}/fair/run/{run_id}", auth),
+        "fair-list": Request("GET", f"{base}/fair/page", auth),
+    }
+    assert tuple(requests) == FAIR_SCENARIOS
+    return requests

@@ -46,17 +46,24 @@ from flowruns.edm.industrydata import HUB_PATH, MODEL, external
 from flowruns.errors import GraphError, InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
 from flowruns.odata.deltatoken import DeltaTokens, Round
-from flowruns.odata.payload import aggregated_json, context_url, entity_json
+from flowruns.odata.payload import (
+    aggregated_json,
+    context_url,
+    entity_json,
+    rendered_collection,
+)
 from flowruns.odata.query import QueryOptions, page_size, parse_options
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import ProcessLink, Record
 from flowruns.service import aggregating, delta, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
+from flowruns.store.bounded import TooMuchWork, bounded
 from flowruns.store.database import Database
+from flowruns.store.queries import Page
 
-T = TypeVar("T")
 P = ParamSpec("P")
+T = TypeVar("T")
 
 # Worker threads for writes, apart from the default pool that reads use: on SQLite a write
 # waits in its thread for its group to commit, and a group can only take as many writes as
@@ -126,6 +133,22 @@ class ODataEndpoint:
         except Exception as exc:
             return responses.exception_response(request, exc)
 
+    async def read(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A read, in the event loop while it stays short, else in a worker thread.
+
+        On SQLite a read by key or a page off an index takes less than the hop to a worker
+        thread and back, so it runs right here, bounded (:mod:`flowruns.store.bounded`): one
+        that would do more is stopped and run again in a thread, where it holds up no other
+        request. PostgreSQL's driver waits on the network: its reads always go to a thread.
+        """
+        if self.db.is_sqlite:
+            try:
+                with bounded(self.db.engine):
+                    return function(*args, **kwargs)
+            except TooMuchWork:
+                pass
+        return await run_in_threadpool(function, *args, **kwargs)
+
     # -- documents -----------------------------------------------------------------------
 
     async def get_service_document(
@@ -172,8 +195,9 @@ class ODataEndpoint:
         context = context_url(
             service_root(request), collection.context(), options.select, options.expand
         )
-        body, records, headers = await self.read_collection(request, collection, options, context)
-        body["value"] = [entity_json(r, options.select, options.expand) for r in records]
+        body, page, headers = await self.read_collection(request, collection, options, context)
+        assert page.rendered is not None
+        body["value"] = rendered_collection(page.rendered, page.records, options.expand)
         return responses.json_response(request, body, headers=headers)
 
     async def get_aggregation(
@@ -205,8 +229,11 @@ class ODataEndpoint:
         collection: paths.CollectionRef,
         options: QueryOptions,
         context: str,
-    ) -> tuple[dict[str, Any], list[Record], dict[str, str]]:
-        """One page of ``collection``: the body without ``value``, the records, the headers."""
+        *,
+        rendered: bool = True,
+    ) -> tuple[dict[str, Any], Page, dict[str, str]]:
+        """One page of ``collection``: the body without ``value``, the page (its entities
+        rendered, or as records), the headers."""
         tenant = tenant_of(request)
         prefer = Preferences.parse(request.headers.get("prefer"))
         sizing = page_size(options.top, prefer.max_page_size)
@@ -219,7 +246,7 @@ class ODataEndpoint:
         if options.skiptoken is not None:
             key_types = [item.expr.type for item in reading.total_order(collection.type, options)]
             after = self.tokens.decode(options.skiptoken, bound_to, key_types)
-        page = await run_in_threadpool(
+        page = await self.read(
             reading.read_page,
             self.db,
             tenant,
@@ -228,6 +255,7 @@ class ODataEndpoint:
             after=after,
             offset=0 if after is not None else options.skip or 0,
             limit=sizing.size,
+            rendered=rendered,
         )
         body: dict[str, Any] = {"@odata.context": context}
         if page.total is not None:
@@ -235,7 +263,7 @@ class ODataEndpoint:
         if page.last_key is not None:
             token = self.tokens.encode(bound_to, page.last_key)
             body["@odata.nextLink"] = next_link(request, token)
-        return body, page.records, headers
+        return body, page, headers
 
     async def get_count(
         self, request: Request, count: paths.Count, options: QueryOptions
@@ -275,9 +303,7 @@ class ODataEndpoint:
     async def get_entity(
         self, request: Request, ref: paths.EntityRef, options: QueryOptions
     ) -> Response:
-        record = await run_in_threadpool(
-            reading.read_entity, self.db, tenant_of(request), ref, options
-        )
+        record = await self.read(reading.read_entity, self.db, tenant_of(request), ref, options)
         annotations, headers = await lineage.annotations_of(self.db, request, record)
         return responses.read_response(
             request,
@@ -357,7 +383,7 @@ class ODataEndpoint:
 
     async def get_link(self, request: Request, ref: paths.Ref, options: QueryOptions) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
-        record = await run_in_threadpool(
+        record = await self.read(
             reading.read_entity, self.db, tenant_of(request), ref.target, options
         )
         body = {
@@ -398,8 +424,10 @@ class ODataEndpoint:
     ) -> Response:
         assert isinstance(ref.target, paths.CollectionRef)
         context = f"{service_root(request)}/$metadata#Collection($ref)"
-        body, records, headers = await self.read_collection(request, ref.target, options, context)
-        body["value"] = [{"@odata.id": entity_url(request, r)} for r in records]
+        body, page, headers = await self.read_collection(
+            request, ref.target, options, context, rendered=False
+        )
+        body["value"] = [{"@odata.id": entity_url(request, r)} for r in page.records]
         return responses.json_response(request, body, headers=headers)
 
     async def add_member_link(self, request: Request, ref: paths.Ref, _: QueryOptions) -> Response:
@@ -439,7 +467,7 @@ class ODataEndpoint:
         given = options.deltatoken or options.skiptoken
         page: delta.DeltaPage
         if given is None:
-            page = await run_in_threadpool(
+            page = await self.read(
                 delta.initial_page,
                 self.db,
                 tenant,
@@ -450,7 +478,7 @@ class ODataEndpoint:
                 now,
             )
         elif options.deltatoken == "latest":
-            page = await run_in_threadpool(delta.latest, self.db, options, now)
+            page = await self.read(delta.latest, self.db, options, now)
         else:
             option = "$deltatoken" if options.deltatoken is not None else "$skiptoken"
             token = tokens.decode(given, option)
@@ -469,7 +497,7 @@ class ODataEndpoint:
             options = parse_options(carried_options, collection.type)
             retention = round(self.settings.change_retention_seconds * TICKS_PER_SECOND)
             if token.round is Round.INITIAL:
-                page = await run_in_threadpool(
+                page = await self.read(
                     delta.initial_page,
                     self.db,
                     tenant,
@@ -480,7 +508,7 @@ class ODataEndpoint:
                     now,
                 )
             else:
-                page = await run_in_threadpool(
+                page = await self.read(
                     delta.changes_page,
                     self.db,
                     tenant,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 
 from starlette.requests import Request
 
@@ -25,18 +26,40 @@ def tenant_of(request: Request) -> str:
     return principal_of(request).tenant
 
 
+# Each distinct query string, parsed and bound once per route kind and addressed type: clients
+# poll the same few queries, and parsing and binding one costs about as much as reading a page
+# of runs. Bounded, oldest first out. Options that mention now() are bound to the time of the
+# request, so a query string holding "now" in any case is parsed every time.
+_PARSED: OrderedDict[tuple[str, QueryKind, str], QueryOptions] = OrderedDict()
+PARSED_QUERIES = 1024
+
+
 def query_options(request: Request, resource: paths.Resource, kind: QueryKind) -> QueryOptions:
     """The request's query options for a route that accepts ``kind``, bound to the type
     ``resource`` holds. An option the route does not take is a 400 before anything is parsed;
     a route that takes none does not read the query string."""
     if kind is QueryKind.NONE:
         return QueryOptions()
-    given = split_options(request.url.query)
+    entity_type = paths.addressed_type(resource)
+    assert entity_type is not None  # the route table admits options only where there is one
+    text = request.url.query
+    if "now" in text.lower():
+        return _parse(text, kind, entity_type)
+    key = (entity_type.qualified_name, kind, text)
+    options = _PARSED.get(key)
+    if options is None:
+        options = _parse(text, kind, entity_type)
+        if len(_PARSED) >= PARSED_QUERIES:
+            _PARSED.popitem(last=False)
+        _PARSED[key] = options
+    return options
+
+
+def _parse(text: str, kind: QueryKind, entity_type: EntityType) -> QueryOptions:
+    given = split_options(text)
     for option in QUERY_OPTIONS:
         if option.name in given and option not in kind.options:
             raise InvalidRequest(kind.refusal(option.name), target=f"${option.name}")
-    entity_type = paths.addressed_type(resource)
-    assert entity_type is not None  # the route table admits options only where there is one
     return parse_options(given, entity_type)
 
 

@@ -37,7 +37,7 @@ async def post_lineage_event(
     it to its run."""
     raw = await read_body(request, endpoint.settings.max_body_bytes)
     event = await run_in_threadpool(read_event, raw)
-    record = await run_in_threadpool(openlineage.ingest, endpoint.db, tenant_of(request), event)
+    record = await endpoint.write(openlineage.ingest, endpoint.db, tenant_of(request), event)
     headers = {} if record is None else {"Location": entity_url(request, record)}
     return responses.empty_response(request, 201, headers)
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from flowruns.edm.datetimes import format_ticks
 from flowruns.edm.industrydata import HUB_PATH
 from flowruns.edm.model import EntityType, Primitive, Property
@@ -80,6 +82,33 @@ def entity_json(
             body[name] = [] if items is None else items
         else:
             body[name] = etag
+    body.update(_expansions(record, expand, None))
+    return body
+
+
+def rendered_collection(
+    texts: Sequence[str], records: Sequence[Record], expand: Sequence[ExpandItem] = ()
+) -> orjson.Fragment:
+    """The ``value`` of a collection whose entities the database wrote as JSON (``texts``, each
+    what :func:`entity_json` and orjson write for its record, without expansions), with the
+    navigations ``expand`` read into ``records`` added to each."""
+    if not expand:
+        return orjson.Fragment("[" + ",".join(texts) + "]")
+    # An entity expanded from many (a process of many runs) is written once.
+    written: dict[tuple[int, int], Any] = {}
+    items = []
+    for text, record in zip(texts, records, strict=True):
+        added = _expansions(record, expand, written)
+        items.append(text[:-1] + "," + orjson.dumps(added).decode()[1:] if added else text)
+    return orjson.Fragment("[" + ",".join(items) + "]")
+
+
+def _expansions(
+    record: Record, expand: Sequence[ExpandItem], written: dict[tuple[int, int], Any] | None
+) -> dict[str, Any]:
+    """The members ``expand`` adds to ``record``'s JSON; with ``written``, each expanded entity
+    is serialized once and kept there."""
+    body: dict[str, Any] = {}
     for item in expand:
         name = item.navigation.name
         if name not in record.expanded:
@@ -88,18 +117,24 @@ def entity_json(
         if f"{name}@odata.count" in record.expanded:
             body[f"{name}@odata.count"] = record.expanded[f"{name}@odata.count"]
         if isinstance(value, list):
-            body[name] = [_expanded(r, item) for r in value]
+            body[name] = [_expanded(r, item, written) for r in value]
         else:
-            body[name] = None if value is None else _expanded(value, item)
+            body[name] = None if value is None else _expanded(value, item, written)
     return body
 
 
-def _expanded(record: Record, item: ExpandItem) -> dict[str, Any]:
+def _expanded(record: Record, item: ExpandItem, written: dict[tuple[int, int], Any] | None) -> Any:
     if item.ref:
         # Relative to the context URL, so to the service root.
         collection = "processes" if item.navigation.name == "process" else "runs"
         return {"@odata.id": f"{HUB_PATH}/{collection}/{record.id}"}
-    return entity_json(record, item.options.select, item.options.expand)
+    if written is None:
+        return entity_json(record, item.options.select, item.options.expand)
+    key = (id(record), id(item))
+    if key not in written:
+        json = entity_json(record, item.options.select, item.options.expand)
+        written[key] = orjson.Fragment(orjson.dumps(json))
+    return written[key]
 
 
 def _properties(entity_type: EntityType, select: Selection | None) -> list[Property]:

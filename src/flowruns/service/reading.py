@@ -21,6 +21,7 @@ from flowruns.service.resources import collection_scope, resolve_entity
 from flowruns.store import queries
 from flowruns.store.database import Database
 from flowruns.store.queries import Expansion, Page, Query, Window
+from flowruns.store.rendering import Rendering
 
 
 def order_by(entity_type: EntityType, name: str, descending: bool) -> s.OrderItem:
@@ -80,14 +81,20 @@ def read_page(
     after: Sequence[Any] | None,
     offset: int,
     limit: int,
+    rendered: bool = True,
 ) -> Page:
     """One page of ``collection``, its count if asked for, and the expansions of its records,
-    all in one read transaction."""
+    all in one read transaction. When ``rendered``, each entity's JSON as the database writes
+    it (:attr:`Page.rendered`, with the properties ``$select`` keeps); else its record."""
     bound = bound_query(collection.type, options)
+    render = None
+    if rendered:
+        names = None if options.select is None else options.select.names
+        render = Rendering(None if names is None else frozenset(names))
     with db.reading() as transaction:
         scope = collection_scope(transaction, tenant, collection)
         window = Window(limit=limit, offset=offset, after=after)
-        return queries.read_page(transaction, scope, bound, window)
+        return queries.read_page(transaction, scope, bound, window, render=render)
 
 
 def read_entity(

@@ -146,6 +146,17 @@ class Dialect(ABC):
     def json_elements(self, ref: JsonRef, is_array: SQL) -> tuple[FromClause, JsonRef]:
         """A table of the member's elements (none unless ``is_array``), and the current one."""
 
+    # -- writing JSON --------------------------------------------------------------------------
+
+    @abstractmethod
+    def json_string(self, value: SQL) -> SQL:
+        """``value`` (text) as a JSON string, escaped as orjson escapes it; ``null`` for NULL."""
+
+    @abstractmethod
+    def date_time_text(self, ticks: SQL) -> SQL:
+        """Non-null ``ticks`` as :func:`flowruns.edm.datetimes.format_ticks` writes them:
+        ``YYYY-MM-DDThh:mm:ss[.fffffff]Z``, the fraction's trailing zeros dropped."""
+
     # -- writing ---------------------------------------------------------------------------
 
     @abstractmethod
@@ -243,6 +254,14 @@ class SqliteDialect(Dialect):
         elements = func.json_each(ref.doc, self._path(ref.path)).table_valued("value", "type")
         return elements, JsonRef(elements.c.value, (), elements.c.type)
 
+    def json_string(self, value: SQL) -> SQL:
+        return func.json_quote(value)  # json_quote(NULL) is 'null'
+
+    def date_time_text(self, ticks: SQL) -> SQL:
+        seconds, fraction = _seconds_and_fraction(ticks)
+        whole = func.strftime("%Y-%m-%dT%H:%M:%S", seconds, "unixepoch")
+        return whole + _fraction_text(fraction, func.printf("%07d", fraction))
+
     def random_etag(self) -> SQL:
         return func.lower(func.hex(func.randomblob(8)))
 
@@ -315,6 +334,16 @@ class PostgresqlDialect(Dialect):
         elements = func.jsonb_array_elements(array).table_valued("value")
         return elements, JsonRef(elements.c.value)
 
+    def json_string(self, value: SQL) -> SQL:
+        return func.coalesce(cast(func.to_json(value), Text), literal_column("'null'"))
+
+    def date_time_text(self, ticks: SQL) -> SQL:
+        seconds, fraction = _seconds_and_fraction(ticks)
+        utc = func.timezone("UTC", func.to_timestamp(seconds))
+        whole = func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS')
+        digits = func.lpad(cast(fraction, Text), 7, "0")
+        return whole + _fraction_text(fraction, digits)
+
     def random_etag(self) -> SQL:
         return func.left(func.md5(cast(func.random(), Text)), 16)
 
@@ -342,6 +371,24 @@ _PG_HORIZON: SQL = literal_column(
 )::text::bigint""",
     BigInteger(),
 )
+
+
+def _seconds_and_fraction(ticks: SQL) -> tuple[SQL, SQL]:
+    """Whole seconds (rounded down, as ``divmod`` does) and the ticks past them (0 to 10^7-1);
+    both engines truncate integer division toward zero, so the fraction is made non-negative
+    first."""
+    per_second = literal_column("10000000", BigInteger())
+    fraction = ((ticks % per_second) + per_second) % per_second
+    whole = (ticks - fraction).self_group().op("/", return_type=BigInteger())(per_second)
+    return whole, fraction
+
+
+def _fraction_text(fraction: SQL, seven_digits: SQL) -> SQL:
+    """``.fffffff`` without trailing zeros and then ``Z``; just ``Z`` for a whole second."""
+    dot = literal_column("'.'", Text()) + func.rtrim(seven_digits, "0")
+    return type_coerce(
+        case((fraction == 0, literal_column("''")), else_=dot), Text()
+    ) + literal_column("'Z'", Text())
 
 
 SQLITE = SqliteDialect()

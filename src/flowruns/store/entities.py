@@ -73,6 +73,11 @@ class TableSpec:
             name for name, pc in columns.items() if isinstance(pc.column.type, JSON)
         )
         self.positions = (at["type"], at["id"], at["etag"], at.get("process_id"), at.get("touched"))
+        # What identifies a row's entity without its values: what a rendered page's
+        # expansions read (see identity_record).
+        self.identity = [table.c.type, table.c.id, table.c.etag] + (
+            [table.c.process_id] if "process_id" in at else []
+        )
         # The condition on ``type`` that keeps the rows of each type and its subtypes: none
         # for the root, whose table holds nothing else.
         self.type_filters = {
@@ -153,6 +158,14 @@ def to_record(
         process_id=None if process_at is None else row[process_at],
         touched=None if touched_at is None else row[touched_at],
     )
+
+
+def identity_record(spec: TableSpec, row: Row[Any], start: int) -> Record:
+    """A record without values from the :attr:`TableSpec.identity` columns of ``row``, from
+    position ``start`` on: enough to expand it."""
+    entity_type = spec.readers[row[start]][0]
+    process_id = row[start + 3] if len(spec.identity) > 3 else None
+    return Record(type=entity_type, id=row[start + 1], etag=row[start + 2], process_id=process_id)
 
 
 def scope_filter(scope: Scope, table: FromClause | None = None) -> list[ColumnElement[bool]]:

@@ -20,10 +20,12 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Connection,
+    Select,
     and_,
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -34,10 +36,11 @@ from flowruns.edm.model import EntityType, NavigationProperty
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.records import Record
-from flowruns.store import entities
+from flowruns.store import entities, rendering
 from flowruns.store.compiler import Compiler
 from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import PROCESS_TABLE, Scope
+from flowruns.store.rendering import Rendering
 
 # What the engines say when a statement nests deeper than their parser takes: SQLite's
 # parser stack (about 100 entries) and expression depth, PostgreSQL's statement_too_complex.
@@ -113,6 +116,9 @@ class Page:
     records: list[Record]
     last_key: list[Any] | None  # the sort key of the last record, when more rows follow
     total: int | None = None  # the rows of the whole query, when it asked for the count
+    # With a Rendering: each entity's JSON text, in order. The records then carry only what
+    # their expansions need (type, id, ETag, process), and only when the query expands.
+    rendered: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -149,16 +155,19 @@ def read_page(
     window: Window,
     *,
     json_as: Callable[[str], Any] = orjson.Fragment,
+    render: Rendering | None = None,
 ) -> Page:
     """The records of ``scope`` that ``query`` keeps, in its order, in ``window``, with their
     expansions (and the count of all of them, when the query asks for it).
 
     JSON columns are read as their stored text and passed through ``json_as``: by default kept
-    as fragments a response embeds unchanged.
+    as fragments a response embeds unchanged. With ``render``, the database writes each
+    entity's JSON (:mod:`flowruns.store.rendering`) into :attr:`Page.rendered` instead.
     """
     with evaluating():
         compiled = _compile(connection, scope, query)
-        page = _page(connection, scope, compiled, window, json_as)
+        shape = None if render is None else _Rendered(render, bool(query.expand))
+        page = _page(connection, scope, compiled, window, json_as, shape)
         if query.count:
             page.total = _count(connection, scope, compiled)
         _expand(connection, scope.tenant, page.records, query.expand)
@@ -185,12 +194,21 @@ def expand(
         _expand(connection, tenant, records, items)
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """A page rendered by the database, with the records its expansions need or none."""
+
+    rendering: Rendering
+    records: bool
+
+
 def _page(
     connection: Connection,
     scope: Scope,
     compiled: _Compiled,
     window: Window,
     json_as: Callable[[str], Any],
+    rendered: _Rendered | None = None,
 ) -> Page:
     spec, order = scope.spec, compiled.order
     conditions = [*entities.scope_filter(scope), *compiled.where]
@@ -199,23 +217,60 @@ def _page(
             raise ValueError("the sort key does not match the order")
         conditions.append(_after(order, window.after))
     keys = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
+    columns = spec.json_as_text if rendered is None else spec.table.columns
     statement = (
-        select(*spec.json_as_text, *keys)
+        select(*columns, *keys)
         .select_from(spec.table)
         .where(*conditions)
         .order_by(*_order_by(order))
         .limit(window.limit + 1)
         .offset(window.offset or None)
     )
+    if rendered is not None:
+        statement = _rendered(connection, scope, statement, order, rendered.rendering)
     rows = connection.execute(statement).all()
     more = len(rows) > window.limit
     rows = rows[: window.limit]
-    records = [entities.to_record(spec, row, json_as=json_as) for row in rows]
+    texts = None
+    if rendered is None:
+        records = [entities.to_record(spec, row, json_as=json_as) for row in rows]
+    else:
+        texts = [row[0] for row in rows]
+        records = []
+        if rendered.records:
+            records = [entities.identity_record(spec, row, 1) for row in rows]
     last_key = None
     if more and rows:
         last = rows[-1]._mapping
         last_key = [last[f"_sort{i}"] for i in range(len(order))]
-    return Page(records, last_key)
+    return Page(records, last_key, rendered=texts)
+
+
+def _rendered(
+    connection: Connection,
+    scope: Scope,
+    page: Select[Any],
+    order: Sequence[_SortColumn],
+    render: Rendering,
+) -> Select[Any]:
+    """The rows of ``page`` (all columns of the table, then the sort keys) in its order, each
+    as its entity's JSON text, then the identity columns and the sort keys: the page is cut
+    first, so the JSON is written for its rows only."""
+    rows = page.subquery(rendering.ROWS)
+    text = rendering.entity_json(dialect_of(connection), scope.spec, scope.type.name, render.names)
+    # Named, not taken from rows.c: building a new subquery's column collection for every
+    # page cost more than rendering its JSON saved.
+    # Typed as the keys are, so that their values come back as the skiptoken records them.
+    keys: list[ColumnElement[Any]] = [
+        literal_column(f"{rendering.ROWS}._sort{i}", k.expr.type).label(f"_sort{i}")
+        for i, k in enumerate(order)
+    ]
+    outer = [_SortColumn(key, k.nullable, k.descending) for key, k in zip(keys, order, strict=True)]
+    identity: list[ColumnElement[Any]] = [
+        literal_column(f"{rendering.ROWS}.{c.name}") for c in scope.spec.identity
+    ]
+    statement = select(text.label("_json"), *identity, *keys).select_from(rows)
+    return statement.order_by(*_order_by(outer))
 
 
 def _count(connection: Connection, scope: Scope, compiled: _Compiled) -> int:
