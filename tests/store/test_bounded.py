@@ -74,3 +74,30 @@ def test_a_statement_run_again_and_again_within_its_bound_is_never_stopped(
                 assert connection.execute(short).scalar() == 300
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", [None])  # SQLite: PostgreSQL reads are never bounded
+def test_a_read_that_passed_its_bound_goes_straight_to_a_thread_the_next_time(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(3):
+        create_run(client, f"run {number}")
+    url = f"{HUB}/runs?$orderby=displayName"
+    monkeypatch.setattr(bounds, "DEFAULT_SECONDS", 0)
+    monkeypatch.setattr(bounds, "GRANULARITY", 1)
+    attempts: list[float] = []
+    deadline = bounds._Deadline
+
+    def counted(seconds: float) -> bounds._Deadline:
+        attempts.append(seconds)
+        return deadline(seconds)
+
+    monkeypatch.setattr(bounds, "_Deadline", counted)
+    first = client.get(url)
+    assert attempts, "the first read is tried in the event loop, under its bound"
+    attempts.clear()
+    again = client.get(url)
+    assert again.json()["value"] == first.json()["value"]
+    assert attempts == [], "the same read is not tried under the bound again"
+    client.get(f"{HUB}/runs?$orderby=status")
+    assert attempts, "another read is still tried under its bound"

@@ -58,7 +58,7 @@ from flowruns.records import ProcessLink, Record
 from flowruns.service import aggregating, delta, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
-from flowruns.store.bounded import TooMuchWork, bounded
+from flowruns.store.bounded import LongReads, TooMuchWork, bounded
 from flowruns.store.database import Database
 from flowruns.store.queries import Page
 
@@ -89,6 +89,7 @@ class ODataEndpoint:
         self.tokens = SkipTokenCodec(settings.secret())
         self.metadata = write_csdl(MODEL, ("external", external.qualified_name))
         self._writers: anyio.CapacityLimiter | None = None  # made in the event loop
+        self._long_reads = LongReads()
 
     async def write(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``function(*args, **kwargs)``, a service write, in a thread of the writes' pool."""
@@ -133,20 +134,25 @@ class ODataEndpoint:
         except Exception as exc:
             return responses.exception_response(request, exc)
 
-    async def read(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def read(
+        self, request: Request, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """A read, in the event loop while it stays short, else in a worker thread.
 
         On SQLite a read by key or a page off an index takes less than the hop to a worker
         thread and back, so it runs right here, bounded (:mod:`flowruns.store.bounded`): one
         that would do more is stopped and run again in a thread, where it holds up no other
-        request. PostgreSQL's driver waits on the network: its reads always go to a thread.
+        request, and the same path and query string go straight to a thread from then on.
+        PostgreSQL's driver waits on the network: its reads always go to a thread.
         """
         if self.db.is_sqlite:
-            try:
-                with bounded(self.db.engine):
-                    return function(*args, **kwargs)
-            except TooMuchWork:
-                pass
+            shape = (request.scope["path"], request.url.query)
+            if shape not in self._long_reads:
+                try:
+                    with bounded(self.db.engine):
+                        return function(*args, **kwargs)
+                except TooMuchWork:
+                    self._long_reads.add(shape)
         return await run_in_threadpool(function, *args, **kwargs)
 
     # -- documents -----------------------------------------------------------------------
@@ -247,6 +253,7 @@ class ODataEndpoint:
             key_types = [item.expr.type for item in reading.total_order(collection.type, options)]
             after = self.tokens.decode(options.skiptoken, bound_to, key_types)
         page = await self.read(
+            request,
             reading.read_page,
             self.db,
             tenant,
@@ -303,7 +310,9 @@ class ODataEndpoint:
     async def get_entity(
         self, request: Request, ref: paths.EntityRef, options: QueryOptions
     ) -> Response:
-        record = await self.read(reading.read_entity, self.db, tenant_of(request), ref, options)
+        record = await self.read(
+            request, reading.read_entity, self.db, tenant_of(request), ref, options
+        )
         annotations, headers = await lineage.annotations_of(self.db, request, record)
         return responses.read_response(
             request,
@@ -384,7 +393,7 @@ class ODataEndpoint:
     async def get_link(self, request: Request, ref: paths.Ref, options: QueryOptions) -> Response:
         assert isinstance(ref.target, paths.EntityRef)
         record = await self.read(
-            reading.read_entity, self.db, tenant_of(request), ref.target, options
+            request, reading.read_entity, self.db, tenant_of(request), ref.target, options
         )
         body = {
             "@odata.context": f"{service_root(request)}/$metadata#$ref",
@@ -468,6 +477,7 @@ class ODataEndpoint:
         page: delta.DeltaPage
         if given is None:
             page = await self.read(
+                request,
                 delta.initial_page,
                 self.db,
                 tenant,
@@ -478,7 +488,7 @@ class ODataEndpoint:
                 now,
             )
         elif options.deltatoken == "latest":
-            page = await self.read(delta.latest, self.db, options, now)
+            page = await self.read(request, delta.latest, self.db, options, now)
         else:
             option = "$deltatoken" if options.deltatoken is not None else "$skiptoken"
             token = tokens.decode(given, option)
@@ -498,6 +508,7 @@ class ODataEndpoint:
             retention = round(self.settings.change_retention_seconds * TICKS_PER_SECOND)
             if token.round is Round.INITIAL:
                 page = await self.read(
+                    request,
                     delta.initial_page,
                     self.db,
                     tenant,
@@ -509,6 +520,7 @@ class ODataEndpoint:
                 )
             else:
                 page = await self.read(
+                    request,
                     delta.changes_page,
                     self.db,
                     tenant,

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -32,6 +33,8 @@ from sqlalchemy.exc import OperationalError
 # A time, not a number of instructions: one instruction of a JSON function costs as much as a
 # hundred of an index seek, so a count of instructions either stops pages or lets scans run long.
 DEFAULT_SECONDS = 0.005
+# How many reads that ran past their bound :class:`LongReads` remembers.
+LONG_READS_KEPT = 1024
 # SQLite calls the progress handler every this many instructions: a few microseconds of an
 # index seek, about a millisecond of JSON functions.
 GRANULARITY = 1_000
@@ -99,3 +102,25 @@ def bounded(engine: Engine, seconds: float | None = None) -> Iterator[None]:
         raise TooMuchWork from None
     finally:
         _deadline.reset(token)
+
+
+class LongReads:
+    """The reads that ran past their bound, by a key the caller chooses (the same key, the
+    same statements): the next read of a key found here skips the bounded attempt, so a long
+    read costs the bound once rather than on every request. The oldest key is forgotten first,
+    beyond :data:`LONG_READS_KEPT`."""
+
+    def __init__(self) -> None:
+        self._keys: OrderedDict[Hashable, None] = OrderedDict()
+
+    def __contains__(self, key: Hashable) -> bool:
+        if key not in self._keys:
+            return False
+        self._keys.move_to_end(key)
+        return True
+
+    def add(self, key: Hashable) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > LONG_READS_KEPT:
+            self._keys.popitem(last=False)
