@@ -175,6 +175,8 @@ def _tag(resource: paths.Resource) -> str:
             return _tag(entity)
         case paths.CollectionCall(collection=collection):
             return _tag(collection)
+        case paths.Subscriptions():
+            return "subscriptions"
         case _:
             return "service"
 
