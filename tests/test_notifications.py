@@ -1,0 +1,370 @@
+"""Change notifications end to end: real ``flowruns serve`` processes on each engine and real
+receiver processes on loopback (``tests/receiver.py``, written from Graph's documentation).
+
+Retry timing is scaled down through the settings (first retry after 0.25 s, a retry window of
+8 s instead of Graph's 4 hours), so "the receiver is down for a while" takes seconds here.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from flowruns.settings import DEFAULT_TENANT
+from flowruns.store import migrations
+from flowruns.store.database import make_engine
+from tests.conftest import NS
+from tests.engines import ENGINES, created_database
+from tests.servers import AUTH, Server, start, token, wait_ready
+
+RECEIVER = Path(__file__).with_name("receiver.py")
+HUB = "/beta/external/industryData"
+RETRY_WINDOW_SECONDS = 8.0
+ENVIRONMENT = {
+    "FLOWRUNS_NOTIFICATION_ALLOW_PRIVATE": "1",
+    "FLOWRUNS_NOTIFICATION_RETRY": "0.25",
+    "FLOWRUNS_NOTIFICATION_RETRY_WINDOW": str(RETRY_WINDOW_SECONDS),
+    "FLOWRUNS_NOTIFICATION_POLL": "0.2",
+    "FLOWRUNS_NOTIFICATION_TIMEOUT": "5",
+}
+WAIT_SECONDS = 20.0
+
+
+@dataclass
+class Receiver:
+    """A receiver process: its URL, the log of what it received, and how to stop it."""
+
+    log: Path
+    port: int
+    process: subprocess.Popen[str]
+    args: tuple[str, ...]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/notify"
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every notification received, in order."""
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text().splitlines()
+        return [item for line in lines for item in json.loads(line)["body"]["value"]]
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def wait_for(self, done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            items = self.items()
+            if done(items):
+                return items
+            assert time.monotonic() < deadline, items
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def start_receiver(log: Path, *args: str, port: int = 0) -> Receiver:
+    process = subprocess.Popen(
+        [sys.executable, str(RECEIVER), str(log), "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    bound = int(process.stdout.readline())
+    process.stdout.close()
+    return Receiver(log, bound, process, args)
+
+
+@pytest.fixture
+def receivers(tmp_path: Path) -> Iterator[Callable[..., Receiver]]:
+    started: list[Receiver] = []
+
+    def make(*args: str, name: str = "receiver", port: int = 0) -> Receiver:
+        receiver = start_receiver(tmp_path / f"{name}.jsonl", *args, port=port)
+        started.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in started:
+        receiver.stop()
+
+
+def _database(engine: str, root: Path) -> Iterator[list[str]]:
+    if engine == "sqlite":
+        yield ["--data-dir", str(root / "data")]
+        return
+    with created_database("flowruns_notify") as url:
+        created = make_engine(url)
+        migrations.upgrade(created)
+        created.dispose()
+        yield ["--database-url", url, "--data-dir", str(root / "data")]
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[str]]:
+    """``serve`` arguments naming a fresh database of one engine."""
+    yield from _database(request.param, tmp_path)
+
+
+@pytest.fixture
+def server(database: list[str], tmp_path: Path) -> Iterator[Server]:
+    started = start(tmp_path / "server.log", *database, env=ENVIRONMENT)
+    try:
+        wait_ready(started)
+        yield started
+    finally:
+        started.stop()
+
+
+def _later(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def subscribe(
+    base: str,
+    receiver: Receiver,
+    *,
+    resource: str = "external/industryData/runs",
+    change_type: str = "created,updated,deleted",
+    lifecycle: Receiver | None = None,
+    seconds: float = 3600,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    body: dict[str, Any] = {
+        "changeType": change_type,
+        "notificationUrl": receiver.url,
+        "resource": resource,
+        "expirationDateTime": _later(seconds),
+        "clientState": "secretClientValue",
+    }
+    if lifecycle is not None:
+        body["lifecycleNotificationUrl"] = lifecycle.url
+    return httpx.post(
+        f"{base}/beta/subscriptions", json=body, headers=headers or AUTH, timeout=30
+    )
+
+
+def create_run(base: str, name: str = "nightly export", **values: Any) -> str:
+    body = {"@odata.type": f"#{NS}.outgoingFlowRun", "displayName": name, **values}
+    response = httpx.post(f"{base}{HUB}/runs", json=body, headers=AUTH)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def test_a_receiver_gets_each_change_in_graphs_shape(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    created = subscribe(server.base, receiver)
+    assert created.status_code == 201, created.text
+    subscription = created.json()
+    assert created.headers["Location"].endswith(f"/beta/subscriptions/{subscription['id']}")
+    assert subscription["changeType"] == "created,updated,deleted"
+    assert subscription["applicationId"] == "tests"
+    assert subscription["includeResourceData"] is False
+
+    run_id = create_run(server.base)
+    patched = httpx.patch(
+        f"{server.base}{HUB}/runs/{run_id}", json={"status": "failed"}, headers=AUTH
+    )
+    assert patched.status_code == 200
+    assert httpx.delete(f"{server.base}{HUB}/runs/{run_id}", headers=AUTH).status_code == 204
+
+    items = receiver.wait_for(lambda items: len(items) >= 3)
+    assert [item["changeType"] for item in items] == ["created", "updated", "deleted"]
+    for item in items:
+        assert set(item) == {
+            "id",
+            "subscriptionId",
+            "subscriptionExpirationDateTime",
+            "changeType",
+            "resource",
+            "resourceData",
+            "clientState",
+            "tenantId",
+        }
+        assert item["subscriptionId"] == subscription["id"]
+        assert item["clientState"] == "secretClientValue"
+        assert item["tenantId"] == DEFAULT_TENANT
+        assert item["resource"] == f"external/industryData/runs/{run_id}"
+        assert item["resourceData"] == {
+            "@odata.type": f"#{NS}.outgoingFlowRun",
+            "@odata.id": f"external/industryData/runs/{run_id}",
+            "id": run_id,
+        }
+    time.sleep(1)
+    assert len(receiver.items()) == 3  # once each
+    assert len({item["id"] for item in receiver.items()}) == 3
+
+
+def test_a_filtered_subscription_hears_only_the_runs_its_filter_keeps(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    failed, everything = receivers(name="failed"), receivers(name="all")
+    resource = "external/industryData/runs?$filter=status eq 'failed'"
+    assert subscribe(server.base, failed, resource=resource, change_type="created").status_code == 201
+    assert subscribe(server.base, everything, change_type="created").status_code == 201
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    bad = create_run(
+        server.base,
+        "broken",
+        status="failed",
+        startDateTime=now,
+        endDateTime=now,
+        blockingError={"code": "x", "message": "y"},
+    )
+    create_run(server.base, "fine")
+    everything.wait_for(lambda items: len(items) == 2)
+    items = failed.wait_for(lambda items: len(items) >= 1)
+    time.sleep(0.5)
+    assert [item["resourceData"]["id"] for item in failed.items()] == [bad]
+    assert items[0]["changeType"] == "created"
+
+
+def test_a_subscription_to_a_process_runs_hears_that_process_alone(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    process = httpx.post(
+        f"{server.base}{HUB}/processes",
+        json={"@odata.type": f"#{NS}.insightsOutgoingFlow", "displayName": "p"},
+        headers=AUTH,
+    ).json()["id"]
+    resource = f"external/industryData/processes/{process}/runs"
+    assert subscribe(server.base, receiver, resource=resource, change_type="created").status_code == 201
+    create_run(server.base, "elsewhere")
+    mine = httpx.post(
+        f"{server.base}{HUB}/processes/{process}/runs", json={"displayName": "mine"}, headers=AUTH
+    ).json()["id"]
+    receiver.wait_for(lambda items: len(items) >= 1)
+    time.sleep(0.5)
+    assert [item["resourceData"]["id"] for item in receiver.items()] == [mine]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "said"), [("wrong", "instead of the validation token"), ("error", "answered 500")]
+)
+def test_a_receiver_that_fails_the_handshake_gets_no_subscription(
+    server: Server, receivers: Callable[..., Receiver], behaviour: str, said: str
+) -> None:
+    receiver = receivers("--handshake", behaviour)
+    response = subscribe(server.base, receiver)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert said in error["message"]
+    assert error["target"] == "notificationUrl"
+    listed = httpx.get(f"{server.base}/beta/subscriptions", headers=AUTH).json()["value"]
+    assert listed == []
+
+
+def test_a_receiver_down_for_a_while_gets_its_notifications_when_it_is_back(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    assert subscribe(server.base, receiver, change_type="created").status_code == 201
+    receiver.stop()
+    run_ids = [create_run(server.base, f"run {n}") for n in range(3)]
+    time.sleep(RETRY_WINDOW_SECONDS / 2)  # several tries fail meanwhile
+    back = receivers(name="back", port=receiver.port)
+    items = back.wait_for(lambda items: len(items) >= 3)
+    assert sorted(item["resourceData"]["id"] for item in items) == sorted(run_ids)
+
+
+def test_notifications_given_up_on_are_announced_as_missed(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    receiver, lifecycle = receivers(name="changes"), receivers(name="lifecycle")
+    assert subscribe(server.base, receiver, lifecycle=lifecycle).status_code == 201
+    receiver.stop()
+    create_run(server.base)
+    items = lifecycle.wait_for(lambda items: any(i["lifecycleEvent"] == "missed" for i in items))
+    missed = next(i for i in items if i["lifecycleEvent"] == "missed")
+    assert missed["clientState"] == "secretClientValue"
+    assert missed["tenantId"] == DEFAULT_TENANT
+
+
+def test_a_slow_receiver_does_not_delay_another(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    slow, fast = receivers("--delay", "3", name="slow"), receivers(name="fast")
+    for receiver in (slow, fast):
+        assert subscribe(server.base, receiver, change_type="created").status_code == 201
+    started = time.time()
+    for n in range(4):
+        create_run(server.base, f"run {n}")
+    fast.wait_for(lambda items: len(items) == 4)
+    fast_done = max(r["received"] for r in fast.requests())
+    slow.wait_for(lambda items: len(items) == 4)
+    assert fast_done - started < 2.5
+    assert max(r["received"] for r in slow.requests()) > fast_done
+
+
+def test_an_expired_subscription_is_removed_with_a_lifecycle_notification(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    receiver, lifecycle = receivers(name="changes"), receivers(name="lifecycle")
+    created = subscribe(server.base, receiver, lifecycle=lifecycle, seconds=2)
+    assert created.status_code == 201
+    key = created.json()["id"]
+    items = lifecycle.wait_for(
+        lambda items: any(i["lifecycleEvent"] == "subscriptionRemoved" for i in items)
+    )
+    assert items[-1]["subscriptionId"] == key
+    gone = httpx.get(f"{server.base}/beta/subscriptions/{key}", headers=AUTH)
+    assert gone.status_code == 404
+
+
+def test_a_token_about_to_expire_asks_for_reauthorization(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    receiver, lifecycle = receivers(name="changes"), receivers(name="lifecycle")
+    short = {"Authorization": f"Bearer {token(lifetime_seconds=120)}"}
+    created = subscribe(server.base, receiver, lifecycle=lifecycle, headers=short)
+    assert created.status_code == 201
+    key = created.json()["id"]
+    items = lifecycle.wait_for(
+        lambda items: any(i["lifecycleEvent"] == "reauthorizationRequired" for i in items)
+    )
+    assert items[0]["subscriptionId"] == key
+    renewed = httpx.post(f"{server.base}/beta/subscriptions/{key}/reauthorize", headers=AUTH)
+    assert renewed.status_code == 204, renewed.text
+
+
+def test_a_notification_owed_when_the_server_is_killed_is_delivered_after_restart(
+    database: list[str], tmp_path: Path, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    first = start(tmp_path / "first.log", *database, env=ENVIRONMENT)
+    try:
+        wait_ready(first)
+        assert subscribe(first.base, receiver, change_type="created").status_code == 201
+        receiver.stop()  # nothing can be delivered: the notifications wait in the queue
+        run_ids = [create_run(first.base, f"run {n}") for n in range(5)]
+    finally:
+        first.stop(signal.SIGKILL)
+    back = receivers(name="back", port=receiver.port)
+    second = start(tmp_path / "second.log", *database, env=ENVIRONMENT)
+    try:
+        wait_ready(second)
+        items = back.wait_for(lambda items: len(items) >= 5)
+        assert sorted(item["resourceData"]["id"] for item in items) == sorted(run_ids)
+    finally:
+        second.stop()
