@@ -7,13 +7,9 @@ Retry timing is scaled down through the settings (first retry after 0.25 s, a re
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,8 +23,8 @@ from flowruns.store.database import make_engine
 from tests.conftest import NS
 from tests.engines import ENGINES, created_database
 from tests.servers import AUTH, Server, start, token, wait_ready
+from tests.webhooks import Receiver, start_receiver
 
-RECEIVER = Path(__file__).with_name("receiver.py")
 HUB = "/beta/external/industryData"
 RETRY_WINDOW_SECONDS = 8.0
 ENVIRONMENT = {
@@ -38,59 +34,6 @@ ENVIRONMENT = {
     "FLOWRUNS_NOTIFICATION_POLL": "0.2",
     "FLOWRUNS_NOTIFICATION_TIMEOUT": "5",
 }
-WAIT_SECONDS = 20.0
-
-
-@dataclass
-class Receiver:
-    """A receiver process: its URL, the log of what it received, and how to stop it."""
-
-    log: Path
-    port: int
-    process: subprocess.Popen[str]
-    args: tuple[str, ...]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/notify"
-
-    def items(self) -> list[dict[str, Any]]:
-        """Every notification received, in order."""
-        if not self.log.exists():
-            return []
-        lines = self.log.read_text().splitlines()
-        return [item for line in lines for item in json.loads(line)["body"]["value"]]
-
-    def requests(self) -> list[dict[str, Any]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
-    def wait_for(self, done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            items = self.items()
-            if done(items):
-                return items
-            assert time.monotonic() < deadline, items
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-
-
-def start_receiver(log: Path, *args: str, port: int = 0) -> Receiver:
-    process = subprocess.Popen(
-        [sys.executable, str(RECEIVER), str(log), "--port", str(port), *args],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    bound = int(process.stdout.readline())
-    process.stdout.close()
-    return Receiver(log, bound, process, args)
 
 
 @pytest.fixture
@@ -157,9 +100,7 @@ def subscribe(
     }
     if lifecycle is not None:
         body["lifecycleNotificationUrl"] = lifecycle.url
-    return httpx.post(
-        f"{base}/beta/subscriptions", json=body, headers=headers or AUTH, timeout=30
-    )
+    return httpx.post(f"{base}/beta/subscriptions", json=body, headers=headers or AUTH, timeout=30)
 
 
 def create_run(base: str, name: str = "nightly export", **values: Any) -> str:
@@ -220,7 +161,9 @@ def test_a_filtered_subscription_hears_only_the_runs_its_filter_keeps(
 ) -> None:
     failed, everything = receivers(name="failed"), receivers(name="all")
     resource = "external/industryData/runs?$filter=status eq 'failed'"
-    assert subscribe(server.base, failed, resource=resource, change_type="created").status_code == 201
+    assert (
+        subscribe(server.base, failed, resource=resource, change_type="created").status_code == 201
+    )
     assert subscribe(server.base, everything, change_type="created").status_code == 201
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     bad = create_run(
@@ -249,7 +192,10 @@ def test_a_subscription_to_a_process_runs_hears_that_process_alone(
         headers=AUTH,
     ).json()["id"]
     resource = f"external/industryData/processes/{process}/runs"
-    assert subscribe(server.base, receiver, resource=resource, change_type="created").status_code == 201
+    assert (
+        subscribe(server.base, receiver, resource=resource, change_type="created").status_code
+        == 201
+    )
     create_run(server.base, "elsewhere")
     mine = httpx.post(
         f"{server.base}{HUB}/processes/{process}/runs", json={"displayName": "mine"}, headers=AUTH

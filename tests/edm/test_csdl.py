@@ -458,7 +458,11 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
                 permission = terms[f"{CORE}.Permissions"]["EnumMember"]
                 assert permission == f"{CORE}.Permission/Read"
                 computed.add(f"{declaring}/{prop.attrib['Name']}")
-    assert computed == {f"{NS}.mutableEntity/eTag"}
+    assert computed == {
+        f"{NS}.mutableEntity/eTag",
+        "microsoft.graph.subscription/applicationId",
+        "microsoft.graph.subscription/creatorId",
+    }
 
 
 def test_the_key_is_described_as_server_assigned_without_annotations_that_block_inserts(
