@@ -538,12 +538,15 @@ class ODataEndpoint:
         self._authorize_resource(request, new.values["resource"])
         principal = principal_of(request)
         await run_in_threadpool(notifications.check_target, self.db, principal.tenant, new.target)
-        for name in ("notificationUrl", "lifecycleNotificationUrl"):
-            url = new.values.get(name)
-            if url is not None:
-                await notifying.handshake(
-                    self.notifier.client, url, name, allow_private=allow_private
-                )
+        receivers = [
+            (name, new.values[name])
+            for name in ("notificationUrl", "lifecycleNotificationUrl")
+            if new.values.get(name) is not None
+        ]
+        for name, url in receivers:
+            await notifying.check_receiver(url, name, allow_private=allow_private)
+        for name, url in receivers:
+            await notifying.handshake(self.notifier.client, url, name, allow_private=allow_private)
         creator = notifications.Creator(
             principal.client, round(principal.expires * TICKS_PER_SECOND)
         )

@@ -60,19 +60,26 @@ def refusal(address: Address, *, allow_private: bool) -> str | None:
         ("unspecified", address.is_unspecified),
         ("link-local (cloud metadata services live there)", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
     ):
         if refused:
             return reason
-    if allow_private:
-        return None
     if address.is_loopback:
-        return "loopback"
+        return None if allow_private else "loopback"
+    if address.is_reserved:
+        return "reserved"
     if address.is_private:
-        return "private"
+        return None if allow_private else "private"
     if not address.is_global:
-        return "not a public address"
+        return None if allow_private else "not a public address"
     return None
+
+
+async def check_receiver(url: str, target: str, *, allow_private: bool) -> None:
+    """400 naming ``target`` when ``url``'s host is refused as a receiver's."""
+    try:
+        await checked_address(httpx.URL(url), allow_private=allow_private)
+    except Refused as error:
+        raise InvalidRequest(f"{target} is refused: {error}.", target=target) from None
 
 
 async def checked_address(url: httpx.URL, *, allow_private: bool) -> Address:
