@@ -314,3 +314,29 @@ def test_a_notification_owed_when_the_server_is_killed_is_delivered_after_restar
         assert sorted(item["resourceData"]["id"] for item in items) == sorted(run_ids)
     finally:
         second.stop()
+
+
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e == "postgresql"])
+def test_two_servers_on_postgresql_share_delivery_without_sending_twice(
+    engine: str, tmp_path: Path, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    with created_database("flowruns_notify_scale") as url:
+        created = make_engine(url)
+        migrations.upgrade(created)
+        created.dispose()
+        environment = {**ENVIRONMENT, "FLOWRUNS_DATABASE_URL": url}
+        servers = [start(tmp_path / f"{name}.log", env=environment) for name in "ab"]
+        try:
+            for server in servers:
+                wait_ready(server)
+            assert subscribe(servers[0].base, receiver, change_type="created").status_code == 201
+            run_ids = [create_run(servers[n % 2].base, f"run {n}") for n in range(40)]
+            receiver.wait_for(lambda items: len(items) >= len(run_ids))
+            time.sleep(1)  # anything sent twice would have arrived by now
+        finally:
+            for server in servers:
+                server.stop()
+    items = receiver.items()
+    assert sorted(item["resourceData"]["id"] for item in items) == sorted(run_ids)
+    assert len({item["id"] for item in items}) == len(items)
