@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def _body(url: str = "https://webhook.example.com/notify", **changes: object) ->
 def test_a_creation_request_graph_would_refuse_is_a_400(
     client: TestClient, changes: dict[str, object], target: str
 ) -> None:
-    response = client.post(SUBSCRIPTIONS, json=_body(**changes))
+    response = client.post(SUBSCRIPTIONS, json={**_body(), **changes})
     assert response.status_code == 400, response.text
     assert response.json()["error"].get("target") == target, response.text
 
@@ -99,18 +100,18 @@ def test_another_subscription_is_a_404_however_it_is_asked_for(client: TestClien
 
 
 @pytest.fixture
-def receiver(tmp_path: Path) -> Receiver:
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
     started = start_receiver(tmp_path / "received.jsonl")
-    yield started  # type: ignore[misc]
+    yield started
     started.stop()
 
 
 @pytest.fixture
-def local_client(settings: Settings) -> TestClient:
+def local_client(settings: Settings) -> Iterator[TestClient]:
     """A server that lets notifications go to loopback, with a read-write token."""
     settings.notification_allow_private = True
     with TestClient(create_app(settings), headers=bearer(settings)) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 def test_a_subscription_is_read_renewed_listed_and_deleted_by_its_application(
