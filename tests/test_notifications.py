@@ -7,7 +7,11 @@ Retry timing is scaled down through the settings (first retry after 0.25 s, a re
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from flowruns.client import Client
 from flowruns.settings import DEFAULT_TENANT
 from flowruns.store import migrations
 from flowruns.store.database import make_engine
@@ -340,3 +345,54 @@ def test_two_servers_on_postgresql_share_delivery_without_sending_twice(
     items = receiver.items()
     assert sorted(item["resourceData"]["id"] for item in items) == sorted(run_ids)
     assert len({item["id"] for item in items}) == len(items)
+
+
+def test_the_sdk_and_the_cli_manage_subscriptions_and_listen(
+    server: Server, receivers: Callable[..., Receiver], tmp_path: Path
+) -> None:
+    receiver = receivers()
+    root = f"{server.base}/beta"
+    with Client(root, token()) as sdk:
+        created = sdk.subscriptions.create(
+            "external/industryData/runs",
+            receiver.url,
+            datetime.now(UTC) + timedelta(hours=1),
+            change_type="created",
+            client_state="s",
+        )
+        assert created.id is not None
+        assert [s.id for s in sdk.subscriptions.list()] == [created.id]
+        later = datetime.now(UTC) + timedelta(hours=2)
+        renewed = sdk.subscriptions.renew(created.id, later)
+        assert renewed.expiration_date_time is not None
+        assert abs((renewed.expiration_date_time - later).total_seconds()) < 1
+        sdk.subscriptions.reauthorize(created.id)
+        sdk.subscriptions.delete(created.id)
+        assert sdk.subscriptions.list() == []
+
+    environment = {**os.environ, "FLOWRUNS_URL": root, "FLOWRUNS_TOKEN": token()}
+    listening = subprocess.Popen(
+        [sys.executable, "-m", "flowruns", "listen", "--change-type", "created"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert listening.stderr is not None
+        assert "Listening on http://127.0.0.1:" in listening.stderr.readline()
+        run_id = create_run(server.base)
+        assert listening.stdout is not None
+        line = listening.stdout.readline()
+        assert f"created  external/industryData/runs/{run_id}" in line
+    finally:
+        listening.send_signal(signal.SIGINT)
+        listening.communicate(timeout=30)
+    listed = subprocess.run(
+        [sys.executable, "-m", "flowruns", "subscriptions", "list", "--json"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(listed.stdout) == []  # listen deleted its subscription
