@@ -32,16 +32,20 @@ import anyio
 import httpx
 import orjson
 
-from flowruns.edm.datetimes import now_ticks
+from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.errors import InvalidRequest
 from flowruns.service import notifications
+from flowruns.service.notifications import Owed
 from flowruns.settings import Settings
 from flowruns.store.database import Database
 
 log = logging.getLogger("flowruns.notifications")
 
 HANDSHAKE_SECONDS = 10.0  # Graph's: the receiver echoes the validation token within 10 s
-CLAIM_LIMIT = 200  # notifications claimed at once, all tenants and receivers
+CLAIM_LIMIT = 50  # queue rows claimed at once (up to a thousand notifications each)
+DISPATCH_GAP_SECONDS = (
+    0.05  # at most 20 dispatches a second: writes between are dispatched together
+)
 LIFECYCLE_SECONDS = 1.0
 ERROR_PAUSE_SECONDS = 1.0
 
@@ -188,6 +192,8 @@ class Notifier:
         self._changed = anyio.Event()
         self._queued = anyio.Event()
         self._busy: set[str] = set()
+        # A claim lasts past the longest a delivery can take, with room to record it.
+        self._lease = settings.notification_timeout_seconds * 2 + 5
 
     @property
     def allow_private(self) -> bool:
@@ -203,7 +209,7 @@ class Notifier:
     async def run(self) -> None:
         """Dispatch, check lifecycles and deliver until cancelled."""
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._dispatch_forever)
+            tasks.start_soon(self._dispatch_forever, tasks)
             tasks.start_soon(self._lifecycle_forever)
             tasks.start_soon(self._deliver_forever, tasks)
 
@@ -211,21 +217,35 @@ class Notifier:
         with anyio.move_on_after(self.settings.notification_poll_seconds):
             await event.wait()
 
-    async def _dispatch_forever(self) -> None:
+    def _start_sending(self, tasks: anyio.abc.TaskGroup, owed: Sequence[Owed]) -> None:
+        by_url: dict[str, list[Owed]] = defaultdict(list)
+        for row in owed:
+            by_url[row.url].append(row)
+        for url, rows in by_url.items():
+            self._busy.add(url)
+            tasks.start_soon(self._send, url, rows)
+
+    async def _dispatch_forever(self, tasks: anyio.abc.TaskGroup) -> None:
         while True:
             await self._wait(self._changed)
             self._changed = anyio.Event()
+            started = anyio.current_time()
+            now = now_ticks()
+            lease_until = now + round(self._lease * TICKS_PER_SECOND)
             try:
-                queued = await anyio.to_thread.run_sync(
-                    notifications.dispatch, self.db, now_ticks()
+                dispatched = await anyio.to_thread.run_sync(
+                    notifications.dispatch, self.db, now, lease_until, sorted(self._busy)
                 )
             except Exception:
                 log.exception("Dispatching change notifications failed")
                 await anyio.sleep(ERROR_PAUSE_SECONDS)
                 continue
-            if queued:
-                self._queued.set()
-                self._changed.set()  # more may be waiting past the batch
+            self._start_sending(tasks, dispatched.claimed)
+            self._queued.set()  # some may wait for a receiver that was busy
+            if dispatched.more:
+                self._changed.set()
+            # Writes that come while this one rests are dispatched together.
+            await anyio.sleep(max(0.0, DISPATCH_GAP_SECONDS - (anyio.current_time() - started)))
 
     async def _lifecycle_forever(self) -> None:
         while True:
@@ -241,14 +261,15 @@ class Notifier:
                 self._queued.set()
 
     async def _deliver_forever(self, tasks: anyio.abc.TaskGroup) -> None:
-        lease = self.settings.notification_timeout_seconds * 2 + 5
+        """Claim what is due (retries, rows of other processes' expired leases, rows that
+        waited for a busy receiver) and send it."""
         while True:
             try:
                 owed = await anyio.to_thread.run_sync(
                     notifications.claim,
                     self.db,
                     now_ticks(),
-                    lease,
+                    self._lease,
                     CLAIM_LIMIT,
                     sorted(self._busy),
                 )
@@ -256,19 +277,14 @@ class Notifier:
                 log.exception("Claiming notifications failed")
                 await anyio.sleep(ERROR_PAUSE_SECONDS)
                 owed = []
-            by_url: dict[str, list[notifications.Owed]] = defaultdict(list)
-            for item in owed:
-                by_url[item.url].append(item)
-            for url, items in by_url.items():
-                self._busy.add(url)
-                tasks.start_soon(self._send, url, items)
+            self._start_sending(tasks, owed)
             if len(owed) < CLAIM_LIMIT:
                 await self._wait(self._queued)
                 self._queued = anyio.Event()
 
-    async def _send(self, url: str, owed: Sequence[notifications.Owed]) -> None:
+    async def _send(self, url: str, owed: Sequence[Owed]) -> None:
         try:
-            body = orjson.dumps({"value": [item.item for item in owed]})
+            body = orjson.dumps({"value": [item for row in owed for item in row.items]})
             problem = None
             try:
                 response = await post(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +58,7 @@ CONTENT_TYPE = "application/json"
 # Changes read per group of subscriptions and transaction: a dispatch stays short, so writers
 # (on SQLite, one at a time) wait little behind it.
 DISPATCH_BATCH = 1000
+MAX_ITEMS = 1000  # notifications in one queue row, and so in one POST
 REAUTHORIZATION_REQUIRED = "reauthorizationRequired"
 SUBSCRIPTION_REMOVED = "subscriptionRemoved"
 MISSED = "missed"
@@ -318,20 +319,39 @@ def remove(db: Database, tenant: str, key: str, application: str) -> None:
 # -- deriving notifications from the log ---------------------------------------------------------
 
 
-def _queue_row(
-    subscription: StoredRow, url: str, item: dict[str, Any], now: int, *, lifecycle: bool
-) -> dict[str, Any]:
-    return {
-        "tenant_id": subscription.tenant_id,
-        "id": item["id"] if "id" in item else str(uuid.uuid4()),
-        "subscription_id": subscription.id,
-        "url": url,
-        "item": item,
-        "lifecycle": int(lifecycle),
-        "created": now,
-        "due": now,
-        "attempts": 0,
-    }
+class _Outbox:
+    """Notifications owed, gathered per tenant, receiver and kind into queue rows of at most
+    :data:`MAX_ITEMS` each: one row (and one POST) carries every notification a dispatch owes
+    one receiver, however many subscriptions it has."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+        self.items: dict[tuple[str, str, bool], list[dict[str, Any]]] = defaultdict(list)
+
+    def add(self, tenant: str, url: str, item: dict[str, Any], *, lifecycle: bool) -> None:
+        self.items[(tenant, url, lifecycle)].append(item)
+
+    def __len__(self) -> int:
+        return sum(len(items) for items in self.items.values())
+
+    def rows(self, due: Callable[[str], int]) -> list[dict[str, Any]]:
+        """The queue rows, each due at ``due(url)``."""
+        found = []
+        for (tenant, url, lifecycle), items in self.items.items():
+            for start in range(0, len(items), MAX_ITEMS):
+                found.append(
+                    {
+                        "tenant_id": tenant,
+                        "id": str(uuid.uuid4()),
+                        "url": url,
+                        "items": items[start : start + MAX_ITEMS],
+                        "lifecycle": int(lifecycle),
+                        "created": self.now,
+                        "due": due(url),
+                        "attempts": 0,
+                    }
+                )
+        return found
 
 
 def _change_item(
@@ -390,10 +410,22 @@ def _condition(transaction: Transaction, tenant: str, target: Target) -> Conditi
     return rows.all_of(conditions)
 
 
-def dispatch(db: Database, now: int) -> int:
+@dataclass(frozen=True)
+class Dispatched:
+    """What a dispatch queued: the rows handed to the caller, claimed, and whether the log
+    holds more than one dispatch reads (dispatch again at once)."""
+
+    claimed: list[Owed]
+    more: bool
+
+
+def dispatch(db: Database, now: int, lease_until: int, busy: Sequence[str]) -> Dispatched:
     """Read the log for every subscription no other process is dispatching for, and queue the
-    notifications owed, in one transaction; how many were queued."""
-    owed: list[dict[str, Any]] = []
+    notifications owed, in one transaction. Those for receivers not in ``busy`` are queued
+    claimed by the caller until ``lease_until`` and returned, to be sent at once (no claim of
+    its own); the others wait in the queue, due now."""
+    outbox = _Outbox(now)
+    more = False
     with db.writing() as transaction:
         horizon = changes.horizon(transaction)  # first: before this transaction holds anything
         subscriptions = rows.locked_subscriptions(transaction)
@@ -410,8 +442,9 @@ def dispatch(db: Database, now: int) -> int:
         with queries.evaluating():
             for (tenant, table, start), members in groups.items():
                 end = _dispatch_group(
-                    transaction, tenant, table, start, horizon.key, members, owed, now
+                    transaction, tenant, table, start, horizon.key, members, outbox
                 )
+                more = more or end < horizon.key
                 for row in members:
                     rows.update_subscription(
                         transaction,
@@ -419,8 +452,9 @@ def dispatch(db: Database, now: int) -> int:
                         row.id,
                         {"cursor_txn": end[0], "cursor_position": end[1]},
                     )
-        rows.enqueue(transaction, owed)
-    return len(owed)
+        queued = outbox.rows(lambda url: now if url in busy else lease_until)
+        rows.enqueue(transaction, queued)
+    return Dispatched([_owed(row) for row in queued if row["due"] == lease_until], more)
 
 
 def _dispatch_group(
@@ -430,8 +464,7 @@ def _dispatch_group(
     start: changes.Key,
     below: changes.Key,
     members: list[StoredRow],
-    owed: list[dict[str, Any]],
-    now: int,
+    outbox: _Outbox,
 ) -> changes.Key:
     """Queue what ``members`` (subscriptions of one tenant's table, read from ``start``) are
     owed for the changes up to ``below``; the key the next read starts from."""
@@ -472,9 +505,7 @@ def _dispatch_group(
             item = _change_item(
                 follower.row, collection.binding.name, stored_type, change.entity_id, change.kind
             )
-            owed.append(
-                _queue_row(follower.row, follower.row.notification_url, item, now, lifecycle=False)
-            )
+            outbox.add(tenant, follower.row.notification_url, item, lifecycle=False)
     if len(found) == DISPATCH_BATCH:
         last = found[-1]
         return (int(last.txn), int(last.position) + 1)
@@ -485,7 +516,7 @@ def lifecycle(db: Database, now: int) -> int:
     """Remove expired subscriptions (``subscriptionRemoved``) and ask for reauthorization of
     those whose token expires soon (``reauthorizationRequired``); how many lifecycle
     notifications were queued."""
-    owed: list[dict[str, Any]] = []
+    outbox = _Outbox(now)
     lead = REAUTHORIZE_LEAD_SECONDS * TICKS_PER_SECOND
     with db.writing() as transaction:
         for row in rows.locked_subscriptions(transaction):
@@ -494,7 +525,7 @@ def lifecycle(db: Database, now: int) -> int:
                 rows.delete_subscription(transaction, row.tenant_id, row.id)
                 if url is not None:
                     item = lifecycle_item(row, SUBSCRIPTION_REMOVED)
-                    owed.append(_queue_row(row, url, item, now, lifecycle=True))
+                    outbox.add(row.tenant_id, url, item, lifecycle=True)
             elif (
                 url is not None and not row.reauthorization_sent and row.token_expires <= now + lead
             ):
@@ -502,9 +533,9 @@ def lifecycle(db: Database, now: int) -> int:
                     transaction, row.tenant_id, row.id, {"reauthorization_sent": 1}
                 )
                 item = lifecycle_item(row, REAUTHORIZATION_REQUIRED)
-                owed.append(_queue_row(row, url, item, now, lifecycle=True))
-        rows.enqueue(transaction, owed)
-    return len(owed)
+                outbox.add(row.tenant_id, url, item, lifecycle=True)
+        rows.enqueue(transaction, outbox.rows(lambda _: now))
+    return len(outbox)
 
 
 # -- delivery ------------------------------------------------------------------------------------
@@ -512,15 +543,27 @@ def lifecycle(db: Database, now: int) -> int:
 
 @dataclass(frozen=True)
 class Owed:
-    """A claimed notification: where it goes and what it says."""
+    """A claimed queue row: where its notifications go and what they say."""
 
     key: rows.NotificationKey
-    subscription_id: str
     url: str
-    item: dict[str, Any]
+    items: list[dict[str, Any]]
     lifecycle: bool
     created: int
     attempts: int
+
+
+def _owed(row: Any) -> Owed:
+    """A queue row (as written, or as read) as :class:`Owed`."""
+    get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
+    return Owed(
+        (get("tenant_id"), get("id")),
+        get("url"),
+        list(get("items")),
+        bool(get("lifecycle")),
+        get("created"),
+        get("attempts"),
+    )
 
 
 @dataclass(frozen=True)
@@ -546,18 +589,7 @@ def claim(
     lease = now + round(lease_seconds * TICKS_PER_SECOND)
     with db.writing() as transaction:
         found = rows.claim(transaction, now, lease, limit, busy)
-    return [
-        Owed(
-            (row.tenant_id, row.id),
-            row.subscription_id,
-            row.url,
-            row.item,
-            bool(row.lifecycle),
-            row.created,
-            row.attempts,
-        )
-        for row in found
-    ]
+    return [_owed(row) for row in found]
 
 
 def delivered(db: Database, owed: Sequence[Owed]) -> None:
@@ -578,15 +610,17 @@ def failed(db: Database, owed: Sequence[Owed], now: int, retries: Retries) -> in
             due = now + round(retries.delay(attempts + 1) * TICKS_PER_SECOND)
             rows.postpone(transaction, keys, due)
         rows.remove(transaction, [o.key for o in expired])
-        missed = []
-        for tenant, subscription_id in sorted(
-            {(o.key[0], o.subscription_id) for o in expired if not o.lifecycle}
-        ):
+        missed = _Outbox(now)
+        given_up = {
+            (o.key[0], item["subscriptionId"])
+            for o in expired
+            if not o.lifecycle
+            for item in o.items
+        }
+        for tenant, subscription_id in sorted(given_up):
             row = rows.get_subscription(transaction, tenant, subscription_id)
             if row is not None and row.lifecycle_notification_url is not None:
                 item = lifecycle_item(row, MISSED)
-                missed.append(
-                    _queue_row(row, row.lifecycle_notification_url, item, now, lifecycle=True)
-                )
-        rows.enqueue(transaction, missed)
+                missed.add(tenant, row.lifecycle_notification_url, item, lifecycle=True)
+        rows.enqueue(transaction, missed.rows(lambda _: now))
     return len(expired)

@@ -288,19 +288,19 @@ subscriptions = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
 )
 
-# The delivery queue: one row per notification owed to a receiver (``url``), written in the
-# transaction that moves its subscription's cursor past the change. Claimed across tenants by
-# ``due`` (the one index that does not lead with the tenant: every server process asks "what
-# is due now?", whatever the tenant); a claim moves ``due`` past the claim's lease, so the
-# rows of a process that died are claimed again once it runs out.
+# The delivery queue: the notifications a dispatch owes one receiver (``url``), up to a
+# thousand to a row (one POST), written in the transaction that moves the subscriptions'
+# cursors. Claimed across tenants by ``due`` (the one index that does not lead with the
+# tenant: every server process asks "what is due now?", whatever the tenant); a claim moves
+# ``due`` past the claim's lease, so the rows of a process that died are claimed again once
+# it runs out.
 notifications = Table(
     "notifications",
     metadata,
     Column("tenant_id", TENANT, nullable=False),
     Column("id", GUID, nullable=False),
-    Column("subscription_id", GUID, nullable=False),
     Column("url", _string(), nullable=False),
-    Column("item", JSON_TYPE, nullable=False),
+    Column("items", JSON_TYPE, nullable=False),
     Column("lifecycle", SmallInteger, nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("due", BigInteger, nullable=False),
@@ -308,11 +308,6 @@ notifications = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
 )
 Index("ix_notifications_due", notifications.c.due)
-Index(
-    "ix_notifications_subscription",
-    notifications.c.tenant_id,
-    notifications.c.subscription_id,
-)
 
 
 def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:

@@ -2,8 +2,8 @@
 
 A subscription's row holds its Graph members, the collection it follows (``entity_set``, the
 table whose changes it reads) and the dispatcher's cursor: the key of the first change of the
-log it has not yet read. The queue (``notifications``) holds one row per notification owed to a
-receiver; a row is deleted only once its receiver answered 2xx (at-least-once).
+log it has not yet read. The queue (``notifications``) holds the notifications owed to a receiver,
+several to a row; a row is deleted only once its receiver answered 2xx (at-least-once).
 
 Claims are made across tenants, by ``due``: on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so
 several server processes share the queue (and the subscriptions the dispatcher reads for) without
@@ -74,15 +74,10 @@ def update_subscription(
 
 
 def delete_subscription(connection: Connection, tenant: str, key: str) -> None:
-    """Remove the subscription and the change notifications still owed for it (its lifecycle
-    notifications stay: a ``subscriptionRemoved`` is owed after it is gone)."""
-    s, n = subscriptions.c, notifications.c
+    """Remove the subscription. Notifications already queued for it are still delivered: a
+    queue row holds those of every subscription of one receiver."""
+    s = subscriptions.c
     connection.execute(delete(subscriptions).where(s.tenant_id == tenant, s.id == key))
-    connection.execute(
-        delete(notifications).where(
-            n.tenant_id == tenant, n.subscription_id == key, n.lifecycle == 0
-        )
-    )
 
 
 def locked_subscriptions(connection: Connection) -> list[Row[Any]]:
@@ -151,16 +146,7 @@ def claim(
     if busy:
         conditions.append(n.url.not_in(busy))
     statement = (
-        select(
-            n.tenant_id,
-            n.id,
-            n.subscription_id,
-            n.url,
-            n.item,
-            n.lifecycle,
-            n.created,
-            n.attempts,
-        )
+        select(n.tenant_id, n.id, n.url, n["items"], n.lifecycle, n.created, n.attempts)
         .where(*conditions)
         .order_by(n.due)
         .limit(limit)

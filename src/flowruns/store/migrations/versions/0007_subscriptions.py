@@ -57,9 +57,10 @@ def upgrade() -> None:
         "notifications",
         sa.Column("tenant_id", _string(36), nullable=False),
         sa.Column("id", _string(36), nullable=False),
-        sa.Column("subscription_id", _string(36), nullable=False),
         sa.Column("url", _string(), nullable=False),
-        sa.Column("item", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column(
+            "items", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
         sa.Column("lifecycle", sa.SmallInteger(), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
         sa.Column("due", sa.BigInteger(), nullable=False),
@@ -67,13 +68,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "id"),
     )
     op.create_index("ix_notifications_due", "notifications", ["due"])
-    op.create_index(
-        "ix_notifications_subscription", "notifications", ["tenant_id", "subscription_id"]
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_notifications_subscription", "notifications")
     op.drop_index("ix_notifications_due", "notifications")
     op.drop_table("notifications")
     op.drop_table("subscriptions")
