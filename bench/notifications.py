@@ -242,7 +242,7 @@ def _report(rounds: list[list[dict[str, float]]]) -> None:
     spread = ", ".join(f"{r:.2f}" for r in ratios)
     print(
         f"\nWrite cost with 100 subscriptions (time per create, ratio to none): "
-        f"median {statistics.median(ratios):.2f}× (rounds: {spread})"
+        f"median {statistics.median(ratios):.2f}x (rounds: {spread})"
     )
 
 

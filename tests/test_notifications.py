@@ -396,3 +396,43 @@ def test_the_sdk_and_the_cli_manage_subscriptions_and_listen(
         check=True,
     )
     assert json.loads(listed.stdout) == []  # listen deleted its subscription
+
+
+def test_run_groups_and_processes_are_followed_through_every_change_type(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    groups, processes = receivers(name="groups"), receivers(name="processes")
+    resource = "external/industryData/runGroups"
+    assert subscribe(server.base, groups, resource=resource).status_code == 201
+    resource = "external/industryData/processes"
+    assert subscribe(server.base, processes, resource=resource).status_code == 201
+    group = httpx.post(
+        f"{server.base}{HUB}/runGroups", json={"displayName": "nightly"}, headers=AUTH
+    ).json()["id"]
+    run_id = create_run(server.base)
+    member = {"@odata.id": f"external/industryData/runs/{run_id}"}
+    added = httpx.post(f"{server.base}{HUB}/runGroups/{group}/runs/$ref", json=member, headers=AUTH)
+    assert added.status_code == 204
+    assert httpx.delete(f"{server.base}{HUB}/runGroups/{group}", headers=AUTH).status_code == 204
+    process = httpx.post(
+        f"{server.base}{HUB}/processes",
+        json={"@odata.type": f"#{NS}.insightsOutgoingFlow", "displayName": "p"},
+        headers=AUTH,
+    ).json()["id"]
+    renamed = httpx.patch(
+        f"{server.base}{HUB}/processes/{process}", json={"displayName": "q"}, headers=AUTH
+    )
+    assert renamed.status_code == 200
+    assert httpx.delete(f"{server.base}{HUB}/processes/{process}", headers=AUTH).status_code == 204
+
+    seen = groups.wait_for(lambda items: len(items) >= 3)
+    assert [(i["changeType"], i["resourceData"]["id"]) for i in seen] == [
+        ("created", group),
+        ("updated", group),
+        ("deleted", group),
+    ]
+    assert seen[0]["resource"] == f"external/industryData/runGroups/{group}"
+    assert seen[0]["resourceData"]["@odata.type"] == f"#{NS}.runGroup"
+    seen = processes.wait_for(lambda items: len(items) >= 3)
+    assert [i["changeType"] for i in seen] == ["created", "updated", "deleted"]
+    assert seen[0]["resourceData"]["@odata.type"] == f"#{NS}.insightsOutgoingFlow"
