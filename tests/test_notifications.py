@@ -425,9 +425,11 @@ def test_run_groups_and_processes_are_followed_through_every_change_type(
     assert renamed.status_code == 200
     assert httpx.delete(f"{server.base}{HUB}/processes/{process}", headers=AUTH).status_code == 204
 
-    seen = groups.wait_for(lambda items: len(items) >= 3)
+    seen = groups.wait_for(lambda items: len(items) >= 4)
+    # A member added, and removed when the group is deleted: each a change of the group.
     assert [(i["changeType"], i["resourceData"]["id"]) for i in seen] == [
         ("created", group),
+        ("updated", group),
         ("updated", group),
         ("deleted", group),
     ]
@@ -436,3 +438,34 @@ def test_run_groups_and_processes_are_followed_through_every_change_type(
     seen = processes.wait_for(lambda items: len(items) >= 3)
     assert [i["changeType"] for i in seen] == ["created", "updated", "deleted"]
     assert seen[0]["resourceData"]["@odata.type"] == f"#{NS}.insightsOutgoingFlow"
+
+
+def test_the_runs_of_a_deleted_process_are_notified_as_deleted(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    process = httpx.post(
+        f"{server.base}{HUB}/processes",
+        json={"@odata.type": f"#{NS}.insightsOutgoingFlow", "displayName": "p"},
+        headers=AUTH,
+    ).json()["id"]
+    resource = f"external/industryData/processes/{process}/runs"
+    for change_type in ("deleted", "created,updated"):
+        created = subscribe(server.base, receiver, resource=resource, change_type=change_type)
+        assert created.status_code == 201
+    run_id = httpx.post(
+        f"{server.base}{HUB}/processes/{process}/runs", json={"displayName": "r"}, headers=AUTH
+    ).json()["id"]
+    receiver.wait_for(lambda items: len(items) >= 1)  # created
+    gone = httpx.delete(
+        f"{server.base}{HUB}/processes/{process}",
+        headers={**AUTH, "Prefer": "cascade-running"},
+    )
+    assert gone.status_code == 204
+    items = receiver.wait_for(lambda items: len(items) >= 2)
+    time.sleep(0.5)
+    assert [(i["changeType"], i["resourceData"]["id"]) for i in receiver.items()] == [
+        ("created", run_id),
+        ("deleted", run_id),
+    ]
+    assert items[1]["resource"] == f"external/industryData/runs/{run_id}"

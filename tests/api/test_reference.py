@@ -110,10 +110,7 @@ def receiver(tmp_path: Path) -> Iterator[Receiver]:
 
 
 # The examples' receivers and times, replaced by a real receiver's and a time to come.
-_EXAMPLE_RECEIVERS = (
-    "https://webhook.example.com/api/notify",
-    "https://webhook.example.com/api/lifecycle",
-)
+_EXAMPLE_RECEIVERS = ("http://127.0.0.1:8400/notify", "http://127.0.0.1:8400/lifecycle")
 _EXAMPLE_TIMES = ("2026-11-29T18:23:45.9356913Z", "2026-11-30T18:23:45.9356913Z")
 
 

@@ -387,6 +387,9 @@ def lifecycle_item(subscription: StoredRow, event: str) -> dict[str, Any]:
     }
 
 
+NO_ROW = -1
+
+
 @dataclass
 class _Follower:
     """A subscription as the dispatcher reads for it: what it asks for and which condition
@@ -395,7 +398,9 @@ class _Follower:
     row: StoredRow
     target: Target | None  # None: the resource no longer resolves (its parent was deleted)
     kinds: frozenset[int]
-    condition: int | None  # the index of its condition column; None: every row of the table
+    # The index of its condition column; None: every row of the table; NO_ROW: none (its
+    # resource's parent no longer exists).
+    condition: int | None
 
 
 def _condition(transaction: Transaction, tenant: str, target: Target) -> Condition | None:
@@ -478,16 +483,20 @@ def _dispatch_group(
             target = parse_resource(row.resource)
         except InvalidRequest:
             target = None
-        if row.resource not in by_resource and target is not None:
-            try:
-                condition = _condition(transaction, tenant, target)
-            except NotFound:
-                target = None
-                condition = None
-            if condition is not None:
-                conditions.append(condition)
-            by_resource[row.resource] = None if condition is None else len(conditions) - 1
-        followers.append(_Follower(row, target, kinds, by_resource.get(row.resource)))
+        if row.resource not in by_resource:
+            by_resource[row.resource] = NO_ROW
+            if target is not None:
+                try:
+                    condition = _condition(transaction, tenant, target)
+                except NotFound:
+                    condition = None  # its parent is gone: only deletions still reach it
+                else:
+                    if condition is None:
+                        by_resource[row.resource] = None
+                    else:
+                        conditions.append(condition)
+                        by_resource[row.resource] = len(conditions) - 1
+        followers.append(_Follower(row, target, kinds, by_resource[row.resource]))
     found = rows.changes_from(transaction, tenant, spec, start, below, DISPATCH_BATCH, conditions)
     for change in found:
         stored_type = spec.readers[change.type][0]
@@ -497,10 +506,12 @@ def _dispatch_group(
             collection = follower.target.collection
             if not stored_type.is_a(collection.type):
                 continue
-            if change.kind != changes.DELETED:
-                if not change.found:
-                    continue  # gone since: its deletion is notified on its own
-                if follower.condition is not None and not change[6 + follower.condition]:
+            # A change of an entity deleted since can no longer be matched against a filter
+            # or a parent (only its deletion reaches those); without either, every change does.
+            if change.kind != changes.DELETED and follower.condition is not None:
+                if not change.found or follower.condition == NO_ROW:
+                    continue
+                if not change[6 + follower.condition]:
                     continue
             item = _change_item(
                 follower.row, collection.binding.name, stored_type, change.entity_id, change.kind
