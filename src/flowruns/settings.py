@@ -23,6 +23,11 @@ DEFAULT_CHANGE_RETENTION_SECONDS = 7 * 24 * 3600.0
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 DEFAULT_BODY_TIMEOUT_SECONDS = 30.0
+# Change notifications (docs/notifications.md): Graph-like defaults.
+DEFAULT_NOTIFICATION_TIMEOUT_SECONDS = 3.0
+DEFAULT_NOTIFICATION_RETRY_SECONDS = 30.0
+DEFAULT_NOTIFICATION_RETRY_WINDOW_SECONDS = 4 * 3600.0
+DEFAULT_NOTIFICATION_POLL_SECONDS = 0.5
 # An HMAC key shorter than its hash's output weakens it (RFC 2104 §3; RFC 7518 §3.2 for HS256):
 # 256 bits for HMAC-SHA256, which signs both paging tokens and HS256 access tokens.
 MIN_SECRET_BYTES = 32
@@ -91,6 +96,17 @@ def parse_max_header_bytes(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) == 0:
         raise InvalidSetting(f"'{text}' is not a header size; give bytes, more than 0 (65536)")
     return int(text)
+
+
+def parse_seconds(text: str) -> float:
+    """Seconds, more than 0 (``3``, ``0.5``). Raises :class:`InvalidSetting`."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise InvalidSetting(f"'{text}' is not a number of seconds more than 0")
+    return seconds
 
 
 _Value = TypeVar("_Value")
@@ -211,6 +227,15 @@ def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+# The notification settings in seconds, by environment variable.
+_NOTIFICATION_SECONDS = {
+    "FLOWRUNS_NOTIFICATION_TIMEOUT": "notification_timeout_seconds",
+    "FLOWRUNS_NOTIFICATION_RETRY": "notification_retry_seconds",
+    "FLOWRUNS_NOTIFICATION_RETRY_WINDOW": "notification_retry_window_seconds",
+    "FLOWRUNS_NOTIFICATION_POLL": "notification_poll_seconds",
+}
+
+
 @dataclass
 class Settings:
     """Everything a flowruns server needs to know at start."""
@@ -253,6 +278,16 @@ class Settings:
     cors_origins: list[str] = field(default_factory=list)
     # `serve` starts and finishes runs of the demo's processes while it runs (demo_activity.py).
     demo_activity: bool = False
+    # Change notifications (docs/notifications.md). Receivers on loopback or private addresses,
+    # and http:// URLs, are refused unless this allows them (tests, local use).
+    notification_allow_private: bool = False
+    # A receiver must answer a notification within this; a failed delivery is tried again after
+    # `notification_retry_seconds`, doubling with jitter, until the retry window has passed.
+    notification_timeout_seconds: float = DEFAULT_NOTIFICATION_TIMEOUT_SECONDS
+    notification_retry_seconds: float = DEFAULT_NOTIFICATION_RETRY_SECONDS
+    notification_retry_window_seconds: float = DEFAULT_NOTIFICATION_RETRY_WINDOW_SECONDS
+    # How often each server process looks for changes of other processes and due notifications.
+    notification_poll_seconds: float = DEFAULT_NOTIFICATION_POLL_SECONDS
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -318,6 +353,10 @@ class Settings:
         if env.get("FLOWRUNS_CORS_ORIGINS"):
             settings.cors_origins = _variable("FLOWRUNS_CORS_ORIGINS", parse_cors_origins)
         settings.demo_activity = env.get("FLOWRUNS_DEMO_ACTIVITY") == "1"
+        settings.notification_allow_private = env.get("FLOWRUNS_NOTIFICATION_ALLOW_PRIVATE") == "1"
+        for variable, name in _NOTIFICATION_SECONDS.items():
+            if env.get(variable):
+                setattr(settings, name, _variable(variable, parse_seconds))
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
@@ -348,6 +387,10 @@ class Settings:
         if self.public_url:
             env["FLOWRUNS_PUBLIC_URL"] = self.public_url
         env["FLOWRUNS_CORS_ORIGINS"] = ",".join(self.cors_origins)
+        if self.notification_allow_private:
+            env["FLOWRUNS_NOTIFICATION_ALLOW_PRIVATE"] = "1"
+        for variable, name in _NOTIFICATION_SECONDS.items():
+            env[variable] = repr(getattr(self, name))
         return env
 
     def secret(self) -> bytes:

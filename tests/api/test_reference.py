@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from flowruns.edm.openapi import openapi_document
 from tests.api.steps import DATA_SHARE
 from tests.conftest import HUB
 from tests.servers import AUTH, Server, running
+from tests.webhooks import Receiver, start_receiver
 
 DOCUMENT = openapi_document("flowruns", __version__, ROUTES.described())
 CURL = re.compile(r'<pre class="curl" tabindex="0"><code>(.*?)</code></pre>', re.DOTALL)
@@ -95,13 +97,37 @@ def test_the_page_loads_nothing_but_this_servers_files(client: TestClient) -> No
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     where = tmp_path_factory.mktemp("reference")
-    with running(where / "server.log", "--data-dir", str(where / "data")) as started:
+    allow = {"FLOWRUNS_NOTIFICATION_ALLOW_PRIVATE": "1"}  # the receiver is on loopback
+    with running(where / "server.log", "--data-dir", str(where / "data"), env=allow) as started:
         yield started
 
 
-def _ids(http: httpx.Client) -> dict[str, str]:
-    """A process with a run, a group with that run as member, and a process with no running
-    run."""
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    started = start_receiver(tmp_path / "notifications.jsonl")
+    yield started
+    started.stop()
+
+
+# The examples' receivers and times, replaced by a real receiver's and a time to come.
+_EXAMPLE_RECEIVERS = ("http://127.0.0.1:8400/notify", "http://127.0.0.1:8400/lifecycle")
+_EXAMPLE_TIMES = ("2026-11-29T18:23:45.9356913Z", "2026-11-30T18:23:45.9356913Z")
+
+
+def _subscribable(line: str, receiver: Receiver) -> str:
+    """A curl line of ``/subscriptions`` whose example body names ``receiver`` and a time an
+    hour or two from now."""
+    for url in _EXAMPLE_RECEIVERS:
+        line = line.replace(url, receiver.url)
+    for hours, example in enumerate(_EXAMPLE_TIMES, start=1):
+        later = datetime.now(UTC) + timedelta(hours=hours)
+        line = line.replace(example, later.isoformat().replace("+00:00", "Z"))
+    return line
+
+
+def _ids(http: httpx.Client, receiver: Receiver) -> dict[str, str]:
+    """A process with a run, a group with that run as member, a process with no running
+    run, and a subscription."""
 
     def post(path: str, body: dict[str, Any]) -> str:
         response = http.post(f"{HUB}/{path}", json=body)
@@ -116,7 +142,22 @@ def _ids(http: httpx.Client) -> dict[str, str]:
         "RUN_ID": _member_run(http, process, group),
         "RUN_GROUP_ID": group,
         "SPARE_PROCESS_ID": post("processes", {"@odata.type": DATA_SHARE, "displayName": "x"}),
+        "SUBSCRIPTION_ID": _subscription(http, receiver),
     }
+
+
+def _subscription(http: httpx.Client, receiver: Receiver) -> str:
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    body = {
+        "changeType": "created",
+        "notificationUrl": receiver.url,
+        "resource": "external/industryData/runs",
+        "expirationDateTime": later,
+    }
+    response = http.post("/beta/subscriptions", json=body)
+    assert response.status_code == 201, response.text
+    identifier: str = response.json()["id"]
+    return identifier
 
 
 def _member_run(http: httpx.Client, process: str, group: str) -> str:
@@ -145,7 +186,9 @@ def _sequence(path: str, method: str) -> tuple[int, int]:
     return 3, 1 if path.endswith("{run-id}") else 2 if path.endswith("{runGroup-id}") else 3
 
 
-def test_every_curl_line_works_as_pasted(server: Server, tmp_path: Path) -> None:
+def test_every_curl_line_works_as_pasted(
+    server: Server, tmp_path: Path, receiver: Receiver
+) -> None:
     page = httpx.get(f"{server.base}/docs").text
     lines = {}
     for entry in OPERATION.findall(page):
@@ -155,10 +198,12 @@ def test_every_curl_line_works_as_pasted(server: Server, tmp_path: Path) -> None
         lines[(html.unescape(found[2]), found[1])] = html.unescape(curl)
     assert len(lines) == sum(len(methods) for methods in DOCUMENT["paths"].values())
     with httpx.Client(base_url=server.base, headers=AUTH) as http:
-        ids = _ids(http)
+        ids = _ids(http, receiver)
         environment = {**os.environ, "TOKEN": AUTH["Authorization"].removeprefix("Bearer "), **ids}
         for path, method in sorted(lines, key=lambda key: _sequence(*key)):
             line = lines[(path, method)]
+            if path.startswith("/subscriptions"):
+                line = _subscribable(line, receiver)
             assert line.startswith("curl -s ")
             assert f'"{server.base}/beta' in line
             env = dict(environment)

@@ -82,6 +82,8 @@ def test_every_method_a_route_does_not_declare_is_405_naming_those_it_does(
 
 def test_every_route_holding_data_declares_what_it_needs() -> None:
     for route in ROUTES.routes:
+        if isinstance(route.resource, paths.Subscriptions):
+            continue  # they need to read their resource, checked from it: test_subscriptions.py
         holds_data = not isinstance(
             route.resource, paths.ServiceDocument | paths.Metadata | paths.Batch | paths.Hub
         )

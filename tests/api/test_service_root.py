@@ -17,14 +17,19 @@ from tests.api.steps import (
 from tests.conftest import HUB, NS, ROOT
 
 
-def test_service_document_lists_the_external_singleton(client: TestClient) -> None:
+def test_service_document_lists_the_external_singleton_and_subscriptions(
+    client: TestClient,
+) -> None:
     for path in (ROOT, f"{ROOT}/"):
         response = client.get(path)
         assert response.status_code == 200
         assert response.headers["content-type"] == JSON_CONTENT_TYPE
         body = response.json()
         assert body["@odata.context"] == f"{BASE_URL}{ROOT}/$metadata"
-        assert body["value"] == [{"name": "external", "kind": "Singleton", "url": "external"}]
+        assert body["value"] == [
+            {"name": "external", "kind": "Singleton", "url": "external"},
+            {"name": "subscriptions", "kind": "EntitySet", "url": "subscriptions"},
+        ]
 
 
 def test_metadata_is_csdl_xml(client: TestClient) -> None:

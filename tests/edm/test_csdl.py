@@ -458,11 +458,14 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
                 permission = terms[f"{CORE}.Permissions"]["EnumMember"]
                 assert permission == f"{CORE}.Permission/Read"
                 computed.add(f"{declaring}/{prop.attrib['Name']}")
-    # An OpenLineage job's namespace and name come from its events.
+    # An OpenLineage job's namespace and name come from its events; a subscription's application
+    # and creator from the token that created it.
     assert computed == {
         f"{NS}.mutableEntity/eTag",
         "flowruns.openLineageJob/jobNamespace",
         "flowruns.openLineageJob/jobName",
+        "microsoft.graph.subscription/applicationId",
+        "microsoft.graph.subscription/creatorId",
     }
 
 

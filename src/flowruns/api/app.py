@@ -23,6 +23,7 @@ from flowruns.api.compression import CompressionMiddleware
 from flowruns.api.cors import CorsMiddleware
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
+from flowruns.api.notifying import Notifier
 from flowruns.api.routes import ROUTES
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
@@ -80,7 +81,8 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     guard = Guard(settings)
     settings.secret()
     database = db or open_database(settings)
-    endpoint = ODataEndpoint(settings, database, ROUTES)
+    notifier = Notifier(settings, database)
+    endpoint = ODataEndpoint(settings, database, ROUTES, notifier)
 
     async def healthz(request: Request) -> Response:
         return responses.json_response(request, {"status": "ok"})
@@ -103,8 +105,10 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             background.start_soon(
                 retention.prune_forever, database, settings.change_retention_seconds
             )
+            background.start_soon(notifier.run)
             yield
             background.cancel_scope.cancel()
+        await notifier.close()
         await guard.close()
         if db is None:
             database.dispose()

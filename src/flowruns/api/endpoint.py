@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from flowruns.api import batch, lineage, responses
-from flowruns.api.auth import authorize
+from flowruns.api import batch, lineage, notifying, permissions, responses
+from flowruns.api.auth import authorize, principal_of
 from flowruns.api.body import read_body
 from flowruns.api.inputs import (
     entity_body,
@@ -42,10 +42,11 @@ from flowruns.api.urls import (
 )
 from flowruns.edm.csdl import write_csdl
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
-from flowruns.edm.industrydata import HUB_PATH, MODEL, external
+from flowruns.edm.industrydata import HUB_PATH, MODEL, SUBSCRIPTIONS_PATH, external, subscription
 from flowruns.errors import GraphError, InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
 from flowruns.odata.deltatoken import DeltaTokens, Round
+from flowruns.odata.deserialize import parse_json_object, read_entity
 from flowruns.odata.payload import (
     aggregated_json,
     context_url,
@@ -55,7 +56,7 @@ from flowruns.odata.payload import (
 from flowruns.odata.query import QueryOptions, page_size, parse_options
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import ProcessLink, Record
-from flowruns.service import aggregating, delta, reading, writing
+from flowruns.service import aggregating, delta, notifications, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.settings import Settings
 from flowruns.store.bounded import LongReads, TooMuchWork, bounded
@@ -70,6 +71,8 @@ T = TypeVar("T")
 # there are threads waiting to join it.
 WRITE_THREADS = 16
 
+_READS = ("GET", "HEAD")
+
 
 def _relative_path(scope: Scope) -> str:
     """The request's path below the service root, as sent (percent-escapes kept); a path the
@@ -82,12 +85,23 @@ def _relative_path(scope: Scope) -> str:
 class ODataEndpoint:
     """Answers every request below ``/beta``, by the routes of ``routes``."""
 
-    def __init__(self, settings: Settings, db: Database, routes: RouteTable[ODataEndpoint]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        routes: RouteTable[ODataEndpoint],
+        notifier: notifying.Notifier,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.routes = routes
+        self.notifier = notifier
         self.tokens = SkipTokenCodec(settings.secret())
-        self.metadata = write_csdl(MODEL, ("external", external.qualified_name))
+        self.metadata = write_csdl(
+            MODEL,
+            ("external", external.qualified_name),
+            ((SUBSCRIPTIONS_PATH, subscription.qualified_name),),
+        )
         self._writers: anyio.CapacityLimiter | None = None  # made in the event loop
         self._long_reads = LongReads()
 
@@ -128,6 +142,8 @@ class ODataEndpoint:
             if options.traversals:
                 authorize(request, operation.needs, options.traversals)
             response = await operation.handler(self, request, resource, options)
+            if request.method not in _READS and response.status_code < 300:
+                self.notifier.changed()  # dispatch now what this write logged
             if request.method == "HEAD":
                 return Response(status_code=response.status_code, headers=dict(response.headers))
             return response
@@ -163,7 +179,10 @@ class ODataEndpoint:
         root = service_root(request)
         body = {
             "@odata.context": f"{root}/$metadata",
-            "value": [{"name": "external", "kind": "Singleton", "url": "external"}],
+            "value": [
+                {"name": "external", "kind": "Singleton", "url": "external"},
+                {"name": SUBSCRIPTIONS_PATH, "kind": "EntitySet", "url": SUBSCRIPTIONS_PATH},
+            ],
         }
         return responses.json_response(request, body)
 
@@ -546,6 +565,127 @@ class ODataEndpoint:
         if size.max_page_size is not None:
             headers["Preference-Applied"] = f"odata.maxpagesize={size.max_page_size}"
         return responses.json_response(request, body, headers=headers)
+
+    # -- subscriptions (change notifications) ----------------------------------------------
+
+    def _authorize_resource(self, request: Request, resource: str) -> None:
+        """403 unless the token may read what ``resource`` addresses, as a GET of it would."""
+        target = notifications.parse_resource(resource)
+        need = permissions.reading(target.collection.type)
+        authorize(request, (need,), target.options.traversals)
+
+    async def list_subscriptions(
+        self, request: Request, _: paths.Subscriptions, __: QueryOptions
+    ) -> Response:
+        """The tenant's subscriptions created by the calling application that it may read."""
+        principal = principal_of(request)
+        found = await run_in_threadpool(
+            notifications.listing, self.db, principal.tenant, principal.client
+        )
+        readable = []
+        for row in found:
+            try:
+                self._authorize_resource(request, row.resource)
+            except GraphError:
+                continue
+            readable.append(notifications.to_json(row))
+        context = f"{service_root(request)}/$metadata#{SUBSCRIPTIONS_PATH}"
+        return responses.json_response(request, {"@odata.context": context, "value": readable})
+
+    async def create_subscription(
+        self, request: Request, _: paths.Subscriptions, __: QueryOptions
+    ) -> Response:
+        """Check the body, the permission to read the resource and that the resource exists,
+        then validate each receiver (the handshake) and only then store the subscription."""
+        raw = await read_body(request, self.settings.max_body_bytes)
+        body = read_entity(MODEL, parse_json_object(raw), subscription, partial=False)
+        allow_private = self.settings.notification_allow_private
+        new = notifications.read_new(body.values, now_ticks(), allow_http=allow_private)
+        self._authorize_resource(request, new.values["resource"])
+        principal = principal_of(request)
+        await run_in_threadpool(notifications.check_target, self.db, principal.tenant, new.target)
+        receivers = [
+            (name, new.values[name])
+            for name in ("notificationUrl", "lifecycleNotificationUrl")
+            if new.values.get(name) is not None
+        ]
+        for name, url in receivers:
+            await notifying.check_receiver(url, name, allow_private=allow_private)
+        for name, url in receivers:
+            await notifying.handshake(self.notifier.client, url, name, allow_private=allow_private)
+        creator = notifications.Creator(
+            principal.client, round(principal.expires * TICKS_PER_SECOND)
+        )
+        created = await self.write(notifications.create, self.db, principal.tenant, new, creator)
+        root = service_root(request)
+        context = {"@odata.context": f"{root}/$metadata#{SUBSCRIPTIONS_PATH}/$entity"}
+        location = f"{root}/{SUBSCRIPTIONS_PATH}/{created['id']}"
+        return responses.json_response(
+            request, context | created, status=201, headers={"Location": location}
+        )
+
+    async def _owned(self, request: Request, resource: paths.Subscriptions) -> str:
+        """The key of the caller's subscription ``resource`` names (404 for any other), once
+        the permission to read its resource is checked."""
+        principal = principal_of(request)
+        key = resource.key
+        assert key is not None
+        text = await run_in_threadpool(
+            notifications.resource_of, self.db, principal.tenant, key, principal.client
+        )
+        self._authorize_resource(request, text)
+        return key
+
+    async def get_subscription(
+        self, request: Request, resource: paths.Subscriptions, _: QueryOptions
+    ) -> Response:
+        key = await self._owned(request, resource)
+        principal = principal_of(request)
+        found = await run_in_threadpool(
+            notifications.get, self.db, principal.tenant, key, principal.client
+        )
+        context = f"{service_root(request)}/$metadata#{SUBSCRIPTIONS_PATH}/$entity"
+        return responses.json_response(request, {"@odata.context": context} | found)
+
+    async def patch_subscription(
+        self, request: Request, resource: paths.Subscriptions, _: QueryOptions
+    ) -> Response:
+        """Renew: a new ``expirationDateTime``."""
+        key = await self._owned(request, resource)
+        raw = await read_body(request, self.settings.max_body_bytes)
+        body = read_entity(MODEL, parse_json_object(raw), subscription, partial=True)
+        principal = principal_of(request)
+        renewed = await self.write(
+            notifications.renew,
+            self.db,
+            principal.tenant,
+            key,
+            principal.client,
+            body.values,
+            now_ticks(),
+        )
+        context = f"{service_root(request)}/$metadata#{SUBSCRIPTIONS_PATH}/$entity"
+        return responses.json_response(request, {"@odata.context": context} | renewed)
+
+    async def delete_subscription(
+        self, request: Request, resource: paths.Subscriptions, _: QueryOptions
+    ) -> Response:
+        key = await self._owned(request, resource)
+        principal = principal_of(request)
+        await self.write(notifications.remove, self.db, principal.tenant, key, principal.client)
+        return responses.empty_response(request)
+
+    async def reauthorize_subscription(
+        self, request: Request, resource: paths.Subscriptions, _: QueryOptions
+    ) -> Response:
+        """``reauthorize``: the request's (fresh) token keeps the subscription alive."""
+        key = await self._owned(request, resource)
+        principal = principal_of(request)
+        creator = notifications.Creator(
+            principal.client, round(principal.expires * TICKS_PER_SECOND)
+        )
+        await self.write(notifications.reauthorize, self.db, principal.tenant, key, creator)
+        return responses.empty_response(request)
 
     async def get_errors_and_warnings_file(
         self, request: Request, call: paths.FunctionCall, _: QueryOptions

@@ -30,6 +30,13 @@ def _area(entity_type: EntityType) -> Area | None:
     return None
 
 
+def reading(entity_type: EntityType) -> Need:
+    """What reading entities of ``entity_type`` needs (a subscription to them too)."""
+    area = _area(entity_type)
+    assert area is not None  # subscriptions follow runs and processes only
+    return Need(area, write=False)
+
+
 def following(traversal: Traversal) -> Need | None:
     """What reading through ``traversal`` needs (None: nothing beyond the path's needs).
 

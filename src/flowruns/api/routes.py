@@ -24,6 +24,8 @@ from flowruns.edm.openapi import (
     RUN_CREATE,
     RUN_CREATE_UNDER_PROCESS,
     RUN_UPDATE,
+    SUBSCRIPTION_CREATE,
+    SUBSCRIPTION_UPDATE,
     Success,
 )
 from flowruns.odata.path import LINEAGE_PATH
@@ -88,8 +90,47 @@ def _link(template: str, summary: str, need: Need) -> Route[ODataEndpoint]:
     return Route(template, get=Operation(ODataEndpoint.get_link, summary, Success.LINK, (need,)))
 
 
+# Subscriptions declare no permission of their own: each operation needs to be allowed to read
+# the subscription's resource, checked by its handler from the resource, as a GET of it would be.
+SUBSCRIPTION_ROUTES = (
+    Route(
+        "/subscriptions",
+        get=Operation(
+            ODataEndpoint.list_subscriptions,
+            "List the calling application's subscriptions",
+            Success.PAGE,
+        ),
+        post=Operation(
+            ODataEndpoint.create_subscription,
+            "Create a subscription (after the validation handshake with its receivers)",
+            Success.CREATED,
+            body=SUBSCRIPTION_CREATE,
+        ),
+    ),
+    Route(
+        "/subscriptions/{id}",
+        get=Operation(ODataEndpoint.get_subscription, "Get a subscription", Success.ENTITY),
+        patch=Operation(
+            ODataEndpoint.patch_subscription,
+            "Renew a subscription (a new expirationDateTime)",
+            Success.UPDATED,
+            body=SUBSCRIPTION_UPDATE,
+        ),
+        delete=Operation(ODataEndpoint.delete_subscription, "Delete a subscription", Success.DONE),
+    ),
+    Route(
+        "/subscriptions/{id}/reauthorize",
+        post=Operation(
+            ODataEndpoint.reauthorize_subscription,
+            "Reauthorize a subscription with the request's token",
+            Success.DONE,
+        ),
+    ),
+)
+
 ROUTES = RouteTable[ODataEndpoint](
     [
+        *SUBSCRIPTION_ROUTES,
         # -- documents and the hub -----------------------------------------------------------
         Route(
             "",

@@ -177,6 +177,8 @@ def _tag(resource: paths.Resource) -> str:
             return _tag(collection)
         case paths.Lineage():
             return "openlineage"
+        case paths.Subscriptions():
+            return "subscriptions"
         case _:
             return "service"
 

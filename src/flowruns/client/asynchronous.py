@@ -24,7 +24,7 @@ from flowruns.client.batching import BatchItem, BatchRequests
 from flowruns.client.calls import Call, DeltaPage, FilterArg, OrderArg, Page, Removed, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
-from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus
+from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus, Subscription
 from flowruns.client.retrying import RetryPolicy, delay_after_error, delay_after_no_answer
 
 T = TypeVar("T")
@@ -60,6 +60,7 @@ class AsyncClient:
         )
         self.runs = AsyncRuns(self)
         self.processes = AsyncProcesses(self)
+        self.subscriptions = AsyncSubscriptions(self)
 
     @property
     def url(self) -> str:
@@ -553,3 +554,56 @@ class AsyncProcesses:
         (``outgoingFlowRun`` for outgoing flows)."""
         call = calls.create_run_under(process_id, display_name, idempotency_key, start, statistics)
         return await self._client.send(call)
+
+
+class AsyncSubscriptions:
+    """``client.subscriptions``: Graph change notifications (docs/notifications.md)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list(self) -> list[Subscription]:
+        """The subscriptions this application created in the token's tenant."""
+        page = await self._client.send(calls.list_subscriptions())
+        return page.items
+
+    async def get(self, subscription_id: str) -> Subscription:
+        return await self._client.send(
+            calls.get(calls.subscription_path(subscription_id), Subscription, None, None)
+        )
+
+    async def create(
+        self,
+        resource: str,
+        notification_url: str,
+        expiration: datetime,
+        *,
+        change_type: str = "created,updated,deleted",
+        client_state: str | None = None,
+        lifecycle_notification_url: str | None = None,
+    ) -> Subscription:
+        """Subscribe ``notification_url`` to changes of ``resource``
+        (``external/industryData/runs?$filter=status eq 'failed'``) until ``expiration``. The
+        server validates the receiver first (:class:`flowruns.client.webhooks.Receiver` answers
+        that handshake)."""
+        return await self._client.send(
+            calls.create_subscription(
+                resource,
+                notification_url,
+                change_type,
+                expiration,
+                client_state,
+                lifecycle_notification_url,
+            )
+        )
+
+    async def renew(self, subscription_id: str, expiration: datetime) -> Subscription:
+        """Move the subscription's expiration to ``expiration``."""
+        return await self._client.send(calls.renew_subscription(subscription_id, expiration))
+
+    async def reauthorize(self, subscription_id: str) -> None:
+        """Keep the subscription alive with this client's (fresh) token."""
+        await self._client.send(calls.reauthorize_subscription(subscription_id))
+
+    async def delete(self, subscription_id: str) -> None:
+        await self._client.send(calls.delete(calls.subscription_path(subscription_id), None))

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import httpx
 
-from flowruns.client.codec import decode_entity, wire_changes
+from flowruns.client.codec import decode_entity, format_datetime, wire_changes
 from flowruns.client.filters import Filter, OrderKey, Path
-from flowruns.client.models import ENTITY_TYPES, Entity, Process, Run
+from flowruns.client.models import ENTITY_TYPES, Entity, Process, Run, Subscription
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Entity)
@@ -393,3 +393,48 @@ def create_run_under(
 
 def link_process(service_root: str, run_id: str, process_id: str) -> Call[None]:
     return put_ref(f"{run_path(run_id)}/process", f"{service_root}/{process_path(process_id)}")
+
+
+# -- subscriptions (change notifications) ----------------------------------------------------------
+
+SUBSCRIPTIONS = "subscriptions"
+
+
+def subscription_path(subscription_id: str) -> str:
+    return f"{SUBSCRIPTIONS}/{key(subscription_id)}"
+
+
+def list_subscriptions() -> Call[Page[Subscription]]:
+    return Call("GET", SUBSCRIPTIONS, page_decoder(Subscription))
+
+
+def create_subscription(
+    resource: str,
+    notification_url: str,
+    change_type: str,
+    expiration: datetime,
+    client_state: str | None,
+    lifecycle_notification_url: str | None,
+) -> Call[Subscription]:
+    """A POST without an Idempotency-Key: Graph's subscriptions take none, so a creation whose
+    answer was lost is not sent again (it could create a second subscription)."""
+    body: dict[str, Any] = {
+        "changeType": change_type,
+        "notificationUrl": notification_url,
+        "resource": resource,
+        "expirationDateTime": format_datetime(expiration),
+    }
+    if client_state is not None:
+        body["clientState"] = client_state
+    if lifecycle_notification_url is not None:
+        body["lifecycleNotificationUrl"] = lifecycle_notification_url
+    return Call("POST", SUBSCRIPTIONS, entity_decoder(Subscription), body=body)
+
+
+def renew_subscription(subscription_id: str, expiration: datetime) -> Call[Subscription]:
+    body = {"expirationDateTime": format_datetime(expiration)}
+    return update(subscription_path(subscription_id), Subscription, body, None)
+
+
+def reauthorize_subscription(subscription_id: str) -> Call[None]:
+    return Call("POST", f"{subscription_path(subscription_id)}/reauthorize", _nothing)

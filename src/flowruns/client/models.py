@@ -273,6 +273,53 @@ class IndustryDataHub(MutableEntity):
     )
 
 
+@dataclass(kw_only=True)
+class Subscription(Entity):
+    """A webhook subscription to changes of a collection (change notifications)."""
+
+    odata_type: ClassVar[str] = "#microsoft.graph.subscription"
+    abstract: ClassVar[bool] = False
+    application_id: str | None = field(
+        default=None, metadata={"json": "applicationId", "kind": "value"}
+    )
+    change_type: str | None = field(default=None, metadata={"json": "changeType", "kind": "value"})
+    client_state: str | None = field(
+        default=None, metadata={"json": "clientState", "kind": "value"}
+    )
+    creator_id: str | None = field(default=None, metadata={"json": "creatorId", "kind": "value"})
+    encryption_certificate: str | None = field(
+        default=None, metadata={"json": "encryptionCertificate", "kind": "value"}
+    )
+    encryption_certificate_id: str | None = field(
+        default=None, metadata={"json": "encryptionCertificateId", "kind": "value"}
+    )
+    expiration_date_time: datetime | None = field(
+        default=None, metadata={"json": "expirationDateTime", "kind": "datetime"}
+    )
+    include_resource_data: bool | None = field(
+        default=None, metadata={"json": "includeResourceData", "kind": "value"}
+    )
+    latest_supported_tls_version: str | None = field(
+        default=None, metadata={"json": "latestSupportedTlsVersion", "kind": "value"}
+    )
+    lifecycle_notification_url: str | None = field(
+        default=None, metadata={"json": "lifecycleNotificationUrl", "kind": "value"}
+    )
+    notification_content_type: str | None = field(
+        default=None, metadata={"json": "notificationContentType", "kind": "value"}
+    )
+    notification_query_options: str | None = field(
+        default=None, metadata={"json": "notificationQueryOptions", "kind": "value"}
+    )
+    notification_url: str | None = field(
+        default=None, metadata={"json": "notificationUrl", "kind": "value"}
+    )
+    notification_url_app_id: str | None = field(
+        default=None, metadata={"json": "notificationUrlAppId", "kind": "value"}
+    )
+    resource: str | None = field(default=None, metadata={"json": "resource", "kind": "value"})
+
+
 # Every entity type by qualified name, for decoding by ``@odata.type``.
 ENTITY_TYPES: dict[str, type[Entity]] = {
     Entity.odata_type[1:]: Entity,
@@ -288,6 +335,7 @@ ENTITY_TYPES: dict[str, type[Entity]] = {
     InsightsOutgoingFlow.odata_type[1:]: InsightsOutgoingFlow,
     OpenLineageJob.odata_type[1:]: OpenLineageJob,
     IndustryDataHub.odata_type[1:]: IndustryDataHub,
+    Subscription.odata_type[1:]: Subscription,
 }
 # Types a field's ``kind`` names, by class name.
 TYPES: dict[str, type[Any]] = {
@@ -310,4 +358,5 @@ TYPES: dict[str, type[Any]] = {
     "InsightsOutgoingFlow": InsightsOutgoingFlow,
     "OpenLineageJob": OpenLineageJob,
     "IndustryDataHub": IndustryDataHub,
+    "Subscription": Subscription,
 }

@@ -21,7 +21,7 @@ from flowruns.client.batching import BatchItem, BatchRequests
 from flowruns.client.calls import Call, DeltaPage, FilterArg, OrderArg, Page, Removed, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
-from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus
+from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus, Subscription
 from flowruns.client.recorder import RunRecorder, recorded
 from flowruns.client.retrying import RetryPolicy, delay_after_error, delay_after_no_answer
 
@@ -58,6 +58,7 @@ class Client:
         )
         self.runs = Runs(self)
         self.processes = Processes(self)
+        self.subscriptions = AsyncSubscriptions(self)
 
     @property
     def url(self) -> str:
@@ -545,3 +546,56 @@ class Processes:
         (``outgoingFlowRun`` for outgoing flows)."""
         call = calls.create_run_under(process_id, display_name, idempotency_key, start, statistics)
         return self._client.send(call)
+
+
+class AsyncSubscriptions:
+    """``client.subscriptions``: Graph change notifications (docs/notifications.md)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def list(self) -> list[Subscription]:
+        """The subscriptions this application created in the token's tenant."""
+        page = self._client.send(calls.list_subscriptions())
+        return page.items
+
+    def get(self, subscription_id: str) -> Subscription:
+        return self._client.send(
+            calls.get(calls.subscription_path(subscription_id), Subscription, None, None)
+        )
+
+    def create(
+        self,
+        resource: str,
+        notification_url: str,
+        expiration: datetime,
+        *,
+        change_type: str = "created,updated,deleted",
+        client_state: str | None = None,
+        lifecycle_notification_url: str | None = None,
+    ) -> Subscription:
+        """Subscribe ``notification_url`` to changes of ``resource``
+        (``external/industryData/runs?$filter=status eq 'failed'``) until ``expiration``. The
+        server validates the receiver first (:class:`flowruns.client.webhooks.Receiver` answers
+        that handshake)."""
+        return self._client.send(
+            calls.create_subscription(
+                resource,
+                notification_url,
+                change_type,
+                expiration,
+                client_state,
+                lifecycle_notification_url,
+            )
+        )
+
+    def renew(self, subscription_id: str, expiration: datetime) -> Subscription:
+        """Move the subscription's expiration to ``expiration``."""
+        return self._client.send(calls.renew_subscription(subscription_id, expiration))
+
+    def reauthorize(self, subscription_id: str) -> None:
+        """Keep the subscription alive with this client's (fresh) token."""
+        self._client.send(calls.reauthorize_subscription(subscription_id))
+
+    def delete(self, subscription_id: str) -> None:
+        self._client.send(calls.delete(calls.subscription_path(subscription_id), None))

@@ -371,10 +371,17 @@ def _bindings(model: Model, singleton: str, singleton_type: EntityType) -> list[
     return bindings
 
 
-def _container(schema: ET.Element, model: Model, singleton: tuple[str, str]) -> None:
+def _container(
+    schema: ET.Element,
+    model: Model,
+    singleton: tuple[str, str],
+    entity_sets: tuple[tuple[str, str], ...],
+) -> None:
     name, type_name = singleton
     singleton_type = model.entity_types[type_name]
     container = ET.SubElement(schema, "EntityContainer", {"Name": CONTAINER_NAME})
+    for set_name, set_type in entity_sets:
+        ET.SubElement(container, "EntitySet", {"Name": set_name, "EntityType": set_type})
     element = ET.SubElement(container, "Singleton", {"Name": name, "Type": type_name})
     for path, target in _bindings(model, name, singleton_type):
         ET.SubElement(element, "NavigationPropertyBinding", {"Path": path, "Target": target})
@@ -404,8 +411,11 @@ def _container(schema: ET.Element, model: Model, singleton: tuple[str, str]) -> 
     _annotate(container, f"{CAPABILITIES}.KeyAsSegmentSupported", True)
 
 
-def write_csdl(model: Model, singleton: tuple[str, str]) -> bytes:
-    """CSDL XML for ``model`` with one singleton (name, type) in the entity container."""
+def write_csdl(
+    model: Model, singleton: tuple[str, str], entity_sets: tuple[tuple[str, str], ...] = ()
+) -> bytes:
+    """CSDL XML for ``model`` with one singleton (name, type) and ``entity_sets`` (name, type)
+    at the root of the entity container."""
     ET.register_namespace("edmx", EDMX_NS)
     root = ET.Element(f"{{{EDMX_NS}}}Edmx", {"Version": "4.0"})
     for namespace, (alias, uri) in VOCABULARIES.items():
@@ -435,6 +445,6 @@ def write_csdl(model: Model, singleton: tuple[str, str]) -> bytes:
                 if nav.collection:
                     _collection_capabilities(schema, model, entity, nav)
         if namespace == CONTAINER_NAMESPACE:
-            _container(schema, model, singleton)
+            _container(schema, model, singleton, entity_sets)
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document

@@ -325,6 +325,36 @@ industry_data_hub = EntityType(
     ),
 )
 
+# Graph's change notifications: a subscription at the service root (``/subscriptions``), with
+# exactly the members of Graph's microsoft.graph.subscription. flowruns keeps them in its own
+# table and answers them with its own handlers (docs/notifications.md).
+subscription = EntityType(
+    GRAPH,
+    "subscription",
+    base_name="microsoft.graph.entity",
+    description="A webhook subscription to changes of a collection (change notifications).",
+    own_properties=(
+        Property("applicationId", Primitive.STRING, read_only=True),
+        Property("changeType", Primitive.STRING, nullable=False, required=True, max_length=64),
+        Property("clientState", Primitive.STRING, max_length=128),
+        Property("creatorId", Primitive.STRING, read_only=True),
+        Property("encryptionCertificate", Primitive.STRING),
+        Property("encryptionCertificateId", Primitive.STRING),
+        Property("expirationDateTime", Primitive.DATE_TIME_OFFSET, nullable=False, required=True),
+        Property("includeResourceData", Primitive.BOOLEAN),
+        Property("latestSupportedTlsVersion", Primitive.STRING, max_length=16),
+        Property("lifecycleNotificationUrl", Primitive.STRING, max_length=2048),
+        Property("notificationContentType", Primitive.STRING, max_length=64),
+        Property("notificationQueryOptions", Primitive.STRING),
+        Property(
+            "notificationUrl", Primitive.STRING, nullable=False, required=True, max_length=2048
+        ),
+        Property("notificationUrlAppId", Primitive.STRING),
+        Property("resource", Primitive.STRING, nullable=False, required=True, max_length=2048),
+    ),
+)
+SUBSCRIPTIONS_PATH = "subscriptions"
+
 MODEL = Model(
     enums=[run_status, readiness_status, data_share_sharing_state],
     complex_types=[
@@ -348,6 +378,7 @@ MODEL = Model(
         insights_outgoing_flow,
         open_lineage_job,
         industry_data_hub,
+        subscription,
     ],
     terms=[OPEN_LINEAGE],
 )

@@ -17,7 +17,7 @@ from typing import Any
 
 from flowruns.edm.capabilities import BATCH_METHODS, MAX_BATCH_REQUESTS, QueryKind, QueryOption
 from flowruns.edm.examples import EXAMPLES
-from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS
+from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS, subscription
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 
 JSON = "application/json"
@@ -246,6 +246,8 @@ LINEAGE_EVENT = {
         }
     ],
 }
+SUBSCRIPTION_CREATE = _ref("subscriptionCreate")
+SUBSCRIPTION_UPDATE = _ref("subscriptionUpdate")
 REFERENCE = {
     "type": "object",
     "properties": {"@odata.id": {"type": "string"}},
@@ -347,6 +349,13 @@ def _schemas() -> dict[str, Any]:
         "required": ["@odata.type", *process_create["required"]],
     }
     schemas["processUpdate"] = _writable(PROCESSES.type, create=False)
+    schemas["subscriptionCreate"] = _writable(subscription, create=True)
+    schemas["subscriptionUpdate"] = {
+        "type": "object",
+        "properties": {"expirationDateTime": {"type": "string", "format": "date-time"}},
+        "required": ["expirationDateTime"],
+        "additionalProperties": False,
+    }
     detail = {"type": "object", "additionalProperties": {"type": "string"}}
     schemas["GraphError"] = {
         "type": "object",

@@ -21,8 +21,10 @@ from flowruns.edm.industrydata import (
     MODEL,
     PROCESSES,
     RUNS,
+    SUBSCRIPTIONS_PATH,
     external,
     industry_data_hub,
+    subscription,
 )
 from flowruns.edm.model import (
     EntitySetBinding,
@@ -173,8 +175,24 @@ class CollectionCall:
         return self.collection.type
 
 
+@dataclass(frozen=True)
+class Subscriptions:
+    """``subscriptions`` at the service root; with ``key``, one subscription; with
+    ``reauthorize`` as well, its ``reauthorize`` action."""
+
+    key: str | None = None
+    reauthorize: bool = False
+
+    @property
+    def type(self) -> EntityType:
+        return subscription
+
+
+REAUTHORIZE = "reauthorize"
+
 Resource = (
     ServiceDocument
+    | Subscriptions
     | Metadata
     | Batch
     | Lineage
@@ -193,6 +211,8 @@ def addressed_type(resource: Resource) -> EntityType | None:
     service document, ``$metadata`` and a function's result)."""
     match resource:
         case Hub() | CollectionRef() | EntityRef() | Count() | Ref() | CollectionCall():
+            return resource.type
+        case Subscriptions():
             return resource.type
         case _:
             return None
@@ -224,6 +244,8 @@ def resolve(path: str) -> Resource:
         return Batch()
     if [segment.lower() for segment in segments] == _LINEAGE_SEGMENTS:
         return Lineage()
+    if _split_key(segments[0])[0].lower() == SUBSCRIPTIONS_PATH:
+        return _resolve_subscriptions(segments)
     if len(segments) == 1 and segments[0].lower() == _HUB[0].lower():
         return Hub(external, _HUB[0])
     for i, expected in enumerate(_HUB_LOWER):
@@ -234,6 +256,21 @@ def resolve(path: str) -> Resource:
     if not rest:
         return Hub()
     return _resolve_below_hub(rest)
+
+
+def _resolve_subscriptions(segments: list[str]) -> Subscriptions:
+    """``subscriptions``, ``subscriptions/{id}`` (or ``('{id}')``) and
+    ``subscriptions/{id}/reauthorize`` (also namespace-qualified)."""
+    _, key = _split_key(segments[0])
+    rest = segments[1:]
+    if key is None and rest:
+        key, rest = rest[0], rest[1:]
+    if not rest:
+        return Subscriptions(key)
+    action = rest[0].removesuffix("()")
+    if len(rest) > 1 or action.rsplit(".", 1)[-1].lower() != REAUTHORIZE:
+        raise _no_segment(rest[-1])
+    return Subscriptions(key, reauthorize=True)
 
 
 def graph_only_paths() -> list[tuple[str, GraphOnly]]:
@@ -441,6 +478,11 @@ def template(resource: Resource, key: KeyName = any_key) -> str:
             return ""
         case Metadata():
             return "/$metadata"
+        case Subscriptions(key=subscription_key, reauthorize=reauthorize):
+            if subscription_key is None:
+                return f"/{SUBSCRIPTIONS_PATH}"
+            entity = f"/{SUBSCRIPTIONS_PATH}/{key(subscription)}"
+            return f"{entity}/{REAUTHORIZE}" if reauthorize else entity
         case Batch():
             return "/$batch"
         case Lineage():

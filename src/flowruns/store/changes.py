@@ -68,36 +68,40 @@ Key = tuple[int, int]
 ENTITY_SETS = (RUNS.table, PROCESSES.table)
 PRUNE_BATCH = 5000
 
-_COLUMNS = "tenant_id, entity_set, txn, position, entity_id, type, changed"
+_COLUMNS = "tenant_id, entity_set, txn, position, entity_id, type, changed, kind"
+# A change's kind, as ``changes.kind`` stores it: what change notifications call it.
+CREATED, UPDATED, DELETED = 0, 1, 2
+KINDS = ("created", "updated", "deleted")
 _SQLITE_TICKS = "CAST((julianday('now') - 2440587.5) * 864000000000 AS INTEGER)"
 _PG_TICKS = "(extract(epoch from clock_timestamp()) * 10000000)::bigint"
 _PG_TXN = "pg_current_xact_id()::text::bigint"
 _PG_POSITION = "nextval('change_positions')"
 
 
-def _sqlite_record(table: str, row: str, id_column: str, type_expr: str) -> str:
+def _sqlite_record(table: str, row: str, id_column: str, type_expr: str, kind: int) -> str:
     """A trigger body that takes the next position and records ``row``'s entity."""
     return (
         "UPDATE change_log SET position = position + 1; "
         f"INSERT INTO changes ({_COLUMNS}) SELECT {row}.tenant_id, '{table}', 0, position, "
-        f"{row}.{id_column}, {type_expr}, {_SQLITE_TICKS} FROM change_log;"
+        f"{row}.{id_column}, {type_expr}, {_SQLITE_TICKS}, {kind} FROM change_log;"
     )
 
 
 def _sqlite_statements() -> list[str]:
     statements = []
     for table in ENTITY_SETS:
-        new = _sqlite_record(table, "NEW", "id", "NEW.type")
-        old = _sqlite_record(table, "OLD", "id", "OLD.type")
+        new = _sqlite_record(table, "NEW", "id", "NEW.type", CREATED)
+        changed = _sqlite_record(table, "NEW", "id", "NEW.type", UPDATED)
+        old = _sqlite_record(table, "OLD", "id", "OLD.type", DELETED)
         statements += [
             f"CREATE TRIGGER changes_{table}_insert AFTER INSERT ON {table} BEGIN {new} END",
             f"CREATE TRIGGER changes_{table}_update AFTER UPDATE OF etag ON {table} "
-            f"WHEN OLD.etag IS NOT NEW.etag BEGIN {new} END",
+            f"WHEN OLD.etag IS NOT NEW.etag BEGIN {changed} END",
             f"CREATE TRIGGER changes_{table}_delete AFTER DELETE ON {table} BEGIN {old} END",
         ]
     group = f"'{RUN_GROUPS.type.name}'"
-    added = _sqlite_record(RUNS.table, "NEW", "group_id", group)
-    removed = _sqlite_record(RUNS.table, "OLD", "group_id", group)
+    added = _sqlite_record(RUNS.table, "NEW", "group_id", group, UPDATED)
+    removed = _sqlite_record(RUNS.table, "OLD", "group_id", group, UPDATED)
     statements += [
         f"CREATE TRIGGER changes_members_insert AFTER INSERT ON run_group_members "
         f"BEGIN {added} END",
@@ -111,7 +115,7 @@ _PG_FUNCTIONS = f"""
 CREATE FUNCTION changes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO changes ({_COLUMNS})
-  SELECT tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, id, type, {_PG_TICKS}
+  SELECT tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, id, type, {_PG_TICKS}, {CREATED}
   FROM new_rows;
   RETURN NULL;
 END $$;
@@ -119,10 +123,12 @@ CREATE FUNCTION changes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
     INSERT INTO changes ({_COLUMNS}) VALUES
-      (OLD.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, OLD.id, OLD.type, {_PG_TICKS});
+      (OLD.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, OLD.id, OLD.type, {_PG_TICKS},
+       {DELETED});
   ELSE
     INSERT INTO changes ({_COLUMNS}) VALUES
-      (NEW.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, NEW.id, NEW.type, {_PG_TICKS});
+      (NEW.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, NEW.id, NEW.type, {_PG_TICKS},
+       {UPDATED});
   END IF;
   RETURN NULL;
 END $$;
@@ -130,7 +136,7 @@ CREATE FUNCTION changes_members() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO changes ({_COLUMNS})
   SELECT tenant_id, '{RUNS.table}', {_PG_TXN}, {_PG_POSITION}, group_id,
-         '{RUN_GROUPS.type.name}', {_PG_TICKS}
+         '{RUN_GROUPS.type.name}', {_PG_TICKS}, {UPDATED}
   FROM (SELECT DISTINCT tenant_id, group_id FROM member_rows) AS m;
   RETURN NULL;
 END $$
@@ -177,9 +183,27 @@ _INSTALL = {"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements
 def install(connection: Connection) -> None:
     """Create the triggers (and on PostgreSQL the sequence) that keep the change log, and the
     log's one row with a new epoch (the tables exist already)."""
+    install_triggers(connection)
+    connection.execute(insert(change_log).values(epoch=secrets.token_hex(16), position=0))
+
+
+def install_triggers(connection: Connection) -> None:
+    """Create the triggers (and on PostgreSQL the sequence and functions) of the log."""
     for statement in _INSTALL[dialect_of(connection).name]:
         connection.execute(text(statement))
-    connection.execute(insert(change_log).values(epoch=secrets.token_hex(16), position=0))
+
+
+def reinstall_triggers(connection: Connection) -> None:
+    """Replace the triggers of an existing log by those of this release (which record each
+    change's kind): on PostgreSQL their functions, on SQLite the triggers themselves."""
+    if dialect_of(connection).name == "postgresql":
+        replaced = _PG_FUNCTIONS.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+        connection.execute(text(replaced))
+        return
+    for trigger in TRIGGERS:
+        connection.exec_driver_sql(f"DROP TRIGGER {trigger}")
+    for statement in _sqlite_statements():
+        connection.execute(text(statement))
 
 
 _UNINSTALL = {

@@ -231,6 +231,8 @@ changes = Table(
     Column("entity_id", GUID, nullable=False),
     Column("type", _string(64), nullable=False),
     Column("changed", BigInteger, nullable=False),  # ticks, for retention
+    # What happened: created (0), updated (1) or deleted (2), for change notifications.
+    Column("kind", SmallInteger, nullable=False, server_default="1"),
     PrimaryKeyConstraint("tenant_id", "entity_set", "txn", "position"),
     sqlite_with_rowid=False,  # stored in its key's order: one b-tree fewer to write per change
 )
@@ -305,6 +307,56 @@ lineage_runs = Table(
     Column("applied", JSON_TYPE),
     PrimaryKeyConstraint("tenant_id", "run_id"),
 )
+
+
+# Change notifications (service/notifications.py, docs/notifications.md). A subscription names
+# the collection it follows (``entity_set``: the table, for reading the change log) and how far
+# the dispatcher has read that log for it (``cursor_txn``, ``cursor_position``).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("id", GUID, nullable=False),
+    Column("resource", _string(), nullable=False),
+    Column("entity_set", _string(16), nullable=False),
+    Column("change_type", _string(64), nullable=False),
+    Column("notification_url", _string(), nullable=False),
+    Column("lifecycle_notification_url", _string()),
+    Column("client_state", _string(128)),
+    Column("expiration_date_time", BigInteger, nullable=False),
+    Column("application_id", _string(256), nullable=False),
+    Column("creator_id", _string(256), nullable=False),
+    Column("latest_supported_tls_version", _string(16)),
+    Column("notification_content_type", _string(64)),
+    # When the token that created (or last reauthorized) it expires, in ticks; whether the
+    # reauthorizationRequired lifecycle notification for that token was written.
+    Column("token_expires", BigInteger, nullable=False),
+    Column("reauthorization_sent", SmallInteger, nullable=False),
+    Column("cursor_txn", BigInteger, nullable=False),
+    Column("cursor_position", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+)
+
+# The delivery queue: the notifications a dispatch owes one receiver (``url``), up to a
+# thousand to a row (one POST), written in the transaction that moves the subscriptions'
+# cursors. Claimed across tenants by ``due`` (the one index that does not lead with the
+# tenant: every server process asks "what is due now?", whatever the tenant); a claim moves
+# ``due`` past the claim's lease, so the rows of a process that died are claimed again once
+# it runs out.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("tenant_id", TENANT, nullable=False),
+    Column("id", GUID, nullable=False),
+    Column("url", _string(), nullable=False),
+    Column("items", JSON_TYPE, nullable=False),
+    Column("lifecycle", SmallInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("due", BigInteger, nullable=False),
+    Column("attempts", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+)
+Index("ix_notifications_due", notifications.c.due)
 
 
 def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:

@@ -2,7 +2,7 @@
 (``lineage_runs``), and the job of an ``openLineageJob`` process, unique per tenant.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 
 The columns are added with a plain ``ALTER TABLE … ADD COLUMN`` on both engines (never SQLite's
 table copy, which would drop the change log's triggers on ``processes``).
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -75,6 +75,7 @@ def downgrade() -> None:
     op.drop_index("ix_lineage_events_run", table_name="lineage_events")
     op.drop_table("lineage_events")
     op.drop_index("ux_processes_job", table_name="processes")
-    with op.batch_alter_table("processes") as batch:
-        batch.drop_column("job_name")
-        batch.drop_column("job_namespace")
+    # Plain DROP COLUMN on both engines (SQLite 3.35 and later): a table copy would drop the
+    # change log's triggers on processes.
+    op.drop_column("processes", "job_name")
+    op.drop_column("processes", "job_namespace")

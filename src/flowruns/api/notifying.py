@@ -1,0 +1,314 @@
+"""Sending change notifications: the validation handshake, and delivery in the background.
+
+**Receivers are checked where they are reached.** A notification URL's host is resolved once
+per request; every address it resolves to must be public (not loopback, private, link-local —
+which holds the 169.254.169.254 metadata service —, multicast, reserved, unspecified, shared or
+otherwise non-global, IPv4-mapped IPv6 addresses judged as their IPv4 address), and the
+connection is made to exactly that address, with the URL's name kept for the ``Host`` header and
+TLS (SNI and certificate). A name that resolves to a public address when the subscription is
+created and to a private one later is refused at delivery (no DNS rebinding). Redirects are not
+followed. ``FLOWRUNS_NOTIFICATION_ALLOW_PRIVATE=1`` lets loopback and private addresses (and
+``http://``) through, for tests and local use; link-local, multicast, reserved and unspecified
+addresses are refused even then.
+
+**Delivery never blocks requests.** :class:`Notifier` runs in the background of each server
+process: a dispatcher that turns the change log into queued notifications (woken at once by
+this process's own writes, and every poll interval for other processes'), a lifecycle check,
+and a sender that claims due notifications and POSTs each receiver's in one request, one
+request in flight per receiver, each in its own task with the notification timeout: a slow or
+dead receiver holds only its own notifications.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import socket
+from collections import defaultdict
+from collections.abc import Sequence
+
+import anyio
+import httpx
+import orjson
+
+from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
+from flowruns.errors import InvalidRequest
+from flowruns.service import notifications
+from flowruns.service.notifications import Owed
+from flowruns.settings import Settings
+from flowruns.store.database import Database
+
+log = logging.getLogger("flowruns.notifications")
+
+HANDSHAKE_SECONDS = 10.0  # Graph's: the receiver echoes the validation token within 10 s
+CLAIM_LIMIT = 50  # queue rows claimed at once (up to a thousand notifications each)
+DISPATCH_GAP_SECONDS = (
+    0.05  # at most 20 dispatches a second: writes between are dispatched together
+)
+LIFECYCLE_SECONDS = 1.0
+ERROR_PAUSE_SECONDS = 1.0
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Refused(Exception):
+    """A receiver flowruns will not connect to."""
+
+
+def refusal(address: Address, *, allow_private: bool) -> str | None:
+    """Why ``address`` is not a receiver's (None: it may be one)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    for reason, refused in (
+        ("unspecified", address.is_unspecified),
+        ("link-local (cloud metadata services live there)", address.is_link_local),
+        ("multicast", address.is_multicast),
+    ):
+        if refused:
+            return reason
+    if address.is_loopback:
+        return None if allow_private else "loopback"
+    if address.is_reserved:
+        return "reserved"
+    if address.is_private:
+        return None if allow_private else "private"
+    if not address.is_global:
+        return None if allow_private else "not a public address"
+    return None
+
+
+async def check_receiver(url: str, target: str, *, allow_private: bool) -> None:
+    """400 naming ``target`` when ``url``'s host is refused as a receiver's."""
+    try:
+        await checked_address(httpx.URL(url), allow_private=allow_private)
+    except Refused as error:
+        raise InvalidRequest(f"{target} is refused: {error}.", target=target) from None
+
+
+async def checked_address(url: httpx.URL, *, allow_private: bool) -> Address:
+    """The one address to connect to for ``url``: its host resolved once, every address
+    checked; raises :class:`Refused`."""
+    host = url.host
+    try:
+        addresses: list[Address] = [ipaddress.ip_address(host)]
+    except ValueError:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            found = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as error:
+            raise Refused(f"{host} does not resolve: {error}") from None
+        addresses = [ipaddress.ip_address(info[4][0]) for info in found]
+    for address in addresses:
+        reason = refusal(address, allow_private=allow_private)
+        if reason is not None:
+            raise Refused(f"{host} resolves to {address}, a {reason} address")
+    return addresses[0]
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    allow_private: bool,
+    timeout: float,
+    content: bytes = b"",
+    content_type: str = "application/json; charset=utf-8",
+    params: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST to ``url`` at the address :func:`checked_address` found, the name kept for the
+    ``Host`` header and TLS; raises :class:`Refused` or an :class:`httpx.HTTPError`."""
+    target = httpx.URL(url)
+    if target.scheme not in (("https", "http") if allow_private else ("https",)):
+        raise Refused(f"{target.scheme}:// is not allowed")
+    address = await checked_address(target, allow_private=allow_private)
+    request = client.build_request(
+        "POST",
+        target.copy_with(host=str(address)),
+        params=params,
+        content=content,
+        headers={"Host": target.netloc.decode("ascii"), "Content-Type": content_type},
+        extensions={"sni_hostname": target.host},
+        timeout=timeout,
+    )
+    return await client.send(request)
+
+
+async def handshake(
+    client: httpx.AsyncClient, url: str, target: str, *, allow_private: bool
+) -> None:
+    """Graph's validation: POST ``url?validationToken=…``; the receiver must answer 200 with the
+    token as ``text/plain`` within 10 seconds. 400 naming what it did otherwise."""
+    token = secrets.token_urlsafe(24)
+    try:
+        response = await post(
+            client,
+            url,
+            allow_private=allow_private,
+            timeout=HANDSHAKE_SECONDS,
+            content_type="text/plain; charset=utf-8",
+            params={"validationToken": token},
+        )
+    except Refused as error:
+        raise InvalidRequest(f"{target} is refused: {error}.", target=target) from None
+    except httpx.TimeoutException:
+        raise InvalidRequest(
+            f"Subscription validation request failed: {target} did not answer within "
+            f"{HANDSHAKE_SECONDS:g} seconds.",
+            target=target,
+        ) from None
+    except httpx.HTTPError as error:
+        raise InvalidRequest(
+            f"Subscription validation request failed: {target} could not be reached ({error}).",
+            target=target,
+        ) from None
+    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = response.text
+    if response.status_code != 200:
+        problem = f"answered {response.status_code}"
+    elif body != token:
+        problem = f"answered 200 with {body[:80]!r} instead of the validation token"
+    elif media_type != "text/plain":
+        problem = f"answered the token as {media_type or 'no media type'}, not text/plain"
+    else:
+        return
+    raise InvalidRequest(
+        f"Subscription validation request failed: {target} {problem}. It must answer 200 with "
+        "the validationToken query parameter's value as text/plain within 10 seconds.",
+        target=target,
+    )
+
+
+class Notifier:
+    """The background work of change notifications in one server process."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        self.retries = notifications.Retries(
+            settings.notification_retry_seconds, settings.notification_retry_window_seconds
+        )
+        self._changed = anyio.Event()
+        self._queued = anyio.Event()
+        self._busy: set[str] = set()
+        # A claim lasts past the longest a delivery can take, with room to record it.
+        self._lease = settings.notification_timeout_seconds * 2 + 5
+
+    @property
+    def allow_private(self) -> bool:
+        return self.settings.notification_allow_private
+
+    def changed(self) -> None:
+        """This process wrote: look at the log now rather than at the next poll."""
+        self._changed.set()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def run(self) -> None:
+        """Dispatch, check lifecycles and deliver until cancelled."""
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._dispatch_forever, tasks)
+            tasks.start_soon(self._lifecycle_forever)
+            tasks.start_soon(self._deliver_forever, tasks)
+
+    async def _wait(self, event: anyio.Event) -> None:
+        with anyio.move_on_after(self.settings.notification_poll_seconds):
+            await event.wait()
+
+    def _start_sending(self, tasks: anyio.abc.TaskGroup, owed: Sequence[Owed]) -> None:
+        by_url: dict[str, list[Owed]] = defaultdict(list)
+        for row in owed:
+            by_url[row.url].append(row)
+        for url, rows in by_url.items():
+            self._busy.add(url)
+            tasks.start_soon(self._send, url, rows)
+
+    async def _dispatch_forever(self, tasks: anyio.abc.TaskGroup) -> None:
+        while True:
+            await self._wait(self._changed)
+            self._changed = anyio.Event()
+            started = anyio.current_time()
+            now = now_ticks()
+            lease_until = now + round(self._lease * TICKS_PER_SECOND)
+            try:
+                dispatched = await anyio.to_thread.run_sync(
+                    notifications.dispatch, self.db, now, lease_until, sorted(self._busy)
+                )
+            except Exception:
+                log.exception("Dispatching change notifications failed")
+                await anyio.sleep(ERROR_PAUSE_SECONDS)
+                continue
+            self._start_sending(tasks, dispatched.claimed)
+            self._queued.set()  # some may wait for a receiver that was busy
+            if dispatched.more:
+                self._changed.set()
+            # Writes that come while this one rests are dispatched together.
+            await anyio.sleep(max(0.0, DISPATCH_GAP_SECONDS - (anyio.current_time() - started)))
+
+    async def _lifecycle_forever(self) -> None:
+        while True:
+            await anyio.sleep(max(LIFECYCLE_SECONDS, self.settings.notification_poll_seconds))
+            try:
+                queued = await anyio.to_thread.run_sync(
+                    notifications.lifecycle, self.db, now_ticks()
+                )
+            except Exception:
+                log.exception("The subscription lifecycle check failed")
+                continue
+            if queued:
+                self._queued.set()
+
+    async def _deliver_forever(self, tasks: anyio.abc.TaskGroup) -> None:
+        """Claim what is due (retries, rows of other processes' expired leases, rows that
+        waited for a busy receiver) and send it."""
+        while True:
+            try:
+                owed = await anyio.to_thread.run_sync(
+                    notifications.claim,
+                    self.db,
+                    now_ticks(),
+                    self._lease,
+                    CLAIM_LIMIT,
+                    sorted(self._busy),
+                )
+            except Exception:
+                log.exception("Claiming notifications failed")
+                await anyio.sleep(ERROR_PAUSE_SECONDS)
+                owed = []
+            self._start_sending(tasks, owed)
+            if len(owed) < CLAIM_LIMIT:
+                await self._wait(self._queued)
+                self._queued = anyio.Event()
+
+    async def _send(self, url: str, owed: Sequence[Owed]) -> None:
+        try:
+            body = orjson.dumps({"value": [item for row in owed for item in row.items]})
+            problem = None
+            try:
+                response = await post(
+                    self.client,
+                    url,
+                    allow_private=self.allow_private,
+                    timeout=self.settings.notification_timeout_seconds,
+                    content=body,
+                )
+                if not 200 <= response.status_code < 300:
+                    problem = f"answered {response.status_code}"
+            except Refused as error:
+                problem = f"refused: {error}"
+            except httpx.HTTPError as error:
+                problem = f"{type(error).__name__}: {error}"
+            if problem is None:
+                await anyio.to_thread.run_sync(notifications.delivered, self.db, owed)
+            else:
+                log.info("Delivering %d notifications to %s failed: %s", len(owed), url, problem)
+                await anyio.to_thread.run_sync(
+                    notifications.failed, self.db, owed, now_ticks(), self.retries
+                )
+        except Exception:
+            log.exception("Recording a delivery to %s failed", url)
+        finally:
+            self._busy.discard(url)
+            self._queued.set()
