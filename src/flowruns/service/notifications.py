@@ -428,6 +428,13 @@ class Dispatched:
     more: bool
 
 
+def _subscribed(db: Database) -> bool:
+    """Whether any subscription exists: read first, so that a server nobody subscribes to
+    takes no write lock (on SQLite, the one writer) every time it looks."""
+    with db.reading() as transaction:
+        return rows.any_subscription(transaction)
+
+
 def dispatch(db: Database, now: int, lease_until: int, busy: Sequence[str]) -> Dispatched:
     """Read the log for every subscription no other process is dispatching for, and queue the
     notifications owed, in one transaction. Those for receivers not in ``busy`` are queued
@@ -435,6 +442,8 @@ def dispatch(db: Database, now: int, lease_until: int, busy: Sequence[str]) -> D
     its own); the others wait in the queue, due now."""
     outbox = _Outbox(now)
     more = False
+    if not _subscribed(db):
+        return Dispatched([], False)  # no write transaction while nobody subscribes
     with db.writing() as transaction:
         horizon = changes.horizon(transaction)  # first: before this transaction holds anything
         subscriptions = rows.locked_subscriptions(transaction)
@@ -533,6 +542,8 @@ def lifecycle(db: Database, now: int) -> int:
     notifications were queued."""
     outbox = _Outbox(now)
     lead = REAUTHORIZE_LEAD_SECONDS * TICKS_PER_SECOND
+    if not _subscribed(db):
+        return 0
     with db.writing() as transaction:
         for row in rows.locked_subscriptions(transaction):
             url = row.lifecycle_notification_url
@@ -602,6 +613,9 @@ def claim(
 ) -> list[Owed]:
     """Claim up to ``limit`` due notifications for receivers other than ``busy``."""
     lease = now + round(lease_seconds * TICKS_PER_SECOND)
+    with db.reading() as transaction:
+        if not rows.any_due(transaction, now):
+            return []  # no write transaction while nothing is owed
     with db.writing() as transaction:
         found = rows.claim(transaction, now, lease, limit, busy)
     return [_owed(row) for row in found]

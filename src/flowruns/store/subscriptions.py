@@ -80,6 +80,18 @@ def delete_subscription(connection: Connection, tenant: str, key: str) -> None:
     connection.execute(delete(subscriptions).where(s.tenant_id == tenant, s.id == key))
 
 
+def any_subscription(connection: Connection) -> bool:
+    """Whether any tenant has a subscription (a read, taking no lock)."""
+    first = select(subscriptions.c.tenant_id).limit(1)
+    return connection.execute(first).first() is not None
+
+
+def any_due(connection: Connection, now: int) -> bool:
+    """Whether a notification is due at ``now`` (a read of ``ix_notifications_due``)."""
+    first = select(notifications.c.due).where(notifications.c.due <= now).limit(1)
+    return connection.execute(first).first() is not None
+
+
 def locked_subscriptions(connection: Connection) -> list[Row[Any]]:
     """Every subscription no other transaction holds, locked until this one ends."""
     statement = select(subscriptions).order_by(
