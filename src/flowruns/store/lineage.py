@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Row, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flowruns.records import Record
@@ -64,6 +64,10 @@ def lock_run(connection: Connection, tenant: str, run_id: str) -> LineageRun:
     if is_writing(connection):
         statement = statement.with_for_update()
     row = connection.execute(statement).one()
+    return _lineage_run(row)
+
+
+def _lineage_run(row: Row[Any]) -> LineageRun:
     return LineageRun(
         run_id=row.run_id,
         job_namespace=row.job_namespace,
@@ -99,15 +103,7 @@ def read_run(connection: Connection, tenant: str, run_id: str) -> LineageRun | N
     ).first()
     if row is None:
         return None
-    return LineageRun(
-        run_id=row.run_id,
-        job_namespace=row.job_namespace,
-        job_name=row.job_name,
-        parent_run_id=row.parent_run_id,
-        events=row.events,
-        facets=row.facets,
-        applied=row.applied,
-    )
+    return _lineage_run(row)
 
 
 def add_event(
