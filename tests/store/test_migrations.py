@@ -121,6 +121,18 @@ def test_a_new_database_is_created_at_the_current_revision(empty_database_url: s
     assert _revision(empty_database_url) == migrations.head()
 
 
+def test_going_back_from_openlineage_keeps_the_change_log_triggers(
+    empty_database_url: str,
+) -> None:
+    engine = make_engine(empty_database_url)
+    migrations.upgrade(engine)
+    with engine.begin() as connection:
+        command.downgrade(migrations.config(connection), "0007")
+    with engine.connect() as connection:
+        assert _triggers(connection) == set(rollup.TRIGGERS) | set(changes.TRIGGERS)
+    engine.dispose()
+
+
 def test_db_upgrade_brings_a_first_release_database_to_current_with_its_rows(
     empty_database_url: str, tmp_path: Path
 ) -> None:

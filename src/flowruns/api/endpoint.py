@@ -162,7 +162,7 @@ class ODataEndpoint:
         PostgreSQL's driver waits on the network: its reads always go to a thread.
         """
         if self.db.is_sqlite:
-            shape = (request.scope["path"], request.url.query)
+            shape = (request.scope["path"], request.scope["query_string"])
             if shape not in self._long_reads:
                 try:
                     with bounded(self.db.engine):
