@@ -42,6 +42,13 @@ def _round(client: TestClient, url: str) -> tuple[list[dict[str, object]], str]:
         url = body["@odata.nextLink"]
 
 
+def _value_bytes(body: bytes) -> bytes:
+    """The ``value`` of a response body, as written."""
+    start = body.index(b'"value":[') + len(b'"value":')
+    assert body.endswith(b"]}")
+    return body[start:-1]
+
+
 def test_the_first_round_pages_with_next_links_and_ends_with_a_delta_link(
     client: TestClient,
 ) -> None:
@@ -79,6 +86,45 @@ def test_a_later_round_returns_each_changed_entity_once_in_its_latest_state(
     }
     assert by_id[new["id"]]["displayName"] == "new"
     assert mirror.copy == full_read(client, f"{HUB}/runs")
+
+
+@pytest.mark.parametrize(
+    ("collection", "select"),
+    [
+        ("runs", None),
+        ("runs", "displayName,statistics,startDateTime,status"),
+        (f"runs/{NS}.incomingFlowRun", None),
+        ("processes", None),
+        ("processes", "displayName"),
+    ],
+)
+def test_a_changed_entity_is_written_as_a_read_of_it_writes_it(
+    client: TestClient, collection: str, select: str | None
+) -> None:
+    """Member for member and in the same order as a GET of the entity with the round's
+    $select, for every kind of member (timestamps, enums, complex values, collections, escaped
+    text)."""
+    if collection == "processes":
+        entity = create_process(client, 'flow "one"\u00e9\n')
+    else:
+        kind = "incomingFlowRun" if "incoming" in collection else "outgoingFlowRun"
+        entity = create_run(client, 'run "one"\u00e9\n', f"#{NS}.{kind}")
+    url = f"{HUB}/{collection}/delta()" + ("" if select is None else f"?$select={select}")
+    _, link = _round(client, url)
+    change: dict[str, Any] = {"displayName": "changed \t\u2028 \U0001f600"}
+    if collection != "processes":
+        change["statistics"] = {"recordsProcessed": 12, "recordsFailed": 1}
+        change["startDateTime"] = "2026-03-04T05:06:07.1234560Z"
+    base = "processes" if collection == "processes" else "runs"
+    assert client.patch(f"{HUB}/{base}/{entity['id']}", json=change).status_code == 200
+    items, _ = _round(client, link)
+    query = "" if select is None else f"?$select={select}"
+    read = client.get(f"{HUB}/{base}/{entity['id']}{query}").json()
+    del read["@odata.context"]
+    assert [list(item.items()) for item in items] == [list(read.items())]
+    # Byte for byte as the collection's page writes it.
+    listed = client.get(f"{HUB}/{collection}{query}").content
+    assert _value_bytes(client.get(link).content) == _value_bytes(listed)
 
 
 def test_a_heartbeat_is_no_change(client: TestClient) -> None:

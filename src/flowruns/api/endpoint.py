@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -697,8 +698,12 @@ class ODataEndpoint:
         return responses.streamed_value_response(request, context, pieces)
 
 
-def _delta_item(item: Record | delta.Removed, options: QueryOptions) -> dict[str, Any]:
+def _delta_item(
+    item: Record | delta.Removed | orjson.Fragment, options: QueryOptions
+) -> dict[str, Any] | orjson.Fragment:
     """An entity of a delta page, or its removal as Graph writes one."""
+    if isinstance(item, orjson.Fragment):
+        return item
     if isinstance(item, Record):
         return entity_json(item, options.select)
     return {

@@ -26,9 +26,10 @@ from flowruns.odata.query import QueryOptions
 from flowruns.records import Record
 from flowruns.service.reading import order_by
 from flowruns.service.resources import collection_scope
-from flowruns.store import changes, entities, queries
+from flowruns.store import changes, queries
 from flowruns.store.database import Database
 from flowruns.store.queries import Query, Window
+from flowruns.store.rendering import Rendering
 
 DELETED = "deleted"
 CHANGED = "changed"
@@ -47,9 +48,10 @@ class Removed:
 @dataclass
 class DeltaPage:
     """One page of a round, and the token that continues it: a ``state`` token ends the
-    round (a deltaLink), any other continues it (a nextLink)."""
+    round (a deltaLink), any other continues it (a nextLink). An entity of a later round is
+    its JSON as the database wrote it (with the round's ``$select``)."""
 
-    items: list[Record | Removed]
+    items: list[Record | Removed | orjson.Fragment]
     next: DeltaToken
 
 
@@ -133,17 +135,21 @@ def changes_page(
     else:
         assert token.upper is not None
         after, given_end = token.key, token.upper
+    selected = None if options.select is None else options.select.names
+    names = None if selected is None else frozenset(selected)
     with db.reading() as transaction, queries.evaluating():
         scope = collection_scope(transaction, tenant, collection)
         spec = scope.spec
         kept = None
         if options.filter is not None:
-            kept = queries.condition(transaction, scope, options.filter)
+            rows = changes.entity_rows(spec)
+            kept = queries.condition(transaction, scope, options.filter, rows)
         found = changes.read_round(
             transaction,
             tenant,
             spec,
-            spec.type_filters[collection.type.name],
+            collection.type.name,
+            Rendering(names),
             kept,
             after,
             given_end,
@@ -157,13 +163,13 @@ def changes_page(
     below = max(found.horizon.key, given_end) if token.round is Round.STATE else given_end
     more = len(found.changes) > limit
     page = found.changes[:limit]
-    items: list[Record | Removed] = []
+    items: list[Record | Removed | orjson.Fragment] = []
     for change in page:
         if change.matching:
-            assert change.row is not None
-            items.append(entities.to_record(spec, change.row, json_as=orjson.Fragment))
+            assert change.json is not None
+            items.append(orjson.Fragment(change.json))
             continue
-        reason = DELETED if change.row is None else CHANGED
+        reason = CHANGED if change.exists else DELETED
         items.append(Removed(change.entity_id, spec.readers[change.type][0], reason))
     if more:
         next_token = _token(Round.CHANGES, token.epoch, now, options, page[-1].key, upper=below)

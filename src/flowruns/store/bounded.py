@@ -70,7 +70,10 @@ def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         dbapi_connection.set_progress_handler(deadline, GRANULARITY)
 
 
-def _before_statement(*_: Any) -> None:
+def statement_starts(*_: Any) -> None:
+    """A statement starts inside :func:`bounded`: its time starts now. SQLAlchemy calls this
+    before each statement it executes; a caller that runs one on the driver's cursor itself
+    calls it first."""
     deadline = _deadline.get()
     if deadline is not None:
         deadline.restart()
@@ -91,7 +94,7 @@ def bounded(engine: Engine, seconds: float | None = None) -> Iterator[None]:
     if engine not in _watched:
         event.listen(engine, "checkout", _checkout)
         event.listen(engine, "checkin", _checkin)
-        event.listen(engine, "before_cursor_execute", _before_statement)
+        event.listen(engine, "before_cursor_execute", statement_starts)
         _watched.add(engine)
     token = _deadline.set(_Deadline(DEFAULT_SECONDS if seconds is None else seconds))
     try:

@@ -34,15 +34,16 @@ has not read up to it can no longer be told what it missed (410 ``syncStateNotFo
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     ColumnElement,
     Connection,
-    Row,
     Select,
     and_,
     bindparam,
@@ -56,10 +57,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS
+from flowruns.store import queries, rendering
 from flowruns.store.dialect import Dialect, dialect_of
 from flowruns.store.entities import TableSpec
+from flowruns.store.rendering import Rendering
 from flowruns.store.schema import change_baselines, change_log, changes
 
 Key = tuple[int, int]
@@ -246,15 +250,16 @@ def horizon(connection: Connection) -> Horizon:
 
 @dataclass(frozen=True)
 class Change:
-    """An entity's latest change in a round, and what the entity is now: its row when it
-    exists (with the columns the round asked for first), and whether that row is one the
-    round's reader wants (``matching``)."""
+    """An entity's latest change in a round, and what the entity is now: whether it still
+    exists, whether it is one the round's reader wants (``matching``), and then its JSON
+    (as :mod:`flowruns.store.rendering` writes it, with the members the round asked for)."""
 
     key: Key
     entity_id: str
     type: str
-    row: Row[Any] | None
+    exists: bool
     matching: bool
+    json: str | None
 
 
 @dataclass(frozen=True)
@@ -271,7 +276,8 @@ def read_round(
     connection: Connection,
     tenant: str,
     spec: TableSpec,
-    types: tuple[str, ...] | None,
+    scope_type: str,
+    render: Rendering,
     kept: ColumnElement[bool] | None,
     after: Key,
     below: Key,
@@ -279,17 +285,19 @@ def read_round(
     up_to_horizon: bool,
     limit: int,
 ) -> Round:
-    """In one statement, so in one snapshot: the horizon, the baseline of ``tenant``'s table
-    ``spec``, and up to ``limit`` of its entities (of ``types``, when given) whose latest
-    change before the round's end comes after ``after``, in the order of those changes, each
-    once however often it changed, with the entity's row when it still exists; ``matching``
-    when that row is of ``types`` and ``kept`` (a condition on the table, if any) holds.
+    """In one snapshot: the horizon, the baseline of ``tenant``'s table ``spec``, and up to
+    ``limit`` of its entities (of ``scope_type`` or a type derived from
+    it) whose latest change before the round's end comes after ``after``, in the order of
+    those changes, each once however often it changed, with the entity's JSON (``render``)
+    when it still exists; ``matching`` when it is of those types and ``kept`` (a condition on
+    the table, if any) holds.
 
     The round ends at ``below``, or with ``up_to_horizon`` at the horizon when that is
-    further. A poll that finds nothing is one round trip to the database."""
-    statement = _round(dialect_of(connection), spec, types, up_to_horizon)
-    if kept is not None:
-        statement = statement.add_columns(case((kept, true()), else_=false()).label("kept"))
+    further. A poll that finds nothing is one small statement (the horizon, the baseline and
+    one probe of the log's primary key); one that finds changes reads them in a second. Both
+    are the same for every poll of their kind, built and compiled once
+    (:func:`~flowruns.store.queries.fetch`), but for the second when ``kept`` is given."""
+    dialect = dialect_of(connection)
     parameters = {
         "tenant": tenant,
         "after_txn": after[0],
@@ -298,38 +306,56 @@ def read_round(
         "below_position": below[1],
         "limit": limit,
     }
-    rows = connection.execute(statement, parameters).all()
-    # By position: the table's columns, then those of _round, then ``kept``.
-    at = len(spec.json_as_text)
-    epoch, horizon_txn, horizon_position, baseline_txn, baseline_position = rows[0][
-        at + 6 : at + 11
-    ]
+    # First whether anything changed at all, one probe of the log's primary key: most polls
+    # find nothing, and the statement that reads the changes costs several times as much.
+    probed = queries.fetch(connection, _probe(dialect, spec, scope_type, up_to_horizon), parameters)
+    epoch, horizon_txn, horizon_position, baseline_txn, baseline_position, changed = probed[0]
+    horizon = Horizon(epoch, (int(horizon_txn), int(horizon_position)))
+    baseline = None if baseline_txn is None else (int(baseline_txn), int(baseline_position))
+    if not changed:
+        return Round(horizon, baseline, [])
+    statement = _round(dialect, spec, scope_type, render.names, up_to_horizon)
+    rows: Sequence[Sequence[Any]]
+    if kept is None:
+        rows = queries.fetch(connection, statement, parameters)
+    else:
+        kept_column = case((kept, true()), else_=false()).label("kept")
+        rows = connection.execute(statement.add_columns(kept_column), parameters).all()
+    # By position: the columns of _round, then ``kept``.
     found = []
     for row in rows:
-        txn, position, entity_id, type_, exists, in_scope = row[at : at + 6]
-        if txn is None:
-            continue  # no change at all: the horizon's row alone
-        matching = bool(in_scope) and (kept is None or bool(row[at + 11]))
-        found.append(Change((txn, position), entity_id, type_, row if exists else None, matching))
-    return Round(
-        Horizon(epoch, (int(horizon_txn), int(horizon_position))),
-        None if baseline_txn is None else (int(baseline_txn), int(baseline_position)),
-        found,
-    )
+        text, txn, position, entity_id, type_, exists, in_scope = row[:7]
+        matching = bool(in_scope) and (kept is None or bool(row[7]))
+        json = text if matching else None
+        found.append(Change((txn, position), entity_id, type_, bool(exists), matching, json))
+    return Round(horizon, baseline, found)
 
 
-@lru_cache(maxsize=32)
-def _round(
-    dialect: Dialect, spec: TableSpec, types: tuple[str, ...] | None, up_to_horizon: bool
-) -> Select[Any]:
-    """The statement of :func:`read_round`, built once per table, types and kind of round: a
-    poll costs little more than executing it."""
+@cache
+def entity_rows(spec: TableSpec) -> NamedFromClause:
+    """The entity table as a round's statement joins it, under the name the rendering reads
+    its columns from: a round's ``$filter`` is a condition on it."""
+    return spec.table.alias(rendering.ROWS)
+
+
+@dataclass(frozen=True)
+class _Range:
+    """What both statements of a round share: the log's epoch and horizon (a CTE named
+    ``horizon``), the round's end, the conditions on the tenant's changes of the table in
+    the round, and the baseline's columns."""
+
+    log: CTE
+    end: ColumnElement[Any]
+    conditions: list[ColumnElement[bool]]
+    pruned: Sequence[ColumnElement[Any]]
+
+
+def _range(dialect: Dialect, spec: TableSpec, scope_type: str, up_to_horizon: bool) -> _Range:
     txn, position = dialect.change_horizon(change_log.c.position)
     log = select(
         change_log.c.epoch, txn.label("horizon_txn"), position.label("horizon_position")
     ).cte("horizon")
-    table, c, b = spec.table, changes.c, change_baselines.c
-    key = tuple_(c.txn, c.position)
+    c, b = changes.c, change_baselines.c
     end_txn: ColumnElement[Any] = bindparam("below_txn", type_=BigInteger())
     end_position: ColumnElement[Any] = bindparam("below_position", type_=BigInteger())
     if up_to_horizon:
@@ -339,7 +365,57 @@ def _round(
             select(case((further, log.c[name]), else_=given)).scalar_subquery()
             for name, given in (("horizon_txn", end_txn), ("horizon_position", end_position))
         )
-    before_end = tuple_(end_txn, end_position)
+    end = tuple_(end_txn, end_position)
+    key = tuple_(c.txn, c.position)
+    tenant = bindparam("tenant", type_=c.tenant_id.type)
+    conditions = [
+        c.tenant_id == tenant,
+        c.entity_set == spec.table.name,
+        key > tuple_(bindparam("after_txn"), bindparam("after_position")),
+        key < end,
+    ]
+    types = spec.type_filters[scope_type]
+    if types is not None:
+        conditions.append(c.type.in_(types))
+    pruned = [
+        select(column)
+        .where(b.tenant_id == tenant, b.entity_set == spec.table.name)
+        .scalar_subquery()
+        .label(f"baseline_{column.name}")
+        for column in (b.txn, b.position)
+    ]
+    return _Range(log, end, conditions, pruned)
+
+
+@lru_cache(maxsize=64)
+def _probe(dialect: Dialect, spec: TableSpec, scope_type: str, up_to_horizon: bool) -> Select[Any]:
+    """The log's epoch, the horizon, the baseline, and whether the round holds any change: a
+    change in the range is some entity's latest change in it or is followed by one."""
+    in_range = _range(dialect, spec, scope_type, up_to_horizon)
+    log = in_range.log
+    changed = select(changes.c.position).where(*in_range.conditions).exists()
+    return select(
+        log.c.epoch,
+        log.c.horizon_txn,
+        log.c.horizon_position,
+        *in_range.pruned,
+        changed.label("changed"),
+    )
+
+
+@lru_cache(maxsize=64)
+def _round(
+    dialect: Dialect,
+    spec: TableSpec,
+    scope_type: str,
+    names: frozenset[str] | None,
+    up_to_horizon: bool,
+) -> Select[Any]:
+    """The statement that reads a round's changes, built once per table, type scope,
+    ``$select`` and kind of round: a poll costs little more than executing it."""
+    in_range = _range(dialect, spec, scope_type, up_to_horizon)
+    c = changes.c
+    table = entity_rows(spec)
     later = aliased(changes)
     # A column of ix_changes_entity, not `*`: SQLite then reads the probe from that index
     # (by entity) rather than ranging over the tenant's whole log by primary key.
@@ -349,53 +425,35 @@ def _round(
             later.c.tenant_id == c.tenant_id,
             later.c.entity_set == c.entity_set,
             later.c.entity_id == c.entity_id,
-            tuple_(later.c.txn, later.c.position) > key,
-            tuple_(later.c.txn, later.c.position) < before_end,
+            tuple_(later.c.txn, later.c.position) > tuple_(c.txn, c.position),
+            tuple_(later.c.txn, later.c.position) < in_range.end,
         )
         .exists()
     )
-    tenant = bindparam("tenant", type_=c.tenant_id.type)
-    conditions = [
-        c.tenant_id == tenant,
-        c.entity_set == table.name,
-        key > tuple_(bindparam("after_txn"), bindparam("after_position")),
-        key < before_end,
-        ~superseded,
-    ]
-    in_scope: ColumnElement[bool] = table.c.id.is_not(None)
-    if types is not None:
-        conditions.append(c.type.in_(types))
-        in_scope = and_(in_scope, table.c.type.in_(types))
     latest = (
         select(c.txn, c.position, c.entity_id, c.type)
-        .where(*conditions)
+        .where(*in_range.conditions, ~superseded)
         .order_by(c.txn, c.position)
         .limit(bindparam("limit"))
         .subquery("latest")
     )
-    pruned = [
-        select(column)
-        .where(b.tenant_id == tenant, b.entity_set == table.name)
-        .scalar_subquery()
-        .label(f"baseline_{column.name}")
-        for column in (b.txn, b.position)
-    ]
+    in_scope: ColumnElement[bool] = table.c.id.is_not(None)
+    types = spec.type_filters[scope_type]
+    if types is not None:
+        in_scope = and_(in_scope, table.c.type.in_(types))
+    tenant = bindparam("tenant", type_=c.tenant_id.type)
     return (
         select(
-            *spec.json_as_text,
+            rendering.entity_json(dialect, spec, scope_type, names).label("entity_json"),
             latest.c.txn.label("change_txn"),
             latest.c.position.label("change_position"),
             latest.c.entity_id.label("change_entity"),
             latest.c.type.label("change_type"),
             table.c.id.is_not(None).label("found"),
             case((in_scope, true()), else_=false()).label("in_scope"),
-            log.c.epoch,
-            log.c.horizon_txn,
-            log.c.horizon_position,
-            *pruned,
         )
         .select_from(
-            log.outerjoin(latest, true()).outerjoin(
+            latest.outerjoin(
                 table, and_(table.c.tenant_id == tenant, table.c.id == latest.c.entity_id)
             )
         )
