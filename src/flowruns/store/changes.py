@@ -399,7 +399,7 @@ def _probe(dialect: Dialect, spec: TableSpec, scope_type: str, up_to_horizon: bo
         log.c.horizon_txn,
         log.c.horizon_position,
         *in_range.pruned,
-        changed.label("changed"),
+        case((changed, 1), else_=0).label("changed"),
     )
 
 
@@ -449,8 +449,9 @@ def _round(
             latest.c.position.label("change_position"),
             latest.c.entity_id.label("change_entity"),
             latest.c.type.label("change_type"),
-            table.c.id.is_not(None).label("found"),
-            case((in_scope, true()), else_=false()).label("in_scope"),
+            # Integers, not booleans: rows read on SQLite's cursor then need no conversion.
+            case((table.c.id.is_not(None), 1), else_=0).label("found"),
+            case((in_scope, 1), else_=0).label("in_scope"),
         )
         .select_from(
             latest.outerjoin(

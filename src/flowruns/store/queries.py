@@ -86,7 +86,7 @@ class _Prepared:
     names: tuple[str | None, ...]  # None: the constant at the same place in ``constants``
     constants: tuple[Any, ...]
     converters: tuple[Callable[[Any], Any] | None, ...]
-    results: tuple[Callable[[Any], Any] | None, ...] | None  # None: rows as the driver reads them
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # the columns converted, and how
 
 
 @lru_cache(maxsize=256)
@@ -113,16 +113,16 @@ def _prepare(dialect: SqlalchemyDialect, statement: Select[Any]) -> _Prepared:
             names.append(None)
             constants.append(value if converter is None else converter(value))
             converters.append(None)
-    results = tuple(
-        c.type.dialect_impl(dialect).result_processor(dialect, None)
-        for c in statement.selected_columns
-    )
+    results = [
+        (at, c.type.dialect_impl(dialect).result_processor(dialect, None))
+        for at, c in enumerate(statement.selected_columns)
+    ]
     return _Prepared(
         state.statement,
         tuple(names),
         tuple(constants),
         tuple(converters),
-        results if any(results) else None,
+        tuple((at, convert) for at, convert in results if convert is not None),
     )
 
 
@@ -163,15 +163,15 @@ def fetch(
         raise DBAPIError.instance(
             prepared.sql, values, error, connection.dialect.loaded_dbapi.Error
         ) from error
-    if prepared.results is None:
+    if not prepared.results:
         return rows
-    return [
-        tuple(
-            value if convert is None else convert(value)
-            for value, convert in zip(row, prepared.results, strict=True)
-        )
-        for row in rows
-    ]
+    converted: list[Sequence[Any]] = []
+    for row in rows:
+        read = list(row)
+        for at, convert in prepared.results:
+            read[at] = convert(read[at])
+        converted.append(read)
+    return converted
 
 
 @dataclass(frozen=True)
