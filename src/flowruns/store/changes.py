@@ -272,6 +272,49 @@ class Round:
     changes: list[Change]
 
 
+@dataclass(frozen=True)
+class Probe:
+    """Whether a round holds any change, with the horizon and the baseline of the snapshot
+    that said so."""
+
+    horizon: Horizon
+    baseline: Key | None
+    changed: bool
+
+
+def probe(
+    connection: Connection,
+    tenant: str,
+    spec: TableSpec,
+    scope_type: str,
+    after: Key,
+    below: Key,
+    *,
+    up_to_horizon: bool,
+) -> Probe:
+    """In one statement, so in one snapshot even outside a transaction: the horizon, the
+    baseline of ``tenant``'s table ``spec``, and whether any change of an entity of
+    ``scope_type`` (or a type derived from it) lies after ``after`` and before the round's end
+    (``below``, or with ``up_to_horizon`` the horizon when that is further): one probe of the
+    log's primary key. Most polls find nothing and end here."""
+    statement = _probe(dialect_of(connection), spec, scope_type, up_to_horizon)
+    parameters = {
+        "tenant": tenant,
+        "after_txn": after[0],
+        "after_position": after[1],
+        "below_txn": below[0],
+        "below_position": below[1],
+    }
+    epoch, horizon_txn, horizon_position, baseline_txn, baseline_position, changed = queries.fetch(
+        connection, statement, parameters
+    )[0]
+    return Probe(
+        Horizon(epoch, (int(horizon_txn), int(horizon_position))),
+        None if baseline_txn is None else (int(baseline_txn), int(baseline_position)),
+        bool(changed),
+    )
+
+
 def read_round(
     connection: Connection,
     tenant: str,
@@ -293,10 +336,9 @@ def read_round(
     the table, if any) holds.
 
     The round ends at ``below``, or with ``up_to_horizon`` at the horizon when that is
-    further. A poll that finds nothing is one small statement (the horizon, the baseline and
-    one probe of the log's primary key); one that finds changes reads them in a second. Both
-    are the same for every poll of their kind, built and compiled once
-    (:func:`~flowruns.store.queries.fetch`), but for the second when ``kept`` is given."""
+    further. It is :func:`probe`, then (when it found changes) the statement that reads them,
+    each built and compiled once per kind of round (:func:`~flowruns.store.queries.fetch`), the
+    second not when ``kept`` is given: call it inside a read transaction."""
     dialect = dialect_of(connection)
     parameters = {
         "tenant": tenant,
@@ -306,14 +348,11 @@ def read_round(
         "below_position": below[1],
         "limit": limit,
     }
-    # First whether anything changed at all, one probe of the log's primary key: most polls
-    # find nothing, and the statement that reads the changes costs several times as much.
-    probed = queries.fetch(connection, _probe(dialect, spec, scope_type, up_to_horizon), parameters)
-    epoch, horizon_txn, horizon_position, baseline_txn, baseline_position, changed = probed[0]
-    horizon = Horizon(epoch, (int(horizon_txn), int(horizon_position)))
-    baseline = None if baseline_txn is None else (int(baseline_txn), int(baseline_position))
-    if not changed:
-        return Round(horizon, baseline, [])
+    # First whether anything changed at all: the statement that reads the changes costs
+    # several times as much as the probe.
+    probed = probe(connection, tenant, spec, scope_type, after, below, up_to_horizon=up_to_horizon)
+    if not probed.changed:
+        return Round(probed.horizon, probed.baseline, [])
     statement = _round(dialect, spec, scope_type, render.names, up_to_horizon)
     rows: Sequence[Sequence[Any]]
     if kept is None:
@@ -328,7 +367,7 @@ def read_round(
         matching = bool(in_scope) and (kept is None or bool(row[7]))
         json = text if matching else None
         found.append(Change((txn, position), entity_id, type_, bool(exists), matching, json))
-    return Round(horizon, baseline, found)
+    return Round(probed.horizon, probed.baseline, found)
 
 
 @cache
