@@ -380,13 +380,12 @@ def entity_rows(spec: TableSpec) -> NamedFromClause:
 @dataclass(frozen=True)
 class _Range:
     """What both statements of a round share: the log's epoch and horizon (a CTE named
-    ``horizon``), the round's end, the conditions on the tenant's changes of the table in
-    the round, and the baseline's columns."""
+    ``horizon``), the round's end, and the conditions on the tenant's changes of the table
+    in the round."""
 
     log: CTE
     end: ColumnElement[Any]
     conditions: list[ColumnElement[bool]]
-    pruned: Sequence[ColumnElement[Any]]
 
 
 def _range(dialect: Dialect, spec: TableSpec, scope_type: str, up_to_horizon: bool) -> _Range:
@@ -394,7 +393,7 @@ def _range(dialect: Dialect, spec: TableSpec, scope_type: str, up_to_horizon: bo
     log = select(
         change_log.c.epoch, txn.label("horizon_txn"), position.label("horizon_position")
     ).cte("horizon")
-    c, b = changes.c, change_baselines.c
+    c = changes.c
     end_txn: ColumnElement[Any] = bindparam("below_txn", type_=BigInteger())
     end_position: ColumnElement[Any] = bindparam("below_position", type_=BigInteger())
     if up_to_horizon:
@@ -416,14 +415,7 @@ def _range(dialect: Dialect, spec: TableSpec, scope_type: str, up_to_horizon: bo
     types = spec.type_filters[scope_type]
     if types is not None:
         conditions.append(c.type.in_(types))
-    pruned = [
-        select(column)
-        .where(b.tenant_id == tenant, b.entity_set == spec.table.name)
-        .scalar_subquery()
-        .label(f"baseline_{column.name}")
-        for column in (b.txn, b.position)
-    ]
-    return _Range(log, end, conditions, pruned)
+    return _Range(log, end, conditions)
 
 
 @lru_cache(maxsize=64)
@@ -431,15 +423,21 @@ def _probe(dialect: Dialect, spec: TableSpec, scope_type: str, up_to_horizon: bo
     """The log's epoch, the horizon, the baseline, and whether the round holds any change: a
     change in the range is some entity's latest change in it or is followed by one."""
     in_range = _range(dialect, spec, scope_type, up_to_horizon)
-    log = in_range.log
+    log, b = in_range.log, change_baselines.c
     changed = select(changes.c.position).where(*in_range.conditions).exists()
+    # The baseline's row joined once (two scalar subqueries would look it up twice).
+    baseline = and_(
+        b.tenant_id == bindparam("tenant", type_=b.tenant_id.type),
+        b.entity_set == spec.table.name,
+    )
     return select(
         log.c.epoch,
         log.c.horizon_txn,
         log.c.horizon_position,
-        *in_range.pruned,
+        b.txn.label("baseline_txn"),
+        b.position.label("baseline_position"),
         case((changed, 1), else_=0).label("changed"),
-    )
+    ).select_from(log.outerjoin(change_baselines, baseline))
 
 
 @lru_cache(maxsize=64)
