@@ -136,8 +136,8 @@ def changes_page(
         assert token.upper is not None
         after, given_end = token.key, token.upper
     up_to_horizon = token.round is Round.STATE
-    # Most polls find nothing: asked in one statement, that needs no transaction (whose BEGIN
-    # and COMMIT cost a SQLite read more than the statement).
+    # Most polls find nothing. One statement is its own snapshot, so asking needs no read
+    # transaction (on SQLite its BEGIN and COMMIT cost more than the statement).
     with db.engine.connect() as connection:
         scope = collection_scope(connection, tenant, collection)
         probed = changes.probe(
