@@ -85,12 +85,20 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
             received=now,
             event=event.body,
         )
-        record = _run(connection, tenant, event.run_id)
+        # No event named the run before, not even as a parent: it is most likely new.
+        fresh = added and run.events == 0 and run.job_name is None
+        record = None if fresh else _run(connection, tenant, event.run_id)
         if not added and record is not None:
             return record
         fold, events = _fold(connection, tenant, run, event, added)
         state = fold.state()
-        record = _apply(connection, tenant, run, record, state, now, run.facets != state.facets)
+        created = _create(connection, tenant, run, state, now) if fresh else None
+        if created is not None:
+            record = created
+        else:
+            if fresh:
+                record = _run(connection, tenant, event.run_id)
+            record = _apply(connection, tenant, run, record, state, now, run.facets != state.facets)
         run.job_namespace, run.job_name = state.job.namespace, state.job.name
         run.events = events
         run.facets = state.facets
@@ -176,19 +184,7 @@ def _apply(
     linked = record.process_id if record is not None else None
     process_id = linked if linked is not None else _process(connection, tenant, state.job)
     if record is None:
-        values = {
-            "displayName": state.display_name,
-            **state.run_values(),
-            "statistics": dict(state.statistics),
-        }
-        record = Record(
-            type=outgoing_flow_run,
-            id=run.run_id,
-            etag=new_etag(),
-            values=values,
-            process_id=process_id,
-            touched=now,
-        )
+        record = _new_run(run, state, process_id, now)
         entities.insert_record(connection, RUN_TABLE, tenant, record)
     else:
         target = _decided(record.values, run.applied, state)
@@ -219,12 +215,49 @@ def _apply(
         record.etag = etag or record.etag
         record.process_id = record.process_id or process_id
         record.touched = now
-    run.applied = {
+    run.applied = _applied(state)
+    return record
+
+
+def _create(
+    connection: Transaction, tenant: str, run: lineage.LineageRun, state: RunState, now: int
+) -> Record | None:
+    """The run, created from its first event, when its job has a process and the tenant has
+    no run of its id yet (one written through the API may have it); else None, and nothing
+    is written."""
+    process_id = lineage.find_job(connection, tenant, state.job.namespace, state.job.name)
+    if process_id is None:
+        return None
+    record = _new_run(run, state, process_id, now)
+    if not lineage.add_run(connection, tenant, record):
+        return None
+    run.applied = _applied(state)
+    return record
+
+
+def _new_run(run: lineage.LineageRun, state: RunState, process_id: str, now: int) -> Record:
+    values = {
+        "displayName": state.display_name,
+        **state.run_values(),
+        "statistics": dict(state.statistics),
+    }
+    return Record(
+        type=outgoing_flow_run,
+        id=run.run_id,
+        etag=new_etag(),
+        values=values,
+        process_id=process_id,
+        touched=now,
+    )
+
+
+def _applied(state: RunState) -> dict[str, Any]:
+    """What the replay decided, as the run's ingestion row remembers it."""
+    return {
         **state.run_values(),
         "displayName": state.display_name,
         _STATISTICS: sorted(state.statistics),
     }
-    return record
 
 
 def _join_parent(

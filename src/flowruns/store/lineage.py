@@ -22,7 +22,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.selectable import Select
 
 from flowruns.records import Record
-from flowruns.store.entities import PROCESS_TABLE
+from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, TableSpec
 from flowruns.store.schema import lineage_events, lineage_runs, processes, runs
 
 
@@ -44,6 +44,7 @@ class _Statements:
     run_events: Select[Any]
     find_job: Select[Any]
     add_job: Insert
+    add_run: Insert
 
 
 @cache
@@ -76,6 +77,9 @@ def _statements(engine: str) -> _Statements:
         add_job=_insert(engine, processes).on_conflict_do_nothing(
             index_elements=["tenant_id", "job_namespace", "job_name"]
         ),
+        add_run=_insert(engine, runs)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "id"])
+        .returning(runs.c.id),
     )
 
 
@@ -188,6 +192,27 @@ def run_events(connection: Connection, tenant: str, run_id: str) -> list[StoredE
     return [StoredEvent(r.digest, r.event_type, r.event_time, r.event) for r in rows]
 
 
+def find_job(connection: Connection, tenant: str, namespace: str, name: str) -> str | None:
+    """The id of the tenant's process of the job ``namespace``, ``name``, or None."""
+    job = {"tenant": tenant, "namespace": namespace, "name": name}
+    found = connection.execute(_of(connection).find_job, job).scalar()
+    return None if found is None else str(found)
+
+
+def add_run(connection: Connection, tenant: str, record: Record) -> bool:
+    """Insert the run ``record`` unless the tenant has a run of its id; whether it did (its
+    triggers record the creation in the change log)."""
+    row = _row(RUN_TABLE, tenant, record)
+    row.update(process_id=record.process_id, touched=record.touched)
+    return connection.execute(_of(connection).add_run, row).first() is not None
+
+
+def _row(spec: TableSpec, tenant: str, record: Record) -> dict[str, Any]:
+    row = {spec.columns[n].column.name: spec.columns[n].to_db(v) for n, v in record.values.items()}
+    row.update(tenant_id=tenant, id=record.id, type=record.type.name, etag=record.etag)
+    return row
+
+
 def find_or_add_job(connection: Connection, tenant: str, new: Record) -> str:
     """The id of the tenant's process of the job that ``new`` (an ``openLineageJob`` record)
     names by its ``jobNamespace`` and ``jobName``; ``new`` is inserted when there is none (and
@@ -198,10 +223,7 @@ def find_or_add_job(connection: Connection, tenant: str, new: Record) -> str:
     existing = connection.execute(statements.find_job, job).scalar()
     if existing is not None:
         return str(existing)
-    spec = PROCESS_TABLE
-    row = {spec.columns[n].column.name: spec.columns[n].to_db(v) for n, v in new.values.items()}
-    row.update(tenant_id=tenant, id=new.id, type=new.type.name, etag=new.etag)
-    connection.execute(statements.add_job, row)
+    connection.execute(statements.add_job, _row(PROCESS_TABLE, tenant, new))
     return str(connection.execute(statements.find_job, job).scalar_one())
 
 
