@@ -387,6 +387,32 @@ def test_a_terminal_event_replaces_a_run_timed_out_failure(
     assert run["@odata.etag"] != timed_out["@odata.etag"]
 
 
+def test_events_of_a_run_written_through_the_api_change_that_run(client: TestClient) -> None:
+    """A run the API created keeps its id, type and process when events name it, whether or
+    not the events' job has a process yet."""
+    made = client.post(
+        f"{HUB}/processes",
+        json={
+            "@odata.type": "#microsoft.graph.industryData.insightsOutgoingFlow",
+            "displayName": "nightly export",
+        },
+    )
+    assert made.status_code == 201, made.text
+    process_id = made.json()["id"]
+    for job in (("food_delivery", "dbt"), ("food_delivery", "dbt")):  # no process, then one
+        created = client.post(f"{HUB}/processes/{process_id}/runs", json={"displayName": "r"})
+        assert created.status_code == 201, created.text
+        run_id = created.json()["id"]
+        post(client, run_event("START", run_id, T0, job=job))
+        post(client, run_event("COMPLETE", run_id, T2, job=job))
+        run = get_run(client, run_id)
+        assert (run["status"], run["startDateTime"], run["endDateTime"]) == ("completed", T0, T2)
+        assert client.get(f"{HUB}/runs/{run_id}/process").json()["id"] == process_id
+        other = str(uuid.uuid4())  # a run of the job's own, which makes its process
+        post(client, run_event("START", other, T0, job=job))
+    assert client.get(f"{HUB}/processes/$count").text == "2"
+
+
 def test_a_run_finished_through_the_api_stays_finished(client: TestClient) -> None:
     run_id = str(uuid.uuid4())
     post(client, run_event("START", run_id, T0))

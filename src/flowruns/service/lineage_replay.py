@@ -93,56 +93,138 @@ def ordered(events: Iterable[Event]) -> list[Event]:
 
 def replay(events: Iterable[Event]) -> RunState:
     """The state of a run with these ``events`` (at least one)."""
-    order = ordered(events)
-    run_facets: dict[str, Any] = {}
-    job_facets: dict[str, Any] = {}
-    inputs: dict[tuple[str, str], dict[str, Any]] = {}
-    outputs: dict[tuple[str, str], dict[str, Any]] = {}
-    for event in order:
+    return Fold.of(events).state()
+
+
+class Fold:
+    """A run's events folded in their order: what the replay keeps of them.
+
+    An event that sorts after every event folded so far (:meth:`follows`) is folded in as the
+    replay of all of them would fold it last, so ingestion resumes the fold from what it stored
+    (:meth:`resume`: the merged facets, the latest job and :meth:`kept`) instead of reading the
+    run's events back. Only an event that arrives late needs the replay of them all.
+    """
+
+    def __init__(self) -> None:
+        self.run_facets: dict[str, Any] = {}
+        self.job_facets: dict[str, Any] = {}
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.outputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.job: Job | None = None
+        self.last: tuple[int, str] | None = None  # the order key of the latest event
+        self.start = 0
+        self.started = False  # whether a START is among the events
+        # The terminal event that decides so far: its precedence key, type and the message of
+        # its own errorMessage facet.
+        self.terminal: tuple[tuple[int, int, str], str, str | None] | None = None
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> Fold:
+        """The fold of ``events`` (at least one), in their order."""
+        fold = cls()
+        for event in ordered(events):
+            fold.add(event)
+        return fold
+
+    @classmethod
+    def resume(cls, facets: dict[str, Any], job: Job, kept: dict[str, Any]) -> Fold:
+        """The fold a :class:`RunState` with these ``facets`` and ``job`` and :meth:`kept`
+        came from (as stored: JSON, whose objects may come back in another key order). The
+        stored values are copied where the fold changes them."""
+        fold = cls()
+        fold.run_facets = dict(facets["run"])
+        fold.job_facets = dict(facets["job"])
+        for side, merged in (("inputs", fold.inputs), ("outputs", fold.outputs)):
+            for dataset in facets[side]:
+                copied = {k: dict(v) if isinstance(v, dict) else v for k, v in dataset.items()}
+                merged[dataset["namespace"], dataset["name"]] = copied
+        fold.job = job
+        time, digest = kept["last"]
+        fold.last = (time, digest)
+        fold.start, fold.started = kept["start"], kept["started"]
+        terminal = kept["terminal"]
+        if terminal is not None:
+            precedence, time, digest, event_type, message = terminal
+            fold.terminal = ((precedence, time, digest), event_type, message)
+        return fold
+
+    def kept(self) -> dict[str, Any]:
+        """What :meth:`resume` needs besides the state's facets and job, as JSON."""
+        terminal = None
+        if self.terminal is not None:
+            key, event_type, message = self.terminal
+            terminal = [*key, event_type, message]
+        last = None if self.last is None else list(self.last)
+        return {"last": last, "start": self.start, "started": self.started, "terminal": terminal}
+
+    def follows(self, event: Event) -> bool:
+        """Whether ``event`` sorts after every event folded so far."""
+        return self.last is None or (event.time, event.digest) > self.last
+
+    def add(self, event: Event) -> None:
+        """Fold in ``event``, which must sort after every event folded so far."""
+        if not self.follows(event):
+            raise ValueError("the event sorts before the latest event folded")
         body = event.body
-        run_facets.update(body["run"].get("facets") or {})
-        job_facets.update(body["job"].get("facets") or {})
-        for name, merged in (("inputs", inputs), ("outputs", outputs)):
+        run_facets = body["run"].get("facets") or {}
+        self.run_facets.update(run_facets)
+        self.job_facets.update(body["job"].get("facets") or {})
+        for name, merged in (("inputs", self.inputs), ("outputs", self.outputs)):
             for dataset in body.get(name) or ():
                 _merge_dataset(merged, dataset)
-    last_job = order[-1].body["job"]
-    job = Job(last_job["namespace"], last_job["name"])
-    starts = [e for e in order if e.event_type == "START"]
-    start = (starts[0] if starts else order[0]).time
-    terminal = max(
-        (e for e in order if e.event_type in TERMINAL_PRECEDENCE),
-        key=lambda e: (TERMINAL_PRECEDENCE[e.event_type], e.time, e.digest),
-        default=None,
-    )
-    statistics = facet_statistics(inputs.values(), outputs.values())
-    status, end, error = "running", None, None
-    if terminal is not None:
-        end = max(terminal.time, start)
-        if terminal.event_type == "FAIL":
-            status = "failed"
-            facet = (terminal.body["run"].get("facets") or {}).get("errorMessage")
-            facet = facet or run_facets.get("errorMessage")
-            message = facet["message"] if facet else f"The job {job.name} reported FAIL."
-            error = {"code": FAILED_CODE, "message": message[:_MAX_MESSAGE]}
-        elif terminal.event_type == "ABORT":
-            status = "failed"
-            error = {
-                "code": ABORTED_CODE,
-                "message": f"The job {job.name} was aborted."[:_MAX_MESSAGE],
-            }
-        elif statistics.get("errorCount"):
-            status = "completedWithErrors"
-        elif statistics.get("warningCount"):
-            status = "completedWithWarnings"
-        else:
-            status = "completed"
-    facets = {
-        "run": run_facets,
-        "job": job_facets,
-        "inputs": list(inputs.values()),
-        "outputs": list(outputs.values()),
-    }
-    return RunState(job, status, start, end, error, statistics, facets, _parent(run_facets))
+        self.job = Job(body["job"]["namespace"], body["job"]["name"])
+        if self.last is None or (event.event_type == "START" and not self.started):
+            self.start = event.time
+        self.started = self.started or event.event_type == "START"
+        self.last = (event.time, event.digest)
+        precedence = TERMINAL_PRECEDENCE.get(event.event_type)
+        if precedence is not None:
+            key = (precedence, event.time, event.digest)
+            if self.terminal is None or key > self.terminal[0]:
+                own = run_facets.get("errorMessage")
+                self.terminal = (key, event.event_type, own["message"] if own else None)
+
+    def state(self) -> RunState:
+        """The run's state from the events folded so far (at least one)."""
+        assert self.job is not None, "a fold of no event"
+        job, start = self.job, self.start
+        statistics = facet_statistics(self.inputs.values(), self.outputs.values())
+        status, end, error = "running", None, None
+        if self.terminal is not None:
+            (_, time, _), event_type, message = self.terminal
+            end = max(time, start)
+            if event_type == "FAIL":
+                status = "failed"
+                facet = self.run_facets.get("errorMessage")
+                if message is None:
+                    message = facet["message"] if facet else f"The job {job.name} reported FAIL."
+                error = {"code": FAILED_CODE, "message": message[:_MAX_MESSAGE]}
+            elif event_type == "ABORT":
+                status = "failed"
+                error = {
+                    "code": ABORTED_CODE,
+                    "message": f"The job {job.name} was aborted."[:_MAX_MESSAGE],
+                }
+            elif statistics.get("errorCount"):
+                status = "completedWithErrors"
+            elif statistics.get("warningCount"):
+                status = "completedWithWarnings"
+            else:
+                status = "completed"
+        facets = {
+            "run": dict(self.run_facets),
+            "job": dict(self.job_facets),
+            "inputs": [_copied(d) for d in self.inputs.values()],
+            "outputs": [_copied(d) for d in self.outputs.values()],
+        }
+        return RunState(
+            job, status, start, end, error, statistics, facets, _parent(self.run_facets)
+        )
+
+
+def _copied(dataset: dict[str, Any]) -> dict[str, Any]:
+    """A merged dataset apart from the fold's own, which later events change."""
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in dataset.items()}
 
 
 def _merge_dataset(merged: dict[tuple[str, str], dict[str, Any]], dataset: dict[str, Any]) -> None:

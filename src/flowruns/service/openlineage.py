@@ -7,7 +7,10 @@ One event is one write transaction. A job or dataset event is only kept. A run e
 2. is kept, once: an event received again changes nothing;
 3. its run's events are replayed (:mod:`flowruns.service.lineage_replay`), and the run — whose
    id is the event's ``runId`` — is created or changed to match, linked to its job's process
-   (an ``openLineageJob``, found or created by the job's namespace and name);
+   (an ``openLineageJob``, found or created by the job's namespace and name). An event that
+   sorts after every event of its run, as emitters send them, is folded into where the last
+   replay stopped, which the run's ingestion row keeps; only a late event reads all the run's
+   events back and replays them;
 4. a ``parent`` facet makes the parent run a run group holding this run: a parent no event has
    named yet is created as a placeholder group, which the parent's own events later fill.
 
@@ -32,13 +35,25 @@ from flowruns.edm.industrydata import (
     run_group,
 )
 from flowruns.records import ProcessLink, Record
-from flowruns.service.lineage_replay import Event, Job, RunState, replay
-from flowruns.service.openlineage_events import LineageEvent
+from flowruns.service.lineage_replay import Event, Fold, Job, RunState
+from flowruns.service.openlineage_events import LineageEvent, read_event
 from flowruns.service.stale import RUN_TIMED_OUT
 from flowruns.service.writing import new_etag
 from flowruns.store import entities, lineage
 from flowruns.store.database import Database, Transaction
 from flowruns.store.entities import RUN_TABLE, Scope
+
+# The member of a run's ``applied`` that holds where the replay of its events stands
+# (:meth:`Fold.kept`), so that the next event in order is folded in without reading them back.
+_FOLD = "fold"
+# The member of a run's ``applied`` naming the statistics members its events gave.
+_STATISTICS = "statisticsMembers"
+
+
+def receive(db: Database, tenant: str, raw: bytes) -> Record | None:
+    """Read the event in ``raw`` (a 400 naming what is wrong with it, nothing stored), keep it
+    and apply it: :func:`read_event`, then :func:`ingest`."""
+    return ingest(db, tenant, read_event(raw))
 
 
 def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
@@ -70,27 +85,54 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
             received=now,
             event=event.body,
         )
-        record = _run(connection, tenant, event.run_id)
+        # No event named the run before, not even as a parent: it is most likely new.
+        fresh = added and run.events == 0 and run.job_name is None
+        record = None if fresh else _run(connection, tenant, event.run_id)
         if not added and record is not None:
             return record
-        # The run's first event is all there is to replay: no need to read it back.
-        stored = (
-            [lineage.StoredEvent(event.digest, event.event_type, event.time, event.body)]
-            if run.events == 0
-            else lineage.run_events(connection, tenant, event.run_id)
-        )
-        state = replay(
-            Event(e.digest, e.event_type or "OTHER", e.event_time, e.event) for e in stored
-        )
-        record = _apply(connection, tenant, run, record, state, now, run.facets != state.facets)
+        fold, events = _fold(connection, tenant, run, event, added)
+        state = fold.state()
+        created = _create(connection, tenant, run, state, now) if fresh else None
+        if created is not None:
+            record = created
+        else:
+            if fresh:
+                record = _run(connection, tenant, event.run_id)
+            record = _apply(connection, tenant, run, record, state, now, run.facets != state.facets)
         run.job_namespace, run.job_name = state.job.namespace, state.job.name
-        run.events = len(stored)
+        run.events = events
         run.facets = state.facets
+        assert run.applied is not None
+        run.applied[_FOLD] = fold.kept()
         if state.parent is not None and state.parent.run_id != run.run_id:
             run.parent_run_id = state.parent.run_id
             _join_parent(connection, tenant, state, record, now)
         lineage.save_run(connection, tenant, run)
         return record
+
+
+def _fold(
+    connection: Transaction, tenant: str, run: lineage.LineageRun, event: LineageEvent, added: bool
+) -> tuple[Fold, int]:
+    """The fold of the run's events with ``event``, and how many they are.
+
+    A new event that sorts after every event of its run is folded into what the last replay
+    stored (as the emitters send them, nearly every event); the run's first event is all there
+    is; any other event (a late one) replays all the run's events, read back.
+    """
+    assert event.event_type is not None
+    new = Event(event.digest, event.event_type, event.time, event.body)
+    if added and run.events == 0:
+        return Fold.of([new]), 1
+    kept = (run.applied or {}).get(_FOLD)
+    if added and kept is not None and run.job_namespace is not None and run.job_name is not None:
+        fold = Fold.resume(run.facets, Job(run.job_namespace, run.job_name), kept)
+        if fold.follows(new):
+            fold.add(new)
+            return fold, run.events + 1
+    stored = lineage.run_events(connection, tenant, run.run_id)
+    fold = Fold.of(Event(e.digest, e.event_type or "OTHER", e.event_time, e.event) for e in stored)
+    return fold, len(stored)
 
 
 def _run(connection: Transaction, tenant: str, run_id: str) -> Record | None:
@@ -142,25 +184,17 @@ def _apply(
     linked = record.process_id if record is not None else None
     process_id = linked if linked is not None else _process(connection, tenant, state.job)
     if record is None:
-        values = {
-            "displayName": state.display_name,
-            **state.run_values(),
-            "statistics": dict(state.statistics),
-        }
-        record = Record(
-            type=outgoing_flow_run,
-            id=run.run_id,
-            etag=new_etag(),
-            values=values,
-            process_id=process_id,
-            touched=now,
-        )
+        record = _new_run(run, state, process_id, now)
         entities.insert_record(connection, RUN_TABLE, tenant, record)
     else:
         target = _decided(record.values, run.applied, state)
-        # Facet members replace those of the same name; a member the facets no longer give
-        # (never, as facets only accumulate) and the writer's own members stay.
-        statistics = {**record.values["statistics"], **state.statistics}
+        # Facet members replace those of the same name; a member the events gave before and
+        # no longer give (the errors a later data-quality facet no longer reports) goes, and
+        # the writer's own members stay.
+        given = (run.applied or {}).get(_STATISTICS, ())
+        statistics = {
+            k: v for k, v in record.values["statistics"].items() if k not in given
+        } | state.statistics
         target["statistics"] = statistics
         if run.applied is None or run.applied.get("displayName") != state.display_name:
             target["displayName"] = state.display_name
@@ -181,8 +215,49 @@ def _apply(
         record.etag = etag or record.etag
         record.process_id = record.process_id or process_id
         record.touched = now
-    run.applied = {**state.run_values(), "displayName": state.display_name}
+    run.applied = _applied(state)
     return record
+
+
+def _create(
+    connection: Transaction, tenant: str, run: lineage.LineageRun, state: RunState, now: int
+) -> Record | None:
+    """The run, created from its first event, when its job has a process and the tenant has
+    no run of its id yet (one written through the API may have it); else None, and nothing
+    is written."""
+    process_id = lineage.find_job(connection, tenant, state.job.namespace, state.job.name)
+    if process_id is None:
+        return None
+    record = _new_run(run, state, process_id, now)
+    if not lineage.add_run(connection, tenant, record):
+        return None
+    run.applied = _applied(state)
+    return record
+
+
+def _new_run(run: lineage.LineageRun, state: RunState, process_id: str, now: int) -> Record:
+    values = {
+        "displayName": state.display_name,
+        **state.run_values(),
+        "statistics": dict(state.statistics),
+    }
+    return Record(
+        type=outgoing_flow_run,
+        id=run.run_id,
+        etag=new_etag(),
+        values=values,
+        process_id=process_id,
+        touched=now,
+    )
+
+
+def _applied(state: RunState) -> dict[str, Any]:
+    """What the replay decided, as the run's ingestion row remembers it."""
+    return {
+        **state.run_values(),
+        "displayName": state.display_name,
+        _STATISTICS: sorted(state.statistics),
+    }
 
 
 def _join_parent(

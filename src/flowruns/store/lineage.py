@@ -5,27 +5,86 @@ group. Every statement is bound to one tenant.
 Find-or-create is an insert that skips a row already there (``ON CONFLICT DO NOTHING`` on both
 engines) followed by a read: two writers creating the same row at once both end up reading the
 one that was committed, and the second never fails on the key.
+
+The statements an event runs every time are built once per engine, with their values as
+parameters: building and hashing a new statement for every event cost more than running it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.selectable import Select
 
 from flowruns.records import Record
-from flowruns.store.database import is_writing
-from flowruns.store.entities import PROCESS_TABLE
+from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, TableSpec
 from flowruns.store.schema import lineage_events, lineage_runs, processes, runs
 
 
-def _insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+def _insert(engine: str, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An insert that can skip a row whose key is taken, in the engine's own syntax."""
-    if connection.dialect.name == "postgresql":
+    if engine == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """One engine's statements, each run with its values as parameters."""
+
+    lock_run: Insert
+    save_run: Update
+    read_run: Select[Any]
+    add_event: Insert
+    run_events: Select[Any]
+    find_job: Select[Any]
+    add_job: Insert
+    add_run: Insert
+
+
+@cache
+def _statements(engine: str) -> _Statements:
+    runs_c, events_c, jobs_c = lineage_runs.c, lineage_events.c, processes.c
+    # Made when missing, and locked either way: on a row already there the update changes
+    # nothing but takes the row's lock (PostgreSQL), as SELECT … FOR UPDATE would.
+    lock = _insert(engine, lineage_runs)
+    lock_run = lock.on_conflict_do_update(
+        index_elements=[runs_c.tenant_id, runs_c.run_id], set_={"events": runs_c.events}
+    ).returning(*lineage_runs.c)
+    this_run = (runs_c.tenant_id == bindparam("key_tenant"), runs_c.run_id == bindparam("key_run"))
+    return _Statements(
+        lock_run=lock_run,
+        save_run=update(lineage_runs).where(*this_run),
+        read_run=select(lineage_runs).where(*this_run),
+        add_event=_insert(engine, lineage_events)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "digest"])
+        # RETURNING says whether the row went in: through psycopg, the row count of this
+        # statement read 0 even for an inserted row.
+        .returning(events_c.digest),
+        run_events=select(
+            events_c.digest, events_c.event_type, events_c.event_time, events_c.event
+        ).where(events_c.tenant_id == bindparam("tenant"), events_c.run_id == bindparam("run")),
+        find_job=select(jobs_c.id).where(
+            jobs_c.tenant_id == bindparam("tenant"),
+            jobs_c.job_namespace == bindparam("namespace"),
+            jobs_c.job_name == bindparam("name"),
+        ),
+        add_job=_insert(engine, processes).on_conflict_do_nothing(
+            index_elements=["tenant_id", "job_namespace", "job_name"]
+        ),
+        add_run=_insert(engine, runs)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "id"])
+        .returning(runs.c.id),
+    )
+
+
+def _of(connection: Connection) -> _Statements:
+    return _statements(connection.dialect.name)
 
 
 @dataclass(frozen=True)
@@ -54,16 +113,9 @@ class LineageRun:
 def lock_run(connection: Connection, tenant: str, run_id: str) -> LineageRun:
     """The run's ingestion row, made when missing and locked until the transaction ends: the
     writers of one run's events take turns, so each replays every event committed before it."""
-    connection.execute(
-        _insert(connection, lineage_runs)
-        .values(tenant_id=tenant, run_id=run_id, events=0, facets={})
-        .on_conflict_do_nothing(index_elements=["tenant_id", "run_id"])
-    )
-    c = lineage_runs.c
-    statement = select(lineage_runs).where(c.tenant_id == tenant, c.run_id == run_id)
-    if is_writing(connection):
-        statement = statement.with_for_update()
-    row = connection.execute(statement).one()
+    row = connection.execute(
+        _of(connection).lock_run, {"tenant_id": tenant, "run_id": run_id, "events": 0, "facets": {}}
+    ).one()
     return _lineage_run(row)
 
 
@@ -80,26 +132,25 @@ def _lineage_run(row: Row[Any]) -> LineageRun:
 
 
 def save_run(connection: Connection, tenant: str, run: LineageRun) -> None:
-    c = lineage_runs.c
     connection.execute(
-        update(lineage_runs)
-        .where(c.tenant_id == tenant, c.run_id == run.run_id)
-        .values(
-            job_namespace=run.job_namespace,
-            job_name=run.job_name,
-            parent_run_id=run.parent_run_id,
-            events=run.events,
-            facets=run.facets,
-            applied=run.applied,
-        )
+        _of(connection).save_run,
+        {
+            "key_tenant": tenant,
+            "key_run": run.run_id,
+            "job_namespace": run.job_namespace,
+            "job_name": run.job_name,
+            "parent_run_id": run.parent_run_id,
+            "events": run.events,
+            "facets": run.facets,
+            "applied": run.applied,
+        },
     )
 
 
 def read_run(connection: Connection, tenant: str, run_id: str) -> LineageRun | None:
     """The ingestion row of a run, or None for a run no event named."""
-    c = lineage_runs.c
     row = connection.execute(
-        select(lineage_runs).where(c.tenant_id == tenant, c.run_id == run_id)
+        _of(connection).read_run, {"key_tenant": tenant, "key_run": run_id}
     ).first()
     if row is None:
         return None
@@ -120,57 +171,60 @@ def add_event(
 ) -> bool:
     """Keep an event; False when the same event (by digest) was kept before."""
     result = connection.execute(
-        _insert(connection, lineage_events)
-        .values(
-            tenant_id=tenant,
-            digest=digest,
-            kind=kind,
-            run_id=run_id,
-            event_type=event_type,
-            event_time=event_time,
-            received=received,
-            event=event,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "digest"])
-        # RETURNING says whether the row went in: through psycopg, the row count of this
-        # statement read 0 even for an inserted row.
-        .returning(lineage_events.c.digest)
+        _of(connection).add_event,
+        {
+            "tenant_id": tenant,
+            "digest": digest,
+            "kind": kind,
+            "run_id": run_id,
+            "event_type": event_type,
+            "event_time": event_time,
+            "received": received,
+            "event": event,
+        },
     )
     return result.first() is not None
 
 
 def run_events(connection: Connection, tenant: str, run_id: str) -> list[StoredEvent]:
     """Every event kept of a run, in no particular order (the replay orders them)."""
-    c = lineage_events.c
-    rows = connection.execute(
-        select(c.digest, c.event_type, c.event_time, c.event).where(
-            c.tenant_id == tenant, c.run_id == run_id
-        )
-    )
+    rows = connection.execute(_of(connection).run_events, {"tenant": tenant, "run": run_id})
     return [StoredEvent(r.digest, r.event_type, r.event_time, r.event) for r in rows]
+
+
+def find_job(connection: Connection, tenant: str, namespace: str, name: str) -> str | None:
+    """The id of the tenant's process of the job ``namespace``, ``name``, or None."""
+    job = {"tenant": tenant, "namespace": namespace, "name": name}
+    found = connection.execute(_of(connection).find_job, job).scalar()
+    return None if found is None else str(found)
+
+
+def add_run(connection: Connection, tenant: str, record: Record) -> bool:
+    """Insert the run ``record`` unless the tenant has a run of its id; whether it did (its
+    triggers record the creation in the change log)."""
+    row = _row(RUN_TABLE, tenant, record)
+    row.update(process_id=record.process_id, touched=record.touched)
+    return connection.execute(_of(connection).add_run, row).first() is not None
+
+
+def _row(spec: TableSpec, tenant: str, record: Record) -> dict[str, Any]:
+    row = {spec.columns[n].column.name: spec.columns[n].to_db(v) for n, v in record.values.items()}
+    row.update(tenant_id=tenant, id=record.id, type=record.type.name, etag=record.etag)
+    return row
 
 
 def find_or_add_job(connection: Connection, tenant: str, new: Record) -> str:
     """The id of the tenant's process of the job that ``new`` (an ``openLineageJob`` record)
     names by its ``jobNamespace`` and ``jobName``; ``new`` is inserted when there is none (and
     its triggers record the creation in the change log)."""
-    c = processes.c
+    statements = _of(connection)
     namespace, name = new.values["jobNamespace"], new.values["jobName"]
-    found = select(c.id).where(
-        c.tenant_id == tenant, c.job_namespace == namespace, c.job_name == name
-    )
-    existing = connection.execute(found).scalar()
+    job = {"tenant": tenant, "namespace": namespace, "name": name}
+    existing = connection.execute(statements.find_job, job).scalar()
     if existing is not None:
         return str(existing)
-    spec = PROCESS_TABLE
-    row = {spec.columns[n].column.name: spec.columns[n].to_db(v) for n, v in new.values.items()}
-    row.update(tenant_id=tenant, id=new.id, type=new.type.name, etag=new.etag)
-    connection.execute(
-        _insert(connection, processes)
-        .values(**row)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "job_namespace", "job_name"])
-    )
-    return str(connection.execute(found).scalar_one())
+    connection.execute(statements.add_job, _row(PROCESS_TABLE, tenant, new))
+    return str(connection.execute(statements.find_job, job).scalar_one())
 
 
 def set_run_type(connection: Connection, tenant: str, run_id: str, type_name: str) -> None:
