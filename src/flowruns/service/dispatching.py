@@ -70,7 +70,8 @@ class _Follower:
     target: Target | None  # None: the resource no longer resolves
     # None: every row of the table; NO_ROW: none (its resource's parent no longer exists).
     condition: int | None
-    subscribers: list[tuple[StoredRow, Subscriber]] = field(default_factory=list)
+    # Each subscription, and the outbox's list its notifications go to.
+    subscribers: list[tuple[list[tuple[str, bytes]], Subscriber]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def _read_group(
             kinds = frozenset(CHANGE_TYPES.index(k) for k in row.change_type.split(","))
             follower = _Follower(kinds, target, condition)
             followers[(row.resource, row.change_type)] = follower
-        follower.subscribers.append((row, Subscriber.of(row)))
+        bucket = outbox.bucket(tenant, row.notification_url, lifecycle=False)
+        follower.subscribers.append((bucket, Subscriber.of(row)))
     found = rows.changes_from(transaction, tenant, spec, start, below, DISPATCH_BATCH, conditions)
     matches: dict[tuple[str, int], bool] = {}
     for change in found:
@@ -195,9 +197,8 @@ def _read_group(
             part = change_part(
                 CHANGE_TYPES[change.kind], collection.binding.name, stored_type, change.entity_id
             )
-            for row, subscriber in follower.subscribers:
-                item = subscriber.item(ids, part)
-                outbox.add(tenant, row.notification_url, row.id, item, lifecycle=False)
+            for bucket, subscriber in follower.subscribers:
+                bucket.append((subscriber.subscription_id, subscriber.item(ids, part)))
     if len(found) == DISPATCH_BATCH:
         last = found[-1]
         return (int(last.txn), int(last.position) + 1)

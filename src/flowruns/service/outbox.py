@@ -127,6 +127,11 @@ class Outbox:
     ) -> None:
         self.items[(tenant, url, lifecycle)].append((subscription_id, item))
 
+    def bucket(self, tenant: str, url: str, *, lifecycle: bool) -> list[tuple[str, bytes]]:
+        """The list :meth:`add` appends to for ``tenant``, ``url`` and ``lifecycle``: a
+        caller adding many items appends to it directly."""
+        return self.items[(tenant, url, lifecycle)]
+
     def __len__(self) -> int:
         return sum(len(items) for items in self.items.values())
 
