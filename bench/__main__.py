@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import auth, peer, write_ceiling
+from bench import auth, notifications, peer, write_ceiling
 from bench.baseline import BaselineError, describe_current
 from bench.baseline import build as build_baseline
 from bench.builds import CURRENT, Build, seeder
@@ -133,7 +133,19 @@ def main() -> None:
         help="also measure this commit, tag or branch of flowruns, built beside this checkout, "
         "on its own copy of each history, in the same rounds",
     )
+    parser.add_argument(
+        "--notifications",
+        action="store_true",
+        help="measure change notifications instead (bench/notifications.py): write-to-receipt, "
+        "items per second and the write cost of 0, 1, 10 and 100 subscriptions, --rounds rounds",
+    )
+    parser.add_argument(
+        "--notification-runs", type=int, default=400, help="creates per notifications measurement"
+    )
     args = parser.parse_args()
+    if args.notifications:
+        notifications.run(args.rounds, args.notification_runs)
+        return
     try:
         wrk_path()
     except WrkMissing as error:

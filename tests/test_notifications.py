@@ -252,6 +252,36 @@ def test_notifications_given_up_on_are_announced_as_missed(
     assert missed["tenantId"] == DEFAULT_TENANT
 
 
+def test_changes_pruned_before_a_subscription_heard_of_them_are_announced_as_missed(
+    database: list[str], tmp_path: Path, receivers: Callable[..., Receiver]
+) -> None:
+    """A subscription waiting for reauthorization hears nothing; when retention prunes the
+    changes it was owed meanwhile, it is told so with ``missed`` once it is reauthorized."""
+    receiver, lifecycle = receivers(name="changes"), receivers(name="lifecycle")
+    environment = {**ENVIRONMENT, "FLOWRUNS_CHANGE_RETENTION": "1"}
+    server = start(tmp_path / "server.log", *database, env=environment)
+    try:
+        wait_ready(server)
+        short = {"Authorization": f"Bearer {token(lifetime_seconds=2)}"}
+        created = subscribe(server.base, receiver, lifecycle=lifecycle, headers=short)
+        assert created.status_code == 201, created.text
+        key = created.json()["id"]
+        time.sleep(2.5)  # the token expired: notifications are held
+        create_run(server.base)
+        time.sleep(2.5)  # older than the retention, and pruned
+        renewed = httpx.post(f"{server.base}/beta/subscriptions/{key}/reauthorize", headers=AUTH)
+        assert renewed.status_code == 204, renewed.text
+        items = lifecycle.wait_for(
+            lambda items: any(i["lifecycleEvent"] == "missed" for i in items)
+        )
+    finally:
+        server.stop()
+    missed = next(i for i in items if i["lifecycleEvent"] == "missed")
+    assert missed["subscriptionId"] == key
+    assert missed["clientState"] == "secretClientValue"
+    assert receiver.items() == []
+
+
 def test_a_slow_receiver_does_not_delay_another(
     server: Server, receivers: Callable[..., Receiver]
 ) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import Connection, event
 
 from flowruns.api.app import open_database
 from flowruns.edm.datetimes import now_ticks
-from flowruns.service import notifications
+from flowruns.service import dispatching, notifications
 from flowruns.settings import Settings
 from flowruns.store.database import is_writing
 
@@ -23,7 +23,7 @@ def test_nobody_subscribed_and_nothing_owed_takes_no_write_transaction(settings:
     event.listen(db.engine, "commit", committed)
     try:
         now = now_ticks()
-        dispatched = notifications.dispatch(db, now, now + 10_000_000, [])
+        dispatched = dispatching.dispatch(db, now, now + 10_000_000, [])
         assert dispatched.claimed == []
         assert not dispatched.more
         assert notifications.lifecycle(db, now) == 0

@@ -8,9 +8,9 @@ resources) and belong to the application that created them.
 
 **Notifications are derived from the change log** (:mod:`flowruns.store.changes`), never written
 by the request that changes an entity, so writes pay nothing per subscription. The dispatcher
-(:func:`dispatch`) reads, for each subscription, the changes from its cursor up to the log's
-horizon, keeps those of its change types whose entity matches its resource and filter, and in the
-same transaction writes a queue row per notification and moves the cursor. A crash before the
+(:mod:`flowruns.service.dispatching`) reads, for each subscription, the changes from its cursor
+up to the log's horizon, keeps those of its change types whose entity matches its resource and
+filter, and in one transaction writes the queue rows and moves the cursors. A crash before the
 commit leaves both as they were; after it, the queue holds what is owed. Subscriptions reading
 the same table of the same tenant from the same place share one read of the log.
 
@@ -23,7 +23,8 @@ parent: ``deleted`` is notified to every subscription to its collection's type t
 expires, ``reauthorizationRequired`` when the token that created (or last reauthorized) it
 expires within :data:`REAUTHORIZE_LEAD_SECONDS` — after which, until ``reauthorize``, change
 notifications are held back (the cursor waits, so nothing is lost) — and ``missed`` when
-notifications were given up on after the retry window (:func:`failed`). They go to the
+notifications were given up on after the retry window (:func:`failed`) or when retention pruned
+changes a subscription had not been told of yet (the dispatcher). They go to the
 ``lifecycleNotificationUrl`` only, as Graph sends them.
 """
 
@@ -31,18 +32,18 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks
-from flowruns.edm.industrydata import HUB_PATH
-from flowruns.edm.model import EntityType
 from flowruns.errors import InvalidRequest, NotFound
 from flowruns.odata import path as paths
 from flowruns.odata.query import QueryOptions, parse_options, split_options
+from flowruns.service.outbox import Outbox, lifecycle_item
 from flowruns.service.resources import collection_scope
 from flowruns.store import changes, entities, queries
 from flowruns.store import subscriptions as rows
@@ -55,10 +56,6 @@ MAX_CLIENT_STATE = 128
 REAUTHORIZE_LEAD_SECONDS = 5 * 60
 TLS_VERSIONS = ("v1_0", "v1_1", "v1_2", "v1_3")
 CONTENT_TYPE = "application/json"
-# Changes read per group of subscriptions and transaction: a dispatch stays short, so writers
-# (on SQLite, one at a time) wait little behind it.
-DISPATCH_BATCH = 1000
-MAX_ITEMS = 1000  # notifications in one queue row, and so in one POST
 REAUTHORIZATION_REQUIRED = "reauthorizationRequired"
 SUBSCRIPTION_REMOVED = "subscriptionRemoved"
 MISSED = "missed"
@@ -316,94 +313,10 @@ def remove(db: Database, tenant: str, key: str, application: str) -> None:
         rows.delete_subscription(transaction, tenant, key)
 
 
-# -- deriving notifications from the log ---------------------------------------------------------
+# -- deriving notifications from the log (service/dispatching.py) ------------------------------
 
 
-class _Outbox:
-    """Notifications owed, gathered per tenant, receiver and kind into queue rows of at most
-    :data:`MAX_ITEMS` each: one row (and one POST) carries every notification a dispatch owes
-    one receiver, however many subscriptions it has."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-        self.items: dict[tuple[str, str, bool], list[dict[str, Any]]] = defaultdict(list)
-
-    def add(self, tenant: str, url: str, item: dict[str, Any], *, lifecycle: bool) -> None:
-        self.items[(tenant, url, lifecycle)].append(item)
-
-    def __len__(self) -> int:
-        return sum(len(items) for items in self.items.values())
-
-    def rows(self, due: Callable[[str], int]) -> list[dict[str, Any]]:
-        """The queue rows, each due at ``due(url)``."""
-        found = []
-        for (tenant, url, lifecycle), items in self.items.items():
-            for start in range(0, len(items), MAX_ITEMS):
-                found.append(
-                    {
-                        "tenant_id": tenant,
-                        "id": str(uuid.uuid4()),
-                        "url": url,
-                        "items": items[start : start + MAX_ITEMS],
-                        "lifecycle": int(lifecycle),
-                        "created": self.now,
-                        "due": due(url),
-                        "attempts": 0,
-                    }
-                )
-        return found
-
-
-def _change_item(
-    subscription: StoredRow, set_name: str, entity_type: EntityType, entity_id: str, kind: int
-) -> dict[str, Any]:
-    resource = f"{HUB_PATH}/{set_name}/{entity_id}"
-    return {
-        "id": str(uuid.uuid4()),
-        "subscriptionId": subscription.id,
-        "subscriptionExpirationDateTime": format_ticks(subscription.expiration_date_time),
-        "changeType": CHANGE_TYPES[kind],
-        "resource": resource,
-        "resourceData": {
-            "@odata.type": f"#{entity_type.qualified_name}",
-            "@odata.id": resource,
-            "id": entity_id,
-        },
-        "clientState": subscription.client_state,
-        "tenantId": subscription.tenant_id,
-    }
-
-
-def lifecycle_item(subscription: StoredRow, event: str) -> dict[str, Any]:
-    """A lifecycle notification of ``event`` for ``subscription``, as Graph shapes it."""
-    return {
-        "id": str(uuid.uuid4()),
-        "lifecycleEvent": event,
-        "subscriptionId": subscription.id,
-        "subscriptionExpirationDateTime": format_ticks(subscription.expiration_date_time),
-        "resource": subscription.resource,
-        "clientState": subscription.client_state,
-        "tenantId": subscription.tenant_id,
-    }
-
-
-NO_ROW = -1
-
-
-@dataclass
-class _Follower:
-    """A subscription as the dispatcher reads for it: what it asks for and which condition
-    column of its group's read says whether a row matches."""
-
-    row: StoredRow
-    target: Target | None  # None: the resource no longer resolves (its parent was deleted)
-    kinds: frozenset[int]
-    # The index of its condition column; None: every row of the table; NO_ROW: none (its
-    # resource's parent no longer exists).
-    condition: int | None
-
-
-def _condition(transaction: Transaction, tenant: str, target: Target) -> Condition | None:
+def condition_of(transaction: Transaction, tenant: str, target: Target) -> Condition | None:
     """Which rows of the table the target keeps (None: every one); raises NotFound when its
     parent no longer exists."""
     scope = collection_scope(transaction, tenant, target.collection)
@@ -419,149 +332,45 @@ def _condition(transaction: Transaction, tenant: str, target: Target) -> Conditi
     return rows.all_of(conditions)
 
 
-@dataclass(frozen=True)
-class Dispatched:
-    """What a dispatch queued: the rows handed to the caller, claimed, and whether the log
-    holds more than one dispatch reads (dispatch again at once)."""
-
-    claimed: list[Owed]
-    more: bool
-
-
-def _subscribed(db: Database) -> bool:
-    """Whether any subscription exists: read first, so that a server nobody subscribes to
-    takes no write lock (on SQLite, the one writer) every time it looks."""
-    with db.reading() as transaction:
-        return rows.any_subscription(transaction)
-
-
-def dispatch(db: Database, now: int, lease_until: int, busy: Sequence[str]) -> Dispatched:
-    """Read the log for every subscription no other process is dispatching for, and queue the
-    notifications owed, in one transaction. Those for receivers not in ``busy`` are queued
-    claimed by the caller until ``lease_until`` and returned, to be sent at once (no claim of
-    its own); the others wait in the queue, due now."""
-    outbox = _Outbox(now)
-    more = False
-    if not _subscribed(db):
-        return Dispatched([], False)  # no write transaction while nobody subscribes
-    with db.writing() as transaction:
-        horizon = changes.horizon(transaction)  # first: before this transaction holds anything
-        subscriptions = rows.locked_subscriptions(transaction)
-        groups: dict[tuple[str, str, changes.Key], list[StoredRow]] = defaultdict(list)
-        for row in subscriptions:
-            if row.expiration_date_time <= now:
-                continue  # lifecycle() removes it
-            if row.lifecycle_notification_url is not None and row.token_expires <= now:
-                continue  # held until reauthorized
-            start = (int(row.cursor_txn), int(row.cursor_position))
-            if start >= horizon.key:
-                continue
-            groups[(row.tenant_id, row.entity_set, start)].append(row)
-        with queries.evaluating():
-            for (tenant, table, start), members in groups.items():
-                end = _dispatch_group(
-                    transaction, tenant, table, start, horizon.key, members, outbox
-                )
-                more = more or end < horizon.key
-                for row in members:
-                    rows.update_subscription(
-                        transaction,
-                        tenant,
-                        row.id,
-                        {"cursor_txn": end[0], "cursor_position": end[1]},
-                    )
-        queued = outbox.rows(lambda url: now if url in busy else lease_until)
-        rows.enqueue(transaction, queued)
-    return Dispatched([_owed(row) for row in queued if row["due"] == lease_until], more)
-
-
-def _dispatch_group(
-    transaction: Transaction,
-    tenant: str,
-    table: str,
-    start: changes.Key,
-    below: changes.Key,
-    members: list[StoredRow],
-    outbox: _Outbox,
-) -> changes.Key:
-    """Queue what ``members`` (subscriptions of one tenant's table, read from ``start``) are
-    owed for the changes up to ``below``; the key the next read starts from."""
-    spec = entities.RUN_TABLE if table == entities.RUN_TABLE.table.name else entities.PROCESS_TABLE
-    conditions: list[Condition] = []
-    by_resource: dict[str, int | None] = {}
-    followers = []
-    for row in members:
-        kinds = frozenset(CHANGE_TYPES.index(k) for k in row.change_type.split(","))
-        try:
-            target = parse_resource(row.resource)
-        except InvalidRequest:
-            target = None
-        if row.resource not in by_resource:
-            by_resource[row.resource] = NO_ROW
-            if target is not None:
-                try:
-                    condition = _condition(transaction, tenant, target)
-                except NotFound:
-                    condition = None  # its parent is gone: only deletions still reach it
-                else:
-                    if condition is None:
-                        by_resource[row.resource] = None
-                    else:
-                        conditions.append(condition)
-                        by_resource[row.resource] = len(conditions) - 1
-        followers.append(_Follower(row, target, kinds, by_resource[row.resource]))
-    found = rows.changes_from(transaction, tenant, spec, start, below, DISPATCH_BATCH, conditions)
-    for change in found:
-        stored_type = spec.readers[change.type][0]
-        for follower in followers:
-            if change.kind not in follower.kinds or follower.target is None:
-                continue
-            collection = follower.target.collection
-            if not stored_type.is_a(collection.type):
-                continue
-            # A change of an entity deleted since can no longer be matched against a filter
-            # or a parent (only its deletion reaches those); without either, every change does.
-            if change.kind != changes.DELETED and follower.condition is not None:
-                if not change.found or follower.condition == NO_ROW:
-                    continue
-                if not change[6 + follower.condition]:
-                    continue
-            item = _change_item(
-                follower.row, collection.binding.name, stored_type, change.entity_id, change.kind
-            )
-            outbox.add(tenant, follower.row.notification_url, item, lifecycle=False)
-    if len(found) == DISPATCH_BATCH:
-        last = found[-1]
-        return (int(last.txn), int(last.position) + 1)
-    return below
-
-
 def lifecycle(db: Database, now: int) -> int:
     """Remove expired subscriptions (``subscriptionRemoved``) and ask for reauthorization of
     those whose token expires soon (``reauthorizationRequired``); how many lifecycle
-    notifications were queued."""
-    outbox = _Outbox(now)
-    lead = REAUTHORIZE_LEAD_SECONDS * TICKS_PER_SECOND
-    if not _subscribed(db):
+    notifications were queued. Reads first: no write transaction while none is due."""
+    with db.reading() as transaction:
+        due = any(_lifecycle_event(row, now) for row in rows.all_subscriptions(transaction))
+    if not due:
         return 0
+    outbox = Outbox(now)
     with db.writing() as transaction:
         for row in rows.locked_subscriptions(transaction):
-            url = row.lifecycle_notification_url
-            if row.expiration_date_time <= now:
+            event = _lifecycle_event(row, now)
+            if event == SUBSCRIPTION_REMOVED:
                 rows.delete_subscription(transaction, row.tenant_id, row.id)
-                if url is not None:
-                    item = lifecycle_item(row, SUBSCRIPTION_REMOVED)
-                    outbox.add(row.tenant_id, url, item, lifecycle=True)
-            elif (
-                url is not None and not row.reauthorization_sent and row.token_expires <= now + lead
-            ):
+            elif event == REAUTHORIZATION_REQUIRED:
                 rows.update_subscription(
                     transaction, row.tenant_id, row.id, {"reauthorization_sent": 1}
                 )
-                item = lifecycle_item(row, REAUTHORIZATION_REQUIRED)
-                outbox.add(row.tenant_id, url, item, lifecycle=True)
+            url = row.lifecycle_notification_url
+            if event is not None and url is not None:
+                item = lifecycle_item(row, event)
+                outbox.add(row.tenant_id, url, row.id, item, lifecycle=True)
         rows.enqueue(transaction, outbox.rows(lambda _: now))
     return len(outbox)
+
+
+def _lifecycle_event(row: StoredRow, now: int) -> str | None:
+    """What happens to a subscription now: it is removed (expired), asked to be reauthorized
+    (its token expires soon), or nothing."""
+    if row.expiration_date_time <= now:
+        return SUBSCRIPTION_REMOVED
+    lead = REAUTHORIZE_LEAD_SECONDS * TICKS_PER_SECOND
+    if (
+        row.lifecycle_notification_url is not None
+        and not row.reauthorization_sent
+        and row.token_expires <= now + lead
+    ):
+        return REAUTHORIZATION_REQUIRED
+    return None
 
 
 # -- delivery ------------------------------------------------------------------------------------
@@ -569,27 +378,43 @@ def lifecycle(db: Database, now: int) -> int:
 
 @dataclass(frozen=True)
 class Owed:
-    """A claimed queue row: where its notifications go and what they say."""
+    """A claimed queue row: where its notifications go and what they say (``items``: the
+    JSON text of their array, as stored)."""
 
     key: rows.NotificationKey
     url: str
-    items: list[dict[str, Any]]
+    items: bytes
     lifecycle: bool
     created: int
     attempts: int
 
 
-def _owed(row: Any) -> Owed:
-    """A queue row (as written, or as read) as :class:`Owed`."""
-    get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
+def owed(row: Any) -> Owed:
+    """A queue row (as :meth:`Outbox.rows` writes it, or as :func:`claim` reads it) as
+    :class:`Owed`."""
+    if isinstance(row, dict):
+        return Owed(
+            (row["tenant_id"], row["id"]),
+            row["url"],
+            row["body"],
+            bool(row["lifecycle"]),
+            row["created"],
+            row["attempts"],
+        )
     return Owed(
-        (get("tenant_id"), get("id")),
-        get("url"),
-        list(get("items")),
-        bool(get("lifecycle")),
-        get("created"),
-        get("attempts"),
+        (row.tenant_id, row.id),
+        row.url,
+        row.items.encode(),
+        bool(row.lifecycle),
+        row.created,
+        row.attempts,
     )
+
+
+def body(owed: Sequence[Owed]) -> bytes:
+    """The POST body carrying every notification of ``owed``: ``{"value": [...]}``."""
+    # Each row's text is its array, brackets first and last: its elements without a copy.
+    return b'{"value":[' + b",".join(memoryview(o.items)[1:-1] for o in owed) + b"]}"
 
 
 @dataclass(frozen=True)
@@ -618,12 +443,7 @@ def claim(
             return []  # no write transaction while nothing is owed
     with db.writing() as transaction:
         found = rows.claim(transaction, now, lease, limit, busy)
-    return [_owed(row) for row in found]
-
-
-def delivered(db: Database, owed: Sequence[Owed]) -> None:
-    with db.writing() as transaction:
-        rows.remove(transaction, [o.key for o in owed])
+    return [owed(row) for row in found]
 
 
 def failed(db: Database, owed: Sequence[Owed], now: int, retries: Retries) -> int:
@@ -639,17 +459,17 @@ def failed(db: Database, owed: Sequence[Owed], now: int, retries: Retries) -> in
             due = now + round(retries.delay(attempts + 1) * TICKS_PER_SECOND)
             rows.postpone(transaction, keys, due)
         rows.remove(transaction, [o.key for o in expired])
-        missed = _Outbox(now)
+        missed = Outbox(now)
         given_up = {
             (o.key[0], item["subscriptionId"])
             for o in expired
             if not o.lifecycle
-            for item in o.items
+            for item in orjson.loads(o.items)
         }
         for tenant, subscription_id in sorted(given_up):
             row = rows.get_subscription(transaction, tenant, subscription_id)
             if row is not None and row.lifecycle_notification_url is not None:
                 item = lifecycle_item(row, MISSED)
-                missed.add(tenant, row.lifecycle_notification_url, item, lifecycle=True)
+                missed.add(tenant, row.lifecycle_notification_url, row.id, item, lifecycle=True)
         rows.enqueue(transaction, missed.rows(lambda _: now))
     return len(expired)

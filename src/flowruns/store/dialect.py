@@ -153,6 +153,11 @@ class Dialect(ABC):
         """``value`` (text) as a JSON string, escaped as orjson escapes it; ``null`` for NULL."""
 
     @abstractmethod
+    def json_from_text(self, text: SQL) -> SQL:
+        """The JSON text ``text`` as the value of a JSON column (stored without being parsed
+        in Python)."""
+
+    @abstractmethod
     def date_time_text(self, ticks: SQL) -> SQL:
         """Non-null ``ticks`` as :func:`flowruns.edm.datetimes.format_ticks` writes them:
         ``YYYY-MM-DDThh:mm:ss[.fffffff]Z``, the fraction's trailing zeros dropped."""
@@ -257,6 +262,9 @@ class SqliteDialect(Dialect):
     def json_string(self, value: SQL) -> SQL:
         return func.json_quote(value)  # json_quote(NULL) is 'null'
 
+    def json_from_text(self, text: SQL) -> SQL:
+        return text  # SQLite keeps JSON as its text
+
     def date_time_text(self, ticks: SQL) -> SQL:
         seconds, fraction = _seconds_and_fraction(ticks)
         whole = func.strftime("%Y-%m-%dT%H:%M:%S", seconds, "unixepoch")
@@ -336,6 +344,9 @@ class PostgresqlDialect(Dialect):
 
     def json_string(self, value: SQL) -> SQL:
         return func.coalesce(cast(func.to_json(value), Text), literal_column("'null'"))
+
+    def json_from_text(self, text: SQL) -> SQL:
+        return cast(text, JSONB())
 
     def date_time_text(self, ticks: SQL) -> SQL:
         seconds, fraction = _seconds_and_fraction(ticks)

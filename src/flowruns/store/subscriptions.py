@@ -19,8 +19,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    Text,
     and_,
+    bindparam,
     case,
+    cast,
     delete,
     false,
     func,
@@ -34,7 +37,7 @@ from sqlalchemy import (
 from flowruns.store.changes import Key
 from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import TableSpec
-from flowruns.store.schema import changes, notifications, subscriptions
+from flowruns.store.schema import change_baselines, changes, notifications, subscriptions
 
 NotificationKey = tuple[str, str]
 """A queued notification: (tenant, id)."""
@@ -92,6 +95,34 @@ def any_due(connection: Connection, now: int) -> bool:
     return connection.execute(first).first() is not None
 
 
+def all_subscriptions(connection: Connection) -> list[Row[Any]]:
+    """Every subscription of every tenant (a read, taking no lock)."""
+    s = subscriptions.c
+    statement = select(subscriptions).order_by(s.tenant_id, s.entity_set, s.id)
+    return list(connection.execute(statement).all())
+
+
+def move_cursors(
+    connection: Connection, tenant: str, keys: Sequence[str], start: Key, end: Key
+) -> set[str]:
+    """Move the cursors of those of ``tenant``'s subscriptions ``keys`` still at ``start`` to
+    ``end``; the ids of those moved. A subscription deleted meanwhile, or read for by another
+    dispatch that moved its cursor first, is not moved."""
+    s = subscriptions.c
+    statement = (
+        update(subscriptions)
+        .where(
+            s.tenant_id == tenant,
+            s.id.in_(list(keys)),
+            s.cursor_txn == start[0],
+            s.cursor_position == start[1],
+        )
+        .values(cursor_txn=end[0], cursor_position=end[1])
+        .returning(s.id)
+    )
+    return {row[0] for row in connection.execute(statement)}
+
+
 def locked_subscriptions(connection: Connection) -> list[Row[Any]]:
     """Every subscription no other transaction holds, locked until this one ends."""
     statement = select(subscriptions).order_by(
@@ -143,22 +174,55 @@ def changes_from(
     return list(connection.execute(statement).all())
 
 
+_QUEUE_COLUMNS = ("tenant_id", "id", "url", "lifecycle", "created", "due", "attempts")
+
+
+def baseline(connection: Connection, tenant: str, entity_set: str) -> Key | None:
+    """The key of the newest change of ``tenant``'s table pruned from the log, if any was."""
+    b = change_baselines.c
+    statement = select(b.txn, b.position).where(b.tenant_id == tenant, b.entity_set == entity_set)
+    row = connection.execute(statement).one_or_none()
+    return None if row is None else (int(row.txn), int(row.position))
+
+
 def enqueue(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        connection.execute(insert(notifications), list(rows))
+    """Queue ``rows``, whose ``items`` is the JSON text of their notifications (an array),
+    stored as it is."""
+    if not rows:
+        return
+    items = dialect_of(connection).json_from_text(bindparam("items_text", type_=Text()))
+    statement = insert(notifications).values(
+        {**{name: bindparam(name) for name in _QUEUE_COLUMNS}, "items": items}
+    )
+    connection.execute(
+        statement,
+        [
+            {**{name: row[name] for name in _QUEUE_COLUMNS}, "items_text": row["items"]}
+            for row in rows
+        ],
+    )
 
 
 def claim(
     connection: Connection, now: int, lease_until: int, limit: int, busy: Sequence[str]
 ) -> list[Row[Any]]:
     """Up to ``limit`` notifications due at ``now``, oldest first, for receivers not in
-    ``busy``, claimed until ``lease_until`` (their ``due`` moved there)."""
+    ``busy``, claimed until ``lease_until`` (their ``due`` moved there); ``items`` as the JSON
+    text of their array."""
     n = notifications.c
     conditions = [n.due <= now]
     if busy:
         conditions.append(n.url.not_in(busy))
     statement = (
-        select(n.tenant_id, n.id, n.url, n["items"], n.lifecycle, n.created, n.attempts)
+        select(
+            n.tenant_id,
+            n.id,
+            n.url,
+            cast(n["items"], Text).label("items"),
+            n.lifecycle,
+            n.created,
+            n.attempts,
+        )
         .where(*conditions)
         .order_by(n.due)
         .limit(limit)
