@@ -187,6 +187,33 @@ def test_a_filtered_subscription_hears_only_the_runs_its_filter_keeps(
     assert items[0]["changeType"] == "created"
 
 
+def test_a_filter_that_cannot_be_evaluated_stops_no_other_subscriptions_delivery(
+    server: Server, receivers: Callable[..., Receiver]
+) -> None:
+    # Out of 64-bit range once a run's name is longer than one character: PostgreSQL refuses
+    # to compute it, SQLite goes on in floating point. Either way the other subscription of the
+    # same collection hears every run, before and after.
+    overflowing, everything = receivers(name="overflowing"), receivers(name="all")
+    resource = "external/industryData/runs?$filter=length(displayName) mul 9223372036854775807 gt 0"
+    assert (
+        subscribe(server.base, overflowing, resource=resource, change_type="created").status_code
+        == 201
+    )
+    assert subscribe(server.base, everything, change_type="created").status_code == 201
+    first = create_run(server.base, "nightly export")
+    everything.wait_for(lambda items: len(items) == 1)
+    second = create_run(server.base, "x")
+    items = everything.wait_for(lambda items: len(items) == 2)
+    assert [item["resourceData"]["id"] for item in items] == [first, second]
+    heard = [
+        item["resourceData"]["id"]
+        for item in overflowing.wait_for(
+            lambda items: second in {i["resourceData"]["id"] for i in items}
+        )
+    ]
+    assert second in heard  # a run its filter can be evaluated on still reaches it
+
+
 def test_a_subscription_to_a_process_runs_hears_that_process_alone(
     server: Server, receivers: Callable[..., Receiver]
 ) -> None:

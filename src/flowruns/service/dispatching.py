@@ -39,7 +39,7 @@ from flowruns.service.notifications import (
     parse_resource,
 )
 from flowruns.service.outbox import Ids, Outbox, Subscriber, change_part, lifecycle_item
-from flowruns.store import changes, entities, queries
+from flowruns.store import changes, entities
 from flowruns.store import subscriptions as rows
 from flowruns.store.database import Database, Transaction
 from flowruns.store.subscriptions import Condition, NotificationKey, StoredRow
@@ -133,12 +133,11 @@ def _read(transaction: Transaction, now: int, outbox: Outbox) -> tuple[list[_Mov
     moves = []
     more = False
     ids = Ids()
-    with queries.evaluating():
-        for (tenant, table, start), members in groups.items():
-            end = _read_group(transaction, tenant, table, start, horizon.key, members, outbox, ids)
-            if end is not None:
-                moves.append(_Move(tenant, [row.id for row in members], start, end))
-                more = more or end < horizon.key
+    for (tenant, table, start), members in groups.items():
+        end = _read_group(transaction, tenant, table, start, horizon.key, members, outbox, ids)
+        if end is not None:
+            moves.append(_Move(tenant, [row.id for row in members], start, end))
+            more = more or end < horizon.key
     return moves, more
 
 

@@ -34,6 +34,8 @@ from sqlalchemy import (
     update,
 )
 
+from flowruns.errors import BadRequest
+from flowruns.store import queries
 from flowruns.store.changes import Key
 from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import TableSpec
@@ -143,7 +145,37 @@ def changes_from(
     """Up to ``limit`` changes of ``tenant``'s table ``spec`` from ``start`` up to (not
     including) ``below``, in key order: ``txn``, ``position``, ``entity_id``, ``type``, ``kind``,
     whether the entity still exists (``found``), then whether its row meets each of
-    ``conditions`` (conditions on the table), in their order."""
+    ``conditions`` (conditions on the table), in their order.
+
+    A condition the database cannot evaluate on a row of the range (a value out of range, which
+    PostgreSQL refuses to compute) meets none of them, and the others are read again without
+    it: one subscription's filter never stops the others' delivery."""
+    try:
+        return _changes_from(connection, tenant, spec, start, below, limit, conditions)
+    except BadRequest:
+        pass
+    usable: list[ColumnElement[bool]] = []
+    for condition in conditions:
+        try:
+            _changes_from(connection, tenant, spec, start, below, limit, [condition])
+            usable.append(condition)
+        except BadRequest:
+            usable.append(false())
+    return _changes_from(connection, tenant, spec, start, below, limit, usable)
+
+
+def _changes_from(
+    connection: Connection,
+    tenant: str,
+    spec: TableSpec,
+    start: Key,
+    below: Key,
+    limit: int,
+    conditions: Sequence[ColumnElement[bool]],
+) -> list[Row[Any]]:
+    """The statement of :func:`changes_from`; with conditions, in a savepoint, so that a
+    statement the database refuses leaves the transaction usable (on PostgreSQL a failed
+    statement aborts the transaction around it)."""
     c, table = changes.c, spec.table
     key = tuple_(c.txn, c.position)
     statement = (
@@ -171,7 +203,10 @@ def changes_from(
         .order_by(c.txn, c.position)
         .limit(limit)
     )
-    return list(connection.execute(statement).all())
+    if not conditions:
+        return list(connection.execute(statement).all())
+    with connection.begin_nested(), queries.evaluating():
+        return list(connection.execute(statement).all())
 
 
 _QUEUE_COLUMNS = ("tenant_id", "id", "url", "lifecycle", "created", "due", "attempts")
