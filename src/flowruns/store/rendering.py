@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from functools import lru_cache, reduce
 
 import orjson
-from sqlalchemy import Text, case, cast, func, literal_column
+from sqlalchemy import Connection, Text, case, cast, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect as SqlalchemyDialect
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
-from flowruns.store.dialect import SQL, Dialect
+from flowruns.store.dialect import SQL, Dialect, dialect_of
 from flowruns.store.entities import TableSpec
 from flowruns.store.schema import PropertyColumn
 
@@ -164,3 +164,21 @@ def _by_type(
         ),
         else_=None,
     )
+
+
+def read_many(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    keys: Sequence[str],
+    scope_type: EntityType,
+    render: Rendering,
+) -> dict[str, orjson.Fragment]:
+    """The JSON of each entity of ``spec``'s table with one of ``keys`` that exists and is a
+    ``scope_type``, by key, as the database writes it (an expanded process of a page's runs)."""
+    if not keys:
+        return {}
+    rows = spec.table.alias(ROWS)
+    text = entity_json(dialect_of(connection), spec, scope_type.name, render.names)
+    statement = select(text, rows.c.id).where(rows.c.tenant_id == tenant, rows.c.id.in_(keys))
+    return {key: orjson.Fragment(json) for json, key in connection.execute(statement) if json}
