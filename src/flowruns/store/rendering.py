@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache, reduce
+from functools import cache, lru_cache, reduce
 
 import orjson
 from sqlalchemy import Connection, Text, case, cast, func, literal_column, select
@@ -166,6 +166,13 @@ def _by_type(
     )
 
 
+@cache
+def _rows(spec: TableSpec) -> FromClause:
+    """``spec``'s table under the name the rendering reads: made once, since building an
+    alias's column collection for each read cost a fifth of reading the expanded entities."""
+    return spec.table.alias(ROWS)
+
+
 def read_many(
     connection: Connection,
     spec: TableSpec,
@@ -178,7 +185,7 @@ def read_many(
     ``scope_type``, by key, as the database writes it (an expanded process of a page's runs)."""
     if not keys:
         return {}
-    rows = spec.table.alias(ROWS)
+    rows = _rows(spec)
     text = entity_json(dialect_of(connection), spec, scope_type.name, render.names)
     statement = select(text, rows.c.id).where(rows.c.tenant_id == tenant, rows.c.id.in_(keys))
     return {key: orjson.Fragment(json) for json, key in connection.execute(statement) if json}
