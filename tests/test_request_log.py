@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowruns.logs import JsonFormatter, TextFormatter
 from flowruns.settings import DEFAULT_TENANT
@@ -147,3 +150,15 @@ def test_a_traceback_cannot_pass_for_a_record_of_its_own() -> None:
     entry = JsonFormatter().format(record)
     assert len(entry.splitlines()) == 1
     assert json.loads(entry)["exception"].endswith(f"bad value\n{forged}\r\u2028{forged}")
+
+
+@given(
+    st.floats(min_value=-1e9, max_value=1e10, allow_nan=False)
+    | st.integers(min_value=0, max_value=10**10).map(lambda s: s + 0.9999996)
+)
+def test_every_line_starts_with_its_time_in_utc_to_the_millisecond(created: float) -> None:
+    record = logging.LogRecord("flowruns.api", logging.INFO, __file__, 1, "m", (), None)
+    record.created = created
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert TextFormatter().format(record).split(" ")[0] == expected
+    assert json.loads(JsonFormatter().format(record))["time"] == expected

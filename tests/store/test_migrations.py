@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from starlette.testclient import TestClient
 from typer.testing import CliRunner, Result
 
@@ -206,3 +206,24 @@ def test_a_data_directory_of_the_first_release_is_upgraded_on_start(tmp_path: Pa
         runs = client.get(f"{HUB}/runs", params={"$count": "true"}).json()
     assert runs["@odata.count"] == 2
     assert _revision(f"sqlite:///{data_dir / 'flowruns.db'}") == migrations.head()
+
+
+def _run_indexes(url: str) -> set[str]:
+    engine = make_engine(url)
+    names = {index["name"] for index in inspect(engine).get_indexes("runs")}
+    engine.dispose()
+    return {name for name in names if name is not None}
+
+
+def test_going_back_from_the_end_time_index_drops_it_and_upgrading_brings_it_back(
+    empty_database_url: str,
+) -> None:
+    engine = make_engine(empty_database_url)
+    migrations.upgrade(engine)
+    with engine.begin() as connection:
+        command.downgrade(migrations.config(connection), "0008")
+    engine.dispose()
+    assert "ix_runs_end" not in _run_indexes(empty_database_url)
+    assert _cli("db", "upgrade", "--database-url", empty_database_url).exit_code == 0
+    assert "ix_runs_end" in _run_indexes(empty_database_url)
+    assert _revision(empty_database_url) == migrations.head()

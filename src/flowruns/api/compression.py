@@ -95,6 +95,16 @@ def _compressible(media_type: str) -> bool:
     return media.startswith("text/") or media.endswith(_TEXT_SUFFIXES) or media.endswith("+xml")
 
 
+def _candidate(start: Message) -> bool:
+    """Whether a response could be sent coded, whatever its length and the request accept:
+    then it varies with ``Accept-Encoding``."""
+    status: int = start["status"]
+    if status < 200 or status in (204, 304):
+        return False
+    headers = Headers(raw=start.get("headers", []))
+    return "content-encoding" not in headers and _compressible(headers.get("content-type", ""))
+
+
 class CompressionMiddleware:
     """Sends large text responses brotli- or gzip-coded to clients that accept it."""
 
@@ -105,7 +115,8 @@ class CompressionMiddleware:
         if scope["type"] != "http" or scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
-        coding = negotiate(Headers(scope=scope).get("accept-encoding", ""))
+        accept_encoding = Headers(scope=scope).get("accept-encoding")
+        coding = negotiate(accept_encoding) if accept_encoding else None
         await self.app(scope, receive, _Responder(send, coding).send)
 
 
@@ -122,6 +133,13 @@ class _Responder:
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
+            if self.coding is None:
+                # Sent as it is: nothing waits for the body to decide.
+                self.decided = True
+                if _candidate(message):
+                    MutableHeaders(scope=message).add_vary_header("Accept-Encoding")
+                await self.downstream(message)
+                return
             self.start = message
             return
         if message["type"] != "http.response.body":
@@ -146,13 +164,7 @@ class _Responder:
         headers = MutableHeaders(scope=self.start)
         body: bytes = first.get("body", b"")
         more: bool = first.get("more_body", False)
-        status: int = self.start["status"]
-        candidate = (
-            status >= 200
-            and status not in (204, 304)
-            and "content-encoding" not in headers
-            and _compressible(headers.get("content-type", ""))
-        )
+        candidate = _candidate(self.start)
         if candidate:
             headers.add_vary_header("Accept-Encoding")
         large = more or len(body) >= MIN_COMPRESSED_BYTES

@@ -63,10 +63,20 @@ POOL_LIMIT = Gauge(
 )
 
 
+# Each label set's two children, found once: looking one up by its labels (validating them and
+# taking the metric's lock) cost more than counting and timing the request. As many entries
+# as the metrics themselves hold label sets.
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    labels = (method, route, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    key = (method, route, status)
+    children = _children.get(key)
+    if children is None:
+        labels = (method, route, str(status))
+        children = _children[key] = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def watch_pool(engine: Engine) -> None:

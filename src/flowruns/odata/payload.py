@@ -123,7 +123,11 @@ def _expansions(
     return body
 
 
-def _expanded(record: Record, item: ExpandItem, written: dict[tuple[int, int], Any] | None) -> Any:
+def _expanded(
+    record: Record | orjson.Fragment, item: ExpandItem, written: dict[tuple[int, int], Any] | None
+) -> Any:
+    if isinstance(record, orjson.Fragment):  # written by the database already
+        return record
     if item.ref:
         # Relative to the context URL, so to the service root.
         collection = "processes" if item.navigation.name == "process" else "runs"

@@ -48,28 +48,41 @@ def total_order(entity_type: EntityType, options: QueryOptions) -> list[s.OrderI
     return items
 
 
-def bound_query(entity_type: EntityType, options: QueryOptions) -> Query:
+def bound_query(entity_type: EntityType, options: QueryOptions, *, rendered: bool = False) -> Query:
     """What ``options`` ask of a read of ``entity_type``: its filter, search, total order,
-    count and expansions, bound to the model."""
+    count and expansions, bound to the model. When ``rendered`` (the read's entities go
+    straight into the response), each expanded entity that needs nothing but its own JSON is
+    written by the database too."""
     return Query(
         order=tuple(total_order(entity_type, options)),
         filter=options.filter,
         search=options.search,
-        expand=_expansions(options.expand),
+        expand=_expansions(options.expand, rendered=rendered),
         count=options.count,
     )
 
 
-def _expansions(items: Sequence[ExpandItem]) -> tuple[Expansion, ...]:
+def _expansions(items: Sequence[ExpandItem], *, rendered: bool = False) -> tuple[Expansion, ...]:
     return tuple(
         Expansion(
             item.navigation,
             item.target,
             bound_query(item.target, item.options),
             Window(limit=item.top, offset=item.options.skip or 0),
+            _rendering(item) if rendered else None,
         )
         for item in items
     )
+
+
+def _rendering(item: ExpandItem) -> Rendering | None:
+    """How the database writes an expanded entity: only a single-valued navigation's, and only
+    when the response needs no more of it (no reference instead, no expansion of its own)."""
+    if item.navigation.collection or item.ref or item.options.expand:
+        return None
+    select = item.options.select
+    names = None if select is None or select.names is None else frozenset(select.names)
+    return Rendering(names)
 
 
 def read_page(
@@ -86,7 +99,7 @@ def read_page(
     """One page of ``collection``, its count if asked for, and the expansions of its records,
     all in one read transaction. When ``rendered``, each entity's JSON as the database writes
     it (:attr:`Page.rendered`, with the properties ``$select`` keeps); else its record."""
-    bound = bound_query(collection.type, options)
+    bound = bound_query(collection.type, options, rendered=rendered)
     render = None
     if rendered:
         names = None if options.select is None else options.select.names

@@ -73,6 +73,12 @@ _UNAVAILABLE_SQLITE_CODES = frozenset(
 # Pool size and overflow per server process. SQLite: as many connections as the worker threads
 # that may hold one (anyio's 40). PostgreSQL: modest, as several processes share one server.
 _POOLS = {"sqlite": (16, 24), "postgresql": (10, 10)}
+# SQLite's page cache of each connection, in KiB. Each pooled connection fills its own (the pool
+# hands them out in turn), so a server's memory grows by this much per connection: with 64 MiB
+# a worker that had walked a list of a million runs held 273 MB, with 8 MiB 153 MB and with
+# 4 MiB 147 MB, its reads as fast on each (the operating system caches the file once for
+# all of them; docs/performance.md, "Reads near a fair ceiling").
+SQLITE_CACHE_KIB = 4096
 
 
 def pool_limit(engine: Engine) -> int:
@@ -171,7 +177,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps hot index pages in memory
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
     SQLITE.register_functions(dbapi_connection)
 

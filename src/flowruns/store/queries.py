@@ -209,6 +209,10 @@ class Expansion:
     target: EntityType
     query: Query
     window: Window
+    # A single-valued navigation whose entity goes straight into the response: the database
+    # writes its JSON (with these properties), as it does a rendered page's, and the related
+    # entity is that text (an orjson.Fragment) instead of a record.
+    render: Rendering | None = None
 
 
 @dataclass
@@ -431,6 +435,13 @@ def _expand(
         name = item.navigation.name
         if not item.navigation.collection:  # run → process
             keys = {r.process_id for r in records if r.process_id is not None}
+            if item.render is not None:
+                texts = rendering.read_many(
+                    connection, PROCESS_TABLE, tenant, sorted(keys), item.target, item.render
+                )
+                for record in records:
+                    record.expanded[name] = texts.get(record.process_id or "")
+                continue
             related = entities.get_many(connection, PROCESS_TABLE, tenant, sorted(keys))
             for record in records:
                 target = related.get(record.process_id or "")

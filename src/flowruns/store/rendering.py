@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache, reduce
+from functools import cache, lru_cache, reduce
 
 import orjson
-from sqlalchemy import Text, case, cast, func, literal_column
+from sqlalchemy import Connection, Text, case, cast, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect as SqlalchemyDialect
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
-from flowruns.store.dialect import SQL, Dialect
+from flowruns.store.dialect import SQL, Dialect, dialect_of
 from flowruns.store.entities import TableSpec
 from flowruns.store.schema import PropertyColumn
 
@@ -164,3 +164,28 @@ def _by_type(
         ),
         else_=None,
     )
+
+
+@cache
+def _rows(spec: TableSpec) -> FromClause:
+    """``spec``'s table under the name the rendering reads: made once, since building an
+    alias's column collection for each read cost a fifth of reading the expanded entities."""
+    return spec.table.alias(ROWS)
+
+
+def read_many(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    keys: Sequence[str],
+    scope_type: EntityType,
+    render: Rendering,
+) -> dict[str, orjson.Fragment]:
+    """The JSON of each entity of ``spec``'s table with one of ``keys`` that exists and is a
+    ``scope_type``, by key, as the database writes it (an expanded process of a page's runs)."""
+    if not keys:
+        return {}
+    rows = _rows(spec)
+    text = entity_json(dialect_of(connection), spec, scope_type.name, render.names)
+    statement = select(text, rows.c.id).where(rows.c.tenant_id == tenant, rows.c.id.in_(keys))
+    return {key: orjson.Fragment(json) for json, key in connection.execute(statement) if json}
