@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import tempfile
 import threading
@@ -30,7 +31,7 @@ from bench.baseline import BaselineError, describe_current
 from bench.baseline import build as build_baseline
 from bench.builds import CURRENT, Build, seeder
 from bench.datasets import CACHE, Dataset, postgresql_history, sqlite_cached, sqlite_history
-from bench.report import LABELS, Key, Results, table, targets, versus
+from bench.report import LABELS, Key, Results, scaling_table, table, targets, versus
 from bench.scenarios import (
     CEILING_SCENARIOS,
     FAIR_SCENARIOS,
@@ -142,6 +143,12 @@ def main() -> None:
     parser.add_argument(
         "--notification-runs", type=int, default=400, help="creates per notifications measurement"
     )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="measure the gain from a second worker instead: flowruns and the fair ceiling, each "
+        "with one and with two workers, on the first of --sizes, in the same rounds",
+    )
     args = parser.parse_args()
     if args.notifications:
         notifications.run(args.rounds, args.notification_runs)
@@ -157,6 +164,10 @@ def main() -> None:
 
     started = time.monotonic()
     CACHE.mkdir(parents=True, exist_ok=True)
+    if args.scaling:
+        _scaling(args)
+        print(f"\n{time.monotonic() - started:.0f}s")
+        return
     baseline = None
     if args.baseline is not None:
         try:
@@ -296,6 +307,61 @@ def _measure(
     rss = {key: load.server.peak_rss_mb() for key, load in loads.items()}
     label = None if baseline is None else baseline.label
     return Results(rounds, rss, args.peer_size or None, label, baseline_rounds, not_compared)
+
+
+def _scaling(args: argparse.Namespace) -> None:
+    """What a second worker gains flowruns, as a share of what it gains the fair ceiling.
+
+    Four servers on one copy of the history (reads only): flowruns and the fair ceiling, each with
+    one and with two workers. Every round loads GET by id and the filtered first page on all four,
+    in an order shuffled per round. The gain of a second worker is the increase in requests per
+    second over one worker, taken within a round; the report gives medians over rounds.
+    """
+    size = args.sizes[0]
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=CACHE) as tmp:
+        work = Path(tmp)
+        dataset = _history(args, size, work, CURRENT, CURRENT)
+        servers: list[Server] = []
+        loads: dict[tuple[str, int, str], Load] = {}
+        try:
+            for workers in (1, 2):
+                own = work / f"{workers}-workers"
+                own.mkdir()
+                server = _flowruns_server(dataset, own, workers)
+                fair = _fair_server(dataset, own, workers)
+                servers += [server, fair]
+                server.start()
+                fair.start()
+                headers = auth.headers(server, dataset)
+                with httpx.Client(timeout=120, headers=dict(headers)) as client:
+                    found = discover(client, server.base)
+                ours = flowruns_requests(found, server.base, headers)
+                bare = fair_requests(fair.base, found.run_id, headers)
+                for scenario, fair_scenario in (("get", "fair-get"), ("list", "fair-list")):
+                    loads["flowruns", workers, scenario] = Load(ours[scenario], server)
+                    loads["fair", workers, scenario] = Load(bare[fair_scenario], fair)
+            script = str(work / "wrk.lua")
+            for load in loads.values():
+                run(load.request, script, seconds=1, connections=args.connections)
+            rounds: list[dict[tuple[str, int, str], Sample]] = []
+            for number in range(args.rounds):
+                order = list(loads)
+                random.shuffle(order)
+                samples = {key: _sample(loads[key], script, args) for key in order}
+                for key in sorted(samples):
+                    sample = samples[key]
+                    print(
+                        f"  round {number + 1} {key[0]:<9} {key[1]} worker(s) {key[2]:<5}"
+                        f" {sample.requests_per_s:8,.0f} req/s  cpu {sample.server_cpu_ms:6.3f}"
+                        " ms/req",
+                        flush=True,
+                    )
+                rounds.append(samples)
+            rss = {key: load.server.peak_rss_mb() for key, load in loads.items()}
+        finally:
+            for server in servers:
+                server.stop()
+    print(scaling_table(rounds, rss))
 
 
 def _seeders(baseline: Build) -> tuple[Build, Build]:

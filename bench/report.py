@@ -419,3 +419,49 @@ def versus(results: Results, current: str) -> str:
     for (size, scenario), reason in skipped:
         lines.append(f"- {size:,} runs {LABELS[scenario]}: not compared ({reason})")
     return "\n".join(lines)
+
+
+ScalingKey = tuple[str, int, str]  # (contender, workers, scenario)
+
+
+def scaling_table(rounds: list[dict[ScalingKey, Sample]], rss_mb: dict[ScalingKey, float]) -> str:
+    """``--scaling``: requests per second with one and two workers, each contender's gain from the
+    second (the increase over one worker, within a round), and flowruns' gain as a share of the
+    fair ceiling's (target ≥ 0.8)."""
+
+    def gain(r: dict[ScalingKey, Sample], contender: str, scenario: str) -> float:
+        one, two = r[contender, 1, scenario], r[contender, 2, scenario]
+        return two.requests_per_s / one.requests_per_s - 1
+
+    lines = [
+        "| scenario | flowruns 1 w | flowruns 2 w | gain | fair 1 w | fair 2 w | gain"
+        " | flowruns' gain / fair's |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in ("get", "list"):
+        rates = {
+            (who, workers): statistics.median(
+                r[who, workers, scenario].requests_per_s for r in rounds
+            )
+            for who in ("flowruns", "fair")
+            for workers in (1, 2)
+        }
+        ours = statistics.median(gain(r, "flowruns", scenario) for r in rounds)
+        theirs = statistics.median(gain(r, "fair", scenario) for r in rounds)
+        share = statistics.median(
+            gain(r, "flowruns", scenario) / gain(r, "fair", scenario)
+            for r in rounds
+            if gain(r, "fair", scenario) > 0
+        )
+        lines.append(
+            f"| {LABELS[scenario]} | {rates['flowruns', 1]:,.0f} | {rates['flowruns', 2]:,.0f}"
+            f" | {ours:+.0%} | {rates['fair', 1]:,.0f} | {rates['fair', 2]:,.0f} | {theirs:+.0%}"
+            f" | {share:.2f} |"
+        )
+    peaks = ", ".join(
+        f"{who} {workers} w {max(v for k, v in rss_mb.items() if k[:2] == (who, workers)):.0f} MB"
+        for who in ("flowruns", "fair")
+        for workers in (1, 2)
+    )
+    lines += ["", f"Peak RSS per worker: {peaks}."]
+    return "\n".join(lines)

@@ -14,7 +14,7 @@ from bench.__main__ import _flowruns_server
 from bench.baseline import dependencies, interpreter, tree
 from bench.builds import CURRENT, Build, seeder
 from bench.datasets import Dataset
-from bench.report import Results, server_cpu, time_per_request, versus
+from bench.report import Results, scaling_table, server_cpu, time_per_request, versus
 from bench.scenarios import lineage_requests
 from bench.wrk import Request, Sample, parse, script
 
@@ -63,6 +63,29 @@ def test_ratios_are_taken_within_a_round_then_the_median() -> None:
     ]
     results = Results(rounds, {}, None)
     assert results.ceiling_ratio((10, "get")) == 0.4
+
+
+def test_a_second_workers_gain_is_compared_with_the_fair_ceilings_within_a_round() -> None:
+    # Round 2 ran on a slower machine; flowruns gained +20% and +30% where the ceiling gained
+    # +40% and +60%: half its gain in each round, whatever the machine's speed.
+    rounds = []
+    for speed, ours, theirs in ((1.0, 1.2, 1.4), (0.5, 1.3, 1.6)):
+        rounds.append(
+            {
+                (who, workers, scenario): _sample(base * speed * (gain if workers == 2 else 1))
+                for who, base, gain in (("flowruns", 100, ours), ("fair", 400, theirs))
+                for workers in (1, 2)
+                for scenario in ("get", "list")
+            }
+        )
+    rss = {key: 100.0 + key[1] for key in rounds[0]}
+    report = scaling_table(rounds, rss)
+    rows = [line for line in report.splitlines() if line.startswith(("| 1.", "| 2."))]
+    assert len(rows) == 2
+    for row in rows:
+        assert " | +25% | 300 | " in row
+        assert row.endswith(" | +50% | 0.50 |")
+    assert "flowruns 2 w 102 MB" in report
 
 
 def test_requests_over_several_paths_take_them_in_turn() -> None:
