@@ -159,15 +159,15 @@ def main() -> None:
         sys.exit(str(error))
     if args.scenarios and "get-ingesting" in args.scenarios and "lineage" not in args.scenarios:
         args.scenarios.append("lineage")  # 11b loads the server with 11a's events
+    if args.scaling:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        _scaling(args)
+        return
     if args.peer_size and args.peer_size not in args.sizes:
         sys.exit("--peer-size must be one of --sizes (the peer holds the same history)")
 
     started = time.monotonic()
     CACHE.mkdir(parents=True, exist_ok=True)
-    if args.scaling:
-        _scaling(args)
-        print(f"\n{time.monotonic() - started:.0f}s")
-        return
     baseline = None
     if args.baseline is not None:
         try:

@@ -422,6 +422,9 @@ def versus(results: Results, current: str) -> str:
 
 
 ScalingKey = tuple[str, int, str]  # (contender, workers, scenario)
+# The least gain (+10%) the fair ceiling must show from a second worker for flowruns' gain to be
+# compared with it.
+SCALING_ROOM = 0.1
 
 
 def scaling_table(rounds: list[dict[ScalingKey, Sample]], rss_mb: dict[ScalingKey, float]) -> str:
@@ -448,15 +451,20 @@ def scaling_table(rounds: list[dict[ScalingKey, Sample]], rss_mb: dict[ScalingKe
         }
         ours = statistics.median(gain(r, "flowruns", scenario) for r in rounds)
         theirs = statistics.median(gain(r, "fair", scenario) for r in rounds)
-        share = statistics.median(
-            gain(r, "flowruns", scenario) / gain(r, "fair", scenario)
-            for r in rounds
-            if gain(r, "fair", scenario) > 0
-        )
+        # A share of nothing says nothing: where the machine leaves the ceiling itself no room
+        # for a second worker, the target cannot be measured.
+        share = "— (the ceiling gains nothing)"
+        if theirs >= SCALING_ROOM:
+            shares = [
+                gain(r, "flowruns", scenario) / gain(r, "fair", scenario)
+                for r in rounds
+                if gain(r, "fair", scenario) > 0
+            ]
+            share = f"{statistics.median(shares):.2f}"
         lines.append(
             f"| {LABELS[scenario]} | {rates['flowruns', 1]:,.0f} | {rates['flowruns', 2]:,.0f}"
             f" | {ours:+.0%} | {rates['fair', 1]:,.0f} | {rates['fair', 2]:,.0f} | {theirs:+.0%}"
-            f" | {share:.2f} |"
+            f" | {share} |"
         )
     peaks = ", ".join(
         f"{who} {workers} w {max(v for k, v in rss_mb.items() if k[:2] == (who, workers)):.0f} MB"

@@ -88,6 +88,21 @@ def test_a_second_workers_gain_is_compared_with_the_fair_ceilings_within_a_round
     assert "flowruns 2 w 102 MB" in report
 
 
+def test_no_share_of_the_gain_is_given_when_the_ceiling_gains_nothing() -> None:
+    # A busy machine: the second worker of either app only competes for the same cores.
+    rounds = [
+        {
+            (who, workers, scenario): _sample(base * (0.9 if workers == 2 else 1))
+            for who, base in (("flowruns", 100), ("fair", 400))
+            for workers in (1, 2)
+            for scenario in ("get", "list")
+        }
+    ]
+    report = scaling_table(rounds, dict.fromkeys(rounds[0], 100.0))
+    rows = [line for line in report.splitlines() if line.startswith(("| 1.", "| 2."))]
+    assert all(row.endswith(" | -10% | — (the ceiling gains nothing) |") for row in rows)
+
+
 def test_requests_over_several_paths_take_them_in_turn() -> None:
     lua = script(Request("PATCH", "http://127.0.0.1:1/", paths=("/runs/a", "/runs/b")))
     assert "local paths = {[=[/runs/a]=], [=[/runs/b]=]}" in lua
