@@ -108,7 +108,8 @@ def _ceiling_server(dataset: Dataset, targets: Targets, work: Path, workers: int
     return Server(f"ceiling {dataset.size:,}", command, port, "/healthz", log, env)
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
+    """The command line of ``python -m bench`` (and of ``make bench BENCH_ARGS=…``)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
@@ -149,7 +150,11 @@ def main() -> None:
         help="measure the gain from a second worker instead: flowruns and the fair ceiling, each "
         "with one and with two workers, on the first of --sizes, in the same rounds",
     )
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     if args.notifications:
         notifications.run(args.rounds, args.notification_runs)
         return

@@ -4,13 +4,14 @@ baseline commit measured beside this checkout."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from bench.__main__ import _flowruns_server
+from bench.__main__ import _flowruns_server, arguments
 from bench.baseline import dependencies, interpreter, tree
 from bench.builds import CURRENT, Build, seeder
 from bench.datasets import Dataset
@@ -237,3 +238,38 @@ def test_the_openlineage_scenario_sends_valid_events() -> None:
         body = template.replace("@RUN@", "0b9c6a4e-5f0e-4a43-9f43-3a1c1f0b7e21")
         event = read_event(body.replace("@TYPE@", kind).replace("@TIME@", time).encode())
         assert (event.kind, event.event_type) == ("run", kind)
+
+
+def _bench_commands(markdown: str) -> list[list[str]]:
+    """The arguments of each ``python -m bench …`` and ``make bench BENCH_ARGS='…'`` in the shell
+    blocks of ``markdown`` (lines continued with a backslash joined, comments left out)."""
+    commands, shell, line = [], False, ""
+    for text in markdown.splitlines():
+        if text.startswith("```"):
+            shell = text in ("```sh", "```shell", "```console")
+            continue
+        if not shell:
+            continue
+        line += text
+        if line.endswith("\\"):
+            line = line[:-1]
+            continue
+        words, line = shlex.split(line, comments=True), ""
+        if words[:1] == ["make"] and "bench" in words:
+            values = [w.removeprefix("BENCH_ARGS=") for w in words if w.startswith("BENCH_ARGS=")]
+            commands.append(shlex.split(values[0]) if values else [])
+        elif "-m" in words and words[words.index("-m") + 1 :][:1] == ["bench"]:
+            commands.append(words[words.index("-m") + 2 :])
+    return commands
+
+
+def test_every_benchmark_command_the_docs_show_is_one_the_harness_takes() -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+    commands = _bench_commands(docs.read_text())
+    assert len(commands) >= 10
+    parser = arguments()
+    for command in commands:
+        try:
+            parser.parse_args(command)
+        except SystemExit:
+            pytest.fail(f"docs/performance.md shows `python -m bench {shlex.join(command)}`")
