@@ -1,5 +1,6 @@
-"""Reads run on the driver's cursor (``queries.fetch``): the rows Connection.execute reads, its
-errors, and on SQLite within the bound of the reads in the event loop."""
+"""Statements run on the driver's cursor (``queries.fetch``): the rows Connection.execute reads,
+its errors, on SQLite within the bound of the reads in the event loop, and writes that return
+what they wrote and stand or fall with their transaction."""
 
 from __future__ import annotations
 
@@ -18,14 +19,18 @@ from sqlalchemy import (
     literal,
     select,
     union_all,
+    update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from flowruns.api.app import open_database
-from flowruns.settings import Settings
+from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store.bounded import TooMuchWork, bounded
-from flowruns.store.database import make_engine, sqlite_url
+from flowruns.store.database import Database, make_engine, sqlite_url
 from flowruns.store.queries import fetch
+from flowruns.store.schema import lineage_runs
 
 _ROWS = union_all(
     *(
@@ -110,3 +115,65 @@ def test_the_dates_given_are_converted_as_sqlalchemy_converts_them(settings: Set
             assert [tuple(r) for r in fetch(transaction, read, {"at": at})] == [(2,)]
     finally:
         db.dispose()
+
+
+_LOCK = (
+    sqlite_insert(lineage_runs)
+    .on_conflict_do_update(
+        index_elements=[lineage_runs.c.tenant_id, lineage_runs.c.run_id],
+        set_={"events": lineage_runs.c.events + 1},
+    )
+    .returning(lineage_runs.c.run_id, lineage_runs.c.events, lineage_runs.c.facets)
+)
+_SAVE = update(lineage_runs).where(
+    lineage_runs.c.tenant_id == bindparam("key_tenant"),
+    lineage_runs.c.run_id == bindparam("key_run"),
+)
+_RUN_ID = "1f0c5c64-6a1a-4d4b-9a53-0e6c1d1b1a01"
+
+
+def _stored(db: Database) -> list[tuple[Any, ...]]:
+    with db.reading() as transaction:
+        read = select(lineage_runs.c.run_id, lineage_runs.c.events, lineage_runs.c.facets)
+        return [tuple(row) for row in transaction.execute(read)]
+
+
+def test_writes_return_what_they_wrote_and_commit_with_their_transaction(
+    settings: Settings,
+) -> None:
+    db = open_database(settings)
+    lock = _LOCK if db.engine.dialect.name == "sqlite" else postgresql_lock()
+    new = {"tenant_id": DEFAULT_TENANT, "run_id": _RUN_ID, "events": 0, "facets": {"a": "é"}}
+    try:
+        with db.writing() as transaction:
+            assert [tuple(r) for r in fetch(transaction, lock, new)] == [(_RUN_ID, 0, {"a": "é"})]
+            # The same statement again, on the row now there: its conflict clause.
+            assert [tuple(r) for r in fetch(transaction, lock, new)] == [(_RUN_ID, 1, {"a": "é"})]
+        saved = {"key_tenant": DEFAULT_TENANT, "key_run": _RUN_ID, "facets": {"b": [1, 2]}}
+        with db.writing() as transaction:
+            assert fetch(transaction, _SAVE, saved) == []  # no RETURNING: no rows
+        assert _stored(db) == [(_RUN_ID, 1, {"b": [1, 2]})]
+        # A write block that fails leaves nothing of what it wrote on the driver's cursor.
+        with pytest.raises(RuntimeError):
+            _fail_after_writing(db, {**saved, "facets": {"c": 3}})
+        assert _stored(db) == [(_RUN_ID, 1, {"b": [1, 2]})]
+    finally:
+        db.dispose()
+
+
+def _fail_after_writing(db: Database, saved: dict[str, Any]) -> None:
+    with db.writing() as transaction:
+        fetch(transaction, _SAVE, saved)
+        raise RuntimeError("the request failed after its first statement")
+
+
+def postgresql_lock() -> Any:
+    """``_LOCK`` in PostgreSQL's syntax."""
+    return (
+        postgresql_insert(lineage_runs)
+        .on_conflict_do_update(
+            index_elements=[lineage_runs.c.tenant_id, lineage_runs.c.run_id],
+            set_={"events": lineage_runs.c.events + 1},
+        )
+        .returning(lineage_runs.c.run_id, lineage_runs.c.events, lineage_runs.c.facets)
+    )

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect as SqlalchemyDialect
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.model import EntityType, NavigationProperty
@@ -89,12 +90,19 @@ class _Prepared:
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # the columns converted, and how
 
 
+# A statement :func:`fetch` runs: a read, or an insert or update (with or without RETURNING).
+Fetched = Select[Any] | Insert | Update
+
+
 @lru_cache(maxsize=256)
-def _prepare(dialect: SqlalchemyDialect, statement: Select[Any]) -> _Prepared:
+def _prepare(
+    dialect: SqlalchemyDialect, statement: Fetched, columns: tuple[str, ...] | None
+) -> _Prepared:
     """``statement`` compiled once for the engine of ``dialect``: its required parameters
-    (``bindparam`` without a value) left as placeholders, every value it holds itself (the
-    members of an ``IN`` list too) converted once."""
-    compiled = statement.compile(dialect=dialect)
+    (``bindparam`` without a value, and the ``columns`` an insert or update writes) left as
+    placeholders, every value it holds itself (the members of an ``IN`` list too) converted
+    once."""
+    compiled = statement.compile(dialect=dialect, column_keys=columns)
     given = {name for name, bind in compiled.binds.items() if bind.required}
     state = compiled.construct_expanded_state(dict.fromkeys(given))
     names: list[str | None] = []
@@ -115,7 +123,7 @@ def _prepare(dialect: SqlalchemyDialect, statement: Select[Any]) -> _Prepared:
             converters.append(None)
     results = [
         (at, c.type.dialect_impl(dialect).result_processor(dialect, None))
-        for at, c in enumerate(statement.selected_columns)
+        for at, c in enumerate(statement.exported_columns)
     ]
     return _Prepared(
         state.statement,
@@ -127,23 +135,28 @@ def _prepare(dialect: SqlalchemyDialect, statement: Select[Any]) -> _Prepared:
 
 
 def fetch(
-    connection: Connection, statement: Select[Any], parameters: dict[str, Any]
+    connection: Connection, statement: Fetched, parameters: dict[str, Any]
 ) -> list[Sequence[Any]]:
-    """The rows ``statement`` reads, as tuples of its columns' values; ``parameters`` are the
-    values of its bound parameters that have none (``bindparam(name)``).
+    """The rows ``statement`` reads (or an insert or update returns), as tuples of its
+    columns' values; ``parameters`` are the values of its bound parameters that have none
+    (``bindparam(name)``) and, for an insert or update, of the columns it writes.
 
-    On SQLite the statement is compiled once per engine and statement object (so pass one
-    that is built once and reused: every value it holds is part of it) and run on the driver's
-    cursor in the connection's transaction. Executing a statement through SQLAlchemy costs
-    about twice what SQLite takes to run a small read (its execution context, events, result
-    object and the lookup of the compiled form by the statement's cache key); reads that
-    answer in tens of microseconds pay that on every request. Errors are SQLAlchemy's, as from
-    :meth:`Connection.execute`, and a read inside :func:`~flowruns.store.bounded.bounded` is
-    bounded the same. Other engines execute it through SQLAlchemy.
+    On SQLite the statement is compiled once per engine, statement object and set of columns
+    written (so pass one that is built once and reused: every value it holds is part of it)
+    and run on the driver's cursor in the connection's transaction. Executing a statement
+    through SQLAlchemy costs about twice what SQLite takes to run a small read or write (its
+    execution context, events, result object and the lookup of the compiled form by the
+    statement's cache key); statements that take SQLite tens of microseconds pay that every
+    time. Errors are SQLAlchemy's, as from :meth:`Connection.execute`, and a read inside
+    :func:`~flowruns.store.bounded.bounded` is bounded the same. Other engines, and an insert
+    or update outside a transaction (SQLAlchemy begins one), execute it through SQLAlchemy.
     """
-    if connection.dialect.name != "sqlite":
-        return list(connection.execute(statement, parameters).all())
-    prepared = _prepare(connection.dialect, statement)
+    writes = not isinstance(statement, Select)
+    if connection.dialect.name != "sqlite" or (writes and not connection.in_transaction()):
+        result = connection.execute(statement, parameters)
+        return list(result.all()) if result.returns_rows else []
+    columns = tuple(parameters) if writes else None
+    prepared = _prepare(connection.dialect, statement, columns)
     values = [
         constant
         if name is None
