@@ -379,6 +379,8 @@ class Settings:
     def environment(self) -> dict[str, str]:
         """The ``FLOWRUNS_*`` variables that give another process these settings."""
         env = {"FLOWRUNS_DATA_DIR": str(self.data_dir.resolve())}
+        # The port links in notifications name when no public URL is set.
+        env["FLOWRUNS_PORT"] = str(self.port)
         if self.database_url:
             env["FLOWRUNS_DATABASE_URL"] = self.database_url
         if self.secret_key:

@@ -52,17 +52,17 @@ class EncryptionCertificate:
 def read_certificate(text: object, certificate_id: object) -> EncryptionCertificate:
     """``encryptionCertificate`` and ``encryptionCertificateId`` as a subscription gives them;
     400 naming the member at fault."""
-    if not isinstance(certificate_id, str) or not certificate_id.strip():
-        raise InvalidRequest(
-            "encryptionCertificateId is required with includeResourceData: the id notifications "
-            "name the certificate by.",
-            target="encryptionCertificateId",
-        )
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest(
             "encryptionCertificate is required with includeResourceData: a base64-encoded X.509 "
             "certificate with an RSA public key.",
             target="encryptionCertificate",
+        )
+    if not isinstance(certificate_id, str) or not certificate_id.strip():
+        raise InvalidRequest(
+            "encryptionCertificateId is required with includeResourceData: the id notifications "
+            "name the certificate by.",
+            target="encryptionCertificateId",
         )
     try:
         der = base64.b64decode(text, validate=True)

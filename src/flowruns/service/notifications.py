@@ -174,6 +174,12 @@ def read_new(
         certificate = read_certificate(
             values.get("encryptionCertificate"), values.get("encryptionCertificateId")
         )
+    else:
+        for name in ("encryptionCertificate", "encryptionCertificateId"):
+            if values.get(name) is not None:
+                raise InvalidRequest(
+                    f"{name} is given only with includeResourceData: true.", target=name
+                )
     for name in UNSUPPORTED:
         if values.get(name) is not None:
             raise InvalidRequest(f"{name} is not supported.", target=name)
