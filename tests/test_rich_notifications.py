@@ -10,6 +10,7 @@ the ``cloudevents`` library's own parser.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from flowruns.settings import DEFAULT_TENANT
+from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER
 from tests.conftest import NS
 from tests.engines import ENGINES
 from tests.graph_decryption import (
@@ -30,7 +31,7 @@ from tests.graph_decryption import (
     thumbprint,
     validated_tokens,
 )
-from tests.servers import AUTH, Server, start, wait_ready
+from tests.servers import AUTH, TOKEN_SECRET, Server, start, wait_ready
 from tests.test_notifications import (
     ENVIRONMENT,
     HUB,
@@ -89,8 +90,24 @@ def _later_body(receiver: Receiver, **members: Any) -> dict[str, Any]:
     }
 
 
-def _post(base: str, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(f"{base}/beta/subscriptions", json=body, headers=AUTH, timeout=30)
+def _post(base: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.post(f"{base}/beta/subscriptions", json=body, headers=headers or AUTH, timeout=30)
+
+
+def _runs_only() -> dict[str, str]:
+    """A token of another application that may read runs but not processes."""
+    now = int(time.time())
+    claims = {
+        "iss": LOCAL_ISSUER,
+        "aud": LOCAL_AUDIENCE,
+        "tid": DEFAULT_TENANT,
+        "appid": "runs-only",
+        "scp": "IndustryData-Run.Read.All",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+    }
+    return {"Authorization": f"Bearer {jwt.encode(claims, TOKEN_SECRET, algorithm='HS256')}"}
 
 
 def _fail(base: str, run_id: str, message: str) -> None:
@@ -309,6 +326,10 @@ def test_slack_and_teams_channels_get_readable_messages_with_links(
         assert created.status_code == 201, created.text
         assert created.json()[FORMAT] == name
         assert receiver.handshakes() == []
+    # Subscribed by an application that may not read processes: no process name in its messages.
+    blind = receivers(name="blind")
+    created = _post(server.base, _later_body(blind, **{FORMAT: "slack"}), _runs_only())
+    assert created.status_code == 201, created.text
     process = httpx.post(
         f"{server.base}{HUB}/processes",
         json={"@odata.type": f"#{NS}.insightsOutgoingFlow", "displayName": "Nightly roster export"},
@@ -337,6 +358,9 @@ def test_slack_and_teams_channels_get_readable_messages_with_links(
         "❌ Nightly roster export failed: destination rejected (took 3 min 12 s) "
         f"<{link}|Open in flowruns>"
     )
+
+    blind_bodies = [r["body"] for r in blind.wait_for_requests(lambda found: len(found) >= 2)]
+    assert blind_bodies[1]["text"].startswith("❌ roster 2026-12-03 failed: destination rejected")
 
     # A Teams Workflows webhook takes a message whose attachment is an Adaptive Card.
     teams_bodies = [r["body"] for r in teams.wait_for_requests(lambda found: len(found) >= 2)]
