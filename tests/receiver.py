@@ -7,7 +7,8 @@ with the token as ``text/plain``, or as ``--handshake`` says it should fail) and
 webhook handshake (``OPTIONS`` with ``WebHook-Request-Origin``: 200 with ``WebHook-Allowed-Origin``
 naming that origin, another one, or none, as ``--webhook-origin`` says), and appends every
 notification request's body to LOG as one JSON line ``{"received": <unix time>, "path": …,
-"contentType": …, "body": {...}}``, then answers 202 after ``--delay`` seconds.
+"contentType": …, "raw": "<the body as sent>", "body": {...}}``, then answers 202 after
+``--delay`` seconds.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def main() -> None:
                 "received": time.time(),
                 "path": self.path,
                 "contentType": self.headers.get("Content-Type"),
+                "raw": raw.decode(),
                 "body": json.loads(raw),
             }
             with lock, args.log.open("a") as out:

@@ -273,7 +273,7 @@ def test_rich_notifications_need_an_rsa_certificate_and_its_id(
 
 
 def test_cloud_events_consumers_validate_the_webhook_and_parse_the_events(
-    server: Server, receivers: Callable[..., Receiver]
+    server: Server, receivers: Callable[..., Receiver], private_key: rsa.RSAPrivateKey
 ) -> None:
     refusing = receivers("--webhook-origin", "other", name="refusing")
     refused = _post(server.base, _later_body(refusing, **{FORMAT: "cloudEvents"}))
@@ -291,6 +291,17 @@ def test_cloud_events_consumers_validate_the_webhook_and_parse_the_events(
     assert receiver.handshakes() == ["127.0.0.1"]  # OPTIONS, and no validation token POST
     fetched = httpx.get(f"{server.base}/beta/subscriptions/{subscription['id']}", headers=AUTH)
     assert fetched.json()[FORMAT] == "cloudEvents"
+    # Events whose data is a rich notification.
+    rich = receivers(name="rich")
+    body = _later_body(
+        rich,
+        changeType="created",
+        includeResourceData=True,
+        encryptionCertificate=self_signed(private_key),
+        encryptionCertificateId="k",
+        **{FORMAT: "cloudEvents"},
+    )
+    assert _post(server.base, body).status_code == 201
 
     run_id = create_run(server.base)
     _fail(server.base, run_id, "destination rejected credentials")
@@ -299,8 +310,7 @@ def test_cloud_events_consumers_validate_the_webhook_and_parse_the_events(
     for request in requests:
         assert request["contentType"].startswith("application/cloudevents+json")
         message = HTTPMessage(
-            headers={"content-type": request["contentType"]},
-            body=httpx.Response(200, json=request["body"]).content,
+            headers={"content-type": request["contentType"]}, body=request["raw"].encode()
         )
         events.append(from_http_event(message))
     assert [e.get_type() for e in events] == ["flowruns.run.created", "flowruns.run.updated"]
@@ -314,6 +324,15 @@ def test_cloud_events_consumers_validate_the_webhook_and_parse_the_events(
         assert data["subscriptionId"] == subscription["id"]
         assert data["resourceData"]["id"] == run_id
     assert len({e.get_id() for e in events}) == 2
+    [request] = rich.wait_for_requests(lambda found: len(found) >= 1)
+    message = HTTPMessage(
+        headers={"content-type": request["contentType"]}, body=request["raw"].encode()
+    )
+    event = from_http_event(message)
+    assert event.get_type() == "flowruns.run.created"
+    data = event.get_data()
+    assert isinstance(data, dict)
+    assert decrypt(data["encryptedContent"], private_key)["id"] == run_id
 
 
 def test_slack_and_teams_channels_get_readable_messages_with_links(
