@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from flowruns.client import Client
 from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER
 from tests.conftest import NS
 from tests.engines import ENGINES
@@ -235,6 +237,36 @@ def test_a_run_deleted_before_its_change_is_read_is_told_as_a_deletion(
         else:
             assert item["changeType"] == "updated"
             assert decrypt(item["encryptedContent"], private_key)["displayName"] == "x"
+
+
+def test_the_sdk_subscribes_for_rich_notifications_and_formats(
+    server: Server, receivers: Callable[..., Receiver], private_key: rsa.RSAPrivateKey
+) -> None:
+    rich, slack = receivers(name="rich"), receivers(name="slack")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with Client(f"{server.base}/beta", AUTH["Authorization"].removeprefix("Bearer ")) as client:
+        subscription = client.subscriptions.create(
+            "external/industryData/runs?$select=displayName",
+            rich.url,
+            later,
+            change_type="created",
+            encryption_certificate=(self_signed(private_key), "sdk-key"),
+        )
+        assert subscription.include_resource_data is True
+        assert subscription.encryption_certificate_id == "sdk-key"
+        client.subscriptions.create(
+            "external/industryData/runs",
+            slack.url,
+            later,
+            change_type="created",
+            notification_format="slack",
+        )
+        run = client.runs.create("sdk run")
+    [item] = rich.wait_for(lambda items: len(items) >= 1)
+    assert decrypt(item["encryptedContent"], private_key)["displayName"] == "sdk run"
+    [message] = slack.wait_for_requests(lambda found: len(found) >= 1)
+    assert message["body"]["text"].startswith("▶️ sdk run started")
+    assert run.id is not None
 
 
 def test_rich_notifications_need_an_rsa_certificate_and_its_id(
