@@ -10,6 +10,7 @@ the ``cloudevents`` library's own parser.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,10 +22,16 @@ import jwt
 import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from starlette.testclient import TestClient
 
+from flowruns.api.app import create_app, open_database
 from flowruns.client import Client
-from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER
-from tests.conftest import NS
+from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
+from flowruns.edm.industrydata import MODEL, subscription
+from flowruns.odata.deserialize import read_entity
+from flowruns.service import dispatching, notifications
+from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER, Settings
+from tests.conftest import NS, bearer
 from tests.engines import ENGINES
 from tests.graph_decryption import (
     SignatureMismatch,
@@ -205,38 +212,47 @@ def test_a_graph_receiver_decrypts_rich_notifications_and_validates_their_tokens
 
 
 def test_a_run_deleted_before_its_change_is_read_is_told_as_a_deletion(
-    server: Server, receivers: Callable[..., Receiver], private_key: rsa.RSAPrivateKey
+    settings: Settings, private_key: rsa.RSAPrivateKey
 ) -> None:
-    """A subscription to updates only, with no deletions: the run's update is read after the
-    run was deleted, and told as the deletion it now is (without resource data)."""
-    receiver = receivers()
-    body = _later_body(
-        receiver,
-        changeType="updated",
-        includeResourceData=True,
-        encryptionCertificate=self_signed(private_key),
-        encryptionCertificateId="k",
-    )
-    assert _post(server.base, body).status_code == 201
-    # Created, updated and deleted within one dispatch's rest: read when the run is gone.
-    with httpx.Client(headers=AUTH) as client:
-        response = client.post(
-            f"{server.base}{HUB}/runs",
-            json={"@odata.type": f"#{NS}.outgoingFlowRun", "displayName": "brief"},
-        )
-        run_id = response.json()["id"]
-        client.patch(f"{server.base}{HUB}/runs/{run_id}", json={"displayName": "renamed"})
-        client.delete(f"{server.base}{HUB}/runs/{run_id}")
-    other = create_run(server.base, "stays")
-    httpx.patch(f"{server.base}{HUB}/runs/{other}", json={"displayName": "x"}, headers=AUTH)
-    items = receiver.wait_for(lambda found: any(i["resource"].endswith(other) for i in found))
-    for item in items:
-        if item["resourceData"]["id"] == run_id:
-            assert item["changeType"] == "deleted"
-            assert "encryptedContent" not in item
-        else:
-            assert item["changeType"] == "updated"
-            assert decrypt(item["encryptedContent"], private_key)["displayName"] == "x"
+    """A run created, renamed and deleted before the dispatcher reads its changes (here: the
+    app served without its background work, the dispatch made by the test, the subscriptions
+    stored as a POST stores them once its handshake passed): to a subscription of updates only,
+    the rename is told as the deletion it now is, without resource data; to one that asks for
+    deletions, the deletion's own notification tells it, once."""
+    db = open_database(settings)
+    try:
+        certificate = self_signed(private_key)
+        keys = {}
+        for change_type in ("updated", "updated,deleted"):
+            body = {
+                "changeType": change_type,
+                "notificationUrl": "https://webhook.example.com/notify",
+                "resource": "external/industryData/runs",
+                "expirationDateTime": _later(3600),
+                "includeResourceData": True,
+                "encryptionCertificate": certificate,
+                "encryptionCertificateId": "k",
+            }
+            values = read_entity(MODEL, body, subscription, partial=False).values
+            new = notifications.read_new(values, now_ticks(), allow_http=False)
+            creator = notifications.Creator(
+                "tests", now_ticks() + 3600 * TICKS_PER_SECOND, frozenset({"runs", "processes"})
+            )
+            keys[notifications.create(db, DEFAULT_TENANT, new, creator)["id"]] = change_type
+        client = TestClient(create_app(settings, db), headers=bearer(settings))  # no lifespan
+        run = {"@odata.type": f"#{NS}.outgoingFlowRun", "displayName": "brief"}
+        run_id = client.post(f"{HUB}/runs", json=run).json()["id"]
+        assert client.patch(f"{HUB}/runs/{run_id}", json={"displayName": "x"}).status_code == 200
+        assert client.delete(f"{HUB}/runs/{run_id}").status_code == 204
+        now = now_ticks()
+        dispatched = dispatching.dispatch(db, now, now + TICKS_PER_SECOND, [])
+        items = [item for row in dispatched.claimed for item in json.loads(row.items)]
+        told = sorted((keys[item["subscriptionId"]], item["changeType"]) for item in items)
+        assert told == [("updated", "deleted"), ("updated,deleted", "deleted")]
+        assert all("encryptedContent" not in item for item in items)
+        assert all(item["resourceData"]["id"] == run_id for item in items)
+    finally:
+        db.dispose()
 
 
 def test_the_sdk_subscribes_for_rich_notifications_and_formats(
@@ -392,6 +408,10 @@ def test_slack_and_teams_channels_get_readable_messages_with_links(
         startDateTime="2026-12-03T01:00:00Z",
         **{"process@odata.bind": f"{HUB}/processes/{process}"},
     )
+    # Each summary tells of the run as it is when its change is read: the creation's, before
+    # the failure.
+    for receiver in (slack, teams, blind):
+        receiver.wait_for_requests(lambda found: len(found) >= 1)
     body = {
         "status": "failed",
         "endDateTime": "2026-12-03T01:03:12Z",
