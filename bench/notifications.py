@@ -11,6 +11,14 @@ write to the last receipt), and the p50 and p99 of write-to-receipt (from the mo
 creates/s with none over creates/s with 100, taken within a round; the report gives medians over
 rounds.
 
+Each round also delivers the same creates to :data:`COMPARED` subscriptions of rich notifications
+(``includeResourceData`` with a 2048-bit RSA certificate: the entity read, serialised and
+encrypted per notification, a validation token per POST), shuffled among the others, and reports
+the server's CPU time per notification delivered (the server process and its children, from
+``/proc``, less the CPU of the round without subscriptions, which made the same creates) for it
+and for the basic round of as many subscriptions, and the ratio, rich to basic, taken within each
+round: what carrying the run costs the server.
+
     .venv/bin/python -m bench.notifications --rounds 3 --runs 400
     make bench BENCH_ARGS='--notifications --rounds 3 --notification-runs 300'
 """
@@ -18,6 +26,7 @@ rounds.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import random
@@ -32,6 +41,10 @@ from pathlib import Path
 
 import httpx
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from bench.servers import free_port
 
@@ -68,6 +81,9 @@ server.serve_forever()
 WRITERS = 4
 SECRET = "bench-notifications-token-secret-of-32-bytes"
 SUBSCRIPTION_COUNTS = (0, 1, 10, 100)
+# Subscriptions of the rich round, compared with the basic round of as many: enough
+# notifications per round that the server's CPU time (read in 10 ms ticks) measures them.
+COMPARED = 100
 COST_TARGET = 1.2
 
 
@@ -125,6 +141,41 @@ def _write(base: str, headers: dict[str, str], count: int) -> tuple[dict[str, fl
     return acked, time.perf_counter() - started
 
 
+def _certificate() -> str:
+    """A self-signed certificate with a 2048-bit RSA key, base64 DER, as a receiver sends it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of the process ``pid`` and its live descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return total
+
+
 def _receipts(log: Path, offset: int) -> tuple[list[tuple[float, str]], int]:
     with log.open() as lines:
         lines.seek(offset)
@@ -138,22 +189,40 @@ def _receipts(log: Path, offset: int) -> tuple[list[tuple[float, str]], int]:
 
 
 def _round(
-    base: str, headers: dict[str, str], receiver: str, log: Path, subscriptions: int, runs: int
+    base: str,
+    headers: dict[str, str],
+    receiver: str,
+    log: Path,
+    subscriptions: int,
+    runs: int,
+    *,
+    server: int,
+    certificate: str | None = None,
 ) -> dict[str, float]:
+    """Create ``runs`` runs with ``subscriptions`` subscriptions (rich ones, encrypted for
+    ``certificate``, when given) and wait for every notification owed; the figures, with the
+    CPU seconds of the process ``server`` over the round."""
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     created = []
     for _ in range(subscriptions):
-        body = {
+        body: dict[str, object] = {
             "changeType": "created",
             "notificationUrl": receiver,
             "resource": "external/industryData/runs",
             "expirationDateTime": later,
         }
+        if certificate is not None:
+            body |= {
+                "includeResourceData": True,
+                "encryptionCertificate": certificate,
+                "encryptionCertificateId": "bench",
+            }
         response = httpx.post(f"{base}/beta/subscriptions", json=body, headers=headers, timeout=30)
         response.raise_for_status()
         created.append(response.json()["id"])
     offset = log.stat().st_size
     first = time.time()
+    cpu = _cpu_seconds(server)
     acked, seconds = _write(base, headers, runs)
     owed = len(acked) * subscriptions
     received: list[tuple[float, str]] = []
@@ -164,9 +233,16 @@ def _round(
         if time.monotonic() > deadline:
             raise RuntimeError(f"{len(received)} of {owed} notifications arrived")
         time.sleep(0.05)
+    cpu = _cpu_seconds(server) - cpu
     for key in created:
         httpx.delete(f"{base}/beta/subscriptions/{key}", headers=headers).raise_for_status()
-    result = {"subscriptions": subscriptions, "creates_per_second": len(acked) / seconds}
+    result = {
+        "subscriptions": subscriptions,
+        "creates_per_second": len(acked) / seconds,
+        "creates": len(acked),
+        "cpu_seconds": cpu,
+        "rich": int(certificate is not None),
+    }
     if owed:
         latencies = sorted(max(when - acked[run_id], 0.0) for when, run_id in received)
         last = max(when for when, _ in received)
@@ -201,14 +277,30 @@ def run(rounds: int, runs: int, json_path: Path | None = None) -> None:
         headers = {"Authorization": f"Bearer {_token()}"}
         receiver_url = f"http://127.0.0.1:{receiver_port}/notify"
         _write(base, headers, 100)  # warm up
+        certificate = _certificate()
         measured: list[list[dict[str, float]]] = []
+        compared: list[dict[str, float]] = []
         for number in range(rounds):
-            order = list(SUBSCRIPTION_COUNTS)
+            # The rich round (None) among the basic ones, in a shuffled order.
+            order: list[int | None] = [*SUBSCRIPTION_COUNTS, None]
             random.shuffle(order)
-            results = [_round(base, headers, receiver_url, log, n, runs) for n in order]
-            results.sort(key=lambda r: r["subscriptions"])
-            measured.append(results)
+            results = [
+                _round(
+                    base,
+                    headers,
+                    receiver_url,
+                    log,
+                    COMPARED if n is None else n,
+                    runs,
+                    server=server.pid,
+                    certificate=certificate if n is None else None,
+                )
+                for n in order
+            ]
             print(f"round {number + 1}: " + json.dumps(results), file=sys.stderr)
+            compared += [r for r in results if r["rich"]]
+            basic = sorted((r for r in results if not r["rich"]), key=lambda r: r["subscriptions"])
+            measured.append(basic)
     finally:
         server.terminate()
         receiver.terminate()
@@ -216,8 +308,9 @@ def run(rounds: int, runs: int, json_path: Path | None = None) -> None:
         receiver.wait()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     _report(measured)
+    _report_rich(measured, compared)
     if json_path:
-        json_path.write_text(json.dumps(measured, indent=2))
+        json_path.write_text(json.dumps({"counts": measured, "rich": compared}, indent=2))
 
 
 def main() -> None:
@@ -264,6 +357,41 @@ def _report(rounds: list[list[dict[str, float]]]) -> None:
     print(
         f"Delivery with one subscription, items delivered per create per second: median "
         f"{kept:.2f} (target >= 1 within 5%: {'met' if kept >= 0.95 else 'missed'})"
+    )
+
+
+def _report_rich(basic: list[list[dict[str, float]]], rich: list[dict[str, float]]) -> None:
+    """Basic against rich notifications with :data:`COMPARED` subscriptions: the server's CPU
+    per notification delivered, net of the creates' own (the round without subscriptions of
+    the same round), its ratio within each round, the rate and the latency."""
+
+    def per_item(result: dict[str, float], none: dict[str, float]) -> float:
+        delivered = result["subscriptions"] * result["creates"]
+        return 1e6 * (result["cpu_seconds"] - none["cpu_seconds"]) / delivered
+
+    pairs = []
+    for results, rich_result in zip(basic, rich, strict=True):
+        by_count = {r["subscriptions"]: r for r in results}
+        pairs.append((by_count[COMPARED], rich_result, by_count[0]))
+    print(
+        f"\n| {COMPARED} subscriptions | server CPU per notification | delivered items/s | "
+        "write-to-receipt p50 | p99 |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for index, name in ((0, "basic"), (1, "rich (encrypted, RSA 2048)")):
+        cpu = statistics.median(per_item(pair[index], pair[2]) for pair in pairs)
+        found = [pair[index] for pair in pairs]
+        print(
+            f"| {name} | {cpu:.1f} µs | "
+            f"{statistics.median(r['items_per_second'] for r in found):.0f} | "
+            f"{statistics.median(r['p50_ms'] for r in found):.0f} ms | "
+            f"{statistics.median(r['p99_ms'] for r in found):.0f} ms |"
+        )
+    ratios = [per_item(rich_r, none) / per_item(basic_r, none) for basic_r, rich_r, none in pairs]
+    spread = ", ".join(f"{r:.1f}" for r in ratios)
+    print(
+        f"\nDelivery cost of rich notifications (server CPU per notification beyond the "
+        f"creates', ratio to basic): median {statistics.median(ratios):.1f}x (rounds: {spread})"
     )
 
 

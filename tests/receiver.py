@@ -1,11 +1,14 @@
 """A webhook receiver written from Graph's change-notification documentation, for the tests.
 
-``python tests/receiver.py LOG [--port N] [--handshake echo|wrong|slow|error] [--delay S]``
-listens on 127.0.0.1 (a free port unless given; the port is printed as the first line),
-answers Graph's validation request (``POST ?validationToken=…``: 200 with the token as
-``text/plain``, or as ``--handshake`` says it should fail), and appends every notification
-request's body to LOG as one JSON line ``{"received": <unix time>, "body": {...}}``, then
-answers 202 after ``--delay`` seconds.
+``python tests/receiver.py LOG [--port N] [--handshake echo|wrong|slow|error] [--delay S]
+[--webhook-origin echo|other|none]`` listens on 127.0.0.1 (a free port unless given; the port is
+printed as the first line), answers Graph's validation request (``POST ?validationToken=…``: 200
+with the token as ``text/plain``, or as ``--handshake`` says it should fail) and the CloudEvents
+webhook handshake (``OPTIONS`` with ``WebHook-Request-Origin``: 200 with ``WebHook-Allowed-Origin``
+naming that origin, another one, or none, as ``--webhook-origin`` says), and appends every
+notification request's body to LOG as one JSON line ``{"received": <unix time>, "path": …,
+"contentType": …, "raw": "<the body as sent>", "body": {...}}``, then answers 202 after
+``--delay`` seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--handshake", default="echo")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--webhook-origin", default="echo")
     args = parser.parse_args()
     lock = threading.Lock()
 
@@ -44,6 +48,20 @@ def main() -> None:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_OPTIONS(self) -> None:
+            origin = self.headers.get("WebHook-Request-Origin", "")
+            self.send_response(200)
+            self.send_header("Allow", "POST")
+            if args.webhook_origin == "echo":
+                self.send_header("WebHook-Allowed-Origin", origin)
+            elif args.webhook_origin == "other":
+                self.send_header("WebHook-Allowed-Origin", "someone-else.example")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            record = {"received": time.time(), "options": origin}
+            with lock, args.log.with_suffix(".options").open("a") as out:
+                out.write(json.dumps(record) + "\n")
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)
@@ -59,7 +77,13 @@ def main() -> None:
                 else:
                     self._answer(200, token[0].encode())
                 return
-            record = {"received": time.time(), "path": self.path, "body": json.loads(raw)}
+            record = {
+                "received": time.time(),
+                "path": self.path,
+                "contentType": self.headers.get("Content-Type"),
+                "raw": raw.decode(),
+                "body": json.loads(raw),
+            }
             with lock, args.log.open("a") as out:
                 out.write(json.dumps(record) + "\n")
             if args.delay:

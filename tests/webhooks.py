@@ -40,6 +40,25 @@ class Receiver:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
+    def wait_for_requests(
+        self, done: Callable[[list[dict[str, Any]]], bool]
+    ) -> list[dict[str, Any]]:
+        """Every notification request received (``body``, ``contentType``), once ``done``."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            found = self.requests()
+            if done(found):
+                return found
+            assert time.monotonic() < deadline, found
+            time.sleep(0.05)
+
+    def handshakes(self) -> list[str]:
+        """The origins named in the CloudEvents webhook handshakes received."""
+        log = self.log.with_suffix(".options")
+        if not log.exists():
+            return []
+        return [json.loads(line)["options"] for line in log.read_text().splitlines()]
+
     def wait_for(self, done: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
         deadline = time.monotonic() + WAIT_SECONDS
         while True:

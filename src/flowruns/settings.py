@@ -28,6 +28,7 @@ DEFAULT_NOTIFICATION_TIMEOUT_SECONDS = 3.0
 DEFAULT_NOTIFICATION_RETRY_SECONDS = 30.0
 DEFAULT_NOTIFICATION_RETRY_WINDOW_SECONDS = 4 * 3600.0
 DEFAULT_NOTIFICATION_POLL_SECONDS = 0.5
+DEFAULT_NOTIFICATION_ISSUER = "flowruns-notifications"
 # An HMAC key shorter than its hash's output weakens it (RFC 2104 §3; RFC 7518 §3.2 for HS256):
 # 256 bits for HMAC-SHA256, which signs both paging tokens and HS256 access tokens.
 MIN_SECRET_BYTES = 32
@@ -288,6 +289,11 @@ class Settings:
     notification_retry_window_seconds: float = DEFAULT_NOTIFICATION_RETRY_WINDOW_SECONDS
     # How often each server process looks for changes of other processes and due notifications.
     notification_poll_seconds: float = DEFAULT_NOTIFICATION_POLL_SECONDS
+    # Hosts that subscriptions in the slack and teams formats may post to (chat webhooks answer
+    # no validation handshake, so only hosts the operator named are accepted); none by default.
+    notification_chat_hosts: list[str] = field(default_factory=list)
+    # The issuer of the validationTokens of rich notifications (docs/notifications.md).
+    notification_issuer: str = DEFAULT_NOTIFICATION_ISSUER
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -357,6 +363,12 @@ class Settings:
         for variable, name in _NOTIFICATION_SECONDS.items():
             if env.get(variable):
                 setattr(settings, name, _variable(variable, parse_seconds))
+        if env.get("FLOWRUNS_NOTIFICATION_CHAT_HOSTS"):
+            settings.notification_chat_hosts = [
+                host.lower() for host in _names(env["FLOWRUNS_NOTIFICATION_CHAT_HOSTS"])
+            ]
+        if env.get("FLOWRUNS_NOTIFICATION_ISSUER"):
+            settings.notification_issuer = env["FLOWRUNS_NOTIFICATION_ISSUER"]
         for name, value in overrides.items():
             if value is not None:
                 setattr(settings, name, value)
@@ -367,6 +379,8 @@ class Settings:
     def environment(self) -> dict[str, str]:
         """The ``FLOWRUNS_*`` variables that give another process these settings."""
         env = {"FLOWRUNS_DATA_DIR": str(self.data_dir.resolve())}
+        # The port links in notifications name when no public URL is set.
+        env["FLOWRUNS_PORT"] = str(self.port)
         if self.database_url:
             env["FLOWRUNS_DATABASE_URL"] = self.database_url
         if self.secret_key:
@@ -391,6 +405,8 @@ class Settings:
             env["FLOWRUNS_NOTIFICATION_ALLOW_PRIVATE"] = "1"
         for variable, name in _NOTIFICATION_SECONDS.items():
             env[variable] = repr(getattr(self, name))
+        env["FLOWRUNS_NOTIFICATION_CHAT_HOSTS"] = ",".join(self.notification_chat_hosts)
+        env["FLOWRUNS_NOTIFICATION_ISSUER"] = self.notification_issuer
         return env
 
     def secret(self) -> bytes:

@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app
-from flowruns.api.notifying import Refused, checked_address, post, refusal
+from flowruns.api.notifying import Refused, checked_address, refusal, send
 from flowruns.auth.scopes import FLOW_READ, RUN_READ, RUN_READ_WRITE
 from flowruns.settings import Settings
 from tests.api.steps import assert_error
@@ -53,7 +53,8 @@ def _body(url: str = "https://webhook.example.com/notify", **changes: object) ->
         ({"resource": "external/industryData/runs?$top=5"}, "resource"),
         ({"resource": "external/industryData/runs?$filter=status eq"}, "$filter"),
         ({"clientState": "x" * 129}, "clientState"),
-        ({"includeResourceData": True}, "includeResourceData"),
+        ({"includeResourceData": True}, "encryptionCertificate"),
+        ({"includeResourceData": "yes"}, "includeResourceData"),
         ({"encryptionCertificate": "MIIB"}, "encryptionCertificate"),
         ({"notificationUrl": "http://webhook.example.com/notify"}, "notificationUrl"),
         ({"notificationUrl": "https://127.0.0.1/notify"}, "notificationUrl"),
@@ -201,7 +202,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
 
     async def deliver() -> None:
         async with httpx.AsyncClient() as client:
-            await post(client, by_name, allow_private=False, timeout=5, content=b"{}")
+            await send(client, by_name, allow_private=False, timeout=5, content=b"{}")
 
     with pytest.raises(Refused, match="localhost resolves to"):
         anyio.run(deliver)
@@ -218,7 +219,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
         async with httpx.AsyncClient() as client:
             address = await checked_address(url, allow_private=True)
             body = b'{"value": []}'
-            return str(address), await post(
+            return str(address), await send(
                 client, by_name, allow_private=True, timeout=5, content=body
             )
 

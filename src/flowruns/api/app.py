@@ -1,6 +1,6 @@
 """The ASGI application: the OData service root at ``/beta`` and the host-level routes
-(``/healthz``, ``/readyz``, ``/metrics``, the docs, the dashboard and OpenLineage's
-``/api/v1/lineage``)."""
+(``/healthz``, ``/readyz``, ``/metrics``, the docs, the dashboard, OpenLineage's
+``/api/v1/lineage`` and the keys of notifications' validation tokens, ``/notifications/keys``)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from flowruns.api.notifying import Notifier
 from flowruns.api.routes import ROUTES
 from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
+from flowruns.auth.validation_tokens import KEYS_PATH as NOTIFICATION_KEYS_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.odata.path import LINEAGE_PATH
 from flowruns.service import counting, retention, stale
@@ -87,6 +88,10 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     async def healthz(request: Request) -> Response:
         return responses.json_response(request, {"status": "ok"})
 
+    async def notification_keys(request: Request) -> Response:
+        """The JWKS document that verifies the validationTokens of rich notifications."""
+        return responses.json_response(request, notifier.tokens.jwks())
+
     if db is None:
         metrics.watch_pool(database.engine)
 
@@ -117,6 +122,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route(NOTIFICATION_KEYS_PATH, notification_keys, methods=["GET"]),
         *operations.routes(database),
         *reference.routes(),
         *dashboard.routes(),

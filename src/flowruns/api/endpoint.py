@@ -59,6 +59,7 @@ from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import ProcessLink, Record
 from flowruns.service import aggregating, delta, notifications, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
+from flowruns.service.formats import CHAT_FORMATS, CLOUD_EVENTS
 from flowruns.settings import Settings
 from flowruns.store.bounded import LongReads, TooMuchWork, bounded
 from flowruns.store.database import Database
@@ -599,9 +600,17 @@ class ODataEndpoint:
         """Check the body, the permission to read the resource and that the resource exists,
         then validate each receiver (the handshake) and only then store the subscription."""
         raw = await read_body(request, self.settings.max_body_bytes)
-        body = read_entity(MODEL, parse_json_object(raw), subscription, partial=False)
+        given = parse_json_object(raw)
+        body = read_entity(MODEL, given, subscription, partial=False)
         allow_private = self.settings.notification_allow_private
-        new = notifications.read_new(body.values, now_ticks(), allow_http=allow_private)
+        new = notifications.read_new(
+            body.values,
+            now_ticks(),
+            allow_http=allow_private,
+            notification_format=notifications.read_format(
+                given.get(notifications.FORMAT_ANNOTATION)
+            ),
+        )
         self._authorize_resource(request, new.values["resource"])
         principal = principal_of(request)
         await run_in_threadpool(notifications.check_target, self.db, principal.tenant, new.target)
@@ -610,12 +619,17 @@ class ODataEndpoint:
             for name in ("notificationUrl", "lifecycleNotificationUrl")
             if new.values.get(name) is not None
         ]
+        if new.format in CHAT_FORMATS:
+            chat_hosts = self.settings.notification_chat_hosts
+            notifying.check_chat_host(new.values["notificationUrl"], "notificationUrl", chat_hosts)
         for name, url in receivers:
             await notifying.check_receiver(url, name, allow_private=allow_private)
         for name, url in receivers:
-            await notifying.handshake(self.notifier.client, url, name, allow_private=allow_private)
+            await self._validate(new.format, url, name)
         creator = notifications.Creator(
-            principal.client, round(principal.expires * TICKS_PER_SECOND)
+            principal.client,
+            round(principal.expires * TICKS_PER_SECOND),
+            permissions.readable_sets(principal.permissions),
         )
         created = await self.write(notifications.create, self.db, principal.tenant, new, creator)
         root = service_root(request)
@@ -624,6 +638,20 @@ class ODataEndpoint:
         return responses.json_response(
             request, context | created, status=201, headers={"Location": location}
         )
+
+    async def _validate(self, notification_format: str | None, url: str, name: str) -> None:
+        """Validate the receiver ``url`` (the member ``name``) as its format asks: Graph's
+        validation token, the CloudEvents webhook handshake, or none for chat webhooks (whose
+        host the allowlist checked). Lifecycle notifications are Graph's in every format."""
+        client, allow_private = self.notifier.client, self.settings.notification_allow_private
+        lifecycle = name == "lifecycleNotificationUrl"
+        if notification_format is None or lifecycle:
+            await notifying.handshake(client, url, name, allow_private=allow_private)
+        elif notification_format == CLOUD_EVENTS:
+            origin = self.notifier.origin
+            await notifying.cloud_events_handshake(
+                client, url, name, origin, allow_private=allow_private
+            )
 
     async def _owned(self, request: Request, resource: paths.Subscriptions) -> str:
         """The key of the caller's subscription ``resource`` names (404 for any other), once
@@ -683,7 +711,9 @@ class ODataEndpoint:
         key = await self._owned(request, resource)
         principal = principal_of(request)
         creator = notifications.Creator(
-            principal.client, round(principal.expires * TICKS_PER_SECOND)
+            principal.client,
+            round(principal.expires * TICKS_PER_SECOND),
+            permissions.readable_sets(principal.permissions),
         )
         await self.write(notifications.reauthorize, self.db, principal.tenant, key, creator)
         return responses.empty_response(request)

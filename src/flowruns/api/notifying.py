@@ -11,6 +11,12 @@ followed. ``FLOWRUNS_NOTIFICATION_ALLOW_PRIVATE=1`` lets loopback and private ad
 ``http://``) through, for tests and local use; link-local, multicast, reserved and unspecified
 addresses are refused even then.
 
+**Each format is validated as its receivers expect.** Graph's format: Graph's validation token
+(:func:`handshake`). CloudEvents: the abuse-protection handshake of the CloudEvents HTTP webhook
+specification (:func:`cloud_events_handshake`). Slack and Teams webhooks answer no handshake:
+their host must be on the operator's allowlist (``FLOWRUNS_NOTIFICATION_CHAT_HOSTS``), checked
+when the subscription is created and at every delivery, besides the rules above.
+
 **Delivery never blocks requests.** :class:`Notifier` runs in the background of each server
 process: a dispatcher that turns the change log into queued notifications (woken at once by
 this process's own writes, and every poll interval for other processes'), a lifecycle check,
@@ -31,9 +37,13 @@ from collections.abc import Sequence
 import anyio
 import httpx
 
+from flowruns.api.urls import SERVICE_ROOT_PATH
+from flowruns.auth.keys import notification_signing_key
+from flowruns.auth.validation_tokens import ValidationTokens
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.errors import InvalidRequest
-from flowruns.service import dispatching, notifications
+from flowruns.service import dispatching, formats, notifications
+from flowruns.service.formats import Links
 from flowruns.service.notifications import Owed
 from flowruns.settings import Settings
 from flowruns.store.database import Database
@@ -115,32 +125,100 @@ async def checked_address(url: httpx.URL, *, allow_private: bool) -> Address:
     return addresses[0]
 
 
-async def post(
+def check_chat_host(url: str, target: str, allowed: Sequence[str]) -> None:
+    """400 naming ``target`` unless ``url``'s host is on the chat allowlist ``allowed``."""
+    host = httpx.URL(url).host.lower()
+    if host not in allowed:
+        named = ", ".join(allowed) if allowed else "none"
+        raise InvalidRequest(
+            f"{target}: {host} is not a chat webhook host this server posts to (the operator's "
+            f"FLOWRUNS_NOTIFICATION_CHAT_HOSTS allows {named}).",
+            target=target,
+        )
+
+
+async def send(
     client: httpx.AsyncClient,
     url: str,
     *,
     allow_private: bool,
     timeout: float,
+    method: str = "POST",
     content: bytes = b"",
     content_type: str = "application/json; charset=utf-8",
     params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    """POST to ``url`` at the address :func:`checked_address` found, the name kept for the
-    ``Host`` header and TLS; raises :class:`Refused` or an :class:`httpx.HTTPError`."""
+    """Send a request to ``url`` at the address :func:`checked_address` found, the name kept
+    for the ``Host`` header and TLS; raises :class:`Refused` or an :class:`httpx.HTTPError`."""
     target = httpx.URL(url)
     if target.scheme not in (("https", "http") if allow_private else ("https",)):
         raise Refused(f"{target.scheme}:// is not allowed")
     address = await checked_address(target, allow_private=allow_private)
     request = client.build_request(
-        "POST",
+        method,
         target.copy_with(host=str(address)),
         params=params,
         content=content,
-        headers={"Host": target.netloc.decode("ascii"), "Content-Type": content_type},
+        headers={
+            "Host": target.netloc.decode("ascii"),
+            **({"Content-Type": content_type} if content or method == "POST" else {}),
+            **(headers or {}),
+        },
         extensions={"sni_hostname": target.host},
         timeout=timeout,
     )
     return await client.send(request)
+
+
+def _unreachable(target: str, error: Exception) -> InvalidRequest:
+    """400 naming ``target`` for a validation request that could not be made."""
+    if isinstance(error, Refused):
+        return InvalidRequest(f"{target} is refused: {error}.", target=target)
+    if isinstance(error, httpx.TimeoutException):
+        return InvalidRequest(
+            f"Subscription validation request failed: {target} did not answer within "
+            f"{HANDSHAKE_SECONDS:g} seconds.",
+            target=target,
+        )
+    return InvalidRequest(
+        f"Subscription validation request failed: {target} could not be reached ({error}).",
+        target=target,
+    )
+
+
+async def cloud_events_handshake(
+    client: httpx.AsyncClient, url: str, target: str, origin: str, *, allow_private: bool
+) -> None:
+    """The abuse protection of the CloudEvents HTTP webhook specification (section 4): an
+    ``OPTIONS`` request with ``WebHook-Request-Origin``; the receiver must answer 2xx with
+    ``WebHook-Allowed-Origin`` naming that origin (or ``*``). 400 naming what it did
+    otherwise."""
+    try:
+        response = await send(
+            client,
+            url,
+            method="OPTIONS",
+            allow_private=allow_private,
+            timeout=HANDSHAKE_SECONDS,
+            headers={"WebHook-Request-Origin": origin},
+        )
+    except (Refused, httpx.HTTPError) as error:
+        raise _unreachable(target, error) from None
+    allowed = response.headers.get("webhook-allowed-origin")
+    if not 200 <= response.status_code < 300:
+        problem = f"answered {response.status_code}"
+    elif allowed is None:
+        problem = "answered without a WebHook-Allowed-Origin header"
+    elif allowed.strip() not in ("*", origin):
+        problem = f"allows the origin {allowed!r}, not {origin!r}"
+    else:
+        return
+    raise InvalidRequest(
+        f"CloudEvents webhook validation failed: {target} {problem}. It must answer the OPTIONS "
+        f"request 200 with 'WebHook-Allowed-Origin: {origin}' (or '*').",
+        target=target,
+    )
 
 
 async def handshake(
@@ -150,7 +228,7 @@ async def handshake(
     token as ``text/plain`` within 10 seconds. 400 naming what it did otherwise."""
     token = secrets.token_urlsafe(24)
     try:
-        response = await post(
+        response = await send(
             client,
             url,
             allow_private=allow_private,
@@ -158,19 +236,8 @@ async def handshake(
             content_type="text/plain; charset=utf-8",
             params={"validationToken": token},
         )
-    except Refused as error:
-        raise InvalidRequest(f"{target} is refused: {error}.", target=target) from None
-    except httpx.TimeoutException:
-        raise InvalidRequest(
-            f"Subscription validation request failed: {target} did not answer within "
-            f"{HANDSHAKE_SECONDS:g} seconds.",
-            target=target,
-        ) from None
-    except httpx.HTTPError as error:
-        raise InvalidRequest(
-            f"Subscription validation request failed: {target} could not be reached ({error}).",
-            target=target,
-        ) from None
+    except (Refused, httpx.HTTPError) as error:
+        raise _unreachable(target, error) from None
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     body = response.text
     if response.status_code != 200:
@@ -202,12 +269,22 @@ class Notifier:
         self._queued = anyio.Event()
         self._busy: set[str] = set()
         self._delivered: list[NotificationKey] = []
+        self.tokens = ValidationTokens(
+            notification_signing_key(settings.data_dir), settings.notification_issuer
+        )
+        base = settings.public_url or f"http://{settings.host}:{settings.port}"
+        self.links = Links(base + SERVICE_ROOT_PATH, base + "/")
         # A claim lasts past the longest a delivery can take, with room to record it.
         self._lease = settings.notification_timeout_seconds * 2 + 5
 
     @property
     def allow_private(self) -> bool:
         return self.settings.notification_allow_private
+
+    @property
+    def origin(self) -> str:
+        """The origin named in CloudEvents webhook handshakes: this server's host name."""
+        return httpx.URL(self.links.dashboard).host
 
     def changed(self) -> None:
         """This process wrote: look at the log now rather than at the next poll."""
@@ -245,7 +322,13 @@ class Notifier:
             delivered, self._delivered = self._delivered, []
             try:
                 dispatched = await anyio.to_thread.run_sync(
-                    dispatching.dispatch, self.db, now, lease_until, sorted(self._busy), delivered
+                    dispatching.dispatch,
+                    self.db,
+                    now,
+                    lease_until,
+                    sorted(self._busy),
+                    delivered,
+                    self.links,
                 )
             except Exception:
                 self._delivered[:0] = delivered  # forgotten with the next dispatch
@@ -297,31 +380,67 @@ class Notifier:
                 await self._wait(self._queued)
                 self._queued = anyio.Event()
 
+    async def _post(self, url: str, content: bytes, content_type: str) -> str | None:
+        """POST ``content`` to ``url``: None when the receiver took it, else what went wrong."""
+        try:
+            response = await send(
+                self.client,
+                url,
+                allow_private=self.allow_private,
+                timeout=self.settings.notification_timeout_seconds,
+                content=content,
+                content_type=content_type,
+            )
+        except Refused as error:
+            return f"refused: {error}"
+        except httpx.HTTPError as error:
+            return f"{type(error).__name__}: {error}"
+        if not 200 <= response.status_code < 300:
+            return f"answered {response.status_code}"
+        return None
+
+    async def _deliver(self, url: str, owed: Sequence[Owed]) -> tuple[list[Owed], str | None]:
+        """Send ``owed``: Graph's rows in one POST (with a validation token for each tenant and
+        application whose resource data they carry), then each row of a format in a POST of its
+        own, in order, until one is not taken; the rows taken, and what went wrong (None: all
+        were taken)."""
+        taken: list[Owed] = []
+        graph = [o for o in owed if o.format is None]
+        if graph:
+            tokens = [self.tokens.token(*pair) for pair in notifications.audiences(graph)]
+            problem = await self._post(
+                url, notifications.body(graph, tokens), "application/json; charset=utf-8"
+            )
+            if problem is not None:
+                return taken, problem
+            taken.extend(graph)
+        for row in owed:
+            if row.format is None:
+                continue
+            if row.format in formats.CHAT_FORMATS:
+                host = httpx.URL(url).host.lower()
+                if host not in self.settings.notification_chat_hosts:
+                    return taken, f"refused: {host} is no longer on the chat webhook allowlist"
+            # A row of a format holds one notification: its array's one element.
+            problem = await self._post(url, row.items[1:-1], formats.CONTENT_TYPES[row.format])
+            if problem is not None:
+                return taken, problem
+            taken.append(row)
+        return taken, None
+
     async def _send(self, url: str, owed: Sequence[Owed]) -> None:
         try:
-            problem = None
-            try:
-                response = await post(
-                    self.client,
-                    url,
-                    allow_private=self.allow_private,
-                    timeout=self.settings.notification_timeout_seconds,
-                    content=notifications.body(owed),
-                )
-                if not 200 <= response.status_code < 300:
-                    problem = f"answered {response.status_code}"
-            except Refused as error:
-                problem = f"refused: {error}"
-            except httpx.HTTPError as error:
-                problem = f"{type(error).__name__}: {error}"
-            if problem is None:
+            taken, problem = await self._deliver(url, owed)
+            if taken:
                 # Forgotten by the next dispatch's write, well within the claim's lease.
-                self._delivered.extend(o.key for o in owed)
+                self._delivered.extend(o.key for o in taken)
                 self._changed.set()
-            else:
+            if problem is not None:
                 log.info("Delivering notifications to %s failed: %s", url, problem)
+                sent = {o.key for o in taken}
+                left = [o for o in owed if o.key not in sent]
                 await anyio.to_thread.run_sync(
-                    notifications.failed, self.db, owed, now_ticks(), self.retries
+                    notifications.failed, self.db, left, now_ticks(), self.retries
                 )
         except Exception:
             log.exception("Recording a delivery to %s failed", url)

@@ -37,6 +37,16 @@ def reading(entity_type: EntityType) -> Need:
     return Need(area, write=False)
 
 
+def readable_sets(permissions: frozenset[str]) -> frozenset[str]:
+    """The entity sets (``runs``, ``processes``) ``permissions`` let a client read: what the
+    entities a subscription's notifications carry are read under."""
+    return frozenset(
+        binding.name
+        for binding in (RUNS, PROCESSES)
+        if reading(binding.type).granted_by(permissions)
+    )
+
+
 def following(traversal: Traversal) -> Need | None:
     """What reading through ``traversal`` needs (None: nothing beyond the path's needs).
 

@@ -32,6 +32,7 @@ from flowruns.settings import Settings, check_secret
 log = logging.getLogger("flowruns.auth")
 
 SIGNING_KEY_FILE = "signing-key.pem"
+NOTIFICATION_KEY_FILE = "notification-key.pem"
 # The algorithms a trusted key may verify; anything else in a token header is refused.
 ACCEPTED_ALGORITHMS = frozenset({"RS256", "ES256", "HS256"})
 # A JWKS URL is fetched again after this long, so keys the provider withdrew stop working...
@@ -91,6 +92,14 @@ def local_signing_key(data_dir: Path) -> SigningKey:
     """The key in ``data_dir``, created (mode 0600) on first use; processes creating it at
     once all get the one that was written first. For the server, which trusts the key."""
     path = data_dir / SIGNING_KEY_FILE
+    return _signing_key(path, read_or_create(path, _new_private_key_pem))
+
+
+def notification_signing_key(data_dir: Path) -> SigningKey:
+    """The key that signs the validation tokens of rich notifications, created in
+    ``data_dir`` on first use as :func:`local_signing_key` is. A key of its own: a token a
+    receiver is sent can never be mistaken for one the server accepts, whatever its claims."""
+    path = data_dir / NOTIFICATION_KEY_FILE
     return _signing_key(path, read_or_create(path, _new_private_key_pem))
 
 

@@ -581,11 +581,16 @@ class AsyncSubscriptions:
         change_type: str = "created,updated,deleted",
         client_state: str | None = None,
         lifecycle_notification_url: str | None = None,
+        encryption_certificate: tuple[str, str] | None = None,
+        notification_format: str | None = None,
     ) -> Subscription:
         """Subscribe ``notification_url`` to changes of ``resource``
         (``external/industryData/runs?$filter=status eq 'failed'``) until ``expiration``. The
         server validates the receiver first (:class:`flowruns.client.webhooks.Receiver` answers
-        that handshake)."""
+        that handshake). ``encryption_certificate`` — a base64 X.509 certificate and the id
+        notifications name it by — makes notifications carry the entity, encrypted for it;
+        ``notification_format`` (``cloudEvents``, ``slack``, ``teams``) chooses one of flowruns'
+        formats (docs/notifications.md)."""
         return await self._client.send(
             calls.create_subscription(
                 resource,
@@ -594,6 +599,8 @@ class AsyncSubscriptions:
                 expiration,
                 client_state,
                 lifecycle_notification_url,
+                encryption_certificate,
+                notification_format,
             )
         )
 

@@ -18,6 +18,7 @@ import httpx
 from flowruns.client.codec import decode_entity, format_datetime, wire_changes
 from flowruns.client.filters import Filter, OrderKey, Path
 from flowruns.client.models import ENTITY_TYPES, Entity, Process, Run, Subscription
+from flowruns.edm import industrydata
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Entity)
@@ -398,6 +399,7 @@ def link_process(service_root: str, run_id: str, process_id: str) -> Call[None]:
 # -- subscriptions (change notifications) ----------------------------------------------------------
 
 SUBSCRIPTIONS = "subscriptions"
+NOTIFICATION_FORMAT = f"@{industrydata.NOTIFICATION_FORMAT.qualified_name}"
 
 
 def subscription_path(subscription_id: str) -> str:
@@ -415,9 +417,13 @@ def create_subscription(
     expiration: datetime,
     client_state: str | None,
     lifecycle_notification_url: str | None,
+    encryption_certificate: tuple[str, str] | None = None,
+    notification_format: str | None = None,
 ) -> Call[Subscription]:
     """A POST without an Idempotency-Key: Graph's subscriptions take none, so a creation whose
-    answer was lost is not sent again (it could create a second subscription)."""
+    answer was lost is not sent again (it could create a second subscription).
+    ``encryption_certificate`` (base64 certificate, its id) asks for rich notifications;
+    ``notification_format`` is flowruns' ``@flowruns.notificationFormat`` annotation."""
     body: dict[str, Any] = {
         "changeType": change_type,
         "notificationUrl": notification_url,
@@ -428,6 +434,11 @@ def create_subscription(
         body["clientState"] = client_state
     if lifecycle_notification_url is not None:
         body["lifecycleNotificationUrl"] = lifecycle_notification_url
+    if encryption_certificate is not None:
+        body["includeResourceData"] = True
+        body["encryptionCertificate"], body["encryptionCertificateId"] = encryption_certificate
+    if notification_format is not None:
+        body[NOTIFICATION_FORMAT] = notification_format
     return Call("POST", SUBSCRIPTIONS, entity_decoder(Subscription), body=body)
 
 

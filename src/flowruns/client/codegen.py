@@ -101,7 +101,10 @@ def _enum(enum: EnumType) -> str:
         f"class {_class_name(enum.qualified_name)}(StrEnum):",
         _docstring(
             f"``{enum.qualified_name}``.",
-            "Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``.",
+            # Graph's evolvable enumerations end in unknownFutureValue; flowruns' own need not.
+            "Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``."
+            if "unknownFutureValue" in enum.members
+            else "",
         ),
         "",
     ]

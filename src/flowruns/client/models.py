@@ -58,6 +58,15 @@ class DataShareSharingState(StrEnum):
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
 
 
+class NotificationFormat(StrEnum):
+    """``flowruns.notificationFormat``."""
+
+    GRAPH = "graph"
+    CLOUD_EVENTS = "cloudEvents"
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
 @dataclass(kw_only=True)
 class PublicErrorDetail:
     """The ``microsoft.graph.publicErrorDetail`` complex type."""
@@ -342,6 +351,7 @@ TYPES: dict[str, type[Any]] = {
     "RunStatus": RunStatus,
     "ReadinessStatus": ReadinessStatus,
     "DataShareSharingState": DataShareSharingState,
+    "NotificationFormat": NotificationFormat,
     "PublicErrorDetail": PublicErrorDetail,
     "PublicInnerError": PublicInnerError,
     "PublicError": PublicError,

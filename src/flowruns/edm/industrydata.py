@@ -354,9 +354,24 @@ subscription = EntityType(
     ),
 )
 SUBSCRIPTIONS_PATH = "subscriptions"
+# How a subscription's notifications are written: an instance annotation of flowruns' vocabulary
+# sent with the subscription (``"@flowruns.notificationFormat": "slack"``), so Graph's
+# subscription type and what Graph clients send stay as they are. Absent: Graph's format.
+notification_format = EnumType(
+    FLOWRUNS, "notificationFormat", ("graph", "cloudEvents", "slack", "teams")
+)
+NOTIFICATION_FORMAT = Term(
+    FLOWRUNS,
+    "notificationFormat",
+    notification_format,
+    "EntityType",
+    "How a subscription's notifications are written: graph (Graph's change notifications, the "
+    "default), cloudEvents (CloudEvents 1.0 structured JSON), slack (a Slack incoming-webhook "
+    "message) or teams (an Adaptive Card for a Microsoft Teams Workflows webhook).",
+)
 
 MODEL = Model(
-    enums=[run_status, readiness_status, data_share_sharing_state],
+    enums=[run_status, readiness_status, data_share_sharing_state, notification_format],
     complex_types=[
         public_error_detail,
         public_inner_error,
@@ -380,7 +395,7 @@ MODEL = Model(
         industry_data_hub,
         subscription,
     ],
-    terms=[OPEN_LINEAGE],
+    terms=[OPEN_LINEAGE, NOTIFICATION_FORMAT],
 )
 
 RUNS = EntitySetBinding("runs", run, table="runs", default_order=("startDateTime", True))

@@ -109,12 +109,13 @@ class NavigationProperty:
 
 @dataclass(frozen=True)
 class Term:
-    """A term of a vocabulary: an instance annotation entities carry when a client asks for
-    it (``Prefer: odata.include-annotations``), named ``@<namespace>.<name>`` in the JSON."""
+    """A term of a vocabulary: an instance annotation, named ``@<namespace>.<name>`` in the
+    JSON, that entities carry when a client asks for it (``Prefer:
+    odata.include-annotations``) or that a client sends with one (a subscription's format)."""
 
     namespace: str
     name: str
-    type: ComplexType
+    type: ComplexType | EnumType
     applies_to: str
     description: str = ""
 

@@ -231,6 +231,10 @@ def read_value(prop: Property, value: object, target: str) -> Any:
                 f"'{target}' must have at most {prop.max_length} characters.", target=target
             )
         return value
+    if kind is Primitive.BOOLEAN:
+        if not isinstance(value, bool):
+            raise InvalidRequest(f"'{target}' must be true or false.", target=target)
+        return value
     raise InvalidRequest(f"'{target}' cannot be written.", target=target)
 
 

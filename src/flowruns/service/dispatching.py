@@ -26,9 +26,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntityType
 from flowruns.errors import InvalidRequest, NotFound
+from flowruns.records import Record
+from flowruns.service.encryption import EncryptionCertificate, read_certificate
+from flowruns.service.formats import CHAT_FORMATS, Links
 from flowruns.service.notifications import (
     CHANGE_TYPES,
     MISSED,
@@ -38,7 +43,15 @@ from flowruns.service.notifications import (
     owed,
     parse_resource,
 )
-from flowruns.service.outbox import Ids, Outbox, Subscriber, change_part, lifecycle_item
+from flowruns.service.outbox import (
+    Carrier,
+    Change,
+    Ids,
+    Outbox,
+    Subscriber,
+    change_part,
+    lifecycle_item,
+)
 from flowruns.store import changes, entities
 from flowruns.store import subscriptions as rows
 from flowruns.store.database import Database, Transaction
@@ -47,6 +60,8 @@ from flowruns.store.subscriptions import Condition, NotificationKey, StoredRow
 # Changes read per group of subscriptions and dispatch: a dispatch stays short.
 DISPATCH_BATCH = 1000
 NO_ROW = -1
+# Links when the caller knows no address of the server: relative to it.
+RELATIVE_LINKS = Links("/beta", "/")
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,8 @@ class _Follower:
     condition: int | None
     # Each subscription, and the outbox's list its notifications go to.
     subscribers: list[tuple[list[tuple[str, bytes]], Subscriber]] = field(default_factory=list)
+    # Those whose notifications carry the entity (rich ones, flowruns' formats).
+    carriers: list[tuple[list[tuple[str, bytes]], Carrier]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -90,14 +107,16 @@ def dispatch(
     lease_until: int,
     busy: Sequence[str],
     delivered: Sequence[NotificationKey] = (),
+    links: Links = RELATIVE_LINKS,
 ) -> Dispatched:
     """Queue the notifications owed for the log up to its horizon, and forget the queue rows
     ``delivered``, in one write transaction after the reads; none while there is nothing to
     write. Rows for receivers not in ``busy`` are queued claimed by the caller until
-    ``lease_until`` and returned, to be sent at once; the others wait in the queue, due now."""
+    ``lease_until`` and returned, to be sent at once; the others wait in the queue, due now.
+    ``links`` are the addresses the notifications of flowruns' formats link to."""
     outbox = Outbox(now)
     with db.reading() as transaction:
-        moves, more = _read(transaction, now, outbox)
+        moves, more = _read(transaction, now, outbox, links)
     if not moves and not delivered:
         return Dispatched([])
     with db.writing() as transaction:
@@ -116,7 +135,9 @@ def dispatch(
     )
 
 
-def _read(transaction: Transaction, now: int, outbox: Outbox) -> tuple[list[_Move], bool]:
+def _read(
+    transaction: Transaction, now: int, outbox: Outbox, links: Links
+) -> tuple[list[_Move], bool]:
     """What every subscription is owed, into ``outbox``: the cursors to move, and whether the
     log holds more than was read."""
     horizon = changes.horizon(transaction)  # first: in the snapshot the rest reads
@@ -132,13 +153,36 @@ def _read(transaction: Transaction, now: int, outbox: Outbox) -> tuple[list[_Mov
         groups[(row.tenant_id, row.entity_set, start)].append(row)
     moves = []
     more = False
-    ids = Ids()
+    reading = _Reading(outbox, Ids(), links, now)
     for (tenant, table, start), members in groups.items():
-        end = _read_group(transaction, tenant, table, start, horizon.key, members, outbox, ids)
+        end = _read_group(transaction, tenant, table, start, horizon.key, members, reading)
         if end is not None:
             moves.append(_Move(tenant, [row.id for row in members], start, end))
             more = more or end < horizon.key
     return moves, more
+
+
+@dataclass
+class _Reading:
+    """What the groups of one dispatch share: the outbox, the notification ids, the links of
+    flowruns' formats, the time, and each subscription's certificate read once."""
+
+    outbox: Outbox
+    ids: Ids
+    links: Links
+    now: int
+    certificates: dict[tuple[str, str], EncryptionCertificate | None] = field(default_factory=dict)
+
+    def certificate(self, row: StoredRow) -> EncryptionCertificate | None:
+        """The certificate encrypting ``row``'s notifications (None: they carry no data)."""
+        key = (row.tenant_id, row.id)
+        if key not in self.certificates:
+            found = None
+            if row.include_resource_data:
+                # Checked when the subscription was created, so it reads.
+                found = read_certificate(row.encryption_certificate, row.encryption_certificate_id)
+            self.certificates[key] = found
+        return self.certificates[key]
 
 
 def _read_group(
@@ -148,13 +192,14 @@ def _read_group(
     start: changes.Key,
     below: changes.Key,
     members: list[StoredRow],
-    outbox: Outbox,
-    ids: Ids,
+    reading: _Reading,
 ) -> changes.Key | None:
     """Put in ``outbox`` what ``members`` (subscriptions of one tenant's table, read from
     ``start``) are owed for the changes up to ``below``; the key the next read starts from, or
     None when their cursors need not move (nothing was read and nothing was missed)."""
-    spec = entities.RUN_TABLE if table == entities.RUN_TABLE.table.name else entities.PROCESS_TABLE
+    outbox, ids = reading.outbox, reading.ids
+    runs = table == entities.RUN_TABLE.table.name
+    spec = entities.RUN_TABLE if runs else entities.PROCESS_TABLE
     baseline = rows.baseline(transaction, tenant, table)
     missed = baseline is not None and baseline >= start
     if missed:
@@ -174,9 +219,22 @@ def _read_group(
             kinds = frozenset(CHANGE_TYPES.index(k) for k in row.change_type.split(","))
             follower = _Follower(kinds, target, condition)
             followers[(row.resource, row.change_type)] = follower
-        bucket = outbox.bucket(tenant, row.notification_url, lifecycle=False)
-        follower.subscribers.append((bucket, Subscriber.of(row)))
+        select = None if target is None else target.options.select
+        set_name = RUNS.name if runs else PROCESSES.name
+        carrier = Carrier.of(row, reading.certificate(row), select, set_name, reading.links)
+        url = row.notification_url
+        if carrier is None:
+            bucket = outbox.bucket(tenant, url, lifecycle=False)
+            follower.subscribers.append((bucket, Subscriber.of(row)))
+        else:
+            bucket = outbox.bucket(tenant, url, lifecycle=False, format=carrier.format)
+            follower.carriers.append((bucket, carrier))
+            if carrier.format is None:
+                outbox.validated_for(tenant, url, carrier.application)
     found = rows.changes_from(transaction, tenant, spec, start, below, DISPATCH_BATCH, conditions)
+    carried = [f for f in followers.values() if f.carriers]
+    records, process_names = _entities(transaction, tenant, spec, found, carried)
+    cache: dict[Any, bytes] = {}
     matches: dict[tuple[str, int], bool] = {}
     for change in found:
         stored_type = spec.readers[change.type][0]
@@ -193,15 +251,53 @@ def _read_group(
                     continue
                 if not change[6 + follower.condition]:
                     continue
-            part = change_part(
-                CHANGE_TYPES[change.kind], collection.binding.name, stored_type, change.entity_id
-            )
-            for bucket, subscriber in follower.subscribers:
-                bucket.append((subscriber.subscription_id, subscriber.item(ids, part)))
+            change_type = CHANGE_TYPES[change.kind]
+            set_name = collection.binding.name
+            if follower.subscribers:
+                part = change_part(change_type, set_name, stored_type, change.entity_id)
+                for bucket, subscriber in follower.subscribers:
+                    bucket.append((subscriber.subscription_id, subscriber.item(ids, part)))
+            if follower.carriers:
+                record = records.get(change.entity_id)
+                told = Change(
+                    change_type,
+                    set_name,
+                    stored_type,
+                    change.entity_id,
+                    record,
+                    None if record is None else process_names.get(record.process_id or ""),
+                )
+                for bucket, carrier in follower.carriers:
+                    item = carrier.item(ids, told, reading.now, cache)
+                    if item is not None:
+                        bucket.append((carrier.subscriber.subscription_id, item))
     if len(found) == DISPATCH_BATCH:
         last = found[-1]
         return (int(last.txn), int(last.position) + 1)
     return below if found or missed else None
+
+
+def _entities(
+    transaction: Transaction,
+    tenant: str,
+    spec: entities.TableSpec,
+    found: Sequence[StoredRow],
+    carried: Sequence[_Follower],
+) -> tuple[dict[str, Record], dict[str, str]]:
+    """The entities of ``found``'s changes that still exist, as they are now, when some of
+    ``carried``'s subscriptions carry them; the names of their processes, when some of those
+    are in a chat format (their summaries name the process)."""
+    if not carried or not found:
+        return {}, {}
+    keys = {change.entity_id for change in found if change.found}
+    records = entities.get_many(transaction, spec, tenant, sorted(keys))
+    chat = any(c.format in CHAT_FORMATS for f in carried for _, c in f.carriers)
+    if not chat or spec is not entities.RUN_TABLE:
+        return records, {}
+    process_ids = sorted({r.process_id for r in records.values() if r.process_id is not None})
+    processes = entities.get_many(transaction, entities.PROCESS_TABLE, tenant, process_ids)
+    names = {key: str(p.values.get("displayName") or key) for key, p in processes.items()}
+    return records, names
 
 
 def _resolve(

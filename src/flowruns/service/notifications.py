@@ -40,9 +40,12 @@ from urllib.parse import urlsplit
 import orjson
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks
+from flowruns.edm.industrydata import NOTIFICATION_FORMAT
 from flowruns.errors import InvalidRequest, NotFound
 from flowruns.odata import path as paths
 from flowruns.odata.query import QueryOptions, parse_options, split_options
+from flowruns.service import formats
+from flowruns.service.encryption import EncryptionCertificate, read_certificate
 from flowruns.service.outbox import Outbox, lifecycle_item
 from flowruns.service.resources import collection_scope
 from flowruns.store import changes, entities, queries
@@ -59,14 +62,10 @@ CONTENT_TYPE = "application/json"
 REAUTHORIZATION_REQUIRED = "reauthorizationRequired"
 SUBSCRIPTION_REMOVED = "subscriptionRemoved"
 MISSED = "missed"
-# Members Graph declares that flowruns does not implement: rich notifications (with resource
-# data, encrypted) and Universal Print's query options. A value other than null is a 400.
-UNSUPPORTED = (
-    "encryptionCertificate",
-    "encryptionCertificateId",
-    "notificationQueryOptions",
-    "notificationUrlAppId",
-)
+# Members Graph declares that flowruns does not implement: Universal Print's query options and
+# the app id of a notification URL's own authentication. A value other than null is a 400.
+UNSUPPORTED = ("notificationQueryOptions", "notificationUrlAppId")
+FORMAT_ANNOTATION = f"@{NOTIFICATION_FORMAT.qualified_name}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,8 @@ class Target:
 
 def parse_resource(resource: str) -> Target:
     """A subscription's ``resource``: a collection path below the service root (with or
-    without a leading ``/``), optionally with ``?$filter=…``; 400 otherwise."""
+    without a leading ``/``), optionally with ``$filter`` and ``$select`` (which properties
+    a notification's entity carries); 400 otherwise."""
     path, _, query = resource.partition("?")
     try:
         resolved = paths.resolve(path)
@@ -92,9 +92,11 @@ def parse_resource(resource: str) -> Target:
             target="resource",
         )
     given = split_options(query)
-    other = sorted(set(given) - {"filter"})
+    other = sorted(set(given) - {"filter", "select"})
     if other:
-        raise InvalidRequest(f"resource takes $filter only, not ${other[0]}.", target="resource")
+        raise InvalidRequest(
+            f"resource takes $filter and $select only, not ${other[0]}.", target="resource"
+        )
     return Target(resolved, parse_options(given, resolved.type))
 
 
@@ -134,20 +136,50 @@ def check_url(url: str, target: str, *, allow_http: bool) -> None:
 
 @dataclass(frozen=True)
 class NewSubscription:
-    """A creation request, checked."""
+    """A creation request, checked: its members, its target, its format (None: Graph's) and
+    the certificate that encrypts its notifications' entities (None: basic notifications)."""
 
     values: dict[str, Any]
     target: Target
+    format: str | None = None
+    certificate: EncryptionCertificate | None = None
 
 
-def read_new(values: dict[str, Any], now: int, *, allow_http: bool) -> NewSubscription:
-    """The members of a ``POST /subscriptions`` body (read against the model), checked."""
-    if values.get("includeResourceData"):
+def read_format(value: object) -> str | None:
+    """The ``@flowruns.notificationFormat`` annotation of a subscription's body (None: Graph's
+    format); 400 for a value that is not one of the vocabulary's."""
+    if value is None:
+        return None
+    members = NOTIFICATION_FORMAT.type.members  # type: ignore[union-attr]
+    if value not in members:
         raise InvalidRequest(
-            "includeResourceData: notifications with resource data are not supported; "
-            "read the entity from resourceData's @odata.id.",
-            target="includeResourceData",
+            f"{FORMAT_ANNOTATION} must be one of {', '.join(members)}.", target=FORMAT_ANNOTATION
         )
+    return None if value == formats.GRAPH else str(value)
+
+
+def read_new(
+    values: dict[str, Any], now: int, *, allow_http: bool, notification_format: str | None = None
+) -> NewSubscription:
+    """The members of a ``POST /subscriptions`` body (read against the model) and its
+    format (:func:`read_format`), checked."""
+    certificate = None
+    if values.get("includeResourceData"):
+        if notification_format in formats.CHAT_FORMATS:
+            raise InvalidRequest(
+                f"includeResourceData: {notification_format} messages carry a summary for "
+                "people, not encrypted resource data.",
+                target="includeResourceData",
+            )
+        certificate = read_certificate(
+            values.get("encryptionCertificate"), values.get("encryptionCertificateId")
+        )
+    else:
+        for name in ("encryptionCertificate", "encryptionCertificateId"):
+            if values.get(name) is not None:
+                raise InvalidRequest(
+                    f"{name} is given only with includeResourceData: true.", target=name
+                )
     for name in UNSUPPORTED:
         if values.get(name) is not None:
             raise InvalidRequest(f"{name} is not supported.", target=name)
@@ -169,16 +201,23 @@ def read_new(values: dict[str, Any], now: int, *, allow_http: bool) -> NewSubscr
         check_url(
             values["lifecycleNotificationUrl"], "lifecycleNotificationUrl", allow_http=allow_http
         )
-    return NewSubscription(values, parse_resource(values["resource"]))
+    return NewSubscription(
+        values, parse_resource(values["resource"]), notification_format, certificate
+    )
 
 
 @dataclass(frozen=True)
 class Creator:
-    """Who creates or reauthorizes a subscription: the token's application and when it
-    expires (ticks)."""
+    """Who creates or reauthorizes a subscription: the token's application, when it expires
+    (ticks) and the entity sets its permissions let it read (``runs``, ``processes``): the
+    entities notifications carry are read under them."""
 
     application: str
     token_expires: int
+    reads: frozenset[str]
+
+    def reads_text(self) -> str:
+        return " ".join(sorted(self.reads))
 
 
 def check_target(db: Database, tenant: str, target: Target) -> None:
@@ -215,6 +254,11 @@ def create(db: Database, tenant: str, new: NewSubscription, creator: Creator) ->
                 "reauthorization_sent": 0,
                 "cursor_txn": horizon.key[0],
                 "cursor_position": horizon.key[1],
+                "include_resource_data": int(new.certificate is not None),
+                "encryption_certificate": values.get("encryptionCertificate"),
+                "encryption_certificate_id": values.get("encryptionCertificateId"),
+                "notification_format": new.format,
+                "creator_reads": creator.reads_text(),
             },
         )
         row = rows.get_subscription(transaction, tenant, key)
@@ -223,8 +267,8 @@ def create(db: Database, tenant: str, new: NewSubscription, creator: Creator) ->
 
 
 def to_json(row: StoredRow) -> dict[str, Any]:
-    """A subscription with Graph's members."""
-    return {
+    """A subscription with Graph's members, and its format when it has one."""
+    found: dict[str, Any] = {
         "@odata.type": "#microsoft.graph.subscription",
         "id": row.id,
         "resource": row.resource,
@@ -236,13 +280,16 @@ def to_json(row: StoredRow) -> dict[str, Any]:
         "lifecycleNotificationUrl": row.lifecycle_notification_url,
         "expirationDateTime": format_ticks(row.expiration_date_time),
         "creatorId": row.creator_id,
-        "includeResourceData": False,
+        "includeResourceData": bool(row.include_resource_data),
         "latestSupportedTlsVersion": row.latest_supported_tls_version,
-        "encryptionCertificate": None,
-        "encryptionCertificateId": None,
+        "encryptionCertificate": row.encryption_certificate,
+        "encryptionCertificateId": row.encryption_certificate_id,
         "notificationUrlAppId": None,
         "notificationContentType": row.notification_content_type,
     }
+    if row.notification_format is not None:
+        found[FORMAT_ANNOTATION] = row.notification_format
+    return found
 
 
 def _owned(transaction: Transaction, tenant: str, key: str, application: str) -> StoredRow:
@@ -303,7 +350,11 @@ def reauthorize(db: Database, tenant: str, key: str, creator: Creator) -> None:
             transaction,
             tenant,
             key,
-            {"token_expires": creator.token_expires, "reauthorization_sent": 0},
+            {
+                "token_expires": creator.token_expires,
+                "reauthorization_sent": 0,
+                "creator_reads": creator.reads_text(),
+            },
         )
 
 
@@ -379,7 +430,8 @@ def _lifecycle_event(row: StoredRow, now: int) -> str | None:
 @dataclass(frozen=True)
 class Owed:
     """A claimed queue row: where its notifications go and what they say (``items``: the
-    JSON text of their array, as stored)."""
+    JSON text of their array, as stored), their format (None: Graph's) and, for rich
+    notifications, the applications whose validation tokens go with them."""
 
     key: rows.NotificationKey
     url: str
@@ -387,6 +439,15 @@ class Owed:
     lifecycle: bool
     created: int
     attempts: int
+    format: str | None = None
+    applications: tuple[str, ...] = ()
+    subscription_id: str | None = None  # a row of a format: the subscription it is for
+
+    def subscriptions(self) -> set[str]:
+        """The subscriptions the row's notifications are for."""
+        if self.subscription_id is not None:
+            return {self.subscription_id}
+        return {item["subscriptionId"] for item in orjson.loads(self.items)}
 
 
 def owed(row: Any) -> Owed:
@@ -400,6 +461,9 @@ def owed(row: Any) -> Owed:
             bool(row["lifecycle"]),
             row["created"],
             row["attempts"],
+            row["format"],
+            _applications(row["applications"]),
+            row["subscription_id"],
         )
     return Owed(
         (row.tenant_id, row.id),
@@ -408,13 +472,30 @@ def owed(row: Any) -> Owed:
         bool(row.lifecycle),
         row.created,
         row.attempts,
+        row.format,
+        _applications(row.applications),
+        row.subscription_id,
     )
 
 
-def body(owed: Sequence[Owed]) -> bytes:
-    """The POST body carrying every notification of ``owed``: ``{"value": [...]}``."""
+def _applications(text: str | None) -> tuple[str, ...]:
+    return () if text is None else tuple(orjson.loads(text))
+
+
+def body(owed: Sequence[Owed], validation_tokens: Sequence[str] = ()) -> bytes:
+    """The POST body carrying every notification of ``owed`` (rows of Graph's format):
+    ``{"value": [...]}``, with ``validationTokens`` when rich notifications are among them."""
     # Each row's text is its array, brackets first and last: its elements without a copy.
-    return b'{"value":[' + b",".join(memoryview(o.items)[1:-1] for o in owed) + b"]}"
+    value = b'{"value":[' + b",".join(memoryview(o.items)[1:-1] for o in owed) + b"]"
+    if validation_tokens:
+        value += b',"validationTokens":' + orjson.dumps(list(validation_tokens))
+    return value + b"}"
+
+
+def audiences(owed: Sequence[Owed]) -> list[tuple[str, str]]:
+    """The (tenant, application) pairs whose rich notifications are among ``owed``: Graph
+    sends a validation token for each."""
+    return sorted({(o.key[0], application) for o in owed for application in o.applications})
 
 
 @dataclass(frozen=True)
@@ -461,10 +542,10 @@ def failed(db: Database, owed: Sequence[Owed], now: int, retries: Retries) -> in
         rows.remove(transaction, [o.key for o in expired])
         missed = Outbox(now)
         given_up = {
-            (o.key[0], item["subscriptionId"])
+            (o.key[0], subscription)
             for o in expired
             if not o.lifecycle
-            for item in orjson.loads(o.items)
+            for subscription in o.subscriptions()
         }
         for tenant, subscription_id in sorted(given_up):
             row = rows.get_subscription(transaction, tenant, subscription_id)

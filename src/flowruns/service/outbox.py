@@ -10,6 +10,12 @@ between the changes one subscription hears. Each part is serialised once per dis
 (:class:`Subscriber`, :func:`change_part`) and an item is their concatenation, which costs a
 few hundred nanoseconds; with a hundred subscriptions that decides what a write costs.
 
+**Notifications that carry the entity** (rich ones, and every one of flowruns' formats) are
+written by :class:`Carrier`, for each change, from the entity as the dispatcher read it: Graph's
+item with ``encryptedContent`` (:mod:`flowruns.service.encryption`), or a CloudEvent, Slack or
+Teams message (:mod:`flowruns.service.formats`). Those of a format go one to a queue row, since
+each is a request of its own.
+
 **Ids.** Each notification's ``id`` is a GUID whose first 20 hexadecimal digits are random per
 dispatch (:class:`Ids`) and whose last 12 count the notifications of that dispatch: unique, as
 Graph asks, without drawing a random number per notification.
@@ -27,8 +33,13 @@ from typing import Any
 import orjson
 
 from flowruns.edm.datetimes import format_ticks
-from flowruns.edm.industrydata import HUB_PATH
+from flowruns.edm.industrydata import HUB_PATH, PROCESSES, RUNS
 from flowruns.edm.model import EntityType
+from flowruns.odata.payload import entity_json
+from flowruns.odata.query import Selection
+from flowruns.records import Record
+from flowruns.service import formats
+from flowruns.service.encryption import EncryptionCertificate, encrypted_content
 
 MAX_ITEMS = 1000  # notifications in one queue row, and so in one POST
 
@@ -93,6 +104,109 @@ def change_part(change_type: str, set_name: str, entity_type: EntityType, entity
     )[1:-1]
 
 
+@dataclass(frozen=True)
+class Change:
+    """A change as a notification tells of it: its type, the collection (set name) and the
+    entity's stored type and id, and the entity as the dispatcher read it (None: it no longer
+    exists), with its process's name when it is a run of a process."""
+
+    change_type: str
+    set_name: str
+    entity_type: EntityType
+    entity_id: str
+    record: Record | None
+    process_name: str | None
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """How a subscription whose notifications carry the entity writes them: its format (None:
+    Graph's), the certificate that encrypts the entity (None: not included), the ``$select`` of
+    its resource, and what its creator's permissions let it read."""
+
+    subscriber: Subscriber
+    application: str
+    format: str | None
+    certificate: EncryptionCertificate | None
+    select: Selection | None
+    reads_entities: bool
+    reads_processes: bool
+    asks_deleted: bool
+    links: formats.Links
+
+    @classmethod
+    def of(
+        cls,
+        subscription: Any,
+        certificate: EncryptionCertificate | None,
+        select: Selection | None,
+        set_name: str,
+        links: formats.Links,
+    ) -> Carrier | None:
+        """For a subscription's row, the certificate read from it and its resource's
+        ``$select`` and the entity set it follows (``runs``, ``processes``); None when it is
+        sent Graph's basic notifications."""
+        if certificate is None and subscription.notification_format is None:
+            return None
+        reads = frozenset((subscription.creator_reads or "").split())
+        return cls(
+            Subscriber.of(subscription),
+            subscription.application_id,
+            subscription.notification_format,
+            certificate,
+            select,
+            set_name in reads,
+            PROCESSES.name in reads,
+            "deleted" in subscription.change_type.split(","),
+            links,
+        )
+
+    def item(self, ids: Ids, change: Change, now: int, cache: dict[Any, bytes]) -> bytes | None:
+        """The notification of ``change`` (None: none is owed). A change of an entity deleted
+        since is told as its deletion, which the log holds too: it is left to that change
+        when the subscription asks for deletions."""
+        record = change.record if self.reads_entities else None
+        change_type = change.change_type
+        if change.record is None and change_type != "deleted":
+            if self.asks_deleted:
+                return None
+            change_type = "deleted"
+        if self.format in formats.CHAT_FORMATS:
+            process_name = change.process_name if self.reads_processes else None
+            told = formats.summary(
+                change_type, change.entity_id, record, process_name, self.links.dashboard
+            )
+            if self.format == formats.SLACK:
+                return formats.slack_message(told)
+            return formats.teams_message(told)
+        part_key = ("part", change_type, change.set_name, change.entity_id)
+        part = cache.get(part_key)
+        if part is None:
+            part = change_part(change_type, change.set_name, change.entity_type, change.entity_id)
+            cache[part_key] = part
+        if self.certificate is not None and record is not None and change_type != "deleted":
+            names = None if self.select is None or self.select.names is None else self.select.names
+            key = ("entity", change.entity_id, None if names is None else tuple(names))
+            data = cache.get(key)
+            if data is None:
+                data = cache[key] = orjson.dumps(entity_json(record, self.select))
+            part += b',"encryptedContent":' + encrypted_content(self.certificate, data)
+        notification_id = ids.next()
+        item = b'{"id":"' + notification_id + self.subscriber.head + part + self.subscriber.tail
+        if self.format == formats.CLOUD_EVENTS:
+            return formats.cloud_event(
+                notification_id,
+                change_type,
+                change.entity_type.is_a(RUNS.type),
+                self.links.service_root,
+                change.set_name,
+                change.entity_id,
+                now,
+                item,
+            )
+        return item
+
+
 def lifecycle_item(subscription: Any, event: str) -> bytes:
     """A lifecycle notification of ``event`` for ``subscription``, as Graph shapes it."""
     return orjson.dumps(
@@ -108,29 +222,40 @@ def lifecycle_item(subscription: Any, event: str) -> bytes:
     )
 
 
-OutboxKey = tuple[str, str, bool]
-"""Where notifications go: tenant, receiver URL, and whether they are lifecycle ones."""
+OutboxKey = tuple[str, str, bool, str | None]
+"""Where notifications go: tenant, receiver URL, whether they are lifecycle ones, and their
+format (None: Graph's)."""
 
 
 class Outbox:
     """Notifications owed, gathered per tenant, receiver and kind into queue rows of at most
     :data:`MAX_ITEMS` each: one row (and one POST) carries every notification a dispatch owes
-    one receiver, however many subscriptions it has. Each item is kept with its subscription's
-    id, so those of a subscription can be left out."""
+    one receiver, however many subscriptions it has; a notification of a format (one request
+    each) is a row of its own. Each item is kept with its subscription's id, so those of a
+    subscription can be left out; rows of rich notifications name the applications their
+    validation tokens are for."""
 
     def __init__(self, now: int) -> None:
         self.now = now
         self.items: dict[OutboxKey, list[tuple[str, bytes]]] = defaultdict(list)
+        self.applications: dict[OutboxKey, set[str]] = defaultdict(set)
 
     def add(
         self, tenant: str, url: str, subscription_id: str, item: bytes, *, lifecycle: bool
     ) -> None:
-        self.items[(tenant, url, lifecycle)].append((subscription_id, item))
+        self.items[(tenant, url, lifecycle, None)].append((subscription_id, item))
 
-    def bucket(self, tenant: str, url: str, *, lifecycle: bool) -> list[tuple[str, bytes]]:
-        """The list :meth:`add` appends to for ``tenant``, ``url`` and ``lifecycle``: a
-        caller adding many items appends to it directly."""
-        return self.items[(tenant, url, lifecycle)]
+    def bucket(
+        self, tenant: str, url: str, *, lifecycle: bool, format: str | None = None
+    ) -> list[tuple[str, bytes]]:
+        """The list :meth:`add` appends to for ``tenant``, ``url``, ``lifecycle`` and
+        ``format``: a caller adding many items appends to it directly."""
+        return self.items[(tenant, url, lifecycle, format)]
+
+    def validated_for(self, tenant: str, url: str, application: str) -> None:
+        """Graph notifications to ``url`` carry ``application``'s resource data: the POST
+        carries a validation token for it."""
+        self.applications[(tenant, url, False, None)].add(application)
 
     def __len__(self) -> int:
         return sum(len(items) for items in self.items.values())
@@ -140,10 +265,16 @@ class Outbox:
         ``dropped``; ``items`` is the JSON text of the row's array, ``body`` its bytes."""
         left_out = frozenset(dropped)
         found = []
-        for (tenant, url, lifecycle), owed in self.items.items():
-            items = [item for key, item in owed if key not in left_out]
-            for start in range(0, len(items), MAX_ITEMS):
-                chunk = items[start : start + MAX_ITEMS]
+        for key, owed in self.items.items():
+            tenant, url, lifecycle, format = key
+            kept = [
+                (subscription, item) for subscription, item in owed if subscription not in left_out
+            ]
+            items = [item for _, item in kept]
+            applications = self.applications.get(key)
+            size = MAX_ITEMS if format is None else 1
+            for start in range(0, len(items), size):
+                chunk = items[start : start + size]
                 body = b"[" + b",".join(chunk) + b"]"
                 found.append(
                     {
@@ -157,6 +288,11 @@ class Outbox:
                         "created": self.now,
                         "due": due(url),
                         "attempts": 0,
+                        "format": format,
+                        "applications": (
+                            orjson.dumps(sorted(applications)).decode() if applications else None
+                        ),
+                        "subscription_id": None if format is None else kept[start][0],
                     }
                 )
         return found

@@ -361,6 +361,15 @@ subscriptions = Table(
     Column("reauthorization_sent", SmallInteger, nullable=False),
     Column("cursor_txn", BigInteger, nullable=False),
     Column("cursor_position", BigInteger, nullable=False),
+    # Rich notifications (Graph's includeResourceData and the certificate that encrypts them),
+    # the format of flowruns' vocabulary (null: Graph's), and what the token that created (or
+    # last reauthorized) it may read (entity set names, space-separated): the entity a
+    # notification carries is read under those permissions.
+    Column("include_resource_data", SmallInteger),
+    Column("encryption_certificate", _string()),
+    Column("encryption_certificate_id", _string()),
+    Column("notification_format", _string(16)),
+    Column("creator_reads", _string()),
     PrimaryKeyConstraint("tenant_id", "id"),
 )
 
@@ -381,6 +390,12 @@ notifications = Table(
     Column("created", BigInteger, nullable=False),
     Column("due", BigInteger, nullable=False),
     Column("attempts", SmallInteger, nullable=False),
+    # How the row's items are sent (null: Graph's collection, one POST); for rich
+    # notifications, the applications (a JSON array) its validation tokens are for; for a row
+    # of a format (one notification), the subscription it is for.
+    Column("format", _string(16)),
+    Column("applications", _string()),
+    Column("subscription_id", GUID),
     PrimaryKeyConstraint("tenant_id", "id"),
 )
 Index("ix_notifications_due", notifications.c.due)

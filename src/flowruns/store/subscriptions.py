@@ -209,7 +209,18 @@ def _changes_from(
         return list(connection.execute(statement).all())
 
 
-_QUEUE_COLUMNS = ("tenant_id", "id", "url", "lifecycle", "created", "due", "attempts")
+_QUEUE_COLUMNS = (
+    "tenant_id",
+    "id",
+    "url",
+    "lifecycle",
+    "created",
+    "due",
+    "attempts",
+    "format",
+    "applications",
+    "subscription_id",
+)
 
 
 def baseline(connection: Connection, tenant: str, entity_set: str) -> Key | None:
@@ -257,6 +268,9 @@ def claim(
             n.lifecycle,
             n.created,
             n.attempts,
+            n.format,
+            n.applications,
+            n.subscription_id,
         )
         .where(*conditions)
         .order_by(n.due)
