@@ -347,6 +347,19 @@ def _report(rounds: list[list[dict[str, float]]]) -> None:
         f"median {ratio:.2f}x (rounds: {spread}); target <= {COST_TARGET}: "
         f"{'met' if ratio <= COST_TARGET else 'missed'}"
     )
+    # The server's own part of that cost: its CPU per create (the dispatcher's and sender's
+    # work included), which leaves out the receiver and the writers sharing the machine.
+    cpu_ratios = [
+        (results[-1]["cpu_seconds"] / results[-1]["creates"])
+        / (results[0]["cpu_seconds"] / results[0]["creates"])
+        for results in rounds
+    ]
+    print(
+        f"Server CPU per create with 100 subscriptions, ratio to none: median "
+        f"{statistics.median(cpu_ratios):.2f}x (rounds: "
+        + ", ".join(f"{r:.2f}" for r in cpu_ratios)
+        + ")"
+    )
     keeping_up = [
         r["items_per_second"] / r["creates_per_second"]
         for results in rounds
