@@ -29,7 +29,7 @@ from flowruns.api.telemetry import TelemetryMiddleware
 from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.odata.path import LINEAGE_PATH
-from flowruns.service import counting, retention, stale
+from flowruns.service import counting, health, retention, stale
 from flowruns.settings import Settings, parse_public_url
 from flowruns.store import migrations
 from flowruns.store.database import Database, open_engine
@@ -105,6 +105,8 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             background.start_soon(
                 retention.prune_forever, database, settings.change_retention_seconds
             )
+            if settings.evaluate_health:
+                background.start_soon(health.evaluate_forever, database)
             background.start_soon(notifier.run)
             yield
             background.cancel_scope.cancel()

@@ -154,7 +154,7 @@ def _read_group(
     """Put in ``outbox`` what ``members`` (subscriptions of one tenant's table, read from
     ``start``) are owed for the changes up to ``below``; the key the next read starts from, or
     None when their cursors need not move (nothing was read and nothing was missed)."""
-    spec = entities.RUN_TABLE if table == entities.RUN_TABLE.table.name else entities.PROCESS_TABLE
+    spec = entities.LOGGED_TABLES[table]
     baseline = rows.baseline(transaction, tenant, table)
     missed = baseline is not None and baseline >= start
     if missed:
