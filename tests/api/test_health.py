@@ -5,7 +5,10 @@ evaluation is the server's, called with the test's ``now``)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from flowruns.service import health
 from flowruns.settings import Settings
 from flowruns.store.database import Database
 from tests.conftest import HUB, NS, bearer
+from tests.webhooks import start_receiver
 
 HOUR = 3600 * 10_000_000
 MINUTE = 60 * 10_000_000
@@ -66,7 +70,7 @@ class Server:
 
 @pytest.fixture
 def server(settings: Settings) -> Iterator[Server]:
-    quiet = dataclasses.replace(settings, evaluate_health=False)
+    quiet = dataclasses.replace(settings, evaluate_health=False, notification_allow_private=True)
     db = open_database(quiet)
     with TestClient(create_app(quiet), headers=bearer(quiet)) as client:
         yield Server(client, db, quiet)
@@ -338,3 +342,30 @@ def test_incidents_are_in_the_change_log(server: Server) -> None:
     changed = server.client.get(link).json()["value"]
     assert [i["kind"] for i in changed] == ["missed"]
     assert format_ticks(parse(changed[0]["openedDateTime"])) == "2030-01-02T02:00:00Z"
+
+
+def test_a_subscription_to_missed_incidents_pushes_them(server: Server, tmp_path: Path) -> None:
+    receiver = start_receiver(tmp_path / "received.jsonl")
+    try:
+        later = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+        subscription = {
+            "changeType": "created",
+            "notificationUrl": receiver.url,
+            "resource": "external/industryData/incidents?$filter=kind eq 'missed'",
+            "expirationDateTime": later,
+        }
+        created = server.client.post("/beta/subscriptions", json=subscription)
+        assert created.status_code == 201, created.text
+        process = server.process()
+        server.expect(process, schedule=DAILY, grace="PT30M")
+        server.evaluate("2030-01-01T02:31:00Z")  # late: not pushed
+        server.evaluate("2030-01-02T02:00:01Z")  # missed: pushed
+        missed = next(i for i in server.incidents() if i["kind"] == "missed")
+        items = receiver.wait_for(lambda found: len(found) >= 1)
+        time.sleep(1)  # nothing else comes
+        assert [i["resource"] for i in receiver.items()] == [
+            f"external/industryData/incidents/{missed['id']}"
+        ]
+        assert items[0]["resourceData"]["@odata.type"] == "#flowruns.incident"
+    finally:
+        receiver.stop()

@@ -34,6 +34,7 @@ import logging
 import secrets
 import statistics
 import uuid
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,7 @@ SLOW_MINIMUM = 5
 # Expected starts judged in one evaluation at most (a schedule every minute across a stop of
 # about ten weeks): beyond, the oldest are passed over as if the expectation had changed.
 MAX_WINDOWS = 100_000
+MAX_STARTS = 100_000
 _SEVERITY = health_state.members
 _NEVER = 2**63 - 1
 
@@ -182,8 +184,9 @@ def evaluate(transaction: Transaction, watched: Watched, now: int) -> Evaluation
 
     if rules.schedule is not None:
         schedule = rules.schedule
-        starts = rows.starts_from(
-            transaction, watched.tenant, watched.expectation.id, judged, 100_000
+        # Runs started by now (a start in the future has not happened yet).
+        starts = rows.starts_between(
+            transaction, watched.tenant, watched.expectation.id, judged, now, MAX_STARTS
         )
         upcoming = schedule.after(judged)
         current = next(upcoming, None)
@@ -191,9 +194,10 @@ def evaluate(transaction: Transaction, watched: Watched, now: int) -> Evaluation
         while current is not None and current <= now:
             following = next(upcoming, None)
             expected_yet = True
-            answered = next(
-                (s for s in starts if current <= s and (following is None or s < following)), None
-            )
+            at = bisect_left(starts, current)
+            answered: int | None = starts[at] if at < len(starts) else None
+            if answered is not None and following is not None and answered >= following:
+                answered = None
             if answered is not None:
                 incidents.resolves("missed", answered)
                 late = incidents.open.get("late")
@@ -251,7 +255,7 @@ def evaluate(transaction: Transaction, watched: Watched, now: int) -> Evaluation
             next_expected = current
             due = min(due, current)
 
-    recent = rows.recent_runs(transaction, watched.tenant, watched.expectation.id, RECENT_RUNS)
+    recent = rows.recent_runs(transaction, watched.tenant, watched.expectation.id, now, RECENT_RUNS)
     counted = [r for r in recent if r.values["startDateTime"] > since]
     _overdue(incidents, rules, counted, name, now)
     finished = [r for r in recent if r.values["status"] in FINISHED_STATUSES]

@@ -171,25 +171,37 @@ def change_incident(
     entities.update_record(connection, INCIDENT_TABLE, tenant, key, changes, etag=etag)
 
 
-def recent_runs(connection: Connection, tenant: str, process_id: str, limit: int) -> list[Record]:
-    """The process's latest ``limit`` runs, newest start first."""
+def recent_runs(
+    connection: Connection, tenant: str, process_id: str, until: int, limit: int
+) -> list[Record]:
+    """The process's latest ``limit`` runs started by ``until``, newest start first."""
     statement = (
         select(runs)
-        .where(runs.c.tenant_id == tenant, runs.c.process_id == process_id)
+        .where(
+            runs.c.tenant_id == tenant,
+            runs.c.process_id == process_id,
+            runs.c.start_date_time <= until,
+        )
         .order_by(runs.c.start_date_time.desc(), runs.c.id.desc())
         .limit(limit)
     )
     return [to_record(RUN_TABLE, row) for row in connection.execute(statement)]
 
 
-def starts_from(
-    connection: Connection, tenant: str, process_id: str, start: int, limit: int
+def starts_between(
+    connection: Connection, tenant: str, process_id: str, start: int, until: int, limit: int
 ) -> list[int]:
-    """When the process's runs started at or after ``start``, in order (at most ``limit``)."""
+    """When the process's runs started from ``start`` up to ``until``, in order (at most
+    ``limit``)."""
     column = runs.c.start_date_time
     statement = (
         select(column)
-        .where(runs.c.tenant_id == tenant, runs.c.process_id == process_id, column >= start)
+        .where(
+            runs.c.tenant_id == tenant,
+            runs.c.process_id == process_id,
+            column >= start,
+            column <= until,
+        )
         .order_by(column)
         .limit(limit)
     )
