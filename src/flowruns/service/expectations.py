@@ -19,6 +19,7 @@ from flowruns.odata.path import EntityRef
 from flowruns.records import Record
 from flowruns.service import health
 from flowruns.service.resources import resolve_entity
+from flowruns.service.schedules import zone_of
 from flowruns.service.writing import check_if_match
 from flowruns.store import health as rows
 from flowruns.store.database import Database
@@ -32,6 +33,8 @@ MAX_TAGS = 50
 def check(values: dict[str, Any], now: int) -> None:
     """400 naming the first member that is not valid."""
     health.Rules.of(values, now)
+    if values.get("timeZone") is not None and values.get("schedule") is None:
+        zone_of(values["timeZone"])  # a zone kept for a cron schedule given later
     anomaly = values.get("durationAnomaly")
     if anomaly is not None and not 1 <= anomaly <= 1_000_000:
         raise InvalidRequest(
