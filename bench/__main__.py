@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import auth, notifications, peer, write_ceiling
+from bench import auth, health, notifications, peer, write_ceiling
 from bench.baseline import BaselineError, describe_current
 from bench.baseline import build as build_baseline
 from bench.builds import CURRENT, Build, seeder
@@ -142,9 +142,19 @@ def main() -> None:
     parser.add_argument(
         "--notification-runs", type=int, default=400, help="creates per notifications measurement"
     )
+    parser.add_argument(
+        "--health",
+        action="store_true",
+        help="measure process health instead (bench/health.py): an evaluation pass over 1,000 "
+        "and 10,000 processes and at 10^5 and 10^6 runs, and creates with and without "
+        "expectations, --rounds rounds of --seconds",
+    )
     args = parser.parse_args()
     if args.notifications:
         notifications.run(args.rounds, args.notification_runs)
+        return
+    if args.health:
+        health.run(args.rounds, args.seconds)
         return
     try:
         wrk_path()

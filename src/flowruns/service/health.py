@@ -1,11 +1,13 @@
 """Process health: evaluating each process against its expectation, and the incidents that
 record each departure (docs/monitoring.md).
 
-**When.** Every server process runs :func:`evaluate_forever`: every few seconds it takes the
-processes due (every process at least every :data:`REFRESH_SECONDS`, and at each expected start
-and end of grace), a batch per transaction, each locked, so a process is evaluated by one server
-process at a time and each incident is opened once, whatever the number of servers. A condition
-is found within ``REFRESH_SECONDS + PASS_SECONDS`` of becoming true.
+**When.** Every server process runs :func:`evaluate_forever`: every :data:`PASS_SECONDS` it
+takes the processes due, a batch per transaction, each locked, so a process is evaluated by one
+server process at a time and each incident is opened once, whatever the number of servers. A
+process is due when one of its runs changed (store/health.py's triggers), at each expected
+start, end of grace, end of a pause and end of a running run's maximum duration, and at the
+latest :data:`REFRESH_SECONDS` after it was last evaluated; so a condition is found within
+``PASS_SECONDS`` of becoming true, and a pass takes only the processes something happened to.
 
 **What**, as of the evaluation's ``now`` (an injectable clock):
 
@@ -34,7 +36,7 @@ import logging
 import secrets
 import statistics
 import uuid
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +57,7 @@ from flowruns.store.health import Evaluation, Watched
 
 log = logging.getLogger("flowruns.health")
 
-REFRESH_SECONDS = 15
+REFRESH_SECONDS = 3600
 PASS_SECONDS = 5.0
 BATCH = 200
 RECENT_RUNS = 50
@@ -184,10 +186,14 @@ def evaluate(transaction: Transaction, watched: Watched, now: int) -> Evaluation
 
     if rules.schedule is not None:
         schedule = rules.schedule
-        # Runs started by now (a start in the future has not happened yet).
-        starts = rows.starts_between(
-            transaction, watched.tenant, watched.expectation.id, judged, now, MAX_STARTS
+        found = rows.starts_from(
+            transaction, watched.tenant, watched.expectation.id, judged, MAX_STARTS
         )
+        # A start in the future has not happened yet; when it does, it may answer a window.
+        at = bisect_right(found, now)
+        starts = found[:at]
+        if at < len(found):
+            due = min(due, found[at])
         upcoming = schedule.after(judged)
         current = next(upcoming, None)
         windows = 0

@@ -5,6 +5,14 @@ incidents.
 The evaluation picks due rows across tenants and locks them (``SKIP LOCKED`` on PostgreSQL, the
 one write lock on SQLite), so each process is evaluated by one server process at a time and
 its incidents are opened once.
+
+**A run's change makes its process due.** Triggers on ``runs`` (an insert, an update that gives
+the row a new ETag) set the ``due`` of the run's process's expectation to 0, in the writing
+transaction, whatever code path writes; a heartbeat (no new ETag) does not. A process is
+otherwise evaluated only when something is scheduled for it (an expected start, the end of a
+grace, of a pause or of a run's maximum duration), so a pass takes the processes something
+happened to, not every process. A process without an expectation has no row to update: the
+trigger costs its writes one lookup by key.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, text, update
 
 from flowruns.edm.industrydata import health_state
 from flowruns.odata import semantic as s
@@ -188,20 +196,15 @@ def recent_runs(
     return [to_record(RUN_TABLE, row) for row in connection.execute(statement)]
 
 
-def starts_between(
-    connection: Connection, tenant: str, process_id: str, start: int, until: int, limit: int
+def starts_from(
+    connection: Connection, tenant: str, process_id: str, start: int, limit: int
 ) -> list[int]:
-    """When the process's runs started from ``start`` up to ``until``, in order (at most
+    """When the process's runs started (or will start) from ``start`` on, in order (at most
     ``limit``)."""
     column = runs.c.start_date_time
     statement = (
         select(column)
-        .where(
-            runs.c.tenant_id == tenant,
-            runs.c.process_id == process_id,
-            column >= start,
-            column <= until,
-        )
+        .where(runs.c.tenant_id == tenant, runs.c.process_id == process_id, column >= start)
         .order_by(column)
         .limit(limit)
     )
@@ -212,3 +215,44 @@ def satisfies(connection: Connection, tenant: str, run_id: str, rule: s.Expr) ->
     """Whether the run ``run_id`` satisfies the ``$filter`` expression ``rule``."""
     scope = Scope(tenant, RUN_TABLE.root, ids=frozenset({run_id}))
     return queries.count(connection, scope, queries.Query(filter=rule)) > 0
+
+
+_SQLITE_DUE = (
+    "UPDATE expectations SET due = 0 "
+    "WHERE tenant_id = NEW.tenant_id AND id = NEW.process_id AND due > 0;"
+)
+_SQLITE = [
+    "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs "
+    f"WHEN NEW.process_id IS NOT NULL BEGIN {_SQLITE_DUE} END",
+    "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs "
+    f"WHEN NEW.process_id IS NOT NULL AND OLD.etag IS NOT NEW.etag BEGIN {_SQLITE_DUE} END",
+]
+_POSTGRESQL = [
+    """CREATE FUNCTION health_run_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE expectations SET due = 0
+  WHERE tenant_id = NEW.tenant_id AND id = NEW.process_id AND due > 0;
+  RETURN NULL;
+END $$""",
+    "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs FOR EACH ROW "
+    "WHEN (NEW.process_id IS NOT NULL) EXECUTE FUNCTION health_run_changed()",
+    "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs FOR EACH ROW "
+    "WHEN (NEW.process_id IS NOT NULL AND OLD.etag IS DISTINCT FROM NEW.etag) "
+    "EXECUTE FUNCTION health_run_changed()",
+]
+TRIGGERS = ("health_runs_insert", "health_runs_update")
+
+
+def install(connection: Connection) -> None:
+    """Create the triggers that make a process due when one of its runs changes."""
+    statements = _POSTGRESQL if dialect_of(connection).name == "postgresql" else _SQLITE
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def uninstall(connection: Connection) -> None:
+    postgresql = dialect_of(connection).name == "postgresql"
+    for trigger in TRIGGERS:
+        connection.exec_driver_sql(f"DROP TRIGGER {trigger}" + (" ON runs" if postgresql else ""))
+    if postgresql:
+        connection.exec_driver_sql("DROP FUNCTION health_run_changed()")

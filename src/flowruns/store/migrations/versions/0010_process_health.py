@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from flowruns.store import changes
+from flowruns.store import changes, health
 
 revision = "0010"
 down_revision = "0009"
@@ -98,9 +98,11 @@ def upgrade() -> None:
         postgresql_where=open_only,
     )
     changes.install_table_triggers(op.get_bind(), "incidents")
+    health.install(op.get_bind())
 
 
 def downgrade() -> None:
+    health.uninstall(op.get_bind())
     changes.uninstall_table_triggers(op.get_bind(), "incidents")
     op.drop_table("incidents")
     op.drop_table("expectations")
