@@ -17,8 +17,10 @@ from starlette.testclient import TestClient
 from flowruns.api.app import create_app, open_database
 from flowruns.auth.scopes import FLOW_READ_WRITE, RUN_READ
 from flowruns.edm.datetimes import format_ticks, parse
-from flowruns.service import health
-from flowruns.settings import Settings
+from flowruns.odata import path as paths
+from flowruns.odata.deserialize import EntityBody
+from flowruns.service import expectations, health
+from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store.database import Database
 from tests.conftest import HUB, NS, bearer
 from tests.webhooks import start_receiver
@@ -369,3 +371,28 @@ def test_a_subscription_to_missed_incidents_pushes_them(server: Server, tmp_path
         assert items[0]["resourceData"]["@odata.type"] == "#flowruns.incident"
     finally:
         receiver.stop()
+
+
+def test_starts_before_an_expectation_changed_never_open_incidents(server: Server) -> None:
+    process = server.process()
+    server.expect(process, schedule=DAILY, grace="PT30M")
+    server.evaluate("2030-01-03T02:00:01Z")
+    (missed,) = server.incidents()
+    assert missed["occurrences"] == 2
+    # Changed at 02:10 (by the test's clock): what was open resolves, and the start of 02:00,
+    # before the change, is never judged.
+    ref = paths.resolve(f"external/industryData/processes/{process}/expectation")
+    assert isinstance(ref, paths.EntityRef)
+    changed_at = parse("2030-01-03T02:10:00Z")
+    body = EntityBody(None, values={"grace": "PT45M"})
+    expectations.write(
+        server.db, DEFAULT_TENANT, ref, body, None, replace=False, clock=lambda: changed_at
+    )
+    (resolved,) = server.incidents()
+    assert resolved["resolvedDateTime"] == "2030-01-03T02:10:00Z"
+    server.evaluate("2030-01-04T01:59:00Z")
+    assert len(server.incidents()) == 1
+    assert server.health(process)["state"] == "unknown"  # nothing expected since the change
+    server.evaluate("2030-01-04T02:46:00Z")
+    late = server.incidents()[-1]
+    assert (late["kind"], late["expectedDateTime"]) == ("late", "2030-01-04T02:00:00Z")

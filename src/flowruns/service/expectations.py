@@ -9,6 +9,7 @@ one, and the process is evaluated at once, so its health is current in the respo
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flowruns.edm.datetimes import now_ticks
@@ -60,12 +61,13 @@ def write(
     if_match: str | None,
     *,
     replace: bool,
+    clock: Callable[[], int] = now_ticks,
 ) -> tuple[Record, bool]:
     """``PUT`` (``replace``: members absent from the body become null; creates the expectation
     when the process has none) or ``PATCH`` (404 when there is none); the expectation, and
-    whether it was created."""
+    whether it was created. ``clock`` tells the time (a test's own)."""
     assert ref.via is not None
-    now = now_ticks()
+    now = clock()
     with db.writing() as transaction:
         process = resolve_entity(transaction, tenant, ref.via.source)
         existing = rows.get(transaction, tenant, process.id)
