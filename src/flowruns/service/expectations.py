@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flowruns.edm.datetimes import now_ticks
-from flowruns.edm.industrydata import EXPECTATIONS
+from flowruns.edm.industrydata import EXPECTATIONS, RUNS
 from flowruns.errors import InvalidRequest, NotFound
 from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.path import EntityRef
+from flowruns.odata.query import parse_filter
 from flowruns.records import Record
 from flowruns.service import health
 from flowruns.service.resources import resolve_entity
@@ -33,7 +34,9 @@ MAX_TAGS = 50
 
 def check(values: dict[str, Any], now: int) -> None:
     """400 naming the first member that is not valid."""
-    health.Rules.of(values, now)
+    health.Rules.of(values)
+    if values.get("successRule") is not None:
+        parse_filter(values["successRule"], RUNS.type, now, "successRule")
     if values.get("timeZone") is not None and values.get("schedule") is None:
         zone_of(values["timeZone"])  # a zone kept for a cron schedule given later
     anomaly = values.get("durationAnomaly")

@@ -39,6 +39,7 @@ import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import anyio
@@ -48,7 +49,6 @@ from flowruns.edm.industrydata import FINISHED_STATUSES, RUNS, health_state, inc
 from flowruns.errors import GraphError
 from flowruns.odata.literals import format_duration
 from flowruns.odata.query import parse_filter
-from flowruns.odata.semantic import Expr
 from flowruns.records import Record
 from flowruns.service.schedules import Schedule, parse_positive_duration, parse_schedule
 from flowruns.store import health as rows
@@ -59,7 +59,9 @@ log = logging.getLogger("flowruns.health")
 
 REFRESH_SECONDS = 3600
 PASS_SECONDS = 5.0
-BATCH = 200
+# Processes per transaction: short enough that writers waiting for SQLite's lock (or a run's
+# row on PostgreSQL) are not held up for long.
+BATCH = 25
 RECENT_RUNS = 50
 SLOW_HISTORY = 20
 SLOW_MINIMUM = 5
@@ -79,17 +81,15 @@ class Rules:
     grace: int | None
     max_duration: int | None
     anomaly: float | None
-    rule: Expr | None
+    rule: str | None
     streak: int | None
     paused: bool
     paused_until: int | None
 
     @classmethod
-    def of(cls, values: dict[str, Any], now: int) -> Rules:
+    def of(cls, values: dict[str, Any]) -> Rules:
         schedule = values.get("schedule")
-        grace, maximum, rule = values.get("grace"), values.get("maxDuration"), None
-        if values.get("successRule") is not None:
-            rule = parse_filter(values["successRule"], RUNS.type, now, "successRule")
+        grace, maximum = values.get("grace"), values.get("maxDuration")
         return cls(
             schedule=None if schedule is None else parse_schedule(schedule, values.get("timeZone")),
             grace=None if grace is None else parse_positive_duration(grace, "grace"),
@@ -97,7 +97,7 @@ class Rules:
             if maximum is None
             else parse_positive_duration(maximum, "maxDuration"),
             anomaly=values.get("durationAnomaly"),
-            rule=rule,
+            rule=values.get("successRule"),
             streak=values.get("failureStreak"),
             paused=bool(values.get("paused")),
             paused_until=values.get("pausedUntil"),
@@ -169,7 +169,7 @@ def evaluate(transaction: Transaction, watched: Watched, now: int) -> Evaluation
     """Evaluate one process (its row locked by the caller) as of ``now``: open, extend and
     resolve its incidents and return its new evaluation (which the caller saves)."""
     values = watched.expectation.values
-    rules = Rules.of(values, now)
+    rules = Rules.of(values)
     before = watched.evaluation
     incidents = Incidents(transaction, watched.tenant, watched.expectation.id)
     name = watched.process_name
@@ -346,7 +346,7 @@ def _rule(
     open_ = incidents.open.get("ruleBroken")
     if open_ is not None and open_.values["runId"] == latest.id:
         return
-    if rows.satisfies(transaction, tenant, latest.id, rules.rule):
+    if _satisfies(transaction, tenant, latest, rules.rule):
         incidents.resolves("ruleBroken", end)
         return
     incidents.opens(
@@ -356,6 +356,31 @@ def _rule(
         "does not satisfy the success rule.",
         run_id=latest.id,
     )
+
+
+# Each version of a finished run (its ETag) meets a rule or not once and for all: the verdict is
+# kept, so the rule is parsed and the run read again only when the latest finished run changed
+# (most evaluations follow a run starting, or a scheduled time). Bounded, and per process.
+_VERDICTS: dict[tuple[str, str, str, str], bool] = {}
+_MAX_VERDICTS = 65_536
+
+
+def _satisfies(transaction: Transaction, tenant: str, run: Record, rule: str) -> bool:
+    key = (tenant, run.id, run.etag, rule)
+    verdict = _VERDICTS.get(key)
+    if verdict is None:
+        bound = parse_filter(rule, RUNS.type, now_ticks(), "successRule")
+        verdict = rows.satisfies(transaction, tenant, run.id, bound)
+        if len(_VERDICTS) >= _MAX_VERDICTS:
+            _VERDICTS.clear()
+        _VERDICTS[key] = verdict
+    return verdict
+
+
+@lru_cache(maxsize=4096)
+def _schedule(text: str, zone: str | None) -> Schedule:
+    """A schedule parsed once: the same text and zone are the same schedule."""
+    return parse_schedule(text, zone)
 
 
 def _duration(run: Record) -> int:
