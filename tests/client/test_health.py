@@ -18,7 +18,7 @@ from flowruns.client.models import (
     ProcessHealth,
 )
 
-WITHIN_SECONDS = 30
+WITHIN_SECONDS = 60
 
 
 def test_an_overdue_run_through_the_sdk(client: Client, process: Process) -> None:

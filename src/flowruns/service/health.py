@@ -4,10 +4,11 @@ record each departure (docs/monitoring.md).
 **When.** Every server process runs :func:`evaluate_forever`: every :data:`PASS_SECONDS` it
 takes the processes due, a batch per transaction, each locked, so a process is evaluated by one
 server process at a time and each incident is opened once, whatever the number of servers. A
-process is due when one of its runs changed (store/health.py's triggers), at each expected
-start, end of grace, end of a pause and end of a running run's maximum duration, and at the
-latest :data:`REFRESH_SECONDS` after it was last evaluated; so a condition is found within
-``PASS_SECONDS`` of becoming true, and a pass takes only the processes something happened to.
+process is due at each expected start, end of grace, end of a pause and end of a running run's
+maximum duration (found within ``PASS_SECONDS``), within 20 seconds of a change of one of its
+runs (store/health.py's triggers, which gather a busy process's changes into one evaluation),
+and at the latest :data:`REFRESH_SECONDS` after it was last evaluated; a pass takes only the
+processes something happened to.
 
 **What**, as of the evaluation's ``now`` (an injectable clock):
 
