@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import auth, notifications, peer, write_ceiling
+from bench import auth, health, notifications, peer, write_ceiling
 from bench.baseline import BaselineError, describe_current
 from bench.baseline import build as build_baseline
 from bench.builds import CURRENT, Build, seeder
@@ -150,6 +150,13 @@ def arguments() -> argparse.ArgumentParser:
         help="measure the gain from a second worker instead: flowruns and the fair ceiling, each "
         "with one and with two workers, on the first of --sizes, in the same rounds",
     )
+    parser.add_argument(
+        "--health",
+        action="store_true",
+        help="measure process health instead (bench/health.py): an evaluation pass over 1,000 "
+        "and 10,000 processes and at 10^5 and 10^6 runs, and creates with and without "
+        "expectations, --rounds rounds of --seconds",
+    )
     return parser
 
 
@@ -157,6 +164,9 @@ def main() -> None:
     args = arguments().parse_args()
     if args.notifications:
         notifications.run(args.rounds, args.notification_runs)
+        return
+    if args.health:
+        health.run(args.rounds, args.seconds)
         return
     try:
         wrk_path()

@@ -48,6 +48,8 @@ _EMPTY = "; ".join(
         "idempotency_keys",
         "runs",
         "run_days",
+        "incidents",
+        "expectations",
         "processes",
         "changes",
         "change_baselines",

@@ -5,6 +5,7 @@ and tokens normalised, is what the README shows; revision numbers in the docs ar
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -108,18 +109,18 @@ def test_the_start_banner_is_what_the_readme_and_the_dashboard_guide_show(demo: 
         assert printed == lines, doc.name
 
 
-def test_the_readme_walkthrough_prints_what_the_readme_shows(demo: Started) -> None:
-    walkthrough = steps(section(README.read_text(), "Five-minute walkthrough"))
-    token = re.search(r"export TOKEN=(\S+)", demo.banner)
-    assert token, demo.banner
-    assert "export TOKEN=…" in walkthrough[0].commands
+def _walk(demo: Started, walkthrough: list[Step], placeholder: str, token: str) -> None:
+    """Run the shell blocks of a walkthrough in order, the token written in for
+    ``placeholder``, and compare what each prints with the block shown after it."""
     marks = []
     script = []
     for i, step in enumerate(walkthrough):
-        commands = step.commands.replace("export TOKEN=…", f"export TOKEN={token[1]}")
+        commands = step.commands.replace(placeholder, placeholder.replace("…", token))
         commands = commands.replace(f"http://127.0.0.1:{SHOWN_PORT}", demo.server.base)
         marks.append(f"--- step {i} ---")
         script += [f"echo '{marks[-1]}'", commands]
+    # The flowruns command of this environment, as an installed flowruns puts it on the PATH.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     result = subprocess.run(
         ["bash", "-c", "\n".join(script)],
         capture_output=True,
@@ -127,6 +128,7 @@ def test_the_readme_walkthrough_prints_what_the_readme_shows(demo: Started) -> N
         timeout=120,
         check=True,
         cwd=demo.server.log.parent,
+        env={**os.environ, "PATH": path},
     )
     outputs = re.split(r"^--- step \d+ ---\n", result.stdout, flags=re.MULTILINE)[1:]
     assert len(outputs) == len(walkthrough), result.stdout
@@ -135,6 +137,25 @@ def test_the_readme_walkthrough_prints_what_the_readme_shows(demo: Started) -> N
             assert output == "", step.commands
         else:
             assert _as_shown(output, demo.server) == normalised(step.shown), step.commands
+
+
+def _token(demo: Started) -> str:
+    token = re.search(r"export TOKEN=(\S+)", demo.banner)
+    assert token, demo.banner
+    return token[1]
+
+
+def test_the_readme_walkthrough_prints_what_the_readme_shows(demo: Started) -> None:
+    walkthrough = steps(section(README.read_text(), "Five-minute walkthrough"))
+    assert "export TOKEN=…" in walkthrough[0].commands
+    _walk(demo, walkthrough, "export TOKEN=…", _token(demo))
+
+
+def test_the_monitoring_guide_prints_what_it_shows(demo: Started) -> None:
+    guide = (ROOT / "docs" / "monitoring.md").read_text()
+    walkthrough = steps(section(guide, "Try it"))
+    assert "FLOWRUNS_TOKEN=…" in walkthrough[0].commands
+    _walk(demo, walkthrough, "FLOWRUNS_TOKEN=…", _token(demo))
 
 
 def test_readiness_answers_as_the_operations_guide_shows(demo: Started) -> None:

@@ -265,6 +265,9 @@ class Settings:
     redis_cooldown_seconds: float = 30.0
     # A running run untouched for longer than this is failed (runTimedOut); 0 turns it off.
     run_timeout_seconds: float = DEFAULT_RUN_TIMEOUT_SECONDS
+    # Whether this server process evaluates process health (docs/monitoring.md); off only where
+    # another process does it, or a test drives the evaluation with a clock of its own.
+    evaluate_health: bool = True
     # How long the change log keeps a change: delta tokens older than this answer 410.
     change_retention_seconds: float = DEFAULT_CHANGE_RETENTION_SECONDS
     # Limits on a connection, before a request reaches the app (api/protocol.py).
@@ -340,6 +343,8 @@ class Settings:
                 settings.run_timeout_seconds = parse_run_timeout(env["FLOWRUNS_RUN_TIMEOUT"])
             except InvalidSetting as error:
                 raise InvalidSetting(f"FLOWRUNS_RUN_TIMEOUT: {error}") from None
+        if env.get("FLOWRUNS_HEALTH_EVALUATION", "on") == "off":
+            settings.evaluate_health = False
         if env.get("FLOWRUNS_CHANGE_RETENTION"):
             settings.change_retention_seconds = _variable(
                 "FLOWRUNS_CHANGE_RETENTION", parse_change_retention
@@ -395,6 +400,7 @@ class Settings:
             env["FLOWRUNS_NO_AUTH"] = "1"
         env["FLOWRUNS_RUN_TIMEOUT"] = repr(self.run_timeout_seconds)
         env["FLOWRUNS_CHANGE_RETENTION"] = repr(self.change_retention_seconds)
+        env["FLOWRUNS_HEALTH_EVALUATION"] = "on" if self.evaluate_health else "off"
         env["FLOWRUNS_MAX_HEADER_BYTES"] = str(self.max_header_bytes)
         env["FLOWRUNS_HEADER_TIMEOUT"] = repr(self.header_timeout_seconds)
         env["FLOWRUNS_BODY_TIMEOUT"] = repr(self.body_timeout_seconds)

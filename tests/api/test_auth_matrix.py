@@ -22,7 +22,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from flowruns.api.app import create_app
+from flowruns.api.app import create_app, open_database
 from flowruns.api.routes import ROUTES
 from flowruns.auth.scopes import (
     FLOW_READ,
@@ -32,8 +32,10 @@ from flowruns.auth.scopes import (
     RUN_READ_WRITE,
     Area,
 )
+from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks, now_ticks
 from flowruns.edm.openapi import PathOperation
 from flowruns.odata import path as paths
+from flowruns.service import health
 from flowruns.settings import DEFAULT_TENANT, Settings
 from tests.api import forged
 from tests.api.steps import (
@@ -181,6 +183,7 @@ SPEC = [
 _AREAS = {Area.RUNS: RUNS, Area.FLOWS: FLOWS}
 # The id each kind of key is given: a member run of the group, and a run of the process.
 _IDS = {"run-id": "{run}", "process-id": "{process}", "runGroup-id": "{group}"}
+_IDS["incident-id"] = "{incident}"
 
 
 def _path(described: PathOperation) -> str:
@@ -268,12 +271,27 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         other_run = create_run(client, f"{SECRET} other run")
         group = create_group(client, f"{SECRET} group")
         assert add_member(client, group["id"], run["id"]).status_code == 204
+        # An incident of the process: a run overdue an hour after it started.
+        expectation = {"maxDuration": "PT1M"}
+        put = client.put(f"{HUB}/processes/{process['id']}/expectation", json=expectation)
+        assert put.status_code == 201, put.text
+        start = now_ticks() + TICKS_PER_SECOND
+        create_run(
+            client,
+            f"{SECRET} overdue run",
+            collection=f"{HUB}/processes/{process['id']}/runs",
+            startDateTime=format_ticks(start),
+        )
+        db = open_database(settings)
+        health.evaluate_due(db, now=lambda: start + 3600 * TICKS_PER_SECOND)
+        db.dispose()
+        incident = client.get(f"{HUB}/incidents").json()["value"][0]
         client.headers.update(bearer(settings, tenant=OTHER_TENANT))
         create_process(client, "tenant-b process")
         create_run(client, "tenant-b run")
         del client.headers["Authorization"]
         ids = {"run": run["id"], "other_run": other_run["id"]}
-        ids |= {"process": process["id"], "group": group["id"]}
+        ids |= {"process": process["id"], "group": group["id"], "incident": incident["id"]}
         a_token = bearer(settings)
 
         def snapshot() -> list[Any]:

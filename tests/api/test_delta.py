@@ -405,6 +405,7 @@ def test_metadata_and_openapi_declare_delta_as_graph_does(client: TestClient) ->
     assert bound == {
         f"Collection({NS}.run)": f"Collection({NS}.run)",
         f"Collection({NS}.process)": f"Collection({NS}.process)",
+        "Collection(flowruns.incident)": "Collection(flowruns.incident)",
     }
     tracked = {
         annotations.get("Target")
@@ -415,10 +416,10 @@ def test_metadata_and_openapi_declare_delta_as_graph_does(client: TestClient) ->
         == "true"
     }
     assert tracked == {
-        f"{NS}.industryDataHub/{name}" for name in ("runs", "processes", "runGroups")
+        f"{NS}.industryDataHub/{name}" for name in ("runs", "processes", "runGroups", "incidents")
     }
     paths = client.get("/openapi.json").json()["paths"]
-    for name in ("runs", "processes", "runGroups"):
+    for name in ("runs", "processes", "runGroups", "incidents"):
         operation = paths[f"/external/industryData/{name}/delta"]["get"]
         options = {p["name"] for p in operation["parameters"]}
         assert options == {"$select", "$filter", "$deltatoken"}

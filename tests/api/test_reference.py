@@ -7,6 +7,7 @@ import html
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -137,13 +138,32 @@ def _ids(http: httpx.Client, receiver: Receiver) -> dict[str, str]:
 
     process = post("processes", {"@odata.type": DATA_SHARE, "displayName": "curl test"})
     group = post("runGroups", {"displayName": "curl test group"})
+    incident = _incident(http, process)
     return {
+        "INCIDENT_ID": incident,
         "PROCESS_ID": process,
         "RUN_ID": _member_run(http, process, group),
         "RUN_GROUP_ID": group,
         "SPARE_PROCESS_ID": post("processes", {"@odata.type": DATA_SHARE, "displayName": "x"}),
         "SUBSCRIPTION_ID": _subscription(http, receiver),
     }
+
+
+def _incident(http: httpx.Client, process: str) -> str:
+    """An incident of ``process``: a run overdue a second after it started, found by the
+    server's own evaluation."""
+    expectation = http.put(f"{HUB}/processes/{process}/expectation", json={"maxDuration": "PT1S"})
+    assert expectation.status_code == 201, expectation.text
+    started = datetime.now(UTC) + timedelta(milliseconds=10)
+    body = {"displayName": "overdue", "startDateTime": started.isoformat()}
+    assert http.post(f"{HUB}/processes/{process}/runs", json=body).status_code == 201
+    deadline = time.monotonic() + 60
+    while True:
+        found = http.get(f"{HUB}/incidents").json()["value"]
+        if found:
+            return str(found[0]["id"])
+        assert time.monotonic() < deadline, "no incident was opened"
+        time.sleep(0.5)
 
 
 def _subscription(http: httpx.Client, receiver: Receiver) -> str:

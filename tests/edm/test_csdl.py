@@ -347,7 +347,7 @@ def test_partners_are_mutual(document: ET.Element, names: _Names) -> None:
             assert partner.tag == f"{EDM}NavigationProperty"
             assert partner.attrib.get("Partner") == nav.attrib["Name"]
             assert names.derives(declaring, _inner(partner.attrib["Type"]))
-    assert partnered == 2
+    assert partnered == 4  # a run's and an incident's process, and the process's runs, incidents
 
 
 def test_run_process_and_process_runs_are_one_relationship(
@@ -404,6 +404,8 @@ def test_every_navigation_binding_resolves(names: _Names) -> None:
         ("industryData/processes/runs", "external/industryData/runs"),
         ("industryData/runGroups/process", "external/industryData/processes"),
         ("industryData/runGroups/runs", "external/industryData/runs"),
+        ("industryData/processes/incidents", "external/industryData/incidents"),
+        ("industryData/incidents/process", "external/industryData/processes"),
     }
 
 
@@ -459,8 +461,28 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
                 assert permission == f"{CORE}.Permission/Read"
                 computed.add(f"{declaring}/{prop.attrib['Name']}")
     # An OpenLineage job's namespace and name come from its events; a subscription's application
-    # and creator from the token that created it.
-    assert computed == {
+    # and creator from the token that created it; health and incidents from the evaluation.
+    evaluated = {
+        f"flowruns.{entity}/{name}"
+        for entity, names in (
+            ("processHealth", ("state", "changedDateTime", "nextExpectedDateTime")),
+            (
+                "incident",
+                (
+                    "kind",
+                    "runId",
+                    "openedDateTime",
+                    "resolvedDateTime",
+                    "expectedDateTime",
+                    "occurrences",
+                    "message",
+                ),
+            ),
+        )
+        for name in names
+    }
+    assert computed == evaluated | {
+        "flowruns.expectation/lastModifiedDateTime",
         f"{NS}.mutableEntity/eTag",
         "flowruns.openLineageJob/jobNamespace",
         "flowruns.openLineageJob/jobName",
@@ -633,7 +655,9 @@ def test_process_runs_links_cannot_be_changed_from_the_process(
         ("UpdateRestrictions", "NonUpdatableNavigationProperties"),
         ("DeleteRestrictions", "NonDeletableNavigationProperties"),
     ):
-        assert _paths(_record(terms[f"{CAPABILITIES}.{term}"]).get(value)) == {"runs"}, term
+        # The runs are linked from the run; health and incidents are the evaluation's.
+        not_here = {"runs", "health", "incidents"}
+        assert _paths(_record(terms[f"{CAPABILITIES}.{term}"]).get(value)) == not_here, term
     urls = _collection_urls(client)
     run = client.get(urls[COLLECTIONS[3]]).json()["value"][0]
     reference = {"@odata.id": f"http://testserver{HUB}/runs/{run['id']}"}
@@ -646,7 +670,9 @@ def test_nested_entities_are_never_inserted(client: TestClient, document: ET.Ele
     for target in COLLECTIONS:
         insert = _record(_capabilities(document, target)[f"{CAPABILITIES}.InsertRestrictions"])
         non_insertable = _paths(insert.get("NonInsertableNavigationProperties"))
-        every_link = {"runs"} if target == COLLECTIONS[1] else {"process", f"{NS}.runGroup/runs"}
+        every_link = {"process", f"{NS}.runGroup/runs"}
+        if target == COLLECTIONS[1]:
+            every_link = {"runs", "expectation", "health", "incidents"}
         if target == COLLECTIONS[2]:
             every_link = {"process", "runs"}
         assert non_insertable == every_link, target
@@ -691,7 +717,12 @@ def test_restrictions_by_path_say_the_same_as_on_the_navigations(
         "industryData/processes/runs": COLLECTIONS[3],
         "industryData/runGroups/runs": COLLECTIONS[4],
     }
-    assert set(by_path) == {"industryData", *on_navigation}
+    health = {
+        "industryData/incidents",
+        "industryData/processes/health",
+        "industryData/processes/incidents",
+    }
+    assert set(by_path) == {"industryData", *on_navigation, *health}
     for path, target in on_navigation.items():
         nav = names.walk(start, path)[-1]
         assert target.endswith(f"/{nav.attrib['Name']}")

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from flowruns.api.app import create_app
 from flowruns.cli import app as cli
 from flowruns.settings import Settings
-from flowruns.store import changes, migrations, rollup
+from flowruns.store import changes, health, migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, SECRET_KEY, bearer
@@ -96,7 +96,10 @@ def test_the_migrated_schema_is_exactly_the_declared_one(empty_database_url: str
     engine.dispose()
     # A change to store/schema.py needs a new revision in store/migrations/versions.
     assert differences == []
-    assert triggers == set(rollup.TRIGGERS) | set(changes.TRIGGERS)
+    assert triggers == ALL_TRIGGERS
+
+
+ALL_TRIGGERS = set(rollup.TRIGGERS) | set(changes.TRIGGERS) | set(health.TRIGGERS)
 
 
 def _triggers(connection: Connection) -> set[str]:
@@ -116,7 +119,7 @@ def test_a_new_database_is_created_at_the_current_revision(empty_database_url: s
             connection, opts={"compare_type": migrations.compare_type}
         )
         assert compare_metadata(context, metadata) == []
-        assert _triggers(connection) == set(rollup.TRIGGERS) | set(changes.TRIGGERS)
+        assert _triggers(connection) == ALL_TRIGGERS
     engine.dispose()
     assert _revision(empty_database_url) == migrations.head()
 
@@ -129,7 +132,8 @@ def test_going_back_from_openlineage_keeps_the_change_log_triggers(
     with engine.begin() as connection:
         command.downgrade(migrations.config(connection), "0007")
     with engine.connect() as connection:
-        assert _triggers(connection) == set(rollup.TRIGGERS) | set(changes.TRIGGERS)
+        first = changes.triggers_of(changes.FIRST_ENTITY_SETS)
+        assert _triggers(connection) == set(rollup.TRIGGERS) | set(first)
     engine.dispose()
 
 

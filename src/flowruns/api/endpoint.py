@@ -41,6 +41,7 @@ from flowruns.api.urls import (
     next_link,
     service_root,
 )
+from flowruns.auth.scopes import Area, Need
 from flowruns.edm.csdl import write_csdl
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import HUB_PATH, MODEL, SUBSCRIPTIONS_PATH, external, subscription
@@ -57,7 +58,7 @@ from flowruns.odata.payload import (
 from flowruns.odata.query import QueryOptions, page_size, parse_options
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import ProcessLink, Record
-from flowruns.service import aggregating, delta, notifications, reading, writing
+from flowruns.service import aggregating, delta, expectations, notifications, reading, writing
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.service.formats import CHAT_FORMATS, CLOUD_EVENTS
 from flowruns.settings import Settings
@@ -394,6 +395,46 @@ class ODataEndpoint:
         )
         return responses.empty_response(request)
 
+    # -- expectations (process health) ----------------------------------------------------
+
+    async def put_expectation(
+        self, request: Request, ref: paths.EntityRef, _: QueryOptions
+    ) -> Response:
+        return await self._write_expectation(request, ref, replace=True)
+
+    async def patch_expectation(
+        self, request: Request, ref: paths.EntityRef, _: QueryOptions
+    ) -> Response:
+        return await self._write_expectation(request, ref, replace=False)
+
+    async def _write_expectation(
+        self, request: Request, ref: paths.EntityRef, *, replace: bool
+    ) -> Response:
+        """A success rule's incidents and the health it gives tell of run data: writing one
+        needs the Run permission too, checked before anything is read."""
+        raw = await read_body(request, self.settings.max_body_bytes)
+        body, _link = entity_body(raw, ref.type, partial=True)
+        if body.values.get("successRule") is not None:
+            authorize(request, (Need(Area.RUNS, write=False),))
+        record, created = await self.write(
+            expectations.write,
+            self.db,
+            tenant_of(request),
+            ref,
+            body,
+            request.headers.get("if-match"),
+            replace=replace,
+        )
+        return responses.written_response(request, record, ref.entity_context(), created=created)
+
+    async def delete_expectation(
+        self, request: Request, ref: paths.EntityRef, _: QueryOptions
+    ) -> Response:
+        await self.write(
+            expectations.remove, self.db, tenant_of(request), ref, request.headers.get("if-match")
+        )
+        return responses.empty_response(request)
+
     async def create_linked_process(
         self, request: Request, ref: paths.EntityRef, _: QueryOptions
     ) -> Response:
@@ -573,8 +614,7 @@ class ODataEndpoint:
     def _authorize_resource(self, request: Request, resource: str) -> None:
         """403 unless the token may read what ``resource`` addresses, as a GET of it would."""
         target = notifications.parse_resource(resource)
-        need = permissions.reading(target.collection.type)
-        authorize(request, (need,), target.options.traversals)
+        authorize(request, permissions.reading(target.collection.type), target.options.traversals)
 
     async def list_subscriptions(
         self, request: Request, _: paths.Subscriptions, __: QueryOptions

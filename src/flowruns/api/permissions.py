@@ -15,35 +15,43 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flowruns.auth.scopes import Area, Need
-from flowruns.edm.industrydata import PROCESSES, RUNS
+from flowruns.edm.industrydata import EXPECTATIONS, HEALTH, INCIDENTS, PROCESSES, RUNS
 from flowruns.edm.model import EntityType
 from flowruns.errors import AccessDenied
 from flowruns.odata.semantic import Traversal
 
 
 def _area(entity_type: EntityType) -> Area | None:
-    """Which pair guards entities of ``entity_type`` (None: the hub, which holds no data)."""
-    if entity_type.is_a(RUNS.type):
+    """Which pair guards entities of ``entity_type`` (None: the hub, which holds no data).
+
+    A process's expectation is part of the process. Its health and its incidents are answers
+    about its runs (issue 8's rule: no yes/no oracle over runs without the Run permission), so
+    reading them needs the Run permission, besides the process permission their routes declare.
+    """
+    if any(entity_type.is_a(t.type) for t in (RUNS, HEALTH, INCIDENTS)):
         return Area.RUNS
-    if entity_type.is_a(PROCESSES.type):
+    if entity_type.is_a(PROCESSES.type) or entity_type.is_a(EXPECTATIONS.type):
         return Area.FLOWS
     return None
 
 
-def reading(entity_type: EntityType) -> Need:
-    """What reading entities of ``entity_type`` needs (a subscription to them too)."""
+def reading(entity_type: EntityType) -> tuple[Need, ...]:
+    """What reading entities of ``entity_type`` needs (a subscription to them too): incidents
+    are a process's, and answers about its runs, so they need both read permissions."""
     area = _area(entity_type)
-    assert area is not None  # subscriptions follow runs and processes only
-    return Need(area, write=False)
+    assert area is not None  # subscriptions follow runs, processes and incidents only
+    if entity_type.is_a(INCIDENTS.type):
+        return (Need(Area.FLOWS, write=False), Need(Area.RUNS, write=False))
+    return (Need(area, write=False),)
 
 
 def readable_sets(permissions: frozenset[str]) -> frozenset[str]:
-    """The entity sets (``runs``, ``processes``) ``permissions`` let a client read: what the
-    entities a subscription's notifications carry are read under."""
+    """The entity sets (``runs``, ``processes``, ``incidents``) ``permissions`` let a client
+    read: what the entities a subscription's notifications carry are read under."""
     return frozenset(
         binding.name
-        for binding in (RUNS, PROCESSES)
-        if reading(binding.type).granted_by(permissions)
+        for binding in (RUNS, PROCESSES, INCIDENTS)
+        if all(need.granted_by(permissions) for need in reading(binding.type))
     )
 
 

@@ -17,6 +17,7 @@ from flowruns.edm.capabilities import QueryKind
 from flowruns.edm.industrydata import HUB_PATH
 from flowruns.edm.openapi import (
     BATCH,
+    EXPECTATION_WRITE,
     LINEAGE_EVENT,
     PROCESS_CREATE,
     PROCESS_UPDATE,
@@ -38,15 +39,15 @@ ENTITY, COLLECTION, DELTA = QueryKind.ENTITY, QueryKind.COLLECTION, QueryKind.DE
 HUB = f"/{HUB_PATH}"
 
 
-def _list(summary: str, need: Need) -> Operation[ODataEndpoint]:
-    return Operation(ODataEndpoint.get_collection, summary, Success.PAGE, (need,), COLLECTION)
+def _list(summary: str, *needs: Need) -> Operation[ODataEndpoint]:
+    return Operation(ODataEndpoint.get_collection, summary, Success.PAGE, needs, COLLECTION)
 
 
-def _count(summary: str, need: Need) -> Operation[ODataEndpoint]:
-    return Operation(ODataEndpoint.get_count, summary, Success.COUNT, (need,), COLLECTION)
+def _count(summary: str, *needs: Need) -> Operation[ODataEndpoint]:
+    return Operation(ODataEndpoint.get_count, summary, Success.COUNT, needs, COLLECTION)
 
 
-def _delta(template: str, what: str, need: Need) -> Route[ODataEndpoint]:
+def _delta(template: str, what: str, *needs: Need) -> Route[ODataEndpoint]:
     """``delta()`` of an entity set: its changes since a deltaLink's state."""
     return Route(
         template,
@@ -54,7 +55,7 @@ def _delta(template: str, what: str, need: Need) -> Route[ODataEndpoint]:
             ODataEndpoint.get_delta,
             f"delta(): the {what} that changed, and those removed, since the last round",
             Success.DELTA,
-            (need,),
+            needs,
             DELTA,
         ),
     )
@@ -88,6 +89,15 @@ def _runs_entity(template: str, what: str = "run") -> Route[ODataEndpoint]:
 def _link(template: str, summary: str, need: Need) -> Route[ODataEndpoint]:
     """An entity's own reference (``…/{id}/$ref``), read only."""
     return Route(template, get=Operation(ODataEndpoint.get_link, summary, Success.LINK, (need,)))
+
+
+def _incident(template: str, summary: str) -> Route[ODataEndpoint]:
+    return Route(
+        template,
+        get=Operation(
+            ODataEndpoint.get_entity, summary, Success.ENTITY, (READ_FLOWS, READ_RUNS), ENTITY
+        ),
+    )
 
 
 # Subscriptions declare no permission of their own: each operation needs to be allowed to read
@@ -308,6 +318,75 @@ ROUTES = RouteTable[ODataEndpoint](
         ),
         _runs_entity(f"{HUB}/processes/{{id}}/runs/{{id}}", "run of a process"),
         _link(f"{HUB}/processes/{{id}}/runs/{{id}}/$ref", "The link to a run", READ_RUNS),
+        # -- process health: a process's expectation is the process's (its permissions); its
+        # health and incidents tell of its runs, so they need the Run permission too, and
+        # writing a successRule does (checked by the handler, from the body) --------------------
+        Route(
+            f"{HUB}/processes/{{id}}/expectation",
+            get=Operation(
+                ODataEndpoint.get_entity,
+                "Get a process's expectation",
+                Success.ENTITY,
+                (READ_FLOWS,),
+                ENTITY,
+            ),
+            put=Operation(
+                ODataEndpoint.put_expectation,
+                "Create or replace a process's expectation",
+                Success.UPDATED,
+                (WRITE_FLOWS,),
+                body=EXPECTATION_WRITE,
+                if_match=True,
+            ),
+            patch=Operation(
+                ODataEndpoint.patch_expectation,
+                "Change members of a process's expectation",
+                Success.UPDATED,
+                (WRITE_FLOWS,),
+                body=EXPECTATION_WRITE,
+                if_match=True,
+            ),
+            delete=Operation(
+                ODataEndpoint.delete_expectation,
+                "Remove a process's expectation",
+                Success.DONE,
+                (WRITE_FLOWS,),
+                if_match=True,
+            ),
+        ),
+        Route(
+            f"{HUB}/processes/{{id}}/health",
+            get=Operation(
+                ODataEndpoint.get_entity,
+                "Get a process's health",
+                Success.ENTITY,
+                (READ_FLOWS, READ_RUNS),
+                ENTITY,
+            ),
+        ),
+        Route(
+            f"{HUB}/processes/{{id}}/incidents",
+            get=_list("The incidents of a process", READ_FLOWS, READ_RUNS),
+        ),
+        Route(
+            f"{HUB}/processes/{{id}}/incidents/$count",
+            get=_count("Count a process's incidents", READ_FLOWS, READ_RUNS),
+        ),
+        _incident(f"{HUB}/processes/{{id}}/incidents/{{id}}", "Get an incident of a process"),
+        Route(f"{HUB}/incidents", get=_list("List incidents", READ_FLOWS, READ_RUNS)),
+        Route(f"{HUB}/incidents/$count", get=_count("Count incidents", READ_FLOWS, READ_RUNS)),
+        _delta(f"{HUB}/incidents/delta", "incidents", READ_FLOWS, READ_RUNS),
+        _incident(f"{HUB}/incidents/{{id}}", "Get an incident"),
+        Route(
+            f"{HUB}/incidents/{{id}}/process",
+            get=Operation(
+                ODataEndpoint.get_entity,
+                "Get the process of an incident",
+                Success.ENTITY,
+                (READ_FLOWS, READ_RUNS),
+                ENTITY,
+            ),
+        ),
         # -- run groups ----------------------------------------------------------------------
         Route(
             f"{HUB}/runGroups",

@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.requests import Request
 
-from flowruns.edm.industrydata import HUB_PATH, PROCESSES, RUNS
+from flowruns.edm.industrydata import CONTAINED, HUB_PATH, PROCESSES
+from flowruns.odata.path import binding_for
 from flowruns.records import Record
 
 SERVICE_ROOT_PATH = "/beta"
@@ -30,8 +31,11 @@ def service_root(request: Request) -> str:
 
 
 def entity_url(request: Request, record: Record) -> str:
-    """The canonical URL of an entity (every run type under ``runs``)."""
-    binding = RUNS if record.type.is_a(RUNS.type) else PROCESSES
+    """The canonical URL of an entity (every run type under ``runs``; a process's expectation
+    and health below the process, whose key they share)."""
+    binding = binding_for(record.type)
+    if binding in CONTAINED:
+        return f"{service_root(request)}/{HUB_PATH}/{PROCESSES.name}/{record.id}/{binding.name}"
     return f"{service_root(request)}/{HUB_PATH}/{binding.name}/{record.id}"
 
 

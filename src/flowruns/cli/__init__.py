@@ -31,7 +31,7 @@ from flowruns.api.protocol import LimitedHttpToolsProtocol
 from flowruns.auth.keys import NoSigningKey, local_signing_key
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import is_guid, mint_token
-from flowruns.cli import listening, processes, runs, subscriptions
+from flowruns.cli import incidents, listening, processes, runs, subscriptions
 from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
 from flowruns.datadir import exposure_warning
@@ -66,6 +66,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(runs.app, name="runs")
 app.add_typer(processes.app, name="processes")
 app.add_typer(subscriptions.app, name="subscriptions")
+app.add_typer(incidents.app, name="incidents")
 app.command("listen")(subscriptions.listen)
 # Everything after the options is the command, its own options included.
 app.command("exec", context_settings={"allow_interspersed_args": False})(exec_command)

@@ -1,13 +1,17 @@
-"""``flowruns processes list|get|create|delete``: the flows whose executions are runs."""
+"""``flowruns processes list|get|create|delete|health|expect``: the flows whose executions are
+runs, their expectations and their health."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 
 from flowruns.cli import lookup, render
 from flowruns.cli.remote import PAGE_SIZE, Token, Top, Url, client, err, limit_of, out
+from flowruns.client import NotFoundError
+from flowruns.client.filters import literal
 
 app = typer.Typer(help="Processes: the data flows whose executions are runs.", no_args_is_help=True)
 
@@ -124,3 +128,120 @@ def delete_process(
         process_id = lookup.process_id(service, process)
         service.processes.delete(process_id, cascade_running=cascade_running)
     err().print(f"Deleted process {process_id} and its runs.")
+
+
+@app.command("health")
+def health(
+    owner: Annotated[str | None, typer.Option(help="Only the processes of this owner.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only the processes with this tag.")] = None,
+    unhealthy: Annotated[
+        bool, typer.Option("--unhealthy", help="Only the processes that are not healthy.")
+    ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Show at most this many processes.  [default: 100]", show_default=False
+        ),
+    ] = None,
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """The health of every process with an expectation, the worst first."""
+    # Every value written as an OData literal (quotes doubled), never pasted in.
+    conditions = ["expectation ne null"]
+    if owner is not None:
+        conditions.append(f"expectation/owner eq {literal(owner)}")
+    if tag is not None:
+        conditions.append(f"expectation/tags/any(t: t eq {literal(tag)})")
+    if unhealthy:
+        conditions.append("not (health/state in ('healthy', 'unknown'))")
+    condition = " and ".join(conditions)
+    most = limit_of(limit, None, LIST_LIMIT)
+    with client(url, token) as service:
+        found = service.processes.list(
+            filter=condition,
+            orderby=["health/state desc", "displayName"],
+            expand="expectation,health",
+            top=min(most, PAGE_SIZE),
+            limit=most,
+        )
+        processes = list(found)
+    if as_json:
+        typer.echo(render.dumps([render.health_json(p) for p in processes]))
+    elif processes:
+        console = out()
+        console.print(render.health_table(processes, width=console.width))
+    else:
+        err().print("No process with an expectation matches.")
+
+
+@app.command("expect")
+def expect(
+    process: ProcessName,
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            help="Cron (with --time-zone) or ISO 8601 interval (R/2026-01-01T02:00Z/P1D)."
+        ),
+    ] = None,
+    time_zone: Annotated[
+        str | None, typer.Option(help="IANA time zone of a cron schedule (default UTC).")
+    ] = None,
+    grace: Annotated[
+        str | None, typer.Option(help="ISO 8601 duration: later than this is late (PT30M).")
+    ] = None,
+    max_duration: Annotated[
+        str | None, typer.Option(help="ISO 8601 duration: running longer is overdue (PT2H).")
+    ] = None,
+    duration_anomaly: Annotated[
+        float | None, typer.Option(help="Slow: this many times the median duration.")
+    ] = None,
+    success_rule: Annotated[
+        str | None, typer.Option(help="$filter a finished run must satisfy.")
+    ] = None,
+    failure_streak: Annotated[
+        int | None, typer.Option(help="This many failed runs in a row: failing.")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Who answers for the process.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="A tag (repeat the option for several).")
+    ] = None,
+    pause: Annotated[
+        bool | None, typer.Option("--pause/--resume", help="Pause or resume the evaluation.")
+    ] = None,
+    paused_until: Annotated[
+        datetime | None,
+        typer.Option(
+            help="With --pause: when the pause ends (UTC).", formats=["%Y-%m-%dT%H:%M:%S"]
+        ),
+    ] = None,
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Set members of a process's expectation (creating it when the process has none)."""
+    given: dict[str, Any] = {
+        "schedule": schedule,
+        "time_zone": time_zone,
+        "grace": grace,
+        "max_duration": max_duration,
+        "duration_anomaly": duration_anomaly,
+        "success_rule": success_rule,
+        "failure_streak": failure_streak,
+        "owner": owner,
+        "tags": tag,
+        "paused": pause,
+        "paused_until": render.utc(paused_until),
+    }
+    members = {name: value for name, value in given.items() if value is not None}
+    with client(url, token) as service:
+        process_id = lookup.process_id(service, process)
+        try:
+            expectation = service.processes.update_expectation(process_id, **members)
+        except NotFoundError:
+            expectation = service.processes.expect(process_id, **members)
+    if as_json:
+        typer.echo(render.dumps(render.as_json(expectation)))
+    else:
+        out().print(render.expectation_details(expectation))

@@ -1,4 +1,5 @@
-"""How runs and processes look in a terminal: status colours, durations, tables and JSON."""
+"""How runs, processes, health and incidents look in a terminal: status colours, durations,
+tables and JSON."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rich.text import Text
 
 from flowruns.client import Entity, Process, Run, RunStatus
 from flowruns.client.codec import encode
+from flowruns.client.models import Expectation, HealthState, Incident
 
 STATUS_STYLES = {
     RunStatus.RUNNING: "bold cyan",
@@ -254,4 +256,106 @@ def process_details(process: Process) -> Table:
         if name not in ("id", "displayName", "readinessStatus", "eTag"):
             props.add_row(name, _value(value))
     props.add_row("ETag", process.e_tag or "")
+    return props
+
+
+HEALTH_STYLES = {
+    HealthState.HEALTHY: "green",
+    HealthState.UNKNOWN: "dim",
+    HealthState.SLOW: "yellow",
+    HealthState.RULE_BROKEN: "dark_orange",
+    HealthState.LATE: "dark_orange",
+    HealthState.OVERDUE: "dark_orange",
+    HealthState.FAILING: "bold red",
+    HealthState.MISSED: "bold red",
+    HealthState.PAUSED: "cyan",
+}
+
+
+def health_state(value: HealthState | None) -> Text:
+    name = value.value if value is not None else "?"
+    return Text(name, style=HEALTH_STYLES.get(value, "") if value is not None else "")
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A date-time typed at the terminal (no offset) read as UTC."""
+    return None if value is None else value.replace(tzinfo=value.tzinfo or UTC)
+
+
+def health_table(processes: Sequence[Process], *, width: int) -> Table:
+    """One line per process with an expectation (expanded with its health), fitted to
+    ``width`` as :func:`runs_table` fits runs."""
+    ids = [process.id or "" for process in processes]
+    prefix = id_prefix_length(ids)
+    states = [p.health.state if p.health is not None else None for p in processes]
+    changed = [p.health.changed_date_time if p.health is not None else None for p in processes]
+    following = [
+        p.health.next_expected_date_time if p.health is not None else None for p in processes
+    ]
+    owners = [p.expectation.owner if p.expectation is not None else None for p in processes]
+    name = _Column("Name", [process.display_name or "" for process in processes], wraps=True)
+    state = _Column("Health", [health_state(s) for s in states])
+    since = _Column("Since (UTC)", [when(t)[:16] for t in changed])
+    upcoming = _Column("Next expected (UTC)", [when(t)[:16] for t in following])
+    owner = _Column("Owner", [o or "" for o in owners])
+    whole = _Column("Id", ids)
+    short = _Column("Id", [process_id[:prefix] for process_id in ids])
+    layouts = [
+        (name, state, since, upcoming, owner, whole),
+        (name, state, since, upcoming, owner, short),
+        (name, state, since, owner, short),
+        (name, state, short),
+    ]
+    return _fitted(layouts, width, None)
+
+
+def health_json(process: Process) -> dict[str, Any]:
+    """A process's name and id with its expectation and health, as the service sends them."""
+    return {
+        "id": process.id,
+        "displayName": process.display_name,
+        "expectation": None if process.expectation is None else as_json(process.expectation),
+        "health": None if process.health is None else as_json(process.health),
+    }
+
+
+def expectation_details(expectation: Expectation) -> Table:
+    """Every member of an expectation that is set."""
+    props = Table.grid(padding=(0, 2))
+    props.add_column(style="bold")
+    props.add_column()
+    props.add_row("Process", expectation.id or "")
+    for name, value in encode(expectation).items():
+        if name != "id" and value is not None:
+            props.add_row(name, _value(value))
+    return props
+
+
+def incidents_table(incidents: Sequence[Incident], *, width: int) -> Table:
+    """One line per incident, fitted to ``width``."""
+    ids = [incident.id or "" for incident in incidents]
+    prefix = id_prefix_length(ids)
+    kinds = [i.kind.value if i.kind is not None else "" for i in incidents]
+    opened = _Column("Opened (UTC)", [when(i.opened_date_time)[:16] for i in incidents])
+    resolved = _Column(
+        "Resolved (UTC)", [when(i.resolved_date_time)[:16] or "open" for i in incidents]
+    )
+    kind = _Column("Kind", kinds)
+    message = _Column("Message", [i.message or "" for i in incidents], wraps=True)
+    whole = _Column("Id", ids)
+    short = _Column("Id", [incident_id[:prefix] for incident_id in ids])
+    layouts = [
+        (opened, resolved, kind, message, whole),
+        (opened, resolved, kind, message, short),
+        (opened, kind, message, short),
+    ]
+    return _fitted(layouts, width, None)
+
+
+def incident_details(incident: Incident) -> Table:
+    props = Table.grid(padding=(0, 2))
+    props.add_column(style="bold")
+    props.add_column()
+    for name, value in encode(incident).items():
+        props.add_row(name, "" if value is None else _value(value))
     return props

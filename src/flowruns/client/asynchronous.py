@@ -24,7 +24,17 @@ from flowruns.client.batching import BatchItem, BatchRequests
 from flowruns.client.calls import Call, DeltaPage, FilterArg, OrderArg, Page, Removed, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
-from flowruns.client.models import Entity, Process, PublicError, Run, RunStatus, Subscription
+from flowruns.client.models import (
+    Entity,
+    Expectation,
+    Incident,
+    Process,
+    ProcessHealth,
+    PublicError,
+    Run,
+    RunStatus,
+    Subscription,
+)
 from flowruns.client.retrying import RetryPolicy, delay_after_error, delay_after_no_answer
 
 T = TypeVar("T")
@@ -61,6 +71,7 @@ class AsyncClient:
         self.runs = AsyncRuns(self)
         self.processes = AsyncProcesses(self)
         self.subscriptions = AsyncSubscriptions(self)
+        self.incidents = AsyncIncidents(self)
 
     @property
     def url(self) -> str:
@@ -554,6 +565,103 @@ class AsyncProcesses:
         (``outgoingFlowRun`` for outgoing flows)."""
         call = calls.create_run_under(process_id, display_name, idempotency_key, start, statistics)
         return await self._client.send(call)
+
+    async def expectation(self, process_id: str) -> Expectation:
+        """The process's expectation (404 :class:`NotFoundError` when it has none)."""
+        path = calls.expectation_path(process_id)
+        return await self._client.send(calls.get(path, Expectation, None, None))
+
+    async def expect(
+        self, process_id: str, *, if_match: str | Entity | None = None, **members: Any
+    ) -> Expectation:
+        """Create or replace the process's expectation: ``schedule``, ``time_zone``, ``grace``,
+        ``max_duration``, ``duration_anomaly``, ``success_rule``, ``failure_streak``,
+        ``paused``, ``paused_until``, ``owner``, ``tags``; members left out are null."""
+        call = calls.write_expectation(process_id, members, replace=True, if_match=if_match)
+        return await self._client.send(call)
+
+    async def update_expectation(
+        self, process_id: str, *, if_match: str | Entity | None = None, **members: Any
+    ) -> Expectation:
+        """Change some members of the process's expectation (``paused=True`` for a
+        maintenance window, ``None`` to clear a member)."""
+        call = calls.write_expectation(process_id, members, replace=False, if_match=if_match)
+        return await self._client.send(call)
+
+    async def remove_expectation(
+        self, process_id: str, *, if_match: str | Entity | None = None
+    ) -> None:
+        """Remove the process's expectation; its open incidents resolve."""
+        await self._client.send(calls.delete(calls.expectation_path(process_id), if_match))
+
+    async def health(self, process_id: str) -> ProcessHealth:
+        """The process's health as the server last evaluated it."""
+        path = f"{calls.process_path(process_id)}/health"
+        return await self._client.send(calls.get(path, ProcessHealth, None, None))
+
+    def incidents(
+        self,
+        process_id: str,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> AsyncIterator[Incident]:
+        """The incidents of one process, newest first unless ``orderby`` says otherwise."""
+        params = calls.query(filter=filter, orderby=orderby, top=calls.page_size(top, limit))
+        first = calls.incidents_page(params, under=process_id)
+        return self._client.items(first, Incident, limit)
+
+
+class AsyncIncidents:
+    """``client.incidents``: departures of processes from their expectations
+    (docs/monitoring.md)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def list(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        *,
+        expand: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Incident]:
+        """Every matching incident (or the first ``limit``), newest first unless ``orderby``
+        says otherwise; ``top`` is the page size."""
+        params = calls.query(
+            filter=filter, orderby=orderby, top=calls.page_size(top, limit), expand=expand
+        )
+        return self._client.items(calls.incidents_page(params), Incident, limit)
+
+    async def count(self, filter: FilterArg = None) -> int:
+        """How many incidents match."""
+        return await self._client.send(calls.count(calls.INCIDENTS, calls.query(filter=filter)))
+
+    async def get(self, incident_id: str, *, expand: str | None = None) -> Incident:
+        path = calls.incident_path(incident_id)
+        return await self._client.send(calls.get(path, Incident, None, expand))
+
+    def delta(
+        self,
+        filter: FilterArg = None,
+        *,
+        delta_link: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncDelta[Incident]:
+        """What changed in the incidents since ``delta_link`` (opened, counted, resolved)."""
+        first = calls.delta(
+            calls.INCIDENTS,
+            Incident,
+            filter=filter,
+            select=None,
+            delta_link=delta_link,
+            page_size=page_size,
+        )
+        return AsyncDelta(self._client, first, Incident, page_size)
 
 
 class AsyncSubscriptions:

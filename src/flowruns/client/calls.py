@@ -17,7 +17,15 @@ import httpx
 
 from flowruns.client.codec import decode_entity, format_datetime, wire_changes
 from flowruns.client.filters import Filter, OrderKey, Path
-from flowruns.client.models import ENTITY_TYPES, Entity, Process, Run, Subscription
+from flowruns.client.models import (
+    ENTITY_TYPES,
+    Entity,
+    Expectation,
+    Incident,
+    Process,
+    Run,
+    Subscription,
+)
 from flowruns.edm import industrydata
 
 T = TypeVar("T")
@@ -394,6 +402,36 @@ def create_run_under(
 
 def link_process(service_root: str, run_id: str, process_id: str) -> Call[None]:
     return put_ref(f"{run_path(run_id)}/process", f"{service_root}/{process_path(process_id)}")
+
+
+# -- process health: expectations, health, incidents --------------------------------------------
+
+INCIDENTS = f"{HUB}/incidents"
+
+
+def expectation_path(process_id: str) -> str:
+    return f"{process_path(process_id)}/expectation"
+
+
+def write_expectation(
+    process_id: str, members: Mapping[str, Any], *, replace: bool, if_match: str | Entity | None
+) -> Call[Expectation]:
+    """``PUT`` (``replace``: members left out become null) or ``PATCH`` of a process's
+    expectation; keyword names are the model's (``max_duration``, ``time_zone``)."""
+    body = wire_changes(Expectation, members)
+    method = "PUT" if replace else "PATCH"
+    path = expectation_path(process_id)
+    return Call(method, path, entity_decoder(Expectation), body=body, headers=_if_match(if_match))
+
+
+def incidents_page(params: Mapping[str, str], under: str | None = None) -> Call[Page[Incident]]:
+    """The first page of incidents (of one process when ``under`` is its id)."""
+    path = f"{process_path(under)}/incidents" if under is not None else INCIDENTS
+    return list_page(path, Incident, params)
+
+
+def incident_path(incident_id: str) -> str:
+    return f"{INCIDENTS}/{key(incident_id)}"
 
 
 # -- subscriptions (change notifications) ----------------------------------------------------------

@@ -74,6 +74,8 @@ def _property(prop: Property) -> str:
             annotation, kind = "int", "value"
         elif prop.type is Primitive.BOOLEAN:
             annotation, kind = "bool", "value"
+        elif prop.type is Primitive.DOUBLE:
+            annotation, kind = "float", "value"
         else:
             annotation, kind = "str", "value"
     elif isinstance(prop.type, EnumType):

@@ -67,6 +67,39 @@ class NotificationFormat(StrEnum):
     TEAMS = "teams"
 
 
+class HealthState(StrEnum):
+    """``flowruns.healthState``.
+
+    Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``.
+    """
+
+    HEALTHY = "healthy"
+    UNKNOWN = "unknown"
+    SLOW = "slow"
+    RULE_BROKEN = "ruleBroken"
+    LATE = "late"
+    OVERDUE = "overdue"
+    FAILING = "failing"
+    MISSED = "missed"
+    PAUSED = "paused"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class IncidentKind(StrEnum):
+    """``flowruns.incidentKind``.
+
+    Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``.
+    """
+
+    SLOW = "slow"
+    RULE_BROKEN = "ruleBroken"
+    LATE = "late"
+    OVERDUE = "overdue"
+    FAILING = "failing"
+    MISSED = "missed"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
 @dataclass(kw_only=True)
 class PublicErrorDetail:
     """The ``microsoft.graph.publicErrorDetail`` complex type."""
@@ -219,6 +252,15 @@ class Process(MutableEntity):
         default=None, metadata={"json": "readinessStatus", "kind": "enum:ReadinessStatus"}
     )
     runs: list[Run] | None = field(default=None, metadata={"json": "runs", "kind": "entities:Run"})
+    expectation: Expectation | None = field(
+        default=None, metadata={"json": "expectation", "kind": "entity:Expectation"}
+    )
+    health: ProcessHealth | None = field(
+        default=None, metadata={"json": "health", "kind": "entity:ProcessHealth"}
+    )
+    incidents: list[Incident] | None = field(
+        default=None, metadata={"json": "incidents", "kind": "entities:Incident"}
+    )
 
 
 @dataclass(kw_only=True)
@@ -268,6 +310,81 @@ class OpenLineageJob(Process):
 
 
 @dataclass(kw_only=True)
+class Expectation(Entity):
+    """What a process is expected to do; every member is optional."""
+
+    odata_type: ClassVar[str] = "#flowruns.expectation"
+    abstract: ClassVar[bool] = False
+    schedule: str | None = field(default=None, metadata={"json": "schedule", "kind": "value"})
+    time_zone: str | None = field(default=None, metadata={"json": "timeZone", "kind": "value"})
+    grace: str | None = field(default=None, metadata={"json": "grace", "kind": "value"})
+    max_duration: str | None = field(
+        default=None, metadata={"json": "maxDuration", "kind": "value"}
+    )
+    duration_anomaly: float | None = field(
+        default=None, metadata={"json": "durationAnomaly", "kind": "value"}
+    )
+    success_rule: str | None = field(
+        default=None, metadata={"json": "successRule", "kind": "value"}
+    )
+    failure_streak: int | None = field(
+        default=None, metadata={"json": "failureStreak", "kind": "value"}
+    )
+    paused: bool | None = field(default=None, metadata={"json": "paused", "kind": "value"})
+    paused_until: datetime | None = field(
+        default=None, metadata={"json": "pausedUntil", "kind": "datetime"}
+    )
+    owner: str | None = field(default=None, metadata={"json": "owner", "kind": "value"})
+    tags: list[str] | None = field(default=None, metadata={"json": "tags", "kind": "list:value"})
+    last_modified_date_time: datetime | None = field(
+        default=None, metadata={"json": "lastModifiedDateTime", "kind": "datetime"}
+    )
+
+
+@dataclass(kw_only=True)
+class ProcessHealth(Entity):
+    """Whether a process meets its expectation, as the server last evaluated it."""
+
+    odata_type: ClassVar[str] = "#flowruns.processHealth"
+    abstract: ClassVar[bool] = False
+    state: HealthState | None = field(
+        default=None, metadata={"json": "state", "kind": "enum:HealthState"}
+    )
+    changed_date_time: datetime | None = field(
+        default=None, metadata={"json": "changedDateTime", "kind": "datetime"}
+    )
+    next_expected_date_time: datetime | None = field(
+        default=None, metadata={"json": "nextExpectedDateTime", "kind": "datetime"}
+    )
+
+
+@dataclass(kw_only=True)
+class Incident(Entity):
+    """A departure of a process from its expectation, open until its condition clears."""
+
+    odata_type: ClassVar[str] = "#flowruns.incident"
+    abstract: ClassVar[bool] = False
+    kind: IncidentKind | None = field(
+        default=None, metadata={"json": "kind", "kind": "enum:IncidentKind"}
+    )
+    run_id: str | None = field(default=None, metadata={"json": "runId", "kind": "value"})
+    opened_date_time: datetime | None = field(
+        default=None, metadata={"json": "openedDateTime", "kind": "datetime"}
+    )
+    resolved_date_time: datetime | None = field(
+        default=None, metadata={"json": "resolvedDateTime", "kind": "datetime"}
+    )
+    expected_date_time: datetime | None = field(
+        default=None, metadata={"json": "expectedDateTime", "kind": "datetime"}
+    )
+    occurrences: int | None = field(default=None, metadata={"json": "occurrences", "kind": "value"})
+    message: str | None = field(default=None, metadata={"json": "message", "kind": "value"})
+    process: Process | None = field(
+        default=None, metadata={"json": "process", "kind": "entity:Process"}
+    )
+
+
+@dataclass(kw_only=True)
 class IndustryDataHub(MutableEntity):
     """The root of the industry data API: the tenant's runs, processes and run groups."""
 
@@ -279,6 +396,9 @@ class IndustryDataHub(MutableEntity):
     )
     run_groups: list[RunGroup] | None = field(
         default=None, metadata={"json": "runGroups", "kind": "entities:RunGroup"}
+    )
+    incidents: list[Incident] | None = field(
+        default=None, metadata={"json": "incidents", "kind": "entities:Incident"}
     )
 
 
@@ -343,6 +463,9 @@ ENTITY_TYPES: dict[str, type[Entity]] = {
     DataShareOutgoingFlow.odata_type[1:]: DataShareOutgoingFlow,
     InsightsOutgoingFlow.odata_type[1:]: InsightsOutgoingFlow,
     OpenLineageJob.odata_type[1:]: OpenLineageJob,
+    Expectation.odata_type[1:]: Expectation,
+    ProcessHealth.odata_type[1:]: ProcessHealth,
+    Incident.odata_type[1:]: Incident,
     IndustryDataHub.odata_type[1:]: IndustryDataHub,
     Subscription.odata_type[1:]: Subscription,
 }
@@ -352,6 +475,8 @@ TYPES: dict[str, type[Any]] = {
     "ReadinessStatus": ReadinessStatus,
     "DataShareSharingState": DataShareSharingState,
     "NotificationFormat": NotificationFormat,
+    "HealthState": HealthState,
+    "IncidentKind": IncidentKind,
     "PublicErrorDetail": PublicErrorDetail,
     "PublicInnerError": PublicInnerError,
     "PublicError": PublicError,
@@ -367,6 +492,9 @@ TYPES: dict[str, type[Any]] = {
     "DataShareOutgoingFlow": DataShareOutgoingFlow,
     "InsightsOutgoingFlow": InsightsOutgoingFlow,
     "OpenLineageJob": OpenLineageJob,
+    "Expectation": Expectation,
+    "ProcessHealth": ProcessHealth,
+    "Incident": Incident,
     "IndustryDataHub": IndustryDataHub,
     "Subscription": Subscription,
 }

@@ -29,6 +29,7 @@ RENAMES = {
     "AsyncClient": "Client",  # the SDK's and httpx's
     "AsyncRuns": "Runs",
     "AsyncProcesses": "Processes",
+    "AsyncIncidents": "Incidents",
     "AsyncBatch": "Batch",
     "AsyncDelta": "Delta",
     "AsyncRunRecorder": "RunRecorder",

@@ -63,6 +63,35 @@ _INSIGHTS = {
     "readinessStatus": "ready",
 }
 
+_EXPECTATION = {
+    "schedule": "0 2 * * *",
+    "timeZone": "Europe/Paris",
+    "grace": "PT30M",
+    "maxDuration": "PT2H",
+    "durationAnomaly": 3.0,
+    "successRule": "statistics/recordsFailed eq 0 and statistics/recordsProcessed gt 0",
+    "failureStreak": 3,
+    "paused": False,
+    "pausedUntil": None,
+    "owner": "data-platform",
+    "tags": ["nightly", "rostering"],
+}
+_INCIDENT = {
+    "@odata.type": "#flowruns.incident",
+    "@odata.etag": 'W/"5b0c9e2a7d4f1836"',
+    "id": "2e9b7c41-6a3d-4f8e-b1c5-9d0a7e6f4b32",
+    "kind": "missed",
+    "runId": None,
+    "openedDateTime": "2026-11-28T01:00:00Z",
+    "resolvedDateTime": None,
+    "expectedDateTime": "2026-11-27T01:00:00Z",
+    "occurrences": 1,
+    "message": (
+        "Nightly roster export: no run started since 2026-11-27 02:00 Europe/Paris "
+        "(1 expected start missed)."
+    ),
+}
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "microsoft.graph.industryData.run": _COMPLETED_RUN,
     "microsoft.graph.industryData.outgoingFlowRun": _COMPLETED_RUN,
@@ -88,6 +117,23 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "sharingState": "running",
     },
     "processUpdate": {"readinessStatus": "ready"},
+    "expectationWrite": _EXPECTATION,
+    "flowruns.expectation": {
+        "@odata.type": "#flowruns.expectation",
+        "@odata.etag": 'W/"8c1d2e3f4a5b6c7d"',
+        "id": _PROCESS_ID,
+        **_EXPECTATION,
+        "lastModifiedDateTime": "2026-11-27T09:12:44.1000000Z",
+    },
+    "flowruns.processHealth": {
+        "@odata.type": "#flowruns.processHealth",
+        "@odata.etag": 'W/"8c1d2e3f4a5b6c7d"',
+        "id": _PROCESS_ID,
+        "state": "missed",
+        "changedDateTime": "2026-11-28T01:00:00Z",
+        "nextExpectedDateTime": "2026-11-28T01:00:00Z",
+    },
+    "flowruns.incident": _INCIDENT,
     "microsoft.graph.subscription": {
         "@odata.type": "#microsoft.graph.subscription",
         "id": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07",

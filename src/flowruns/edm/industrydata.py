@@ -231,6 +231,31 @@ process = EntityType(
             partner="process",
             description="The runs of the process, newest first.",
         ),
+        NavigationProperty(
+            "expectation",
+            f"{FLOWRUNS}.expectation",
+            collection=False,
+            contains_target=True,
+            description="What the process is expected to do: schedule, deadlines, success rule.",
+        ),
+        NavigationProperty(
+            "health",
+            f"{FLOWRUNS}.processHealth",
+            collection=False,
+            contains_target=True,
+            read_only=True,
+            description="Whether the process meets its expectation (needs the Run permission).",
+        ),
+        NavigationProperty(
+            "incidents",
+            f"{FLOWRUNS}.incident",
+            collection=True,
+            read_only=True,
+            insertable=False,
+            insert_note="Incidents are opened and resolved by the server's evaluation.",
+            partner="process",
+            description="The incidents of the process, newest first (needs the Run permission).",
+        ),
     ),
     functions=(DELTA,),
 )
@@ -280,6 +305,179 @@ OPEN_LINEAGE = Term(
     "EntityType",
     "The OpenLineage facets of a run recorded from OpenLineage events: run, job, inputs, outputs.",
 )
+# Process health (docs/monitoring.md): what a process is expected to do, whether it does, and
+# the incidents that record each departure. Contained in the process, in flowruns' namespace,
+# so a Graph client's process JSON is unchanged unless it asks ($expand=expectation).
+health_state = EnumType(
+    FLOWRUNS,
+    "healthState",
+    # In order of severity, so that ``$orderby=health/state desc`` puts the worst first, and the
+    # most severe of several conditions is the greatest.
+    (
+        "healthy",
+        "unknown",
+        "slow",
+        "ruleBroken",
+        "late",
+        "overdue",
+        "failing",
+        "missed",
+        "paused",
+        "unknownFutureValue",
+    ),
+)
+incident_kind = EnumType(
+    FLOWRUNS,
+    "incidentKind",
+    ("slow", "ruleBroken", "late", "overdue", "failing", "missed", "unknownFutureValue"),
+)
+expectation = EntityType(
+    FLOWRUNS,
+    "expectation",
+    base_name="microsoft.graph.entity",
+    description="What a process is expected to do; every member is optional.",
+    own_properties=(
+        Property(
+            "schedule",
+            Primitive.STRING,
+            max_length=256,
+            description=(
+                "When runs are expected to start: a cron expression (in timeZone) or an ISO 8601 "
+                "repeating interval (R/2026-01-01T02:00:00Z/P1D)."
+            ),
+        ),
+        Property(
+            "timeZone",
+            Primitive.STRING,
+            max_length=64,
+            description="The IANA time zone of a cron schedule (default UTC).",
+        ),
+        Property(
+            "grace",
+            Primitive.STRING,
+            max_length=64,
+            description="ISO 8601 duration: a start later than expected + grace is late.",
+        ),
+        Property(
+            "maxDuration",
+            Primitive.STRING,
+            max_length=64,
+            description="ISO 8601 duration: a run still running after it is overdue.",
+        ),
+        Property(
+            "durationAnomaly",
+            Primitive.DOUBLE,
+            description=(
+                "A finished run slower than this factor times the median of the last 20 "
+                "finished runs (at least 5) is slow."
+            ),
+        ),
+        Property(
+            "successRule",
+            Primitive.STRING,
+            max_length=2048,
+            description="A $filter expression over a finished run; a run outside it broke it.",
+        ),
+        Property(
+            "failureStreak",
+            Primitive.INT64,
+            description="This many consecutive failed runs make the process failing.",
+        ),
+        Property("paused", Primitive.BOOLEAN, description="Nothing is evaluated while paused."),
+        Property(
+            "pausedUntil",
+            Primitive.DATE_TIME_OFFSET,
+            description="When a pause ends by itself (a maintenance window); null: until unpaused.",
+        ),
+        Property("owner", Primitive.STRING, max_length=256, description="Who answers for it."),
+        Property(
+            "tags",
+            Primitive.STRING,
+            collection=True,
+            max_length=256,
+            description="Free labels, for routing and filtering.",
+        ),
+        Property(
+            "lastModifiedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description=(
+                "When the expectation was created or last changed: no earlier expected start "
+                "opens an incident."
+            ),
+        ),
+    ),
+)
+process_health = EntityType(
+    FLOWRUNS,
+    "processHealth",
+    base_name="microsoft.graph.entity",
+    read_only=True,
+    description="Whether a process meets its expectation, as the server last evaluated it.",
+    own_properties=(
+        Property("state", health_state, nullable=False, read_only=True),
+        Property(
+            "changedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description="When the state last changed.",
+        ),
+        Property(
+            "nextExpectedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description="The next expected start, when the expectation has a schedule.",
+        ),
+    ),
+)
+incident = EntityType(
+    FLOWRUNS,
+    "incident",
+    base_name="microsoft.graph.entity",
+    read_only=True,
+    description="A departure of a process from its expectation, open until its condition clears.",
+    own_properties=(
+        Property("kind", incident_kind, nullable=False, read_only=True),
+        Property(
+            "runId",
+            Primitive.STRING,
+            read_only=True,
+            description="The run the incident is about, when there is one.",
+        ),
+        Property("openedDateTime", Primitive.DATE_TIME_OFFSET, nullable=False, read_only=True),
+        Property(
+            "resolvedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description="When the condition cleared; null while the incident is open.",
+        ),
+        Property(
+            "expectedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description="The expected start the incident is about (late, missed).",
+        ),
+        Property(
+            "occurrences",
+            Primitive.INT64,
+            nullable=False,
+            read_only=True,
+            description="How many expected starts a missed incident covers.",
+        ),
+        Property("message", Primitive.STRING, nullable=False, read_only=True),
+    ),
+    own_navigations=(
+        NavigationProperty(
+            "process",
+            f"{NS}.process",
+            collection=False,
+            read_only=True,
+            partner="incidents",
+            description="The process of the incident.",
+        ),
+    ),
+    functions=(DELTA,),
+)
 industry_data_hub = EntityType(
     NS,
     "industryDataHub",
@@ -307,6 +505,16 @@ industry_data_hub = EntityType(
             collection=True,
             contains_target=True,
             description="The run groups of the tenant; each is also in runs.",
+        ),
+        NavigationProperty(
+            "incidents",
+            f"{FLOWRUNS}.incident",
+            collection=True,
+            contains_target=True,
+            read_only=True,
+            insertable=False,
+            insert_note="Incidents are opened and resolved by the server's evaluation.",
+            description="Every incident of the tenant's processes, newest first.",
         ),
     ),
     # The rest of Graph's industryDataRoot: connectors, inbound flows, reference data, roles.
@@ -371,7 +579,14 @@ NOTIFICATION_FORMAT = Term(
 )
 
 MODEL = Model(
-    enums=[run_status, readiness_status, data_share_sharing_state, notification_format],
+    enums=[
+        run_status,
+        readiness_status,
+        data_share_sharing_state,
+        notification_format,
+        health_state,
+        incident_kind,
+    ],
     complex_types=[
         public_error_detail,
         public_inner_error,
@@ -392,6 +607,9 @@ MODEL = Model(
         data_share_outgoing_flow,
         insights_outgoing_flow,
         open_lineage_job,
+        expectation,
+        process_health,
+        incident,
         industry_data_hub,
         subscription,
     ],
@@ -405,7 +623,19 @@ PROCESSES = EntitySetBinding(
 RUN_GROUPS = EntitySetBinding(
     "runGroups", run_group, table="runs", default_order=("startDateTime", True)
 )
-ENTITY_SETS = {b.name: b for b in (RUNS, PROCESSES, RUN_GROUPS)}
+INCIDENTS = EntitySetBinding(
+    "incidents", incident, table="incidents", default_order=("openedDateTime", True)
+)
+ENTITY_SETS = {b.name: b for b in (RUNS, PROCESSES, RUN_GROUPS, INCIDENTS)}
+# Contained in a process, one each, and stored together (one row per process with an
+# expectation): not entity sets, but where their rows live.
+EXPECTATIONS = EntitySetBinding(
+    "expectation", expectation, table="expectations", default_order=("id", False)
+)
+HEALTH = EntitySetBinding(
+    "health", process_health, table="expectations", default_order=("id", False)
+)
+CONTAINED = (EXPECTATIONS, HEALTH)
 
 # The run type a process produces when a run is created under it without an @odata.type.
 RUN_TYPE_OF_PROCESS: dict[str, EntityType] = {

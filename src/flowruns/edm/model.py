@@ -21,6 +21,7 @@ class Primitive(Enum):
     GUID = "Edm.Guid"
     INT64 = "Edm.Int64"
     BOOLEAN = "Edm.Boolean"
+    DOUBLE = "Edm.Double"
 
 
 @dataclass(frozen=True)

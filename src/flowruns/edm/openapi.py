@@ -17,7 +17,7 @@ from typing import Any
 
 from flowruns.edm.capabilities import BATCH_METHODS, MAX_BATCH_REQUESTS, QueryKind, QueryOption
 from flowruns.edm.examples import EXAMPLES
-from flowruns.edm.industrydata import MODEL, PROCESSES, RUNS, subscription
+from flowruns.edm.industrydata import EXPECTATIONS, MODEL, PROCESSES, RUNS, subscription
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 
 JSON = "application/json"
@@ -27,6 +27,7 @@ _PRIMITIVES: dict[Primitive, dict[str, Any]] = {
     Primitive.GUID: {"type": "string", "format": "uuid"},
     Primitive.INT64: {"type": "integer"},
     Primitive.BOOLEAN: {"type": "boolean"},
+    Primitive.DOUBLE: {"type": "number"},
 }
 _ODATA_ANNOTATIONS = {
     "@odata.type": {"type": "string"},
@@ -226,6 +227,7 @@ RUN_CREATE_UNDER_PROCESS = _ref("runCreateUnderProcess")
 RUN_UPDATE = _ref("runUpdate")
 PROCESS_CREATE = _ref("processCreate")
 PROCESS_UPDATE = _ref("processUpdate")
+EXPECTATION_WRITE = _ref("expectationWrite")
 BATCH = _ref("batchRequest")
 # Validated against the OpenLineage specification itself, not against this document.
 LINEAGE_EVENT = {
@@ -349,6 +351,7 @@ def _schemas() -> dict[str, Any]:
         "required": ["@odata.type", *process_create["required"]],
     }
     schemas["processUpdate"] = _writable(PROCESSES.type, create=False)
+    schemas["expectationWrite"] = _writable(EXPECTATIONS.type, create=False)
     schemas["subscriptionCreate"] = _writable(subscription, create=True)
     schemas["subscriptionUpdate"] = {
         "type": "object",

@@ -35,6 +35,7 @@ _PRIMITIVES = {
     Primitive.GUID: s.STRING,
     Primitive.BOOLEAN: s.BOOLEAN,
     Primitive.INT64: s.INT,
+    Primitive.DOUBLE: s.DOUBLE,
     Primitive.DATE_TIME_OFFSET: s.DATE_TIME,
 }
 # The readers of a statistics member as one JSON type, in the order a member sorts by (numbers,

@@ -235,7 +235,22 @@ def read_value(prop: Property, value: object, target: str) -> Any:
         if not isinstance(value, bool):
             raise InvalidRequest(f"'{target}' must be true or false.", target=target)
         return value
+    if kind is Primitive.INT64:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not INT64_MIN <= value <= INT64_MAX
+        ):
+            raise InvalidRequest(f"'{target}' must be a 64-bit integer.", target=target)
+        return value
+    if kind is Primitive.DOUBLE:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidRequest(f"'{target}' must be a number.", target=target)
+        return float(value)
     raise InvalidRequest(f"'{target}' cannot be written.", target=target)
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _read_complex(kind: ComplexType, value: object, target: str) -> dict[str, Any]:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from flowruns.edm.industrydata import (
+    CONTAINED,
     ENTITY_SETS,
     HUB_PATH,
+    INCIDENTS,
     MODEL,
     PROCESSES,
     RUNS,
@@ -220,9 +222,10 @@ def addressed_type(resource: Resource) -> EntityType | None:
 
 def binding_for(entity_type: EntityType) -> EntitySetBinding:
     """The entity set whose table stores entities of ``entity_type``."""
-    return RUNS if entity_type.is_a(RUNS.type) else PROCESSES
+    return next(b for b in _BINDINGS if entity_type.is_a(b.type))
 
 
+_BINDINGS = (RUNS, PROCESSES, INCIDENTS, *CONTAINED)
 _HUB = HUB_PATH.split("/")
 _HUB_LOWER = [segment.lower() for segment in _HUB]
 _SETS_BY_LOWER_NAME = {name.lower(): binding for name, binding in ENTITY_SETS.items()}

@@ -1,4 +1,5 @@
-"""``$search``: free-text search over ``displayName``.
+"""``$search``: free-text search over ``displayName`` (an incident's ``message``, which is its
+text: incidents have no name).
 
 The OData 4.01 search grammar: words and ``"quoted phrases"`` combined with ``AND`` (also
 implied by a space), ``OR`` and ``NOT``, with parentheses; ``NOT`` binds tightest, ``OR``
@@ -55,7 +56,7 @@ class _SearchParser:
         self.tokens = _tokens(text)
         self.index = 0
         self.nesting = 0
-        prop = entity_type.find_property("displayName")
+        prop = entity_type.find_property("displayName") or entity_type.find_property("message")
         assert prop is not None
         self.name = s.Column(s.STRING, s.It(entity_type), prop)
 

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowruns.edm.industrydata import PROCESSES, RUNS
 from flowruns.edm.model import EntityType
 from flowruns.errors import InvalidRequest, NotFound
 from flowruns.records import Record
@@ -198,8 +197,7 @@ def _read_group(
     ``start``) are owed for the changes up to ``below``; the key the next read starts from, or
     None when their cursors need not move (nothing was read and nothing was missed)."""
     outbox, ids = reading.outbox, reading.ids
-    runs = table == entities.RUN_TABLE.table.name
-    spec = entities.RUN_TABLE if runs else entities.PROCESS_TABLE
+    spec = entities.LOGGED_TABLES[table]
     baseline = rows.baseline(transaction, tenant, table)
     missed = baseline is not None and baseline >= start
     if missed:
@@ -220,7 +218,7 @@ def _read_group(
             follower = _Follower(kinds, target, condition)
             followers[(row.resource, row.change_type)] = follower
         select = None if target is None else target.options.select
-        set_name = RUNS.name if runs else PROCESSES.name
+        set_name = spec.table.name if target is None else target.collection.binding.name
         carrier = Carrier.of(row, reading.certificate(row), select, set_name, reading.links)
         url = row.notification_url
         if carrier is None:

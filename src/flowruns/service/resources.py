@@ -42,13 +42,19 @@ def resolve_entity(
         if record is None:
             raise not_found(ref.type.name, ref.key)
         return record
-    # A single-valued navigation: run → process.
     assert ref.via is not None
     source = resolve_entity(transaction, tenant, ref.via.source)
     name = ref.via.navigation.name
+    if ref.via.navigation.contains_target:
+        # A process's expectation or health: its own row, keyed by the process.
+        record = entities.get(transaction, Scope(tenant, ref.binding.type), source.id, share=share)
+        if record is None:
+            raise NotFound(f"The process '{source.id}' has no {name}.")
+        return record
+    # A single-valued navigation to a process: a run's or an incident's.
     if source.process_id is None:
-        raise NotFound(f"The run '{source.id}' has no {name}.")
+        raise NotFound(f"The {source.type.name} '{source.id}' has no {name}.")
     record = entities.get(transaction, Scope(tenant, ref.binding.type), source.process_id)
     if record is None or (ref.cast is not None and not record.type.is_a(ref.cast)):
-        raise NotFound(f"The run '{source.id}' has no {name} of that type.")
+        raise NotFound(f"The {source.type.name} '{source.id}' has no {name} of that type.")
     return record

@@ -22,6 +22,7 @@ from flowruns.service import idempotency, lifecycle
 from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import not_found, resolve_entity
 from flowruns.store import entities
+from flowruns.store import health as health_rows
 from flowruns.store.database import Database, Transaction
 from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Scope
 from flowruns.store.idempotency import KeyTaken
@@ -293,6 +294,7 @@ def delete_process(
             )
         if run_ids:
             entities.delete_runs(connection, tenant, run_ids)
+        health_rows.remove(connection, tenant, record.id, incidents_too=True)
         entities.delete_process(connection, tenant, record.id)
 
 

@@ -59,7 +59,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from flowruns.edm.industrydata import PROCESSES, RUN_GROUPS, RUNS
+from flowruns.edm.industrydata import INCIDENTS, PROCESSES, RUN_GROUPS, RUNS
 from flowruns.store import queries, rendering
 from flowruns.store.dialect import Dialect, dialect_of
 from flowruns.store.entities import TableSpec
@@ -69,7 +69,10 @@ from flowruns.store.schema import change_baselines, change_log, changes
 Key = tuple[int, int]
 """A change's place in the log: (transaction id, position)."""
 
-ENTITY_SETS = (RUNS.table, PROCESSES.table)
+ENTITY_SETS = (RUNS.table, PROCESSES.table, INCIDENTS.table)
+# The tables the log recorded when it was introduced (revision 0006); later revisions add the
+# triggers of their own tables (install_table_triggers).
+FIRST_ENTITY_SETS = (RUNS.table, PROCESSES.table)
 PRUNE_BATCH = 5000
 
 _COLUMNS = "tenant_id, entity_set, txn, position, entity_id, type, changed, kind"
@@ -91,18 +94,20 @@ def _sqlite_record(table: str, row: str, id_column: str, type_expr: str, kind: i
     )
 
 
-def _sqlite_statements() -> list[str]:
-    statements = []
-    for table in ENTITY_SETS:
-        new = _sqlite_record(table, "NEW", "id", "NEW.type", CREATED)
-        changed = _sqlite_record(table, "NEW", "id", "NEW.type", UPDATED)
-        old = _sqlite_record(table, "OLD", "id", "OLD.type", DELETED)
-        statements += [
-            f"CREATE TRIGGER changes_{table}_insert AFTER INSERT ON {table} BEGIN {new} END",
-            f"CREATE TRIGGER changes_{table}_update AFTER UPDATE OF etag ON {table} "
-            f"WHEN OLD.etag IS NOT NEW.etag BEGIN {changed} END",
-            f"CREATE TRIGGER changes_{table}_delete AFTER DELETE ON {table} BEGIN {old} END",
-        ]
+def _sqlite_table_statements(table: str) -> list[str]:
+    new = _sqlite_record(table, "NEW", "id", "NEW.type", CREATED)
+    changed = _sqlite_record(table, "NEW", "id", "NEW.type", UPDATED)
+    old = _sqlite_record(table, "OLD", "id", "OLD.type", DELETED)
+    return [
+        f"CREATE TRIGGER changes_{table}_insert AFTER INSERT ON {table} BEGIN {new} END",
+        f"CREATE TRIGGER changes_{table}_update AFTER UPDATE OF etag ON {table} "
+        f"WHEN OLD.etag IS NOT NEW.etag BEGIN {changed} END",
+        f"CREATE TRIGGER changes_{table}_delete AFTER DELETE ON {table} BEGIN {old} END",
+    ]
+
+
+def _sqlite_statements(tables: Sequence[str]) -> list[str]:
+    statements = [s for table in tables for s in _sqlite_table_statements(table)]
     group = f"'{RUN_GROUPS.type.name}'"
     added = _sqlite_record(RUNS.table, "NEW", "group_id", group, UPDATED)
     removed = _sqlite_record(RUNS.table, "OLD", "group_id", group, UPDATED)
@@ -147,19 +152,22 @@ END $$
 """
 
 
-def _postgresql_statements() -> list[str]:
+def _postgresql_table_statements(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER changes_{table}_insert AFTER INSERT ON {table} "
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+        "EXECUTE FUNCTION changes_inserted()",
+        f"CREATE TRIGGER changes_{table}_update AFTER UPDATE OF etag ON {table} "
+        "FOR EACH ROW WHEN (OLD.etag IS DISTINCT FROM NEW.etag) "
+        "EXECUTE FUNCTION changes_changed()",
+        f"CREATE TRIGGER changes_{table}_delete AFTER DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION changes_changed()",
+    ]
+
+
+def _postgresql_statements(tables: Sequence[str]) -> list[str]:
     statements = ["CREATE SEQUENCE change_positions", _PG_FUNCTIONS]
-    for table in ENTITY_SETS:
-        statements += [
-            f"CREATE TRIGGER changes_{table}_insert AFTER INSERT ON {table} "
-            "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
-            "EXECUTE FUNCTION changes_inserted()",
-            f"CREATE TRIGGER changes_{table}_update AFTER UPDATE OF etag ON {table} "
-            "FOR EACH ROW WHEN (OLD.etag IS DISTINCT FROM NEW.etag) "
-            "EXECUTE FUNCTION changes_changed()",
-            f"CREATE TRIGGER changes_{table}_delete AFTER DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION changes_changed()",
-        ]
+    statements += [s for table in tables for s in _postgresql_table_statements(table)]
     statements += [
         "CREATE TRIGGER changes_members_insert AFTER INSERT ON run_group_members "
         "REFERENCING NEW TABLE AS member_rows FOR EACH STATEMENT "
@@ -171,59 +179,80 @@ def _postgresql_statements() -> list[str]:
     return statements
 
 
-# Each trigger and the table it is on.
-TRIGGERS = {
-    **{
-        f"changes_{table}_{event}": table
-        for table in ENTITY_SETS
-        for event in ("insert", "update", "delete")
-    },
-    "changes_members_insert": "run_group_members",
-    "changes_members_delete": "run_group_members",
-}
-_INSTALL = {"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements()}
+def triggers_of(tables: Sequence[str]) -> dict[str, str]:
+    """Each trigger of the log on ``tables`` (and on the group members) and the table it is on."""
+    return {
+        **{
+            f"changes_{table}_{event}": table
+            for table in tables
+            for event in ("insert", "update", "delete")
+        },
+        "changes_members_insert": "run_group_members",
+        "changes_members_delete": "run_group_members",
+    }
 
 
-def install(connection: Connection) -> None:
-    """Create the triggers (and on PostgreSQL the sequence) that keep the change log, and the
-    log's one row with a new epoch (the tables exist already)."""
-    install_triggers(connection)
+TRIGGERS = triggers_of(ENTITY_SETS)
+_INSTALL = {"sqlite": _sqlite_statements, "postgresql": _postgresql_statements}
+
+
+def install(connection: Connection, tables: Sequence[str] = ENTITY_SETS) -> None:
+    """Create the triggers (and on PostgreSQL the sequence) that keep the change log of
+    ``tables``, and the log's one row with a new epoch (the tables exist already)."""
+    install_triggers(connection, tables)
     connection.execute(insert(change_log).values(epoch=secrets.token_hex(16), position=0))
 
 
-def install_triggers(connection: Connection) -> None:
+def install_triggers(connection: Connection, tables: Sequence[str] = ENTITY_SETS) -> None:
     """Create the triggers (and on PostgreSQL the sequence and functions) of the log."""
-    for statement in _INSTALL[dialect_of(connection).name]:
+    for statement in _INSTALL[dialect_of(connection).name](tables):
         connection.execute(text(statement))
 
 
-def reinstall_triggers(connection: Connection) -> None:
-    """Replace the triggers of an existing log by those of this release (which record each
-    change's kind): on PostgreSQL their functions, on SQLite the triggers themselves."""
+def install_table_triggers(connection: Connection, table: str) -> None:
+    """Record the changes of one more table in an existing log."""
+    if dialect_of(connection).name == "postgresql":
+        statements = _postgresql_table_statements(table)
+    else:
+        statements = _sqlite_table_statements(table)
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def reinstall_triggers(connection: Connection, tables: Sequence[str] = ENTITY_SETS) -> None:
+    """Replace the triggers of an existing log on ``tables`` by those of this release (which
+    record each change's kind): on PostgreSQL their functions, on SQLite the triggers."""
     if dialect_of(connection).name == "postgresql":
         replaced = _PG_FUNCTIONS.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
         connection.execute(text(replaced))
         return
-    for trigger in TRIGGERS:
+    for trigger in triggers_of(tables):
         connection.exec_driver_sql(f"DROP TRIGGER {trigger}")
-    for statement in _sqlite_statements():
+    for statement in _sqlite_statements(tables):
         connection.execute(text(statement))
 
 
-_UNINSTALL = {
-    "sqlite": [f"DROP TRIGGER {trigger}" for trigger in TRIGGERS],
-    "postgresql": [f"DROP TRIGGER {trigger} ON {table}" for trigger, table in TRIGGERS.items()]
-    + [
-        "DROP FUNCTION changes_inserted(), changes_changed(), changes_members()",
-        "DROP SEQUENCE change_positions",
-    ],
-}
-
-
-def uninstall(connection: Connection) -> None:
+def uninstall(connection: Connection, tables: Sequence[str] = ENTITY_SETS) -> None:
     """Drop what :func:`install` created but the log's row."""
-    for statement in _UNINSTALL[dialect_of(connection).name]:
+    triggers = triggers_of(tables)
+    if dialect_of(connection).name == "sqlite":
+        statements = [f"DROP TRIGGER {trigger}" for trigger in triggers]
+    else:
+        statements = [f"DROP TRIGGER {trigger} ON {table}" for trigger, table in triggers.items()]
+        statements += [
+            "DROP FUNCTION changes_inserted(), changes_changed(), changes_members()",
+            "DROP SEQUENCE change_positions",
+        ]
+    for statement in statements:
         connection.exec_driver_sql(statement)
+
+
+def uninstall_table_triggers(connection: Connection, table: str) -> None:
+    """Stop recording the changes of ``table`` (what :func:`install_table_triggers` did)."""
+    postgresql = dialect_of(connection).name == "postgresql"
+    for event in ("insert", "update", "delete"):
+        on = f" ON {table}" if postgresql else ""
+        connection.exec_driver_sql(f"DROP TRIGGER changes_{table}_{event}{on}")
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.dialect import SQL, Dialect, JsonRef, JsonType
-from flowruns.store.schema import PROCESS_COLUMNS, RUN_COLUMNS, processes, run_group_members, runs
+from flowruns.store.entities import spec_of
+from flowruns.store.schema import processes, run_group_members
 
 # SQL elements one expression may be written as. A few constructs write an operand more than
 # once (a double mod, a substring's start, a date's floor division), so nesting them multiplies
@@ -98,25 +99,31 @@ class Compiler:
         raise AssertionError("a related entity is reached through a subquery")
 
     def _columns(self, entity_type: EntityType) -> dict[str, Any]:
-        return RUN_COLUMNS if entity_type.is_a(RUNS.type) else PROCESS_COLUMNS
+        return spec_of(entity_type).columns
 
     def _table(self, entity_type: EntityType) -> FromClause:
-        return runs if entity_type.is_a(RUNS.type) else processes
+        return spec_of(entity_type).table
+
+    def _related(self, source: s.Related, target: FromClause) -> list[SQL]:
+        """Conditions keeping the row of ``target`` that ``source``'s navigation leads to: a
+        run's or an incident's process by its column, a process's contained expectation and
+        health by the process's own key."""
+        parent = self.row(source.parent)
+        link = parent.c.id if source.navigation.contains_target else parent.c.process_id
+        return [target.c.tenant_id == self.tenant, target.c.id == link]
 
     def column(self, expr: s.Column) -> Compiled:
         source = expr.source
         name = self._columns(source.type)[expr.property.name].column.name
         if isinstance(source, s.Related):
             parent = self.row(source.parent)
-            if expr.property.key:
+            if expr.property.key and not source.navigation.contains_target:
                 return Compiled(parent.c.process_id, True)
             target = self._table(source.type).alias()
             value: SQL = target.c[name]
             if expr.cast is not None:
                 value = self._cast(target, value, expr.cast)
-            sub = select(value).where(
-                target.c.tenant_id == self.tenant, target.c.id == parent.c.process_id
-            )
+            sub = select(value).where(*self._related(source, target))
             return Compiled(sub.correlate_except(target).scalar_subquery(), True)
         table = self.row(source)
         column = table.c[name]
@@ -216,6 +223,11 @@ class Compiler:
             case s.TypeTest():
                 return self.type_test(expr)
             case s.NavigationNull(related=related, negate=negate):
+                if related.navigation.contains_target:
+                    target = self._table(related.type).alias()
+                    found = exists().where(*self._related(related, target))
+                    found = found.correlate_except(target)
+                    return Compiled(found if negate else not_(found), False)
                 fk = self.row(related.parent).c.process_id
                 return Compiled(fk.is_not(None) if negate else fk.is_(None), False)
             case s.EntityLambda():
@@ -311,12 +323,12 @@ class Compiler:
                 )
                 .correlate_except(members)
             )
-        else:  # a process's runs
+        else:  # a process's runs or incidents
             conditions.append(target.c.process_id == parent.c.id)
         return conditions
 
     def entity_lambda(self, expr: s.EntityLambda) -> SQL:
-        target = runs.alias()
+        target = self._table(expr.variable.type).alias()
         self.rows[id(expr.variable)] = target
         try:
             conditions = self._members(expr.variable, target)
@@ -330,7 +342,7 @@ class Compiler:
             del self.rows[id(expr.variable)]
 
     def navigation_count(self, expr: s.NavigationCount) -> SQL:
-        target = runs.alias()
+        target = self._table(expr.type_).alias()
         variable = s.Variable("", expr.parent, expr.navigation, expr.type_)
         self.rows[id(variable)] = target
         try:

@@ -38,15 +38,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import FromClause
 
-from flowruns.edm.industrydata import PROCESSES, RUNS
+from flowruns.edm.industrydata import EXPECTATIONS, HEALTH, INCIDENTS, PROCESSES, RUNS
 from flowruns.edm.model import EntityType, EnumType
 from flowruns.records import ProcessLink, Record
 from flowruns.store.database import is_writing
 from flowruns.store.dialect import dialect_of
 from flowruns.store.schema import (
+    EXPECTATION_COLUMNS,
+    HEALTH_COLUMNS,
+    INCIDENT_COLUMNS,
     PROCESS_COLUMNS,
     RUN_COLUMNS,
     PropertyColumn,
+    expectations,
+    incidents,
     processes,
     run_group_members,
     runs,
@@ -56,7 +61,16 @@ from flowruns.store.schema import (
 class TableSpec:
     """An entity table and the properties its columns hold."""
 
-    def __init__(self, table: Table, columns: dict[str, PropertyColumn], root: EntityType) -> None:
+    def __init__(
+        self,
+        table: Table,
+        columns: dict[str, PropertyColumn],
+        root: EntityType,
+        *,
+        stored_as: str | None = None,
+    ) -> None:
+        """``stored_as``: the type name the rows carry, when they are another type's rows seen
+        as ``root`` (a process's health is read from its expectation's row)."""
         self.table = table
         self.columns = columns
         self.root = root
@@ -96,6 +110,8 @@ class TableSpec:
             )
             for t in root.subtypes()
         }
+        if stored_as is not None:
+            self.readers[stored_as] = self.readers[root.name]
 
 
 def _members(column: PropertyColumn) -> tuple[str, ...] | None:
@@ -105,6 +121,20 @@ def _members(column: PropertyColumn) -> tuple[str, ...] | None:
 
 RUN_TABLE = TableSpec(runs, RUN_COLUMNS, RUNS.type)
 PROCESS_TABLE = TableSpec(processes, PROCESS_COLUMNS, PROCESSES.type)
+INCIDENT_TABLE = TableSpec(incidents, INCIDENT_COLUMNS, INCIDENTS.type)
+# A process's expectation and its health share one row (keyed by the process): two views of it.
+EXPECTATION_TABLE = TableSpec(expectations, EXPECTATION_COLUMNS, EXPECTATIONS.type)
+HEALTH_TABLE = TableSpec(
+    expectations, HEALTH_COLUMNS, HEALTH.type, stored_as=EXPECTATIONS.type.name
+)
+TABLES = (RUN_TABLE, PROCESS_TABLE, INCIDENT_TABLE, EXPECTATION_TABLE, HEALTH_TABLE)
+# The tables whose changes the change log records, by name.
+LOGGED_TABLES = {spec.table.name: spec for spec in (RUN_TABLE, PROCESS_TABLE, INCIDENT_TABLE)}
+
+
+def spec_of(entity_type: EntityType) -> TableSpec:
+    """The table entities of ``entity_type`` are stored in, and how."""
+    return next(spec for spec in TABLES if entity_type.is_a(spec.root))
 
 
 @dataclass(frozen=True)
@@ -123,7 +153,7 @@ class Scope:
     @cached_property
     def spec(self) -> TableSpec:
         """The table the rows are in."""
-        return RUN_TABLE if self.type.is_a(RUN_TABLE.root) else PROCESS_TABLE
+        return spec_of(self.type)
 
 
 def navigation_scope(tenant: str, parent: Record, target: EntityType) -> Scope:
@@ -132,7 +162,7 @@ def navigation_scope(tenant: str, parent: Record, target: EntityType) -> Scope:
     column)."""
     if parent.type.is_a(RUN_TABLE.root):
         return Scope(tenant, target, group_id=parent.id)
-    return Scope(tenant, target, process_id=parent.id)
+    return Scope(tenant, target, process_id=parent.id)  # a process's runs or incidents
 
 
 def to_record(
@@ -257,6 +287,8 @@ def insert_record(connection: Connection, spec: TableSpec, tenant: str, record: 
     row.update(tenant_id=tenant, id=record.id, type=record.type.name, etag=record.etag)
     if spec is RUN_TABLE:
         row.update(process_id=record.process_id, touched=record.touched)
+    elif spec is INCIDENT_TABLE:
+        row.update(process_id=record.process_id)
     # The row goes as the statement's parameters: building ``.values(**row)`` for each insert
     # cost more than running it.
     connection.execute(_insert(spec.table), row)

@@ -446,7 +446,15 @@ def _expand(
 ) -> None:
     for item in items:
         name = item.navigation.name
-        if not item.navigation.collection:  # run → process
+        if item.navigation.contains_target and not item.navigation.collection:
+            # A process's expectation or health: its own row, keyed by the process.
+            held = entities.get_many(
+                connection, entities.spec_of(item.target), tenant, [r.id for r in records]
+            )
+            for record in records:
+                record.expanded[name] = held.get(record.id)
+            continue
+        if not item.navigation.collection:  # run or incident → process
             keys = {r.process_id for r in records if r.process_id is not None}
             if item.render is not None:
                 texts = rendering.read_many(

@@ -70,6 +70,8 @@ def _value(dialect: Dialect, column: PropertyColumn, stored: SQL) -> SQL:
         return func.coalesce(cast(stored, Text), _text("null"))
     if prop.type is Primitive.STRING:
         return dialect.json_string(stored)
+    if prop.type is Primitive.INT64:
+        return func.coalesce(cast(stored, Text), _text("null"))
     raise AssertionError(f"no JSON rendering for {prop.name} ({prop.type})")
 
 

@@ -21,7 +21,9 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKeyConstraint,
     Index,
     MetaData,
@@ -38,7 +40,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.types import TypeEngine
 
-from flowruns.edm.industrydata import PROCESSES, RUNS, run_status
+from flowruns.edm.industrydata import (
+    EXPECTATIONS,
+    HEALTH,
+    INCIDENTS,
+    PROCESSES,
+    RUNS,
+    run_status,
+)
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 
 metadata = MetaData()
@@ -66,8 +75,12 @@ def _sql_type(prop: Property) -> TypeEngine[Any]:
         return JSON_TYPE
     if isinstance(prop.type, EnumType):
         return SmallInteger()
-    if prop.type is Primitive.DATE_TIME_OFFSET:
+    if prop.type is Primitive.DATE_TIME_OFFSET or prop.type is Primitive.INT64:
         return BigInteger()
+    if prop.type is Primitive.BOOLEAN:
+        return Boolean()
+    if prop.type is Primitive.DOUBLE:
+        return Float()
     if prop.key:
         return GUID
     return _string()
@@ -400,6 +413,57 @@ notifications = Table(
 )
 Index("ix_notifications_due", notifications.c.due)
 
+# Process health (service/health.py, docs/monitoring.md). One row per process with an
+# expectation, keyed by the process: the expectation's members, the health the evaluation last
+# found (``state``, ``changed_date_time``, ``next_expected_date_time``), and where the evaluation
+# stands: ``since`` (no expected start before it opens an incident: the expectation's last
+# change, or the end of a pause), ``judged`` (every expected start up to it has been judged),
+# and ``due`` (when the process is next evaluated).
+expectations = Table(
+    EXPECTATIONS.table,
+    metadata,
+    *_identity_columns(),
+    *_property_columns(EXPECTATIONS.type),
+    *_property_columns(HEALTH.type),
+    Column("since", BigInteger, nullable=False),
+    Column("judged", BigInteger, nullable=False),
+    Column("due", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "id"], ["processes.tenant_id", "processes.id"]),
+)
+# The evaluation asks, across tenants, "which processes are due now?" (like the delivery
+# queue, the one kind of index that does not lead with the tenant).
+Index("ix_expectations_due", expectations.c.due)
+# Health filters: "every unhealthy process of this owner".
+Index("ix_expectations_owner", expectations.c.tenant_id, expectations.c.owner, expectations.c.state)
+
+incidents = Table(
+    INCIDENTS.table,
+    metadata,
+    *_identity_columns(),
+    Column("process_id", GUID, nullable=False),
+    *_property_columns(INCIDENTS.type),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "process_id"], ["processes.tenant_id", "processes.id"]),
+)
+Index("ix_incidents_opened", incidents.c.tenant_id, incidents.c.opened_date_time, incidents.c.id)
+Index(
+    "ix_incidents_process_opened",
+    incidents.c.tenant_id,
+    incidents.c.process_id,
+    incidents.c.opened_date_time,
+    incidents.c.id,
+)
+# The open incidents of the tenant: what a dashboard asks first.
+_OPEN = incidents.c.resolved_date_time.is_(None)
+Index(
+    "ix_incidents_open",
+    incidents.c.tenant_id,
+    incidents.c.process_id,
+    sqlite_where=_OPEN,
+    postgresql_where=_OPEN,
+)
+
 
 def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:
     """The columns of ``table`` keyed by the property name they store.
@@ -414,3 +478,6 @@ def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn
 
 RUN_COLUMNS = property_columns(runs, RUNS.type)
 PROCESS_COLUMNS = property_columns(processes, PROCESSES.type)
+EXPECTATION_COLUMNS = property_columns(expectations, EXPECTATIONS.type)
+HEALTH_COLUMNS = property_columns(expectations, HEALTH.type)
+INCIDENT_COLUMNS = property_columns(incidents, INCIDENTS.type)

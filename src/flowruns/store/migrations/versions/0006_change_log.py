@@ -56,11 +56,11 @@ def upgrade() -> None:
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("epoch"),
     )
-    changes.install(op.get_bind())
+    changes.install(op.get_bind(), changes.FIRST_ENTITY_SETS)
 
 
 def downgrade() -> None:
-    changes.uninstall(op.get_bind())
+    changes.uninstall(op.get_bind(), changes.FIRST_ENTITY_SETS)
     op.drop_table("change_log")
     op.drop_table("change_baselines")
     op.drop_index("ix_changes_entity", "changes")

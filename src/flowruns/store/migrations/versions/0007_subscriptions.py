@@ -31,7 +31,7 @@ def upgrade() -> None:
     op.add_column(
         "changes", sa.Column("kind", sa.SmallInteger(), nullable=False, server_default="1")
     )
-    changes.reinstall_triggers(op.get_bind())
+    changes.reinstall_triggers(op.get_bind(), changes.FIRST_ENTITY_SETS)
     op.create_table(
         "subscriptions",
         sa.Column("tenant_id", _string(36), nullable=False),

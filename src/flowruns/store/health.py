@@ -1,0 +1,266 @@
+"""The statements of process health: a process's expectation row (its members, its health and
+where its evaluation stands), the rows due for evaluation, a process's recent runs and open
+incidents.
+
+The evaluation picks due rows across tenants and locks them (``SKIP LOCKED`` on PostgreSQL, the
+one write lock on SQLite), so each process is evaluated by one server process at a time and
+its incidents are opened once.
+
+**A run's change makes its process due.** Triggers on ``runs`` (an insert, an update that gives
+the row a new ETag) bring the ``due`` of the run's process's expectation forward to at most
+:data:`RUN_CHANGE_DELAY_SECONDS` from now, in the writing transaction, whatever code path writes; a
+heartbeat (no new ETag) does not. The delay gathers the changes of a busy process into one
+evaluation (a process written every few seconds is evaluated every 20, not after each write)
+while a run's change is still judged well within 30 seconds. A process is otherwise evaluated
+only when something is scheduled for it (an expected start, the end of a grace, of a pause or of
+a run's maximum duration), so a pass takes the processes something happened to, not every
+process. A process without an expectation has no row to update: the trigger costs its writes
+one lookup by key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, text, update
+
+from flowruns.edm.datetimes import TICKS_PER_SECOND
+from flowruns.edm.industrydata import health_state
+from flowruns.odata import semantic as s
+from flowruns.records import Record
+from flowruns.store import entities, queries
+from flowruns.store.dialect import dialect_of
+from flowruns.store.entities import (
+    EXPECTATION_TABLE,
+    INCIDENT_TABLE,
+    RUN_TABLE,
+    Scope,
+    to_record,
+)
+from flowruns.store.schema import expectations, incidents, processes, runs
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Where a process's evaluation stands, beside its expectation."""
+
+    state: str
+    changed: int
+    next_expected: int | None
+    since: int
+    judged: int
+    due: int
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "state": health_state.value_of(self.state),
+            "changed_date_time": self.changed,
+            "next_expected_date_time": self.next_expected,
+            "since": self.since,
+            "judged": self.judged,
+            "due": self.due,
+        }
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A process with an expectation, as the evaluation reads it."""
+
+    tenant: str
+    expectation: Record
+    evaluation: Evaluation
+    process_name: str
+
+
+def _watched(row: Row[Any]) -> Watched:
+    m = row._mapping
+    evaluation = Evaluation(
+        state=health_state.members[m["state"]],
+        changed=m["changed_date_time"],
+        next_expected=m["next_expected_date_time"],
+        since=m["since"],
+        judged=m["judged"],
+        due=m["due"],
+    )
+    record = to_record(EXPECTATION_TABLE, row)
+    return Watched(m["tenant_id"], record, evaluation, m["process_name"])
+
+
+def _with_name() -> Any:
+    return select(expectations, processes.c.display_name.label("process_name")).join(
+        processes,
+        (processes.c.tenant_id == expectations.c.tenant_id) & (processes.c.id == expectations.c.id),
+    )
+
+
+def get(connection: Connection, tenant: str, process_id: str) -> Watched | None:
+    """The process's expectation and evaluation, locked in a write transaction."""
+    statement = _with_name().where(
+        expectations.c.tenant_id == tenant, expectations.c.id == process_id
+    )
+    if dialect_of(connection).concurrent_writers:
+        statement = statement.with_for_update(of=expectations)
+    row = connection.execute(statement).first()
+    return None if row is None else _watched(row)
+
+
+def due(connection: Connection, now: int, limit: int) -> list[Watched]:
+    """Up to ``limit`` processes of any tenant due for evaluation at ``now``, locked; those
+    another server process holds are passed over."""
+    statement = (
+        _with_name().where(expectations.c.due <= now).order_by(expectations.c.due).limit(limit)
+    )
+    if dialect_of(connection).concurrent_writers:
+        statement = statement.with_for_update(of=expectations, skip_locked=True)
+    return [_watched(row) for row in connection.execute(statement)]
+
+
+def save(
+    connection: Connection,
+    tenant: str,
+    expectation: Record,
+    evaluation: Evaluation,
+    *,
+    created: bool,
+) -> None:
+    """Write a process's expectation and its evaluation."""
+    row = {
+        EXPECTATION_TABLE.columns[name].column.name: EXPECTATION_TABLE.columns[name].to_db(value)
+        for name, value in expectation.values.items()
+    }
+    row.update(evaluation.columns(), etag=expectation.etag)
+    if created:
+        row.update(tenant_id=tenant, id=expectation.id, type=expectation.type.name)
+        connection.execute(insert(expectations).values(**row))
+        return
+    connection.execute(
+        update(expectations)
+        .where(expectations.c.tenant_id == tenant, expectations.c.id == expectation.id)
+        .values(**row)
+    )
+
+
+def save_evaluation(connection: Connection, tenant: str, key: str, evaluation: Evaluation) -> None:
+    connection.execute(
+        update(expectations)
+        .where(expectations.c.tenant_id == tenant, expectations.c.id == key)
+        .values(**evaluation.columns())
+    )
+
+
+def remove(connection: Connection, tenant: str, process_id: str, *, incidents_too: bool) -> None:
+    """Delete a process's expectation (and, when the process goes, its incidents)."""
+    connection.execute(
+        delete(expectations).where(
+            expectations.c.tenant_id == tenant, expectations.c.id == process_id
+        )
+    )
+    if incidents_too:
+        connection.execute(
+            delete(incidents).where(
+                incidents.c.tenant_id == tenant, incidents.c.process_id == process_id
+            )
+        )
+
+
+def open_incidents(connection: Connection, tenant: str, process_id: str) -> list[Record]:
+    statement = select(incidents).where(
+        incidents.c.tenant_id == tenant,
+        incidents.c.process_id == process_id,
+        incidents.c.resolved_date_time.is_(None),
+    )
+    return [to_record(INCIDENT_TABLE, row) for row in connection.execute(statement)]
+
+
+def add_incident(connection: Connection, tenant: str, incident: Record) -> None:
+    entities.insert_record(connection, INCIDENT_TABLE, tenant, incident)
+
+
+def change_incident(
+    connection: Connection, tenant: str, key: str, changes: dict[str, Any], etag: str
+) -> None:
+    entities.update_record(connection, INCIDENT_TABLE, tenant, key, changes, etag=etag)
+
+
+def recent_runs(
+    connection: Connection, tenant: str, process_id: str, until: int, limit: int
+) -> list[Record]:
+    """The process's latest ``limit`` runs started by ``until``, newest start first."""
+    statement = (
+        select(runs)
+        .where(
+            runs.c.tenant_id == tenant,
+            runs.c.process_id == process_id,
+            runs.c.start_date_time <= until,
+        )
+        .order_by(runs.c.start_date_time.desc(), runs.c.id.desc())
+        .limit(limit)
+    )
+    return [to_record(RUN_TABLE, row) for row in connection.execute(statement)]
+
+
+def starts_from(
+    connection: Connection, tenant: str, process_id: str, start: int, limit: int
+) -> list[int]:
+    """When the process's runs started (or will start) from ``start`` on, in order (at most
+    ``limit``)."""
+    column = runs.c.start_date_time
+    statement = (
+        select(column)
+        .where(runs.c.tenant_id == tenant, runs.c.process_id == process_id, column >= start)
+        .order_by(column)
+        .limit(limit)
+    )
+    return [row[0] for row in connection.execute(statement)]
+
+
+def satisfies(connection: Connection, tenant: str, run_id: str, rule: s.Expr) -> bool:
+    """Whether the run ``run_id`` satisfies the ``$filter`` expression ``rule``."""
+    scope = Scope(tenant, RUN_TABLE.root, ids=frozenset({run_id}))
+    return queries.count(connection, scope, queries.Query(filter=rule)) > 0
+
+
+RUN_CHANGE_DELAY_SECONDS = 20
+_DELAY_TICKS = RUN_CHANGE_DELAY_SECONDS * TICKS_PER_SECOND
+_SQLITE_SOON = f"CAST((julianday('now') - 2440587.5) * 864000000000 AS INTEGER) + {_DELAY_TICKS}"
+_SQLITE_DUE = (
+    f"UPDATE expectations SET due = {_SQLITE_SOON} "
+    f"WHERE tenant_id = NEW.tenant_id AND id = NEW.process_id AND due > {_SQLITE_SOON};"
+)
+_PG_SOON = f"(extract(epoch from clock_timestamp()) * 10000000)::bigint + {_DELAY_TICKS}"
+_SQLITE = [
+    "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs "
+    f"WHEN NEW.process_id IS NOT NULL BEGIN {_SQLITE_DUE} END",
+    "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs "
+    f"WHEN NEW.process_id IS NOT NULL AND OLD.etag IS NOT NEW.etag BEGIN {_SQLITE_DUE} END",
+]
+_POSTGRESQL = [
+    f"""CREATE FUNCTION health_run_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE expectations SET due = {_PG_SOON}
+  WHERE tenant_id = NEW.tenant_id AND id = NEW.process_id AND due > {_PG_SOON};
+  RETURN NULL;
+END $$""",
+    "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs FOR EACH ROW "
+    "WHEN (NEW.process_id IS NOT NULL) EXECUTE FUNCTION health_run_changed()",
+    "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs FOR EACH ROW "
+    "WHEN (NEW.process_id IS NOT NULL AND OLD.etag IS DISTINCT FROM NEW.etag) "
+    "EXECUTE FUNCTION health_run_changed()",
+]
+TRIGGERS = ("health_runs_insert", "health_runs_update")
+
+
+def install(connection: Connection) -> None:
+    """Create the triggers that make a process due when one of its runs changes."""
+    statements = _POSTGRESQL if dialect_of(connection).name == "postgresql" else _SQLITE
+    for statement in statements:
+        connection.execute(text(statement))
+
+
+def uninstall(connection: Connection) -> None:
+    postgresql = dialect_of(connection).name == "postgresql"
+    for trigger in TRIGGERS:
+        connection.exec_driver_sql(f"DROP TRIGGER {trigger}" + (" ON runs" if postgresql else ""))
+    if postgresql:
+        connection.exec_driver_sql("DROP FUNCTION health_run_changed()")
