@@ -53,6 +53,10 @@ _EMPTY = "; ".join(
         "processes",
         "changes",
         "change_baselines",
+        "notifications",
+        "subscriptions",
+        "lineage_events",
+        "lineage_runs",
     )
 )
 
