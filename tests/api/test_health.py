@@ -373,6 +373,56 @@ def test_a_subscription_to_missed_incidents_pushes_them(server: Server, tmp_path
         receiver.stop()
 
 
+def test_incidents_reach_chat_channels_and_cloud_events_consumers_in_words(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A Slack channel is told of a missed start and of its resolution in people's words, with
+    a link to the incident's dashboard page; a CloudEvents consumer gets an incident event."""
+    chat = dataclasses.replace(
+        settings,
+        evaluate_health=False,
+        notification_allow_private=True,
+        notification_chat_hosts=["127.0.0.1"],
+    )
+    slack = start_receiver(tmp_path / "slack.jsonl")
+    events = start_receiver(tmp_path / "events.jsonl")
+    db = open_database(chat)
+    try:
+        with TestClient(create_app(chat), headers=bearer(chat)) as client:
+            server = Server(client, db, chat)
+            later = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+            for receiver, name in ((slack, "slack"), (events, "cloudEvents")):
+                subscription = {
+                    "changeType": "created,updated",
+                    "notificationUrl": receiver.url,
+                    "resource": "external/industryData/incidents?$filter=kind eq 'missed'",
+                    "expirationDateTime": later,
+                    "@flowruns.notificationFormat": name,
+                }
+                created = client.post("/beta/subscriptions", json=subscription)
+                assert created.status_code == 201, created.text
+            process = server.process()
+            server.expect(process, schedule=DAILY, grace="PT30M")
+            server.evaluate("2030-01-02T02:00:01Z")  # the first start missed
+            missed = next(i for i in server.incidents() if i["kind"] == "missed")
+            texts = [r["body"]["text"] for r in slack.wait_for_requests(lambda f: len(f) >= 1)]
+            # The link opens the incident's page on the dashboard (the listening address here).
+            link = f"<http://127.0.0.1:8000/#/incidents/{missed['id']}|Open in flowruns>"
+            assert texts == [f"🚨 {missed['message']} {link}"]
+            assert missed["message"].startswith("Nightly roster export")
+            server.run(process, "2030-01-02T02:05:00Z")  # a start: the incident resolves
+            server.evaluate("2030-01-02T02:06:00Z")
+            texts = [r["body"]["text"] for r in slack.wait_for_requests(lambda f: len(f) >= 2)]
+            assert texts[1] == f"✅ Resolved: {missed['message']} {link}"
+            [event] = [r["body"] for r in events.wait_for_requests(lambda f: len(f) >= 1)][:1]
+            assert event["type"] == "flowruns.incident.created"
+            assert event["subject"] == f"external/industryData/incidents/{missed['id']}"
+    finally:
+        slack.stop()
+        events.stop()
+        db.dispose()
+
+
 def test_starts_before_an_expectation_changed_never_open_incidents(server: Server) -> None:
     process = server.process()
     server.expect(process, schedule=DAILY, grace="PT30M")

@@ -5,7 +5,7 @@ A subscription chooses one with the ``@flowruns.notificationFormat`` instance an
 notifications are sent. Each notification of these formats is a request of its own:
 
 - ``cloudEvents``: a CloudEvents 1.0 event in the structured JSON format (``application/
-  cloudevents+json``), ``type`` ``flowruns.<run|process>.<changeType>``, ``source`` the
+  cloudevents+json``), ``type`` ``flowruns.<run|process|incident>.<changeType>``, ``source`` the
   collection's URL, ``subject`` the entity's path, ``data`` Graph's notification item (with
   ``encryptedContent`` for a subscription that includes resource data).
 - ``slack``: ``{"text": …}``, which a Slack incoming webhook posts as a message: a one-line
@@ -17,7 +17,9 @@ notifications are sent. Each notification of these formats is a request of its o
 A summary is written for people: the process's name (the run's own when it has none, or when
 the subscription's creator may not read processes), the status in words, the blocking error's
 message and how long the run took: "❌ Nightly roster export failed: destination rejected
-credentials (took 3 min 12 s)".
+credentials (took 3 min 12 s)". An incident's summary is its own message, which names its
+process ("🚨 Nightly roster export: no run started since 02:00 Europe/Paris, 2 h 10 min ago"),
+and a resolved one says so; its link opens the incident's dashboard page.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 import orjson
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks
-from flowruns.edm.industrydata import FINISHED_STATUSES, HUB_PATH, RUNS
+from flowruns.edm.industrydata import FINISHED_STATUSES, HUB_PATH, INCIDENTS, RUNS
+from flowruns.edm.model import EntityType
 from flowruns.records import Record
 
 GRAPH = "graph"
@@ -51,6 +54,17 @@ _STATUS_WORDS = {
     "completedWithWarnings": ("⚠️", "completed with warnings"),
     "completedWithErrors": ("⚠️", "completed with errors"),
     "failed": ("❌", "failed"),
+}
+
+
+# Each incident kind in words, and the sign its open incidents' summaries start with.
+_INCIDENT_WORDS = {
+    "missed": ("🚨", "missed start"),
+    "failing": ("🚨", "failing"),
+    "late": ("⏰", "late start"),
+    "overdue": ("⏰", "overdue run"),
+    "ruleBroken": ("⚠️", "success rule broken"),
+    "slow": ("🐢", "slow run"),
 }
 
 
@@ -99,6 +113,8 @@ def summary(
     if record is None:
         return Summary(f"🗑️ The entity {entity_id} was deleted.", (), None)
     values = record.values
+    if record.type.is_a(INCIDENTS.type):
+        return _incident_summary(record, dashboard)
     name = str(values.get("displayName") or entity_id)
     if not record.type.is_a(RUNS.type):
         kind = "created" if change_type == "created" else "changed"
@@ -127,6 +143,33 @@ def summary(
     if message:
         facts.append(("Error", str(message)))
     return Summary(headline, tuple(facts), f"{dashboard}#/runs/{record.id}")
+
+
+def _incident_summary(record: Record, dashboard: str) -> Summary:
+    """An incident as people read it: its message (which names the process), open or resolved."""
+    values = record.values
+    kind = str(values.get("kind"))
+    sign, words = _INCIDENT_WORDS.get(kind, ("ℹ️", kind))  # noqa: RUF001 - the info sign
+    message = str(values.get("message") or words)
+    resolved = values.get("resolvedDateTime")
+    headline = f"{sign} {message}" if resolved is None else f"✅ Resolved: {message}"
+    facts = [("Incident", words), ("Opened", format_ticks(values["openedDateTime"]))]
+    if resolved is not None:
+        facts.append(("Resolved", format_ticks(resolved)))
+    occurrences = values.get("occurrences")
+    if kind == "missed" and isinstance(occurrences, int) and occurrences > 1:
+        facts.append(("Missed starts", str(occurrences)))
+    return Summary(headline, tuple(facts), f"{dashboard}#/incidents/{record.id}")
+
+
+def event_kind(entity_type: EntityType) -> str:
+    """What a CloudEvent's ``type`` calls an entity of ``entity_type``: run, incident or
+    process."""
+    if entity_type.is_a(RUNS.type):
+        return "run"
+    if entity_type.is_a(INCIDENTS.type):
+        return "incident"
+    return "process"
 
 
 def _slack_escaped(text: str) -> str:
@@ -175,7 +218,7 @@ def teams_message(told: Summary) -> bytes:
 def cloud_event(
     event_id: bytes,
     change_type: str,
-    entity_type_is_run: bool,
+    kind: str,
     service_root: str,
     set_name: str,
     entity_id: str,
@@ -183,8 +226,7 @@ def cloud_event(
     item: bytes,
 ) -> bytes:
     """A CloudEvents 1.0 event (structured JSON) whose ``data`` is ``item``, Graph's
-    notification item as JSON."""
-    kind = "run" if entity_type_is_run else "process"
+    notification item as JSON; ``kind`` is the entity's (:func:`event_kind`)."""
     head = orjson.dumps(
         {
             "specversion": "1.0",

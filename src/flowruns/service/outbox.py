@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from flowruns.edm.datetimes import format_ticks
-from flowruns.edm.industrydata import HUB_PATH, PROCESSES, RUNS
+from flowruns.edm.industrydata import HUB_PATH, PROCESSES
 from flowruns.edm.model import EntityType
 from flowruns.odata.payload import entity_json
 from flowruns.odata.query import Selection
@@ -197,7 +197,7 @@ class Carrier:
             return formats.cloud_event(
                 notification_id,
                 change_type,
-                change.entity_type.is_a(RUNS.type),
+                formats.event_kind(change.entity_type),
                 self.links.service_root,
                 change.set_name,
                 change.entity_id,
