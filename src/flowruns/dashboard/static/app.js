@@ -9,10 +9,29 @@ import * as overview from './pages/overview.js';
 import * as runs from './pages/runs.js';
 import * as run from './pages/run.js';
 import * as processPage from './pages/process.js';
+import * as processes from './pages/processes.js';
+import * as incidents from './pages/incidents.js';
+import * as incident from './pages/incident.js';
 import * as signin from './pages/signin.js';
 
 const REFRESH_MS = 5000;
-const PAGES = { overview, runs, run, process: processPage, notFound: { show: notFound } };
+// Health is evaluated a pass (5 s) after the change that calls for it, and at times the clock
+// alone brings (an expected start, the end of a grace): a view of it is asked again for this
+// long after a change, and at least this often.
+const SETTLE_MS = 12_000;
+const EVALUATED_MS = 60_000;
+const PAGES = {
+  overview,
+  runs,
+  run,
+  processes,
+  process: processPage,
+  incidents,
+  incident,
+  notFound: { show: notFound },
+};
+// The navigation entry each page belongs to.
+const SECTIONS = { run: 'runs', process: 'processes', incident: 'incidents' };
 
 const main = document.getElementById('main');
 const announcer = document.getElementById('announcer');
@@ -142,7 +161,7 @@ function showSignIn(message) {
 
 function markNavigation(page) {
   for (const link of navigation.querySelectorAll('a[data-page]')) {
-    if (link.dataset.page === page || (page === 'run' && link.dataset.page === 'runs')) {
+    if (link.dataset.page === (SECTIONS[page] ?? page)) {
       link.setAttribute('aria-current', 'page');
     } else {
       link.removeAttribute('aria-current');
@@ -180,8 +199,12 @@ async function navigate({ focus = false } = {}) {
     announce,
     // `follows`: the collections whose changes make `refresh` worth running; each live
     // update first asks their delta (an empty page when nothing changed) and skips it if so.
-    poll(refresh, { follows = [] } = {}) {
-      this.pollers.push({ refresh, changes: follows.map((path) => api.changesOf(path)) });
+    // `evaluated`: the view shows process health, which changes a pass after those changes
+    // and with the clock, so it is also refreshed for SETTLE_MS after a change and every
+    // EVALUATED_MS.
+    poll(refresh, { follows = [], evaluated = false } = {}) {
+      const changes = follows.map((path) => api.changesOf(path));
+      this.pollers.push({ refresh, changes, evaluated, changed: 0, asked: Date.now() });
     },
   };
   current = view;
@@ -203,13 +226,21 @@ async function refresh() {
   if (!view || refreshing || document.visibilityState !== 'visible') return;
   refreshing = true;
   try {
-    for (const { refresh: again, changes } of view.pollers) {
-      let changed = changes.length === 0;
-      for (const changesSince of changes) {
+    for (const poller of view.pollers) {
+      let changed = poller.changes.length === 0;
+      for (const changesSince of poller.changes) {
         // Every one is asked, so that each moves on to its new deltaLink.
         if (await changesSince({ signal: view.signal })) changed = true;
       }
-      if (changed) await again();
+      const now = Date.now();
+      if (changed) poller.changed = now;
+      const due =
+        poller.evaluated &&
+        (now - poller.changed < SETTLE_MS || now - poller.asked >= EVALUATED_MS);
+      if (changed || due) {
+        poller.asked = now;
+        await poller.refresh();
+      }
     }
     liveStatus.hidden = true;
   } catch (error) {
