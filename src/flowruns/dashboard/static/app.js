@@ -15,11 +15,6 @@ import * as incident from './pages/incident.js';
 import * as signin from './pages/signin.js';
 
 const REFRESH_MS = 5000;
-// Health is evaluated a pass (5 s) after the change that calls for it, and at times the clock
-// alone brings (an expected start, the end of a grace): a view of it is asked again for this
-// long after a change, and at least this often.
-const SETTLE_MS = 12_000;
-const EVALUATED_MS = 60_000;
 const PAGES = {
   overview,
   runs,
@@ -195,16 +190,19 @@ async function navigate({ focus = false } = {}) {
     controller,
     signal: controller.signal,
     pollers: [],
+    deltas: new Map(), // collection → its changesOf, asked once per live update
     instance: null,
     announce,
     // `follows`: the collections whose changes make `refresh` worth running; each live
     // update first asks their delta (an empty page when nothing changed) and skips it if so.
-    // `evaluated`: the view shows process health, which changes a pass after those changes
-    // and with the clock, so it is also refreshed for SETTLE_MS after a change and every
-    // EVALUATED_MS.
+    // `evaluated`: the view shows process health, which the server evaluates within a pass
+    // (5 s) after the change that calls for it, so it is refreshed at the update after a
+    // change too.
     poll(refresh, { follows = [], evaluated = false } = {}) {
-      const changes = follows.map((path) => api.changesOf(path));
-      this.pollers.push({ refresh, changes, evaluated, changed: 0, asked: Date.now() });
+      for (const path of follows) {
+        if (!this.deltas.has(path)) this.deltas.set(path, api.changesOf(path));
+      }
+      this.pollers.push({ refresh, follows, evaluated, settling: false });
     },
   };
   current = view;
@@ -226,21 +224,16 @@ async function refresh() {
   if (!view || refreshing || document.visibilityState !== 'visible') return;
   refreshing = true;
   try {
+    const changed = new Set();
+    for (const [path, changesSince] of view.deltas) {
+      // Every one is asked, so that each moves on to its new deltaLink.
+      if (await changesSince({ signal: view.signal })) changed.add(path);
+    }
     for (const poller of view.pollers) {
-      let changed = poller.changes.length === 0;
-      for (const changesSince of poller.changes) {
-        // Every one is asked, so that each moves on to its new deltaLink.
-        if (await changesSince({ signal: view.signal })) changed = true;
-      }
-      const now = Date.now();
-      if (changed) poller.changed = now;
-      const due =
-        poller.evaluated &&
-        (now - poller.changed < SETTLE_MS || now - poller.asked >= EVALUATED_MS);
-      if (changed || due) {
-        poller.asked = now;
-        await poller.refresh();
-      }
+      const now = poller.follows.length === 0 || poller.follows.some((path) => changed.has(path));
+      const settling = poller.settling;
+      poller.settling = poller.evaluated && now;
+      if (now || settling) await poller.refresh();
     }
     liveStatus.hidden = true;
   } catch (error) {

@@ -299,7 +299,15 @@ function incidentsCell(process) {
       h(
         'li',
         {},
-        h('a', { href: `#/incidents/${encodeURIComponent(incident.id)}`, title: incident.message }, healthLabel(incident.kind)),
+        h(
+          'a',
+          {
+            href: `#/incidents/${encodeURIComponent(incident.id)}`,
+            title: incident.message,
+            'aria-label': `${healthLabel(incident.kind)} incident: ${incident.message}`,
+          },
+          healthLabel(incident.kind),
+        ),
         ' ',
         time(incident.openedDateTime, { ago: true }),
       ),
