@@ -320,7 +320,7 @@ def test_live_updates_follow_delta_links_and_read_nothing_else_when_nothing_chan
     page.on("request", lambda request: requests.append(request.url))
 
     def follows(url: str) -> bool:
-        return "/runs/delta()" in url and "%24deltatoken=latest" not in url
+        return "/runs/delta()" in url and "deltatoken=latest" not in url
 
     # Live updates until two in a row find nothing changed (the history's own runs may still
     # move, and health is read again at the update after a change).

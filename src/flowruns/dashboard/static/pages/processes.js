@@ -223,7 +223,7 @@ function healthCell(process) {
     {},
     healthChip(health?.state ?? null),
     health?.changedDateTime
-      ? h('div', { class: 'process-identity' }, 'since ', time(health.changedDateTime, { ago: true }))
+      ? h('div', { class: 'process-identity' }, 'changed ', time(health.changedDateTime, { ago: true }))
       : null,
   );
 }
