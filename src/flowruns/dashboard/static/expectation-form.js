@@ -8,20 +8,73 @@ import { problem } from './components.js';
 
 // [member, label, help, kind]; kind says how the text becomes JSON.
 const FIELDS = [
-  ['schedule', 'Schedule', 'A cron expression (0 2 * * *) or a repeating interval (R/2026-01-01T02:00:00Z/P1D); empty: no schedule.', 'text'],
-  ['timeZone', 'Time zone', 'The IANA zone of a cron schedule, such as Europe/Paris; empty: UTC.', 'text'],
-  ['grace', 'Grace', 'An ISO 8601 duration (PT30M): a start later than expected plus this is late.', 'text'],
-  ['maxDuration', 'Maximum duration', 'An ISO 8601 duration (PT1H): a run still running after it is overdue.', 'text'],
-  ['durationAnomaly', 'Slow beyond', 'A factor of at least 1: a run slower than this times the median is slow.', 'number'],
-  ['failureStreak', 'Failing after', 'How many failed runs in a row (1–1000) make the process failing.', 'number'],
-  ['successRule', 'Success rule', 'A $filter over the run, such as statistics/recordsFailed eq 0.', 'text'],
-  ['pausedUntil', 'Paused until', 'With Paused: an ISO 8601 date and time (2026-12-24T00:00:00Z); empty: until unpaused.', 'text'],
-  ['owner', 'Owner', 'Who answers for it, for routing and filtering.', 'text'],
-  ['tags', 'Tags', 'Separated by commas.', 'tags'],
+  [
+    'schedule',
+    'Schedule',
+    'A cron expression (0 2 * * *) or a repeating interval (R/2026-01-01T02:00:00Z/P1D); ' +
+      'empty: no schedule.',
+    'text',
+  ],
+  [
+    'timeZone',
+    'Time zone',
+    'The IANA zone of a cron schedule, such as Europe/Paris; empty: UTC.',
+    'text',
+  ],
+  [
+    'grace',
+    'Grace',
+    'An ISO 8601 duration (PT30M): a start later than expected plus this is late.',
+    'text',
+  ],
+  [
+    'maxDuration',
+    'Maximum duration',
+    'An ISO 8601 duration (PT1H): a run still running after it is overdue.',
+    'text',
+  ],
+  [
+    'durationAnomaly',
+    'Slow beyond',
+    'A factor of at least 1: a run slower than this times the median is slow.',
+    'number',
+  ],
+  [
+    'failureStreak',
+    'Failing after',
+    'How many failed runs in a row (1–1000) make the process failing.',
+    'number',
+  ],
+  [
+    'successRule',
+    'Success rule',
+    'A $filter over the run, such as statistics/recordsFailed eq 0.',
+    'text',
+  ],
+  [
+    'pausedUntil',
+    'Paused until',
+    'With Paused: an ISO 8601 date and time (2026-12-24T00:00:00Z); empty: until unpaused.',
+    'text',
+  ],
+  [
+    'owner',
+    'Owner',
+    'Who answers for it, for routing and filtering.',
+    'text',
+  ],
+  [
+    'tags',
+    'Tags',
+    'Separated by commas.',
+    'tags',
+  ],
 ];
 
-/** A form's text as the member's JSON value: null when empty; a number when it reads as one
- * (else the text, for the server to name as wrong); tags as a list. */
+/**
+ * A form's text as the member's JSON value: null when empty; a number when it reads as one
+ * (else the text, for the server to name as wrong); tags as a list.
+ */
 function valueOf(kind, text) {
   const trimmed = text.trim();
   if (!trimmed) return kind === 'tags' ? [] : null;
@@ -72,7 +125,12 @@ export function expectationForm(base, expectation, { signal, onSaved }) {
     );
   });
   const pausedId = uniqueId('expectation-paused');
-  const paused = h('input', { type: 'checkbox', id: pausedId, name: 'paused', checked: Boolean(expectation?.paused) });
+  const paused = h('input', {
+    type: 'checkbox',
+    id: pausedId,
+    name: 'paused',
+    checked: Boolean(expectation?.paused),
+  });
   errors.paused = h('p', { id: `${pausedId}-error`, class: 'field-error' });
   paused.setAttribute('aria-describedby', `${pausedId}-error`);
   const outcome = h('div', { class: 'form-outcome', role: 'status' });
@@ -83,7 +141,12 @@ export function expectationForm(base, expectation, { signal, onSaved }) {
     { class: 'expectation-form', novalidate: true, 'aria-label': 'Expectation' },
     outcome,
     h('div', { class: 'form-grid' }, rows),
-    h('div', { class: 'field checkbox' }, h('label', { for: pausedId }, paused, ' Paused (a maintenance window: nothing is evaluated)'), errors.paused),
+    h(
+      'div',
+      { class: 'field checkbox' },
+      h('label', { for: pausedId }, paused, ' Paused (a maintenance window: nothing is evaluated)'),
+      errors.paused,
+    ),
     h('div', { class: 'actions' }, save, remove),
   );
 
@@ -101,7 +164,10 @@ export function expectationForm(base, expectation, { signal, onSaved }) {
       errors[member].textContent = error.message;
       const field = inputs[member] ?? paused;
       field.setAttribute('aria-invalid', 'true');
-      replace(outcome, h('p', { class: 'problem', role: 'alert' }, 'Not saved: one field needs a change.'));
+      replace(
+        outcome,
+        h('p', { class: 'problem', role: 'alert' }, 'Not saved: one field needs a change.'),
+      );
       field.focus();
       return;
     }
@@ -114,7 +180,8 @@ export function expectationForm(base, expectation, { signal, onSaved }) {
     remove.disabled = true;
     try {
       const saved = await api.send(method, api.url(`${base}/expectation`), body, { signal });
-      replace(outcome, h('p', { class: 'saved' }, method === 'DELETE' ? 'Expectation removed.' : 'Expectation saved.'));
+      const done = method === 'DELETE' ? 'Expectation removed.' : 'Expectation saved.';
+      replace(outcome, h('p', { class: 'saved' }, done));
       remove.hidden = method === 'DELETE';
       onSaved(saved);
     } catch (error) {
@@ -129,7 +196,9 @@ export function expectationForm(base, expectation, { signal, onSaved }) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const body = { paused: paused.checked };
-    for (const [member, , , kind] of FIELDS) body[member] = valueOf(kind, inputs[member].value);
+    for (const [member, , , kind] of FIELDS) {
+      body[member] = valueOf(kind, inputs[member].value);
+    }
     write('PUT', body);
   });
   remove.addEventListener('click', () => write('DELETE'));

@@ -105,7 +105,8 @@ export function scheduleWords(schedule, timeZone) {
   if (schedule.startsWith('R')) {
     const [repeat, start, every] = schedule.split('/');
     const times = repeat.length > 1 ? `, ${repeat.slice(1)} times` : '';
-    return `every ${durationWords(every)} from ${start}${times}`;
+    const period = { '1 d': 'day', '1 h': 'hour', '1 min': 'minute' }[durationWords(every)];
+    return `every ${period ?? durationWords(every)} from ${start}${times}`;
   }
   const fields = schedule.trim().split(/\s+/);
   if (fields.length === 5) {
@@ -146,8 +147,8 @@ export function expectationWords(expectation) {
     parts.push(`slow beyond ${expectation.durationAnomaly} × the median duration`);
   }
   if (expectation.failureStreak) {
-    const runs = expectation.failureStreak === 1 ? 'run' : `${expectation.failureStreak} runs`;
-    parts.push(`failing after ${runs} failed in a row`);
+    const streak = expectation.failureStreak;
+    parts.push(`failing after ${streak} failed run${streak === 1 ? '' : 's'} in a row`);
   }
   if (expectation.successRule) parts.push(`a good run satisfies ${expectation.successRule}`);
   let sentence = `${parts.join(', ')}.`;

@@ -72,10 +72,18 @@ export async function show(main, view) {
         { class: 'crumbs' },
         h('a', { href: incidentsHref() }, 'Incidents'),
         incident.process
-          ? [' · ', h('a', { href: incidentsHref({ process: incident.process.id }) }, 'of this process')]
+          ? [
+              ' · ',
+              h('a', { href: incidentsHref({ process: incident.process.id }) }, 'of this process'),
+            ]
           : null,
       ),
-      h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Incident'), healthChip(incident.kind)),
+      h(
+        'div',
+        { class: 'title-row' },
+        h('h1', { tabindex: '-1' }, 'Incident'),
+        healthChip(incident.kind),
+      ),
       h('p', { class: 'blocking-message' }, incident.message),
       section(
         'incident-title',
@@ -85,9 +93,15 @@ export async function show(main, view) {
           ['State', incidentState(incident)],
           ['Process', processLink(incident.process)],
           ['Opened', time(incident.openedDateTime, { seconds: true })],
-          ['Resolved', incident.resolvedDateTime ? time(incident.resolvedDateTime, { seconds: true }) : null],
+          [
+            'Resolved',
+            incident.resolvedDateTime ? time(incident.resolvedDateTime, { seconds: true }) : null,
+          ],
           ['Expected start', incident.expectedDateTime ? time(incident.expectedDateTime) : null],
-          ['Expected starts missed', incident.kind === 'missed' ? formatNumber(incident.occurrences) : null],
+          [
+            'Expected starts missed',
+            incident.kind === 'missed' ? formatNumber(incident.occurrences) : null,
+          ],
           ['Run', incident.runId ? (run ? runSummary(run) : runProblem) : null],
           ['Id', h('code', {}, incident.id)],
         ]),

@@ -89,12 +89,18 @@ function filterForm(onChange) {
     { class: 'filters', role: 'search', 'aria-label': 'Filter incidents' },
     h('div', { class: 'field' }, h('label', { for: 'filter-state' }, 'State'), state),
     h('div', { class: 'field' }, h('label', { for: 'filter-kind' }, 'Kind'), kind),
-    h('div', { class: 'actions' }, h('a', { href: '#/incidents', class: 'button' }, 'Clear filters')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('a', { href: '#/incidents', class: 'button' }, 'Clear filters'),
+    ),
     processNote,
   );
   let process = '';
   form.addEventListener('submit', (event) => event.preventDefault());
-  form.addEventListener('change', () => onChange({ state: state.value, kind: kind.value, process }));
+  form.addEventListener('change', () => {
+    onChange({ state: state.value, kind: kind.value, process });
+  });
   return {
     element: h('div', { class: 'filter-box' }, form),
     show(filters) {
@@ -104,7 +110,10 @@ function filterForm(onChange) {
       replace(
         processNote,
         process
-          ? ['Of one process only. ', h('a', { href: incidentsHref({ ...filters, process: '' }) }, 'Show every process')]
+          ? [
+              'Of one process only. ',
+              h('a', { href: incidentsHref({ ...filters, process: '' }) }, 'Show every process'),
+            ]
           : null,
       );
     },
@@ -127,7 +136,8 @@ export async function show(main, view) {
     h(
       'p',
       { class: 'help' },
-      'Each departure of a process from its expectation, newest first; an incident resolves when its condition clears.',
+      'Each departure of a process from its expectation, newest first; an incident resolves ' +
+        'when its condition clears.',
     ),
     form.element,
     h(
@@ -150,13 +160,17 @@ export async function show(main, view) {
     nextLink = body['@odata.nextLink'] ?? null;
     const first = (pages.length - 1) * PAGE_SIZE + 1;
     const total = body['@odata.count'];
-    if (!incidents.length) {
+    const count = incidents.length;
+    if (!count) {
       status.textContent = 'No incidents match these filters.';
     } else if (first === 1 && !nextLink) {
-      status.textContent = `${formatNumber(incidents.length)} incident${incidents.length === 1 ? '' : 's'}, newest first.`;
+      const incidentsWord = count === 1 ? 'incident' : 'incidents';
+      status.textContent = `${formatNumber(count)} ${incidentsWord}, newest first.`;
     } else {
       const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
-      status.textContent = `Incidents ${formatNumber(first)}–${formatNumber(first + incidents.length - 1)}${of}, newest first${nextLink ? '; more on the next page' : ''}.`;
+      const range = `${formatNumber(first)}–${formatNumber(first + count - 1)}${of}`;
+      const more = nextLink ? '; more on the next page' : '';
+      status.textContent = `Incidents ${range}, newest first${more}.`;
     }
     replace(
       results,

@@ -100,10 +100,14 @@ function countTiles(rows) {
   );
 }
 
-/** One tile per health state with its count, worst first, each opening the Processes page
- * filtered to it; the processes without an expectation last. */
+/**
+ * One tile per health state with its count, worst first, each opening the Processes page
+ * filtered to it; the processes without an expectation last.
+ */
 function healthTiles(rows) {
-  const counts = Object.fromEntries(rows.map((row) => [row.health?.state ?? NOT_WATCHED, row.processes]));
+  const counts = Object.fromEntries(
+    rows.map((row) => [row.health?.state ?? NOT_WATCHED, row.processes]),
+  );
   const total = rows.reduce((sum, row) => sum + row.processes, 0);
   const states = [...HEALTH_STATES, NOT_WATCHED].filter(
     (state) => counts[state] || ['missed', 'failing', 'late', 'healthy'].includes(state),

@@ -284,7 +284,10 @@ export async function show(main, view) {
           ? h(
               'div',
               {},
-              incidentsTable(body.value, { caption: 'Incidents, newest first', withProcess: false }),
+              incidentsTable(body.value, {
+                caption: 'Incidents, newest first',
+                withProcess: false,
+              }),
               h(
                 'p',
                 {},

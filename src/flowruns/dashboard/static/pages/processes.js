@@ -36,14 +36,22 @@ const SORTS = [
   ['name', 'Name, A to Z', 'name', 'ascending', 'displayName asc'],
   ['name-desc', 'Name, Z to A', 'name', 'descending', 'displayName desc'],
   ['owner', 'Owner, A to Z', 'owner', 'ascending', 'expectation/owner asc'],
-  ['next', 'Next expected start, soonest first', 'next', 'ascending', 'health/nextExpectedDateTime asc'],
+  [
+    'next',
+    'Next expected start, soonest first',
+    'next',
+    'ascending',
+    'health/nextExpectedDateTime asc',
+  ],
   ['changed', 'Health changed, latest first', 'health', null, 'health/changedDateTime desc'],
 ].map(([value, label, column, direction, orderby]) => ({
   value,
   label,
   column,
   direction,
-  orderby: orderby.startsWith('displayName') ? `${orderby},id asc` : `${orderby},displayName asc,id asc`,
+  orderby: orderby.startsWith('displayName')
+    ? `${orderby},id asc`
+    : `${orderby},displayName asc,id asc`,
 }));
 const WORST_FIRST = SORTS[0];
 const RUN_SELECT = 'id,displayName,status,startDateTime,endDateTime';
@@ -135,7 +143,12 @@ function filterForm(onChange) {
       { class: 'status-choices' },
       h('legend', {}, 'Health'),
       HEALTH_CHOICES.map((state, i) =>
-        h('label', { class: 'toggle health-toggle', for: `health-${state}` }, boxes[i], healthChip(state)),
+        h(
+          'label',
+          { class: 'toggle health-toggle', for: `health-${state}` },
+          boxes[i],
+          healthChip(state),
+        ),
       ),
     ),
     h('div', { class: 'field' }, h('label', { for: 'filter-owner' }, 'Owner'), owner, ownerNote),
@@ -223,7 +236,12 @@ function healthCell(process) {
     {},
     healthChip(health?.state ?? null),
     health?.changedDateTime
-      ? h('div', { class: 'process-identity' }, 'changed ', time(health.changedDateTime, { ago: true }))
+      ? h(
+          'div',
+          { class: 'process-identity' },
+          'changed ',
+          time(health.changedDateTime, { ago: true }),
+        )
       : null,
   );
 }
@@ -275,13 +293,20 @@ function strip(process) {
     { class: 'run-strip', 'aria-label': `Latest ${runs.length} runs, oldest first` },
     runs.map((run) => {
       const key = statusKey(run.status);
-      const label = `${run.displayName || 'Run'}: ${statusLabel(run.status)}, started ${formatDateTime(run.startDateTime)}`;
+      const started = formatDateTime(run.startDateTime);
+      const label = `${run.displayName || 'Run'}: ${statusLabel(run.status)}, started ${started}`;
       return h(
         'li',
         {},
         h(
           'a',
-          { href: runHref(run.id), class: 'strip-run', dataset: { status: key }, title: label, 'aria-label': label },
+          {
+            href: runHref(run.id),
+            class: 'strip-run',
+            dataset: { status: key },
+            title: label,
+            'aria-label': label,
+          },
           h('span', { 'aria-hidden': 'true' }, MARKS[key]),
         ),
       );
@@ -320,7 +345,11 @@ const COLUMNS = [
   { label: 'Process', sort: 'name', cell: nameCell },
   { label: 'Owner and tags', sort: 'owner', cell: ownerCell },
   { label: 'Last run', cell: lastRunCell },
-  { label: 'Next expected start', sort: 'next', cell: (p) => time(p.health?.nextExpectedDateTime) },
+  {
+    label: 'Next expected start',
+    sort: 'next',
+    cell: (process) => time(process.health?.nextExpectedDateTime),
+  },
   { label: `Last ${STRIP} runs`, cell: strip },
   { label: 'Open incidents', cell: incidentsCell },
 ];
@@ -363,7 +392,8 @@ function describePage(first, count, more, total, sort) {
     return `${formatNumber(count)} process${count === 1 ? '' : 'es'}, ${order}.`;
   }
   const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
-  const range = `Processes ${formatNumber(first)}–${formatNumber(first + count - 1)}${of}, ${order}`;
+  const last = formatNumber(first + count - 1);
+  const range = `Processes ${formatNumber(first)}–${last}${of}, ${order}`;
   return more ? `${range}; more on the next page.` : `${range}.`;
 }
 
