@@ -3,12 +3,12 @@
 A history of 10,000 processes, each with an expectation (bench/health.py's) and 100 finished
 runs, is evaluated once (so every process has a health), then served by ``flowruns serve`` on
 SQLite. One request at a time, in interleaved rounds, it times the requests a view of the
-Processes page makes (docs/dashboard.md#processes): the first page (25 processes, worst health
-first, with their expectation, health, latest 20 runs and open incidents expanded, and the
-count) and the owners for the Owner list; then the same page filtered by health, sorted by name,
-and its second page. The reference is one filtered first page of runs as the Runs page asks it
-(one process's runs, 50, with the count and the process expanded). Target: the page view's
-requests (first page and owners) cost at most 5x the reference, ratio of medians.
+Processes page makes (docs/dashboard.md#processes): a view of the page is one request, the first
+page (25 processes, worst health first, with their expectation, health, latest 20 runs and open
+incidents expanded, and the count); also the same page filtered by health and sorted by name, the
+second page, and the owners the Owner field suggests once it is used. The reference is one
+filtered first page of runs as the Runs page asks it (one process's runs, 50, with the count and
+the process expanded). Target: the page view costs at most 5x the reference, ratio of medians.
 
     .venv/bin/python -m bench.processes_page --rounds 7
     make bench BENCH_ARGS='--processes-page --rounds 7'
@@ -119,7 +119,7 @@ def run(rounds: int) -> None:
             urls = {
                 "runs: one process's first page (reference)": _runs_page(process_id),
                 "processes: first page, worst first": WORST_FIRST,
-                "processes: owners": OWNERS,
+                "processes: owners (when the Owner field is first used)": OWNERS,
                 "processes: first page, healthy only": BY_HEALTH,
                 "processes: first page, by name": BY_NAME,
                 "processes: second page (nextLink)": second,
@@ -139,11 +139,10 @@ def run(rounds: int) -> None:
     for name, value in medians.items():
         print(f"| {name} | {value:.1f} |")
     reference = medians["runs: one process's first page (reference)"]
-    view = medians["processes: first page, worst first"] + medians["processes: owners"]
-    ratio = view / reference
+    ratio = medians["processes: first page, worst first"] / reference
     print()
     print(
-        f"Processes page view (first page + owners) / reference: {ratio:.2f} "
+        f"Processes page view (its first page) / reference: {ratio:.2f} "
         f"(target ≤ {TARGET}; {'met' if ratio <= TARGET else 'not met'})"
     )
 

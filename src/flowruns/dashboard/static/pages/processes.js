@@ -103,19 +103,41 @@ function firstPage(filters) {
   });
 }
 
-/** The owners named by any expectation, for the Owner list: one grouped request. */
+/**
+ * The owners named by any expectation, suggested in the Owner field: one grouped request, made
+ * when the field is first used, so that a view of the page costs one request.
+ */
 const OWNERS = api.url('processes', { $apply: 'groupby((expectation/owner))' });
 
-function filterForm(onChange) {
+function filterForm(onChange, signal) {
   const boxes = HEALTH_CHOICES.map((state) =>
     h('input', { type: 'checkbox', name: 'health', value: state, id: `health-${state}` }),
   );
-  const owner = h(
-    'select',
-    { id: 'filter-owner', name: 'owner', 'aria-describedby': 'owner-note' },
-    h('option', { value: '' }, 'Any owner'),
-  );
+  const owners = h('datalist', { id: 'owner-choices' });
+  const owner = h('input', {
+    type: 'text',
+    id: 'filter-owner',
+    name: 'owner',
+    list: 'owner-choices',
+    autocomplete: 'off',
+    'aria-describedby': 'owner-note',
+  });
   const ownerNote = h('span', { id: 'owner-note', class: 'help' });
+  let ownersAsked = false;
+  owner.addEventListener('focus', () => {
+    if (ownersAsked) return;
+    ownersAsked = true;
+    api
+      .getAll(OWNERS, { signal, maxPages: OWNER_PAGES })
+      .then((groups) => {
+        const names = groups.map((group) => group.expectation?.owner).filter(Boolean);
+        names.sort((a, b) => a.localeCompare(b));
+        replace(owners, names.map((name) => h('option', { value: name })));
+      })
+      .catch((error) => {
+        if (error.name !== 'AbortError') ownerNote.textContent = api.explain(error);
+      });
+  });
   const tag = h('input', { type: 'text', id: 'filter-tag', name: 'tag', autocomplete: 'off' });
   const type = h(
     'select',
@@ -151,7 +173,14 @@ function filterForm(onChange) {
         ),
       ),
     ),
-    h('div', { class: 'field' }, h('label', { for: 'filter-owner' }, 'Owner'), owner, ownerNote),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'filter-owner' }, 'Owner'),
+      owner,
+      owners,
+      ownerNote,
+    ),
     h('div', { class: 'field' }, h('label', { for: 'filter-tag' }, 'Tag'), tag),
     h('div', { class: 'field' }, h('label', { for: 'filter-type' }, 'Type'), type),
     h('div', { class: 'field grow' }, h('label', { for: 'filter-q' }, 'Name contains'), q),
@@ -165,7 +194,7 @@ function filterForm(onChange) {
   );
   const read = () => ({
     health: boxes.filter((box) => box.checked).map((box) => box.value),
-    owner: owner.value,
+    owner: owner.value.trim(),
     tag: tag.value.trim(),
     type: type.value,
     q: q.value.trim(),
@@ -191,25 +220,11 @@ function filterForm(onChange) {
       ).length;
       summary.textContent = active ? `Filters (${active} active)` : 'Filters';
       for (const one of boxes) one.checked = filters.health.includes(one.value);
-      if (filters.owner && ![...owner.options].some((o) => o.value === filters.owner)) {
-        owner.append(h('option', { value: filters.owner }, filters.owner));
-      }
       owner.value = filters.owner;
       tag.value = filters.tag;
       type.value = filters.type;
       q.value = filters.q;
       sort.value = filters.sort;
-    },
-    fillOwners(names, filters) {
-      replace(
-        owner,
-        h('option', { value: '' }, 'Any owner'),
-        names.map((name) => h('option', { value: name }, name)),
-      );
-      this.show(filters);
-    },
-    ownerProblem(error) {
-      ownerNote.textContent = api.explain(error);
     },
   };
 }
@@ -402,7 +417,7 @@ export async function show(main, view) {
   let filters = filtersOf(view.route.params);
   const form = filterForm((chosen) => {
     location.hash = processesHref(chosen);
-  });
+  }, view.signal);
   const sortBy = (value) => {
     location.hash = processesHref({ ...filters, sort: value });
   };
@@ -515,16 +530,6 @@ export async function show(main, view) {
     }
   }
   view.poll(refresh, { follows: ['incidents', 'runs', 'processes'], evaluated: true });
-
-  api
-    .getAll(OWNERS, { signal: view.signal, maxPages: OWNER_PAGES })
-    .then((groups) => {
-      const names = groups.map((group) => group.expectation?.owner).filter(Boolean);
-      form.fillOwners(names.sort((a, b) => a.localeCompare(b)), filters);
-    })
-    .catch((error) => {
-      if (error.name !== 'AbortError') form.ownerProblem(error);
-    });
 
   async function apply(route) {
     filters = filtersOf(route.params);
