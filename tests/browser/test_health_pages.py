@@ -304,7 +304,13 @@ def test_an_expectation_is_set_in_the_browser(page: Page, flows: Health) -> None
         "PT30M",
     )
     assert (saved["owner"], saved["tags"]) == ("night shift", ["nightly", "payroll"])
+    expect(page.get_by_text("Edit the expectation")).to_be_visible()
     screenshot(page, "process-expectation-laptop")
+    page.get_by_role("button", name="Remove expectation").click()
+    expect(page.get_by_text("Expectation removed.")).to_be_visible()
+    expect(region).to_contain_text("No expectation")
+    gone = history.http.get(f"{HUB}/processes/{process}/expectation")
+    assert gone.status_code == 404
 
 
 @pytest.mark.parametrize("view", ["processes", "incidents", "incident", "process", "overview"])

@@ -195,9 +195,8 @@ async function navigate({ focus = false } = {}) {
     announce,
     // `follows`: the collections whose changes make `refresh` worth running; each live
     // update first asks their delta (an empty page when nothing changed) and skips it if so.
-    // `evaluated`: the view shows process health, which the server evaluates within a pass
-    // (5 s) after the change that calls for it, so it is refreshed at the update after a
-    // change too.
+    // `evaluated`: the view shows process health, which the server evaluates a little after
+    // the change that calls for it, so it is refreshed at the update after a change too.
     poll(refresh, { follows = [], evaluated = false } = {}) {
       for (const path of follows) {
         if (!this.deltas.has(path)) this.deltas.set(path, api.changesOf(path));

@@ -258,16 +258,18 @@ export async function show(main, view) {
       );
       return;
     }
+    const summary = h('summary', {}, expectation ? 'Edit the expectation' : 'Set an expectation');
     replace(
       editSlot,
       h(
         'details',
         { class: 'edit-expectation' },
-        h('summary', {}, expectation ? 'Edit the expectation' : 'Set an expectation'),
+        summary,
         expectationForm(base, expectation, {
           signal: view.signal,
           onSaved: (saved) => {
             editorFor = saved?.['@odata.etag'] ?? null; // the form on screen shows it already
+            summary.textContent = saved ? 'Edit the expectation' : 'Set an expectation';
             loadHealth();
           },
         }),
