@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import auth, health, notifications, peer, write_ceiling
+from bench import auth, health, notifications, peer, processes_page, write_ceiling
 from bench.baseline import BaselineError, describe_current
 from bench.baseline import build as build_baseline
 from bench.builds import CURRENT, Build, seeder
@@ -157,11 +157,21 @@ def arguments() -> argparse.ArgumentParser:
         "and 10,000 processes and at 10^5 and 10^6 runs, and creates with and without "
         "expectations, --rounds rounds of --seconds",
     )
+    parser.add_argument(
+        "--processes-page",
+        action="store_true",
+        help="measure the dashboard's Processes page instead (bench/processes_page.py): its "
+        "requests at 10,000 processes and 10^6 runs against a filtered first page of runs, "
+        "--rounds rounds",
+    )
     return parser
 
 
 def main() -> None:
     args = arguments().parse_args()
+    if args.processes_page:
+        processes_page.run(args.rounds)
+        return
     if args.notifications:
         notifications.run(args.rounds, args.notification_runs)
         return

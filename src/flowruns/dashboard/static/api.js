@@ -71,6 +71,18 @@ export function apiAddress(target) {
 
 /** GET a URL (from url() or a nextLink) and return the JSON body; throws ApiError. */
 export async function get(target, { signal } = {}) {
+  return request('GET', target, { signal });
+}
+
+/**
+ * PUT, PATCH, POST or DELETE `body` as JSON to this server's API; the JSON answer (null for
+ * 204). A 400 carries the member the server found wrong as ApiError.target.
+ */
+export async function send(method, target, body, { signal } = {}) {
+  return request(method, target, { body, signal });
+}
+
+async function request(method, target, { body, signal }) {
   const address = apiAddress(target);
   if (address === null) {
     // A link the server wrote for another address (a public URL this page was not opened at).
@@ -78,10 +90,13 @@ export async function get(target, { signal } = {}) {
   }
   const headers = { Accept: 'application/json' };
   if (token()) headers.Authorization = `Bearer ${token()}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
   try {
     response = await fetch(address, {
+      method,
       headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store',
       signal,
     });
@@ -89,9 +104,9 @@ export async function get(target, { signal } = {}) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError(0, 'networkError', 'The flowruns server could not be reached.');
   }
-  const body = await response.json().catch(() => null);
-  if (response.ok) return body;
-  const error = body?.error ?? {};
+  const answer = await response.json().catch(() => null);
+  if (response.ok) return answer;
+  const error = answer?.error ?? {};
   const failure = new ApiError(
     response.status,
     error.code ?? `HTTP ${response.status}`,

@@ -9,10 +9,24 @@ import * as overview from './pages/overview.js';
 import * as runs from './pages/runs.js';
 import * as run from './pages/run.js';
 import * as processPage from './pages/process.js';
+import * as processes from './pages/processes.js';
+import * as incidents from './pages/incidents.js';
+import * as incident from './pages/incident.js';
 import * as signin from './pages/signin.js';
 
 const REFRESH_MS = 5000;
-const PAGES = { overview, runs, run, process: processPage, notFound: { show: notFound } };
+const PAGES = {
+  overview,
+  runs,
+  run,
+  processes,
+  process: processPage,
+  incidents,
+  incident,
+  notFound: { show: notFound },
+};
+// The navigation entry each page belongs to.
+const SECTIONS = { run: 'runs', process: 'processes', incident: 'incidents' };
 
 const main = document.getElementById('main');
 const announcer = document.getElementById('announcer');
@@ -142,7 +156,7 @@ function showSignIn(message) {
 
 function markNavigation(page) {
   for (const link of navigation.querySelectorAll('a[data-page]')) {
-    if (link.dataset.page === page || (page === 'run' && link.dataset.page === 'runs')) {
+    if (link.dataset.page === (SECTIONS[page] ?? page)) {
       link.setAttribute('aria-current', 'page');
     } else {
       link.removeAttribute('aria-current');
@@ -176,12 +190,18 @@ async function navigate({ focus = false } = {}) {
     controller,
     signal: controller.signal,
     pollers: [],
+    deltas: new Map(), // collection → its changesOf, asked once per live update
     instance: null,
     announce,
     // `follows`: the collections whose changes make `refresh` worth running; each live
     // update first asks their delta (an empty page when nothing changed) and skips it if so.
-    poll(refresh, { follows = [] } = {}) {
-      this.pollers.push({ refresh, changes: follows.map((path) => api.changesOf(path)) });
+    // `evaluated`: the view shows process health, which the server evaluates a little after
+    // the change that calls for it, so it is refreshed at the update after a change too.
+    poll(refresh, { follows = [], evaluated = false } = {}) {
+      for (const path of follows) {
+        if (!this.deltas.has(path)) this.deltas.set(path, api.changesOf(path));
+      }
+      this.pollers.push({ refresh, follows, evaluated, settling: false });
     },
   };
   current = view;
@@ -203,13 +223,16 @@ async function refresh() {
   if (!view || refreshing || document.visibilityState !== 'visible') return;
   refreshing = true;
   try {
-    for (const { refresh: again, changes } of view.pollers) {
-      let changed = changes.length === 0;
-      for (const changesSince of changes) {
-        // Every one is asked, so that each moves on to its new deltaLink.
-        if (await changesSince({ signal: view.signal })) changed = true;
-      }
-      if (changed) await again();
+    const changed = new Set();
+    for (const [path, changesSince] of view.deltas) {
+      // Every one is asked, so that each moves on to its new deltaLink.
+      if (await changesSince({ signal: view.signal })) changed.add(path);
+    }
+    for (const poller of view.pollers) {
+      const now = poller.follows.length === 0 || poller.follows.some((path) => changed.has(path));
+      const settling = poller.settling;
+      poller.settling = poller.evaluated && now;
+      if (now || settling) await poller.refresh();
     }
     liveStatus.hidden = true;
   } catch (error) {

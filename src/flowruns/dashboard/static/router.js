@@ -2,7 +2,10 @@
 //   #/                       overview
 //   #/runs?status=failed&type=outgoingFlowRun&process=<id>&from=2026-11-01&to=2026-11-07&q=text
 //   #/runs/<id>              one run
+//   #/processes?health=missed&owner=data&tag=nightly&type=…&q=text&sort=name
 //   #/processes/<id>         one process
+//   #/incidents?state=resolved&kind=missed&process=<id>
+//   #/incidents/<id>         one incident
 
 export function currentRoute() {
   const raw = location.hash.replace(/^#/, '');
@@ -18,14 +21,22 @@ export function currentRoute() {
   if (parts.length === 0) return { page: 'overview', params };
   if (parts[0] === 'runs' && parts.length === 1) return { page: 'runs', params };
   if (parts[0] === 'runs' && parts.length === 2) return { page: 'run', id: parts[1], params };
+  if (parts[0] === 'processes' && parts.length === 1) return { page: 'processes', params };
   if (parts[0] === 'processes' && parts.length === 2) {
     return { page: 'process', id: parts[1], params };
+  }
+  if (parts[0] === 'incidents' && parts.length === 1) return { page: 'incidents', params };
+  if (parts[0] === 'incidents' && parts.length === 2) {
+    return { page: 'incident', id: parts[1], params };
   }
   return { page: 'notFound', params };
 }
 
-/** '#/runs?status=failed' from {status: ['failed']} or URLSearchParams; empty values left out. */
-export function runsHref(filters = {}) {
+/**
+ * A list page's address with filters: listHref('runs', {status: ['failed']}) is
+ * '#/runs?status=failed'; empty values are left out.
+ */
+function listHref(page, filters = {}) {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(filters)) {
     for (const item of Array.isArray(value) ? value : [value]) {
@@ -33,5 +44,17 @@ export function runsHref(filters = {}) {
     }
   }
   const query = params.toString();
-  return query ? `#/runs?${query}` : '#/runs';
+  return query ? `#/${page}?${query}` : `#/${page}`;
+}
+
+export function runsHref(filters = {}) {
+  return listHref('runs', filters);
+}
+
+export function processesHref(filters = {}) {
+  return listHref('processes', filters);
+}
+
+export function incidentsHref(filters = {}) {
+  return listHref('incidents', filters);
 }

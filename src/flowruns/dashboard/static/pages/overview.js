@@ -1,5 +1,6 @@
-// The overview: counts by status, runs per day for 30 days, what runs now, the latest failures.
-// Its four requests are the shapes the server answers from its indexes (docs/dashboard.md).
+// The overview: the health of every process and the open incidents, counts by status, runs per
+// day for 30 days, what runs now, the latest failures. Its requests are the shapes the server
+// answers from its indexes (docs/dashboard.md).
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -17,7 +18,9 @@ import {
   time,
 } from '../components.js';
 import { STATUSES, addDays, formatNumber, statusLabel, utcToday } from '../format.js';
-import { runsHref } from '../router.js';
+import { HEALTH_STATES, NOT_WATCHED, healthChip, healthMeaning } from '../health.js';
+import { incidentsHref, processesHref, runsHref } from '../router.js';
+import { incidentsTable, incidentsUrl } from './incidents.js';
 
 const CHART_DAYS = 30;
 const RUNNING_SHOWN = 10;
@@ -29,7 +32,12 @@ const TILE_ORDER = [
   'completedWithWarnings',
   'completed',
 ];
+const INCIDENTS_SHOWN = 10;
 const PROCESS = 'process($select=id,displayName)';
+const HEALTH_URL = api.url('processes', {
+  $apply: 'groupby((health/state),aggregate($count as processes))',
+});
+const OPEN_INCIDENTS_URL = incidentsUrl({ state: 'open' }, INCIDENTS_SHOWN);
 
 function chartDays(today) {
   return Array.from({ length: CHART_DAYS }, (_, i) => addDays(today, i - (CHART_DAYS - 1)));
@@ -87,6 +95,71 @@ function countTiles(rows) {
           h('span', { class: 'tile-number' }, formatNumber(counts[status] ?? 0)),
           statusChip(status),
         ),
+      ),
+    ),
+  );
+}
+
+/**
+ * One tile per health state with its count, worst first, each opening the Processes page
+ * filtered to it; the processes without an expectation last.
+ */
+function healthTiles(rows) {
+  const counts = Object.fromEntries(
+    rows.map((row) => [row.health?.state ?? NOT_WATCHED, row.processes]),
+  );
+  const total = rows.reduce((sum, row) => sum + row.processes, 0);
+  const states = [...HEALTH_STATES, NOT_WATCHED].filter(
+    (state) => counts[state] || ['missed', 'failing', 'late', 'healthy'].includes(state),
+  );
+  return h(
+    'ul',
+    { class: 'tiles health-tiles' },
+    h(
+      'li',
+      {},
+      h(
+        'a',
+        { class: 'tile', href: processesHref() },
+        h('span', { class: 'tile-number' }, formatNumber(total)),
+        h('span', { class: 'tile-label' }, 'All processes'),
+      ),
+    ),
+    states.map((state) =>
+      h(
+        'li',
+        {},
+        h(
+          'a',
+          {
+            class: 'tile',
+            href: processesHref({ health: state }),
+            dataset: { health: state },
+            title: healthMeaning(state),
+          },
+          h('span', { class: 'tile-number' }, formatNumber(counts[state] ?? 0)),
+          healthChip(state),
+        ),
+      ),
+    ),
+  );
+}
+
+function openIncidents(body) {
+  const incidents = body.value;
+  const total = body['@odata.count'] ?? incidents.length;
+  if (!incidents.length) return empty('No open incidents: every process meets its expectation.');
+  return h(
+    'div',
+    {},
+    incidentsTable(incidents, { caption: `${formatNumber(total)} open, newest first` }),
+    h(
+      'p',
+      {},
+      h(
+        'a',
+        { href: incidentsHref({ state: 'open' }) },
+        total > incidents.length ? `All ${formatNumber(total)} open incidents` : 'All incidents',
       ),
     ),
   );
@@ -166,6 +239,8 @@ function failureList(runs) {
 export async function show(main, view) {
   document.title = 'Overview · flowruns';
   const slots = {
+    health: h('div', {}, loading()),
+    incidents: h('div', {}, loading()),
     counts: h('div', {}, loading()),
     chart: h('div', {}, loading()),
     running: h('div', {}, loading()),
@@ -175,6 +250,8 @@ export async function show(main, view) {
   replace(
     main,
     h('h1', { tabindex: '-1' }, 'Overview'),
+    section('health-title', 'Health of processes', slots.health),
+    section('incidents-title', 'Open incidents', slots.incidents),
     section('counts-title', 'Runs by status, all time', slots.counts),
     section('chart-title', 'Runs per day, last 30 days', slots.chart),
     h(
@@ -248,6 +325,14 @@ export async function show(main, view) {
     if (finished.length) await announceFinished(finished);
   }
 
-  await load();
+  async function loadHealth() {
+    await Promise.all([
+      refresh('health', HEALTH_URL, (body) => healthTiles(body.value), { all: true }),
+      refresh('incidents', OPEN_INCIDENTS_URL, openIncidents),
+    ]);
+  }
+
+  await Promise.all([load(), loadHealth()]);
   view.poll(load, { follows: ['runs'] });
+  view.poll(loadHealth, { follows: ['incidents', 'processes', 'runs'], evaluated: true });
 }

@@ -1,10 +1,14 @@
-// One process: its latest runs as a chart (duration and status per run), how often it succeeds,
-// how long it usually takes, and its properties.
+// One process: its health and expectation (editable with a write token), its incidents, its
+// latest runs as a chart (duration and status per run), how often it succeeds, how long it
+// usually takes, and its properties.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import { runsChart } from '../charts.js';
-import { empty, loading, problem, properties, rawJson, section } from '../components.js';
+import { empty, loading, problem, properties, rawJson, section, time } from '../components.js';
+import { expectationForm } from '../expectation-form.js';
+import { expectationWords, healthChip, healthMeaning } from '../health.js';
+import * as session from '../session.js';
 import {
   FINISHED,
   formatDuration,
@@ -15,9 +19,53 @@ import {
   statusLabel,
   typeLabel,
 } from '../format.js';
-import { runsHref } from '../router.js';
+import { incidentsHref, processesHref, runsHref } from '../router.js';
+import { incidentsTable, incidentsUrl } from './incidents.js';
 
 const WINDOW = 200;
+const INCIDENTS_SHOWN = 10;
+const WRITE_FLOWS = 'IndustryData-OutboundFlow.ReadWrite.All';
+
+/** Whether the token may write expectations (any token may, with authentication off). */
+function mayWrite() {
+  const token = session.token();
+  return !token || (session.describe(token)?.permissions ?? []).includes(WRITE_FLOWS);
+}
+
+function healthSummary(watched) {
+  const { expectation, health } = watched;
+  const state = health?.state ?? null;
+  const tags = expectation?.tags ?? [];
+  return h(
+    'div',
+    {},
+    h('p', { class: 'health-line' }, healthChip(state), ' ', healthMeaning(state ?? 'none'), '.'),
+    h('p', { class: 'expectation-words' }, expectationWords(expectation)),
+    expectation
+      ? properties([
+          ['Health since', health?.changedDateTime ? time(health.changedDateTime) : null],
+          ['Next expected start', time(health?.nextExpectedDateTime)],
+          [
+            'Owner',
+            expectation.owner
+              ? h('a', { href: processesHref({ owner: expectation.owner }) }, expectation.owner)
+              : null,
+          ],
+          [
+            'Tags',
+            tags.length
+              ? h(
+                  'ul',
+                  { class: 'tags' },
+                  tags.map((tag) => h('li', {}, h('a', { href: processesHref({ tag }) }, tag))),
+                )
+              : null,
+          ],
+          ['Expectation changed', time(expectation.lastModifiedDateTime)],
+        ])
+      : null,
+  );
+}
 
 function code(text) {
   return text ? h('code', {}, String(text)) : null;
@@ -125,6 +173,11 @@ export async function show(main, view) {
     $apply: 'groupby((status),aggregate($count as runs))',
   });
 
+  const watchedUrl = api.url(base, { $select: 'id', $expand: 'expectation,health' });
+  const incidentsOfUrl = incidentsUrl({ process: id }, INCIDENTS_SHOWN);
+  const healthSlot = h('div', {}, loading());
+  const editSlot = h('div', {});
+  const incidentsSlot = h('div', {}, loading());
   const figuresSlot = h('div', {}, loading());
   const chartSlot = h('div', {}, loading());
   replace(
@@ -136,6 +189,8 @@ export async function show(main, view) {
       h('span', { class: 'subtitle' }, typeLabel(api.typeName(process))),
     ),
     h('p', {}, h('a', { href: runsHref({ process: id }) }, 'All runs of this process')),
+    section('health-title', 'Health and expectation', healthSlot, editSlot),
+    section('incidents-title', 'Incidents', incidentsSlot),
     section('figures-title', 'At a glance', figuresSlot),
     section('history-title', 'Runs over time', chartSlot),
     section(
@@ -177,7 +232,83 @@ export async function show(main, view) {
       }
     }
   }
-  await load();
+  const seenHealth = {};
+  async function part(name, target, slot, draw) {
+    let body;
+    try {
+      body = await api.get(target, { signal: view.signal });
+    } catch (error) {
+      if (error.name === 'AbortError' || seenHealth[name]) throw error;
+      replace(slot, problem(error));
+      return null;
+    }
+    const key = JSON.stringify(body);
+    if (seenHealth[name] !== key) {
+      seenHealth[name] = key;
+      replace(slot, draw(body));
+    }
+    return body;
+  }
+
+  function showEditor(expectation) {
+    if (!mayWrite()) {
+      replace(
+        editSlot,
+        h('p', { class: 'help' }, `Changing the expectation needs a token with ${WRITE_FLOWS}.`),
+      );
+      return;
+    }
+    const summary = h('summary', {}, expectation ? 'Edit the expectation' : 'Set an expectation');
+    replace(
+      editSlot,
+      h(
+        'details',
+        { class: 'edit-expectation' },
+        summary,
+        expectationForm(base, expectation, {
+          signal: view.signal,
+          onSaved: (saved) => {
+            editorFor = saved?.['@odata.etag'] ?? null; // the form on screen shows it already
+            summary.textContent = saved ? 'Edit the expectation' : 'Set an expectation';
+            loadHealth();
+          },
+        }),
+      ),
+    );
+  }
+
+  let editorFor;
+  async function loadHealth() {
+    const [watched] = await Promise.all([
+      part('health', watchedUrl, healthSlot, healthSummary),
+      part('incidents', incidentsOfUrl, incidentsSlot, (body) =>
+        body.value.length
+          ? h(
+              'div',
+              {},
+              incidentsTable(body.value, {
+                caption: 'Incidents, newest first',
+                withProcess: false,
+              }),
+              h(
+                'p',
+                {},
+                h('a', { href: incidentsHref({ process: id }) }, 'All incidents of this process'),
+              ),
+            )
+          : empty('This process has had no incidents.'),
+      ),
+    ]);
+    // The form is drawn once per expectation written, so a refresh never wipes what is typed.
+    const etag = watched?.expectation?.['@odata.etag'] ?? null;
+    if (watched && editorFor !== etag) {
+      editorFor = etag;
+      showEditor(watched.expectation);
+    }
+  }
+
+  await Promise.all([load(), loadHealth()]);
+  view.poll(loadHealth, { follows: ['incidents', 'runs'], evaluated: true });
   // Runs start and finish: asked again when a run or process changed, redrawn when the answers
   // did, else untouched.
   view.poll(load, { follows: ['runs', 'processes'] });

@@ -1,0 +1,234 @@
+// Incidents, newest first: open or resolved, of one kind or one process, 50 a page with the
+// total, Next following the server's @odata.nextLink.
+
+import { h, replace } from '../dom.js';
+import * as api from '../api.js';
+import { empty, loading, problem, processLink, table, time } from '../components.js';
+import { formatNumber } from '../format.js';
+import { INCIDENT_KINDS, healthChip, healthLabel } from '../health.js';
+import { incidentsHref } from '../router.js';
+
+const PAGE_SIZE = 50;
+const STATES = [
+  ['', 'Open and resolved'],
+  ['open', 'Open'],
+  ['resolved', 'Resolved'],
+];
+
+function filtersOf(params) {
+  const state = params.get('state') ?? '';
+  const kind = params.get('kind') ?? '';
+  return {
+    state: STATES.some(([value]) => value === state) ? state : '',
+    kind: INCIDENT_KINDS.includes(kind) ? kind : '',
+    process: api.isGuid(params.get('process')) ? params.get('process').toLowerCase() : '',
+  };
+}
+
+/** The request of a list of incidents (also the overview's and a process page's). */
+export function incidentsUrl({ state = '', kind = '', process = '' }, top = PAGE_SIZE) {
+  const clauses = [];
+  if (state === 'open') clauses.push('resolvedDateTime eq null');
+  if (state === 'resolved') clauses.push('resolvedDateTime ne null');
+  if (kind) clauses.push(`kind eq ${api.literal(kind)}`);
+  if (process) clauses.push(`process/id eq ${api.literal(process)}`);
+  return api.url('incidents', {
+    $filter: clauses.join(' and '),
+    $expand: 'process($select=id,displayName)',
+    $top: top,
+    $count: 'true',
+  });
+}
+
+export function incidentHref(id) {
+  return `#/incidents/${encodeURIComponent(id)}`;
+}
+
+/** Open, or resolved when: said in words, not by colour. */
+export function incidentState(incident) {
+  if (!incident.resolvedDateTime) return h('strong', { class: 'incident-open' }, 'Open');
+  return h('span', {}, 'Resolved ', time(incident.resolvedDateTime, { ago: true }));
+}
+
+/** A table of incidents; `withProcess` false leaves the process column out (a process page). */
+export function incidentsTable(incidents, { caption, withProcess = true } = {}) {
+  const columns = [
+    { label: 'Kind', cell: (incident) => healthChip(incident.kind) },
+    {
+      label: 'Incident',
+      cell: (incident) => h('a', { href: incidentHref(incident.id) }, incident.message),
+    },
+    withProcess ? { label: 'Process', cell: (incident) => processLink(incident.process) } : null,
+    { label: 'Opened', cell: (incident) => time(incident.openedDateTime, { ago: true }) },
+    { label: 'State', cell: incidentState },
+  ].filter(Boolean);
+  return table({
+    caption,
+    columns,
+    rows: incidents,
+    rowAttributes: (incident) => ({ dataset: { incidentId: incident.id } }),
+    className: 'runs incidents',
+  });
+}
+
+function filterForm(onChange) {
+  const state = h(
+    'select',
+    { id: 'filter-state', name: 'state' },
+    STATES.map(([value, label]) => h('option', { value }, label)),
+  );
+  const kind = h(
+    'select',
+    { id: 'filter-kind', name: 'kind' },
+    h('option', { value: '' }, 'Any kind'),
+    INCIDENT_KINDS.map((value) => h('option', { value }, healthLabel(value))),
+  );
+  const processNote = h('p', { class: 'help' });
+  const form = h(
+    'form',
+    { class: 'filters', role: 'search', 'aria-label': 'Filter incidents' },
+    h('div', { class: 'field' }, h('label', { for: 'filter-state' }, 'State'), state),
+    h('div', { class: 'field' }, h('label', { for: 'filter-kind' }, 'Kind'), kind),
+    h(
+      'div',
+      { class: 'actions' },
+      h('a', { href: '#/incidents', class: 'button' }, 'Clear filters'),
+    ),
+    processNote,
+  );
+  let process = '';
+  form.addEventListener('submit', (event) => event.preventDefault());
+  form.addEventListener('change', () => {
+    onChange({ state: state.value, kind: kind.value, process });
+  });
+  return {
+    element: h('div', { class: 'filter-box' }, form),
+    show(filters) {
+      state.value = filters.state;
+      kind.value = filters.kind;
+      process = filters.process;
+      replace(
+        processNote,
+        process
+          ? [
+              'Of one process only. ',
+              h('a', { href: incidentsHref({ ...filters, process: '' }) }, 'Show every process'),
+            ]
+          : null,
+      );
+    },
+  };
+}
+
+export async function show(main, view) {
+  document.title = 'Incidents · flowruns';
+  let filters = filtersOf(view.route.params);
+  const form = filterForm((chosen) => {
+    location.hash = incidentsHref(chosen);
+  });
+  const status = h('p', { class: 'results-status', role: 'status', tabindex: '-1' });
+  const results = h('div', { class: 'results' }, loading());
+  const previous = h('button', { type: 'button', disabled: true }, 'Previous page');
+  const next = h('button', { type: 'button', disabled: true }, 'Next page');
+  replace(
+    main,
+    h('h1', { tabindex: '-1' }, 'Incidents'),
+    h(
+      'p',
+      { class: 'help' },
+      'Each departure of a process from its expectation, newest first; an incident resolves ' +
+        'when its condition clears.',
+    ),
+    form.element,
+    h(
+      'section',
+      { class: 'panel', 'aria-label': 'Results' },
+      status,
+      results,
+      h('nav', { class: 'pager', 'aria-label': 'Pages' }, previous, next),
+    ),
+  );
+  form.show(filters);
+
+  let pages = [];
+  let nextLink = null;
+  let seen = null;
+  let generation = 0;
+
+  function draw(body) {
+    const incidents = body.value ?? [];
+    nextLink = body['@odata.nextLink'] ?? null;
+    const first = (pages.length - 1) * PAGE_SIZE + 1;
+    const total = body['@odata.count'];
+    const count = incidents.length;
+    if (!count) {
+      status.textContent = 'No incidents match these filters.';
+    } else if (first === 1 && !nextLink) {
+      const incidentsWord = count === 1 ? 'incident' : 'incidents';
+      status.textContent = `${formatNumber(count)} ${incidentsWord}, newest first.`;
+    } else {
+      const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
+      const range = `${formatNumber(first)}–${formatNumber(first + count - 1)}${of}`;
+      const more = nextLink ? '; more on the next page' : '';
+      status.textContent = `Incidents ${range}, newest first${more}.`;
+    }
+    replace(
+      results,
+      incidents.length
+        ? incidentsTable(incidents, { caption: 'Incidents, newest first' })
+        : empty('No process departed from its expectation here.'),
+    );
+    previous.disabled = pages.length < 2;
+    next.disabled = !nextLink;
+  }
+
+  async function load(target) {
+    generation += 1;
+    const mine = generation;
+    previous.disabled = true;
+    next.disabled = true;
+    let body;
+    try {
+      body = await api.get(target, { signal: view.signal });
+    } catch (error) {
+      if (error.name === 'AbortError' || mine !== generation) return;
+      replace(results, problem(error));
+      previous.disabled = pages.length < 2;
+      return;
+    }
+    if (mine !== generation) return;
+    seen = JSON.stringify(body.value);
+    draw(body);
+  }
+
+  function turn(button, change) {
+    change();
+    load(pages.at(-1)).then(() => {
+      if (button.disabled) status.focus();
+    });
+  }
+  next.addEventListener('click', () => turn(next, () => pages.push(nextLink)));
+  previous.addEventListener('click', () => turn(previous, () => pages.pop()));
+
+  async function refresh() {
+    const mine = generation;
+    const body = await api.get(pages.at(-1), { signal: view.signal });
+    if (mine !== generation || JSON.stringify(body.value) === seen) return;
+    const before = new Set(JSON.parse(seen ?? '[]').map((incident) => incident.id));
+    seen = JSON.stringify(body.value);
+    draw(body);
+    for (const incident of body.value ?? []) {
+      if (!before.has(incident.id)) view.announce(`New incident: ${incident.message}`);
+    }
+  }
+  view.poll(refresh, { follows: ['incidents'] });
+
+  async function apply(route) {
+    filters = filtersOf(route.params);
+    form.show(filters);
+    pages = [incidentsUrl(filters)];
+    await load(pages[0]);
+  }
+  await apply(view.route);
+  return { update: apply };
+}
