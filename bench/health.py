@@ -27,7 +27,6 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ import jwt
 from sqlalchemy import insert, update
 
 from bench import wrk
-from bench.servers import free_port
+from bench.servers import Server, free_port
 from flowruns.api.app import open_database
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import health_state, run_status
@@ -219,30 +218,19 @@ def _token() -> str:
 def writes(rounds: int, seconds: float, work: Path, processes_count: int = 1000) -> dict[str, Any]:
     port = free_port()
     env = {
-        **os.environ,
         "FLOWRUNS_JWT_SECRET": SECRET,
         "FLOWRUNS_RATE_LIMIT": "1000000",
         "FLOWRUNS_RATE_BURST": "1000000",
     }
     command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
     command += ["--data-dir", str(work / "writes")]
-    with (work / "server.log").open("w") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = Server("flowruns", command, port, "/healthz", work / "server.log", env)
+    base = server.base
     token = _token()
     headers = {"Authorization": f"Bearer {token}"}
     found: dict[str, list[float]] = {"without": [], "with": []}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
+        server.start()
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
             ids = []
             for n in range(processes_count):
@@ -270,8 +258,7 @@ def writes(rounds: int, seconds: float, work: Path, processes_count: int = 1000)
                     found[mode].append(round(sample.requests_per_s, 1))
                 print(f"round {number + 1}: {json.dumps(found)}", file=sys.stderr)
     finally:
-        server.terminate()
-        server.wait()
+        server.stop()
     return found
 
 

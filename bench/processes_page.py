@@ -20,7 +20,6 @@ import argparse
 import functools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from urllib.parse import quote
 import httpx
 
 from bench.health import SECRET, History, _seed, _token
-from bench.servers import free_port
+from bench.servers import Server, free_port
 from flowruns.edm.datetimes import now_ticks
 from flowruns.service import health
 
@@ -92,24 +91,14 @@ def run(rounds: int) -> None:
     print(f"seeded and evaluated {HISTORY.name} in {time.perf_counter() - started:.0f} s")
     db.dispose()
     port = free_port()
-    env = {**os.environ, "FLOWRUNS_JWT_SECRET": SECRET, "FLOWRUNS_HEALTH_EVALUATION": "off"}
+    env = {"FLOWRUNS_JWT_SECRET": SECRET, "FLOWRUNS_HEALTH_EVALUATION": "off"}
     command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
     command += ["--data-dir", str(work / "data")]
-    with (work / "server.log").open("w") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server = Server("flowruns", command, port, "/healthz", work / "server.log", env)
+    base = server.base
     found: dict[str, list[float]] = {}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
+        server.start()
         headers = {"Authorization": f"Bearer {_token()}"}
         with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
             first = http.get(WORST_FIRST).json()
@@ -130,8 +119,7 @@ def run(rounds: int) -> None:
                 for name, url in urls.items():
                     found.setdefault(name, []).append(_time(http, url))
     finally:
-        server.terminate()
-        server.wait()
+        server.stop()
     medians = {name: statistics.median(times) * 1000 for name, times in found.items()}
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"| Request ({HISTORY.name}) | Median (ms) |")
