@@ -3,9 +3,10 @@
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
-import { empty, loading, problem, processLink, table, time } from '../components.js';
+import { empty, loading, processLink, table, time } from '../components.js';
 import { formatNumber } from '../format.js';
 import { INCIDENT_KINDS, healthChip, healthLabel } from '../health.js';
+import { pager } from '../pager.js';
 import { incidentsHref } from '../router.js';
 
 const PAGE_SIZE = 50;
@@ -150,73 +151,46 @@ export async function show(main, view) {
   );
   form.show(filters);
 
-  let pages = [];
-  let nextLink = null;
-  let seen = null;
-  let generation = 0;
+  let seen = null; // the incidents shown, as JSON, for the live refresh
 
-  function draw(body) {
-    const incidents = body.value ?? [];
-    nextLink = body['@odata.nextLink'] ?? null;
-    const first = (pages.length - 1) * PAGE_SIZE + 1;
-    const total = body['@odata.count'];
-    const count = incidents.length;
-    if (!count) {
-      status.textContent = 'No incidents match these filters.';
-    } else if (first === 1 && !nextLink) {
-      const incidentsWord = count === 1 ? 'incident' : 'incidents';
-      status.textContent = `${formatNumber(count)} ${incidentsWord}, newest first.`;
-    } else {
-      const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
-      const range = `${formatNumber(first)}–${formatNumber(first + count - 1)}${of}`;
-      const more = nextLink ? '; more on the next page' : '';
-      status.textContent = `Incidents ${range}, newest first${more}.`;
-    }
-    replace(
-      results,
-      incidents.length
-        ? incidentsTable(incidents, { caption: 'Incidents, newest first' })
-        : empty('No process departed from its expectation here.'),
-    );
-    previous.disabled = pages.length < 2;
-    next.disabled = !nextLink;
-  }
-
-  async function load(target) {
-    generation += 1;
-    const mine = generation;
-    previous.disabled = true;
-    next.disabled = true;
-    let body;
-    try {
-      body = await api.get(target, { signal: view.signal });
-    } catch (error) {
-      if (error.name === 'AbortError' || mine !== generation) return;
-      replace(results, problem(error));
-      previous.disabled = pages.length < 2;
-      return;
-    }
-    if (mine !== generation) return;
-    seen = JSON.stringify(body.value);
-    draw(body);
-  }
-
-  function turn(button, change) {
-    change();
-    load(pages.at(-1)).then(() => {
-      if (button.disabled) status.focus();
-    });
-  }
-  next.addEventListener('click', () => turn(next, () => pages.push(nextLink)));
-  previous.addEventListener('click', () => turn(previous, () => pages.pop()));
+  const list = pager({
+    signal: view.signal,
+    pageSize: PAGE_SIZE,
+    status,
+    results,
+    previous,
+    next,
+    draw(body, { first, more }) {
+      const incidents = body.value ?? [];
+      seen = JSON.stringify(body.value);
+      const total = body['@odata.count'];
+      const count = incidents.length;
+      if (!count) {
+        status.textContent = 'No incidents match these filters.';
+      } else if (first === 1 && !more) {
+        const incidentsWord = count === 1 ? 'incident' : 'incidents';
+        status.textContent = `${formatNumber(count)} ${incidentsWord}, newest first.`;
+      } else {
+        const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
+        const range = `${formatNumber(first)}–${formatNumber(first + count - 1)}${of}`;
+        const onNext = more ? '; more on the next page' : '';
+        status.textContent = `Incidents ${range}, newest first${onNext}.`;
+      }
+      replace(
+        results,
+        incidents.length
+          ? incidentsTable(incidents, { caption: 'Incidents, newest first' })
+          : empty('No process departed from its expectation here.'),
+      );
+    },
+  });
 
   async function refresh() {
-    const mine = generation;
-    const body = await api.get(pages.at(-1), { signal: view.signal });
-    if (mine !== generation || JSON.stringify(body.value) === seen) return;
+    const mine = list.generation;
+    const body = await api.get(list.url, { signal: view.signal });
+    if (mine !== list.generation || JSON.stringify(body.value) === seen) return;
     const before = new Set(JSON.parse(seen ?? '[]').map((incident) => incident.id));
-    seen = JSON.stringify(body.value);
-    draw(body);
+    list.show(body);
     for (const incident of body.value ?? []) {
       if (!before.has(incident.id)) view.announce(`New incident: ${incident.message}`);
     }
@@ -226,8 +200,7 @@ export async function show(main, view) {
   async function apply(route) {
     filters = filtersOf(route.params);
     form.show(filters);
-    pages = [incidentsUrl(filters)];
-    await load(pages[0]);
+    await list.start(incidentsUrl(filters));
   }
   await apply(view.route);
   return { update: apply };

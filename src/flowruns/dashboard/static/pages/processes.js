@@ -8,7 +8,6 @@ import {
   duration,
   empty,
   loading,
-  problem,
   processHref,
   runHref,
   statusChip,
@@ -17,6 +16,7 @@ import {
 } from '../components.js';
 import { formatDateTime, formatNumber, statusKey, statusLabel, typeLabel } from '../format.js';
 import { HEALTH_STATES, NOT_WATCHED, healthChip, healthLabel } from '../health.js';
+import { pager } from '../pager.js';
 import { incidentsHref, processesHref } from '../router.js';
 
 const PAGE_SIZE = 25;
@@ -446,78 +446,43 @@ export async function show(main, view) {
   );
   form.show(filters);
 
-  let pages = []; // the URLs of the pages up to the one shown
-  let nextLink = null;
-  let seen = null;
-  let generation = 0;
+  let seen = null; // the processes shown, as JSON, for the live refresh
 
-  function draw(body) {
-    const processes = body.value ?? [];
-    const sort = sortOf(filters.sort);
-    nextLink = body['@odata.nextLink'] ?? null;
-    const first = (pages.length - 1) * PAGE_SIZE + 1;
-    status.textContent = describePage(
-      first,
-      processes.length,
-      Boolean(nextLink),
-      body['@odata.count'],
-      sort,
-    );
-    replace(
-      results,
-      processes.length
-        ? processesTable(processes, sort, sortBy)
-        : empty('Try fewer filters, or clear them.'),
-    );
-    previous.disabled = pages.length < 2;
-    next.disabled = !nextLink;
-  }
-
-  async function load(target) {
-    generation += 1;
-    const mine = generation;
-    previous.disabled = true;
-    next.disabled = true;
-    status.textContent = 'Loading processes…';
-    let body;
-    try {
-      body = await api.get(target, { signal: view.signal });
-    } catch (error) {
-      if (error.name === 'AbortError' || mine !== generation) return;
-      status.textContent = '';
-      replace(results, problem(error));
-      previous.disabled = pages.length < 2;
-      return;
-    }
-    if (mine !== generation) return;
-    seen = JSON.stringify(body.value);
-    draw(body);
-  }
-
-  function turn(button, change) {
-    change();
-    load(pages.at(-1)).then(() => {
-      if (button.disabled) status.focus();
-    });
-  }
-  next.addEventListener('click', () => turn(next, () => pages.push(nextLink)));
-  previous.addEventListener('click', () => turn(previous, () => pages.pop()));
+  const list = pager({
+    signal: view.signal,
+    pageSize: PAGE_SIZE,
+    status,
+    results,
+    previous,
+    next,
+    loadingText: 'Loading processes…',
+    draw(body, { first, more }) {
+      const processes = body.value ?? [];
+      const sort = sortOf(filters.sort);
+      seen = JSON.stringify(body.value);
+      status.textContent = describePage(first, processes.length, more, body['@odata.count'], sort);
+      replace(
+        results,
+        processes.length
+          ? processesTable(processes, sort, sortBy)
+          : empty('Try fewer filters, or clear them.'),
+      );
+    },
+  });
 
   // The page shown is asked again (the same URL, a nextLink included) and redrawn only when it
   // changed, keeping the focus on the process it was on and announcing health changes.
   async function refresh() {
-    const mine = generation;
-    const body = await api.get(pages.at(-1), { signal: view.signal });
-    if (mine !== generation) return;
-    const key = JSON.stringify(body.value);
-    if (key === seen) return;
+    const mine = list.generation;
+    const body = await api.get(list.url, { signal: view.signal });
+    if (mine !== list.generation) return;
+    if (JSON.stringify(body.value) === seen) return;
     const before = new Map(
       JSON.parse(seen ?? '[]').map((process) => [process.id, process.health?.state ?? null]),
     );
-    seen = key;
     const focused = document.activeElement?.closest?.('tr[data-process-id]')?.dataset.processId;
     const hadFocus = results.contains(document.activeElement);
-    draw(body);
+    list.show(body);
     if (hadFocus && focused) {
       results.querySelector(`tr[data-process-id="${CSS.escape(focused)}"] a`)?.focus();
     }
@@ -534,8 +499,7 @@ export async function show(main, view) {
   async function apply(route) {
     filters = filtersOf(route.params);
     form.show(filters);
-    pages = [firstPage(filters)];
-    await load(pages[0]);
+    await list.start(firstPage(filters));
   }
   await apply(view.route);
   return { update: apply };

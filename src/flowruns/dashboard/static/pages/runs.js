@@ -7,7 +7,6 @@ import {
   duration,
   empty,
   loading,
-  problem,
   processLink,
   runLink,
   statusChip,
@@ -15,6 +14,7 @@ import {
   time,
 } from '../components.js';
 import { addDays, formatNumber, statusLabel, typeLabel } from '../format.js';
+import { pager } from '../pager.js';
 import { runsHref } from '../router.js';
 
 const PAGE_SIZE = 50;
@@ -354,66 +354,36 @@ export async function show(main, view) {
   );
   form.show(filters);
 
-  // pages: the URLs of the pages up to the one shown (the first from the filters, then
-  // nextLinks), so Previous can go back without the server keeping any state.
-  let pages = [];
-  let nextLink = null;
   let shown = new Map(); // run id → run, for the live refresh
-  let generation = 0;
 
-  async function load(target) {
-    generation += 1;
-    const mine = generation;
-    previous.disabled = true;
-    next.disabled = true;
-    status.textContent = 'Loading runs…';
-    let body;
-    try {
-      body = await api.get(target, { signal: view.signal });
-    } catch (error) {
-      if (error.name === 'AbortError' || mine !== generation) return;
-      status.textContent = '';
-      replace(results, problem(error));
-      previous.disabled = pages.length < 2;
-      return;
-    }
-    if (mine !== generation) return; // filters changed while this page was on its way
-    draw(body);
-  }
-
-  function draw(body) {
-    const runs = body.value ?? [];
-    const sort = sortOf(filters.sort);
-    nextLink = body['@odata.nextLink'] ?? null;
-    shown = new Map(runs.map((run) => [run.id, run]));
-    const first = (pages.length - 1) * PAGE_SIZE + 1;
-    const total = body['@odata.count'];
-    status.textContent = describePage(first, runs.length, Boolean(nextLink), total, sort);
-    replace(
-      results,
-      runs.length ? runsTable(runs, sort, sortBy) : empty('Try fewer filters, or clear them.'),
-    );
-    previous.disabled = pages.length < 2;
-    next.disabled = !nextLink;
-  }
-
-  function turn(button, change) {
-    change();
-    load(pages.at(-1)).then(() => {
-      if (button.disabled) status.focus(); // keep keyboard focus somewhere sensible
-    });
-  }
-  next.addEventListener('click', () => turn(next, () => pages.push(nextLink)));
-  previous.addEventListener('click', () => turn(previous, () => pages.pop()));
+  const list = pager({
+    signal: view.signal,
+    pageSize: PAGE_SIZE,
+    status,
+    results,
+    previous,
+    next,
+    loadingText: 'Loading runs…',
+    draw(body, { first, more }) {
+      const runs = body.value ?? [];
+      const sort = sortOf(filters.sort);
+      shown = new Map(runs.map((run) => [run.id, run]));
+      status.textContent = describePage(first, runs.length, more, body['@odata.count'], sort);
+      replace(
+        results,
+        runs.length ? runsTable(runs, sort, sortBy) : empty('Try fewer filters, or clear them.'),
+      );
+    },
+  });
 
   // On the first page, newest first, new runs arrive at the top: the page is asked again (an
   // index-backed question, as cheap as the first time) and redrawn when it changed, keeping the
   // focus on the link it was on. Other orders and deeper pages keep their rows and only follow
   // their running runs: asking a sort that no index answers every 5 seconds would cost more.
   async function refreshFirstPage() {
-    const mine = generation;
-    const body = await api.get(pages[0], { signal: view.signal });
-    if (mine !== generation || pages.length !== 1) return;
+    const mine = list.generation;
+    const body = await api.get(list.firstUrl, { signal: view.signal });
+    if (mine !== list.generation || list.depth !== 1) return;
     const runs = body.value ?? [];
     const changed =
       runs.length !== shown.size ||
@@ -425,7 +395,7 @@ export async function show(main, view) {
     );
     const focused = document.activeElement?.closest?.('tr[data-run-id]')?.dataset.runId;
     const hadFocus = results.contains(document.activeElement);
-    draw(body);
+    list.show(body);
     if (hadFocus && focused) {
       results.querySelector(`tr[data-run-id="${CSS.escape(focused)}"] a`)?.focus();
     }
@@ -460,7 +430,7 @@ export async function show(main, view) {
     }
   }
   const refreshShown = () =>
-    pages.length === 1 && !filters.sort ? refreshFirstPage() : refreshRunning();
+    list.depth === 1 && !filters.sort ? refreshFirstPage() : refreshRunning();
   view.poll(refreshShown, { follows: ['runs'] });
 
   api
@@ -476,8 +446,7 @@ export async function show(main, view) {
   async function apply(route) {
     filters = filtersOf(route.params);
     form.show(filters);
-    pages = [firstPage(filters)];
-    await load(pages[0]);
+    await list.start(firstPage(filters));
   }
   await apply(view.route);
   return { update: apply };
