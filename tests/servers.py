@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,9 @@ import httpx
 import jwt
 
 from flowruns.settings import DEFAULT_TENANT, LOCAL_AUDIENCE, LOCAL_ISSUER
+from flowruns.store import migrations
+from flowruns.store.database import make_engine
+from tests.engines import created_database
 
 START_SECONDS = 60
 SECRET = "shared-test-secret-of-32-bytes-or-more"
@@ -123,3 +126,29 @@ def running(log: Path, *args: str, env: dict[str, str] | None = None) -> Iterato
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def two_servers(
+    engine: str, work: Path, first_args: tuple[str, ...] = ()
+) -> Iterator[tuple[str, str]]:
+    """The base URLs of two servers on one database: one SQLite file in a shared data
+    directory, or a new PostgreSQL database (migrated first, dropped at the end), for ``engine``.
+    The first starts with ``first_args`` and answers before the second starts (it makes a new
+    SQLite database)."""
+    with ExitStack() as stack:
+        if engine == "sqlite":
+            env = {"FLOWRUNS_DATA_DIR": str(work / "data")}
+        else:
+            url = stack.enter_context(created_database("flowruns_servers"))
+            database = make_engine(url)
+            migrations.upgrade(database)
+            database.dispose()
+            env = {"FLOWRUNS_DATABASE_URL": url}
+        started = []
+        for name, args in (("a", first_args), ("b", ())):
+            server = start(work / f"{name}.log", *args, env=env)
+            stack.callback(server.stop)
+            started.append(server)
+            wait_ready(server)
+        yield started[0].base, started[1].base

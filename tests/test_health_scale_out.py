@@ -10,17 +10,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from flowruns.store import migrations
-from flowruns.store.database import make_engine
 from tests.conftest import HUB, NS
-from tests.engines import ENGINES, created_database
-from tests.servers import AUTH, api_get, api_post, start, wait_ready
+from tests.engines import ENGINES
+from tests.servers import AUTH, api_get, api_post, two_servers
 
 PROCESSES = 24
 WAIT_SECONDS = 60
@@ -30,23 +27,9 @@ WAIT_SECONDS = 60
 def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
-    logs = tmp_path_factory.mktemp("health-scale-out")
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            env = {"FLOWRUNS_DATA_DIR": str(logs / "data")}
-        else:
-            url = stack.enter_context(created_database("flowruns_health"))
-            engine = make_engine(url)
-            migrations.upgrade(engine)
-            engine.dispose()
-            env = {"FLOWRUNS_DATABASE_URL": url}
-        started = []
-        for name in ("a", "b"):
-            server = start(logs / f"{name}.log", env=env)
-            stack.callback(server.stop)
-            started.append(server)
-            wait_ready(server)
-        yield started[0].base, started[1].base
+    work = tmp_path_factory.mktemp("health-scale-out")
+    with two_servers(request.param, work) as bases:
+        yield bases
 
 
 def test_two_servers_open_each_incident_once(servers: tuple[str, str]) -> None:

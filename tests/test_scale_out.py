@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
 
-from flowruns.store import migrations
-from flowruns.store.database import make_engine
 from tests.conftest import HUB, NS
-from tests.engines import ENGINES, created_database
-from tests.servers import AUTH, Server, api_get, api_post, start, wait_ready
+from tests.engines import ENGINES
+from tests.servers import AUTH, api_get, api_post, two_servers
 
 RUN = {"@odata.type": f"{NS}.outgoingFlowRun", "displayName": "0"}
 
@@ -29,23 +26,9 @@ RUN = {"@odata.type": f"{NS}.outgoingFlowRun", "displayName": "0"}
 def servers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
-    logs = tmp_path_factory.mktemp("scale-out")
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            env = {"FLOWRUNS_DATA_DIR": str(logs / "data")}
-        else:
-            url = stack.enter_context(created_database("flowruns_scale"))
-            engine = make_engine(url)
-            migrations.upgrade(engine)
-            engine.dispose()
-            env = {"FLOWRUNS_DATABASE_URL": url}
-        started: list[Server] = []
-        for name, args in (("a", ["--workers", "2"]), ("b", [])):
-            server = start(logs / f"{name}.log", *args, env=env)
-            stack.callback(server.stop)
-            started.append(server)
-            wait_ready(server)  # one after the other: the first makes a new SQLite database
-        yield started[0].base, started[1].base
+    work = tmp_path_factory.mktemp("scale-out")
+    with two_servers(request.param, work, ("--workers", "2")) as bases:
+        yield bases
 
 
 def _on(base: str, link: str) -> str:
