@@ -85,6 +85,9 @@ class Outage:
 
 
 def _locked_sqlite(settings: Settings, stack: ExitStack) -> Outage:
+    # The lock below needs the database's only connection; the health evaluation's pass (every
+    # few seconds, in a connection of its own) would hold one at random moments, so it is off.
+    settings.evaluate_health = False
     db = open_database(settings)
     stack.callback(db.dispose)
 
