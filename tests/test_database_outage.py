@@ -13,6 +13,7 @@ exclusively for longer than the busy timeout.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import subprocess
 import sys
@@ -108,12 +109,26 @@ def _locked_sqlite(settings: Settings, stack: ExitStack) -> Outage:
         # In WAL mode only an exclusive locking mode keeps readers out (until the connection
         # closes), and only a connection that is the database's only one can take it: the
         # server's are closed first (the pool's and the writer's), and made again when needed.
-        db.dispose()
-        connection = sqlite3.connect(settings.data_dir / "flowruns.db", isolation_level=None)
-        connection.execute("PRAGMA locking_mode=EXCLUSIVE")
-        connection.execute("BEGIN EXCLUSIVE")
-        connection.execute("COMMIT")
-        holder.append(connection)
+        # A background pass (the notification dispatcher polls twice a second) may hold one
+        # while they are closed; it goes back to the discarded pool, which only the garbage
+        # collector closes. So: close, collect, try, and again until the lock is ours.
+        deadline = time.monotonic() + 10
+        while True:
+            db.dispose()
+            gc.collect()
+            connection = sqlite3.connect(settings.data_dir / "flowruns.db", isolation_level=None)
+            try:
+                connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+                connection.execute("BEGIN EXCLUSIVE")
+                connection.execute("COMMIT")
+            except sqlite3.OperationalError:
+                connection.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+                continue
+            holder.append(connection)
+            return
 
     def unlock() -> None:
         while holder:
