@@ -87,8 +87,10 @@ class Outage:
 
 def _locked_sqlite(settings: Settings, stack: ExitStack) -> Outage:
     # The lock below needs the database's only connection; the health evaluation's pass (every
-    # few seconds, in a connection of its own) would hold one at random moments, so it is off.
+    # few seconds, in a connection of its own) would hold one at random moments, so it is off,
+    # and the notifier, which polls twice a second, polls once an hour.
     settings.evaluate_health = False
+    settings.notification_poll_seconds = 3600.0
     db = open_database(settings)
     stack.callback(db.dispose)
 
@@ -109,14 +111,18 @@ def _locked_sqlite(settings: Settings, stack: ExitStack) -> Outage:
         # In WAL mode only an exclusive locking mode keeps readers out (until the connection
         # closes), and only a connection that is the database's only one can take it: the
         # server's are closed first (the pool's and the writer's), and made again when needed.
-        # A background pass (the notification dispatcher polls twice a second) may hold one
-        # while they are closed; it goes back to the discarded pool, which only the garbage
-        # collector closes. So: close, collect, try, and again until the lock is ours.
-        deadline = time.monotonic() + 10
+        # A background pass (the dispatch the test's first write wakes, the stale-run check)
+        # may hold one while they are closed, or open one again (the writer keeps its own from
+        # its first write on); a connection it held goes back to the discarded pool, which only
+        # the garbage collector closes. So: close, collect, try without waiting, and again
+        # until the lock is ours.
+        deadline = time.monotonic() + 30
         while True:
             db.dispose()
             gc.collect()
-            connection = sqlite3.connect(settings.data_dir / "flowruns.db", isolation_level=None)
+            connection = sqlite3.connect(
+                settings.data_dir / "flowruns.db", isolation_level=None, timeout=0
+            )
             try:
                 connection.execute("PRAGMA locking_mode=EXCLUSIVE")
                 connection.execute("BEGIN EXCLUSIVE")
