@@ -44,7 +44,7 @@ from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import RUNS
-from flowruns.edm.model import EntityType
+from flowruns.edm.model import EntityType, NavigationProperty
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
@@ -326,6 +326,19 @@ class Compiler:
         else:  # a process's runs or incidents
             conditions.append(target.c.process_id == parent.c.id)
         return conditions
+
+    def navigation_members(
+        self,
+        parent_type: EntityType,
+        navigation: NavigationProperty,
+        target_type: EntityType,
+        target: FromClause,
+    ) -> list[SQL]:
+        """Conditions keeping the rows of ``target`` (an alias of ``target_type``'s table) that
+        the collection-valued ``navigation`` of the row of :attr:`table`, a ``parent_type``,
+        leads to: what an expansion reads for many parents in one statement."""
+        variable = s.Variable("", s.It(parent_type), navigation, target_type)
+        return self._members(variable, target)
 
     def entity_lambda(self, expr: s.EntityLambda) -> SQL:
         target = self._table(expr.variable.type).alias()

@@ -29,6 +29,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.engine import Dialect as SqlalchemyDialect
@@ -471,16 +472,97 @@ def _expand(
                 record.expanded[name] = target
             _expand(connection, tenant, list(related.values()), item.query.expand)
             continue
-        members: list[Record] = []
-        # One compiled filter and order for the expansion, used for every parent.
-        compiled = _compile(connection, Scope(tenant, item.target), item.query)
-        for record in records:
-            if name not in {n.name for n in record.type.navigations}:
-                continue
-            scope = entities.navigation_scope(tenant, record, item.target)
-            page = _page(connection, scope, compiled, item.window, orjson.Fragment)
-            record.expanded[name] = page.records
-            if item.query.count:
-                record.expanded[f"{name}@odata.count"] = _count(connection, scope, compiled)
-            members.extend(page.records)
+        members = _expand_collection(connection, tenant, records, item)
         _expand(connection, tenant, members, item.query.expand)
+
+
+def _expand_collection(
+    connection: Connection, tenant: str, records: list[Record], item: Expansion
+) -> list[Record]:
+    """Attach to each of ``records`` the page of a collection-valued navigation ``item`` asks
+    for (and its count), read for all of them in one statement (and the counts in one more);
+    the records read, for the expansions nested in ``item``.
+
+    Each parent's page is chosen by a subquery that runs once per parent, ordered and cut by
+    its own LIMIT, so an index on the parent's link and the order answers it without reading
+    the parent's other members: a LATERAL join where the engine has one (PostgreSQL), else
+    the members whose key is in the parent's correlated subquery (SQLite). A window function
+    (``row_number() over (partition by the parent …)``) would number every member of every
+    parent first: thousands of rows for twenty.
+    """
+    name = item.navigation.name
+    parents = [r for r in records if name in {n.name for n in r.type.navigations}]
+    if not parents:
+        return []
+    dialect = dialect_of(connection)
+    parent_type = entities.spec_of(parents[0].type).root
+    parent = entities.spec_of(parent_type).table.alias("parent")
+    scope = Scope(tenant, item.target)
+    spec = scope.spec
+    linked = Compiler(dialect, tenant, parent)
+
+    def chosen(member: FromClause) -> list[ColumnElement[bool]]:
+        """The members of ``parent`` the expansion's filter keeps, as rows of ``member``."""
+        link = linked.navigation_members(parent_type, item.navigation, item.target, member)
+        where = _compile(connection, scope, Query(filter=item.query.filter), member).where
+        return [*entities.scope_filter(scope, member), *where, *link]
+
+    keys = sorted({r.id for r in parents})
+    of_parents = [parent.c.tenant_id == tenant, parent.c.id.in_(keys)]
+    member = spec.table.alias("member")
+    order = _compile(connection, scope, Query(order=item.query.order), member).order
+    sorts = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
+    window = item.window
+    if dialect.lateral_joins:
+        page = (
+            select(*entities.as_text(member), *sorts)
+            .where(*chosen(member))
+            .order_by(*_order_by(order))
+            .limit(window.limit)
+            .offset(window.offset or None)
+            .correlate(parent)
+            .lateral("page_rows")
+        )
+        columns: list[ColumnElement[Any]] = [page.c[c.name] for c in spec.table.columns]
+        outer = [
+            _SortColumn(page.c[f"_sort{i}"], k.nullable, k.descending) for i, k in enumerate(order)
+        ]
+        source = parent.join(page, true())
+    else:
+        ids = (
+            select(member.c.id)
+            .where(*chosen(member))
+            .order_by(*_order_by(order))
+            .limit(window.limit)
+            .offset(window.offset or None)
+            .correlate(parent)
+        )
+        table = spec.table
+        columns = list(spec.json_as_text)
+        outer = _compile(connection, scope, Query(order=item.query.order)).order
+        source = parent.join(table, and_(table.c.tenant_id == tenant, table.c.id.in_(ids)))
+    columns = [*columns, parent.c.id.label("_parent")]
+    rows = (
+        select(*columns)
+        .select_from(source)
+        .where(*of_parents)
+        .order_by(parent.c.id, *_order_by(outer))
+    )
+    pages: dict[str, list[Record]] = {key: [] for key in keys}
+    members: list[Record] = []
+    for row in connection.execute(rows):
+        record = entities.to_record(spec, row, json_as=orjson.Fragment)
+        pages[row._mapping["_parent"]].append(record)
+        members.append(record)
+    counts: dict[str, int] = {}
+    if item.query.count:
+        counted = spec.table.alias("counted")
+        number = select(func.count()).select_from(counted).where(*chosen(counted))
+        number = number.correlate(parent)
+        numbers = select(parent.c.id, number.scalar_subquery()).where(*of_parents)
+        counts = {row[0]: int(row[1]) for row in connection.execute(numbers)}
+    for record in parents:
+        record.expanded[name] = pages[record.id]
+        if item.query.count:
+            record.expanded[f"{name}@odata.count"] = counts[record.id]
+    return members
