@@ -324,7 +324,9 @@ def install_health_triggers(connection: Connection) -> None:
 def uninstall_health_triggers(connection: Connection) -> None:
     postgresql = dialect_of(connection).name == "postgresql"
     for trigger, table in HEALTH_TRIGGERS.items():
-        connection.exec_driver_sql(f"DROP TRIGGER {trigger}" + (f" ON {table}" if postgresql else ""))
+        connection.exec_driver_sql(
+            f"DROP TRIGGER {trigger}" + (f" ON {table}" if postgresql else "")
+        )
     if postgresql:
         connection.exec_driver_sql("DROP FUNCTION changes_health()")
 

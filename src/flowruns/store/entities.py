@@ -170,7 +170,7 @@ def navigation_scope(tenant: str, parent: Record, target: EntityType) -> Scope:
 
 
 def to_record(
-    spec: TableSpec, row: Row[Any], *, json_as: Callable[[str], Any] | None = None
+    spec: TableSpec, row: Sequence[Any], *, json_as: Callable[[str], Any] | None = None
 ) -> Record:
     """A record from a row of ``select(spec.table, …)``, read by column position; with
     ``json_as`` the row holds JSON columns as text, each passed through ``json_as``."""

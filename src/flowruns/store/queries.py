@@ -23,6 +23,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     false,
     func,
     literal,
@@ -483,12 +484,14 @@ def _expand_collection(
     for (and its count), read for all of them in one statement (and the counts in one more);
     the records read, for the expansions nested in ``item``.
 
-    Each parent's page is chosen by a subquery that runs once per parent, ordered and cut by
-    its own LIMIT, so an index on the parent's link and the order answers it without reading
-    the parent's other members: a LATERAL join where the engine has one (PostgreSQL), else
-    the members whose key is in the parent's correlated subquery (SQLite). A window function
-    (``row_number() over (partition by the parent …)``) would number every member of every
-    parent first: thousands of rows for twenty.
+    Where the engine joins LATERAL (PostgreSQL), each parent's page is its own ordered and cut
+    subquery, which an index on the link and the order answers without reading the parent's
+    other members. SQLite has no LATERAL and runs a correlated subquery once per candidate
+    row, not once per parent (every run of the tenant, measured), and a UNION ALL of one
+    subquery per parent costs more to build than to run: there, the members of the parents
+    are numbered in the order (``row_number() over (partition by the parent …)``) from the keys
+    alone, which the index on the link and the order holds, and only the rows of the pages are
+    read.
     """
     name = item.navigation.name
     parents = [r for r in records if name in {n.name for n in r.type.navigations}]
@@ -498,68 +501,63 @@ def _expand_collection(
     parent_type = entities.spec_of(parents[0].type).root
     parent = entities.spec_of(parent_type).table.alias("parent")
     scope = Scope(tenant, item.target)
-    spec = scope.spec
-    linked = Compiler(dialect, tenant, parent)
-
-    def chosen(member: FromClause) -> list[ColumnElement[bool]]:
-        """The members of ``parent`` the expansion's filter keeps, as rows of ``member``."""
-        link = linked.navigation_members(parent_type, item.navigation, item.target, member)
-        where = _compile(connection, scope, Query(filter=item.query.filter), member).where
-        return [*entities.scope_filter(scope, member), *where, *link]
-
+    member = scope.spec.table.alias("member")
+    compiled = _compile(connection, scope, item.query, member)
+    kept = [*entities.scope_filter(scope, member), *compiled.where]
+    link = Compiler(dialect, tenant, parent).navigation_members(
+        parent_type, item.navigation, item.target, member
+    )
     keys = sorted({r.id for r in parents})
-    of_parents = [parent.c.tenant_id == tenant, parent.c.id.in_(keys)]
-    member = spec.table.alias("member")
-    order = _compile(connection, scope, Query(order=item.query.order), member).order
-    sorts = [k.expr.label(f"_sort{i}") for i, k in enumerate(order)]
-    window = item.window
+    parent_key = parent.c.id.label("_parent")
     if dialect.lateral_joins:
+        sorts = [k.expr.label(f"_sort{i}") for i, k in enumerate(compiled.order)]
         page = (
             select(*entities.as_text(member), *sorts)
-            .where(*chosen(member))
-            .order_by(*_order_by(order))
-            .limit(window.limit)
-            .offset(window.offset or None)
-            .correlate(parent)
-            .lateral("page_rows")
+            .where(*kept, *link)
+            .order_by(*_order_by(compiled.order))
+            .limit(item.window.limit)
+            .offset(item.window.offset or None)
         )
-        columns: list[ColumnElement[Any]] = [page.c[c.name] for c in spec.table.columns]
+        lateral = page.correlate(parent).lateral("page_rows")
+        rows = (
+            select(*lateral.c, parent_key)
+            .select_from(parent.join(lateral, true()))
+            .where(parent.c.tenant_id == tenant, parent.c.id.in_(keys))
+            .subquery("rows")
+        )
         outer = [
-            _SortColumn(page.c[f"_sort{i}"], k.nullable, k.descending) for i, k in enumerate(order)
+            _SortColumn(rows.c[f"_sort{i}"], k.nullable, k.descending)
+            for i, k in enumerate(compiled.order)
         ]
-        source = parent.join(page, true())
+        statement = select(rows).order_by(rows.c["_parent"], *_order_by(outer))
     else:
-        ids = (
-            select(member.c.id)
-            .where(*chosen(member))
-            .order_by(*_order_by(order))
-            .limit(window.limit)
-            .offset(window.offset or None)
-            .correlate(parent)
+        page = (
+            select(*entities.as_text(member))
+            .select_from(parent.join(member, and_(*link)))
+            .where(parent.c.tenant_id == tenant, parent.c.id == bindparam("parent"), *kept)
+            .order_by(*_order_by(compiled.order))
+            .limit(item.window.limit)
+            .offset(item.window.offset or None)
         )
-        table = spec.table
-        columns = list(spec.json_as_text)
-        outer = _compile(connection, scope, Query(order=item.query.order)).order
-        source = parent.join(table, and_(table.c.tenant_id == tenant, table.c.id.in_(ids)))
-    columns = [*columns, parent.c.id.label("_parent")]
-    rows = (
-        select(*columns)
-        .select_from(source)
-        .where(*of_parents)
-        .order_by(parent.c.id, *_order_by(outer))
-    )
     pages: dict[str, list[Record]] = {key: [] for key in keys}
     members: list[Record] = []
-    for row in connection.execute(rows):
-        record = entities.to_record(spec, row, json_as=orjson.Fragment)
-        pages[row._mapping["_parent"]].append(record)
-        members.append(record)
+    if dialect.lateral_joins:
+        for row in connection.execute(statement):
+            record = entities.to_record(scope.spec, row, json_as=orjson.Fragment)
+            pages[row._mapping["_parent"]].append(record)
+            members.append(record)
+    else:
+        for key in keys:
+            for values in fetch(connection, page, {"parent": key}):
+                record = entities.to_record(scope.spec, values, json_as=orjson.Fragment)
+                pages[key].append(record)
+                members.append(record)
     counts: dict[str, int] = {}
     if item.query.count:
-        counted = spec.table.alias("counted")
-        number = select(func.count()).select_from(counted).where(*chosen(counted))
-        number = number.correlate(parent)
-        numbers = select(parent.c.id, number.scalar_subquery()).where(*of_parents)
+        number = select(func.count()).select_from(member).where(*kept, *link).correlate(parent)
+        numbers = select(parent.c.id, number.scalar_subquery()).where(
+            parent.c.tenant_id == tenant, parent.c.id.in_(keys)
+        )
         counts = {row[0]: int(row[1]) for row in connection.execute(numbers)}
     for record in parents:
         record.expanded[name] = pages[record.id]
