@@ -434,8 +434,6 @@ expectations = Table(
 # The evaluation asks, across tenants, "which processes are due now?" (like the delivery
 # queue, the one kind of index that does not lead with the tenant).
 Index("ix_expectations_due", expectations.c.due)
-# A page of processes ordered or filtered by health reads each one's state by its key.
-Index("ix_expectations_state", expectations.c.tenant_id, expectations.c.id, expectations.c.state)
 # Health filters: "every unhealthy process of this owner".
 Index("ix_expectations_owner", expectations.c.tenant_id, expectations.c.owner, expectations.c.state)
 
