@@ -257,8 +257,8 @@ def uninstall_table_triggers(connection: Connection, table: str) -> None:
 
 # A process's health is part of what a reader of processes follows (a dashboard shows it), but it
 # lives in the expectation's row: a change of it (the row written, its state changed, the row
-# removed) is recorded as a change of the process (revision 0012). A change the process no longer
-# exists for is not recorded: its deletion is.
+# removed) is copied to the process's ``health_state`` and recorded as a change of the process
+# (revision 0012). A change the process no longer exists for is not recorded: its deletion is.
 HEALTH_TRIGGERS = {
     "changes_health_insert": "expectations",
     "changes_health_update": "expectations",
@@ -266,8 +266,10 @@ HEALTH_TRIGGERS = {
 }
 
 
-def _sqlite_health_record(row: str) -> str:
+def _sqlite_health_record(row: str, state: str) -> str:
     return (
+        f"UPDATE {PROCESSES.table} SET health_state = {state} "
+        f"WHERE tenant_id = {row}.tenant_id AND id = {row}.id; "
         "UPDATE change_log SET position = position + 1; "
         f"INSERT INTO changes ({_COLUMNS}) SELECT p.tenant_id, '{PROCESSES.table}', 0, "
         f"change_log.position, p.id, p.type, {_SQLITE_TICKS}, {UPDATED} "
@@ -278,16 +280,18 @@ def _sqlite_health_record(row: str) -> str:
 
 _SQLITE_HEALTH = [
     "CREATE TRIGGER changes_health_insert AFTER INSERT ON expectations "
-    f"BEGIN {_sqlite_health_record('NEW')} END",
+    f"BEGIN {_sqlite_health_record('NEW', 'NEW.state')} END",
     "CREATE TRIGGER changes_health_update AFTER UPDATE OF state ON expectations "
-    f"WHEN OLD.state IS NOT NEW.state BEGIN {_sqlite_health_record('NEW')} END",
+    f"WHEN OLD.state IS NOT NEW.state BEGIN {_sqlite_health_record('NEW', 'NEW.state')} END",
     "CREATE TRIGGER changes_health_delete AFTER DELETE ON expectations "
-    f"BEGIN {_sqlite_health_record('OLD')} END",
+    f"BEGIN {_sqlite_health_record('OLD', 'NULL')} END",
 ]
 
 
-def _pg_health_record(row: str) -> str:
+def _pg_health_record(row: str, state: str) -> str:
     return (
+        f"UPDATE {PROCESSES.table} SET health_state = {state} "
+        f"WHERE tenant_id = {row}.tenant_id AND id = {row}.id; "
         f"INSERT INTO changes ({_COLUMNS}) SELECT p.tenant_id, '{PROCESSES.table}', {_PG_TXN}, "
         f"{_PG_POSITION}, p.id, p.type, {_PG_TICKS}, {UPDATED} FROM {PROCESSES.table} AS p "
         f"WHERE p.tenant_id = {row}.tenant_id AND p.id = {row}.id;"
@@ -298,9 +302,9 @@ _POSTGRESQL_HEALTH = [
     f"""CREATE FUNCTION changes_health() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    {_pg_health_record("OLD")}
+    {_pg_health_record("OLD", "NULL")}
   ELSE
-    {_pg_health_record("NEW")}
+    {_pg_health_record("NEW", "NEW.state")}
   END IF;
   RETURN NULL;
 END $$""",

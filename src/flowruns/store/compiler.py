@@ -26,6 +26,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -50,7 +51,7 @@ from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.dialect import SQL, Dialect, JsonRef, JsonType
 from flowruns.store.entities import spec_of
-from flowruns.store.schema import processes, run_group_members
+from flowruns.store.schema import MIRRORED, processes, run_group_members
 
 # SQL elements one expression may be written as. A few constructs write an operand more than
 # once (a double mod, a substring's start, a date's floor division), so nesting them multiplies
@@ -119,7 +120,11 @@ class Compiler:
             parent = self.row(source.parent)
             if expr.property.key and not source.navigation.contains_target:
                 return Compiled(parent.c.process_id, True)
-            target = self._table(source.type).alias()
+            table = self._table(source.type)
+            mirror = MIRRORED.get((table.name, name)) if isinstance(table, Table) else None
+            if mirror is not None and expr.cast is None:
+                return Compiled(parent.c[mirror.name], True)
+            target = table.alias()
             value: SQL = target.c[name]
             if expr.cast is not None:
                 value = self._cast(target, value, expr.cast)
