@@ -446,3 +446,38 @@ def test_starts_before_an_expectation_changed_never_open_incidents(server: Serve
     server.evaluate("2030-01-04T02:46:00Z")
     late = server.incidents()[-1]
     assert (late["kind"], late["expectedDateTime"]) == ("late", "2030-01-04T02:00:00Z")
+
+
+def _changed_since(server: Server, link: str) -> tuple[list[str], str]:
+    """The ids processes/delta() reports after ``link``, and the next deltaLink."""
+    response = server.client.get(link)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return [item["id"] for item in body["value"]], body["@odata.deltaLink"]
+
+
+def test_a_change_of_health_without_an_incident_is_a_change_of_its_process(
+    server: Server,
+) -> None:
+    process, other = server.process(), server.process("Weekly export")
+    latest = server.client.get(f"{HUB}/processes/delta()?$deltatoken=latest&$select=id")
+    link = latest.json()["@odata.deltaLink"]
+    server.expect(
+        process, schedule=DAILY, grace="PT30M", paused=True, pausedUntil="2030-01-01T12:00:00Z"
+    )
+    changed, link = _changed_since(server, link)
+    assert changed == [process]  # the expectation set: its health appears
+    server.evaluate("2030-01-01T11:00:00Z")
+    assert server.health(process)["state"] == "paused"
+    changed, link = _changed_since(server, link)
+    assert changed == []  # judged again, nothing changed
+    server.evaluate("2030-01-01T12:01:00Z")  # the pause ends; nothing was expected since
+    assert server.health(process)["state"] == "unknown"
+    assert server.incidents() == []
+    changed, link = _changed_since(server, link)
+    assert changed == [process]
+    response = server.client.delete(f"{HUB}/processes/{process}/expectation")
+    assert response.status_code == 204, response.text
+    changed, link = _changed_since(server, link)
+    assert changed == [process]
+    assert other not in changed

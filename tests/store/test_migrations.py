@@ -99,7 +99,12 @@ def test_the_migrated_schema_is_exactly_the_declared_one(empty_database_url: str
     assert triggers == ALL_TRIGGERS
 
 
-ALL_TRIGGERS = set(rollup.TRIGGERS) | set(changes.TRIGGERS) | set(health.TRIGGERS)
+ALL_TRIGGERS = (
+    set(rollup.TRIGGERS)
+    | set(changes.TRIGGERS)
+    | set(changes.HEALTH_TRIGGERS)
+    | set(health.TRIGGERS)
+)
 
 
 def _triggers(connection: Connection) -> set[str]:

@@ -76,11 +76,12 @@ def _expansions(items: Sequence[ExpandItem], *, rendered: bool = False) -> tuple
 
 
 def _rendering(item: ExpandItem) -> Rendering | None:
-    """How the database writes an expanded entity: only a single-valued navigation's, and only
-    when the response needs no more of it (no reference instead, no expansion of its own), and
-    not a process's expectation or health, which are read as records."""
+    """How the database writes an expanded entity: only when the response needs no more of it
+    (no reference instead, no expansion of its own), and not a process's expectation or health,
+    which are read as records."""
     navigation = item.navigation
-    if navigation.collection or navigation.contains_target or item.ref or item.options.expand:
+    contained_one = navigation.contains_target and not navigation.collection
+    if contained_one or item.ref or item.options.expand:
         return None
     select = item.options.select
     names = None if select is None or select.names is None else frozenset(select.names)

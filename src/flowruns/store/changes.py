@@ -255,6 +255,86 @@ def uninstall_table_triggers(connection: Connection, table: str) -> None:
         connection.exec_driver_sql(f"DROP TRIGGER changes_{table}_{event}{on}")
 
 
+# A process's health is part of what a reader of processes follows (a dashboard shows it), but it
+# lives in the expectation's row: a change of it (the row written, its state changed, the row
+# removed) is copied to the process's ``health_state`` and recorded as a change of the process
+# (revision 0012). A change the process no longer exists for is not recorded: its deletion is.
+HEALTH_TRIGGERS = {
+    "changes_health_insert": "expectations",
+    "changes_health_update": "expectations",
+    "changes_health_delete": "expectations",
+}
+
+
+def _sqlite_health_record(row: str, state: str) -> str:
+    return (
+        f"UPDATE {PROCESSES.table} SET health_state = {state} "
+        f"WHERE tenant_id = {row}.tenant_id AND id = {row}.id; "
+        "UPDATE change_log SET position = position + 1; "
+        f"INSERT INTO changes ({_COLUMNS}) SELECT p.tenant_id, '{PROCESSES.table}', 0, "
+        f"change_log.position, p.id, p.type, {_SQLITE_TICKS}, {UPDATED} "
+        f"FROM change_log, {PROCESSES.table} AS p "
+        f"WHERE p.tenant_id = {row}.tenant_id AND p.id = {row}.id;"
+    )
+
+
+_SQLITE_HEALTH = [
+    "CREATE TRIGGER changes_health_insert AFTER INSERT ON expectations "
+    f"BEGIN {_sqlite_health_record('NEW', 'NEW.state')} END",
+    "CREATE TRIGGER changes_health_update AFTER UPDATE OF state ON expectations "
+    f"WHEN OLD.state IS NOT NEW.state BEGIN {_sqlite_health_record('NEW', 'NEW.state')} END",
+    "CREATE TRIGGER changes_health_delete AFTER DELETE ON expectations "
+    f"BEGIN {_sqlite_health_record('OLD', 'NULL')} END",
+]
+
+
+def _pg_health_record(row: str, state: str) -> str:
+    return (
+        f"UPDATE {PROCESSES.table} SET health_state = {state} "
+        f"WHERE tenant_id = {row}.tenant_id AND id = {row}.id; "
+        f"INSERT INTO changes ({_COLUMNS}) SELECT p.tenant_id, '{PROCESSES.table}', {_PG_TXN}, "
+        f"{_PG_POSITION}, p.id, p.type, {_PG_TICKS}, {UPDATED} FROM {PROCESSES.table} AS p "
+        f"WHERE p.tenant_id = {row}.tenant_id AND p.id = {row}.id;"
+    )
+
+
+_POSTGRESQL_HEALTH = [
+    f"""CREATE FUNCTION changes_health() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    {_pg_health_record("OLD", "NULL")}
+  ELSE
+    {_pg_health_record("NEW", "NEW.state")}
+  END IF;
+  RETURN NULL;
+END $$""",
+    "CREATE TRIGGER changes_health_insert AFTER INSERT ON expectations "
+    "FOR EACH ROW EXECUTE FUNCTION changes_health()",
+    "CREATE TRIGGER changes_health_update AFTER UPDATE OF state ON expectations "
+    "FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) "
+    "EXECUTE FUNCTION changes_health()",
+    "CREATE TRIGGER changes_health_delete AFTER DELETE ON expectations "
+    "FOR EACH ROW EXECUTE FUNCTION changes_health()",
+]
+
+
+def install_health_triggers(connection: Connection) -> None:
+    """Record the changes of processes' health in the log (see :data:`HEALTH_TRIGGERS`)."""
+    postgresql = dialect_of(connection).name == "postgresql"
+    for statement in _POSTGRESQL_HEALTH if postgresql else _SQLITE_HEALTH:
+        connection.execute(text(statement))
+
+
+def uninstall_health_triggers(connection: Connection) -> None:
+    postgresql = dialect_of(connection).name == "postgresql"
+    for trigger, table in HEALTH_TRIGGERS.items():
+        connection.exec_driver_sql(
+            f"DROP TRIGGER {trigger}" + (f" ON {table}" if postgresql else "")
+        )
+    if postgresql:
+        connection.exec_driver_sql("DROP FUNCTION changes_health()")
+
+
 @dataclass(frozen=True)
 class Horizon:
     """What a reader's snapshot may hand out: every change below ``key``, which will never

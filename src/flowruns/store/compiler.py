@@ -26,6 +26,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -44,13 +45,13 @@ from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import RUNS
-from flowruns.edm.model import EntityType
+from flowruns.edm.model import EntityType, NavigationProperty
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.dialect import SQL, Dialect, JsonRef, JsonType
 from flowruns.store.entities import spec_of
-from flowruns.store.schema import processes, run_group_members
+from flowruns.store.schema import MIRRORED, processes, run_group_members
 
 # SQL elements one expression may be written as. A few constructs write an operand more than
 # once (a double mod, a substring's start, a date's floor division), so nesting them multiplies
@@ -119,7 +120,11 @@ class Compiler:
             parent = self.row(source.parent)
             if expr.property.key and not source.navigation.contains_target:
                 return Compiled(parent.c.process_id, True)
-            target = self._table(source.type).alias()
+            table = self._table(source.type)
+            mirror = MIRRORED.get((table.name, name)) if isinstance(table, Table) else None
+            if mirror is not None and expr.cast is None:
+                return Compiled(parent.c[mirror.name], True)
+            target = table.alias()
             value: SQL = target.c[name]
             if expr.cast is not None:
                 value = self._cast(target, value, expr.cast)
@@ -326,6 +331,19 @@ class Compiler:
         else:  # a process's runs or incidents
             conditions.append(target.c.process_id == parent.c.id)
         return conditions
+
+    def navigation_members(
+        self,
+        parent_type: EntityType,
+        navigation: NavigationProperty,
+        target_type: EntityType,
+        target: FromClause,
+    ) -> list[SQL]:
+        """Conditions keeping the rows of ``target`` (an alias of ``target_type``'s table) that
+        the collection-valued ``navigation`` of the row of :attr:`table`, a ``parent_type``,
+        leads to: what an expansion reads for many parents in one statement."""
+        variable = s.Variable("", s.It(parent_type), navigation, target_type)
+        return self._members(variable, target)
 
     def entity_lambda(self, expr: s.EntityLambda) -> SQL:
         target = self._table(expr.variable.type).alias()

@@ -77,6 +77,8 @@ class Dialect(ABC):
     name: str
     # Whether several transactions write at once (PostgreSQL), or one at a time (SQLite).
     concurrent_writers: bool
+    # Whether a subquery in FROM may read the rows before it (LATERAL): PostgreSQL's does.
+    lateral_joins: bool
     # The engine's names of each JSON type, as json_type reports them.
     json_type_names: ClassVar[dict[JsonType, tuple[str, ...]]]
 
@@ -185,6 +187,7 @@ class Dialect(ABC):
 class SqliteDialect(Dialect):
     name = "sqlite"
     concurrent_writers = False
+    lateral_joins = False
     json_type_names: ClassVar[dict[JsonType, tuple[str, ...]]] = {
         JsonType.NUMBER: ("integer", "real"),
         JsonType.STRING: ("text",),
@@ -284,6 +287,7 @@ class SqliteDialect(Dialect):
 class PostgresqlDialect(Dialect):
     name = "postgresql"
     concurrent_writers = True
+    lateral_joins = True
     json_type_names: ClassVar[dict[JsonType, tuple[str, ...]]] = {
         JsonType.NUMBER: ("number",),
         JsonType.STRING: ("string",),

@@ -80,9 +80,7 @@ class TableSpec:
         at = {c.name: i for i, c in enumerate(table.columns)}
         # For pages written straight out: JSON columns as their stored text, which the response
         # embeds unchanged (orjson.Fragment) instead of decoding and encoding it again.
-        self.json_as_text = [
-            cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.columns
-        ]
+        self.json_as_text = as_text(table)
         self.json_properties = frozenset(
             name for name, pc in columns.items() if isinstance(pc.column.type, JSON)
         )
@@ -112,6 +110,12 @@ class TableSpec:
         }
         if stored_as is not None:
             self.readers[stored_as] = self.readers[root.name]
+
+
+def as_text(table: FromClause) -> list[ColumnElement[Any]]:
+    """The columns of ``table`` (an entity table or an alias of one), JSON columns as their
+    stored text."""
+    return [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.columns]
 
 
 def _members(column: PropertyColumn) -> tuple[str, ...] | None:
@@ -166,7 +170,7 @@ def navigation_scope(tenant: str, parent: Record, target: EntityType) -> Scope:
 
 
 def to_record(
-    spec: TableSpec, row: Row[Any], *, json_as: Callable[[str], Any] | None = None
+    spec: TableSpec, row: Sequence[Any], *, json_as: Callable[[str], Any] | None = None
 ) -> Record:
     """A record from a row of ``select(spec.table, …)``, read by column position; with
     ``json_as`` the row holds JSON columns as text, each passed through ``json_as``."""

@@ -147,6 +147,22 @@ def _sqlite_nulls_first(element: NullsFirst, compiler: SQLCompiler, **kw: Any) -
     return compiler.process(element.element, **kw)
 
 
+class DescNullsLast(UnaryExpression[Any]):
+    """An index column in descending order with its nulls last, as flowruns orders a descending
+    key. SQLite puts nulls last descending already and takes no ``NULLS LAST`` in an index;
+    PostgreSQL puts them first unless told."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        super().__init__(column.desc(), modifier=operators.nulls_last_op)
+
+
+@compiles(DescNullsLast, "sqlite")
+def _sqlite_desc_nulls_last(element: DescNullsLast, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.element, **kw)
+
+
 runs = Table(
     RUNS.table,
     metadata,
@@ -218,9 +234,22 @@ processes = Table(
     metadata,
     *_identity_columns(),
     *_property_columns(PROCESSES.type),
+    # The process's health state, a copy of its expectation's ``state`` (null without one) that
+    # the health triggers of store/changes.py keep, so that an order or filter by health reads
+    # the process's own row and an index serves it (see MIRRORED).
+    Column("health_state", SmallInteger),
     PrimaryKeyConstraint("tenant_id", "id"),
 )
 Index("ix_processes_name", processes.c.tenant_id, processes.c.display_name, processes.c.id)
+# The dashboard's Processes page: worst health first, then by name (``health/state desc,
+# displayName asc,id asc``), and any one health by name.
+Index(
+    "ix_processes_health",
+    processes.c.tenant_id,
+    DescNullsLast(processes.c.health_state),
+    processes.c.display_name,
+    processes.c.id,
+)
 # An OpenLineage job is one process per tenant: ingestion finds it, or creates it once, by its
 # (namespace, name). Other processes leave both null, which a unique index never compares.
 Index(
@@ -475,6 +504,10 @@ def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn
         for p in _all_properties(root)
     }
 
+
+# Columns of a contained entity copied on its parent's row, by (table, column): the compiler
+# reads the copy (store/compiler.py).
+MIRRORED = {("expectations", "state"): processes.c.health_state}
 
 RUN_COLUMNS = property_columns(runs, RUNS.type)
 PROCESS_COLUMNS = property_columns(processes, PROCESSES.type)

@@ -16,14 +16,32 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Table, Text, func, select, tuple_, type_coerce
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Table,
+    Text,
+    func,
+    null,
+    select,
+    tuple_,
+    type_coerce,
+)
 
 from flowruns.store import bulk
 from flowruns.store.database import Database
-from flowruns.store.schema import idempotency_keys, processes, run_group_members, runs
+from flowruns.store.schema import (
+    MIRRORED,
+    idempotency_keys,
+    processes,
+    run_group_members,
+    runs,
+)
 
 TABLES = (processes, runs, run_group_members, idempotency_keys)  # parents before children
 BATCH = 10_000
+_COPIES = frozenset((c.table.name, c.name) for c in MIRRORED.values())
 
 
 class ForeignRows(ValueError):
@@ -62,7 +80,15 @@ def _batch(
     connection: Connection, table: Table, after: Sequence[Any] | None, size: int
 ) -> list[tuple[Any, ...]]:
     # JSON stays as the source stored it (text on SQLite): no decoding and encoding per row.
-    columns = [type_coerce(c, Text) if isinstance(c.type, JSON) else c for c in table.columns]
+    # A copy of a contained entity's column goes as null: the copy carries no expectations.
+    columns = [
+        null().label(c.name)
+        if (table.name, c.name) in _COPIES
+        else type_coerce(c, Text)
+        if isinstance(c.type, JSON)
+        else c
+        for c in table.columns
+    ]
     statement = select(*columns).order_by(*_key(table)).limit(size)
     if after is not None:
         statement = statement.where(tuple_(*_key(table)) > tuple_(*after))

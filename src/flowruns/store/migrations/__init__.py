@@ -129,6 +129,7 @@ def upgrade(engine: Engine) -> tuple[SchemaState, SchemaState]:
                 metadata.create_all(connection)
                 rollup.install(connection)
                 changes.install(connection)
+                changes.install_health_triggers(connection)
                 health.install(connection)
                 MigrationContext.configure(connection).stamp(_scripts(), "head")
             elif not before.current:

@@ -308,7 +308,7 @@ export async function show(main, view) {
   }
 
   await Promise.all([load(), loadHealth()]);
-  view.poll(loadHealth, { follows: ['incidents', 'runs'], evaluated: true });
+  view.poll(loadHealth, { follows: ['incidents', 'processes', 'runs'], evaluated: true });
   // Runs start and finish: asked again when a run or process changed, redrawn when the answers
   // did, else untouched.
   view.poll(load, { follows: ['runs', 'processes'] });
