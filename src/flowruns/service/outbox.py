@@ -389,15 +389,18 @@ def elements(row_id: str, text: bytes) -> bytes:
     sends the same ids."""
     if text[:1] == b"[":
         return text[1:-1]
-    prefix = b'{"id":"' + row_id[:24].encode()
-    found = []
+    # One join of the items' pieces: each item is ',{"id":"' + its id + head + part + tail.
+    prefix = b',{"id":"' + row_id[:24].encode()
+    pieces: list[bytes] = []
+    count = 0
     for told, changes in orjson.loads(text)["groups"]:
         subscribers = [Subscriber.told(*subscription) for subscription in told]
         for change in changes:
             part = change_part(*change)
             for subscriber in subscribers:
-                found.append(subscriber.head + part + subscriber.tail)
-    return b",".join(prefix + b"%012x" % n + item for n, item in enumerate(found, 1))
+                count += 1
+                pieces += (prefix, b"%012x" % count, subscriber.head, part, subscriber.tail)
+    return b"".join(pieces)[1:]
 
 
 def subscriptions_of(text: bytes) -> set[str]:
