@@ -13,7 +13,7 @@ from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import MODEL, subscription
 from flowruns.odata.deserialize import read_entity
 from flowruns.service import dispatching, notifications
-from flowruns.service.outbox import MAX_ITEMS, Outbox, elements
+from flowruns.service.outbox import MAX_ITEMS, ChangeTold, Outbox, Told, elements
 from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store.database import Database
 from tests.conftest import NS, bearer
@@ -71,8 +71,10 @@ def test_a_row_of_basic_notifications_is_small_and_sent_again_with_the_same_item
 
 def test_a_dispatch_s_notifications_for_one_receiver_fill_rows_of_at_most_a_thousand() -> None:
     outbox = Outbox(0)
-    told = [(f"s{n}", "2026-01-01T00:00:00Z", None, DEFAULT_TENANT) for n in range(300)]
-    changes = [("created", "runs", f"{NS}.outgoingFlowRun", f"r{n}") for n in range(7)]
+    told: list[Told] = [(f"s{n}", "2026-01-01T00:00:00Z", None, DEFAULT_TENANT) for n in range(300)]
+    changes: list[ChangeTold] = [
+        ("created", "runs", f"{NS}.outgoingFlowRun", f"r{n}") for n in range(7)
+    ]
     outbox.told(DEFAULT_TENANT, URL, told, changes)
     outbox.told(DEFAULT_TENANT, URL, told[:2], changes[:3])
     rows = outbox.rows(lambda _: 0, dropped=["s0"])
