@@ -8,15 +8,16 @@ each receiver's in one request, one request in flight per receiver, each in its 
 the notification timeout: a slow or dead receiver holds only its own notifications.
 
 **Where it runs.** ``flowruns serve`` runs it in a process of its own beside each server
-process (:class:`DeliveryProcess`), started and stopped with it: the dispatch builds every
-notification in Python, and under the server's GIL that work slowed its request handling by
-more than the CPU it took (docs/performance.md). The two share only the database. The server
-wakes its delivery process through a pipe, one byte per write; the pipe's end also tells the
-delivery process its server is gone (even one killed with ``SIGKILL``), and it stops. A
-delivery process that exits while its server runs is started again, after a pause that grows
-while it keeps failing; meanwhile ``/readyz`` answers 503. An app made by
-:func:`flowruns.api.app.create_app` without ``delivery_process`` (tests, embedding) runs the
-same work in its own event loop instead.
+process (:class:`DeliveryProcess`), started and stopped with it: delivery is Python for every
+notification, and under the server's GIL that work slowed its request handling by more than the
+CPU it took (docs/performance.md). The two share only the database, and the delivery process
+runs at a lower CPU priority (:data:`NICENESS`): where the CPU is short, requests have it first
+and notifications wait. The server wakes its delivery process through a pipe, one byte per
+write; the pipe's end also tells the delivery process its server is gone (even one killed with
+``SIGKILL``), and it stops. A delivery process that exits while its server runs is started
+again, after a pause that grows while it keeps failing; meanwhile ``/readyz`` answers 503. An
+app made by :func:`flowruns.api.app.create_app` without ``delivery_process`` (tests, embedding)
+runs the same work in its own event loop instead.
 """
 
 from __future__ import annotations
