@@ -119,6 +119,7 @@ def test_a_first_start_keeps_the_data_directory_private_whatever_the_umask(
         "flowruns.db",
         "flowruns.db-shm",
         "flowruns.db-wal",
+        "flowruns.db-writer",
         "notification-key.pem",
         "secret.key",
         "signing-key.pem",

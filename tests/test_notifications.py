@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -376,6 +377,70 @@ def test_a_notification_owed_when_the_server_is_killed_is_delivered_after_restar
         assert sorted(item["resourceData"]["id"] for item in items) == sorted(run_ids)
     finally:
         second.stop()
+
+
+def delivery_processes(server: Server) -> list[int]:
+    """The ids of the delivery processes ``server``'s process started that still run."""
+    found = []
+    for task in Path(f"/proc/{server.process.pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with suppress(FileNotFoundError):
+                if b"flowruns.api.delivery" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """Whether the process ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def wait_until(done: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_the_delivery_process_ends_with_its_server(tmp_path: Path, sig: signal.Signals) -> None:
+    server = start(tmp_path / "server.log", "--data-dir", str(tmp_path / "data"), env=ENVIRONMENT)
+    try:
+        wait_ready(server)
+        [delivery] = delivery_processes(server)
+        assert is_running(delivery)
+    finally:
+        server.stop(sig)
+    wait_until(lambda: not is_running(delivery))
+
+
+def test_a_delivery_process_that_dies_is_started_again_and_readyz_says_so_meanwhile(
+    tmp_path: Path, receivers: Callable[..., Receiver]
+) -> None:
+    receiver = receivers()
+    server = start(tmp_path / "server.log", "--data-dir", str(tmp_path / "data"), env=ENVIRONMENT)
+    try:
+        wait_ready(server)
+        assert httpx.get(f"{server.base}/readyz").status_code == 200
+        assert subscribe(server.base, receiver, change_type="created").status_code == 201
+        [first] = delivery_processes(server)
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: httpx.get(f"{server.base}/readyz").status_code == 503)
+        unready = httpx.get(f"{server.base}/readyz").json()
+        assert "delivery" in unready["reason"]
+        run_id = create_run(server.base)  # owed while no delivery process runs
+        wait_until(lambda: httpx.get(f"{server.base}/readyz").status_code == 200)
+        [second] = delivery_processes(server)
+        assert second != first
+        items = receiver.wait_for(lambda items: len(items) >= 1)
+        assert [item["resourceData"]["id"] for item in items] == [run_id]
+    finally:
+        server.stop()
+    assert "delivery process exited" in server.log.read_text()
 
 
 @pytest.mark.parametrize("engine", [e for e in ENGINES if e == "postgresql"])

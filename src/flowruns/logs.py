@@ -143,6 +143,12 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+def current_format() -> str:
+    """The format this process's flowruns loggers write (as :func:`config` set it up)."""
+    handlers = logging.getLogger("flowruns").handlers
+    return "json" if any(isinstance(h.formatter, JsonFormatter) for h in handlers) else "text"
+
+
 def config(log_format: str) -> dict[str, Any]:
     """A :func:`logging.config.dictConfig` for a server process (uvicorn applies it in each
     worker): flowruns' and uvicorn's loggers, formatted as ``log_format``."""

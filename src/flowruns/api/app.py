@@ -21,6 +21,7 @@ from flowruns.api import metrics, operations, reference, responses
 from flowruns.api.auth import AuthMiddleware, Guard
 from flowruns.api.compression import CompressionMiddleware
 from flowruns.api.cors import CorsMiddleware
+from flowruns.api.delivery import Delivery, DeliveryProcess
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.middleware import RequestIdMiddleware
 from flowruns.api.notifying import Notifier
@@ -76,13 +77,18 @@ async def _exception(request: Request, exc: Exception) -> Response:
     return responses.exception_response(request, exc)
 
 
-def create_app(settings: Settings, db: Database | None = None) -> Starlette:
-    """The flowruns server for ``settings`` (``db`` overrides the configured database)."""
+def create_app(
+    settings: Settings, db: Database | None = None, *, delivery_process: bool = False
+) -> Starlette:
+    """The flowruns server for ``settings`` (``db`` overrides the configured database); change
+    notifications are delivered by a process of its own beside it with ``delivery_process``
+    (as ``flowruns serve`` does), else in its own event loop (:mod:`flowruns.api.delivery`)."""
     # First: a bad key setting must fail before a database opens.
     guard = Guard(settings)
     settings.secret()
     database = db or open_database(settings)
-    notifier = Notifier(settings, database)
+    delivery = DeliveryProcess(settings) if delivery_process else Delivery(settings, database)
+    notifier = Notifier(settings, delivery.changed)
     endpoint = ODataEndpoint(settings, database, ROUTES, notifier)
 
     async def healthz(request: Request) -> Response:
@@ -112,7 +118,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
             )
             if settings.evaluate_health:
                 background.start_soon(health.evaluate_forever, database)
-            background.start_soon(notifier.run)
+            await background.start(delivery.run)
             yield
             background.cancel_scope.cancel()
         await notifier.close()
@@ -125,7 +131,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route(NOTIFICATION_KEYS_PATH, notification_keys, methods=["GET"]),
-        *operations.routes(database),
+        *operations.routes(database, lambda: delivery.running),
         *reference.routes(),
         *dashboard.routes(),
         # Where OpenLineage clients post by default: served by the endpoint as below /beta.

@@ -17,22 +17,16 @@ specification (:func:`cloud_events_handshake`). Slack and Teams webhooks answer 
 their host must be on the operator's allowlist (``FLOWRUNS_NOTIFICATION_CHAT_HOSTS``), checked
 when the subscription is created and at every delivery, besides the rules above.
 
-**Delivery never blocks requests.** :class:`Notifier` runs in the background of each server
-process: a dispatcher that turns the change log into queued notifications (woken at once by
-this process's own writes, and every poll interval for other processes'), a lifecycle check,
-and a sender that claims due notifications and POSTs each receiver's in one request, one
-request in flight per receiver, each in its own task with the notification timeout: a slow or
-dead receiver holds only its own notifications.
+**Delivery** (the dispatcher, the lifecycle check and the sender) is
+:mod:`flowruns.api.delivery`'s: :class:`Notifier` only tells it of this process's writes.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import logging
 import secrets
 import socket
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio
 import httpx
@@ -40,35 +34,13 @@ import httpx
 from flowruns.api.urls import SERVICE_ROOT_PATH
 from flowruns.auth.keys import notification_signing_key
 from flowruns.auth.validation_tokens import ValidationTokens
-from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.errors import InvalidRequest
-from flowruns.service import dispatching, formats, notifications
 from flowruns.service.formats import Links
-from flowruns.service.notifications import Owed
 from flowruns.settings import Settings
-from flowruns.store.database import Database
-from flowruns.store.subscriptions import NotificationKey
-
-log = logging.getLogger("flowruns.notifications")
 
 HANDSHAKE_SECONDS = 10.0  # Graph's: the receiver echoes the validation token within 10 s
-CLAIM_LIMIT = 50  # queue rows claimed at once (up to a thousand notifications each)
-# A dispatch rests at least DISPATCH_GAP_SECONDS after the one before, so that writes that come
-# meanwhile are dispatched together; after one that queued many notifications, longer (up to
-# MAX_DISPATCH_GAP_SECONDS), so that each carries more of them and the work per dispatch (the
-# reads, the write, the POST) is paid less often.
-DISPATCH_GAP_SECONDS = 0.05
-MAX_DISPATCH_GAP_SECONDS = 0.25
-ITEMS_PER_GAP = 200  # notifications a dispatch of the shortest gap queues before gaps lengthen
-LIFECYCLE_SECONDS = 1.0
-ERROR_PAUSE_SECONDS = 1.0
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def dispatch_gap(items: int) -> float:
-    """How long the dispatcher rests after a dispatch that queued ``items`` notifications."""
-    return min(MAX_DISPATCH_GAP_SECONDS, DISPATCH_GAP_SECONDS * max(1.0, items / ITEMS_PER_GAP))
 
 
 class Refused(Exception):
@@ -255,31 +227,29 @@ async def handshake(
     )
 
 
+def links_for(settings: Settings) -> Links:
+    """The addresses the notifications of flowruns' formats link to."""
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return Links(base + SERVICE_ROOT_PATH, base + "/")
+
+
+def validation_tokens(settings: Settings) -> ValidationTokens:
+    """The issuer of the validationTokens rich notifications carry."""
+    return ValidationTokens(
+        notification_signing_key(settings.data_dir), settings.notification_issuer
+    )
+
+
 class Notifier:
-    """The background work of change notifications in one server process."""
+    """What requests need of change notifications: the client of the validation handshakes,
+    the keys of rich notifications' validation tokens, and the delivery, told of each write
+    (``wake``)."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self.settings = settings
-        self.db = db
+    def __init__(self, settings: Settings, wake: Callable[[], None]) -> None:
         self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-        self.retries = notifications.Retries(
-            settings.notification_retry_seconds, settings.notification_retry_window_seconds
-        )
-        self._changed = anyio.Event()
-        self._queued = anyio.Event()
-        self._busy: set[str] = set()
-        self._delivered: list[NotificationKey] = []
-        self.tokens = ValidationTokens(
-            notification_signing_key(settings.data_dir), settings.notification_issuer
-        )
-        base = settings.public_url or f"http://{settings.host}:{settings.port}"
-        self.links = Links(base + SERVICE_ROOT_PATH, base + "/")
-        # A claim lasts past the longest a delivery can take, with room to record it.
-        self._lease = settings.notification_timeout_seconds * 2 + 5
-
-    @property
-    def allow_private(self) -> bool:
-        return self.settings.notification_allow_private
+        self.tokens = validation_tokens(settings)
+        self.links = links_for(settings)
+        self._wake = wake
 
     @property
     def origin(self) -> str:
@@ -287,163 +257,8 @@ class Notifier:
         return httpx.URL(self.links.dashboard).host
 
     def changed(self) -> None:
-        """This process wrote: look at the log now rather than at the next poll."""
-        self._changed.set()
+        """This process wrote: the delivery looks at the log now rather than at its next poll."""
+        self._wake()
 
     async def close(self) -> None:
         await self.client.aclose()
-
-    async def run(self) -> None:
-        """Dispatch, check lifecycles and deliver until cancelled."""
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._dispatch_forever, tasks)
-            tasks.start_soon(self._lifecycle_forever)
-            tasks.start_soon(self._deliver_forever, tasks)
-
-    async def _wait(self, event: anyio.Event) -> None:
-        with anyio.move_on_after(self.settings.notification_poll_seconds):
-            await event.wait()
-
-    def _start_sending(self, tasks: anyio.abc.TaskGroup, owed: Sequence[Owed]) -> None:
-        by_url: dict[str, list[Owed]] = defaultdict(list)
-        for row in owed:
-            by_url[row.url].append(row)
-        for url, rows in by_url.items():
-            self._busy.add(url)
-            tasks.start_soon(self._send, url, rows)
-
-    async def _dispatch_forever(self, tasks: anyio.abc.TaskGroup) -> None:
-        while True:
-            await self._wait(self._changed)
-            self._changed = anyio.Event()
-            started = anyio.current_time()
-            now = now_ticks()
-            lease_until = now + round(self._lease * TICKS_PER_SECOND)
-            delivered, self._delivered = self._delivered, []
-            try:
-                dispatched = await anyio.to_thread.run_sync(
-                    dispatching.dispatch,
-                    self.db,
-                    now,
-                    lease_until,
-                    sorted(self._busy),
-                    delivered,
-                    self.links,
-                )
-            except Exception:
-                self._delivered[:0] = delivered  # forgotten with the next dispatch
-                log.exception("Dispatching change notifications failed")
-                await anyio.sleep(ERROR_PAUSE_SECONDS)
-                continue
-            self._start_sending(tasks, dispatched.claimed)
-            if dispatched.waiting:
-                self._queued.set()  # queued for a receiver that was busy
-            if dispatched.more:
-                self._changed.set()
-            # Writes that come while this one rests are dispatched together.
-            await anyio.sleep(
-                max(0.0, dispatch_gap(dispatched.items) - (anyio.current_time() - started))
-            )
-
-    async def _lifecycle_forever(self) -> None:
-        while True:
-            await anyio.sleep(max(LIFECYCLE_SECONDS, self.settings.notification_poll_seconds))
-            try:
-                queued = await anyio.to_thread.run_sync(
-                    notifications.lifecycle, self.db, now_ticks()
-                )
-            except Exception:
-                log.exception("The subscription lifecycle check failed")
-                continue
-            if queued:
-                self._queued.set()
-
-    async def _deliver_forever(self, tasks: anyio.abc.TaskGroup) -> None:
-        """Claim what is due (retries, rows of other processes' expired leases, rows that
-        waited for a busy receiver) and send it."""
-        while True:
-            try:
-                owed = await anyio.to_thread.run_sync(
-                    notifications.claim,
-                    self.db,
-                    now_ticks(),
-                    self._lease,
-                    CLAIM_LIMIT,
-                    sorted(self._busy),
-                )
-            except Exception:
-                log.exception("Claiming notifications failed")
-                await anyio.sleep(ERROR_PAUSE_SECONDS)
-                owed = []
-            self._start_sending(tasks, owed)
-            if len(owed) < CLAIM_LIMIT:
-                await self._wait(self._queued)
-                self._queued = anyio.Event()
-
-    async def _post(self, url: str, content: bytes, content_type: str) -> str | None:
-        """POST ``content`` to ``url``: None when the receiver took it, else what went wrong."""
-        try:
-            response = await send(
-                self.client,
-                url,
-                allow_private=self.allow_private,
-                timeout=self.settings.notification_timeout_seconds,
-                content=content,
-                content_type=content_type,
-            )
-        except Refused as error:
-            return f"refused: {error}"
-        except httpx.HTTPError as error:
-            return f"{type(error).__name__}: {error}"
-        if not 200 <= response.status_code < 300:
-            return f"answered {response.status_code}"
-        return None
-
-    async def _deliver(self, url: str, owed: Sequence[Owed]) -> tuple[list[Owed], str | None]:
-        """Send ``owed``: Graph's rows in one POST (with a validation token for each tenant and
-        application whose resource data they carry), then each row of a format in a POST of its
-        own, in order, until one is not taken; the rows taken, and what went wrong (None: all
-        were taken)."""
-        taken: list[Owed] = []
-        graph = [o for o in owed if o.format is None]
-        if graph:
-            tokens = [self.tokens.token(*pair) for pair in notifications.audiences(graph)]
-            problem = await self._post(
-                url, notifications.body(graph, tokens), "application/json; charset=utf-8"
-            )
-            if problem is not None:
-                return taken, problem
-            taken.extend(graph)
-        for row in owed:
-            if row.format is None:
-                continue
-            if row.format in formats.CHAT_FORMATS:
-                host = httpx.URL(url).host.lower()
-                if host not in self.settings.notification_chat_hosts:
-                    return taken, f"refused: {host} is no longer on the chat webhook allowlist"
-            # A row of a format holds one notification: its array's one element.
-            problem = await self._post(url, row.items[1:-1], formats.CONTENT_TYPES[row.format])
-            if problem is not None:
-                return taken, problem
-            taken.append(row)
-        return taken, None
-
-    async def _send(self, url: str, owed: Sequence[Owed]) -> None:
-        try:
-            taken, problem = await self._deliver(url, owed)
-            if taken:
-                # Forgotten by the next dispatch's write, well within the claim's lease.
-                self._delivered.extend(o.key for o in taken)
-                self._changed.set()
-            if problem is not None:
-                log.info("Delivering notifications to %s failed: %s", url, problem)
-                sent = {o.key for o in taken}
-                left = [o for o in owed if o.key not in sent]
-                await anyio.to_thread.run_sync(
-                    notifications.failed, self.db, left, now_ticks(), self.retries
-                )
-        except Exception:
-            log.exception("Recording a delivery to %s failed", url)
-        finally:
-            self._busy.discard(url)
-            self._queued.set()

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,12 +22,19 @@ def _schema(db: Database) -> SchemaState:
         return migrations.state(connection)
 
 
-def routes(db: Database) -> list[Route]:
-    """``/readyz`` and ``/metrics`` for the server on ``db``."""
+def routes(db: Database, delivering: Callable[[], bool]) -> list[Route]:
+    """``/readyz`` and ``/metrics`` for the server on ``db``, whose delivery of change
+    notifications runs while ``delivering()``."""
 
     async def readyz(request: Request) -> Response:
-        """200 while the database answers and has the schema this server needs; else 503,
-        so a load balancer sends requests elsewhere (``/healthz`` only says the process lives)."""
+        """200 while the database answers and has the schema this server needs and change
+        notifications are being delivered; else 503, so a load balancer sends requests
+        elsewhere and an operator sees it (``/healthz`` only says the process lives)."""
+        if not delivering():
+            reason = "The change notification delivery process is not running (restarting)."
+            return responses.json_response(
+                request, {"status": "unavailable", "reason": reason}, 503
+            )
         try:
             found = await run_in_threadpool(_schema, db)
         except SQLAlchemyError:

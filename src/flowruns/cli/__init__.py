@@ -377,7 +377,7 @@ def metrics_directory(workers: int) -> Iterator[None]:
 
 def server_app() -> Starlette:
     """The app of one server process, configured by the environment ``serve`` prepared."""
-    served = create_app(Settings.from_env())
+    served = create_app(Settings.from_env(), delivery_process=True)
     # What exists now (modules, the model, the routes, SQLAlchemy's metadata) lives as long as
     # the process. Frozen out of the collector's sight, it is no longer walked by every full
     # collection, which under load took a third of a second and stalled every request in

@@ -45,11 +45,12 @@ from flowruns.service.notifications import (
 from flowruns.service.outbox import (
     Carrier,
     Change,
+    ChangeTold,
     Ids,
     Outbox,
-    Subscriber,
-    change_part,
+    Told,
     lifecycle_item,
+    told_of,
 )
 from flowruns.store import changes, entities
 from flowruns.store import subscriptions as rows
@@ -84,8 +85,9 @@ class _Follower:
     target: Target | None  # None: the resource no longer resolves
     # None: every row of the table; NO_ROW: none (its resource's parent no longer exists).
     condition: int | None
-    # Each subscription, and the outbox's list its notifications go to.
-    subscribers: list[tuple[list[tuple[str, bytes]], Subscriber]] = field(default_factory=list)
+    # The subscriptions sent basic notifications, by receiver, and the changes they are owed.
+    told: dict[str, list[Told]] = field(default_factory=lambda: defaultdict(list))
+    changes: list[ChangeTold] = field(default_factory=list)
     # Those whose notifications carry the entity (rich ones, flowruns' formats).
     carriers: list[tuple[list[tuple[str, bytes]], Carrier]] = field(default_factory=list)
 
@@ -222,8 +224,7 @@ def _read_group(
         carrier = Carrier.of(row, reading.certificate(row), select, set_name, reading.links)
         url = row.notification_url
         if carrier is None:
-            bucket = outbox.bucket(tenant, url, lifecycle=False)
-            follower.subscribers.append((bucket, Subscriber.of(row)))
+            follower.told[url].append(told_of(row))
         else:
             bucket = outbox.bucket(tenant, url, lifecycle=False, format=carrier.format)
             follower.carriers.append((bucket, carrier))
@@ -251,10 +252,9 @@ def _read_group(
                     continue
             change_type = CHANGE_TYPES[change.kind]
             set_name = collection.binding.name
-            if follower.subscribers:
-                part = change_part(change_type, set_name, stored_type, change.entity_id)
-                for bucket, subscriber in follower.subscribers:
-                    bucket.append((subscriber.subscription_id, subscriber.item(ids, part)))
+            if follower.told:
+                said = (change_type, set_name, stored_type.qualified_name, change.entity_id)
+                follower.changes.append(said)
             if follower.carriers:
                 record = records.get(change.entity_id)
                 told = Change(
@@ -269,6 +269,10 @@ def _read_group(
                     item = carrier.item(ids, told, reading.now, cache)
                     if item is not None:
                         bucket.append((carrier.subscriber.subscription_id, item))
+    for follower in followers.values():
+        if follower.changes:
+            for url, subscriptions in follower.told.items():
+                outbox.told(tenant, url, subscriptions, follower.changes)
     if len(found) == DISPATCH_BATCH:
         last = found[-1]
         return (int(last.txn), int(last.position) + 1)

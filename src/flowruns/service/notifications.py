@@ -46,7 +46,7 @@ from flowruns.odata import path as paths
 from flowruns.odata.query import QueryOptions, parse_options, split_options
 from flowruns.service import formats
 from flowruns.service.encryption import EncryptionCertificate, read_certificate
-from flowruns.service.outbox import Outbox, lifecycle_item
+from flowruns.service.outbox import Outbox, elements, lifecycle_item, subscriptions_of
 from flowruns.service.resources import collection_scope
 from flowruns.store import changes, entities, queries
 from flowruns.store import subscriptions as rows
@@ -447,7 +447,7 @@ class Owed:
         """The subscriptions the row's notifications are for."""
         if self.subscription_id is not None:
             return {self.subscription_id}
-        return {item["subscriptionId"] for item in orjson.loads(self.items)}
+        return subscriptions_of(self.items)
 
 
 def owed(row: Any) -> Owed:
@@ -485,8 +485,7 @@ def _applications(text: str | None) -> tuple[str, ...]:
 def body(owed: Sequence[Owed], validation_tokens: Sequence[str] = ()) -> bytes:
     """The POST body carrying every notification of ``owed`` (rows of Graph's format):
     ``{"value": [...]}``, with ``validationTokens`` when rich notifications are among them."""
-    # Each row's text is its array, brackets first and last: its elements without a copy.
-    value = b'{"value":[' + b",".join(memoryview(o.items)[1:-1] for o in owed) + b"]"
+    value = b'{"value":[' + b",".join(elements(o.key[1], o.items) for o in owed) + b"]"
     if validation_tokens:
         value += b',"validationTokens":' + orjson.dumps(list(validation_tokens))
     return value + b"}"

@@ -234,13 +234,28 @@ def unavailable_reason(error: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
+# Beside a SQLite database: the file whose flock its writers take turns on.
+WRITER_TURNS_SUFFIX = "-writer"
+
+
+def _turns_file(engine: Engine) -> Path | None:
+    """The file beside a SQLite database whose ``flock`` its writers take turns on (see
+    :mod:`flowruns.store.writer`); None for an in-memory one."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    turns = Path(database + WRITER_TURNS_SUFFIX)
+    create_private_file(turns)
+    return turns
+
+
 class Database:
     """One engine and the two kinds of transaction flowruns uses."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # SQLite: every write of this process goes through one writer, in groups.
-        self.writer = GroupWriter(engine) if self.is_sqlite else None
+        self.writer = GroupWriter(engine, _turns_file(engine)) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,16 +20,25 @@ rolls the whole transaction back on a full disk or an I/O error) or the commit f
 other writes of the group fail too: none of them was acknowledged, so each caller gets
 :class:`~flowruns.errors.DatabaseUnavailable` and may send its request again.
 
-Several processes on one file each have a writer; their groups take turns on SQLite's lock,
-through the busy handler, as single transactions did before.
+**Several processes on one file** each have a writer. Their groups take turns on an exclusive
+``flock`` of a file beside the database (``flowruns.db-writer``), taken before ``BEGIN
+IMMEDIATE`` and released after the commit: a process that waits for another's group is woken by
+the kernel the moment it ends. SQLite's own lock would make it wait in SQLite's busy handler,
+which polls, sleeping 1, 2, 5, 10, … up to 100 ms between tries, and so kept a server's writes
+waiting for most of that after every short write of its notification delivery process. A
+process that does not take the ``flock`` (a ``sqlite3`` shell, say) still takes its turn on
+SQLite's lock, through the busy handler.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.engine import NestedTransaction
@@ -71,8 +80,10 @@ class NestedWrite(RuntimeError):
 class GroupWriter:
     """The one writer of a SQLite database in this process (see the module docstring)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, turns: Path | None = None) -> None:
         self._engine = engine
+        # The file whose flock the writers of every process on the database take turns on.
+        self._turns = None if turns is None else os.open(turns, os.O_RDWR | os.O_CREAT, 0o600)
         self._mutex = threading.Lock()
         self._busy = False
         self._holder: int | None = None
@@ -148,9 +159,12 @@ class GroupWriter:
     def _open(self) -> _Group:
         if self._connection is None:
             self._connection = self._engine.connect().execution_options(flowruns_write=True)
+        if self._turns is not None:
+            fcntl.flock(self._turns, fcntl.LOCK_EX)
         try:
             transaction = self._connection.begin()
         except BaseException:
+            self._end_turn()
             self._drop_connection()
             raise
         self._group = _Group(self._connection, transaction)
@@ -170,8 +184,13 @@ class GroupWriter:
                     group.transaction.rollback()
                 self._drop_connection()
         finally:
+            self._end_turn()
             group.failure = failure
             group.ended.set()
+
+    def _end_turn(self) -> None:
+        if self._turns is not None:
+            fcntl.flock(self._turns, fcntl.LOCK_UN)
 
     def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
@@ -182,6 +201,9 @@ class GroupWriter:
     def close(self) -> None:
         """Give the writer's connection back to the pool (no write may be under way)."""
         self._drop_connection()
+        if self._turns is not None:
+            os.close(self._turns)
+            self._turns = None
 
     def _undo(
         self, group: _Group, savepoint: NestedTransaction | None, error: BaseException
