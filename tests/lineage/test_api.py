@@ -3,14 +3,22 @@ datasets they create, reading both sides with the query engine, and the errors."
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from flowruns.api.app import create_app
 from flowruns.auth.scopes import FLOW_READ_WRITE, RUN_READ, RUN_READ_WRITE
 from flowruns.settings import Settings
 from tests.api.steps import assert_error, create_run, finished_run, get_json
 from tests.conftest import HUB, bearer
+from tests.webhooks import start_receiver
 
 
 def record(
@@ -166,3 +174,62 @@ def test_reading_needs_the_run_permission_and_recording_the_write_one(
         headers=flows_only,
     )
     assert_error(response, 403, "accessDenied")
+
+
+def test_datasets_are_in_the_change_log(client: TestClient) -> None:
+    first = get_json(client, f"{HUB}/datasets/delta()")
+    assert first["value"] == []
+    run = create_run(client, "load", startDateTime="2026-01-01T00:00:00Z")["id"]
+    created = record(client, run, "outputs", "warehouse.orders")
+    changed = get_json(client, first["@odata.deltaLink"])
+    assert [d["id"] for d in changed["value"]] == [created["datasetId"]]
+    # The run that wrote it completes: the dataset's freshness changes, and so does it.
+    done = {"status": "completed", "endDateTime": "2026-01-01T01:00:00Z"}
+    assert client.patch(f"{HUB}/runs/{run}", json=done).status_code == 200
+    fresh = get_json(client, changed["@odata.deltaLink"])["value"]
+    assert [d["lastWrittenDateTime"] for d in fresh] == ["2026-01-01T01:00:00Z"]
+
+
+@pytest.fixture
+def hooked(settings: Settings) -> Iterator[TestClient]:
+    """A server that may notify the loopback address of the test's receiver."""
+    private = dataclasses.replace(settings, notification_allow_private=True)
+    with TestClient(create_app(private), headers=bearer(private)) as client:
+        yield client
+
+
+def test_a_subscription_to_datasets_pushes_new_ones_and_accesses_are_refused(
+    hooked: TestClient, tmp_path: Path
+) -> None:
+    client = hooked
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    run = finished_run(client)["id"]
+    refused = client.post(
+        "/beta/subscriptions",
+        json={
+            "changeType": "created",
+            "notificationUrl": "https://example.com/hook",
+            "resource": f"external/industryData/runs/{run}/outputs",
+            "expirationDateTime": later,
+        },
+    )
+    assert_error(refused, 400, "invalidRequest", "resource")
+    receiver = start_receiver(tmp_path / "received.jsonl")
+    try:
+        subscription = {
+            "changeType": "created",
+            "notificationUrl": receiver.url,
+            "resource": "external/industryData/datasets?$filter=startswith(name, 'warehouse.')",
+            "expirationDateTime": later,
+        }
+        created = client.post("/beta/subscriptions", json=subscription)
+        assert created.status_code == 201, created.text
+        record(client, run, "outputs", "staging.orders")
+        wanted = record(client, run, "outputs", "warehouse.orders")
+        receiver.wait_for(lambda found: len(found) >= 1)
+        time.sleep(1)  # nothing else comes
+        assert [i["resource"] for i in receiver.items()] == [
+            f"external/industryData/datasets/{wanted['datasetId']}"
+        ]
+    finally:
+        receiver.stop()
