@@ -156,7 +156,10 @@ def test_every_question_matches_the_reference(
 
     # Rows written per day of the run's start.
     if target in by_name:
-        apply = "compute(date(runStartDateTime) as day)/groupby((day),aggregate(rowCount with sum as rows))"
+        apply = (
+            "compute(date(runStartDateTime) as day)"
+            "/groupby((day),aggregate(rowCount with sum as rows))"
+        )
         url = f"{HUB}/datasets/{by_name[target]['id']}/writes?$apply={quote(apply)}"
         answer = sorted((g["day"], g["rows"]) for g in get_json(client, url)["value"])
         per_day: dict[str, int] = defaultdict(int)
