@@ -24,6 +24,7 @@ from flowruns.store import changes, datasets, health, migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, SECRET_KEY, bearer
+from tests.lineage.test_openlineage import output, post, read, run_event, schema
 from tests.store.counts import assert_counts_kept
 
 PROCESS_ID = "11111111-1111-4111-8111-111111111111"
@@ -241,8 +242,6 @@ def test_upgrading_to_lineage_replays_the_stored_openlineage_events(
     """Events ingested before revision 0013 give, once it is applied, the datasets and accesses
     ingestion records now: ingested at head, the lineage tables dropped by going back to 0011,
     and upgraded again."""
-    from tests.lineage.test_openlineage import output, post, read, run_event, schema
-
     settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key=SECRET_KEY)
     first, second = "44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555"
     written = output("warehouse.orders", 120, 4096)
