@@ -24,7 +24,8 @@ from flowruns.store import changes, datasets, health, migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, SECRET_KEY, bearer
-from tests.lineage.test_openlineage import output, post, read, run_event, schema
+from tests.lineage.test_openlineage import post, read, schema
+from tests.openlineage.events import output, run_event
 from tests.store.counts import assert_counts_kept
 
 PROCESS_ID = "11111111-1111-4111-8111-111111111111"
@@ -272,6 +273,7 @@ def test_upgrading_to_lineage_replays_the_stored_openlineage_events(
         post(client, run_event("COMPLETE", first, "2026-11-30T08:05:00Z", outputs=[written]))
         post(client, run_event("FAIL", second, "2026-11-30T09:00:00Z", inputs=[read("raw", 4)]))
     recorded = lineage()
+    assert isinstance(recorded, list)
     assert [d["name"] for d in recorded[0]] == ["raw", "warehouse.orders"]
     engine = make_engine(empty_database_url)
     with engine.begin() as connection:
