@@ -344,7 +344,8 @@ class Compiler:
         self.rows[id(expr.variable)] = target
         try:
             accesses = ACCESS_NAVIGATIONS.get(expr.variable.navigation.name)
-            if accesses is not None and expr.kind == "any":
+            top = isinstance(expr.variable.parent, s.It)
+            if accesses is not None and expr.kind == "any" and top:
                 return self._accessed(expr, target, accesses)
             conditions = self._members(expr.variable, target)
             if expr.body is None:
@@ -357,13 +358,13 @@ class Compiler:
             del self.rows[id(expr.variable)]
 
     def _accessed(self, expr: s.EntityLambda, target: FromClause, accesses: tuple[str, str]) -> SQL:
-        """``any`` over a run's or a dataset's accesses, as the parent's key among the keys of
+        """``any`` over the accesses of the rows filtered, as the row's key among the keys of
         the accesses that match (a semi-join the engine may drive from an index on accesses,
         ``outputs/any(d: d/name eq …)`` from the accesses of that name) rather than a probe of
-        the accesses of each parent row in turn."""
+        each row's accesses in turn. Nested deeper (``i/dataset/writes/any(…)``), a probe by
+        the parent's key is what an index answers, and stays one."""
         column, direction = accesses
-        parent = expr.variable.parent
-        key = self._link(parent) if isinstance(parent, s.Related) else self.row(parent).c.id
+        key = self.row(expr.variable.parent).c.id
         conditions: list[SQL] = [
             target.c.tenant_id == self.tenant,
             target.c.direction == dataset_access_direction.value_of(direction),
