@@ -227,7 +227,10 @@ def _measure(count: int, rounds: int) -> dict[str, float]:
                     found.setdefault(name, []).append(_time(http, url))
     finally:
         server.stop()
-    return {name: statistics.median(times) * 1000 for name, times in found.items()}
+    medians = {name: statistics.median(times) * 1000 for name, times in found.items()}
+    for name, value in medians.items():
+        print(f"{count:,} runs: {name}: {value:.1f} ms", flush=True)
+    return medians
 
 
 def run(rounds: int) -> None:
