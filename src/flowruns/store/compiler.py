@@ -44,14 +44,14 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
-from flowruns.edm.industrydata import RUNS
+from flowruns.edm.industrydata import ACCESS_NAVIGATIONS, RUNS, dataset_access_direction
 from flowruns.edm.model import EntityType, NavigationProperty
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.dialect import SQL, Dialect, JsonRef, JsonType
-from flowruns.store.entities import spec_of
-from flowruns.store.schema import MIRRORED, processes, run_group_members
+from flowruns.store.entities import link_column, spec_of
+from flowruns.store.schema import MIRRORED, run_group_members
 
 # SQL elements one expression may be written as. A few constructs write an operand more than
 # once (a double mod, a substring's start, a date's floor division), so nesting them multiplies
@@ -109,21 +109,25 @@ class Compiler:
         """Conditions keeping the row of ``target`` that ``source``'s navigation leads to: a
         run's or an incident's process by its column, a process's contained expectation and
         health by the process's own key."""
+        return [target.c.tenant_id == self.tenant, target.c.id == self._link(source)]
+
+    def _link(self, source: s.Related) -> SQL:
+        """The key of the entity ``source``'s navigation leads to, in its parent's row."""
         parent = self.row(source.parent)
-        link = parent.c.id if source.navigation.contains_target else parent.c.process_id
-        return [target.c.tenant_id == self.tenant, target.c.id == link]
+        if source.navigation.contains_target:
+            return parent.c.id
+        return parent.c[link_column(source.navigation.name)]
 
     def column(self, expr: s.Column) -> Compiled:
         source = expr.source
         name = self._columns(source.type)[expr.property.name].column.name
         if isinstance(source, s.Related):
-            parent = self.row(source.parent)
             if expr.property.key and not source.navigation.contains_target:
-                return Compiled(parent.c.process_id, True)
+                return Compiled(self._link(source), True)
             table = self._table(source.type)
             mirror = MIRRORED.get((table.name, name)) if isinstance(table, Table) else None
             if mirror is not None and expr.cast is None:
-                return Compiled(parent.c[mirror.name], True)
+                return Compiled(self.row(source.parent).c[mirror.name], True)
             target = table.alias()
             value: SQL = target.c[name]
             if expr.cast is not None:
@@ -233,7 +237,7 @@ class Compiler:
                     found = exists().where(*self._related(related, target))
                     found = found.correlate_except(target)
                     return Compiled(found if negate else not_(found), False)
-                fk = self.row(related.parent).c.process_id
+                fk = self._link(related)
                 return Compiled(fk.is_not(None) if negate else fk.is_(None), False)
             case s.EntityLambda():
                 return Compiled(self.entity_lambda(expr), False)
@@ -297,11 +301,8 @@ class Compiler:
         names = sorted(expr.types)
         source = expr.source
         if isinstance(source, s.Related):
-            parent = self.row(source.parent)
-            target = processes.alias()
-            sub = select(target.c.type).where(
-                target.c.tenant_id == self.tenant, target.c.id == parent.c.process_id
-            )
+            target = self._table(source.type).alias()
+            sub = select(target.c.type).where(*self._related(source, target))
             return Compiled(sub.correlate_except(target).scalar_subquery().in_(names), True)
         return Compiled(self.row(source).c.type.in_(names), False)
 
@@ -310,6 +311,17 @@ class Compiler:
     def _members(self, variable: s.Variable, target: FromClause) -> list[SQL]:
         """Conditions linking the rows of ``target`` to ``variable``'s parent."""
         conditions: list[SQL] = [target.c.tenant_id == self.tenant]
+        accesses = ACCESS_NAVIGATIONS.get(variable.navigation.name)
+        if accesses is not None:  # a run's or a dataset's accesses in one direction
+            column, direction = accesses
+            parent_key = (
+                self._link(variable.parent)
+                if isinstance(variable.parent, s.Related)
+                else self.row(variable.parent).c.id
+            )
+            conditions.append(target.c[column] == parent_key)
+            conditions.append(target.c.direction == dataset_access_direction.value_of(direction))
+            return conditions
         if isinstance(variable.parent, s.Related):
             # The runs of a run's process (``process/runs``): those linked to the same process,
             # none when the run has no process.
@@ -349,6 +361,10 @@ class Compiler:
         target = self._table(expr.variable.type).alias()
         self.rows[id(expr.variable)] = target
         try:
+            accesses = ACCESS_NAVIGATIONS.get(expr.variable.navigation.name)
+            top = isinstance(expr.variable.parent, s.It)
+            if accesses is not None and expr.kind == "any" and top:
+                return self._accessed(expr, target, accesses)
             conditions = self._members(expr.variable, target)
             if expr.body is None:
                 return exists().where(*conditions).correlate_except(target)
@@ -358,6 +374,23 @@ class Compiler:
             return not_(exists().where(*conditions, not_(body)).correlate_except(target))
         finally:
             del self.rows[id(expr.variable)]
+
+    def _accessed(self, expr: s.EntityLambda, target: FromClause, accesses: tuple[str, str]) -> SQL:
+        """``any`` over the accesses of the rows filtered, as the row's key among the keys of
+        the accesses that match (a semi-join the engine may drive from an index on accesses,
+        ``outputs/any(d: d/name eq …)`` from the accesses of that name) rather than a probe of
+        each row's accesses in turn. Nested deeper (``i/dataset/writes/any(…)``), a probe by
+        the parent's key is what an index answers, and stays one."""
+        column, direction = accesses
+        key = self.row(expr.variable.parent).c.id
+        conditions: list[SQL] = [
+            target.c.tenant_id == self.tenant,
+            target.c.direction == dataset_access_direction.value_of(direction),
+        ]
+        if expr.body is not None:
+            conditions.append(self.boolean(expr.body, strict=True).sql)
+        matching = select(target.c[column]).where(*conditions).correlate_except(target)
+        return key.in_(matching)
 
     def navigation_count(self, expr: s.NavigationCount) -> SQL:
         target = self._table(expr.type_).alias()

@@ -1,0 +1,259 @@
+"""The lineage questions of docs/lineage.md: what each costs at 10^5 and 10^6 runs reading and
+writing 10,000 datasets, against one filtered first page of runs.
+
+Each history (runs over the last 60 days, one in twenty failed; each reads one dataset and writes
+another, with a row count) is written straight into a data directory, the datasets' freshness
+computed as the triggers would, then served by ``flowruns serve`` on SQLite. One request at a
+time, in interleaved rounds, it times each question's URL and the reference (the first page of
+failed runs, 100). Targets: each question at 10^6 runs costs at most 2x the reference, and at
+most 1.2x its own cost at 10^5 runs; ratios of medians.
+
+    .venv/bin/python -m bench.lineage --rounds 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from sqlalchemy import insert
+
+from bench.health import SECRET, _chunks, _token
+from bench.servers import Server, free_port
+from flowruns.api.app import open_database
+from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks, now_ticks
+from flowruns.edm.industrydata import dataset_access_direction, run_status
+from flowruns.settings import DEFAULT_TENANT, Settings
+from flowruns.store import datasets as lineage_rows
+from flowruns.store.schema import dataset_accesses, datasets, runs
+
+HUB = "/beta/external/industryData"
+DATASETS = 10_000
+SCALES = (100_000, 1_000_000)
+DAY = 86_400 * TICKS_PER_SECOND
+REFERENCE_TARGET, GROWTH_TARGET = 2.0, 1.2
+COMPLETED, FAILED = run_status.value_of("completed"), run_status.value_of("failed")
+INPUT, OUTPUT = (dataset_access_direction.value_of(d) for d in ("input", "output"))
+
+
+def _url(path: str, **options: str) -> str:
+    query = "&".join(f"{name}={quote(value, safe='')}" for name, value in options.items())
+    return f"{HUB}/{path}?{query}"
+
+
+def _seed(directory: Path, count: int, now: int) -> dict[str, str]:
+    """A data directory with ``count`` runs and :data:`DATASETS` datasets; a failed run's id and
+    start, and a dataset's id, for the questions."""
+    db = open_database(Settings(data_dir=directory))
+    names = [f"warehouse.table{n:05d}" for n in range(DATASETS)]
+    ids = [str(uuid.uuid4()) for _ in names]
+    latest: dict[int, tuple[int, str]] = {}
+    run_ids = [str(uuid.uuid4()) for _ in range(count)]
+    step = 60 * DAY // count
+
+    def start(i: int) -> int:
+        return now - 60 * DAY + i * step
+
+    def status(i: int) -> int:
+        return FAILED if i % 20 == 7 else COMPLETED
+
+    def run_rows() -> Iterator[dict[str, Any]]:
+        for i, run_id in enumerate(run_ids):
+            yield {
+                "tenant_id": DEFAULT_TENANT,
+                "id": run_id,
+                "type": "outgoingFlowRun",
+                "etag": secrets.token_hex(8),
+                "touched": start(i),
+                "display_name": "load",
+                "start_date_time": start(i),
+                "end_date_time": start(i) + 300 * TICKS_PER_SECOND,
+                "status": status(i),
+                "statistics": {},
+            }
+
+    def access_rows() -> Iterator[dict[str, Any]]:
+        for i, run_id in enumerate(run_ids):
+            for direction, d in ((INPUT, (i * 7919) % DATASETS), (OUTPUT, i % DATASETS)):
+                if direction == OUTPUT and status(i) == COMPLETED:
+                    latest[d] = max(
+                        latest.get(d, (0, "")), (start(i) + 300 * TICKS_PER_SECOND, run_id)
+                    )
+                yield {
+                    "tenant_id": DEFAULT_TENANT,
+                    "id": str(uuid.uuid4()),
+                    "type": "datasetAccess",
+                    "etag": secrets.token_hex(8),
+                    "direction": direction,
+                    "dataset_id": ids[d],
+                    "namespace": "postgres://db:5432",
+                    "name": names[d],
+                    "run_id": run_id,
+                    "run_status": status(i),
+                    "run_start_date_time": start(i),
+                    "run_end_date_time": start(i) + 300 * TICKS_PER_SECOND,
+                    "row_count": 1000 + i % 100,
+                    "facets": {},
+                }
+
+    with db.engine.begin() as connection:
+        # Freshness is computed here, once, rather than by a trigger per access.
+        lineage_rows.uninstall(connection)
+        for chunk in _chunks(run_rows()):
+            connection.execute(insert(runs), chunk)
+        connection.execute(
+            insert(datasets),
+            [
+                {
+                    "tenant_id": DEFAULT_TENANT,
+                    "id": dataset_id,
+                    "type": "dataset",
+                    "etag": secrets.token_hex(8),
+                    "namespace": "postgres://db:5432",
+                    "name": name,
+                    "facets": {},
+                    "created_date_time": now - 60 * DAY,
+                    "last_modified_date_time": now - 60 * DAY,
+                }
+                for name, dataset_id in zip(names, ids, strict=True)
+            ],
+        )
+        for chunk in _chunks(access_rows()):
+            connection.execute(insert(dataset_accesses), chunk)
+        for d, (end, run_id) in latest.items():
+            connection.execute(
+                datasets.update()
+                .where(datasets.c.tenant_id == DEFAULT_TENANT, datasets.c.id == ids[d])
+                .values(last_written_date_time=end, last_written_run_id=run_id)
+            )
+        lineage_rows.install(connection)
+    db.dispose()
+    failed = next(i for i in range(count // 2, count) if status(i) == FAILED)
+    return {
+        "dataset": ids[17],
+        "name": names[17],
+        "failed": run_ids[failed],
+        "failed_start": format_ticks(start(failed)),
+    }
+
+
+def _questions(known: dict[str, str]) -> dict[str, str]:
+    week = "runStartDateTime ge now() sub duration'P7D'"
+    downstream = (
+        "inputs/any(i: i/dataset/writes/any(w: w/runStatus eq 'failed' "
+        "and w/runStartDateTime le i/runStartDateTime))"
+    )
+    rows_per_day = (
+        "compute(date(runStartDateTime) as day)/groupby((day),aggregate(rowCount with sum as rows))"
+    )
+    reads = f"$filter=runStartDateTime ge {known['failed_start']};$select=runId,runStatus"
+    return {
+        "reference: failed runs, first page": _url(
+            "runs", **{"$filter": "status eq 'failed'", "$top": "100"}
+        ),
+        "who wrote it last week, rows each": _url(
+            "datasets",
+            **{
+                "$filter": f"name eq '{known['name']}'",
+                "$expand": f"writes($filter={week};$select=runId,rowCount)",
+            },
+        ),
+        "downstream of one failed run": _url(
+            f"runs/{known['failed']}/outputs",
+            **{"$expand": f"dataset($select=name;$expand=reads({reads}))"},
+        ),
+        "runs that read what a failed run wrote": _url(
+            "runs", **{"$filter": downstream, "$top": "100", "$select": "id"}
+        ),
+        "stale datasets (not written for a day)": _url(
+            "datasets",
+            **{
+                "$filter": "lastWrittenDateTime lt now() sub duration'P1D' "
+                "or lastWrittenDateTime eq null",
+                "$orderby": "lastWrittenDateTime",
+                "$select": "name,lastWrittenDateTime",
+            },
+        ),
+        "runs?$filter=outputs/any(name eq …)": _url(
+            "runs", **{"$filter": f"outputs/any(d: d/name eq '{known['name']}')"}
+        ),
+        "rows per day ($apply)": _url(
+            f"datasets/{known['dataset']}/writes", **{"$apply": rows_per_day}
+        ),
+    }
+
+
+def _time(http: httpx.Client, url: str) -> float:
+    started = time.perf_counter()
+    response = http.get(url)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed
+
+
+def _measure(count: int, rounds: int) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix="bench-lineage-"))
+    started = time.perf_counter()
+    known = _seed(work / "data", count, now_ticks())
+    print(
+        f"seeded {count:,} runs and {DATASETS:,} datasets in {time.perf_counter() - started:.0f} s"
+    )
+    port = free_port()
+    env = {"FLOWRUNS_JWT_SECRET": SECRET, "FLOWRUNS_HEALTH_EVALUATION": "off"}
+    command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
+    command += ["--data-dir", str(work / "data")]
+    server = Server("flowruns", command, port, "/healthz", work / "server.log", env)
+    found: dict[str, list[float]] = {}
+    try:
+        server.start()
+        headers = {"Authorization": f"Bearer {_token()}"}
+        with httpx.Client(base_url=server.base, headers=headers, timeout=600) as http:
+            urls = _questions(known)
+            for url in urls.values():  # warm up
+                _time(http, url)
+            for _ in range(rounds):
+                for name, url in urls.items():
+                    found.setdefault(name, []).append(_time(http, url))
+    finally:
+        server.stop()
+    medians = {name: statistics.median(times) * 1000 for name, times in found.items()}
+    for name, value in medians.items():
+        print(f"{count:,} runs: {name}: {value:.1f} ms", flush=True)
+    return medians
+
+
+def run(rounds: int) -> None:
+    medians = {count: _measure(count, rounds) for count in SCALES}
+    small, large = (medians[count] for count in SCALES)
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("| Question | 10^5 runs (ms) | 10^6 runs (ms) | / reference at 10^6 | 10^6 / 10^5 |")
+    print("|---|---|---|---|---|")
+    reference = large["reference: failed runs, first page"]
+    for name in large:
+        print(
+            f"| {name} | {small[name]:.1f} | {large[name]:.1f} | "
+            f"{large[name] / reference:.2f} | {large[name] / small[name]:.2f} |"
+        )
+    print(f"targets: ≤ {REFERENCE_TARGET} x the reference, ≤ {GROWTH_TARGET} x own cost at 10^5")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    run(args.rounds)
+
+
+if __name__ == "__main__":
+    main()
