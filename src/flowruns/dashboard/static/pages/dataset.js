@@ -1,0 +1,164 @@
+// One dataset: how fresh it is (the end of the last successful run that wrote it), the runs that
+// wrote and read it over time with their row counts, as charts and tables, and its properties
+// and facets.
+
+import { h, replace } from '../dom.js';
+import * as api from '../api.js';
+import { accessesChart } from '../charts.js';
+import {
+  empty,
+  loading,
+  problem,
+  properties,
+  rawJson,
+  runHref,
+  section,
+  time,
+} from '../components.js';
+import { formatAgo } from '../format.js';
+import { lastWritten } from './datasets.js';
+
+// The runs each chart shows: the latest that wrote, and the latest that read, the dataset.
+const WINDOW = 100;
+const ACCESS_FIELDS = 'id,runId,runStatus,runStartDateTime,runEndDateTime,rowCount';
+
+function code(text) {
+  return text ? h('code', {}, String(text)) : null;
+}
+
+function freshness(dataset) {
+  const when = dataset.lastWrittenDateTime;
+  const words = when
+    ? `A successful run last wrote it ${formatAgo(when)}.`
+    : 'No successful run has written it yet.';
+  return h(
+    'div',
+    {},
+    h('p', { class: 'freshness' }, words),
+    properties([
+      ['Last successful write', when ? time(when, { seconds: true }) : lastWritten(dataset)],
+      [
+        'Written by',
+        dataset.lastWrittenRunId
+          ? h('a', { href: runHref(dataset.lastWrittenRunId) }, 'The run that wrote it')
+          : null,
+      ],
+    ]),
+  );
+}
+
+function datasetProperties(dataset) {
+  return properties([
+    ['Name', code(dataset.name)],
+    ['Namespace', code(dataset.namespace)],
+    ['First seen', time(dataset.createdDateTime)],
+    ['Changed', time(dataset.lastModifiedDateTime)],
+    ['Id', code(dataset.id)],
+  ]);
+}
+
+function accessesUrl(base, navigation) {
+  return api.url(`${base}/${navigation}`, {
+    $top: WINDOW,
+    $select: ACCESS_FIELDS,
+    $expand: 'run($select=id,displayName)',
+  });
+}
+
+export async function show(main, view) {
+  const id = view.route.id;
+  const base = `datasets/${encodeURIComponent(id)}`;
+  document.title = 'Dataset · flowruns';
+  replace(main, h('h1', { tabindex: '-1' }, 'Dataset'), loading());
+  let dataset;
+  try {
+    dataset = await api.get(api.url(base), { signal: view.signal });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    replace(
+      main,
+      h('h1', { tabindex: '-1' }, error.status === 404 ? 'Dataset not found' : 'Dataset'),
+      problem(error),
+    );
+    return;
+  }
+  document.title = `${dataset.name} · flowruns`;
+  const freshnessSlot = h('div', {}, freshness(dataset));
+  const writesSlot = h('div', {}, loading());
+  const readsSlot = h('div', {}, loading());
+  const propertiesSlot = h('div', {});
+  const drawProperties = () =>
+    replace(
+      propertiesSlot,
+      datasetProperties(dataset),
+      dataset.facets && Object.keys(dataset.facets).length
+        ? rawJson('Its facets as JSON', dataset.facets)
+        : h('p', { class: 'help' }, 'No facets recorded.'),
+      rawJson('The dataset as JSON', dataset),
+    );
+  replace(
+    main,
+    h(
+      'nav',
+      { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/datasets' }, 'Datasets'),
+      ' › ',
+      h('span', { 'aria-current': 'page' }, dataset.name),
+    ),
+    h(
+      'div',
+      { class: 'title-row' },
+      h('h1', { tabindex: '-1' }, dataset.name),
+      h('span', { class: 'subtitle' }, dataset.namespace),
+    ),
+    section('freshness-title', 'Freshness', freshnessSlot),
+    section('writes-title', 'Writers over time', writesSlot),
+    section('reads-title', 'Readers over time', readsSlot),
+    section('properties-title', 'Properties', propertiesSlot),
+  );
+  drawProperties();
+
+  const seen = {};
+  async function part(name, target, slot, draw) {
+    let body;
+    try {
+      body = await api.get(target, { signal: view.signal });
+    } catch (error) {
+      if (error.name === 'AbortError' || seen[name]) throw error; // a failed refresh keeps it
+      replace(slot, problem(error));
+      return;
+    }
+    const key = JSON.stringify(body);
+    if (seen[name] !== key) {
+      seen[name] = key;
+      replace(slot, draw(body));
+    }
+  }
+  const writes = (body) =>
+    body.value.length
+      ? accessesChart({ accesses: body.value, verb: 'written' })
+      : empty('No run has written this dataset.');
+  const reads = (body) =>
+    body.value.length
+      ? accessesChart({ accesses: body.value, verb: 'read' })
+      : empty('No run has read this dataset.');
+  async function load() {
+    await Promise.all([
+      part('writes', accessesUrl(base, 'writes'), writesSlot, writes),
+      part('reads', accessesUrl(base, 'reads'), readsSlot, reads),
+    ]);
+  }
+  async function reload() {
+    const fresh = await api.get(api.url(base), { signal: view.signal });
+    if (JSON.stringify(fresh) === JSON.stringify(dataset)) return;
+    const written = fresh.lastWrittenDateTime !== dataset.lastWrittenDateTime;
+    dataset = fresh;
+    replace(freshnessSlot, freshness(dataset));
+    drawProperties();
+    if (written) view.announce(`${dataset.name} was written by a successful run.`);
+  }
+  await load();
+  // A run that writes or reads the dataset changes its accesses; one that finishes, their status.
+  view.poll(load, { follows: ['datasets', 'runs'] });
+  view.poll(reload, { follows: ['datasets'] });
+}
