@@ -415,10 +415,17 @@ export function accessesChart({ accesses, verb }) {
   const most = Math.max(...rows, 0);
   const counted = ordered.filter((access) => typeof access.rowCount === 'number');
   const total = counted.reduce((sum, access) => sum + access.rowCount, 0);
-  const title = `Rows ${verb} by the latest ${ordered.length} runs, oldest first`;
+  const title =
+    ordered.length === 1
+      ? `Rows ${verb} by the one run`
+      : `Rows ${verb} by the latest ${ordered.length} runs, oldest first`;
+  const when =
+    ordered.length === 1
+      ? `One run, started ${formatDateTime(ordered[0].runStartDateTime)}`
+      : `${ordered.length} runs from ${formatDateTime(ordered[0].runStartDateTime)} to ` +
+        `${formatDateTime(ordered.at(-1).runStartDateTime)}`;
   const description =
-    `${ordered.length} runs from ${formatDateTime(ordered[0].runStartDateTime)} to ` +
-    `${formatDateTime(ordered.at(-1).runStartDateTime)}; ` +
+    `${when}; ` +
     (counted.length
       ? `${formatNumber(total)} rows ${verb} in all, at most ${formatNumber(most)} by one run.`
       : 'none of them said how many rows.');
