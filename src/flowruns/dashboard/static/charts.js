@@ -398,6 +398,8 @@ export function runsChart({ runs, now = Date.now() }) {
   );
 }
 
+const MAX_BAR_WIDTH = 48;
+
 /** The name a dataset access shows for its run: the run's own (expanded), else when it began. */
 export function accessRunName(access) {
   return access.run?.displayName || `Run of ${formatDateTime(access.runStartDateTime)}`;
@@ -437,7 +439,8 @@ export function accessesChart({ accesses, verb }) {
     const { lines, y } = yAxis(width, height, top, step, formatNumber);
     const plotWidth = width - MARGIN.left - MARGIN.right;
     const band = plotWidth / Math.max(ordered.length, 1);
-    const barWidth = Math.max(1, band * 0.7);
+    // A few runs make wide bands; a bar stays a bar.
+    const barWidth = Math.min(MAX_BAR_WIDTH, Math.max(1, band * 0.7));
     const r = Math.max(2.5, Math.min(5, band / 2));
     const bars = ordered.map((access, i) => {
       const status = statusKey(access.runStatus);

@@ -288,7 +288,7 @@ function accessesTable(caption, accesses, more) {
       },
     ],
     rows: accesses,
-    className: 'compact datasets',
+    className: 'runs datasets',
   });
 }
 
