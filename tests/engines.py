@@ -45,6 +45,8 @@ _EMPTY = "; ".join(
     f"DELETE FROM {table}"
     for table in (
         "run_group_members",
+        "dataset_accesses",
+        "datasets",
         "idempotency_keys",
         "runs",
         "run_days",

@@ -158,6 +158,13 @@ def test_the_monitoring_guide_prints_what_it_shows(demo: Started) -> None:
     _walk(demo, walkthrough, "FLOWRUNS_TOKEN=…", _token(demo))
 
 
+def test_the_lineage_guide_prints_what_it_shows(demo: Started) -> None:
+    guide = (ROOT / "docs" / "lineage.md").read_text()
+    walkthrough = steps(section(guide, "Try it"))
+    assert "FLOWRUNS_TOKEN=…" in walkthrough[0].commands
+    _walk(demo, walkthrough, "FLOWRUNS_TOKEN=…", _token(demo))
+
+
 def test_readiness_answers_as_the_operations_guide_shows(demo: Started) -> None:
     guide = (ROOT / "docs" / "operations.md").read_text()
     shown = re.search(r"\| `GET /readyz` \| `200 (\{.*?\})`", guide)

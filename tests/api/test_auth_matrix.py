@@ -184,12 +184,19 @@ _AREAS = {Area.RUNS: RUNS, Area.FLOWS: FLOWS}
 # The id each kind of key is given: a member run of the group, and a run of the process.
 _IDS = {"run-id": "{run}", "process-id": "{process}", "runGroup-id": "{group}"}
 _IDS["incident-id"] = "{incident}"
+_IDS["dataset-id"] = "{dataset}"
+# The run read and wrote one dataset: an access below inputs or reads is its input, else its
+# output.
+_READ_ACCESS = ("/inputs/", "/reads/")
 
 
 def _path(described: PathOperation) -> str:
     path = described.path
     for key in described.keys:
-        path = path.replace(f"{{{key}}}", _IDS[key])
+        if key == "datasetAccess-id":
+            side = "{input}" if any(s in path for s in _READ_ACCESS) else "{output}"
+            path = path.replace(f"{{{key}}}", side)
+        path = path.replace(f"{{{key}}}", _IDS.get(key, ""))
     return ROOT + path
 
 
@@ -286,12 +293,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         health.evaluate_due(db, now=lambda: start + 3600 * TICKS_PER_SECOND)
         db.dispose()
         incident = client.get(f"{HUB}/incidents").json()["value"][0]
+        accesses = {
+            side: client.post(f"{HUB}/runs/{run['id']}/{side}s", json={"name": f"{SECRET} d"})
+            for side in ("input", "output")
+        }
+        assert all(a.status_code == 201 for a in accesses.values())
+        dataset = accesses["output"].json()["datasetId"]
         client.headers.update(bearer(settings, tenant=OTHER_TENANT))
         create_process(client, "tenant-b process")
         create_run(client, "tenant-b run")
         del client.headers["Authorization"]
         ids = {"run": run["id"], "other_run": other_run["id"]}
         ids |= {"process": process["id"], "group": group["id"], "incident": incident["id"]}
+        ids |= {"dataset": dataset} | {s: a.json()["id"] for s, a in accesses.items()}
         a_token = bearer(settings)
 
         def snapshot() -> list[Any]:
@@ -300,6 +314,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 f"{HUB}/processes?$top=999",
                 f"{HUB}/runGroups/{group['id']}/runs/$ref",
                 f"{HUB}/runs/{run['id']}/process/$ref",
+                f"{HUB}/datasets?$top=999&$expand=writes,reads",
             ]
             return [client.get(url, headers=a_token).json() for url in urls]
 

@@ -406,6 +406,14 @@ def test_every_navigation_binding_resolves(names: _Names) -> None:
         ("industryData/runGroups/runs", "external/industryData/runs"),
         ("industryData/processes/incidents", "external/industryData/incidents"),
         ("industryData/incidents/process", "external/industryData/processes"),
+        # A dataset access lives in a run's inputs or outputs: its run and dataset are bound,
+        # a dataset's writes and reads (in either) are not.
+        *(
+            (f"industryData/{runs}/{side}/{nav}", f"external/industryData/{target}")
+            for runs in ("runs", "runGroups")
+            for side in ("inputs", "outputs")
+            for nav, target in (("run", "runs"), ("dataset", "datasets"))
+        ),
     }
 
 
@@ -481,7 +489,30 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
         )
         for name in names
     }
-    assert computed == evaluated | {
+    # Datasets and what a run's access copies of its run and dataset are the server's.
+    recorded = {
+        f"flowruns.dataset/{name}"
+        for name in (
+            "namespace",
+            "name",
+            "facets",
+            "createdDateTime",
+            "lastModifiedDateTime",
+            "lastWrittenDateTime",
+            "lastWrittenRunId",
+        )
+    } | {
+        f"flowruns.datasetAccess/{name}"
+        for name in (
+            "direction",
+            "datasetId",
+            "runId",
+            "runStatus",
+            "runStartDateTime",
+            "runEndDateTime",
+        )
+    }
+    assert computed == evaluated | recorded | {
         "flowruns.expectation/lastModifiedDateTime",
         f"{NS}.mutableEntity/eTag",
         "flowruns.openLineageJob/jobNamespace",
@@ -670,11 +701,12 @@ def test_nested_entities_are_never_inserted(client: TestClient, document: ET.Ele
     for target in COLLECTIONS:
         insert = _record(_capabilities(document, target)[f"{CAPABILITIES}.InsertRestrictions"])
         non_insertable = _paths(insert.get("NonInsertableNavigationProperties"))
-        every_link = {"process", f"{NS}.runGroup/runs"}
+        # A run's inputs and outputs are recorded with POST runs/{id}/inputs or outputs.
+        every_link = {"process", f"{NS}.runGroup/runs", "inputs", "outputs"}
         if target == COLLECTIONS[1]:
             every_link = {"runs", "expectation", "health", "incidents"}
         if target == COLLECTIONS[2]:
-            every_link = {"process", "runs"}
+            every_link = {"process", "runs", "inputs", "outputs"}
         assert non_insertable == every_link, target
     nested = {
         "@odata.type": f"#{NS}.outgoingFlowRun",
@@ -722,7 +754,17 @@ def test_restrictions_by_path_say_the_same_as_on_the_navigations(
         "industryData/processes/health",
         "industryData/processes/incidents",
     }
-    assert set(by_path) == {"industryData", *on_navigation, *health}
+    lineage = {
+        "industryData/datasets",
+        "industryData/datasets/reads",
+        "industryData/datasets/writes",
+        *(
+            f"industryData/{r}/{side}"
+            for r in ("runs", "runGroups")
+            for side in ("inputs", "outputs")
+        ),
+    }
+    assert set(by_path) == {"industryData", *on_navigation, *health, *lineage}
     for path, target in on_navigation.items():
         nav = names.walk(start, path)[-1]
         assert target.endswith(f"/{nav.attrib['Name']}")

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from flowruns.api.app import create_app
 from flowruns.cli import app as cli
 from flowruns.settings import Settings
-from flowruns.store import changes, health, migrations, rollup
+from flowruns.store import changes, datasets, health, migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, SECRET_KEY, bearer
@@ -99,7 +99,9 @@ def test_the_migrated_schema_is_exactly_the_declared_one(empty_database_url: str
     assert triggers == ALL_TRIGGERS
 
 
-ALL_TRIGGERS = set(rollup.TRIGGERS) | set(changes.TRIGGERS) | set(health.TRIGGERS)
+ALL_TRIGGERS = (
+    set(rollup.TRIGGERS) | set(changes.TRIGGERS) | set(health.TRIGGERS) | set(datasets.TRIGGERS)
+)
 
 
 def _triggers(connection: Connection) -> set[str]:

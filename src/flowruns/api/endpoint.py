@@ -58,7 +58,15 @@ from flowruns.odata.payload import (
 from flowruns.odata.query import QueryOptions, page_size, parse_options
 from flowruns.odata.skiptoken import SkipTokenCodec, fingerprint
 from flowruns.records import ProcessLink, Record
-from flowruns.service import aggregating, delta, expectations, notifications, reading, writing
+from flowruns.service import (
+    aggregating,
+    datasets,
+    delta,
+    expectations,
+    notifications,
+    reading,
+    writing,
+)
 from flowruns.service.errors_file import errors_and_warnings_csv
 from flowruns.service.formats import CHAT_FORMATS, CLOUD_EVENTS
 from flowruns.settings import Settings
@@ -313,6 +321,20 @@ class ODataEndpoint:
             writing.create_run, self.db, tenant_of(request), collection, body, link, key
         )
         return responses.written_response(request, record, f"{HUB_PATH}/runs/$entity", created=True)
+
+    async def record_access(
+        self, request: Request, collection: paths.CollectionRef, _: QueryOptions
+    ) -> Response:
+        """A dataset a run read or wrote (``runs/{id}/inputs``, ``…/outputs``): 201 with the
+        access, or 200 when it replaced the run's earlier access to that dataset."""
+        raw = await read_body(request, self.settings.max_body_bytes)
+        body, _link = entity_body(raw, collection.type, partial=False)
+        record, created = await self.write(
+            datasets.record_access, self.db, tenant_of(request), collection, body
+        )
+        return responses.written_response(
+            request, record, f"{collection.context()}/$entity", created=created
+        )
 
     async def create_process(
         self, request: Request, collection: paths.CollectionRef, _: QueryOptions

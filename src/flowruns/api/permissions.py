@@ -15,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flowruns.auth.scopes import Area, Need
-from flowruns.edm.industrydata import EXPECTATIONS, HEALTH, INCIDENTS, PROCESSES, RUNS
+from flowruns.edm.industrydata import (
+    ACCESSES,
+    DATASETS,
+    EXPECTATIONS,
+    HEALTH,
+    INCIDENTS,
+    PROCESSES,
+    RUNS,
+)
 from flowruns.edm.model import EntityType
 from flowruns.errors import AccessDenied
 from flowruns.odata.semantic import Traversal
@@ -27,8 +35,10 @@ def _area(entity_type: EntityType) -> Area | None:
     A process's expectation is part of the process. Its health and its incidents are answers
     about its runs (issue 8's rule: no yes/no oracle over runs without the Run permission), so
     reading them needs the Run permission, besides the process permission their routes declare.
+    Datasets and their accesses reveal run data (which runs read and wrote what, row counts):
+    the Run permission guards them.
     """
-    if any(entity_type.is_a(t.type) for t in (RUNS, HEALTH, INCIDENTS)):
+    if any(entity_type.is_a(t.type) for t in (RUNS, HEALTH, INCIDENTS, DATASETS, ACCESSES)):
         return Area.RUNS
     if entity_type.is_a(PROCESSES.type) or entity_type.is_a(EXPECTATIONS.type):
         return Area.FLOWS
@@ -39,18 +49,18 @@ def reading(entity_type: EntityType) -> tuple[Need, ...]:
     """What reading entities of ``entity_type`` needs (a subscription to them too): incidents
     are a process's, and answers about its runs, so they need both read permissions."""
     area = _area(entity_type)
-    assert area is not None  # subscriptions follow runs, processes and incidents only
+    assert area is not None  # subscriptions follow runs, processes, incidents and datasets
     if entity_type.is_a(INCIDENTS.type):
         return (Need(Area.FLOWS, write=False), Need(Area.RUNS, write=False))
     return (Need(area, write=False),)
 
 
 def readable_sets(permissions: frozenset[str]) -> frozenset[str]:
-    """The entity sets (``runs``, ``processes``, ``incidents``) ``permissions`` let a client
-    read: what the entities a subscription's notifications carry are read under."""
+    """The entity sets (``runs``, ``processes``, ``incidents``, ``datasets``) ``permissions``
+    let a client read: what the entities a subscription's notifications carry are read under."""
     return frozenset(
         binding.name
-        for binding in (RUNS, PROCESSES, INCIDENTS)
+        for binding in (RUNS, PROCESSES, INCIDENTS, DATASETS)
         if all(need.granted_by(permissions) for need in reading(binding.type))
     )
 

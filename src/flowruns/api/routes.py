@@ -16,6 +16,7 @@ from flowruns.auth.scopes import Area, Need
 from flowruns.edm.capabilities import QueryKind
 from flowruns.edm.industrydata import HUB_PATH
 from flowruns.edm.openapi import (
+    ACCESS_WRITE,
     BATCH,
     EXPECTATION_WRITE,
     LINEAGE_EVENT,
@@ -89,6 +90,29 @@ def _runs_entity(template: str, what: str = "run") -> Route[ODataEndpoint]:
 def _link(template: str, summary: str, need: Need) -> Route[ODataEndpoint]:
     """An entity's own reference (``…/{id}/$ref``), read only."""
     return Route(template, get=Operation(ODataEndpoint.get_link, summary, Success.LINK, (need,)))
+
+
+def _read(template: str, summary: str) -> Route[ODataEndpoint]:
+    """One entity, read only, with the Run permission: a dataset or an access of one."""
+    return Route(
+        template,
+        get=Operation(ODataEndpoint.get_entity, summary, Success.ENTITY, (READ_RUNS,), ENTITY),
+    )
+
+
+def _accesses(parent: str, side: str, what: str, *, post: str = "") -> list[Route[ODataEndpoint]]:
+    """A run's inputs or outputs, a dataset's reads or writes (``post``: recording one)."""
+    collection = f"{HUB}/{parent}/{{id}}/{side}"
+    recording = None
+    if post:
+        recording = Operation(
+            ODataEndpoint.record_access, post, Success.CREATED, (WRITE_RUNS,), body=ACCESS_WRITE
+        )
+    return [
+        Route(collection, get=_list(f"The {what}", READ_RUNS), post=recording),
+        Route(f"{collection}/$count", get=_count(f"Count the {what}", READ_RUNS)),
+        _read(f"{collection}/{{id}}", f"Get one of the {what}"),
+    ]
 
 
 def _incident(template: str, summary: str) -> Route[ODataEndpoint]:
@@ -387,6 +411,18 @@ ROUTES = RouteTable[ODataEndpoint](
                 ENTITY,
             ),
         ),
+        # -- lineage: datasets and the runs' accesses to them reveal run data, so reading them
+        # needs the Run permission; recording an access is a write of the run --------------------
+        *_accesses("runs", "inputs", "datasets the run read", post="Record a dataset the run read"),
+        *_accesses(
+            "runs", "outputs", "datasets the run wrote", post="Record a dataset the run wrote"
+        ),
+        Route(f"{HUB}/datasets", get=_list("List datasets", READ_RUNS)),
+        Route(f"{HUB}/datasets/$count", get=_count("Count datasets", READ_RUNS)),
+        _delta(f"{HUB}/datasets/delta", "datasets", READ_RUNS),
+        _read(f"{HUB}/datasets/{{id}}", "Get a dataset"),
+        *_accesses("datasets", "writes", "runs that wrote the dataset"),
+        *_accesses("datasets", "reads", "runs that read the dataset"),
         # -- run groups ----------------------------------------------------------------------
         Route(
             f"{HUB}/runGroups",

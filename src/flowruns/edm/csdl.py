@@ -356,18 +356,26 @@ def _bindings(model: Model, singleton: str, singleton_type: EntityType) -> list[
     """(path, target) for every non-containment navigation reachable from the singleton.
 
     Each one names the contained collection its entities live in, so a client can tell
-    where the process of a run is (``external/industryData/processes``).
+    where the process of a run is (``external/industryData/processes``). Entities contained
+    in more than one collection (a dataset access: a run's inputs or outputs) get none: no one
+    collection holds them all, and each names its own address (``@odata.id``).
     """
     contained = list(_contained(model, singleton_type))
-    home: dict[str, str] = {}
+    # Per type, the collections below the singleton that contain it: the hub's own if any.
+    top: dict[str, set[str]] = {}
+    nested: dict[str, set[str]] = {}
     for path, nav in contained:
         if nav.collection:
-            home.setdefault(nav.target, f"{singleton}/{path}")
+            (nested if "/" in path else top).setdefault(nav.target, set()).add(
+                f"{singleton}/{path}"
+            )
+    homes = {**nested, **top}
     bindings = []
     for path, nav in contained:
         for member_path, member in _navigation_paths(model.entity_types[nav.target]):
-            if not member.contains_target:
-                bindings.append((f"{path}/{member_path}", home[member.target]))
+            if not member.contains_target and len(homes[member.target]) == 1:
+                (home,) = homes[member.target]
+                bindings.append((f"{path}/{member_path}", home))
     return bindings
 
 

@@ -179,6 +179,20 @@ run = EntityType(
             partner="runs",
             description="The process of the run.",
         ),
+        NavigationProperty(
+            "inputs",
+            f"{FLOWRUNS}.datasetAccess",
+            collection=True,
+            contains_target=True,
+            description="The datasets the run read, one access each (needs the Run permission).",
+        ),
+        NavigationProperty(
+            "outputs",
+            f"{FLOWRUNS}.datasetAccess",
+            collection=True,
+            contains_target=True,
+            description="The datasets the run wrote, one access each (needs the Run permission).",
+        ),
     ),
     # Graph's industryDataRun: the activities of a system-scheduled run, its statistics, and the
     # action that starts one on demand. flowruns records runs that flows make themselves.
@@ -478,6 +492,141 @@ incident = EntityType(
     ),
     functions=(DELTA,),
 )
+# Lineage as data (docs/lineage.md): the datasets runs read and write, from OpenLineage events
+# and from the API, and each run's access to each (its row counts and per-run facets), in
+# flowruns' namespace. A dataset's accesses are its writes and reads, newest run first.
+dataset_access_direction = EnumType(FLOWRUNS, "datasetAccessDirection", ("input", "output"))
+dataset_facets = ComplexType(FLOWRUNS, "datasetFacets", (), open=True)
+dataset_access_facets = ComplexType(FLOWRUNS, "datasetAccessFacets", (), open=True)
+dataset = EntityType(
+    FLOWRUNS,
+    "dataset",
+    base_name="microsoft.graph.entity",
+    read_only=True,
+    description="A dataset runs read or write, known by its namespace and name.",
+    own_properties=(
+        Property(
+            "namespace",
+            Primitive.STRING,
+            nullable=False,
+            read_only=True,
+            description="The OpenLineage namespace of the dataset (flowruns when none is given).",
+        ),
+        Property(
+            "name",
+            Primitive.STRING,
+            nullable=False,
+            read_only=True,
+            description="The name of the dataset, unique within its namespace.",
+        ),
+        Property(
+            "facets",
+            dataset_facets,
+            read_only=True,
+            description="Its OpenLineage dataset facets (schema, dataSource …), merged by name.",
+        ),
+        Property("createdDateTime", Primitive.DATE_TIME_OFFSET, nullable=False, read_only=True),
+        Property(
+            "lastModifiedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            nullable=False,
+            read_only=True,
+            description="When the dataset or its facets last changed.",
+        ),
+        Property(
+            "lastWrittenDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description=(
+                "The end of the latest successful run (completed or completedWithWarnings) that "
+                "wrote it; null when none has."
+            ),
+        ),
+        Property(
+            "lastWrittenRunId",
+            Primitive.STRING,
+            read_only=True,
+            description="That run's id.",
+        ),
+    ),
+    own_navigations=(
+        NavigationProperty(
+            "writes",
+            f"{FLOWRUNS}.datasetAccess",
+            collection=True,
+            read_only=True,
+            insertable=False,
+            insert_note="Record a run's output with POST runs/{id}/outputs.",
+            description="The runs that wrote the dataset, newest run first.",
+        ),
+        NavigationProperty(
+            "reads",
+            f"{FLOWRUNS}.datasetAccess",
+            collection=True,
+            read_only=True,
+            insertable=False,
+            insert_note="Record a run's input with POST runs/{id}/inputs.",
+            description="The runs that read the dataset, newest run first.",
+        ),
+    ),
+    functions=(DELTA,),
+)
+dataset_access = EntityType(
+    FLOWRUNS,
+    "datasetAccess",
+    base_name="microsoft.graph.entity",
+    description="One run reading or writing one dataset.",
+    own_properties=(
+        Property("direction", dataset_access_direction, nullable=False, read_only=True),
+        Property("datasetId", Primitive.STRING, nullable=False, read_only=True),
+        Property(
+            "namespace",
+            Primitive.STRING,
+            nullable=False,
+            max_length=1024,
+            description="The dataset's namespace (default flowruns).",
+        ),
+        Property(
+            "name",
+            Primitive.STRING,
+            nullable=False,
+            required=True,
+            min_length=1,
+            max_length=1024,
+            description="The dataset's name.",
+        ),
+        Property("runId", Primitive.STRING, nullable=False, read_only=True),
+        Property("runStatus", run_status, nullable=False, read_only=True),
+        Property("runStartDateTime", Primitive.DATE_TIME_OFFSET, nullable=False, read_only=True),
+        Property("runEndDateTime", Primitive.DATE_TIME_OFFSET, read_only=True),
+        Property("rowCount", Primitive.INT64, description="Rows read or written."),
+        Property("byteCount", Primitive.INT64, description="Bytes read or written."),
+        Property("fileCount", Primitive.INT64, description="Files read or written."),
+        Property(
+            "facets",
+            dataset_access_facets,
+            description="The run's own facets of the dataset (inputFacets or outputFacets).",
+        ),
+    ),
+    own_navigations=(
+        NavigationProperty(
+            "run",
+            f"{NS}.run",
+            collection=False,
+            read_only=True,
+            nullable=False,
+            description="The run.",
+        ),
+        NavigationProperty(
+            "dataset",
+            f"{FLOWRUNS}.dataset",
+            collection=False,
+            read_only=True,
+            nullable=False,
+            description="The dataset.",
+        ),
+    ),
+)
 industry_data_hub = EntityType(
     NS,
     "industryDataHub",
@@ -515,6 +664,16 @@ industry_data_hub = EntityType(
             insertable=False,
             insert_note="Incidents are opened and resolved by the server's evaluation.",
             description="Every incident of the tenant's processes, newest first.",
+        ),
+        NavigationProperty(
+            "datasets",
+            f"{FLOWRUNS}.dataset",
+            collection=True,
+            contains_target=True,
+            read_only=True,
+            insertable=False,
+            insert_note="Datasets are recorded with the runs that read and write them.",
+            description="Every dataset the tenant's runs read or wrote, by name.",
         ),
     ),
     # The rest of Graph's industryDataRoot: connectors, inbound flows, reference data, roles.
@@ -586,6 +745,7 @@ MODEL = Model(
         notification_format,
         health_state,
         incident_kind,
+        dataset_access_direction,
     ],
     complex_types=[
         public_error_detail,
@@ -593,6 +753,8 @@ MODEL = Model(
         public_error,
         run_statistics,
         open_lineage_facets,
+        dataset_facets,
+        dataset_access_facets,
     ],
     entity_types=[
         entity,
@@ -610,6 +772,8 @@ MODEL = Model(
         expectation,
         process_health,
         incident,
+        dataset,
+        dataset_access,
         industry_data_hub,
         subscription,
     ],
@@ -626,7 +790,22 @@ RUN_GROUPS = EntitySetBinding(
 INCIDENTS = EntitySetBinding(
     "incidents", incident, table="incidents", default_order=("openedDateTime", True)
 )
-ENTITY_SETS = {b.name: b for b in (RUNS, PROCESSES, RUN_GROUPS, INCIDENTS)}
+DATASETS = EntitySetBinding("datasets", dataset, table="datasets", default_order=("name", False))
+ENTITY_SETS = {b.name: b for b in (RUNS, PROCESSES, RUN_GROUPS, INCIDENTS, DATASETS)}
+# A run's inputs and outputs, a dataset's reads and writes: one table of accesses, contained in
+# both the run and the dataset, newest run first.
+ACCESSES = EntitySetBinding(
+    "accesses", dataset_access, table="dataset_accesses", default_order=("runStartDateTime", True)
+)
+# The navigations to accesses, the parent's column that links them and the direction they keep.
+ACCESS_NAVIGATIONS = {
+    "inputs": ("run_id", "input"),
+    "outputs": ("run_id", "output"),
+    "reads": ("dataset_id", "input"),
+    "writes": ("dataset_id", "output"),
+}
+# The OpenLineage namespace a dataset recorded through the API without one is given.
+DEFAULT_DATASET_NAMESPACE = "flowruns"
 # Contained in a process, one each, and stored together (one row per process with an
 # expectation): not entity sets, but where their rows live.
 EXPECTATIONS = EntitySetBinding(

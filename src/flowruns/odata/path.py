@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from flowruns.edm.industrydata import (
+    ACCESSES,
     CONTAINED,
+    DATASETS,
     ENTITY_SETS,
     HUB_PATH,
     INCIDENTS,
@@ -225,7 +227,7 @@ def binding_for(entity_type: EntityType) -> EntitySetBinding:
     return next(b for b in _BINDINGS if entity_type.is_a(b.type))
 
 
-_BINDINGS = (RUNS, PROCESSES, INCIDENTS, *CONTAINED)
+_BINDINGS = (RUNS, PROCESSES, INCIDENTS, DATASETS, ACCESSES, *CONTAINED)
 _HUB = HUB_PATH.split("/")
 _HUB_LOWER = [segment.lower() for segment in _HUB]
 _SETS_BY_LOWER_NAME = {name.lower(): binding for name, binding in ENTITY_SETS.items()}

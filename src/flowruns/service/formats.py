@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks
-from flowruns.edm.industrydata import FINISHED_STATUSES, HUB_PATH, INCIDENTS, RUNS
+from flowruns.edm.industrydata import DATASETS, FINISHED_STATUSES, HUB_PATH, INCIDENTS, RUNS
 from flowruns.edm.model import EntityType
 from flowruns.records import Record
 
@@ -115,6 +115,8 @@ def summary(
     values = record.values
     if record.type.is_a(INCIDENTS.type):
         return _incident_summary(record, dashboard)
+    if record.type.is_a(DATASETS.type):
+        return _dataset_summary(change_type, record, dashboard)
     name = str(values.get("displayName") or entity_id)
     if not record.type.is_a(RUNS.type):
         kind = "created" if change_type == "created" else "changed"
@@ -145,6 +147,20 @@ def summary(
     return Summary(headline, tuple(facts), f"{dashboard}#/runs/{record.id}")
 
 
+def _dataset_summary(change_type: str, record: Record, dashboard: str) -> Summary:
+    """A dataset's change as people read it: created, or changed (written, new facets)."""
+    values = record.values
+    name = f"{values['namespace']}/{values['name']}"
+    facts: list[tuple[str, str]] = []
+    written = values.get("lastWrittenDateTime")
+    if written is not None:
+        facts.append(("Last written", format_ticks(written)))
+    kind = "created" if change_type == "created" else "changed"
+    return Summary(
+        f"🗄️ The dataset {name} was {kind}.", tuple(facts), f"{dashboard}#/datasets/{record.id}"
+    )
+
+
 def _incident_summary(record: Record, dashboard: str) -> Summary:
     """An incident as people read it: its message (which names the process), open or resolved."""
     values = record.values
@@ -163,12 +179,14 @@ def _incident_summary(record: Record, dashboard: str) -> Summary:
 
 
 def event_kind(entity_type: EntityType) -> str:
-    """What a CloudEvent's ``type`` calls an entity of ``entity_type``: run, incident or
-    process."""
+    """What a CloudEvent's ``type`` calls an entity of ``entity_type``: run, incident, dataset
+    or process."""
     if entity_type.is_a(RUNS.type):
         return "run"
     if entity_type.is_a(INCIDENTS.type):
         return "incident"
+    if entity_type.is_a(DATASETS.type):
+        return "dataset"
     return "process"
 
 

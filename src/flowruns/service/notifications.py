@@ -85,10 +85,13 @@ def parse_resource(resource: str) -> Target:
         resolved = paths.resolve(path)
     except InvalidRequest as error:
         raise InvalidRequest(f"resource: {error.message}", target="resource") from None
-    if not isinstance(resolved, paths.CollectionRef):
+    if (
+        not isinstance(resolved, paths.CollectionRef)
+        or resolved.binding.table not in entities.LOGGED_TABLES
+    ):
         raise InvalidRequest(
             "resource must be a collection: external/industryData/runs, …/processes, "
-            "…/runGroups, or the runs of a process or run group.",
+            "…/runGroups, …/incidents, …/datasets, or the runs of a process or run group.",
             target="resource",
         )
     given = split_options(query)

@@ -35,6 +35,7 @@ from flowruns.edm.industrydata import (
     run_group,
 )
 from flowruns.records import ProcessLink, Record
+from flowruns.service import datasets
 from flowruns.service.lineage_replay import Event, Fold, Job, RunState
 from flowruns.service.openlineage_events import LineageEvent, read_event
 from flowruns.service.stale import RUN_TIMED_OUT
@@ -72,6 +73,7 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
                 received=now,
                 event=event.body,
             )
+            datasets.from_event(connection, tenant, event.body, [event.time, event.digest], now)
             return None
         run = lineage.lock_run(connection, tenant, event.run_id)
         added = lineage.add_event(
@@ -108,6 +110,8 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
             run.parent_run_id = state.parent.run_id
             _join_parent(connection, tenant, state, record, now)
         lineage.save_run(connection, tenant, run)
+        datasets.from_event(connection, tenant, event.body, [event.time, event.digest], now)
+        datasets.sync_run(connection, tenant, record, event.body, state.facets, now)
         return record
 
 

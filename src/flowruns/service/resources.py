@@ -25,7 +25,8 @@ def collection_scope(transaction: Transaction, tenant: str, collection: Collecti
     if collection.via is None:
         return Scope(tenant, collection.type)
     parent = resolve_entity(transaction, tenant, collection.via.source)
-    return entities.navigation_scope(tenant, parent, collection.type)
+    navigation = collection.via.navigation.name
+    return entities.navigation_scope(tenant, parent, collection.type, navigation)
 
 
 def resolve_entity(
@@ -51,10 +52,12 @@ def resolve_entity(
         if record is None:
             raise NotFound(f"The process '{source.id}' has no {name}.")
         return record
-    # A single-valued navigation to a process: a run's or an incident's.
-    if source.process_id is None:
+    # A single-valued navigation to another table's entity: a run's or an incident's process,
+    # an access's run or dataset.
+    key = entities.linked_key(source, name)
+    if key is None:
         raise NotFound(f"The {source.type.name} '{source.id}' has no {name}.")
-    record = entities.get(transaction, Scope(tenant, ref.binding.type), source.process_id)
+    record = entities.get(transaction, Scope(tenant, ref.binding.type), key)
     if record is None or (ref.cast is not None and not record.type.is_a(ref.cast)):
         raise NotFound(f"The {source.type.name} '{source.id}' has no {name} of that type.")
     return record

@@ -59,7 +59,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import NamedFromClause
 
-from flowruns.edm.industrydata import INCIDENTS, PROCESSES, RUN_GROUPS, RUNS
+from flowruns.edm.industrydata import DATASETS, INCIDENTS, PROCESSES, RUN_GROUPS, RUNS
 from flowruns.store import queries, rendering
 from flowruns.store.dialect import Dialect, dialect_of
 from flowruns.store.entities import TableSpec
@@ -69,7 +69,7 @@ from flowruns.store.schema import change_baselines, change_log, changes
 Key = tuple[int, int]
 """A change's place in the log: (transaction id, position)."""
 
-ENTITY_SETS = (RUNS.table, PROCESSES.table, INCIDENTS.table)
+ENTITY_SETS = (RUNS.table, PROCESSES.table, INCIDENTS.table, DATASETS.table)
 # The tables the log recorded when it was introduced (revision 0006); later revisions add the
 # triggers of their own tables (install_table_triggers).
 FIRST_ENTITY_SETS = (RUNS.table, PROCESSES.table)

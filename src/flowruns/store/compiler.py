@@ -43,14 +43,14 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
-from flowruns.edm.industrydata import RUNS
+from flowruns.edm.industrydata import ACCESS_NAVIGATIONS, RUNS, dataset_access_direction
 from flowruns.edm.model import EntityType
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
 from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.dialect import SQL, Dialect, JsonRef, JsonType
-from flowruns.store.entities import spec_of
-from flowruns.store.schema import processes, run_group_members
+from flowruns.store.entities import link_column, spec_of
+from flowruns.store.schema import run_group_members
 
 # SQL elements one expression may be written as. A few constructs write an operand more than
 # once (a double mod, a substring's start, a date's floor division), so nesting them multiplies
@@ -108,17 +108,21 @@ class Compiler:
         """Conditions keeping the row of ``target`` that ``source``'s navigation leads to: a
         run's or an incident's process by its column, a process's contained expectation and
         health by the process's own key."""
+        return [target.c.tenant_id == self.tenant, target.c.id == self._link(source)]
+
+    def _link(self, source: s.Related) -> SQL:
+        """The key of the entity ``source``'s navigation leads to, in its parent's row."""
         parent = self.row(source.parent)
-        link = parent.c.id if source.navigation.contains_target else parent.c.process_id
-        return [target.c.tenant_id == self.tenant, target.c.id == link]
+        if source.navigation.contains_target:
+            return parent.c.id
+        return parent.c[link_column(source.navigation.name)]
 
     def column(self, expr: s.Column) -> Compiled:
         source = expr.source
         name = self._columns(source.type)[expr.property.name].column.name
         if isinstance(source, s.Related):
-            parent = self.row(source.parent)
             if expr.property.key and not source.navigation.contains_target:
-                return Compiled(parent.c.process_id, True)
+                return Compiled(self._link(source), True)
             target = self._table(source.type).alias()
             value: SQL = target.c[name]
             if expr.cast is not None:
@@ -228,7 +232,7 @@ class Compiler:
                     found = exists().where(*self._related(related, target))
                     found = found.correlate_except(target)
                     return Compiled(found if negate else not_(found), False)
-                fk = self.row(related.parent).c.process_id
+                fk = self._link(related)
                 return Compiled(fk.is_not(None) if negate else fk.is_(None), False)
             case s.EntityLambda():
                 return Compiled(self.entity_lambda(expr), False)
@@ -292,11 +296,8 @@ class Compiler:
         names = sorted(expr.types)
         source = expr.source
         if isinstance(source, s.Related):
-            parent = self.row(source.parent)
-            target = processes.alias()
-            sub = select(target.c.type).where(
-                target.c.tenant_id == self.tenant, target.c.id == parent.c.process_id
-            )
+            target = self._table(source.type).alias()
+            sub = select(target.c.type).where(*self._related(source, target))
             return Compiled(sub.correlate_except(target).scalar_subquery().in_(names), True)
         return Compiled(self.row(source).c.type.in_(names), False)
 
@@ -305,6 +306,17 @@ class Compiler:
     def _members(self, variable: s.Variable, target: FromClause) -> list[SQL]:
         """Conditions linking the rows of ``target`` to ``variable``'s parent."""
         conditions: list[SQL] = [target.c.tenant_id == self.tenant]
+        accesses = ACCESS_NAVIGATIONS.get(variable.navigation.name)
+        if accesses is not None:  # a run's or a dataset's accesses in one direction
+            column, direction = accesses
+            parent_key = (
+                self._link(variable.parent)
+                if isinstance(variable.parent, s.Related)
+                else self.row(variable.parent).c.id
+            )
+            conditions.append(target.c[column] == parent_key)
+            conditions.append(target.c.direction == dataset_access_direction.value_of(direction))
+            return conditions
         if isinstance(variable.parent, s.Related):
             # The runs of a run's process (``process/runs``): those linked to the same process,
             # none when the run has no process.

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Column,
     ColumnElement,
     Connection,
     Insert,
@@ -38,18 +39,32 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import FromClause
 
-from flowruns.edm.industrydata import EXPECTATIONS, HEALTH, INCIDENTS, PROCESSES, RUNS
+from flowruns.edm.industrydata import (
+    ACCESS_NAVIGATIONS,
+    ACCESSES,
+    DATASETS,
+    EXPECTATIONS,
+    HEALTH,
+    INCIDENTS,
+    PROCESSES,
+    RUNS,
+    dataset_access_direction,
+)
 from flowruns.edm.model import EntityType, EnumType
 from flowruns.records import ProcessLink, Record
 from flowruns.store.database import is_writing
 from flowruns.store.dialect import dialect_of
 from flowruns.store.schema import (
+    ACCESS_COLUMNS,
+    DATASET_COLUMNS,
     EXPECTATION_COLUMNS,
     HEALTH_COLUMNS,
     INCIDENT_COLUMNS,
     PROCESS_COLUMNS,
     RUN_COLUMNS,
     PropertyColumn,
+    dataset_accesses,
+    datasets,
     expectations,
     incidents,
     processes,
@@ -92,6 +107,11 @@ class TableSpec:
         self.identity = [table.c.type, table.c.id, table.c.etag] + (
             [table.c.process_id] if "process_id" in at else []
         )
+        # The keys of the entities an access leads to (its run and dataset), by property name.
+        self.links: list[tuple[str, Column[Any]]] = [
+            (name, columns[name].column) for name in ("runId", "datasetId") if name in columns
+        ]
+        self.identity += [column for _, column in self.links]
         # The condition on ``type`` that keeps the rows of each type and its subtypes: none
         # for the root, whose table holds nothing else.
         self.type_filters = {
@@ -127,9 +147,44 @@ EXPECTATION_TABLE = TableSpec(expectations, EXPECTATION_COLUMNS, EXPECTATIONS.ty
 HEALTH_TABLE = TableSpec(
     expectations, HEALTH_COLUMNS, HEALTH.type, stored_as=EXPECTATIONS.type.name
 )
-TABLES = (RUN_TABLE, PROCESS_TABLE, INCIDENT_TABLE, EXPECTATION_TABLE, HEALTH_TABLE)
+DATASET_TABLE = TableSpec(datasets, DATASET_COLUMNS, DATASETS.type)
+ACCESS_TABLE = TableSpec(dataset_accesses, ACCESS_COLUMNS, ACCESSES.type)
+TABLES = (
+    RUN_TABLE,
+    PROCESS_TABLE,
+    INCIDENT_TABLE,
+    EXPECTATION_TABLE,
+    HEALTH_TABLE,
+    DATASET_TABLE,
+    ACCESS_TABLE,
+)
 # The tables whose changes the change log records, by name.
-LOGGED_TABLES = {spec.table.name: spec for spec in (RUN_TABLE, PROCESS_TABLE, INCIDENT_TABLE)}
+LOGGED_TABLES = {
+    spec.table.name: spec for spec in (RUN_TABLE, PROCESS_TABLE, INCIDENT_TABLE, DATASET_TABLE)
+}
+
+
+# The single-valued navigations to entities of another table: the property of the source that
+# holds the target's key (a run's or incident's process, an access's run and dataset).
+LINKS = {"process": "processId", "run": "runId", "dataset": "datasetId"}
+
+
+def link_column(navigation: str) -> str:
+    """The column of a source row holding the key the navigation ``navigation`` leads to."""
+    return (
+        "process_id"
+        if navigation == "process"
+        else ACCESS_TABLE.columns[LINKS[navigation]].column.name
+    )
+
+
+def linked_key(record: Record, navigation: str) -> str | None:
+    """The key of the entity the single-valued navigation ``navigation`` of ``record`` leads
+    to (None when it leads nowhere)."""
+    if navigation == "process":
+        return record.process_id
+    key = record.values.get(LINKS[navigation])
+    return None if key is None else str(key)
 
 
 def spec_of(entity_type: EntityType) -> TableSpec:
@@ -141,7 +196,8 @@ def spec_of(entity_type: EntityType) -> TableSpec:
 class Scope:
     """Which rows a statement sees: ``tenant``'s entities of ``type`` (and of the types derived
     from it), and of those only a process's runs, a run group's members, some statuses, or
-    some ids."""
+    some ids; of dataset accesses, those of one run or dataset (``parent``: the column linking
+    them and its value) in one ``direction``."""
 
     tenant: str
     type: EntityType
@@ -149,6 +205,8 @@ class Scope:
     group_id: str | None = None
     statuses: frozenset[str] | None = None
     ids: frozenset[str] | None = None
+    parent: tuple[str, str] | None = None
+    direction: str | None = None
 
     @cached_property
     def spec(self) -> TableSpec:
@@ -156,10 +214,13 @@ class Scope:
         return spec_of(self.type)
 
 
-def navigation_scope(tenant: str, parent: Record, target: EntityType) -> Scope:
-    """The entities of type ``target`` a collection-valued navigation of ``parent`` leads to: a
-    run group's member runs (kept in a table of their own), or a process's runs (linked by a
-    column)."""
+def navigation_scope(tenant: str, parent: Record, target: EntityType, navigation: str) -> Scope:
+    """The entities of type ``target`` the collection-valued navigation ``navigation`` of
+    ``parent`` leads to: a run's or dataset's accesses in one direction, a run group's member
+    runs (kept in a table of their own), or a process's runs (linked by a column)."""
+    if navigation in ACCESS_NAVIGATIONS:
+        column, direction = ACCESS_NAVIGATIONS[navigation]
+        return Scope(tenant, target, parent=(column, parent.id), direction=direction)
     if parent.type.is_a(RUN_TABLE.root):
         return Scope(tenant, target, group_id=parent.id)
     return Scope(tenant, target, process_id=parent.id)  # a process's runs or incidents
@@ -194,8 +255,16 @@ def identity_record(spec: TableSpec, row: Row[Any], start: int) -> Record:
     """A record without values from the :attr:`TableSpec.identity` columns of ``row``, from
     position ``start`` on: enough to expand it."""
     entity_type = spec.readers[row[start]][0]
-    process_id = row[start + 3] if len(spec.identity) > 3 else None
-    return Record(type=entity_type, id=row[start + 1], etag=row[start + 2], process_id=process_id)
+    process_id = row[start + 3] if "process_id" in spec.table.c else None
+    at = start + len(spec.identity) - len(spec.links)
+    values: dict[str, Any] = {name: row[at + i] for i, (name, _) in enumerate(spec.links)}
+    return Record(
+        type=entity_type,
+        id=row[start + 1],
+        etag=row[start + 2],
+        values=values,
+        process_id=process_id,
+    )
 
 
 def scope_filter(scope: Scope, table: FromClause | None = None) -> list[ColumnElement[bool]]:
@@ -214,6 +283,11 @@ def scope_filter(scope: Scope, table: FromClause | None = None) -> list[ColumnEl
         conditions.append(stored.in_(sorted(status.to_db(s) for s in scope.statuses)))
     if scope.ids is not None:
         conditions.append(table.c.id.in_(sorted(scope.ids)))
+    if scope.parent is not None:
+        column, key = scope.parent
+        conditions.append(table.c[column] == key)
+    if scope.direction is not None:
+        conditions.append(table.c.direction == dataset_access_direction.value_of(scope.direction))
     if scope.group_id is not None:
         members = run_group_members
         conditions.append(
@@ -240,6 +314,7 @@ def get(connection: Connection, scope: Scope, key: str, *, share: bool = False) 
         and scope.group_id is None
         and scope.statuses is None
         and scope.ids is None
+        and scope.parent is None
     ):
         statement = _lookup(spec, spec.type_filters[scope.type.name], writing, share)
         row = connection.execute(statement, {"tenant": scope.tenant, "key": key}).first()
@@ -333,7 +408,12 @@ def update_record(
 
 
 def delete_runs(connection: Connection, tenant: str, keys: Sequence[str]) -> None:
-    """Delete runs with their group memberships, both as member and as group."""
+    """Delete runs with their group memberships, both as member and as group, and their
+    dataset accesses."""
+    accesses = dataset_accesses
+    connection.execute(
+        delete(accesses).where(accesses.c.tenant_id == tenant, accesses.c.run_id.in_(keys))
+    )
     members = run_group_members
     connection.execute(
         delete(members).where(

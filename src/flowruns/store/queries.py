@@ -44,7 +44,7 @@ from flowruns.store import entities, rendering
 from flowruns.store.bounded import statement_starts
 from flowruns.store.compiler import Compiler
 from flowruns.store.dialect import dialect_of
-from flowruns.store.entities import PROCESS_TABLE, Scope
+from flowruns.store.entities import Scope
 from flowruns.store.rendering import Rendering
 
 # What the engines say when a statement nests deeper than their parser takes: SQLite's
@@ -454,18 +454,20 @@ def _expand(
             for record in records:
                 record.expanded[name] = held.get(record.id)
             continue
-        if not item.navigation.collection:  # run or incident → process
-            keys = {r.process_id for r in records if r.process_id is not None}
+        if not item.navigation.collection:  # run or incident → process, access → run, dataset
+            spec = entities.spec_of(item.target)
+            linked = {r.id: entities.linked_key(r, name) for r in records}
+            keys = {key for key in linked.values() if key is not None}
             if item.render is not None:
                 texts = rendering.read_many(
-                    connection, PROCESS_TABLE, tenant, sorted(keys), item.target, item.render
+                    connection, spec, tenant, sorted(keys), item.target, item.render
                 )
                 for record in records:
-                    record.expanded[name] = texts.get(record.process_id or "")
+                    record.expanded[name] = texts.get(linked[record.id] or "")
                 continue
-            related = entities.get_many(connection, PROCESS_TABLE, tenant, sorted(keys))
+            related = entities.get_many(connection, spec, tenant, sorted(keys))
             for record in records:
-                target = related.get(record.process_id or "")
+                target = related.get(linked[record.id] or "")
                 if target is not None and not target.type.is_a(item.target):
                     target = None
                 record.expanded[name] = target
@@ -477,7 +479,7 @@ def _expand(
         for record in records:
             if name not in {n.name for n in record.type.navigations}:
                 continue
-            scope = entities.navigation_scope(tenant, record, item.target)
+            scope = entities.navigation_scope(tenant, record, item.target, name)
             page = _page(connection, scope, compiled, item.window, orjson.Fragment)
             record.expanded[name] = page.records
             if item.query.count:

@@ -41,6 +41,8 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.types import TypeEngine
 
 from flowruns.edm.industrydata import (
+    ACCESSES,
+    DATASETS,
     EXPECTATIONS,
     HEALTH,
     INCIDENTS,
@@ -464,6 +466,85 @@ Index(
     postgresql_where=_OPEN,
 )
 
+# Lineage as data (store/datasets.py, docs/lineage.md). A dataset is one row per (tenant,
+# namespace, name); ``facet_stamps`` keeps, per facet, the (event time, digest) of the event that
+# gave it, so facets merge by name the same whatever order events come in.
+datasets = Table(
+    DATASETS.table,
+    metadata,
+    *_identity_columns(),
+    *_property_columns(DATASETS.type),
+    Column("facet_stamps", JSON_TYPE),
+    PrimaryKeyConstraint("tenant_id", "id"),
+)
+Index(
+    "ux_datasets_namespace_name",
+    datasets.c.tenant_id,
+    datasets.c.namespace,
+    datasets.c.name,
+    unique=True,
+)
+Index("ix_datasets_name", datasets.c.tenant_id, datasets.c.name, datasets.c.id)
+# Freshness: "the datasets not written since …", oldest first.
+Index(
+    "ix_datasets_last_written",
+    datasets.c.tenant_id,
+    NullsFirst(datasets.c.last_written_date_time),
+    datasets.c.id,
+)
+
+# One row per run, dataset and direction; the run's status and times are copied in (and kept
+# current by triggers on ``runs``, store/datasets.py) so that "which runs wrote X last week" is
+# one index range.
+dataset_accesses = Table(
+    ACCESSES.table,
+    metadata,
+    *_identity_columns(),
+    *_property_columns(ACCESSES.type),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "run_id"], ["runs.tenant_id", "runs.id"]),
+    ForeignKeyConstraint(["tenant_id", "dataset_id"], ["datasets.tenant_id", "datasets.id"]),
+)
+# A run's inputs or outputs; one access per run, direction and dataset.
+Index(
+    "ux_dataset_accesses_run",
+    dataset_accesses.c.tenant_id,
+    dataset_accesses.c.run_id,
+    dataset_accesses.c.direction,
+    dataset_accesses.c.dataset_id,
+    unique=True,
+)
+# A dataset's writes or reads, newest run first.
+Index(
+    "ix_dataset_accesses_dataset",
+    dataset_accesses.c.tenant_id,
+    dataset_accesses.c.dataset_id,
+    dataset_accesses.c.direction,
+    dataset_accesses.c.run_start_date_time,
+    dataset_accesses.c.id,
+)
+# The same by name (``outputs/any(d: d/name eq …)``, ``…/writes`` filtered by name).
+Index(
+    "ix_dataset_accesses_name",
+    dataset_accesses.c.tenant_id,
+    dataset_accesses.c.name,
+    dataset_accesses.c.direction,
+    dataset_accesses.c.run_start_date_time,
+    dataset_accesses.c.id,
+)
+# A dataset's successful writes by end: its freshness, read when a run changes.
+_SUCCESSFUL_WRITE = (dataset_accesses.c.direction == 1) & dataset_accesses.c.run_status.in_(
+    [run_status.value_of("completed"), run_status.value_of("completedWithWarnings")]
+)
+Index(
+    "ix_dataset_accesses_written",
+    dataset_accesses.c.tenant_id,
+    dataset_accesses.c.dataset_id,
+    dataset_accesses.c.run_end_date_time,
+    sqlite_where=_SUCCESSFUL_WRITE,
+    postgresql_where=_SUCCESSFUL_WRITE,
+)
+
 
 def property_columns(table: Table, root: EntityType) -> dict[str, PropertyColumn]:
     """The columns of ``table`` keyed by the property name they store.
@@ -481,3 +562,5 @@ PROCESS_COLUMNS = property_columns(processes, PROCESSES.type)
 EXPECTATION_COLUMNS = property_columns(expectations, EXPECTATIONS.type)
 HEALTH_COLUMNS = property_columns(expectations, HEALTH.type)
 INCIDENT_COLUMNS = property_columns(incidents, INCIDENTS.type)
+DATASET_COLUMNS = property_columns(datasets, DATASETS.type)
+ACCESS_COLUMNS = property_columns(dataset_accesses, ACCESSES.type)

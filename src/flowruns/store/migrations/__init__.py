@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Engine, inspect, text
 from sqlalchemy.types import TypeEngine
 
-from flowruns.store import changes, health, rollup
+from flowruns.store import changes, datasets, health, rollup
 from flowruns.store.schema import metadata
 
 SCRIPTS = "flowruns.store:migrations"
@@ -130,6 +130,7 @@ def upgrade(engine: Engine) -> tuple[SchemaState, SchemaState]:
                 rollup.install(connection)
                 changes.install(connection)
                 health.install(connection)
+                datasets.install(connection)
                 MigrationContext.configure(connection).stamp(_scripts(), "head")
             elif not before.current:
                 if not before.versioned:
