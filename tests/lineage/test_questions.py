@@ -101,13 +101,12 @@ def test_every_question_matches_the_reference(
         f"&$expand=writes($filter=runStartDateTime ge {since};$select=runId,rowCount)"
     )
     found = get_json(client, url)["value"]
-    answer = sorted((w["runId"], w["rowCount"]) for d in found for w in d["writes"])
-    expected = sorted(
+    writes = sorted((w["runId"], w["rowCount"]) for d in found for w in d["writes"])
+    assert writes == sorted(
         (i, r.writes[target])
         for i, r in zip(ids, history, strict=True)
         if target in r.writes and r.start >= ORIGIN + cutoff
     )
-    assert answer == expected
 
     # Which runs read a dataset that a failed run wrote (no later than they started).
     url = (
@@ -161,9 +160,9 @@ def test_every_question_matches_the_reference(
             "/groupby((day),aggregate(rowCount with sum as rows))"
         )
         url = f"{HUB}/datasets/{by_name[target]['id']}/writes?$apply={quote(apply)}"
-        answer = sorted((g["day"], g["rows"]) for g in get_json(client, url)["value"])
+        rows = sorted((g["day"], g["rows"]) for g in get_json(client, url)["value"])
         per_day: dict[str, int] = defaultdict(int)
         for r in history:
             if target in r.writes:
                 per_day[_day(r.start)] += r.writes[target]
-        assert answer == sorted(per_day.items())
+        assert rows == sorted(per_day.items())
