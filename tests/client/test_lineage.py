@@ -6,7 +6,12 @@ followed by delta — against a real server on each engine."""
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 from flowruns.client import (
     AsyncClient,
@@ -121,3 +126,23 @@ def test_the_async_client_reads_the_same_lineage(server: Server, process: Proces
     assert inputs == [f"a.{tag}"]
     assert datasets == [f"a.{tag}", f"b.{tag}"]
     assert count == 2
+
+
+def test_the_lineage_example_of_the_sdk_guide_prints_what_it_shows(server: Server) -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "sdk.md").read_text()
+    start = guide.index("\n## Datasets and lineage\n")
+    [example] = re.findall(r"^```python\n(.*?)^```$", guide[start:], re.DOTALL | re.MULTILINE)[:1]
+    shown = [
+        line.split("# ", 1)[1] for line in example.splitlines() if "print(" in line and "# " in line
+    ]
+    env = {**os.environ, "FLOWRUNS_URL": f"{server.base}/beta", "FLOWRUNS_TOKEN": TOKEN}
+    result = subprocess.run(
+        [sys.executable, "-c", example],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == shown
