@@ -170,3 +170,18 @@ def test_exec_records_the_datasets_the_command_names(service: Service) -> None:
     listed = service.invoke("datasets", "list", "--name", f"out.{tag}", "--json")
     [dataset] = json.loads(listed.stdout)
     assert dataset["lastWrittenRunId"] == run["id"]
+
+
+def test_runs_get_shows_the_datasets_a_run_read_and_wrote(service: Service) -> None:
+    made = _lineage(service)
+    tag = made["tag"]
+    result = service.invoke("runs", "get", made["report"]["id"])
+    assert result.exit_code == 0, result.output
+    inputs, outputs = result.stdout.split("Inputs", 1)[1].split("Outputs", 1)
+    assert f"orders.{tag}" in inputs
+    assert "1,500" in inputs
+    assert f"events.{tag}" in outputs
+    assert "s3://bucket" in outputs
+    alone = service.invoke("runs", "get", made["load"]["id"])
+    assert "Inputs" not in alone.stdout
+    assert f"orders.{tag}" in alone.stdout.split("Outputs", 1)[1]

@@ -426,3 +426,11 @@ def accesses_table(
         (started, state, rows, name, short),
     ]
     return _fitted(layouts, width, title)
+
+
+def datasets_of_run_table(accesses: Sequence[DatasetAccess], *, width: int, title: str) -> Table:
+    """One line per dataset a run read or wrote: its name, namespace and the rows."""
+    name = _Column("Dataset", [a.name or "" for a in accesses], wraps=True)
+    namespace = _Column("Namespace", [a.namespace or "" for a in accesses])
+    rows = _Column("Rows", [_count(a.row_count) for a in accesses])
+    return _fitted([(name, namespace, rows)], width, title)

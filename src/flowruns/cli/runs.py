@@ -52,6 +52,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Runs shown by `list` and `watch` unless --limit says otherwise.
 LIST_LIMIT = 50
 WATCH_LIMIT = 30
+# The datasets `get` shows in each direction.
+DATASETS_SHOWN = 50
 
 Status = Annotated[
     list[str] | None,
@@ -206,13 +208,21 @@ def get_run(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Show one run: every property, its statistics and the error that stopped it."""
+    """Show one run: every property, its statistics, the error that stopped it and the datasets
+    it read and wrote."""
     with client(url, token) as service:
         run = service.runs.get(lookup.run_id(service, run_id), expand="process")
-    if as_json:
-        typer.echo(render.dumps(render.as_json(run)))
-        return
-    out().print(render.run_details(run))
+        if as_json:
+            typer.echo(render.dumps(render.as_json(run)))
+            return
+        inputs = list(service.runs.inputs(run.id or "", limit=DATASETS_SHOWN))
+        outputs = list(service.runs.outputs(run.id or "", limit=DATASETS_SHOWN))
+    console = out()
+    console.print(render.run_details(run))
+    for title, accesses in (("Inputs", inputs), ("Outputs", outputs)):
+        if accesses:
+            table = render.datasets_of_run_table(accesses, width=console.width, title=title)
+            console.print(table)
 
 
 @dataclass
