@@ -6,6 +6,7 @@ followed by delta — against a real server on each engine."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import subprocess
@@ -77,6 +78,22 @@ def test_a_recorded_run_declares_what_it_read_and_wrote(client: Client, process:
     assert (write.run_id, write.row_count) == (run.id, 1180)
     assert list(client.datasets.reads(written.id or "")) == []
     assert client.datasets.count(F.name.contains(tag)) == 3
+
+
+def test_a_refused_dataset_is_said_and_the_run_goes_on(client: Client, process: Process) -> None:
+    tag = uuid.uuid4().hex[:8]
+    said = io.StringIO()
+    too_long = "x" * 2000
+    with client.record_run(
+        process, display_name="odd", outputs=[too_long, f"fine.{tag}"], options=FAST, stderr=said
+    ) as run:
+        run.stats["recordsProcessed"] = 1
+    assert run.status is RunStatus.COMPLETED
+    assert [a.name for a in client.runs.outputs(run.id or "")] == [f"fine.{tag}"]
+    assert "the output xxxx" in said.getvalue()
+    assert "was refused" in said.getvalue()
+    assert too_long not in said.getvalue()  # cut short
+    assert client.runs.get(run.id or "").status is RunStatus.COMPLETED
 
 
 def test_datasets_added_to_a_run_by_its_id(client: Client, process: Process) -> None:

@@ -47,6 +47,8 @@ RECORDING: ContextVar[RunRecorder | None] = ContextVar("flowruns_recording", def
 
 # A blocking error's message is read by every run reader: enough to act on, never a dump.
 MESSAGE_LIMIT = 1000
+# The most of a refused dataset's name said on stderr.
+NAME_SHOWN = 100
 
 
 def current_run() -> RunRecorder:
@@ -351,7 +353,8 @@ class RunRecorder:
                 if _transient(error):
                     raise
                 # The service refuses this dataset (a name too long, …): the run goes on.
-                self._say(f"{self._name()}: the {key[0][:-1]} {ref.name} was refused: {error}")
+                named = truncate(ref.name, NAME_SHOWN)
+                self._say(f"{self._name()}: the {key[0][:-1]} {named} was refused: {error}")
             self._datasets_sent[key] = ref
             self._touched = time.monotonic()
 
