@@ -8,10 +8,16 @@ entity type of :mod:`flowruns.edm`, which itself only describes types.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowruns.edm.model import EntityType
+
+
+def new_etag() -> str:
+    """A new version of an entity: 16 hex digits."""
+    return secrets.token_hex(8)
 
 
 @dataclass

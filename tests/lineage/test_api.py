@@ -119,6 +119,16 @@ def test_runs_filtered_by_their_outputs_and_expanded(client: TestClient) -> None
     assert writes[0]["dataset"]["name"] == "warehouse.orders"
 
 
+def test_datasets_and_accesses_are_searched_by_name(client: TestClient) -> None:
+    run = finished_run(client)["id"]
+    for name in ("warehouse.orders", "warehouse.customers", "raw.orders"):
+        record(client, run, "outputs", name)
+    found = get_json(client, f'{HUB}/datasets?$search="ORDERS"&$orderby=name')["value"]
+    assert [d["name"] for d in found] == ["raw.orders", "warehouse.orders"]
+    found = get_json(client, f"{HUB}/runs/{run}/outputs?$search=warehouse NOT orders")["value"]
+    assert [d["name"] for d in found] == ["warehouse.customers"]
+
+
 def test_bad_bodies_are_refused_naming_the_member_and_change_nothing(client: TestClient) -> None:
     run = finished_run(client)["id"]
     for body, target in (

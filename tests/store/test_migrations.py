@@ -24,6 +24,8 @@ from flowruns.store import changes, datasets, health, migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, SECRET_KEY, bearer
+from tests.lineage.test_openlineage import post, read, schema
+from tests.openlineage.events import output, run_event
 from tests.store.counts import assert_counts_kept
 
 PROCESS_ID = "11111111-1111-4111-8111-111111111111"
@@ -233,3 +235,50 @@ def test_going_back_from_the_end_time_index_drops_it_and_upgrading_brings_it_bac
     assert _cli("db", "upgrade", "--database-url", empty_database_url).exit_code == 0
     assert "ix_runs_end" in _run_indexes(empty_database_url)
     assert _revision(empty_database_url) == migrations.head()
+
+
+def test_upgrading_to_lineage_replays_the_stored_openlineage_events(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Events ingested before revision 0013 give, once it is applied, the datasets and accesses
+    ingestion records now: ingested at head, the lineage tables dropped by going back to 0011,
+    and upgraded again."""
+    settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key=SECRET_KEY)
+    first, second = "44444444-4444-4444-8444-444444444444", "55555555-5555-4555-8555-555555555555"
+    written = output("warehouse.orders", 120, 4096)
+    written["facets"] = schema("id")
+    lineage_urls = (
+        f"{HUB}/datasets?$orderby=name&$select=namespace,name,facets,lastWrittenDateTime"
+        "&$expand=writes($select=runId,rowCount,byteCount,facets),reads($select=runId,rowCount)",
+        f"{HUB}/runs?$orderby=id&$select=id&$expand=inputs($select=name),outputs($select=name)",
+    )
+
+    def content(value: object) -> object:
+        """``value`` without the server-assigned ids and versions of datasets and accesses."""
+        if isinstance(value, list):
+            return [content(v) for v in value]
+        if isinstance(value, dict):
+            kept = {k: content(v) for k, v in value.items() if k != "@odata.etag"}
+            if kept.get("@odata.type") != "#microsoft.graph.industryData.outgoingFlowRun":
+                kept.pop("id", None)
+            return kept
+        return value
+
+    def lineage() -> object:
+        with TestClient(create_app(settings), headers=bearer(settings)) as client:
+            return content([client.get(url).json()["value"] for url in lineage_urls])
+
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
+        post(client, run_event("START", first, "2026-11-30T08:00:00Z", inputs=[read("raw", 3)]))
+        post(client, run_event("COMPLETE", first, "2026-11-30T08:05:00Z", outputs=[written]))
+        post(client, run_event("FAIL", second, "2026-11-30T09:00:00Z", inputs=[read("raw", 4)]))
+    recorded = lineage()
+    assert isinstance(recorded, list)
+    assert [d["name"] for d in recorded[0]] == ["raw", "warehouse.orders"]
+    engine = make_engine(empty_database_url)
+    with engine.begin() as connection:
+        command.downgrade(migrations.config(connection), "0011")
+    assert not inspect(engine).has_table("datasets")
+    migrations.upgrade(engine)
+    engine.dispose()
+    assert lineage() == recorded

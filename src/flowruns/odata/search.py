@@ -1,5 +1,5 @@
 """``$search``: free-text search over ``displayName`` (an incident's ``message``, which is its
-text: incidents have no name).
+text: incidents have no name; a dataset's or a dataset access's ``name``).
 
 The OData 4.01 search grammar: words and ``"quoted phrases"`` combined with ``AND`` (also
 implied by a space), ``OR`` and ``NOT``, with parentheses; ``NOT`` binds tightest, ``OR``
@@ -56,8 +56,11 @@ class _SearchParser:
         self.tokens = _tokens(text)
         self.index = 0
         self.nesting = 0
-        prop = entity_type.find_property("displayName") or entity_type.find_property("message")
-        assert prop is not None
+        prop = next(
+            p
+            for name in ("displayName", "message", "name")
+            if (p := entity_type.find_property(name)) is not None
+        )
         self.name = s.Column(s.STRING, s.It(entity_type), prop)
 
     def peek(self) -> tuple[str, str, int]:

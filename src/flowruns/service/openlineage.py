@@ -34,13 +34,11 @@ from flowruns.edm.industrydata import (
     outgoing_flow_run,
     run_group,
 )
-from flowruns.records import ProcessLink, Record
-from flowruns.service import datasets
+from flowruns.records import ProcessLink, Record, new_etag
 from flowruns.service.lineage_replay import Event, Fold, Job, RunState
 from flowruns.service.openlineage_events import LineageEvent, read_event
 from flowruns.service.stale import RUN_TIMED_OUT
-from flowruns.service.writing import new_etag
-from flowruns.store import entities, lineage
+from flowruns.store import datasets, entities, lineage
 from flowruns.store.database import Database, Transaction
 from flowruns.store.entities import RUN_TABLE, Scope
 
@@ -111,7 +109,7 @@ def ingest(db: Database, tenant: str, event: LineageEvent) -> Record | None:
             _join_parent(connection, tenant, state, record, now)
         lineage.save_run(connection, tenant, run)
         datasets.from_event(connection, tenant, event.body, [event.time, event.digest], now)
-        datasets.sync_run(connection, tenant, record, event.body, state.facets, now)
+        datasets.sync_run(connection, tenant, record, state.facets, now, event.body)
         return record
 
 

@@ -5,7 +5,6 @@ Each operation is one transaction: it either applies whole or not at all.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +16,7 @@ from flowruns.errors import Conflict, InvalidRequest, NotFound, PreconditionFail
 from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.path import CollectionRef, EntityRef
 from flowruns.odata.payload import etag_matches
-from flowruns.records import ProcessLink, Record
+from flowruns.records import ProcessLink, Record, new_etag
 from flowruns.service import idempotency, lifecycle
 from flowruns.service.idempotency import IdempotencyKey
 from flowruns.service.resources import not_found, resolve_entity
@@ -26,10 +25,6 @@ from flowruns.store import health as health_rows
 from flowruns.store.database import Database, Transaction
 from flowruns.store.entities import PROCESS_TABLE, RUN_TABLE, Scope
 from flowruns.store.idempotency import KeyTaken
-
-
-def new_etag() -> str:
-    return secrets.token_hex(8)
 
 
 def check_if_match(record: Record, if_match: str | None) -> None:

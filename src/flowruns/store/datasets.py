@@ -16,19 +16,24 @@ followed by a read, as for an OpenLineage job's process (store/lineage.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flowruns.edm.industrydata import dataset_access_direction, run_status
-from flowruns.records import Record
+from flowruns.edm.industrydata import (
+    dataset,
+    dataset_access,
+    dataset_access_direction,
+    run_status,
+)
+from flowruns.records import Record, new_etag
 from flowruns.store import entities
 from flowruns.store.database import is_writing
 from flowruns.store.dialect import dialect_of
-from flowruns.store.entities import ACCESS_TABLE, DATASET_TABLE
-from flowruns.store.schema import dataset_accesses, datasets
+from flowruns.store.entities import ACCESS_TABLE, DATASET_TABLE, RUN_TABLE
+from flowruns.store.schema import dataset_accesses, datasets, lineage_events, lineage_runs, runs
 
 OUTPUT = dataset_access_direction.value_of("output")
 _SUCCESSFUL = ", ".join(str(run_status.value_of(s)) for s in ("completed", "completedWithWarnings"))
@@ -146,29 +151,6 @@ def find(connection: Connection, tenant: str, namespace: str, name: str) -> Reco
     return None if row is None else entities.to_record(DATASET_TABLE, row)
 
 
-def find_or_add(connection: Connection, tenant: str, new: Record) -> tuple[Record, bool]:
-    """The tenant's dataset of ``new``'s namespace and name, and whether it is ``new``, inserted
-    now (its triggers record the creation in the change log)."""
-    namespace, name = new.values["namespace"], new.values["name"]
-    existing = find(connection, tenant, namespace, name)
-    if existing is not None:
-        return existing, False
-    row = {
-        DATASET_TABLE.columns[n].column.name: DATASET_TABLE.columns[n].to_db(v)
-        for n, v in new.values.items()
-    }
-    row.update(tenant_id=tenant, id=new.id, type=new.type.name, etag=new.etag)
-    inserted = connection.execute(
-        _insert(connection)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "namespace", "name"])
-        .returning(datasets.c.id)
-    ).first()
-    found = find(connection, tenant, namespace, name)
-    assert found is not None
-    return found, inserted is not None
-
-
 def facet_stamps(connection: Connection, tenant: str, dataset_id: str) -> dict[str, Any]:
     """Per facet of the dataset, the stamp of the event that gave it (see :func:`merge`)."""
     stamps = connection.execute(
@@ -213,14 +195,197 @@ def find_access(
     return None if row is None else entities.to_record(ACCESS_TABLE, row)
 
 
-def accesses_of_run(connection: Connection, tenant: str, run_id: str) -> list[Record]:
-    a = dataset_accesses.c
-    statement = select(dataset_accesses).where(a.tenant_id == tenant, a.run_id == run_id)
-    return [entities.to_record(ACCESS_TABLE, row) for row in connection.execute(statement)]
-
-
-def delete_accesses(connection: Connection, tenant: str, access_ids: Sequence[str]) -> None:
-    a = dataset_accesses.c
-    connection.execute(
-        delete(dataset_accesses).where(a.tenant_id == tenant, a.id.in_(sorted(access_ids)))
+def find_or_add(connection: Connection, tenant: str, namespace: str, name: str, now: int) -> Record:
+    """The tenant's dataset ``namespace``/``name``, created when it has none (its triggers
+    record the creation in the change log)."""
+    existing = find(connection, tenant, namespace, name)
+    if existing is not None:
+        return existing
+    new = Record(
+        type=dataset,
+        id=str(uuid.uuid4()),
+        etag=new_etag(),
+        values={
+            "namespace": namespace,
+            "name": name,
+            "facets": {},
+            "createdDateTime": now,
+            "lastModifiedDateTime": now,
+            "lastWrittenDateTime": None,
+            "lastWrittenRunId": None,
+        },
     )
+    row = {
+        DATASET_TABLE.columns[n].column.name: DATASET_TABLE.columns[n].to_db(v)
+        for n, v in new.values.items()
+    }
+    row.update(tenant_id=tenant, id=new.id, type=new.type.name, etag=new.etag)
+    connection.execute(
+        _insert(connection)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "namespace", "name"])
+    )
+    found = find(connection, tenant, namespace, name)
+    assert found is not None
+    return found
+
+
+def put_access(
+    connection: Connection,
+    tenant: str,
+    run: Record,
+    target: Record,
+    direction: str,
+    given: dict[str, Any],
+) -> tuple[Record, bool]:
+    """The run's access to ``target`` in ``direction`` with the counts and facets ``given``
+    (replacing those of an earlier access), and whether it is new."""
+    existing = find_access(connection, tenant, run.id, direction, target.id)
+    if existing is not None:
+        changes = {k: v for k, v in given.items() if existing.values.get(k) != v}
+        if changes:
+            etag = new_etag()
+            entities.update_record(
+                connection, ACCESS_TABLE, tenant, existing.id, changes, etag=etag
+            )
+            existing.values.update(changes)
+            existing.etag = etag
+        return existing, False
+    record = Record(
+        type=dataset_access,
+        id=str(uuid.uuid4()),
+        etag=new_etag(),
+        values={
+            "direction": direction,
+            "datasetId": target.id,
+            "namespace": target.values["namespace"],
+            "name": target.values["name"],
+            "runId": run.id,
+            "runStatus": run.values["status"],
+            "runStartDateTime": run.values["startDateTime"],
+            "runEndDateTime": run.values["endDateTime"],
+            **given,
+        },
+    )
+    entities.insert_record(connection, ACCESS_TABLE, tenant, record)
+    return record, True
+
+
+# -- OpenLineage ------------------------------------------------------------------------------
+
+# Where each count of an access is in OpenLineage's statistics facets.
+_FACET_COUNTS = {"rowCount": "rowCount", "byteCount": "size", "fileCount": "fileCount"}
+
+
+def merge_facets(
+    connection: Connection,
+    tenant: str,
+    target: Record,
+    facets: dict[str, Any],
+    stamp: list[Any],
+    now: int,
+) -> None:
+    """Merge ``facets`` (by name) into the dataset's: each replaces the dataset's facet of its
+    name unless that came from a later event (``stamp``: [event time, digest])."""
+    if not facets:
+        return
+    stamps = facet_stamps(connection, tenant, target.id)
+    merged = dict(target.values.get("facets") or {})
+    changed = False
+    for name, facet in facets.items():
+        if name in stamps and list(stamps[name]) > stamp:
+            continue
+        stamps[name] = stamp
+        if merged.get(name) != facet:
+            merged[name] = facet
+            changed = True
+    if changed:
+        set_facets(connection, tenant, target, merged, stamps, etag=new_etag(), now=now)
+
+
+def _counts(dataset_json: dict[str, Any], direction: str) -> dict[str, Any]:
+    """The counts of an access from the dataset's ``inputStatistics`` or ``outputStatistics``
+    facet, wherever the emitter put it (its per-run facets, or its own)."""
+    name = f"{direction}Statistics"
+    facet = (dataset_json.get(f"{direction}Facets") or {}).get(name)
+    if not isinstance(facet, dict):
+        facet = (dataset_json.get("facets") or {}).get(name)
+    facet = facet if isinstance(facet, dict) else {}
+    return {
+        name: value if isinstance(value := facet.get(member), int) else None
+        for name, member in _FACET_COUNTS.items()
+    }
+
+
+def _named(body: dict[str, Any], side: str) -> list[dict[str, Any]]:
+    return [d for d in body.get(side) or () if isinstance(d, dict)]
+
+
+def from_event(
+    connection: Connection, tenant: str, body: dict[str, Any], stamp: list[Any], now: int
+) -> None:
+    """The datasets an event names (a run or job event's inputs and outputs, a dataset event's
+    dataset), found or created, their facets merged."""
+    named = [*_named(body, "inputs"), *_named(body, "outputs")]
+    if isinstance(body.get("dataset"), dict):
+        named.append(body["dataset"])
+    for json in named:
+        found = find_or_add(connection, tenant, json["namespace"], json["name"], now)
+        merge_facets(connection, tenant, found, json.get("facets") or {}, stamp, now)
+
+
+def sync_run(
+    connection: Connection,
+    tenant: str,
+    run: Record,
+    facets: dict[str, Any],
+    now: int,
+    body: dict[str, Any] | None = None,
+) -> None:
+    """Record the run's accesses as the replay of all its events gives them (``facets``: the
+    replay's ``inputs`` and ``outputs``, merged over the events), each with its counts from the
+    statistics facets and its per-run facets: those of the datasets the event ``body`` names,
+    or with no body all of them. A dataset an event does not name keeps the access its last
+    event gave."""
+    for side, direction in (("inputs", "input"), ("outputs", "output")):
+        named = (
+            None
+            if body is None
+            else {(d.get("namespace"), d.get("name")) for d in _named(body, side)}
+        )
+        for json in facets.get(side) or ():
+            if named is not None and (json["namespace"], json["name"]) not in named:
+                continue
+            found = find_or_add(connection, tenant, json["namespace"], json["name"], now)
+            given = _counts(json, direction)
+            given["facets"] = dict(json.get(f"{direction}Facets") or {})
+            put_access(connection, tenant, run, found, direction, given)
+
+
+def backfill(connection: Connection, now: int) -> None:
+    """Record the datasets and accesses of the OpenLineage events already stored, as their
+    ingestion would have: every event's datasets and facets, then each run's accesses from the
+    replay its ingestion row keeps."""
+    events = connection.execute(
+        select(
+            lineage_events.c.tenant_id,
+            lineage_events.c.event_time,
+            lineage_events.c.digest,
+            lineage_events.c.event,
+        )
+    )
+    for tenant, time, digest, body in events:
+        from_event(connection, tenant, body, [time, digest], now)
+    known = connection.execute(
+        select(lineage_runs.c.tenant_id, lineage_runs.c.run_id, lineage_runs.c.facets).where(
+            lineage_runs.c.events > 0,
+            exists().where(
+                runs.c.tenant_id == lineage_runs.c.tenant_id, runs.c.id == lineage_runs.c.run_id
+            ),
+        )
+    ).all()
+    for tenant, run_id, facets in known:
+        row = connection.execute(
+            select(runs).where(runs.c.tenant_id == tenant, runs.c.id == run_id)
+        ).one()
+        sync_run(connection, tenant, entities.to_record(RUN_TABLE, row), facets, now)

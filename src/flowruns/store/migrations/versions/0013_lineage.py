@@ -5,8 +5,8 @@ run and a dataset's freshness current.
 Revision ID: 0013
 Revises: 0011
 
-Datasets and accesses are recorded from OpenLineage events received from this revision on;
-docs/lineage.md says how the events stored before it are replayed.
+The OpenLineage events already stored are replayed into datasets and accesses, as their
+ingestion would now record them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from flowruns.edm.datetimes import now_ticks
 from flowruns.store import changes, datasets
 from flowruns.store.schema import NullsFirst
 
@@ -118,6 +119,7 @@ def upgrade() -> None:
     )
     changes.install_table_triggers(op.get_bind(), "datasets")
     datasets.install(op.get_bind())
+    datasets.backfill(op.get_bind(), now_ticks())
 
 
 def downgrade() -> None:
