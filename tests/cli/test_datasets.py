@@ -60,7 +60,7 @@ def _lineage(service: Service) -> dict[str, Any]:
 def test_datasets_list_filters_by_name_namespace_and_staleness(service: Service) -> None:
     made = _lineage(service)
     tag = made["tag"]
-    result = service.invoke("datasets", "list", "--name", tag, "--json")
+    result = service.invoke("datasets", "list", "--name", tag.upper(), "--json")
     assert result.exit_code == 0, result.output
     listed = json.loads(result.stdout)
     assert [(d["namespace"], d["name"]) for d in listed] == [

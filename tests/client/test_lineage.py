@@ -136,8 +136,9 @@ def test_the_async_client_reads_the_same_lineage(server: Server, process: Proces
                 pass
             assert run.id is not None
             inputs = [a.name async for a in client.runs.inputs(run.id)]
-            datasets = [d.name or "" async for d in client.datasets.list(F.name.contains(tag))]
-            return inputs, sorted(datasets), await client.datasets.count(F.name.contains(tag))
+            # search: a substring of the name, whatever its case.
+            datasets = [d.name or "" async for d in client.datasets.list(search=tag.upper())]
+            return inputs, sorted(datasets), await client.datasets.count(search=tag)
 
     inputs, datasets, count = asyncio.run(scenario())
     assert inputs == [f"a.{tag}"]

@@ -44,11 +44,9 @@ def parse_duration(text: str, option: str) -> timedelta:
     )
 
 
-def dataset_filter(name: str | None, namespace: str | None, stale_for: str | None) -> Filter | None:
+def dataset_filter(namespace: str | None, stale_for: str | None) -> Filter | None:
     """The ``$filter`` the options of ``list`` ask for, built without splicing text."""
     parts: list[Filter] = []
-    if name:
-        parts.append(F.name.contains(name))
     if namespace:
         parts.append(F.namespace == namespace)
     if stale_for:
@@ -65,7 +63,8 @@ def dataset_filter(name: str | None, namespace: str | None, stale_for: str | Non
 @app.command("list")
 def list_datasets(
     name: Annotated[
-        str | None, typer.Option("--name", help="Only datasets whose name contains this.")
+        str | None,
+        typer.Option("--name", help="Only datasets whose name contains this (in any case)."),
     ] = None,
     namespace: Annotated[
         str | None,
@@ -91,11 +90,15 @@ def list_datasets(
     token: Token = None,
 ) -> None:
     """List datasets by namespace and name, with their last successful write."""
-    query = dataset_filter(name, namespace, stale_for)
+    query = dataset_filter(namespace, stale_for)
     most = limit_of(limit, None, LIST_LIMIT)
     with client(url, token) as service:
         found = service.datasets.list(
-            filter=query, orderby=["namespace", "name"], top=min(most, PAGE_SIZE), limit=most
+            filter=query,
+            orderby=["namespace", "name"],
+            top=min(most, PAGE_SIZE),
+            search=name,
+            limit=most,
         )
         datasets = list(found)
     if as_json:

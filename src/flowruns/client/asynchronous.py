@@ -728,12 +728,14 @@ class AsyncDatasets:
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        search: str | None = None,
         *,
         expand: str | None = None,
         skip: int | None = None,
         count: bool = False,
     ) -> Page[Dataset]:
-        """One page of datasets; the options are those of :meth:`AsyncRuns.page`."""
+        """One page of datasets; the options are those of :meth:`AsyncRuns.page` (``search``
+        matches a substring of the name, whatever its case)."""
         params = calls.query(
             filter=filter,
             orderby=orderby,
@@ -741,6 +743,7 @@ class AsyncDatasets:
             skip=skip,
             select=select,
             expand=expand,
+            search=search,
             count=count,
         )
         return await self._client.send(calls.datasets_page(params))
@@ -751,24 +754,28 @@ class AsyncDatasets:
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        search: str | None = None,
         *,
         expand: str | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[Dataset]:
         """Every matching dataset (or the first ``limit``), following nextLinks lazily:
-        ``list(F.name.contains("orders"))``, ``list(F.lastWrittenDateTime < cutoff)``."""
+        ``list(F.namespace == "flowruns")``, ``list(F.lastWrittenDateTime < cutoff)``,
+        ``list(search="orders")`` (a substring of the name, whatever its case)."""
         params = calls.query(
             filter=filter,
             orderby=orderby,
             top=calls.page_size(top, limit),
             select=select,
             expand=expand,
+            search=search,
         )
         return self._client.items(calls.datasets_page(params), Dataset, limit)
 
-    async def count(self, filter: FilterArg = None) -> int:
+    async def count(self, filter: FilterArg = None, search: str | None = None) -> int:
         """How many datasets match."""
-        return await self._client.send(calls.count(calls.DATASETS, calls.query(filter=filter)))
+        params = calls.query(filter=filter, search=search)
+        return await self._client.send(calls.count(calls.DATASETS, params))
 
     async def get(
         self, dataset_id: str, *, select: Iterable[str] | None = None, expand: str | None = None

@@ -718,12 +718,14 @@ class Datasets:
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        search: str | None = None,
         *,
         expand: str | None = None,
         skip: int | None = None,
         count: bool = False,
     ) -> Page[Dataset]:
-        """One page of datasets; the options are those of :meth:`Runs.page`."""
+        """One page of datasets; the options are those of :meth:`Runs.page` (``search``
+        matches a substring of the name, whatever its case)."""
         params = calls.query(
             filter=filter,
             orderby=orderby,
@@ -731,6 +733,7 @@ class Datasets:
             skip=skip,
             select=select,
             expand=expand,
+            search=search,
             count=count,
         )
         return self._client.send(calls.datasets_page(params))
@@ -741,24 +744,28 @@ class Datasets:
         orderby: OrderArg = None,
         top: int | None = None,
         select: Iterable[str] | None = None,
+        search: str | None = None,
         *,
         expand: str | None = None,
         limit: int | None = None,
     ) -> Iterator[Dataset]:
         """Every matching dataset (or the first ``limit``), following nextLinks lazily:
-        ``list(F.name.contains("orders"))``, ``list(F.lastWrittenDateTime < cutoff)``."""
+        ``list(F.namespace == "flowruns")``, ``list(F.lastWrittenDateTime < cutoff)``,
+        ``list(search="orders")`` (a substring of the name, whatever its case)."""
         params = calls.query(
             filter=filter,
             orderby=orderby,
             top=calls.page_size(top, limit),
             select=select,
             expand=expand,
+            search=search,
         )
         return self._client.items(calls.datasets_page(params), Dataset, limit)
 
-    def count(self, filter: FilterArg = None) -> int:
+    def count(self, filter: FilterArg = None, search: str | None = None) -> int:
         """How many datasets match."""
-        return self._client.send(calls.count(calls.DATASETS, calls.query(filter=filter)))
+        params = calls.query(filter=filter, search=search)
+        return self._client.send(calls.count(calls.DATASETS, params))
 
     def get(
         self, dataset_id: str, *, select: Iterable[str] | None = None, expand: str | None = None

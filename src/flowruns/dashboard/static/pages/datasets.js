@@ -20,11 +20,9 @@ function filtersOf(params) {
 
 /** The first page's request: names containing `q` whatever their case, by name. */
 export function datasetsUrl({ q = '', namespace = '' }, top = PAGE_SIZE) {
-  const clauses = [];
-  if (q) clauses.push(`contains(tolower(name), ${api.literal(q.toLowerCase())})`);
-  if (namespace) clauses.push(`namespace eq ${api.literal(namespace)}`);
   return api.url('datasets', {
-    $filter: clauses.join(' and '),
+    $filter: namespace ? `namespace eq ${api.literal(namespace)}` : '',
+    $search: q ? api.phrase(q) : '',
     $orderby: 'name,namespace',
     $select: FIELDS,
     $top: top,
