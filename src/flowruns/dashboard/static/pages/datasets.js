@@ -19,7 +19,7 @@ function filtersOf(params) {
 }
 
 /** The first page's request: names containing `q` whatever their case, by name. */
-export function datasetsUrl({ q = '', namespace = '' }, top = PAGE_SIZE) {
+function datasetsUrl({ q = '', namespace = '' }, top = PAGE_SIZE) {
   return api.url('datasets', {
     $filter: namespace ? `namespace eq ${api.literal(namespace)}` : '',
     $search: q ? api.phrase(q) : '',
