@@ -406,6 +406,7 @@ def test_metadata_and_openapi_declare_delta_as_graph_does(client: TestClient) ->
         f"Collection({NS}.run)": f"Collection({NS}.run)",
         f"Collection({NS}.process)": f"Collection({NS}.process)",
         "Collection(flowruns.incident)": "Collection(flowruns.incident)",
+        "Collection(flowruns.dataset)": "Collection(flowruns.dataset)",
     }
     tracked = {
         annotations.get("Target")
@@ -415,11 +416,10 @@ def test_metadata_and_openapi_declare_delta_as_graph_does(client: TestClient) ->
         and term.find(f"{EDM}Record/{EDM}PropertyValue[@Property='Supported']").get("Bool")  # type: ignore[union-attr]
         == "true"
     }
-    assert tracked == {
-        f"{NS}.industryDataHub/{name}" for name in ("runs", "processes", "runGroups", "incidents")
-    }
+    collections = ("runs", "processes", "runGroups", "incidents", "datasets")
+    assert tracked == {f"{NS}.industryDataHub/{name}" for name in collections}
     paths = client.get("/openapi.json").json()["paths"]
-    for name in ("runs", "processes", "runGroups", "incidents"):
+    for name in collections:
         operation = paths[f"/external/industryData/{name}/delta"]["get"]
         options = {p["name"] for p in operation["parameters"]}
         assert options == {"$select", "$filter", "$deltatoken"}

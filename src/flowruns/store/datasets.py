@@ -182,14 +182,16 @@ def set_facets(
 
 
 def find_access(
-    connection: Connection, tenant: str, run_id: str, direction: str, dataset_id: str
+    connection: Connection, tenant: str, run_id: str, direction: str, target: Record
 ) -> Record | None:
+    """The run's access to the dataset ``target`` in ``direction``, if it has one."""
     a = dataset_accesses.c
     statement = select(dataset_accesses).where(
         a.tenant_id == tenant,
         a.run_id == run_id,
         a.direction == dataset_access_direction.value_of(direction),
-        a.dataset_id == dataset_id,
+        a.name == target.values["name"],
+        a.namespace == target.values["namespace"],
     )
     row = connection.execute(statement).first()
     return None if row is None else entities.to_record(ACCESS_TABLE, row)
@@ -240,7 +242,7 @@ def put_access(
 ) -> tuple[Record, bool]:
     """The run's access to ``target`` in ``direction`` with the counts and facets ``given``
     (replacing those of an earlier access), and whether it is new."""
-    existing = find_access(connection, tenant, run.id, direction, target.id)
+    existing = find_access(connection, tenant, run.id, direction, target)
     if existing is not None:
         changes = {k: v for k, v in given.items() if existing.values.get(k) != v}
         if changes:

@@ -505,13 +505,15 @@ dataset_accesses = Table(
     ForeignKeyConstraint(["tenant_id", "run_id"], ["runs.tenant_id", "runs.id"]),
     ForeignKeyConstraint(["tenant_id", "dataset_id"], ["datasets.tenant_id", "datasets.id"]),
 )
-# A run's inputs or outputs; one access per run, direction and dataset.
+# A run's inputs or outputs; one access per run, direction and dataset (whose name and
+# namespace are unique), found by name: ``outputs/any(d: d/name eq …)`` is one lookup per run.
 Index(
     "ux_dataset_accesses_run",
     dataset_accesses.c.tenant_id,
     dataset_accesses.c.run_id,
     dataset_accesses.c.direction,
-    dataset_accesses.c.dataset_id,
+    dataset_accesses.c.name,
+    dataset_accesses.c.namespace,
     unique=True,
 )
 # A dataset's writes or reads, newest run first.

@@ -96,7 +96,7 @@ def upgrade() -> None:
     op.create_index(
         "ux_dataset_accesses_run",
         "dataset_accesses",
-        ["tenant_id", "run_id", "direction", "dataset_id"],
+        ["tenant_id", "run_id", "direction", "name", "namespace"],
         unique=True,
     )
     op.create_index(
