@@ -336,14 +336,18 @@ class RunRecorder:
                 self.client.send(calls.heartbeat(path), retry=NO_RETRY, timeout=timeout)
                 self._touched = time.monotonic()
 
-    def _send_datasets(self, timeout: float) -> None:
-        """Record each dataset declared or changed since it was last sent."""
+    def _pending_datasets(self) -> dict[tuple[str, tuple[str | None, str]], DatasetRef]:
+        """The datasets declared or changed since they were last sent."""
         with self._datasets_lock:
-            pending = {
+            return {
                 key: ref
                 for key, ref in self._datasets.items()
                 if self._datasets_sent.get(key) != ref
             }
+
+    def _send_datasets(self, timeout: float) -> None:
+        """Record each dataset declared or changed since it was last sent."""
+        pending = self._pending_datasets()
         run_id = self.run.id if self.run is not None else None
         for key, ref in pending.items():
             call = calls.record_access(run_id or "", key[0], ref)
@@ -406,11 +410,16 @@ class RunRecorder:
             self._say(f"{self._name()}: {problem}")
         if not outcome.sent and not self._given_up:
             unsent = merge_patch(self._sent, self.stats.snapshot())
+            datasets = [
+                f"{key[0][:-1]} {truncate(ref.name, NAME_SHOWN)}"
+                for key, ref in self._pending_datasets().items()
+            ]
             self._say(
                 f"could not record the end of {self._name()} at {self.client.url}"
                 f" ({last}); not sent: status {outcome.status.value}"
                 + (f", blockingError {outcome.error}" if outcome.error else "")
                 + (f", statistics {unsent}" if unsent else "")
+                + (f", datasets ({', '.join(datasets)})" if datasets else "")
             )
 
     # Reporting ----------------------------------------------------------------------------
