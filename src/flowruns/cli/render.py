@@ -409,23 +409,16 @@ def dataset_details(dataset: Dataset) -> Table:
 def accesses_table(
     accesses: Sequence[DatasetAccess], *, width: int, title: str | None = None
 ) -> Table:
-    """One line per run that read or wrote a dataset (or per dataset a run read or wrote),
-    fitted to ``width``."""
+    """One line per run that wrote (or read) a dataset, fitted to ``width``: the run's start,
+    status, the rows it wrote or read, and its id."""
     run_ids = [a.run_id or "" for a in accesses]
     prefix = id_prefix_length(run_ids)
     started = _Column("Run started (UTC)", [when(a.run_start_date_time)[:16] for a in accesses])
     state = _Column("Run status", [status(a.run_status) for a in accesses])
     rows = _Column("Rows", [_count(a.row_count) for a in accesses])
-    name = _Column("Dataset", [a.name or "" for a in accesses], wraps=True)
-    namespace = _Column("Namespace", [a.namespace or "" for a in accesses])
     whole = _Column("Run", run_ids)
     short = _Column("Run", [run_id[:prefix] for run_id in run_ids])
-    layouts = [
-        (started, state, rows, name, namespace, whole),
-        (started, state, rows, name, namespace, short),
-        (started, state, rows, name, short),
-    ]
-    return _fitted(layouts, width, title)
+    return _fitted([(started, state, rows, whole), (started, state, rows, short)], width, title)
 
 
 def datasets_of_run_table(accesses: Sequence[DatasetAccess], *, width: int, title: str) -> Table:
