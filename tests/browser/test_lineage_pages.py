@@ -104,6 +104,10 @@ def test_a_dataset_shows_its_freshness_writers_and_readers(page: Page, lineage: 
     freshness = page.get_by_role("region", name="Freshness")
     # The last load ended a day and two hours ago.
     expect(freshness).to_contain_text("A successful run last wrote it yesterday.")
+    # A load a day, one of which failed: ten gaps between eleven successful writes.
+    expect(freshness).to_contain_text(
+        "Successful writes came every 1 d 0 h (the median of the 10 gaps between the latest 11)."
+    )
     last = lineage.history.runs[f"{LOADER} {LOADS}"]["id"]
     expect(freshness.get_by_role("link", name="The run that wrote it")).to_have_attribute(
         "href", f"#/runs/{last}"

@@ -15,12 +15,14 @@ import {
   section,
   time,
 } from '../components.js';
-import { formatAgo } from '../format.js';
+import { formatAgo, formatDuration, formatNumber } from '../format.js';
 import { lastWritten } from './datasets.js';
 
 // The runs each chart shows: the latest that wrote, and the latest that read, the dataset.
 const WINDOW = 100;
 const ACCESS_FIELDS = 'id,runId,runStatus,runStartDateTime,runEndDateTime,rowCount';
+// The statuses of a successful write, as the server counts them for lastWrittenDateTime.
+const SUCCESSFUL = ['completed', 'completedWithWarnings'];
 
 function code(text) {
   return text ? h('code', {}, String(text)) : null;
@@ -44,6 +46,28 @@ function freshness(dataset) {
           : null,
       ],
     ]),
+  );
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** How often successful writes came: the median gap between the ends of the latest ones. */
+function cadence(writes) {
+  const ends = writes
+    .filter((access) => SUCCESSFUL.includes(access.runStatus) && access.runEndDateTime)
+    .map((access) => new Date(access.runEndDateTime).getTime())
+    .sort((a, b) => a - b);
+  if (ends.length < 3) return null;
+  const gaps = ends.slice(1).map((end, i) => end - ends[i]);
+  return h(
+    'p',
+    { class: 'help' },
+    `Successful writes came every ${formatDuration(median(gaps))} (the median of the ` +
+      `${formatNumber(gaps.length)} gaps between the latest ${formatNumber(ends.length)}).`,
   );
 }
 
@@ -84,6 +108,7 @@ export async function show(main, view) {
   }
   document.title = `${dataset.name} · flowruns`;
   const freshnessSlot = h('div', {}, freshness(dataset));
+  const cadenceSlot = h('div', {});
   const writesSlot = h('div', {}, loading());
   const readsSlot = h('div', {}, loading());
   const propertiesSlot = h('div', {});
@@ -111,7 +136,7 @@ export async function show(main, view) {
       h('h1', { tabindex: '-1' }, dataset.name),
       h('span', { class: 'subtitle' }, dataset.namespace),
     ),
-    section('freshness-title', 'Freshness', freshnessSlot),
+    section('freshness-title', 'Freshness', freshnessSlot, cadenceSlot),
     section('writes-title', 'Writers over time', writesSlot),
     section('reads-title', 'Readers over time', readsSlot),
     section('properties-title', 'Properties', propertiesSlot),
@@ -134,10 +159,12 @@ export async function show(main, view) {
       replace(slot, draw(body));
     }
   }
-  const writes = (body) =>
-    body.value.length
+  const writes = (body) => {
+    replace(cadenceSlot, cadence(body.value));
+    return body.value.length
       ? accessesChart({ accesses: body.value, verb: 'written' })
       : empty('No run has written this dataset.');
+  };
   const reads = (body) =>
     body.value.length
       ? accessesChart({ accesses: body.value, verb: 'read' })
