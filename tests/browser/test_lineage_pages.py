@@ -175,6 +175,18 @@ def test_a_new_dataset_appears_live(page: Page, lineage: Lineage) -> None:
     expect(page.locator("table.datasets tbody tr")).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
 
 
+def test_a_running_run_shows_a_dataset_it_records_live(page: Page, lineage: Lineage) -> None:
+    run = lineage.history.runs[f"{REPORT} 1"]  # still running
+    sign_in(page, lineage.history, f"#/runs/{run['id']}")
+    outputs = page.get_by_role("region", name="Datasets").get_by_role(
+        "table", name=re.compile("^Outputs")
+    )
+    expect(outputs).to_be_visible()
+    lineage.record(f"{REPORT} 1", "outputs", "fresh.extract", rowCount=42)
+    expect(outputs.get_by_role("link", name="fresh.extract")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    expect(outputs).to_contain_text("42")
+
+
 @pytest.mark.parametrize("dark", [False, True])
 @pytest.mark.parametrize("view", ["datasets", "dataset", "run"])
 def test_each_lineage_page_on_a_phone_and_a_laptop(
