@@ -106,6 +106,10 @@ def test_datasets_added_to_a_run_by_its_id(client: Client, process: Process) -> 
     client.runs.add_input(run.id or "", f"origin.{tag}")
     assert _names(list(client.runs.outputs(run.id or ""))) == [("flowruns", f"copy.{tag}", 7)]
     assert _names(list(client.runs.inputs(run.id or ""))) == [("flowruns", f"origin.{tag}", None)]
+    # A dataset read from the service names itself.
+    raw = client.runs.add_input(run.id or "", DatasetRef(f"raw.{tag}", namespace="s3://lake"))
+    read_again = client.runs.add_input(run.id or "", client.datasets.get(raw.dataset_id or ""))
+    assert read_again.dataset_id == raw.dataset_id
     # Not written successfully yet: the run is still running.
     [dataset] = client.datasets.list(F.name == f"copy.{tag}")
     assert dataset.last_written_date_time is None

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowruns.client.models import Dataset
+
 #: The two directions of a dataset access, as the paths under a run name them.
 INPUTS, OUTPUTS = "inputs", "outputs"
 
@@ -38,9 +40,14 @@ class DatasetRef:
             raise ValueError("a dataset needs a name")
 
     @classmethod
-    def of(cls, dataset: DatasetRef | str) -> DatasetRef:
-        """``dataset`` as a :class:`DatasetRef`: a string is a name in the default namespace."""
-        return dataset if isinstance(dataset, DatasetRef) else cls(dataset)
+    def of(cls, dataset: DatasetRef | Dataset | str) -> DatasetRef:
+        """``dataset`` as a :class:`DatasetRef`: a string is a name in the default namespace; a
+        :class:`Dataset` read from the service is its namespace and name."""
+        if isinstance(dataset, DatasetRef):
+            return dataset
+        if isinstance(dataset, Dataset):
+            return cls(dataset.name or "", namespace=dataset.namespace)
+        return cls(dataset)
 
     @property
     def key(self) -> tuple[str | None, str]:
@@ -60,4 +67,4 @@ class DatasetRef:
         return {name: value for name, value in members.items() if value is not None}
 
 
-DatasetArg = DatasetRef | str
+DatasetArg = DatasetRef | Dataset | str

@@ -440,8 +440,9 @@ class Runs:
         return self._client.items(first, DatasetAccess, limit)
 
     def add_input(self, run_id: str, dataset: DatasetArg) -> DatasetAccess:
-        """Record that the run read ``dataset`` (a name in the default namespace, or a
-        :class:`DatasetRef`); recording it again replaces its counts and facets."""
+        """Record that the run read ``dataset`` (a name in the default namespace, a
+        :class:`DatasetRef` or a :class:`Dataset`); recording it again replaces its counts and
+        facets."""
         call = calls.record_access(run_id, INPUTS, DatasetRef.of(dataset))
         return self._client.send(call)
 
