@@ -197,8 +197,8 @@ class RunRecorder:
         facets: Mapping[str, Any] | None = None,
     ) -> DatasetRef:
         """Declare that the run reads ``dataset`` (a name in the default namespace, a
-        :class:`DatasetRef` or a :class:`Dataset`; the counts given here replace its own). Declaring it again replaces
-        what was declared; it is sent with the next statistics."""
+        :class:`DatasetRef` or a :class:`Dataset`; the counts given here replace its own).
+        Declaring it again replaces what was declared; it is sent with the next statistics."""
         counts = {"row_count": row_count, "byte_count": byte_count, "file_count": file_count}
         return self._declare(INPUTS, dataset, counts, facets)
 
