@@ -139,10 +139,18 @@ def _ids(http: httpx.Client, receiver: Receiver) -> dict[str, str]:
     process = post("processes", {"@odata.type": DATA_SHARE, "displayName": "curl test"})
     group = post("runGroups", {"displayName": "curl test group"})
     incident = _incident(http, process)
+    run = _member_run(http, process, group)
+    accesses = {
+        side: http.post(f"{HUB}/runs/{run}/{side}s", json={"name": "warehouse.orders"}).json()
+        for side in ("input", "output")
+    }
     return {
+        "DATASET_ID": accesses["output"]["datasetId"],
+        "INPUT_ID": accesses["input"]["id"],
+        "OUTPUT_ID": accesses["output"]["id"],
         "INCIDENT_ID": incident,
         "PROCESS_ID": process,
-        "RUN_ID": _member_run(http, process, group),
+        "RUN_ID": run,
         "RUN_GROUP_ID": group,
         "SPARE_PROCESS_ID": post("processes", {"@odata.type": DATA_SHARE, "displayName": "x"}),
         "SUBSCRIPTION_ID": _subscription(http, receiver),
@@ -227,6 +235,9 @@ def test_every_curl_line_works_as_pasted(
             assert line.startswith("curl -s ")
             assert f'"{server.base}/beta' in line
             env = dict(environment)
+            # A run's input is an access below inputs or reads; its output below the others.
+            read = "/inputs/" in path or "/reads/" in path
+            env["DATASET_ACCESS_ID"] = ids["INPUT_ID" if read else "OUTPUT_ID"]
             if method == "delete" and path.endswith("{process-id}"):
                 env["PROCESS_ID"] = ids["SPARE_PROCESS_ID"]  # a process may be deleted once idle
             elif method == "delete" and path.endswith("{run-id}"):

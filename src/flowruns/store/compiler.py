@@ -343,6 +343,9 @@ class Compiler:
         target = self._table(expr.variable.type).alias()
         self.rows[id(expr.variable)] = target
         try:
+            accesses = ACCESS_NAVIGATIONS.get(expr.variable.navigation.name)
+            if accesses is not None and expr.kind == "any":
+                return self._accessed(expr, target, accesses)
             conditions = self._members(expr.variable, target)
             if expr.body is None:
                 return exists().where(*conditions).correlate_except(target)
@@ -352,6 +355,23 @@ class Compiler:
             return not_(exists().where(*conditions, not_(body)).correlate_except(target))
         finally:
             del self.rows[id(expr.variable)]
+
+    def _accessed(self, expr: s.EntityLambda, target: FromClause, accesses: tuple[str, str]) -> SQL:
+        """``any`` over a run's or a dataset's accesses, as the parent's key among the keys of
+        the accesses that match (a semi-join the engine may drive from an index on accesses,
+        ``outputs/any(d: d/name eq …)`` from the accesses of that name) rather than a probe of
+        the accesses of each parent row in turn."""
+        column, direction = accesses
+        parent = expr.variable.parent
+        key = self._link(parent) if isinstance(parent, s.Related) else self.row(parent).c.id
+        conditions: list[SQL] = [
+            target.c.tenant_id == self.tenant,
+            target.c.direction == dataset_access_direction.value_of(direction),
+        ]
+        if expr.body is not None:
+            conditions.append(self.boolean(expr.body, strict=True).sql)
+        matching = select(target.c[column]).where(*conditions).correlate_except(target)
+        return key.in_(matching)
 
     def navigation_count(self, expr: s.NavigationCount) -> SQL:
         target = self._table(expr.type_).alias()

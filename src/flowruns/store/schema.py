@@ -525,7 +525,8 @@ Index(
     dataset_accesses.c.run_start_date_time,
     dataset_accesses.c.id,
 )
-# The same by name (``outputs/any(d: d/name eq …)``, ``…/writes`` filtered by name).
+# The same by name, with the run's key: the runs that wrote a name
+# (``outputs/any(d: d/name eq …)``) read from this index alone.
 Index(
     "ix_dataset_accesses_name",
     dataset_accesses.c.tenant_id,
@@ -533,6 +534,7 @@ Index(
     dataset_accesses.c.direction,
     dataset_accesses.c.run_start_date_time,
     dataset_accesses.c.id,
+    dataset_accesses.c.run_id,
 )
 # A dataset's successful writes by end: its freshness, read when a run changes.
 _SUCCESSFUL_WRITE = (dataset_accesses.c.direction == 1) & dataset_accesses.c.run_status.in_(

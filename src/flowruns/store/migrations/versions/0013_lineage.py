@@ -107,7 +107,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_dataset_accesses_name",
         "dataset_accesses",
-        ["tenant_id", "name", "direction", "run_start_date_time", "id"],
+        ["tenant_id", "name", "direction", "run_start_date_time", "id", "run_id"],
     )
     written = sa.text(_SUCCESSFUL_WRITE)
     op.create_index(
