@@ -131,6 +131,19 @@ def test_a_dataset_shows_its_freshness_writers_and_readers(page: Page, lineage: 
     # A bar of the chart opens the run it stands for.
     writers.locator(".chart .target").last.click()
     expect(page).to_have_url(re.compile(f"#/runs/{last}$"))
+    page.go_back()
+
+    # The Runs page lists every run that wrote it.
+    writers.get_by_role("link", name="Every run that wrote it").click()
+    expect(page).to_have_url(re.compile(rf"#/runs\?output={re.escape(ORDERS)}$"))
+    expect(page.get_by_role("search")).to_contain_text(f"Only runs that wrote {ORDERS}.")
+    expect(page.locator("table.runs tbody tr")).to_have_count(LOADS)
+    page.go_back()
+    readers.get_by_role("link", name="Every run that read it").click()
+    expect(page.locator("table.runs tbody tr")).to_have_count(1)
+    expect(page.locator("table.runs tbody tr")).to_contain_text(f"{REPORT} 1")
+    page.get_by_role("link", name="Every run", exact=True).click()
+    expect(page).to_have_url(re.compile(r"#/runs$"))
 
 
 def test_a_dataset_no_successful_run_wrote(page: Page, lineage: Lineage) -> None:

@@ -1,6 +1,7 @@
 // Hash routes, so every view (filters included) is a link to share and back/forward just work:
 //   #/                       overview
 //   #/runs?status=failed&type=outgoingFlowRun&process=<id>&from=2026-11-01&to=2026-11-07&q=text
+//          &input=<dataset name>&output=<dataset name>
 //   #/runs/<id>              one run
 //   #/processes?health=missed&owner=data&tag=nightly&type=…&q=text&sort=name
 //   #/processes/<id>         one process

@@ -16,6 +16,7 @@ import {
   time,
 } from '../components.js';
 import { formatAgo, formatDuration, formatNumber } from '../format.js';
+import { runsHref } from '../router.js';
 import { lastWritten } from './datasets.js';
 
 // The runs each chart shows: the latest that wrote, and the latest that read, the dataset.
@@ -137,8 +138,18 @@ export async function show(main, view) {
       h('span', { class: 'subtitle' }, dataset.namespace),
     ),
     section('freshness-title', 'Freshness', freshnessSlot, cadenceSlot),
-    section('writes-title', 'Writers over time', writesSlot),
-    section('reads-title', 'Readers over time', readsSlot),
+    section(
+      'writes-title',
+      'Writers over time',
+      writesSlot,
+      h('p', {}, h('a', { href: runsHref({ output: dataset.name }) }, 'Every run that wrote it')),
+    ),
+    section(
+      'reads-title',
+      'Readers over time',
+      readsSlot,
+      h('p', {}, h('a', { href: runsHref({ input: dataset.name }) }, 'Every run that read it')),
+    ),
     section('properties-title', 'Properties', propertiesSlot),
   );
   drawProperties();
