@@ -236,14 +236,21 @@ def test_a_run_created_while_the_server_is_down_is_created_once_it_is_back(
     with Client(f"{server.base}/beta", TOKEN) as client:
         process = client.processes.create("nightly", "insightsOutgoingFlow")
         server.stop()
-        with client.record_run(process, display_name="late start", options=FAST) as run:
+        with client.record_run(
+            process, display_name="late start", inputs=["roster.csv"], options=FAST
+        ) as run:
             assert run.id is None  # the block started anyway
             run.stats["recordsExported"] = 7
+            run.output("roster.share", row_count=7)
             server = restartable()
             eventually(lambda: run.id is not None, "the run created in the background")
         stored = only_run(client, process)
         assert (stored.id, stored.status) == (run.id, RunStatus.COMPLETED)
         assert stored.statistics == {"recordsExported": 7}
+        # The datasets declared while the server was down were recorded once it was back.
+        assert [a.name for a in client.runs.inputs(run.id or "")] == ["roster.csv"]
+        outputs = [(a.name, a.row_count) for a in client.runs.outputs(run.id or "")]
+        assert outputs == [("roster.share", 7)]
     assert "cannot record run 'late start'" in capsys.readouterr().err
 
 
@@ -257,10 +264,12 @@ def test_an_unreachable_server_at_the_end_costs_a_bounded_wait_and_a_warning(
         with client.record_run(process, display_name="orphan", options=options) as run:
             server.stop()
             run.stats["recordsExported"] = 3
+            run.output("roster.share", row_count=3)
         err = capsys.readouterr().err
         assert "could not record the end of run 'orphan'" in err
         assert "status completed" in err
         assert "'recordsExported': 3" in err
+        assert "datasets (output roster.share)" in err
         server = restartable()
         assert client.runs.get(run.id or "").status is RunStatus.RUNNING
 

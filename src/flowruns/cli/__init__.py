@@ -1,5 +1,5 @@
 """The ``flowruns`` command: the server's own commands here, the client commands (``runs``,
-``processes``, ``exec``) in a module each."""
+``processes``, ``datasets``, ``exec``) in a module each."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from flowruns.api.protocol import LimitedHttpToolsProtocol
 from flowruns.auth.keys import NoSigningKey, local_signing_key
 from flowruns.auth.scopes import ALL_PERMISSIONS, READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import is_guid, mint_token
-from flowruns.cli import incidents, listening, processes, runs, subscriptions
+from flowruns.cli import datasets, incidents, listening, processes, runs, subscriptions
 from flowruns.cli.database import exits_when_unavailable, uses_the_database
 from flowruns.cli.execute import exec_command
 from flowruns.datadir import exposure_warning
@@ -67,6 +67,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(processes.app, name="processes")
 app.add_typer(subscriptions.app, name="subscriptions")
 app.add_typer(incidents.app, name="incidents")
+app.add_typer(datasets.app, name="datasets")
 app.command("listen")(subscriptions.listen)
 # Everything after the options is the command, its own options included.
 app.command("exec", context_settings={"allow_interspersed_args": False})(exec_command)

@@ -115,6 +115,18 @@ def exec_command(
     name: Annotated[
         str | None, typer.Option("--name", help="The run's display name (default: the command).")
     ] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input", metavar="DATASET", help="A dataset the command reads (repeatable)."
+        ),
+    ] = None,
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output", metavar="DATASET", help="A dataset the command writes (repeatable)."
+        ),
+    ] = None,
     send_timeout: Annotated[
         float,
         typer.Option(
@@ -138,6 +150,8 @@ def exec_command(
     Write statistics as a JSON object to the file named in $FLOWRUNS_STATS_FILE (replace the file
     whole, e.g. write a temporary file and rename it); they are sent while the command runs and
     at its end. A non-zero exit or a signal fails the run, quoting the end of standard error.
+    --input and --output name the datasets (in the flowruns namespace) the command reads and
+    writes, recorded with the run.
     """
     display_name = (name or shlex.join(command))[:NAME_LIMIT]
     workdir = Path(tempfile.mkdtemp(prefix="flowruns-exec-"))
@@ -155,7 +169,11 @@ def exec_command(
             recording = None
             if process_id is not None:
                 recording = service.record_run(
-                    process_id, display_name=display_name, options=options
+                    process_id,
+                    display_name=display_name,
+                    inputs=inputs or (),
+                    outputs=outputs or (),
+                    options=options,
                 )
             try:
                 if recording is None:

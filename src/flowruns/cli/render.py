@@ -1,5 +1,5 @@
-"""How runs, processes, health and incidents look in a terminal: status colours, durations,
-tables and JSON."""
+"""How runs, processes, health, incidents and datasets look in a terminal: status colours,
+durations, tables and JSON."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rich.text import Text
 
 from flowruns.client import Entity, Process, Run, RunStatus
 from flowruns.client.codec import encode
-from flowruns.client.models import Expectation, HealthState, Incident
+from flowruns.client.models import Dataset, DatasetAccess, Expectation, HealthState, Incident
 
 STATUS_STYLES = {
     RunStatus.RUNNING: "bold cyan",
@@ -359,3 +359,71 @@ def incident_details(incident: Incident) -> Table:
     for name, value in encode(incident).items():
         props.add_row(name, "" if value is None else _value(value))
     return props
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def datasets_table(datasets: Sequence[Dataset], *, width: int) -> Table:
+    """One line per dataset, fitted to ``width``: its name and namespace, and the end of the
+    last successful run that wrote it (``never`` when none did)."""
+    ids = [dataset.id or "" for dataset in datasets]
+    prefix = id_prefix_length(ids)
+    name = _Column("Name", [d.name or "" for d in datasets], wraps=True)
+    namespace = _Column("Namespace", [d.namespace or "" for d in datasets])
+    written = _Column(
+        "Last written (UTC)", [when(d.last_written_date_time)[:16] or "never" for d in datasets]
+    )
+    whole = _Column("Id", ids)
+    short = _Column("Id", [dataset_id[:prefix] for dataset_id in ids])
+    layouts = [
+        (name, namespace, written, whole),
+        (name, namespace, written, short),
+        (name, written, short),
+    ]
+    return _fitted(layouts, width, None)
+
+
+def dataset_details(dataset: Dataset) -> Table:
+    """Every property of a dataset; its facets as JSON."""
+    props = Table.grid(padding=(0, 2))
+    props.add_column(style="bold")
+    props.add_column()
+    rows = [
+        ("Name", dataset.name or ""),
+        ("Namespace", dataset.namespace or ""),
+        ("Id", dataset.id or ""),
+        ("Last written (UTC)", when(dataset.last_written_date_time) or "never"),
+        ("Last written by run", dataset.last_written_run_id or "—"),
+        ("Created (UTC)", when(dataset.created_date_time)),
+        ("Changed (UTC)", when(dataset.last_modified_date_time)),
+    ]
+    for label, value in rows:
+        props.add_row(label, value)
+    if dataset.facets:
+        props.add_row("Facets", _value(dataset.facets))
+    return props
+
+
+def accesses_table(
+    accesses: Sequence[DatasetAccess], *, width: int, title: str | None = None
+) -> Table:
+    """One line per run that wrote (or read) a dataset, fitted to ``width``: the run's start,
+    status, the rows it wrote or read, and its id."""
+    run_ids = [a.run_id or "" for a in accesses]
+    prefix = id_prefix_length(run_ids)
+    started = _Column("Run started (UTC)", [when(a.run_start_date_time)[:16] for a in accesses])
+    state = _Column("Run status", [status(a.run_status) for a in accesses])
+    rows = _Column("Rows", [_count(a.row_count) for a in accesses])
+    whole = _Column("Run", run_ids)
+    short = _Column("Run", [run_id[:prefix] for run_id in run_ids])
+    return _fitted([(started, state, rows, whole), (started, state, rows, short)], width, title)
+
+
+def datasets_of_run_table(accesses: Sequence[DatasetAccess], *, width: int, title: str) -> Table:
+    """One line per dataset a run read or wrote: its name, namespace and the rows."""
+    name = _Column("Dataset", [a.name or "" for a in accesses], wraps=True)
+    namespace = _Column("Namespace", [a.namespace or "" for a in accesses])
+    rows = _Column("Rows", [_count(a.row_count) for a in accesses])
+    return _fitted([(name, namespace, rows)], width, title)

@@ -41,6 +41,7 @@ from flowruns.client import (
     ServerError,
     ServiceUnreachableError,
 )
+from flowruns.client.filters import literal
 
 app = typer.Typer(help="Read runs: list, show one, watch the running ones.", no_args_is_help=True)
 
@@ -51,6 +52,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Runs shown by `list` and `watch` unless --limit says otherwise.
 LIST_LIMIT = 50
 WATCH_LIMIT = 30
+# The datasets `get` shows in each direction.
+DATASETS_SHOWN = 50
 
 Status = Annotated[
     list[str] | None,
@@ -85,11 +88,18 @@ def parse_time(text: str, option: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _accessed(navigation: str, name: str) -> Filter:
+    """Runs with a dataset of this name among their ``inputs`` or ``outputs``."""
+    return Filter(f"{navigation}/any(d: d/name eq {literal(name)})")
+
+
 def run_filter(
     status: list[str] | None,
     process: str | None,
     since: str | None,
     until: str | None,
+    inputs: list[str] | None = None,
+    outputs: list[str] | None = None,
 ) -> Filter | None:
     """The ``$filter`` the options ask for, built without splicing text; ``process`` is the
     process's id."""
@@ -108,6 +118,8 @@ def run_filter(
         parts.append(F.startDateTime >= parse_time(since, "--since"))
     if until:
         parts.append(F.startDateTime < parse_time(until, "--until"))
+    parts += [_accessed("inputs", name) for name in inputs or []]
+    parts += [_accessed("outputs", name) for name in outputs or []]
     if not parts:
         return None
     combined = parts[0]
@@ -131,6 +143,18 @@ def list_runs(
     ] = None,
     until: Annotated[str | None, typer.Option(help="Started before (same forms).")] = None,
     search: Annotated[str | None, typer.Option(help="Only runs whose name contains this.")] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input", metavar="DATASET", help="Only runs that read this dataset (repeatable)."
+        ),
+    ] = None,
+    outputs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output", metavar="DATASET", help="Only runs that wrote this dataset (repeatable)."
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(min=1, help="Show at most this many runs.  [default: 50]", show_default=False),
@@ -148,7 +172,7 @@ def list_runs(
     most = limit_of(limit, top, LIST_LIMIT)
     with client(url, token) as service:
         process_id = lookup.process_id(service, process) if process else None
-        query = run_filter(status, process_id, since, until)
+        query = run_filter(status, process_id, since, until, inputs, outputs)
         with _fetching(most) as advance:
             runs = []
             found = service.runs.list(
@@ -184,13 +208,21 @@ def get_run(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Show one run: every property, its statistics and the error that stopped it."""
+    """Show one run: every property, its statistics, the error that stopped it and the datasets
+    it read and wrote."""
     with client(url, token) as service:
         run = service.runs.get(lookup.run_id(service, run_id), expand="process")
-    if as_json:
-        typer.echo(render.dumps(render.as_json(run)))
-        return
-    out().print(render.run_details(run))
+        if as_json:
+            typer.echo(render.dumps(render.as_json(run)))
+            return
+        inputs = list(service.runs.inputs(run.id or "", limit=DATASETS_SHOWN))
+        outputs = list(service.runs.outputs(run.id or "", limit=DATASETS_SHOWN))
+    console = out()
+    console.print(render.run_details(run))
+    for title, accesses in (("Inputs", inputs), ("Outputs", outputs)):
+        if accesses:
+            table = render.datasets_of_run_table(accesses, width=console.width, title=title)
+            console.print(table)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The flowruns Python SDK: read and write runs and processes, and record a flow's runs.
+"""The flowruns Python SDK: read and write runs and processes, read datasets and their lineage,
+and record a flow's runs.
 
 ::
 
@@ -31,7 +32,10 @@ from flowruns.client.errors import (
     TooManyRequestsError,
 )
 from flowruns.client.filters import F, Filter, OrderKey, Path
+from flowruns.client.lineage import DatasetRef
 from flowruns.client.models import (
+    Dataset,
+    DatasetAccess,
     DataShareOutgoingFlow,
     DataShareSharingState,
     Entity,
@@ -66,6 +70,9 @@ __all__ = [
     "ConflictError",
     "DataShareOutgoingFlow",
     "DataShareSharingState",
+    "Dataset",
+    "DatasetAccess",
+    "DatasetRef",
     "DeltaPage",
     "Entity",
     "F",

@@ -1,5 +1,5 @@
-"""The asynchronous client: :class:`AsyncClient`, with ``client.runs`` and ``client.processes``,
-for asyncio (or trio, through anyio).
+"""The asynchronous client: :class:`AsyncClient`, with ``client.runs``, ``client.processes`` and
+``client.datasets``, for asyncio (or trio, through anyio).
 
 This module is also the source of the synchronous client: ``python -m flowruns.client.unasync``
 writes :mod:`flowruns.client.sync` from it (``await`` and ``async`` dropped, ``Async`` names
@@ -24,7 +24,10 @@ from flowruns.client.batching import BatchItem, BatchRequests
 from flowruns.client.calls import Call, DeltaPage, FilterArg, OrderArg, Page, Removed, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
+from flowruns.client.lineage import INPUTS, OUTPUTS, DatasetArg, DatasetRef
 from flowruns.client.models import (
+    Dataset,
+    DatasetAccess,
     Entity,
     Expectation,
     Incident,
@@ -72,6 +75,7 @@ class AsyncClient:
         self.processes = AsyncProcesses(self)
         self.subscriptions = AsyncSubscriptions(self)
         self.incidents = AsyncIncidents(self)
+        self.datasets = AsyncDatasets(self)
 
     @property
     def url(self) -> str:
@@ -173,7 +177,9 @@ class AsyncClient:
         run that belongs to no process).
 
         Use it as ``async with client.record_run(process, display_name=…) as run:``; ``run`` is
-        a :class:`~flowruns.client.RunRecorder` and ``options`` are its options.
+        a :class:`~flowruns.client.RunRecorder` and ``options`` are its options, among them
+        ``inputs=[…]`` and ``outputs=[…]``: the datasets the run reads and writes (names or
+        :class:`~flowruns.client.DatasetRef`).
         """
         return AsyncRunRecorder(self, process, display_name, **options)
 
@@ -405,6 +411,53 @@ class AsyncRuns:
     async def unlink_process(self, run_id: str) -> None:
         """Remove the run's process link."""
         await self._client.send(calls.delete_ref(f"{calls.run_path(run_id)}/process"))
+
+    def inputs(
+        self,
+        run_id: str,
+        filter: FilterArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> AsyncIterator[DatasetAccess]:
+        """The datasets the run read, one :class:`DatasetAccess` each (its dataset's
+        ``name`` and ``namespace``, this run's ``row_count``…)."""
+        return self._accesses(run_id, INPUTS, filter, top, limit)
+
+    def outputs(
+        self,
+        run_id: str,
+        filter: FilterArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> AsyncIterator[DatasetAccess]:
+        """The datasets the run wrote, one :class:`DatasetAccess` each."""
+        return self._accesses(run_id, OUTPUTS, filter, top, limit)
+
+    def _accesses(
+        self,
+        run_id: str,
+        direction: str,
+        filter: FilterArg,
+        top: int | None,
+        limit: int | None,
+    ) -> AsyncIterator[DatasetAccess]:
+        params = calls.query(filter=filter, top=calls.page_size(top, limit))
+        first = calls.accesses_page(f"{calls.run_path(run_id)}/{direction}", params)
+        return self._client.items(first, DatasetAccess, limit)
+
+    async def add_input(self, run_id: str, dataset: DatasetArg) -> DatasetAccess:
+        """Record that the run read ``dataset`` (a name in the default namespace, a
+        :class:`DatasetRef` or a :class:`Dataset`); recording it again replaces its counts and
+        facets."""
+        call = calls.record_access(run_id, INPUTS, DatasetRef.of(dataset))
+        return await self._client.send(call)
+
+    async def add_output(self, run_id: str, dataset: DatasetArg) -> DatasetAccess:
+        """Record that the run wrote ``dataset``; recording it again replaces its counts."""
+        call = calls.record_access(run_id, OUTPUTS, DatasetRef.of(dataset))
+        return await self._client.send(call)
 
 
 class AsyncProcesses:
@@ -662,6 +715,134 @@ class AsyncIncidents:
             page_size=page_size,
         )
         return AsyncDelta(self._client, first, Incident, page_size)
+
+
+class AsyncDatasets:
+    """``client.datasets``: the datasets runs read and write, and those runs (docs/lineage.md)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def page(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        *,
+        expand: str | None = None,
+        skip: int | None = None,
+        count: bool = False,
+    ) -> Page[Dataset]:
+        """One page of datasets; the options are those of :meth:`AsyncRuns.page` (``search``
+        matches a substring of the name, whatever its case)."""
+        params = calls.query(
+            filter=filter,
+            orderby=orderby,
+            top=top,
+            skip=skip,
+            select=select,
+            expand=expand,
+            search=search,
+            count=count,
+        )
+        return await self._client.send(calls.datasets_page(params))
+
+    def list(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        *,
+        expand: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Dataset]:
+        """Every matching dataset (or the first ``limit``), following nextLinks lazily:
+        ``list(F.namespace == "flowruns")``, ``list(F.lastWrittenDateTime < cutoff)``,
+        ``list(search="orders")`` (a substring of the name, whatever its case)."""
+        params = calls.query(
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
+        )
+        return self._client.items(calls.datasets_page(params), Dataset, limit)
+
+    async def count(self, filter: FilterArg = None, search: str | None = None) -> int:
+        """How many datasets match."""
+        params = calls.query(filter=filter, search=search)
+        return await self._client.send(calls.count(calls.DATASETS, params))
+
+    async def get(
+        self, dataset_id: str, *, select: Iterable[str] | None = None, expand: str | None = None
+    ) -> Dataset:
+        """One dataset; :class:`NotFoundError` when there is none."""
+        path = calls.dataset_path(dataset_id)
+        return await self._client.send(calls.get(path, Dataset, select, expand))
+
+    def delta(
+        self,
+        filter: FilterArg = None,
+        select: Iterable[str] | None = None,
+        *,
+        delta_link: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncDelta[Dataset]:
+        """What changed in the datasets since ``delta_link`` (new datasets, new writes), or
+        their current state without one; see :class:`AsyncDelta`."""
+        first = calls.delta(
+            calls.DATASETS,
+            Dataset,
+            filter=filter,
+            select=select,
+            delta_link=delta_link,
+            page_size=page_size,
+        )
+        return AsyncDelta(self._client, first, Dataset, page_size)
+
+    def writes(
+        self,
+        dataset_id: str,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> AsyncIterator[DatasetAccess]:
+        """The runs that wrote the dataset, one :class:`DatasetAccess` each (with the run's
+        ``run_id``, ``run_status`` and times), newest run first unless ``orderby`` says
+        otherwise."""
+        return self._accesses(dataset_id, "writes", filter, orderby, top, limit)
+
+    def reads(
+        self,
+        dataset_id: str,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> AsyncIterator[DatasetAccess]:
+        """The runs that read the dataset, newest run first unless ``orderby`` says otherwise."""
+        return self._accesses(dataset_id, "reads", filter, orderby, top, limit)
+
+    def _accesses(
+        self,
+        dataset_id: str,
+        navigation: str,
+        filter: FilterArg,
+        orderby: OrderArg,
+        top: int | None,
+        limit: int | None,
+    ) -> AsyncIterator[DatasetAccess]:
+        params = calls.query(filter=filter, orderby=orderby, top=calls.page_size(top, limit))
+        first = calls.accesses_page(f"{calls.dataset_path(dataset_id)}/{navigation}", params)
+        return self._client.items(first, DatasetAccess, limit)
 
 
 class AsyncSubscriptions:

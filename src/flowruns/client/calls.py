@@ -17,8 +17,11 @@ import httpx
 
 from flowruns.client.codec import decode_entity, format_datetime, wire_changes
 from flowruns.client.filters import Filter, OrderKey, Path
+from flowruns.client.lineage import DatasetRef
 from flowruns.client.models import (
     ENTITY_TYPES,
+    Dataset,
+    DatasetAccess,
     Entity,
     Expectation,
     Incident,
@@ -59,11 +62,14 @@ class Call(Generic[T]):
     params: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: A POST whose repetition does no harm by itself (recording a run's dataset again
+    #: replaces what was recorded).
+    idempotent: bool = False
 
     @property
     def replayable(self) -> bool:
         """Whether sending this request twice does no harm (see :mod:`.retrying`)."""
-        return self.method != "POST" or "Idempotency-Key" in self.headers
+        return self.method != "POST" or self.idempotent or "Idempotency-Key" in self.headers
 
 
 @dataclass
@@ -432,6 +438,32 @@ def incidents_page(params: Mapping[str, str], under: str | None = None) -> Call[
 
 def incident_path(incident_id: str) -> str:
     return f"{INCIDENTS}/{key(incident_id)}"
+
+
+# -- lineage: datasets and the runs that read and wrote them -------------------------------------
+
+DATASETS = f"{HUB}/datasets"
+
+
+def dataset_path(dataset_id: str) -> str:
+    return f"{DATASETS}/{key(dataset_id)}"
+
+
+def datasets_page(params: Mapping[str, str]) -> Call[Page[Dataset]]:
+    return list_page(DATASETS, Dataset, params)
+
+
+def accesses_page(path: str, params: Mapping[str, str]) -> Call[Page[DatasetAccess]]:
+    """The first page of the dataset accesses at ``path``: a run's ``inputs`` or ``outputs``,
+    a dataset's ``reads`` or ``writes``."""
+    return list_page(path, DatasetAccess, params)
+
+
+def record_access(run_id: str, direction: str, dataset: DatasetRef) -> Call[DatasetAccess]:
+    """``POST runs/{id}/inputs`` or ``…/outputs``: the service finds or creates the dataset and
+    records (or, for a dataset already recorded in that direction, replaces) the access."""
+    path = f"{run_path(run_id)}/{direction}"
+    return Call("POST", path, entity_decoder(DatasetAccess), body=dataset.body(), idempotent=True)
 
 
 # -- subscriptions (change notifications) ----------------------------------------------------------

@@ -34,9 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
-
-# runStatistics is an open complex type without declared members: a free JSON object.
-RunStatistics = dict[str, Any]
 '''
 
 
@@ -157,9 +154,21 @@ def _entity(entity: EntityType) -> str:
     return "\n".join(lines)
 
 
+def _free_objects() -> str:
+    """An alias for each open complex type without declared members (``runStatistics``,
+    facets): a free JSON object."""
+    lines = ["# Open complex types without declared members: free JSON objects."]
+    lines += [
+        f"{_class_name(q)} = dict[str, Any]"
+        for q, c in MODEL.complex_types.items()
+        if c.open and not c.properties
+    ]
+    return "\n".join(lines)
+
+
 def render() -> str:
     """The text of :mod:`flowruns.client.models` for the current model, formatted by ruff."""
-    blocks = [_HEADER.rstrip("\n")]
+    blocks = [_HEADER.rstrip("\n") + "\n" + _free_objects()]
     blocks += [_enum(e) for e in MODEL.enums.values()]
     blocks += [_complex(c) for c in MODEL.complex_types.values() if c.properties or not c.open]
     blocks += [_entity(e) for e in MODEL.entity_types.values()]

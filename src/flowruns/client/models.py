@@ -14,8 +14,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-# runStatistics is an open complex type without declared members: a free JSON object.
+# Open complex types without declared members: free JSON objects.
 RunStatistics = dict[str, Any]
+OpenLineageFacets = dict[str, Any]
+DatasetFacets = dict[str, Any]
+DatasetAccessFacets = dict[str, Any]
 
 
 class RunStatus(StrEnum):
@@ -98,6 +101,13 @@ class IncidentKind(StrEnum):
     FAILING = "failing"
     MISSED = "missed"
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class DatasetAccessDirection(StrEnum):
+    """``flowruns.datasetAccessDirection``."""
+
+    INPUT = "input"
+    OUTPUT = "output"
 
 
 @dataclass(kw_only=True)
@@ -208,6 +218,12 @@ class Run(Entity):
     )
     process: Process | None = field(
         default=None, metadata={"json": "process", "kind": "entity:Process"}
+    )
+    inputs: list[DatasetAccess] | None = field(
+        default=None, metadata={"json": "inputs", "kind": "entities:DatasetAccess"}
+    )
+    outputs: list[DatasetAccess] | None = field(
+        default=None, metadata={"json": "outputs", "kind": "entities:DatasetAccess"}
     )
 
 
@@ -385,6 +401,69 @@ class Incident(Entity):
 
 
 @dataclass(kw_only=True)
+class Dataset(Entity):
+    """A dataset runs read or write, known by its namespace and name."""
+
+    odata_type: ClassVar[str] = "#flowruns.dataset"
+    abstract: ClassVar[bool] = False
+    namespace: str | None = field(default=None, metadata={"json": "namespace", "kind": "value"})
+    name: str | None = field(default=None, metadata={"json": "name", "kind": "value"})
+    facets: DatasetFacets | None = field(default=None, metadata={"json": "facets", "kind": "value"})
+    created_date_time: datetime | None = field(
+        default=None, metadata={"json": "createdDateTime", "kind": "datetime"}
+    )
+    last_modified_date_time: datetime | None = field(
+        default=None, metadata={"json": "lastModifiedDateTime", "kind": "datetime"}
+    )
+    last_written_date_time: datetime | None = field(
+        default=None, metadata={"json": "lastWrittenDateTime", "kind": "datetime"}
+    )
+    last_written_run_id: str | None = field(
+        default=None, metadata={"json": "lastWrittenRunId", "kind": "value"}
+    )
+    writes: list[DatasetAccess] | None = field(
+        default=None, metadata={"json": "writes", "kind": "entities:DatasetAccess"}
+    )
+    reads: list[DatasetAccess] | None = field(
+        default=None, metadata={"json": "reads", "kind": "entities:DatasetAccess"}
+    )
+
+
+@dataclass(kw_only=True)
+class DatasetAccess(Entity):
+    """One run reading or writing one dataset."""
+
+    odata_type: ClassVar[str] = "#flowruns.datasetAccess"
+    abstract: ClassVar[bool] = False
+    direction: DatasetAccessDirection | None = field(
+        default=None, metadata={"json": "direction", "kind": "enum:DatasetAccessDirection"}
+    )
+    dataset_id: str | None = field(default=None, metadata={"json": "datasetId", "kind": "value"})
+    namespace: str | None = field(default=None, metadata={"json": "namespace", "kind": "value"})
+    name: str | None = field(default=None, metadata={"json": "name", "kind": "value"})
+    run_id: str | None = field(default=None, metadata={"json": "runId", "kind": "value"})
+    run_status: RunStatus | None = field(
+        default=None, metadata={"json": "runStatus", "kind": "enum:RunStatus"}
+    )
+    run_start_date_time: datetime | None = field(
+        default=None, metadata={"json": "runStartDateTime", "kind": "datetime"}
+    )
+    run_end_date_time: datetime | None = field(
+        default=None, metadata={"json": "runEndDateTime", "kind": "datetime"}
+    )
+    row_count: int | None = field(default=None, metadata={"json": "rowCount", "kind": "value"})
+    byte_count: int | None = field(default=None, metadata={"json": "byteCount", "kind": "value"})
+    file_count: int | None = field(default=None, metadata={"json": "fileCount", "kind": "value"})
+    facets: DatasetAccessFacets | None = field(
+        default=None, metadata={"json": "facets", "kind": "value"}
+    )
+    run: Run | None = field(default=None, metadata={"json": "run", "kind": "entity:Run"})
+    dataset: Dataset | None = field(
+        default=None, metadata={"json": "dataset", "kind": "entity:Dataset"}
+    )
+
+
+@dataclass(kw_only=True)
 class IndustryDataHub(MutableEntity):
     """The root of the industry data API: the tenant's runs, processes and run groups."""
 
@@ -399,6 +478,9 @@ class IndustryDataHub(MutableEntity):
     )
     incidents: list[Incident] | None = field(
         default=None, metadata={"json": "incidents", "kind": "entities:Incident"}
+    )
+    datasets: list[Dataset] | None = field(
+        default=None, metadata={"json": "datasets", "kind": "entities:Dataset"}
     )
 
 
@@ -466,6 +548,8 @@ ENTITY_TYPES: dict[str, type[Entity]] = {
     Expectation.odata_type[1:]: Expectation,
     ProcessHealth.odata_type[1:]: ProcessHealth,
     Incident.odata_type[1:]: Incident,
+    Dataset.odata_type[1:]: Dataset,
+    DatasetAccess.odata_type[1:]: DatasetAccess,
     IndustryDataHub.odata_type[1:]: IndustryDataHub,
     Subscription.odata_type[1:]: Subscription,
 }
@@ -477,6 +561,7 @@ TYPES: dict[str, type[Any]] = {
     "NotificationFormat": NotificationFormat,
     "HealthState": HealthState,
     "IncidentKind": IncidentKind,
+    "DatasetAccessDirection": DatasetAccessDirection,
     "PublicErrorDetail": PublicErrorDetail,
     "PublicInnerError": PublicInnerError,
     "PublicError": PublicError,
@@ -495,6 +580,8 @@ TYPES: dict[str, type[Any]] = {
     "Expectation": Expectation,
     "ProcessHealth": ProcessHealth,
     "Incident": Incident,
+    "Dataset": Dataset,
+    "DatasetAccess": DatasetAccess,
     "IndustryDataHub": IndustryDataHub,
     "Subscription": Subscription,
 }

@@ -3,7 +3,9 @@
 The recorder opens a run, sends the statistics the flow changes at most every
 ``flush_interval`` seconds, heartbeats while nothing changes (so the server's stale-run rule
 never fails a live run), and closes the run by the statistics conventions — or as ``failed``
-with a ``blockingError`` when the block raises.
+with a ``blockingError`` when the block raises. The datasets the run reads and writes (its
+``inputs`` and ``outputs``) are sent the same way, once the run exists, and again when their
+counts change.
 
 Recording never breaks or stalls the flow. Every request is made from a background thread with
 a short timeout; when the service is slow or unreachable the recorder keeps the latest state
@@ -19,15 +21,16 @@ import inspect
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
 
 from flowruns.client import calls
 from flowruns.client.errors import GraphAPIError
+from flowruns.client.lineage import INPUTS, OUTPUTS, DatasetArg, DatasetRef
 from flowruns.client.models import Process, Run, RunStatus
 from flowruns.client.redaction import redact, truncate
 from flowruns.client.retrying import NO_RETRY, RETRY_STATUSES
@@ -44,6 +47,8 @@ RECORDING: ContextVar[RunRecorder | None] = ContextVar("flowruns_recording", def
 
 # A blocking error's message is read by every run reader: enough to act on, never a dump.
 MESSAGE_LIMIT = 1000
+# The most of a refused dataset's name said on stderr.
+NAME_SHOWN = 100
 
 
 def current_run() -> RunRecorder:
@@ -102,10 +107,13 @@ class RunRecorder:
     """One recorded run. Enter it to open the run; leave it to close the run.
 
     ``process`` is a :class:`Process` or its id (None: a run of no process); ``statistics`` the
-    initial members; ``options`` the timing (:class:`RecorderOptions`); ``stderr`` where the
-    recorder says what it could not send (default ``sys.stderr``).
+    initial members; ``inputs`` and ``outputs`` the datasets it reads and writes (names in the
+    default namespace, or :class:`DatasetRef`); ``options`` the timing
+    (:class:`RecorderOptions`); ``stderr`` where the recorder says what it could not send
+    (default ``sys.stderr``).
 
     ``stats`` is the run's :class:`Statistics`; :meth:`warn` and :meth:`error` record problems;
+    :meth:`input` and :meth:`output` declare datasets while the run goes on;
     ``id`` is the run's id once the service has created it (None until then), ``run`` the run as
     created and ``status`` the status it was closed with.
     """
@@ -117,6 +125,8 @@ class RunRecorder:
         display_name: str,
         *,
         statistics: dict[str, Any] | None = None,
+        inputs: Iterable[DatasetArg] = (),
+        outputs: Iterable[DatasetArg] = (),
         options: RecorderOptions | None = None,
         stderr: TextIO | None = None,
     ) -> None:
@@ -142,6 +152,15 @@ class RunRecorder:
         self._given_up = False
         self._failure: dict[str, str] | None = None
         self._token: Token[RunRecorder | None] | None = None
+        # The datasets declared and those sent, by direction and dataset: the latest
+        # declaration of each is what the service must hold.
+        self._datasets: dict[tuple[str, tuple[str | None, str]], DatasetRef] = {}
+        self._datasets_sent: dict[tuple[str, tuple[str | None, str]], DatasetRef] = {}
+        self._datasets_lock = threading.Lock()
+        for dataset in inputs:
+            self.input(dataset)
+        for dataset in outputs:
+            self.output(dataset)
 
     @property
     def id(self) -> str | None:
@@ -167,6 +186,50 @@ class RunRecorder:
         if target is not None:
             error["target"] = target
         self._failure = error
+
+    def input(
+        self,
+        dataset: DatasetArg,
+        *,
+        row_count: int | None = None,
+        byte_count: int | None = None,
+        file_count: int | None = None,
+        facets: Mapping[str, Any] | None = None,
+    ) -> DatasetRef:
+        """Declare that the run reads ``dataset`` (a name in the default namespace, a
+        :class:`DatasetRef` or a :class:`Dataset`; the counts given here replace its own).
+        Declaring it again replaces what was declared; it is sent with the next statistics."""
+        counts = {"row_count": row_count, "byte_count": byte_count, "file_count": file_count}
+        return self._declare(INPUTS, dataset, counts, facets)
+
+    def output(
+        self,
+        dataset: DatasetArg,
+        *,
+        row_count: int | None = None,
+        byte_count: int | None = None,
+        file_count: int | None = None,
+        facets: Mapping[str, Any] | None = None,
+    ) -> DatasetRef:
+        """Declare that the run writes ``dataset``, as :meth:`input` declares a read:
+        ``run.output("warehouse.orders", row_count=written)``."""
+        counts = {"row_count": row_count, "byte_count": byte_count, "file_count": file_count}
+        return self._declare(OUTPUTS, dataset, counts, facets)
+
+    def _declare(
+        self,
+        direction: str,
+        dataset: DatasetArg,
+        counts: dict[str, int | None],
+        facets: Mapping[str, Any] | None,
+    ) -> DatasetRef:
+        changes: dict[str, Any] = {k: v for k, v in counts.items() if v is not None}
+        if facets is not None:
+            changes["facets"] = dict(facets)
+        ref = replace(DatasetRef.of(dataset), **changes)
+        with self._datasets_lock:
+            self._datasets[(direction, ref.key)] = ref
+        return ref
 
     def flush(self) -> None:
         """Ask the background thread to send the statistics now rather than at its next turn."""
@@ -258,6 +321,7 @@ class RunRecorder:
                 assert self._create is not None
                 self.run = self.client.send(self._create, retry=NO_RETRY, timeout=timeout)
                 self._touched = time.monotonic()
+            self._send_datasets(timeout)
             path = f"{calls.RUNS}/{calls.key(self.run.id or '')}"
             snapshot = self.stats.snapshot()
             patch = merge_patch(self._sent, snapshot)
@@ -271,6 +335,32 @@ class RunRecorder:
             elif time.monotonic() - self._touched >= self.options.heartbeat_interval:
                 self.client.send(calls.heartbeat(path), retry=NO_RETRY, timeout=timeout)
                 self._touched = time.monotonic()
+
+    def _pending_datasets(self) -> dict[tuple[str, tuple[str | None, str]], DatasetRef]:
+        """The datasets declared or changed since they were last sent."""
+        with self._datasets_lock:
+            return {
+                key: ref
+                for key, ref in self._datasets.items()
+                if self._datasets_sent.get(key) != ref
+            }
+
+    def _send_datasets(self, timeout: float) -> None:
+        """Record each dataset declared or changed since it was last sent."""
+        pending = self._pending_datasets()
+        run_id = self.run.id if self.run is not None else None
+        for key, ref in pending.items():
+            call = calls.record_access(run_id or "", key[0], ref)
+            try:
+                self.client.send(call, retry=NO_RETRY, timeout=timeout)
+            except GraphAPIError as error:
+                if _transient(error):
+                    raise
+                # The service refuses this dataset (a name too long, …): the run goes on.
+                named = truncate(ref.name, NAME_SHOWN)
+                self._say(f"{self._name()}: the {key[0][:-1]} {named} was refused: {error}")
+            self._datasets_sent[key] = ref
+            self._touched = time.monotonic()
 
     def _final_members(self, final: _Outcome) -> dict[str, Any]:
         start = self.run.start_date_time if self.run is not None else None
@@ -320,11 +410,16 @@ class RunRecorder:
             self._say(f"{self._name()}: {problem}")
         if not outcome.sent and not self._given_up:
             unsent = merge_patch(self._sent, self.stats.snapshot())
+            datasets = [
+                f"{key[0][:-1]} {truncate(ref.name, NAME_SHOWN)}"
+                for key, ref in self._pending_datasets().items()
+            ]
             self._say(
                 f"could not record the end of {self._name()} at {self.client.url}"
                 f" ({last}); not sent: status {outcome.status.value}"
                 + (f", blockingError {outcome.error}" if outcome.error else "")
                 + (f", statistics {unsent}" if unsent else "")
+                + (f", datasets ({', '.join(datasets)})" if datasets else "")
             )
 
     # Reporting ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The synchronous client: :class:`Client`, with ``client.runs`` and
-``client.processes``.
+"""The synchronous client: :class:`Client`, with ``client.runs``,
+``client.processes`` and ``client.datasets``.
 
 Generated from :mod:`flowruns.client.asynchronous` by ``python -m flowruns.client.unasync``;
 do not edit by hand: change the asynchronous client and run that command.
@@ -21,7 +21,10 @@ from flowruns.client.batching import BatchItem, BatchRequests
 from flowruns.client.calls import Call, DeltaPage, FilterArg, OrderArg, Page, Removed, TypeArg
 from flowruns.client.connection import Connection, TokenArg
 from flowruns.client.errors import ServiceUnreachableError, error_from_response
+from flowruns.client.lineage import INPUTS, OUTPUTS, DatasetArg, DatasetRef
 from flowruns.client.models import (
+    Dataset,
+    DatasetAccess,
     Entity,
     Expectation,
     Incident,
@@ -70,6 +73,7 @@ class Client:
         self.processes = Processes(self)
         self.subscriptions = AsyncSubscriptions(self)
         self.incidents = Incidents(self)
+        self.datasets = Datasets(self)
 
     @property
     def url(self) -> str:
@@ -169,7 +173,9 @@ class Client:
         run that belongs to no process).
 
         Use it as ``with client.record_run(process, display_name=…) as run:``; ``run`` is
-        a :class:`~flowruns.client.RunRecorder` and ``options`` are its options.
+        a :class:`~flowruns.client.RunRecorder` and ``options`` are its options, among them
+        ``inputs=[…]`` and ``outputs=[…]``: the datasets the run reads and writes (names or
+        :class:`~flowruns.client.DatasetRef`).
         """
         return RunRecorder(self, process, display_name, **options)
 
@@ -397,6 +403,53 @@ class Runs:
     def unlink_process(self, run_id: str) -> None:
         """Remove the run's process link."""
         self._client.send(calls.delete_ref(f"{calls.run_path(run_id)}/process"))
+
+    def inputs(
+        self,
+        run_id: str,
+        filter: FilterArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[DatasetAccess]:
+        """The datasets the run read, one :class:`DatasetAccess` each (its dataset's
+        ``name`` and ``namespace``, this run's ``row_count``…)."""
+        return self._accesses(run_id, INPUTS, filter, top, limit)
+
+    def outputs(
+        self,
+        run_id: str,
+        filter: FilterArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[DatasetAccess]:
+        """The datasets the run wrote, one :class:`DatasetAccess` each."""
+        return self._accesses(run_id, OUTPUTS, filter, top, limit)
+
+    def _accesses(
+        self,
+        run_id: str,
+        direction: str,
+        filter: FilterArg,
+        top: int | None,
+        limit: int | None,
+    ) -> Iterator[DatasetAccess]:
+        params = calls.query(filter=filter, top=calls.page_size(top, limit))
+        first = calls.accesses_page(f"{calls.run_path(run_id)}/{direction}", params)
+        return self._client.items(first, DatasetAccess, limit)
+
+    def add_input(self, run_id: str, dataset: DatasetArg) -> DatasetAccess:
+        """Record that the run read ``dataset`` (a name in the default namespace, a
+        :class:`DatasetRef` or a :class:`Dataset`); recording it again replaces its counts and
+        facets."""
+        call = calls.record_access(run_id, INPUTS, DatasetRef.of(dataset))
+        return self._client.send(call)
+
+    def add_output(self, run_id: str, dataset: DatasetArg) -> DatasetAccess:
+        """Record that the run wrote ``dataset``; recording it again replaces its counts."""
+        call = calls.record_access(run_id, OUTPUTS, DatasetRef.of(dataset))
+        return self._client.send(call)
 
 
 class Processes:
@@ -652,6 +705,134 @@ class Incidents:
             page_size=page_size,
         )
         return Delta(self._client, first, Incident, page_size)
+
+
+class Datasets:
+    """``client.datasets``: the datasets runs read and write, and those runs (docs/lineage.md)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def page(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        *,
+        expand: str | None = None,
+        skip: int | None = None,
+        count: bool = False,
+    ) -> Page[Dataset]:
+        """One page of datasets; the options are those of :meth:`Runs.page` (``search``
+        matches a substring of the name, whatever its case)."""
+        params = calls.query(
+            filter=filter,
+            orderby=orderby,
+            top=top,
+            skip=skip,
+            select=select,
+            expand=expand,
+            search=search,
+            count=count,
+        )
+        return self._client.send(calls.datasets_page(params))
+
+    def list(
+        self,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        select: Iterable[str] | None = None,
+        search: str | None = None,
+        *,
+        expand: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Dataset]:
+        """Every matching dataset (or the first ``limit``), following nextLinks lazily:
+        ``list(F.namespace == "flowruns")``, ``list(F.lastWrittenDateTime < cutoff)``,
+        ``list(search="orders")`` (a substring of the name, whatever its case)."""
+        params = calls.query(
+            filter=filter,
+            orderby=orderby,
+            top=calls.page_size(top, limit),
+            select=select,
+            expand=expand,
+            search=search,
+        )
+        return self._client.items(calls.datasets_page(params), Dataset, limit)
+
+    def count(self, filter: FilterArg = None, search: str | None = None) -> int:
+        """How many datasets match."""
+        params = calls.query(filter=filter, search=search)
+        return self._client.send(calls.count(calls.DATASETS, params))
+
+    def get(
+        self, dataset_id: str, *, select: Iterable[str] | None = None, expand: str | None = None
+    ) -> Dataset:
+        """One dataset; :class:`NotFoundError` when there is none."""
+        path = calls.dataset_path(dataset_id)
+        return self._client.send(calls.get(path, Dataset, select, expand))
+
+    def delta(
+        self,
+        filter: FilterArg = None,
+        select: Iterable[str] | None = None,
+        *,
+        delta_link: str | None = None,
+        page_size: int | None = None,
+    ) -> Delta[Dataset]:
+        """What changed in the datasets since ``delta_link`` (new datasets, new writes), or
+        their current state without one; see :class:`Delta`."""
+        first = calls.delta(
+            calls.DATASETS,
+            Dataset,
+            filter=filter,
+            select=select,
+            delta_link=delta_link,
+            page_size=page_size,
+        )
+        return Delta(self._client, first, Dataset, page_size)
+
+    def writes(
+        self,
+        dataset_id: str,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[DatasetAccess]:
+        """The runs that wrote the dataset, one :class:`DatasetAccess` each (with the run's
+        ``run_id``, ``run_status`` and times), newest run first unless ``orderby`` says
+        otherwise."""
+        return self._accesses(dataset_id, "writes", filter, orderby, top, limit)
+
+    def reads(
+        self,
+        dataset_id: str,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[DatasetAccess]:
+        """The runs that read the dataset, newest run first unless ``orderby`` says otherwise."""
+        return self._accesses(dataset_id, "reads", filter, orderby, top, limit)
+
+    def _accesses(
+        self,
+        dataset_id: str,
+        navigation: str,
+        filter: FilterArg,
+        orderby: OrderArg,
+        top: int | None,
+        limit: int | None,
+    ) -> Iterator[DatasetAccess]:
+        params = calls.query(filter=filter, orderby=orderby, top=calls.page_size(top, limit))
+        first = calls.accesses_page(f"{calls.dataset_path(dataset_id)}/{navigation}", params)
+        return self._client.items(first, DatasetAccess, limit)
 
 
 class AsyncSubscriptions:

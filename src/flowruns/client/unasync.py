@@ -30,6 +30,7 @@ RENAMES = {
     "AsyncRuns": "Runs",
     "AsyncProcesses": "Processes",
     "AsyncIncidents": "Incidents",
+    "AsyncDatasets": "Datasets",
     "AsyncBatch": "Batch",
     "AsyncDelta": "Delta",
     "AsyncRunRecorder": "RunRecorder",
@@ -44,8 +45,8 @@ RENAMES = {
     "anyio": "time",  # the client needs anyio only to sleep
 }
 
-_HEADER = '''"""The synchronous client: :class:`Client`, with ``client.runs`` and
-``client.processes``.
+_HEADER = '''"""The synchronous client: :class:`Client`, with ``client.runs``,
+``client.processes`` and ``client.datasets``.
 
 Generated from :mod:`flowruns.client.asynchronous` by ``python -m flowruns.client.unasync``;
 do not edit by hand: change the asynchronous client and run that command.

@@ -12,6 +12,8 @@ import * as processPage from './pages/process.js';
 import * as processes from './pages/processes.js';
 import * as incidents from './pages/incidents.js';
 import * as incident from './pages/incident.js';
+import * as datasets from './pages/datasets.js';
+import * as dataset from './pages/dataset.js';
 import * as signin from './pages/signin.js';
 
 const REFRESH_MS = 5000;
@@ -23,10 +25,17 @@ const PAGES = {
   process: processPage,
   incidents,
   incident,
+  datasets,
+  dataset,
   notFound: { show: notFound },
 };
 // The navigation entry each page belongs to.
-const SECTIONS = { run: 'runs', process: 'processes', incident: 'incidents' };
+const SECTIONS = {
+  run: 'runs',
+  process: 'processes',
+  incident: 'incidents',
+  dataset: 'datasets',
+};
 
 const main = document.getElementById('main');
 const announcer = document.getElementById('announcer');

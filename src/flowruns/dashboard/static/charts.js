@@ -397,3 +397,133 @@ export function runsChart({ runs, now = Date.now() }) {
     ),
   );
 }
+
+const MAX_BAR_WIDTH = 48;
+
+/** The name a dataset access shows for its run: the run's own (expanded), else when it began. */
+export function accessRunName(access) {
+  return access.run?.displayName || `Run of ${formatDateTime(access.runStartDateTime)}`;
+}
+
+/**
+ * One bar per run that wrote (or read) a dataset, oldest on the left: its height is the rows the
+ * run wrote or read (no bar when the run did not say), its colour and marker the run's status.
+ * accesses: newest run first, as the API lists a dataset's writes and reads.
+ */
+export function accessesChart({ accesses, verb }) {
+  const ordered = [...accesses].reverse();
+  const rows = ordered.map((access) => access.rowCount ?? 0);
+  const present = STATUSES.filter((st) => ordered.some((a) => statusKey(a.runStatus) === st));
+  const most = Math.max(...rows, 0);
+  const counted = ordered.filter((access) => typeof access.rowCount === 'number');
+  const total = counted.reduce((sum, access) => sum + access.rowCount, 0);
+  const title =
+    ordered.length === 1
+      ? `Rows ${verb} by the one run`
+      : `Rows ${verb} by the latest ${ordered.length} runs, oldest first`;
+  const when =
+    ordered.length === 1
+      ? `One run, started ${formatDateTime(ordered[0].runStartDateTime)}`
+      : `${ordered.length} runs from ${formatDateTime(ordered[0].runStartDateTime)} to ` +
+        `${formatDateTime(ordered.at(-1).runStartDateTime)}`;
+  const description =
+    `${when}; ` +
+    (counted.length
+      ? `${formatNumber(total)} rows ${verb} in all, at most ${formatNumber(most)} by one run.`
+      : 'none of them said how many rows.');
+  const height = 220;
+
+  const draw = (width) => {
+    const step = niceStep(Math.max(most, 1));
+    const top = Math.ceil(Math.max(most, 1) / step) * step;
+    const { lines, y } = yAxis(width, height, top, step, formatNumber);
+    const plotWidth = width - MARGIN.left - MARGIN.right;
+    const band = plotWidth / Math.max(ordered.length, 1);
+    // A few runs make wide bands; a bar stays a bar.
+    const barWidth = Math.min(MAX_BAR_WIDTH, Math.max(1, band * 0.7));
+    const r = Math.max(2.5, Math.min(5, band / 2));
+    const bars = ordered.map((access, i) => {
+      const status = statusKey(access.runStatus);
+      const x = MARGIN.left + i * band + (band - barWidth) / 2;
+      const barTop = Math.min(y(rows[i]), y(0));
+      const amount =
+        typeof access.rowCount === 'number'
+          ? `${formatNumber(access.rowCount)} rows`
+          : 'rows not said';
+      const label =
+        `${accessRunName(access)} — ${statusLabel(status)} — ${amount}` +
+        ` — started ${formatDateTime(access.runStartDateTime)}`;
+      return s(
+        'g',
+        { class: 'target', dataset: { href: runHref(access.runId) } },
+        s('title', {}, label),
+        s('rect', {
+          class: 'hit',
+          x: MARGIN.left + i * band,
+          width: band,
+          y: MARGIN.top,
+          height: height - MARGIN.top - MARGIN.bottom,
+        }),
+        s('rect', {
+          class: `bar fill-${status}`,
+          x,
+          width: barWidth,
+          y: barTop,
+          height: y(0) - barTop,
+        }),
+        marker(status, x + barWidth / 2, Math.max(MARGIN.top, barTop - r - 2), r),
+      );
+    });
+    const positions =
+      ordered.length > 1 ? [0, Math.floor((ordered.length - 1) / 2), ordered.length - 1] : [0];
+    const labels = positions.map((i, k) =>
+      s(
+        'text',
+        {
+          class: 'tick',
+          y: height - MARGIN.bottom + 18,
+          x: MARGIN.left + (i + 0.5) * band,
+          'text-anchor':
+            k === 0 && positions.length > 1
+              ? 'start'
+              : k === positions.length - 1
+                ? 'end'
+                : 'middle',
+        },
+        formatDate(ordered[i].runStartDateTime),
+      ),
+    );
+    return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels];
+  };
+
+  return h(
+    'figure',
+    { class: 'chart-figure' },
+    responsiveSvg({ title, description, height, draw }),
+    h(
+      'figcaption',
+      {},
+      `${description} Bar height is the rows a run ${verb}; colour and marker show the run's ` +
+        'status. Select a bar to open the run.',
+    ),
+    legend(present.length ? present : ['completed'], { markers: true }),
+    dataTable(
+      `Show the runs that ${verb === 'written' ? 'wrote' : 'read'} it as a table`,
+      table({
+        caption: `${title}, newest first`,
+        columns: [
+          { label: 'Run', cell: (a) => h('a', { href: runHref(a.runId) }, accessRunName(a)) },
+          { label: 'Status', cell: (a) => statusChip(a.runStatus) },
+          { label: 'Started', cell: (a) => time(a.runStartDateTime) },
+          {
+            label: 'Rows',
+            numeric: true,
+            cell: (a) => (typeof a.rowCount === 'number' ? formatNumber(a.rowCount) : '—'),
+          },
+        ],
+        rows: accesses,
+        className: 'compact',
+      }),
+    ),
+  );
+}

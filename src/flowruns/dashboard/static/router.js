@@ -1,11 +1,14 @@
 // Hash routes, so every view (filters included) is a link to share and back/forward just work:
 //   #/                       overview
 //   #/runs?status=failed&type=outgoingFlowRun&process=<id>&from=2026-11-01&to=2026-11-07&q=text
+//          &input=<dataset name>&output=<dataset name>
 //   #/runs/<id>              one run
 //   #/processes?health=missed&owner=data&tag=nightly&type=…&q=text&sort=name
 //   #/processes/<id>         one process
 //   #/incidents?state=resolved&kind=missed&process=<id>
 //   #/incidents/<id>         one incident
+//   #/datasets?q=text        datasets whose name contains text
+//   #/datasets/<id>          one dataset
 
 export function currentRoute() {
   const raw = location.hash.replace(/^#/, '');
@@ -28,6 +31,10 @@ export function currentRoute() {
   if (parts[0] === 'incidents' && parts.length === 1) return { page: 'incidents', params };
   if (parts[0] === 'incidents' && parts.length === 2) {
     return { page: 'incident', id: parts[1], params };
+  }
+  if (parts[0] === 'datasets' && parts.length === 1) return { page: 'datasets', params };
+  if (parts[0] === 'datasets' && parts.length === 2) {
+    return { page: 'dataset', id: parts[1], params };
   }
   return { page: 'notFound', params };
 }
@@ -57,4 +64,8 @@ export function processesHref(filters = {}) {
 
 export function incidentsHref(filters = {}) {
   return listHref('incidents', filters);
+}
+
+export function datasetsHref(filters = {}) {
+  return listHref('datasets', filters);
 }

@@ -1,6 +1,7 @@
 // One run: every property, its blocking error, its statistics as tables (and as JSON), its
-// process, and the runs of the same process just before and after it. A running run is
-// re-read every few seconds until it finishes.
+// process, the datasets it read and wrote, and the runs of the same process just before and
+// after it. A running run (and what it read and wrote) is re-read every few seconds until it
+// finishes.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -19,9 +20,12 @@ import {
   time,
 } from '../components.js';
 import { formatNumber, memberLabel, statusLabel, typeLabel } from '../format.js';
+import { datasetHref } from './datasets.js';
 
 const NEIGHBOURS = 3;
 const MEMBERS_SHOWN = 50;
+const DATASETS_SHOWN = 100;
+const ACCESS_FIELDS = 'id,datasetId,namespace,name,rowCount';
 const RUN_FIELDS = 'id,displayName,status,startDateTime,endDateTime';
 const KNOWN_COUNTS = [
   'recordsProcessed',
@@ -267,6 +271,54 @@ async function members(run, signal) {
   });
 }
 
+function accessesTable(caption, accesses, more) {
+  return table({
+    caption: more ? `${caption}; the first ${DATASETS_SHOWN}` : caption,
+    columns: [
+      {
+        label: 'Dataset',
+        cell: (access) => h('a', { href: datasetHref(access.datasetId) }, access.name),
+      },
+      { label: 'Namespace', cell: (access) => code(access.namespace) },
+      {
+        label: 'Rows',
+        numeric: true,
+        cell: (access) =>
+          typeof access.rowCount === 'number' ? formatNumber(access.rowCount) : '—',
+      },
+    ],
+    rows: accesses,
+    className: 'runs datasets',
+  });
+}
+
+/** The datasets the run read and wrote: the answers to its inputs and outputs. */
+async function lineage(run, signal) {
+  const base = `runs/${encodeURIComponent(run.id)}`;
+  const options = { $top: DATASETS_SHOWN, $select: ACCESS_FIELDS, $orderby: 'name' };
+  return Promise.all([
+    api.get(api.url(`${base}/inputs`, options), { signal }),
+    api.get(api.url(`${base}/outputs`, options), { signal }),
+  ]);
+}
+
+/** The datasets the run read and wrote, a table each. */
+function lineageTables([inputs, outputs]) {
+  if (!inputs.value.length && !outputs.value.length) {
+    return empty('This run recorded no datasets it read or wrote.');
+  }
+  return h(
+    'div',
+    { class: 'pair' },
+    inputs.value.length
+      ? accessesTable('Inputs: datasets it read', inputs.value, inputs['@odata.nextLink'])
+      : empty('It recorded no inputs.'),
+    outputs.value.length
+      ? accessesTable('Outputs: datasets it wrote', outputs.value, outputs['@odata.nextLink'])
+      : empty('It recorded no outputs.'),
+  );
+}
+
 /** Fill `slot` with what `produce()` resolves to, or with the error it fails with. */
 async function fill(slot, produce) {
   try {
@@ -316,6 +368,7 @@ export async function show(main, view) {
     );
     replace(raw, rawJson('The run as JSON', run));
   };
+  const datasets = h('div', {}, loading());
   const around = h('div', {}, loading());
   const groupMembers = h('div', {}, loading());
   const isGroup = api.typeName(run) === 'runGroup';
@@ -330,13 +383,21 @@ export async function show(main, view) {
     ),
     h('div', { class: 'title-row' }, heading, headChip),
     live,
+    section('datasets-title', 'Datasets', datasets),
     isGroup ? section('members-title', 'Member runs', groupMembers) : null,
     run.process ? section('neighbours-title', 'Neighbouring runs of this process', around) : null,
     raw,
   );
   draw();
 
-  const pending = [];
+  let lineageShown = null; // the answers shown, as JSON, for the live refresh
+  const pending = [
+    fill(datasets, async () => {
+      const answers = await lineage(run, view.signal);
+      lineageShown = JSON.stringify(answers);
+      return lineageTables(answers);
+    }),
+  ];
   if (run.process) pending.push(fill(around, () => neighbours(run, view.signal)));
   if (isGroup) pending.push(fill(groupMembers, () => members(run, view.signal)));
   await Promise.all(pending);
@@ -344,6 +405,12 @@ export async function show(main, view) {
   view.poll(async () => {
     if (run.status !== 'running') return;
     const fresh = await api.get(address, { signal: view.signal });
+    // A running run may record more datasets; its end may have recorded the last ones.
+    const answers = await lineage(run, view.signal);
+    if (JSON.stringify(answers) !== lineageShown) {
+      lineageShown = JSON.stringify(answers);
+      replace(datasets, lineageTables(answers));
+    }
     if (fresh['@odata.etag'] === run['@odata.etag']) return;
     const was = run.status;
     run = fresh;

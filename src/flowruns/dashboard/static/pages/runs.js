@@ -79,6 +79,8 @@ function filtersOf(params) {
     to: day('to'),
     q: (params.get('q') ?? '').trim(),
     sort: sortOf(params.get('sort') ?? '').value,
+    input: (params.get('input') ?? '').trim(),
+    output: (params.get('output') ?? '').trim(),
   };
 }
 
@@ -99,6 +101,9 @@ function firstPage(filters) {
   // Days are UTC days, as in the overview's chart; 'to' is inclusive.
   if (filters.from) clauses.push(`startDateTime ge ${filters.from}T00:00:00Z`);
   if (filters.to) clauses.push(`startDateTime lt ${addDays(filters.to, 1)}T00:00:00Z`);
+  // The runs that read or wrote a dataset of this name (a dataset page links here).
+  if (filters.input) clauses.push(`inputs/any(d: d/name eq ${api.literal(filters.input)})`);
+  if (filters.output) clauses.push(`outputs/any(d: d/name eq ${api.literal(filters.output)})`);
   const sort = sortOf(filters.sort);
   return api.url(path, {
     $filter: clauses.join(' and '),
@@ -140,6 +145,8 @@ function filterForm(onChange) {
     SORTS.map((choice) => h('option', { value: choice.value }, choice.label)),
   );
   const summary = h('summary', {}, 'Filters');
+  const datasetNote = h('p', { class: 'help' });
+  let datasets = { input: '', output: '' }; // kept by every other change of the filters
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filter runs' },
@@ -184,8 +191,10 @@ function filterForm(onChange) {
       h('button', { type: 'submit', class: 'primary' }, 'Apply'),
       h('a', { href: '#/runs', class: 'button' }, 'Clear filters'),
     ),
+    datasetNote,
   );
   const read = () => ({
+    ...datasets,
     status: statusBoxes.filter((box) => box.checked).map((box) => box.value),
     type: type.value,
     process: process.value,
@@ -210,7 +219,8 @@ function filterForm(onChange) {
   return {
     element: box,
     show(filters) {
-      const active = ['status', 'type', 'process', 'from', 'to', 'q'].filter((name) =>
+      const names = ['status', 'type', 'process', 'from', 'to', 'q', 'input', 'output'];
+      const active = names.filter((name) =>
         Array.isArray(filters[name]) ? filters[name].length : filters[name],
       ).length;
       summary.textContent = active ? `Filters (${active} active)` : 'Filters';
@@ -220,6 +230,18 @@ function filterForm(onChange) {
         process.append(h('option', { value: filters.process }, `Process ${filters.process}`));
       }
       process.value = filters.process;
+      datasets = { input: filters.input, output: filters.output };
+      const accessed = [
+        filters.input ? `read ${filters.input}` : null,
+        filters.output ? `wrote ${filters.output}` : null,
+      ].filter(Boolean);
+      const everyRun = runsHref({ ...filters, input: '', output: '' });
+      replace(
+        datasetNote,
+        accessed.length
+          ? [`Only runs that ${accessed.join(' and ')}. `, h('a', { href: everyRun }, 'Every run')]
+          : null,
+      );
       from.value = filters.from;
       to.value = filters.to;
       q.value = filters.q;

@@ -1,0 +1,202 @@
+// One dataset: how fresh it is (the end of the last successful run that wrote it), the runs that
+// wrote and read it over time with their row counts, as charts and tables, and its properties
+// and facets.
+
+import { h, replace } from '../dom.js';
+import * as api from '../api.js';
+import { accessesChart } from '../charts.js';
+import {
+  empty,
+  loading,
+  problem,
+  properties,
+  rawJson,
+  runHref,
+  section,
+  time,
+} from '../components.js';
+import { formatAgo, formatDuration, formatNumber } from '../format.js';
+import { runsHref } from '../router.js';
+import { lastWritten } from './datasets.js';
+
+// The runs each chart shows: the latest that wrote, and the latest that read, the dataset.
+const WINDOW = 100;
+const ACCESS_FIELDS = 'id,runId,runStatus,runStartDateTime,runEndDateTime,rowCount';
+// The statuses of a successful write, as the server counts them for lastWrittenDateTime.
+const SUCCESSFUL = ['completed', 'completedWithWarnings'];
+
+function code(text) {
+  return text ? h('code', {}, String(text)) : null;
+}
+
+function freshness(dataset) {
+  const when = dataset.lastWrittenDateTime;
+  const words = when
+    ? `A successful run last wrote it ${formatAgo(when)}.`
+    : 'No successful run has written it yet.';
+  return h(
+    'div',
+    {},
+    h('p', { class: 'freshness' }, words),
+    properties([
+      ['Last successful write', when ? time(when, { seconds: true }) : lastWritten(dataset)],
+      [
+        'Written by',
+        dataset.lastWrittenRunId
+          ? h('a', { href: runHref(dataset.lastWrittenRunId) }, 'The run that wrote it')
+          : null,
+      ],
+    ]),
+  );
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** How often successful writes came: the median gap between the ends of the latest ones. */
+function cadence(writes) {
+  const ends = writes
+    .filter((access) => SUCCESSFUL.includes(access.runStatus) && access.runEndDateTime)
+    .map((access) => new Date(access.runEndDateTime).getTime())
+    .sort((a, b) => a - b);
+  if (ends.length < 3) return null;
+  const gaps = ends.slice(1).map((end, i) => end - ends[i]);
+  return h(
+    'p',
+    { class: 'help' },
+    `Successful writes came every ${formatDuration(median(gaps))} (the median of the ` +
+      `${formatNumber(gaps.length)} gaps between the latest ${formatNumber(ends.length)}).`,
+  );
+}
+
+function datasetProperties(dataset) {
+  return properties([
+    ['Name', code(dataset.name)],
+    ['Namespace', code(dataset.namespace)],
+    ['First seen', time(dataset.createdDateTime)],
+    ['Changed', time(dataset.lastModifiedDateTime)],
+    ['Id', code(dataset.id)],
+  ]);
+}
+
+function accessesUrl(base, navigation) {
+  return api.url(`${base}/${navigation}`, {
+    $top: WINDOW,
+    $select: ACCESS_FIELDS,
+    $expand: 'run($select=id,displayName)',
+  });
+}
+
+export async function show(main, view) {
+  const id = view.route.id;
+  const base = `datasets/${encodeURIComponent(id)}`;
+  document.title = 'Dataset · flowruns';
+  replace(main, h('h1', { tabindex: '-1' }, 'Dataset'), loading());
+  let dataset;
+  try {
+    dataset = await api.get(api.url(base), { signal: view.signal });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    replace(
+      main,
+      h('h1', { tabindex: '-1' }, error.status === 404 ? 'Dataset not found' : 'Dataset'),
+      problem(error),
+    );
+    return;
+  }
+  document.title = `${dataset.name} · flowruns`;
+  const freshnessSlot = h('div', {}, freshness(dataset));
+  const cadenceSlot = h('div', {});
+  const writesSlot = h('div', {}, loading());
+  const readsSlot = h('div', {}, loading());
+  const propertiesSlot = h('div', {});
+  const drawProperties = () =>
+    replace(
+      propertiesSlot,
+      datasetProperties(dataset),
+      dataset.facets && Object.keys(dataset.facets).length
+        ? rawJson('Its facets as JSON', dataset.facets)
+        : h('p', { class: 'help' }, 'No facets recorded.'),
+      rawJson('The dataset as JSON', dataset),
+    );
+  replace(
+    main,
+    h(
+      'nav',
+      { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('a', { href: '#/datasets' }, 'Datasets'),
+      ' › ',
+      h('span', { 'aria-current': 'page' }, dataset.name),
+    ),
+    h(
+      'div',
+      { class: 'title-row' },
+      h('h1', { tabindex: '-1' }, dataset.name),
+      h('span', { class: 'subtitle' }, dataset.namespace),
+    ),
+    section('freshness-title', 'Freshness', freshnessSlot, cadenceSlot),
+    section(
+      'writes-title',
+      'Writers over time',
+      writesSlot,
+      h('p', {}, h('a', { href: runsHref({ output: dataset.name }) }, 'Every run that wrote it')),
+    ),
+    section(
+      'reads-title',
+      'Readers over time',
+      readsSlot,
+      h('p', {}, h('a', { href: runsHref({ input: dataset.name }) }, 'Every run that read it')),
+    ),
+    section('properties-title', 'Properties', propertiesSlot),
+  );
+  drawProperties();
+
+  const seen = {};
+  async function part(name, target, slot, draw) {
+    let body;
+    try {
+      body = await api.get(target, { signal: view.signal });
+    } catch (error) {
+      if (error.name === 'AbortError' || seen[name]) throw error; // a failed refresh keeps it
+      replace(slot, problem(error));
+      return;
+    }
+    const key = JSON.stringify(body);
+    if (seen[name] !== key) {
+      seen[name] = key;
+      replace(slot, draw(body));
+    }
+  }
+  const writes = (body) => {
+    replace(cadenceSlot, cadence(body.value));
+    return body.value.length
+      ? accessesChart({ accesses: body.value, verb: 'written' })
+      : empty('No run has written this dataset.');
+  };
+  const reads = (body) =>
+    body.value.length
+      ? accessesChart({ accesses: body.value, verb: 'read' })
+      : empty('No run has read this dataset.');
+  async function load() {
+    await Promise.all([
+      part('writes', accessesUrl(base, 'writes'), writesSlot, writes),
+      part('reads', accessesUrl(base, 'reads'), readsSlot, reads),
+    ]);
+  }
+  async function reload() {
+    const fresh = await api.get(api.url(base), { signal: view.signal });
+    if (JSON.stringify(fresh) === JSON.stringify(dataset)) return;
+    const written = fresh.lastWrittenDateTime !== dataset.lastWrittenDateTime;
+    dataset = fresh;
+    replace(freshnessSlot, freshness(dataset));
+    drawProperties();
+    if (written) view.announce(`${dataset.name} was written by a successful run.`);
+  }
+  await load();
+  // A run that writes or reads the dataset changes its accesses; one that finishes, their status.
+  view.poll(load, { follows: ['datasets', 'runs'] });
+  view.poll(reload, { follows: ['datasets'] });
+}
