@@ -257,19 +257,7 @@ export function dailyStatusChart({ days, counts, dayHref }) {
           )
         : null,
     );
-    const marks = starts.map((start) =>
-      s(
-        'g',
-        { class: start.run ? 'expected' : 'expected missed' },
-        s('title', {}, expectedText(start)),
-        ...expectedMark(
-          MARGIN.left + (start.run ? start.position + 0.5 : start.position) * band,
-          y(0),
-          !start.run,
-        ),
-      ),
-    );
-    return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels, ...marks];
+    return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels];
   };
 
   const rows = days.map((day, i) => ({ day, total: totals[i] })).reverse();
@@ -382,15 +370,16 @@ export function runsChart({ runs, expected = [], next = null, now = Date.now() }
   const longest = Math.max(...durations, 0);
   const failed = ordered.filter((run) => run.status === 'failed').length;
   const title = `Duration and status of the latest ${ordered.length} runs, oldest first`;
+  const missedWords = missed.length
+    ? ` (${missed.map((start) => formatDateTime(start.iso)).join(', ')})`
+    : '';
   const description = ordered.length
     ? `${ordered.length} runs from ${formatDateTime(ordered[0].startDateTime)} to ` +
       `${formatDateTime(ordered.at(-1).startDateTime)}; ${failed} failed; the longest took ` +
       `${formatDuration(longest)}.` +
       (starts.length
         ? ` ${starts.length} expected starts: ${starts.length - missed.length} answered by ` +
-          `a run, ${missed.length} missed` +
-          (missed.length ? ` (${missed.map((start) => formatDateTime(start.iso)).join(', ')})` : '') +
-          '.'
+          `a run, ${missed.length} missed${missedWords}.`
         : '')
     : 'No runs yet.';
   const height = 260;
