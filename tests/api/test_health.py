@@ -481,3 +481,81 @@ def test_a_change_of_health_without_an_incident_is_a_change_of_its_process(
     changed, link = _changed_since(server, link)
     assert changed == [process]
     assert other not in changed
+
+
+def _recent(server: Server, process: str) -> list[str]:
+    return list(server.health(process)["recentExpectedDateTimes"])
+
+
+def test_health_lists_the_latest_expected_starts_the_evaluation_reached(server: Server) -> None:
+    process = server.process()
+    server.expect(process, schedule=DAILY, grace="PT30M")
+    assert _recent(server, process) == []  # nothing expected yet
+    server.evaluate("2030-01-03T03:00:00Z")
+    assert _recent(server, process) == [f"2030-01-0{d}T02:00:00Z" for d in (1, 2, 3)]
+    server.evaluate("2030-01-25T01:00:00Z")
+    starts = _recent(server, process)
+    assert len(starts) == 20  # the latest 20: 2030-01-05 … 2030-01-24
+    assert (starts[0], starts[-1]) == ("2030-01-05T02:00:00Z", "2030-01-24T02:00:00Z")
+    # Starts before the expectation changed no longer count.
+    ref = paths.resolve(f"external/industryData/processes/{process}/expectation")
+    assert isinstance(ref, paths.EntityRef)
+    changed_at = parse("2030-01-22T12:00:00Z")
+    body = EntityBody(None, values={"grace": "PT45M"})
+    expectations.write(
+        server.db, DEFAULT_TENANT, ref, body, None, replace=False, clock=lambda: changed_at
+    )
+    server.evaluate("2030-01-25T01:00:00Z")
+    assert _recent(server, process) == ["2030-01-23T02:00:00Z", "2030-01-24T02:00:00Z"]
+    server.expect(process, schedule=DAILY, paused=True)
+    assert _recent(server, process) == []
+
+
+def test_expected_starts_in_a_zone_across_spring_forward(server: Server) -> None:
+    process = server.process()
+    # 02:30 Paris does not exist on 2030-03-31: expected at 03:00 (01:00 UTC) instead.
+    server.expect(
+        process,
+        schedule="30 2 * * *",
+        timeZone="Europe/Paris",
+        paused=True,
+        pausedUntil="2030-03-28T12:00:00Z",
+    )
+    server.evaluate("2030-04-01T02:00:00Z")
+    assert _recent(server, process) == [
+        "2030-03-29T01:30:00Z",
+        "2030-03-30T01:30:00Z",
+        "2030-03-31T01:00:00Z",
+        "2030-04-01T00:30:00Z",
+    ]
+
+
+def test_expected_starts_of_many_processes_only_when_selected(server: Server) -> None:
+    process = server.process()
+    server.expect(process, schedule=DAILY)
+    server.evaluate("2030-01-02T03:00:00Z")
+    both = ["2030-01-01T02:00:00Z", "2030-01-02T02:00:00Z"]
+
+    def get(path: str) -> Any:
+        response = server.client.get(f"{HUB}/{path}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert get(f"processes/{process}?$expand=health")["health"]["recentExpectedDateTimes"] == both
+    (listed,) = get("processes?$expand=health")["value"]
+    assert "recentExpectedDateTimes" not in listed["health"]
+    selected = "processes?$expand=health($select=state,recentExpectedDateTimes)"
+    (listed,) = get(selected)["value"]
+    assert listed["health"] == {
+        "@odata.type": "#flowruns.processHealth",
+        "@odata.etag": listed["health"]["@odata.etag"],
+        "id": process,
+        "state": "missed",
+        "recentExpectedDateTimes": both,
+    }
+    assert "recentExpectedDateTimes" not in get(f"processes/{process}/health?$select=state")
+    response = server.client.get(
+        f"{HUB}/processes?$filter=health/recentExpectedDateTimes/any(t: t gt 2030-01-01T00:00:00Z)"
+    )
+    assert response.status_code == 400
+    assert "computed when read" in response.json()["error"]["message"]

@@ -365,3 +365,49 @@ def test_each_health_page_on_a_phone_in_the_dark(
     finally:
         page.context.close()
     assert problems.messages == []
+
+
+def test_the_process_chart_marks_expected_starts_in_words_too(
+    page: Page, browser: Browser, flows: Health
+) -> None:
+    history = flows.history
+    process = history.create_process("Marked export", "insightsOutgoingFlow")
+    flows.expect("Marked export", schedule="R/2029-12-30T02:00:00Z/P1D", grace="PT30M")
+    for name, day in (("Marked export 1", "2029-12-30"), ("Marked export 2", "2030-01-01")):
+        history.create_run(
+            "Marked export",
+            name,
+            status="completed",
+            startDateTime=f"{day}T02:04:00Z",
+            endDateTime=f"{day}T02:14:00Z",
+        )
+    flows.evaluate(JUDGED)  # 2029-12-31's start was missed; the run of 2030-01-01 resolved it
+    sign_in(page, history, f"#/processes/{process}")
+    chart = page.get_by_role("region", name="Runs over time")
+    expect(chart.locator("figcaption")).to_contain_text(
+        re.compile(r"3 expected starts: 2 answered by a run, 1 missed \(Dec 31, 2029")
+    )
+    expect(chart.locator("svg g.expected")).to_have_count(3)
+    expect(chart.locator("svg g.expected.missed")).to_have_count(1)
+    expect(chart.get_by_role("list").filter(has_text="Expected start missed")).to_have_count(1)
+    chart.get_by_text("Show the expected starts as a table").click()
+    rows = chart.locator("table.expected-starts tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text(re.compile(r"Expected Jan 1, 2030.*, run started Jan 1"))
+    expect(rows.nth(0).get_by_role("link", name="Marked export 2")).to_have_count(1)
+    expect(rows.nth(1)).to_contain_text(re.compile(r"Expected Dec 31, 2029.* — missed"))
+    expect(rows.nth(2).get_by_role("link", name="Marked export 1")).to_have_count(1)
+    screenshot(page, "process-expected-starts-laptop")
+    assert accessibility_problems(page) == []
+    phone, problems = open_page(browser, PHONE, dark=True)
+    try:
+        sign_in(phone, history, f"#/processes/{process}")
+        chart = phone.get_by_role("region", name="Runs over time")
+        expect(chart.locator("svg g.expected.missed")).to_have_count(1)
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0
+        assert accessibility_problems(phone) == []
+        screenshot(phone, "process-expected-starts-phone")
+    finally:
+        phone.context.close()
+    assert problems.messages == []

@@ -473,7 +473,10 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
     evaluated = {
         f"flowruns.{entity}/{name}"
         for entity, names in (
-            ("processHealth", ("state", "changedDateTime", "nextExpectedDateTime")),
+            (
+                "processHealth",
+                ("state", "changedDateTime", "nextExpectedDateTime", "recentExpectedDateTimes"),
+            ),
             (
                 "incident",
                 (

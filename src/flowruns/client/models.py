@@ -372,6 +372,9 @@ class ProcessHealth(Entity):
     next_expected_date_time: datetime | None = field(
         default=None, metadata={"json": "nextExpectedDateTime", "kind": "datetime"}
     )
+    recent_expected_date_times: list[datetime] | None = field(
+        default=None, metadata={"json": "recentExpectedDateTimes", "kind": "list:datetime"}
+    )
 
 
 @dataclass(kw_only=True)

@@ -132,6 +132,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "state": "missed",
         "changedDateTime": "2026-11-28T01:00:00Z",
         "nextExpectedDateTime": "2026-11-28T01:00:00Z",
+        "recentExpectedDateTimes": ["2026-11-26T01:00:00Z", "2026-11-27T01:00:00Z"],
     },
     "flowruns.incident": _INCIDENT,
     "microsoft.graph.subscription": {

@@ -422,6 +422,21 @@ expectation = EntityType(
         ),
     ),
 )
+# How many of the latest expected starts a process's health lists.
+RECENT_EXPECTED_STARTS = 20
+RECENT_EXPECTED = Property(
+    "recentExpectedDateTimes",
+    Primitive.DATE_TIME_OFFSET,
+    collection=True,
+    read_only=True,
+    stored=False,
+    description=(
+        f"The latest {RECENT_EXPECTED_STARTS} expected starts before nextExpectedDateTime, "
+        "oldest first, since the expectation was last changed (or a pause ended); empty "
+        "while paused. Computed when read: one process's health carries it, the health of "
+        "many processes only when $select names it."
+    ),
+)
 process_health = EntityType(
     FLOWRUNS,
     "processHealth",
@@ -442,6 +457,7 @@ process_health = EntityType(
             read_only=True,
             description="The next expected start, when the expectation has a schedule.",
         ),
+        RECENT_EXPECTED,
     ),
 )
 incident = EntityType(

@@ -65,7 +65,9 @@ class Property:
     """A structural property.
 
     ``max_length`` and ``min_length`` apply to strings; ``read_only`` ones are computed by
-    the server; an ``etag`` property holds the entity's ETag.
+    the server; an ``etag`` property holds the entity's ETag. A property not ``stored`` is
+    computed when an entity is read (no column holds it): it cannot be filtered or ordered by,
+    and is written only where the read computed it.
     """
 
     name: str
@@ -79,6 +81,7 @@ class Property:
     max_length: int | None = None
     description: str = ""
     etag: bool = False
+    stored: bool = True
 
     @property
     def type_name(self) -> str:

@@ -295,6 +295,8 @@ class Binder:
                 raise self.error(position, f"'{name}' is not a type derived from {base.name}")
             return _EntityValue(source, target)
         prop = _find(base.properties, name)
+        if prop is not None and not prop.stored:
+            raise self.error(position, f"'{name}' is computed when read; it cannot be queried")
         if prop is not None:
             expr = s.Column(property_type(prop), source, prop, cast)
             if prop.collection:

@@ -32,9 +32,10 @@ def etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or any(t.removeprefix("W/").strip('"') == etag for t in tags)
 
 
-# How entity_json writes each property: as stored, as a timestamp, as the ETag, or as a
-# collection (rows written before collections defaulted to [] hold NULL; OData never writes null).
-_AS_IS, _TIMESTAMP, _ETAG, _COLLECTION = 0, 1, 2, 3
+# How entity_json writes each property: as stored, as a timestamp, as the ETag, as a
+# collection (rows written before collections defaulted to [] hold NULL; OData never writes
+# null), or as timestamps computed when read (absent where the read did not compute them).
+_AS_IS, _TIMESTAMP, _ETAG, _COLLECTION, _COMPUTED = 0, 1, 2, 3, 4
 _Plan = tuple[tuple[str, int], ...]
 # One plan per entity type (by qualified name) for the common case, no $select: entity_json
 # runs for every row of every page, and deciding each property's kind once per type halves it.
@@ -54,6 +55,8 @@ def _plan(entity_type: EntityType, select: Selection | None) -> _Plan:
 def _kind(prop: Property) -> int:
     if prop.name == "eTag":
         return _ETAG
+    if not prop.stored:
+        return _COMPUTED
     if prop.type is Primitive.DATE_TIME_OFFSET:
         return _TIMESTAMP
     return _COLLECTION if prop.collection else _AS_IS
@@ -80,6 +83,9 @@ def entity_json(
         elif kind == _COLLECTION:
             items = values.get(name)
             body[name] = [] if items is None else items
+        elif kind == _COMPUTED:
+            if name in values:
+                body[name] = [format_ticks(ticks) for ticks in values[name]]
         else:
             body[name] = etag
     body.update(_expansions(record, expand, None))

@@ -41,12 +41,19 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice, takewhile
 from typing import Any
 
 import anyio
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks, now_ticks
-from flowruns.edm.industrydata import FINISHED_STATUSES, RUNS, health_state, incident
+from flowruns.edm.industrydata import (
+    FINISHED_STATUSES,
+    RECENT_EXPECTED_STARTS,
+    RUNS,
+    health_state,
+    incident,
+)
 from flowruns.errors import GraphError
 from flowruns.odata.literals import format_duration
 from flowruns.odata.query import parse_filter
@@ -54,7 +61,7 @@ from flowruns.records import Record
 from flowruns.service.schedules import Schedule, parse_positive_duration, parse_schedule
 from flowruns.store import health as rows
 from flowruns.store.database import Database, StoreError, Transaction
-from flowruns.store.health import Evaluation, Watched
+from flowruns.store.health import Evaluation, Scheduled, Watched
 
 log = logging.getLogger("flowruns.health")
 
@@ -444,6 +451,17 @@ def _failing(
         f"{name}: the last {rules.streak} finished runs failed.",
         run_id=considered[0].id,
     )
+
+
+def recent_expected(scheduled: Scheduled) -> list[int]:
+    """The latest :data:`RECENT_EXPECTED_STARTS` expected starts the evaluation has reached,
+    oldest first: those before the next expected start it found (all of a schedule that has
+    ended), after ``since`` (none before it counts); none while paused."""
+    if scheduled.schedule is None or scheduled.state == "paused":
+        return []
+    schedule = _schedule(scheduled.schedule, scheduled.time_zone)
+    starts = takewhile(lambda t: t > scheduled.since, schedule.before(scheduled.next_expected))
+    return list(islice(starts, RECENT_EXPECTED_STARTS))[::-1]
 
 
 def evaluate_due(db: Database, now: Callable[[], int] = now_ticks) -> int:

@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flowruns.edm.industrydata import HEALTH, RECENT_EXPECTED
 from flowruns.edm.model import EntityType
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import property_type
 from flowruns.odata.path import CollectionRef, EntityRef, binding_for
-from flowruns.odata.query import ExpandItem, QueryOptions
+from flowruns.odata.query import ExpandItem, QueryOptions, Selection
 from flowruns.records import Record
+from flowruns.service import health
 from flowruns.service.resources import collection_scope, resolve_entity
+from flowruns.store import health as rows
 from flowruns.store import queries
-from flowruns.store.database import Database
+from flowruns.store.database import Database, Transaction
 from flowruns.store.queries import Expansion, Page, Query, Window
 from flowruns.store.rendering import Rendering
 
@@ -110,7 +113,9 @@ def read_page(
     with db.reading() as transaction:
         scope = collection_scope(transaction, tenant, collection)
         window = Window(limit=limit, offset=offset, after=after)
-        return queries.read_page(transaction, scope, bound, window, render=render)
+        page = queries.read_page(transaction, scope, bound, window, render=render)
+        _add_recent_expected(transaction, tenant, _healths(page.records, options.expand, one=False))
+        return page
 
 
 def read_entity(
@@ -122,7 +127,48 @@ def read_entity(
         record = resolve_entity(transaction, tenant, ref)
         if options is not None and options.expand:
             queries.expand(transaction, tenant, [record], _expansions(options.expand))
+        healths = _healths([record], options.expand if options is not None else (), one=True)
+        if record.type is HEALTH.type and _computes(options.select if options else None, True):
+            healths.append(record)
+        _add_recent_expected(transaction, tenant, healths)
     return record
+
+
+def _computes(select: Selection | None, one: bool) -> bool:
+    """Whether a read computes the health's expected starts: for one process's health, unless
+    ``$select`` leaves them out; for many, only when ``$select`` names them (each costs a walk
+    of its schedule, which a page of processes can do without)."""
+    if select is None or select.names is None:
+        return one
+    return RECENT_EXPECTED.name in select.names
+
+
+def _healths(records: Sequence[Record], items: Sequence[ExpandItem], *, one: bool) -> list[Record]:
+    """The expanded health records of ``records`` whose expected starts the read computes;
+    ``one``: ``records`` is one entity (a single entity's single-valued navigations lead to one
+    health at most)."""
+    found: list[Record] = []
+    for item in items:
+        single = one and not item.navigation.collection
+        for record in records:
+            value = record.expanded.get(item.navigation.name)
+            listed = value if isinstance(value, list) else [value]
+            expanded = [v for v in listed if isinstance(v, Record)]
+            if item.target is HEALTH.type and _computes(item.options.select, single):
+                found += expanded
+            found += _healths(expanded, item.options.expand, one=single)
+    return found
+
+
+def _add_recent_expected(transaction: Transaction, tenant: str, healths: list[Record]) -> None:
+    """Add each health's latest expected starts (:func:`health.recent_expected`) to it."""
+    if not healths:
+        return
+    scheduled = rows.scheduled(transaction, tenant, sorted({r.id for r in healths}))
+    for record in healths:
+        found = scheduled.get(record.id)
+        starts = [] if found is None else health.recent_expected(found)
+        record.values[RECENT_EXPECTED.name] = starts
 
 
 def count_collection(

@@ -54,6 +54,31 @@ class Schedule:
             yield self.start + index * self.period
             index += 1
 
+    def before(self, ticks: int | None) -> Iterator[int]:
+        """The expected starts strictly before ``ticks`` (``None``: all of them, when there is
+        a last), newest first: :meth:`after`'s, in reverse."""
+        if self.cron is not None:
+            assert self.zone is not None
+            if ticks is None:
+                return
+            moment = (_EPOCH + timedelta(microseconds=ticks // _TICKS_PER_MICROSECOND)).astimezone(
+                self.zone
+            )
+            for expected in CronSim(self.cron, moment, reverse=True):
+                yield _ticks(expected)
+            return
+        if ticks is None:
+            if self.count is None:
+                return
+            index = self.count - 1
+        else:
+            index = -(-(ticks - self.start) // self.period) - 1  # the last start before ticks
+            if self.count is not None:
+                index = min(index, self.count - 1)
+        while index >= 0:
+            yield self.start + index * self.period
+            index -= 1
+
     def describe(self, ticks: int) -> str:
         """An expected start as people of the schedule's zone read it (``02:00 Europe/Paris``)."""
         zone = self.zone or ZoneInfo("UTC")

@@ -141,6 +141,36 @@ def save(
     )
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    """What a process's expected starts so far are read from: its schedule (with its time
+    zone), since when they count, and the health the evaluation last found."""
+
+    schedule: str | None
+    time_zone: str | None
+    since: int
+    state: str
+    next_expected: int | None
+
+
+def scheduled(connection: Connection, tenant: str, keys: list[str]) -> dict[str, Scheduled]:
+    """The schedules of the expectations of the processes ``keys``, by process."""
+    e = expectations.c
+    statement = select(
+        e.id, e.schedule, e.time_zone, e.since, e.state, e.next_expected_date_time
+    ).where(e.tenant_id == tenant, e.id.in_(keys))
+    return {
+        row.id: Scheduled(
+            row.schedule,
+            row.time_zone,
+            row.since,
+            health_state.members[row.state],
+            row.next_expected_date_time,
+        )
+        for row in connection.execute(statement)
+    }
+
+
 def save_evaluation(connection: Connection, tenant: str, key: str, evaluation: Evaluation) -> None:
     connection.execute(
         update(expectations)

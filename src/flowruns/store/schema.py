@@ -103,10 +103,12 @@ class PropertyColumn:
 
 
 def _all_properties(root: EntityType) -> list[Property]:
+    """The stored properties of ``root`` and its subtypes."""
     seen: dict[str, Property] = {}
     for t in root.subtypes():
         for p in t.properties:
-            seen.setdefault(p.name, p)
+            if p.stored:
+                seen.setdefault(p.name, p)
     return list(seen.values())
 
 

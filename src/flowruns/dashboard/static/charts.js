@@ -141,10 +141,11 @@ function marker(status, cx, cy, r) {
   return shapes[key] ? shapes[key]() : null;
 }
 
-function legend(statuses, { markers = false } = {}) {
+function legend(statuses, { markers = false, more = [] } = {}) {
   return h(
     'ul',
     { class: 'legend' },
+    ...more,
     statuses.map((status) =>
       h(
         'li',
@@ -295,20 +296,91 @@ export function dailyStatusChart({ days, counts, dayHref }) {
 }
 
 /**
- * One bar per run, oldest on the left: its height is the run's duration (so far, for a running
- * run), its colour and marker its status. runs: newest first, as the API lists them.
+ * The expected starts within a chart of runs (oldest first), each with the run that answered it
+ * (the first to start at or after it and before the next expected start, as the server judges)
+ * and where it goes among the runs: its run's position, or for a missed start the gap where it
+ * fell. expected: ISO times, oldest first; next: the next expected start, or null. Starts before
+ * the oldest run shown are outside the chart, unless a run shown answered them.
  */
-export function runsChart({ runs, now = Date.now() }) {
+function expectedStarts(ordered, expected, next) {
+  const times = ordered.map((run) => Date.parse(run.startDateTime));
+  return expected
+    .map((iso, i) => {
+      const at = Date.parse(iso);
+      const following = expected[i + 1] ?? next;
+      const until = following ? Date.parse(following) : Infinity;
+      const after = times.findIndex((t) => t >= at);
+      const answered = after >= 0 && times[after] < until;
+      return {
+        iso,
+        run: answered ? ordered[after] : null,
+        position: after >= 0 ? after : ordered.length,
+      };
+    })
+    .filter((start) => start.run || Date.parse(start.iso) >= times[0]);
+}
+
+function expectedText(start) {
+  const expected = `Expected ${formatDateTime(start.iso)}`;
+  return start.run
+    ? `${expected}, run started ${formatDateTime(start.run.startDateTime)}`
+    : `${expected} — missed`;
+}
+
+/** An expected start's mark: a triangle above the plot, hollow with a dashed line if missed. */
+function expectedMark(x, baseline, missed) {
+  return [
+    missed ? s('line', { class: 'expected-line', x1: x, x2: x, y1: 10, y2: baseline }) : null,
+    s('path', { d: `M${x - 4} 1L${x + 4} 1L${x} 9Z`, class: 'expected-mark' }),
+  ];
+}
+
+function expectedLegend() {
+  return [false, true].map((missed) =>
+    h(
+      'li',
+      { class: 'expected' },
+      s(
+        'svg',
+        {
+          width: 14,
+          height: 14,
+          'aria-hidden': 'true',
+          class: missed ? 'swatch missed' : 'swatch',
+        },
+        ...expectedMark(7, 14, missed),
+      ),
+      missed ? 'Expected start missed' : 'Expected start, run started',
+    ),
+  );
+}
+
+/**
+ * One bar per run, oldest on the left: its height is the run's duration (so far, for a running
+ * run), its colour and marker its status; the expected starts (ISO times, oldest first) within
+ * it marked above, each by the run that answered it or where it was missed. runs: newest first,
+ * as the API lists them; next: the next expected start.
+ */
+export function runsChart({ runs, expected = [], next = null, now = Date.now() }) {
   const ordered = [...runs].reverse();
+  const starts = expectedStarts(ordered, expected, next);
+  const missed = starts.filter((start) => !start.run);
   const durations = ordered.map((run) => runDuration(run, now) ?? 0);
   const present = STATUSES.filter((st) => ordered.some((run) => statusKey(run.status) === st));
   const longest = Math.max(...durations, 0);
   const failed = ordered.filter((run) => run.status === 'failed').length;
   const title = `Duration and status of the latest ${ordered.length} runs, oldest first`;
+  const missedWords = missed.length
+    ? ` (${missed.map((start) => formatDateTime(start.iso)).join(', ')})`
+    : '';
   const description = ordered.length
     ? `${ordered.length} runs from ${formatDateTime(ordered[0].startDateTime)} to ` +
       `${formatDateTime(ordered.at(-1).startDateTime)}; ${failed} failed; the longest took ` +
-      `${formatDuration(longest)}.`
+      `${formatDuration(longest)}.` +
+      (starts.length
+        ? ` ${starts.length} expected starts: ${starts.length - missed.length} answered by ` +
+          `a run, ${missed.length} missed${missedWords}.`
+        : '')
     : 'No runs yet.';
   const height = 260;
 
@@ -363,7 +435,19 @@ export function runsChart({ runs, now = Date.now() }) {
           ),
         )
       : [];
-    return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels];
+    const marks = starts.map((start) =>
+      s(
+        'g',
+        { class: start.run ? 'expected' : 'expected missed' },
+        s('title', {}, expectedText(start)),
+        ...expectedMark(
+          MARGIN.left + (start.run ? start.position + 0.5 : start.position) * band,
+          y(0),
+          !start.run,
+        ),
+      ),
+    );
+    return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels, ...marks];
   };
 
   return h(
@@ -374,9 +458,16 @@ export function runsChart({ runs, now = Date.now() }) {
       'figcaption',
       {},
       `${description} Bar height is the run's duration; colour and marker show its status. ` +
+        (starts.length
+          ? 'Triangles above the bars mark expected starts: filled over the run that ' +
+            'started for it, hollow with a dashed line where none did. '
+          : '') +
         'Select a bar to open the run.',
     ),
-    legend(present.length ? present : ['completed'], { markers: true }),
+    legend(present.length ? present : ['completed'], {
+      markers: true,
+      more: starts.length ? expectedLegend() : [],
+    }),
     dataTable(
       'Show the runs as a table',
       table({
@@ -395,6 +486,27 @@ export function runsChart({ runs, now = Date.now() }) {
         className: 'compact',
       }),
     ),
+    starts.length
+      ? dataTable(
+          'Show the expected starts as a table',
+          table({
+            caption: 'Expected starts in this chart, newest first',
+            columns: [
+              { label: 'Expected', cell: (start) => time(start.iso) },
+              {
+                label: 'Run',
+                cell: (start) =>
+                  start.run
+                    ? h('a', { href: runHref(start.run.id) }, start.run.displayName)
+                    : 'Missed',
+              },
+              { label: 'In words', cell: expectedText },
+            ],
+            rows: [...starts].reverse(),
+            className: 'compact expected-starts',
+          }),
+        )
+      : null,
   );
 }
 

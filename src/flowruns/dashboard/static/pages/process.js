@@ -1,6 +1,6 @@
 // One process: its health and expectation (editable with a write token), its incidents, its
-// latest runs as a chart (duration and status per run), how often it succeeds, how long it
-// usually takes, and its properties.
+// latest runs as a chart (duration and status per run, the expected starts marked), how often it
+// succeeds, how long it usually takes, and its properties.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -203,6 +203,14 @@ export async function show(main, view) {
 
   let seen = null;
   let runs = [];
+  // The expected starts the chart marks, from the process's health (the server's schedule).
+  let expected = { expected: [], next: null };
+  function drawChart() {
+    replace(
+      chartSlot,
+      runs.length ? runsChart({ runs, ...expected }) : empty('This process has no runs yet.'),
+    );
+  }
   async function load() {
     let window;
     let counts;
@@ -223,7 +231,7 @@ export async function show(main, view) {
     const before = new Map(runs.map((run) => [run.id, run.status]));
     runs = window.value;
     replace(figuresSlot, figures(counts, runs));
-    replace(chartSlot, runs.length ? runsChart({ runs }) : empty('This process has no runs yet.'));
+    drawChart();
     for (const run of runs) {
       if (before.get(run.id) === 'running' && run.status !== 'running') {
         view.announce(`${run.displayName} finished: ${statusLabel(run.status)}.`);
@@ -299,6 +307,15 @@ export async function show(main, view) {
           : empty('This process has had no incidents.'),
       ),
     ]);
+    const health = watched?.health;
+    const starts = {
+      expected: health?.recentExpectedDateTimes ?? [],
+      next: health?.nextExpectedDateTime ?? null,
+    };
+    if (watched && JSON.stringify(starts) !== JSON.stringify(expected)) {
+      expected = starts;
+      if (seen) drawChart();
+    }
     // The form is drawn once per expectation written, so a refresh never wipes what is typed.
     const etag = watched?.expectation?.['@odata.etag'] ?? null;
     if (watched && editorFor !== etag) {
