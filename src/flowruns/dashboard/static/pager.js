@@ -6,6 +6,13 @@
 import { replace } from './dom.js';
 import * as api from './api.js';
 import { problem } from './components.js';
+import { formatNumber } from './format.js';
+
+/** Where a page of ``count`` items from position ``first`` lies: “26–50 of 1,234”. */
+export function pageRange(first, count, total) {
+  const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
+  return `${formatNumber(first)}–${formatNumber(first + count - 1)}${of}`;
+}
 
 /**
  * Wire the Previous and Next buttons of a list. ``draw(body, {first, more})`` shows a page:

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import { empty, loading, table, time } from '../components.js';
 import { formatNumber } from '../format.js';
-import { pager } from '../pager.js';
+import { pageRange, pager } from '../pager.js';
 import { datasetsHref } from '../router.js';
 
 const PAGE_SIZE = 50;
@@ -151,8 +151,7 @@ export async function show(main, view) {
       } else if (first === 1 && !more) {
         status.textContent = `${formatNumber(count)} ${count === 1 ? 'dataset' : 'datasets'}.`;
       } else {
-        const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
-        const range = `${formatNumber(first)}–${formatNumber(first + count - 1)}${of}`;
+        const range = pageRange(first, count, total);
         status.textContent = `Datasets ${range}${more ? '; more on the next page' : ''}.`;
       }
       replace(

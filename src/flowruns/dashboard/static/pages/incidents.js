@@ -6,7 +6,7 @@ import * as api from '../api.js';
 import { empty, loading, processLink, table, time } from '../components.js';
 import { formatNumber } from '../format.js';
 import { INCIDENT_KINDS, healthChip, healthLabel } from '../health.js';
-import { pager } from '../pager.js';
+import { pageRange, pager } from '../pager.js';
 import { incidentsHref } from '../router.js';
 
 const PAGE_SIZE = 50;
@@ -171,8 +171,7 @@ export async function show(main, view) {
         const incidentsWord = count === 1 ? 'incident' : 'incidents';
         status.textContent = `${formatNumber(count)} ${incidentsWord}, newest first.`;
       } else {
-        const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
-        const range = `${formatNumber(first)}–${formatNumber(first + count - 1)}${of}`;
+        const range = pageRange(first, count, total);
         const onNext = more ? '; more on the next page' : '';
         status.textContent = `Incidents ${range}, newest first${onNext}.`;
       }

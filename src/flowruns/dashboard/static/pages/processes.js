@@ -16,7 +16,7 @@ import {
 } from '../components.js';
 import { formatDateTime, formatNumber, statusKey, statusLabel, typeLabel } from '../format.js';
 import { HEALTH_STATES, NOT_WATCHED, healthChip, healthLabel } from '../health.js';
-import { pager } from '../pager.js';
+import { pageRange, pager } from '../pager.js';
 import { incidentsHref, processesHref } from '../router.js';
 
 const PAGE_SIZE = 25;
@@ -406,9 +406,7 @@ function describePage(first, count, more, total, sort) {
   if (first === 1 && !more) {
     return `${formatNumber(count)} process${count === 1 ? '' : 'es'}, ${order}.`;
   }
-  const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
-  const last = formatNumber(first + count - 1);
-  const range = `Processes ${formatNumber(first)}–${last}${of}, ${order}`;
+  const range = `Processes ${pageRange(first, count, total)}, ${order}`;
   return more ? `${range}; more on the next page.` : `${range}.`;
 }
 

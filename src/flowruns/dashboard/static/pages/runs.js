@@ -14,7 +14,7 @@ import {
   time,
 } from '../components.js';
 import { addDays, formatNumber, statusLabel, typeLabel } from '../format.js';
-import { pager } from '../pager.js';
+import { pageRange, pager } from '../pager.js';
 import { runsHref } from '../router.js';
 
 const PAGE_SIZE = 50;
@@ -279,8 +279,7 @@ function describePage(first, count, more, total, sort) {
   if (first === 1 && !more) {
     return `${formatNumber(count)} run${count === 1 ? '' : 's'}, ${order}.`;
   }
-  const of = typeof total === 'number' ? ` of ${formatNumber(total)}` : '';
-  const range = `Runs ${formatNumber(first)}–${formatNumber(first + count - 1)}${of}, ${order}`;
+  const range = `Runs ${pageRange(first, count, total)}, ${order}`;
   return more ? `${range}; more on the next page.` : `${range}.`;
 }
 
