@@ -141,6 +141,27 @@ function marker(status, cx, cy, r) {
   return shapes[key] ? shapes[key]() : null;
 }
 
+// The dates under a chart of one band per item (the first, middle and last of ``starts``),
+// each at its band's centre; none for an empty chart.
+function bandDates(starts, band, height) {
+  if (!starts.length) return [];
+  const positions =
+    starts.length > 1 ? [0, Math.floor((starts.length - 1) / 2), starts.length - 1] : [0];
+  const last = positions.length - 1;
+  return positions.map((i, k) =>
+    s(
+      'text',
+      {
+        class: 'tick',
+        y: height - MARGIN.bottom + 18,
+        x: MARGIN.left + (i + 0.5) * band,
+        'text-anchor': last > 0 && k === 0 ? 'start' : k === last ? 'end' : 'middle',
+      },
+      formatDate(starts[i]),
+    ),
+  );
+}
+
 function legend(statuses, { markers = false, more = [] } = {}) {
   return h(
     'ul',
@@ -414,27 +435,7 @@ export function runsChart({ runs, expected = [], next = null, now = Date.now() }
         marker(status, x + barWidth / 2, Math.max(MARGIN.top, top - r - 2), r),
       );
     });
-    const positions =
-      ordered.length > 1 ? [0, Math.floor((ordered.length - 1) / 2), ordered.length - 1] : [0];
-    const labels = ordered.length
-      ? positions.map((i, k) =>
-          s(
-            'text',
-            {
-              class: 'tick',
-              y: height - MARGIN.bottom + 18,
-              x: MARGIN.left + (i + 0.5) * band,
-              'text-anchor':
-                k === 0 && positions.length > 1
-                  ? 'start'
-                  : k === positions.length - 1
-                    ? 'end'
-                    : 'middle',
-            },
-            formatDate(ordered[i].startDateTime),
-          ),
-        )
-      : [];
+    const labels = bandDates(ordered.map((run) => run.startDateTime), band, height);
     const marks = starts.map((start) =>
       s(
         'g',
@@ -586,24 +587,10 @@ export function accessesChart({ accesses, verb }) {
         marker(status, x + barWidth / 2, Math.max(MARGIN.top, barTop - r - 2), r),
       );
     });
-    const positions =
-      ordered.length > 1 ? [0, Math.floor((ordered.length - 1) / 2), ordered.length - 1] : [0];
-    const labels = positions.map((i, k) =>
-      s(
-        'text',
-        {
-          class: 'tick',
-          y: height - MARGIN.bottom + 18,
-          x: MARGIN.left + (i + 0.5) * band,
-          'text-anchor':
-            k === 0 && positions.length > 1
-              ? 'start'
-              : k === positions.length - 1
-                ? 'end'
-                : 'middle',
-        },
-        formatDate(ordered[i].runStartDateTime),
-      ),
+    const labels = bandDates(
+      ordered.map((access) => access.runStartDateTime),
+      band,
+      height,
     );
     return [...lines, ...bars, horizontal('axis', width, y(0)), ...labels];
   };
