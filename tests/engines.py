@@ -46,11 +46,12 @@ _EMPTY = "; ".join(
     for table in (
         "run_group_members",
         "dataset_accesses",
+        "incidents",
+        "dataset_expectations",
         "datasets",
         "idempotency_keys",
         "runs",
         "run_days",
-        "incidents",
         "expectations",
         "processes",
         "changes",

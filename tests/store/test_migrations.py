@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 from flowruns.api.app import create_app
 from flowruns.cli import app as cli
 from flowruns.settings import Settings
-from flowruns.store import changes, datasets, health, migrations, rollup
+from flowruns.store import changes, datasets, freshness, health, migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, SECRET_KEY, bearer
@@ -107,6 +107,7 @@ ALL_TRIGGERS = (
     | set(changes.HEALTH_TRIGGERS)
     | set(health.TRIGGERS)
     | set(datasets.TRIGGERS)
+    | {freshness.TRIGGER}
 )
 
 

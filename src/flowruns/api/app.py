@@ -31,7 +31,7 @@ from flowruns.api.urls import SERVICE_ROOT_PATH, service_root
 from flowruns.auth.validation_tokens import KEYS_PATH as NOTIFICATION_KEYS_PATH
 from flowruns.errors import GraphError, MethodNotAllowed, NotFound
 from flowruns.odata.path import LINEAGE_PATH
-from flowruns.service import counting, health, retention, stale
+from flowruns.service import counting, freshness, health, retention, stale
 from flowruns.settings import Settings, parse_public_url
 from flowruns.store import migrations
 from flowruns.store.database import Database, open_engine
@@ -117,7 +117,8 @@ def create_app(
                 retention.prune_forever, database, settings.change_retention_seconds
             )
             if settings.evaluate_health:
-                background.start_soon(health.evaluate_forever, database)
+                evaluations = (health.evaluate_due, freshness.evaluate_due)
+                background.start_soon(health.evaluate_forever, database, evaluations)
             await background.start(delivery.run)
             yield
             background.cancel_scope.cancel()

@@ -44,7 +44,14 @@ from flowruns.api.urls import (
 from flowruns.auth.scopes import Area, Need
 from flowruns.edm.csdl import write_csdl
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
-from flowruns.edm.industrydata import HUB_PATH, MODEL, SUBSCRIPTIONS_PATH, external, subscription
+from flowruns.edm.industrydata import (
+    FRESHNESS,
+    HUB_PATH,
+    MODEL,
+    SUBSCRIPTIONS_PATH,
+    external,
+    subscription,
+)
 from flowruns.errors import GraphError, InvalidRequest, UriTooLong
 from flowruns.odata import path as paths
 from flowruns.odata.deltatoken import DeltaTokens, Round
@@ -63,6 +70,7 @@ from flowruns.service import (
     datasets,
     delta,
     expectations,
+    freshness,
     notifications,
     reading,
     writing,
@@ -417,7 +425,7 @@ class ODataEndpoint:
         )
         return responses.empty_response(request)
 
-    # -- expectations (process health) ----------------------------------------------------
+    # -- expectations (process health, dataset freshness) ---------------------------------
 
     async def put_expectation(
         self, request: Request, ref: paths.EntityRef, _: QueryOptions
@@ -439,7 +447,7 @@ class ODataEndpoint:
         if body.values.get("successRule") is not None:
             authorize(request, (Need(Area.RUNS, write=False),))
         record, created = await self.write(
-            expectations.write,
+            freshness.write if ref.binding is FRESHNESS else expectations.write,
             self.db,
             tenant_of(request),
             ref,
@@ -452,9 +460,8 @@ class ODataEndpoint:
     async def delete_expectation(
         self, request: Request, ref: paths.EntityRef, _: QueryOptions
     ) -> Response:
-        await self.write(
-            expectations.remove, self.db, tenant_of(request), ref, request.headers.get("if-match")
-        )
+        remove = freshness.remove if ref.binding is FRESHNESS else expectations.remove
+        await self.write(remove, self.db, tenant_of(request), ref, request.headers.get("if-match"))
         return responses.empty_response(request)
 
     async def create_linked_process(

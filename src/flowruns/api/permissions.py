@@ -19,6 +19,7 @@ from flowruns.edm.industrydata import (
     ACCESSES,
     DATASETS,
     EXPECTATIONS,
+    FRESHNESS,
     HEALTH,
     INCIDENTS,
     PROCESSES,
@@ -36,9 +37,11 @@ def _area(entity_type: EntityType) -> Area | None:
     about its runs (issue 8's rule: no yes/no oracle over runs without the Run permission), so
     reading them needs the Run permission, besides the process permission their routes declare.
     Datasets and their accesses reveal run data (which runs read and wrote what, row counts):
-    the Run permission guards them.
+    the Run permission guards them, and a dataset's freshness expectation with them.
     """
-    if any(entity_type.is_a(t.type) for t in (RUNS, HEALTH, INCIDENTS, DATASETS, ACCESSES)):
+    if any(
+        entity_type.is_a(t.type) for t in (RUNS, HEALTH, INCIDENTS, DATASETS, ACCESSES, FRESHNESS)
+    ):
         return Area.RUNS
     if entity_type.is_a(PROCESSES.type) or entity_type.is_a(EXPECTATIONS.type):
         return Area.FLOWS

@@ -19,6 +19,7 @@ from flowruns.edm.openapi import (
     ACCESS_WRITE,
     BATCH,
     EXPECTATION_WRITE,
+    FRESHNESS_WRITE,
     LINEAGE_EVENT,
     PROCESS_CREATE,
     PROCESS_UPDATE,
@@ -411,6 +412,16 @@ ROUTES = RouteTable[ODataEndpoint](
                 ENTITY,
             ),
         ),
+        Route(
+            f"{HUB}/incidents/{{id}}/dataset",
+            get=Operation(
+                ODataEndpoint.get_entity,
+                "Get the dataset of an incident",
+                Success.ENTITY,
+                (READ_FLOWS, READ_RUNS),
+                ENTITY,
+            ),
+        ),
         # -- lineage: datasets and the runs' accesses to them reveal run data, so reading them
         # needs the Run permission; recording an access is a write of the run --------------------
         *_accesses("runs", "inputs", "datasets the run read", post="Record a dataset the run read"),
@@ -421,6 +432,50 @@ ROUTES = RouteTable[ODataEndpoint](
         Route(f"{HUB}/datasets/$count", get=_count("Count datasets", READ_RUNS)),
         _delta(f"{HUB}/datasets/delta", "datasets", READ_RUNS),
         _read(f"{HUB}/datasets/{{id}}", "Get a dataset"),
+        # A dataset's freshness expectation is the dataset's: the Run permission reads it, and
+        # its write (which opens incidents about run data) needs Run.ReadWrite.
+        Route(
+            f"{HUB}/datasets/{{id}}/expectation",
+            get=Operation(
+                ODataEndpoint.get_entity,
+                "Get a dataset's freshness expectation",
+                Success.ENTITY,
+                (READ_RUNS,),
+                ENTITY,
+            ),
+            put=Operation(
+                ODataEndpoint.put_expectation,
+                "Create or replace a dataset's freshness expectation",
+                Success.UPDATED,
+                (WRITE_RUNS,),
+                body=FRESHNESS_WRITE,
+                if_match=True,
+            ),
+            patch=Operation(
+                ODataEndpoint.patch_expectation,
+                "Change members of a dataset's freshness expectation",
+                Success.UPDATED,
+                (WRITE_RUNS,),
+                body=FRESHNESS_WRITE,
+                if_match=True,
+            ),
+            delete=Operation(
+                ODataEndpoint.delete_expectation,
+                "Remove a dataset's freshness expectation",
+                Success.DONE,
+                (WRITE_RUNS,),
+                if_match=True,
+            ),
+        ),
+        Route(
+            f"{HUB}/datasets/{{id}}/incidents",
+            get=_list("The stale incidents of a dataset", READ_FLOWS, READ_RUNS),
+        ),
+        Route(
+            f"{HUB}/datasets/{{id}}/incidents/$count",
+            get=_count("Count a dataset's incidents", READ_FLOWS, READ_RUNS),
+        ),
+        _incident(f"{HUB}/datasets/{{id}}/incidents/{{id}}", "Get an incident of a dataset"),
         *_accesses("datasets", "writes", "runs that wrote the dataset"),
         *_accesses("datasets", "reads", "runs that read the dataset"),
         # -- run groups ----------------------------------------------------------------------

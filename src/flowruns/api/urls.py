@@ -10,7 +10,15 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.requests import Request
 
-from flowruns.edm.industrydata import ACCESSES, CONTAINED, HUB_PATH, PROCESSES, RUNS
+from flowruns.edm.industrydata import (
+    ACCESSES,
+    CONTAINED,
+    DATASETS,
+    FRESHNESS,
+    HUB_PATH,
+    PROCESSES,
+    RUNS,
+)
 from flowruns.odata.path import binding_for
 from flowruns.records import Record
 
@@ -32,11 +40,14 @@ def service_root(request: Request) -> str:
 
 def entity_url(request: Request, record: Record) -> str:
     """The canonical URL of an entity (every run type under ``runs``; a process's expectation
-    and health below the process, whose key they share; a dataset access below its run)."""
+    and health below the process, whose key they share, a dataset's freshness expectation
+    below the dataset; a dataset access below its run)."""
     binding = binding_for(record.type)
     if binding is ACCESSES:
         run, side = record.values["runId"], f"{record.values['direction']}s"
         return f"{service_root(request)}/{HUB_PATH}/{RUNS.name}/{run}/{side}/{record.id}"
+    if binding is FRESHNESS:
+        return f"{service_root(request)}/{HUB_PATH}/{DATASETS.name}/{record.id}/{binding.name}"
     if binding in CONTAINED:
         return f"{service_root(request)}/{HUB_PATH}/{PROCESSES.name}/{record.id}/{binding.name}"
     return f"{service_root(request)}/{HUB_PATH}/{binding.name}/{record.id}"

@@ -76,11 +76,19 @@ _EXPECTATION = {
     "owner": "data-platform",
     "tags": ["nightly", "rostering"],
 }
+_FRESHNESS = {
+    "writtenEvery": "P1D",
+    "paused": False,
+    "pausedUntil": None,
+    "owner": "data-platform",
+    "tags": ["warehouse"],
+}
 _INCIDENT = {
     "@odata.type": "#flowruns.incident",
     "@odata.etag": 'W/"5b0c9e2a7d4f1836"',
     "id": "2e9b7c41-6a3d-4f8e-b1c5-9d0a7e6f4b32",
     "kind": "missed",
+    "datasetId": None,
     "runId": None,
     "openedDateTime": "2026-11-28T01:00:00Z",
     "resolvedDateTime": None,
@@ -118,6 +126,17 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "processUpdate": {"readinessStatus": "ready"},
     "expectationWrite": _EXPECTATION,
+    "freshnessExpectationWrite": _FRESHNESS,
+    "flowruns.freshnessExpectation": {
+        "@odata.type": "#flowruns.freshnessExpectation",
+        "@odata.etag": 'W/"4d2a9c7e1b3f5a60"',
+        "id": "7a3e1c9d-2b4f-4e6a-8c0d-5f1b3a7e9c2d",
+        **_FRESHNESS,
+        "lastModifiedDateTime": "2026-11-20T08:00:00Z",
+        "state": "stale",
+        "changedDateTime": "2026-11-28T06:00:00Z",
+        "writeDueDateTime": "2026-11-28T06:00:00Z",
+    },
     "flowruns.expectation": {
         "@odata.type": "#flowruns.expectation",
         "@odata.etag": 'W/"8c1d2e3f4a5b6c7d"',

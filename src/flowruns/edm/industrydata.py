@@ -343,7 +343,12 @@ health_state = EnumType(
 incident_kind = EnumType(
     FLOWRUNS,
     "incidentKind",
-    ("slow", "ruleBroken", "late", "overdue", "failing", "missed", "unknownFutureValue"),
+    # ``stale``: a dataset not written successfully as often as its freshness expectation says.
+    ("slow", "ruleBroken", "late", "overdue", "failing", "missed", "stale", "unknownFutureValue"),
+)
+# A dataset's freshness, in order of severity as health's states are (worst greatest).
+freshness_state = EnumType(
+    FLOWRUNS, "freshnessState", ("fresh", "unknown", "stale", "paused", "unknownFutureValue")
 )
 expectation = EntityType(
     FLOWRUNS,
@@ -465,9 +470,18 @@ incident = EntityType(
     "incident",
     base_name="microsoft.graph.entity",
     read_only=True,
-    description="A departure of a process from its expectation, open until its condition clears.",
+    description=(
+        "A departure of a process from its expectation, or of a dataset from its freshness "
+        "expectation, open until its condition clears."
+    ),
     own_properties=(
         Property("kind", incident_kind, nullable=False, read_only=True),
+        Property(
+            "datasetId",
+            Primitive.STRING,
+            read_only=True,
+            description="The dataset the incident is about (stale); null for a process's.",
+        ),
         Property(
             "runId",
             Primitive.STRING,
@@ -503,7 +517,15 @@ incident = EntityType(
             collection=False,
             read_only=True,
             partner="incidents",
-            description="The process of the incident.",
+            description="The process of the incident; null for a dataset's.",
+        ),
+        NavigationProperty(
+            "dataset",
+            f"{FLOWRUNS}.dataset",
+            collection=False,
+            read_only=True,
+            partner="incidents",
+            description="The dataset of the incident; null for a process's.",
         ),
     ),
     functions=(DELTA,),
@@ -584,8 +606,89 @@ dataset = EntityType(
             insert_note="Record a run's input with POST runs/{id}/inputs.",
             description="The runs that read the dataset, newest run first.",
         ),
+        NavigationProperty(
+            "expectation",
+            f"{FLOWRUNS}.freshnessExpectation",
+            collection=False,
+            contains_target=True,
+            description="How often the dataset is expected to be written, and its freshness.",
+        ),
+        NavigationProperty(
+            "incidents",
+            f"{FLOWRUNS}.incident",
+            collection=True,
+            read_only=True,
+            insertable=False,
+            insert_note="Incidents are opened and resolved by the server's evaluation.",
+            partner="dataset",
+            description="The dataset's stale incidents, newest first.",
+        ),
     ),
     functions=(DELTA,),
+)
+# A dataset's freshness expectation (docs/lineage.md#freshness): written successfully at least
+# every ``writtenEvery``, else a stale incident opens. Its members and its evaluation share one
+# row, keyed by the dataset; the evaluated members are read-only.
+freshness_expectation = EntityType(
+    FLOWRUNS,
+    "freshnessExpectation",
+    base_name="microsoft.graph.entity",
+    description="How often a dataset is expected to be written successfully, and whether it is.",
+    own_properties=(
+        Property(
+            "writtenEvery",
+            Primitive.STRING,
+            nullable=False,
+            required=True,
+            max_length=64,
+            description=(
+                "ISO 8601 duration: a successful run is expected to write the dataset at least "
+                "this often (a stale incident opens when none has for longer)."
+            ),
+        ),
+        Property("paused", Primitive.BOOLEAN, description="Nothing is evaluated while paused."),
+        Property(
+            "pausedUntil",
+            Primitive.DATE_TIME_OFFSET,
+            description="When a pause ends by itself; null: until unpaused.",
+        ),
+        Property("owner", Primitive.STRING, max_length=256, description="Who answers for it."),
+        Property(
+            "tags",
+            Primitive.STRING,
+            collection=True,
+            max_length=256,
+            description="Free labels, for routing and filtering.",
+        ),
+        Property(
+            "lastModifiedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description="When the expectation was created or last changed.",
+        ),
+        Property(
+            "state",
+            freshness_state,
+            nullable=False,
+            read_only=True,
+            description="Whether the dataset is fresh, as the server last evaluated it.",
+        ),
+        Property(
+            "changedDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description="When the state last changed.",
+        ),
+        Property(
+            "writeDueDateTime",
+            Primitive.DATE_TIME_OFFSET,
+            read_only=True,
+            description=(
+                "When the dataset goes stale without a successful write: its last successful "
+                "write (or the expectation's last change, if later) plus writtenEvery."
+            ),
+        ),
+    ),
 )
 dataset_access = EntityType(
     FLOWRUNS,
@@ -679,7 +782,7 @@ industry_data_hub = EntityType(
             read_only=True,
             insertable=False,
             insert_note="Incidents are opened and resolved by the server's evaluation.",
-            description="Every incident of the tenant's processes, newest first.",
+            description="Every incident of the tenant's processes and datasets, newest first.",
         ),
         NavigationProperty(
             "datasets",
@@ -761,6 +864,7 @@ MODEL = Model(
         notification_format,
         health_state,
         incident_kind,
+        freshness_state,
         dataset_access_direction,
     ],
     complex_types=[
@@ -790,6 +894,7 @@ MODEL = Model(
         incident,
         dataset,
         dataset_access,
+        freshness_expectation,
         industry_data_hub,
         subscription,
     ],
@@ -830,7 +935,11 @@ EXPECTATIONS = EntitySetBinding(
 HEALTH = EntitySetBinding(
     "health", process_health, table="expectations", default_order=("id", False)
 )
-CONTAINED = (EXPECTATIONS, HEALTH)
+# A dataset's freshness expectation, contained in the dataset (its own row, keyed by it).
+FRESHNESS = EntitySetBinding(
+    "expectation", freshness_expectation, table="dataset_expectations", default_order=("id", False)
+)
+CONTAINED = (EXPECTATIONS, HEALTH, FRESHNESS)
 
 # The run type a process produces when a run is created under it without an @odata.type.
 RUN_TYPE_OF_PROCESS: dict[str, EntityType] = {

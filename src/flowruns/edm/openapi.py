@@ -17,7 +17,15 @@ from typing import Any
 
 from flowruns.edm.capabilities import BATCH_METHODS, MAX_BATCH_REQUESTS, QueryKind, QueryOption
 from flowruns.edm.examples import EXAMPLES
-from flowruns.edm.industrydata import ACCESSES, EXPECTATIONS, MODEL, PROCESSES, RUNS, subscription
+from flowruns.edm.industrydata import (
+    ACCESSES,
+    EXPECTATIONS,
+    FRESHNESS,
+    MODEL,
+    PROCESSES,
+    RUNS,
+    subscription,
+)
 from flowruns.edm.model import ComplexType, EntityType, EnumType, Primitive, Property
 
 JSON = "application/json"
@@ -228,6 +236,7 @@ RUN_UPDATE = _ref("runUpdate")
 PROCESS_CREATE = _ref("processCreate")
 PROCESS_UPDATE = _ref("processUpdate")
 EXPECTATION_WRITE = _ref("expectationWrite")
+FRESHNESS_WRITE = _ref("freshnessExpectationWrite")
 ACCESS_WRITE = _ref("datasetAccessWrite")
 BATCH = _ref("batchRequest")
 # Validated against the OpenLineage specification itself, not against this document.
@@ -353,6 +362,7 @@ def _schemas() -> dict[str, Any]:
     }
     schemas["processUpdate"] = _writable(PROCESSES.type, create=False)
     schemas["expectationWrite"] = _writable(EXPECTATIONS.type, create=False)
+    schemas["freshnessExpectationWrite"] = _writable(FRESHNESS.type, create=False)
     schemas["datasetAccessWrite"] = _writable(ACCESSES.type, create=True)
     schemas["subscriptionCreate"] = _writable(subscription, create=True)
     schemas["subscriptionUpdate"] = {

@@ -113,11 +113,17 @@ class Rules:
 
 
 class Incidents:
-    """A process's open incidents by kind, and the writes that open, change and resolve them."""
+    """A process's (or with ``dataset``, a dataset's) open incidents by kind, and the writes
+    that open, change and resolve them."""
 
-    def __init__(self, transaction: Transaction, tenant: str, process_id: str) -> None:
-        self.transaction, self.tenant, self.process_id = transaction, tenant, process_id
-        found = rows.open_incidents(transaction, tenant, process_id)
+    def __init__(
+        self, transaction: Transaction, tenant: str, key: str, *, dataset: bool = False
+    ) -> None:
+        self.transaction, self.tenant = transaction, tenant
+        self.process_id: str | None = None if dataset else key
+        self.dataset_id: str | None = key if dataset else None
+        owner = ("dataset_id", key) if dataset else ("process_id", key)
+        found = rows.open_incidents(transaction, tenant, owner)
         self.open = {r.values["kind"]: r for r in found}
         # When the process must be evaluated again at the latest, as its conditions see it.
         self.due = _NEVER
@@ -140,6 +146,7 @@ class Incidents:
             process_id=self.process_id,
             values={
                 "kind": kind,
+                "datasetId": self.dataset_id,
                 "runId": run_id,
                 "openedDateTime": at,
                 "resolvedDateTime": None,
@@ -182,13 +189,13 @@ def evaluate(transaction: Transaction, watched: Watched, now: int) -> Evaluation
     incidents = Incidents(transaction, watched.tenant, watched.expectation.id)
     name = watched.process_name
     if rules.paused and (rules.paused_until is None or now < rules.paused_until):
-        due = rules.paused_until if rules.paused_until is not None else now + _refresh()
+        due = rules.paused_until if rules.paused_until is not None else now + refresh_ticks()
         return _settled(before, "paused", now, None, before.since, before.judged, due)
     since = before.since
     if rules.paused and rules.paused_until is not None:
         since = max(since, rules.paused_until)  # the pause ended: nothing before counts
     judged = max(before.judged, since)
-    due = now + _refresh()
+    due = now + refresh_ticks()
     next_expected: int | None = None
     expected_yet = False
 
@@ -287,7 +294,8 @@ def evaluate(transaction: Transaction, watched: Watched, now: int) -> Evaluation
     return _settled(before, state, now, next_expected, since, judged, due)
 
 
-def _refresh() -> int:
+def refresh_ticks() -> int:
+    """How long after an evaluation a process or dataset is evaluated again at the latest."""
     return REFRESH_SECONDS * TICKS_PER_SECOND
 
 
@@ -481,15 +489,20 @@ def evaluate_due(db: Database, now: Callable[[], int] = now_ticks) -> int:
             return done
 
 
-async def evaluate_forever(db: Database, now: Callable[[], int] = now_ticks) -> None:
-    """Evaluate the processes due every :data:`PASS_SECONDS` until cancelled; a failed pass is
-    logged and tried again at the next."""
+async def evaluate_forever(
+    db: Database,
+    passes: tuple[Callable[[Database, Callable[[], int]], int], ...],
+    now: Callable[[], int] = now_ticks,
+) -> None:
+    """Run each of ``passes`` (processes due, datasets due) every :data:`PASS_SECONDS` until
+    cancelled; a failed pass is logged and tried again at the next."""
     while True:
         await anyio.sleep(PASS_SECONDS)
-        try:
-            await anyio.to_thread.run_sync(evaluate_due, db, now)
-        except (StoreError, GraphError) as error:
-            log.warning("The health evaluation failed; trying again: %s", error)
+        for evaluate_pass in passes:
+            try:
+                await anyio.to_thread.run_sync(evaluate_pass, db, now)
+            except (StoreError, GraphError) as error:
+                log.warning("The health evaluation failed; trying again: %s", error)
 
 
 def first_evaluation(now: int) -> Evaluation:

@@ -79,8 +79,9 @@ _COLUMNS = "tenant_id, entity_set, txn, position, entity_id, type, changed, kind
 # A change's kind, as ``changes.kind`` stores it: what change notifications call it.
 CREATED, UPDATED, DELETED = 0, 1, 2
 KINDS = ("created", "updated", "deleted")
-_SQLITE_TICKS = "CAST((julianday('now') - 2440587.5) * 864000000000 AS INTEGER)"
-_PG_TICKS = "(extract(epoch from clock_timestamp()) * 10000000)::bigint"
+# The time now in ticks, in each engine's SQL (the health and freshness triggers read it too).
+SQLITE_NOW = "CAST((julianday('now') - 2440587.5) * 864000000000 AS INTEGER)"
+PG_NOW = "(extract(epoch from clock_timestamp()) * 10000000)::bigint"
 _PG_TXN = "pg_current_xact_id()::text::bigint"
 _PG_POSITION = "nextval('change_positions')"
 
@@ -90,7 +91,7 @@ def _sqlite_record(table: str, row: str, id_column: str, type_expr: str, kind: i
     return (
         "UPDATE change_log SET position = position + 1; "
         f"INSERT INTO changes ({_COLUMNS}) SELECT {row}.tenant_id, '{table}', 0, position, "
-        f"{row}.{id_column}, {type_expr}, {_SQLITE_TICKS}, {kind} FROM change_log;"
+        f"{row}.{id_column}, {type_expr}, {SQLITE_NOW}, {kind} FROM change_log;"
     )
 
 
@@ -124,7 +125,7 @@ _PG_FUNCTIONS = f"""
 CREATE FUNCTION changes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO changes ({_COLUMNS})
-  SELECT tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, id, type, {_PG_TICKS}, {CREATED}
+  SELECT tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, id, type, {PG_NOW}, {CREATED}
   FROM new_rows;
   RETURN NULL;
 END $$;
@@ -132,11 +133,11 @@ CREATE FUNCTION changes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
     INSERT INTO changes ({_COLUMNS}) VALUES
-      (OLD.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, OLD.id, OLD.type, {_PG_TICKS},
+      (OLD.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, OLD.id, OLD.type, {PG_NOW},
        {DELETED});
   ELSE
     INSERT INTO changes ({_COLUMNS}) VALUES
-      (NEW.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, NEW.id, NEW.type, {_PG_TICKS},
+      (NEW.tenant_id, TG_TABLE_NAME, {_PG_TXN}, {_PG_POSITION}, NEW.id, NEW.type, {PG_NOW},
        {UPDATED});
   END IF;
   RETURN NULL;
@@ -145,7 +146,7 @@ CREATE FUNCTION changes_members() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO changes ({_COLUMNS})
   SELECT tenant_id, '{RUNS.table}', {_PG_TXN}, {_PG_POSITION}, group_id,
-         '{RUN_GROUPS.type.name}', {_PG_TICKS}, {UPDATED}
+         '{RUN_GROUPS.type.name}', {PG_NOW}, {UPDATED}
   FROM (SELECT DISTINCT tenant_id, group_id FROM member_rows) AS m;
   RETURN NULL;
 END $$
@@ -272,7 +273,7 @@ def _sqlite_health_record(row: str, state: str) -> str:
         f"WHERE tenant_id = {row}.tenant_id AND id = {row}.id; "
         "UPDATE change_log SET position = position + 1; "
         f"INSERT INTO changes ({_COLUMNS}) SELECT p.tenant_id, '{PROCESSES.table}', 0, "
-        f"change_log.position, p.id, p.type, {_SQLITE_TICKS}, {UPDATED} "
+        f"change_log.position, p.id, p.type, {SQLITE_NOW}, {UPDATED} "
         f"FROM change_log, {PROCESSES.table} AS p "
         f"WHERE p.tenant_id = {row}.tenant_id AND p.id = {row}.id;"
     )
@@ -293,7 +294,7 @@ def _pg_health_record(row: str, state: str) -> str:
         f"UPDATE {PROCESSES.table} SET health_state = {state} "
         f"WHERE tenant_id = {row}.tenant_id AND id = {row}.id; "
         f"INSERT INTO changes ({_COLUMNS}) SELECT p.tenant_id, '{PROCESSES.table}', {_PG_TXN}, "
-        f"{_PG_POSITION}, p.id, p.type, {_PG_TICKS}, {UPDATED} FROM {PROCESSES.table} AS p "
+        f"{_PG_POSITION}, p.id, p.type, {PG_NOW}, {UPDATED} FROM {PROCESSES.table} AS p "
         f"WHERE p.tenant_id = {row}.tenant_id AND p.id = {row}.id;"
     )
 

@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
-from flowruns.edm.industrydata import ACCESS_NAVIGATIONS, RUNS, dataset_access_direction
+from flowruns.edm.industrydata import ACCESS_NAVIGATIONS, DATASETS, RUNS, dataset_access_direction
 from flowruns.edm.model import EntityType, NavigationProperty
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
@@ -340,6 +340,8 @@ class Compiler:
                 )
                 .correlate_except(members)
             )
+        elif variable.parent.type.is_a(DATASETS.type):  # a dataset's incidents
+            conditions.append(target.c.dataset_id == parent.c.id)
         else:  # a process's runs or incidents
             conditions.append(target.c.process_id == parent.c.id)
         return conditions

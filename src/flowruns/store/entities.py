@@ -44,6 +44,7 @@ from flowruns.edm.industrydata import (
     ACCESSES,
     DATASETS,
     EXPECTATIONS,
+    FRESHNESS,
     HEALTH,
     INCIDENTS,
     PROCESSES,
@@ -58,12 +59,14 @@ from flowruns.store.schema import (
     ACCESS_COLUMNS,
     DATASET_COLUMNS,
     EXPECTATION_COLUMNS,
+    FRESHNESS_COLUMNS,
     HEALTH_COLUMNS,
     INCIDENT_COLUMNS,
     PROCESS_COLUMNS,
     RUN_COLUMNS,
     PropertyColumn,
     dataset_accesses,
+    dataset_expectations,
     datasets,
     expectations,
     incidents,
@@ -152,6 +155,7 @@ HEALTH_TABLE = TableSpec(
     expectations, HEALTH_COLUMNS, HEALTH.type, stored_as=EXPECTATIONS.type.name
 )
 DATASET_TABLE = TableSpec(datasets, DATASET_COLUMNS, DATASETS.type)
+FRESHNESS_TABLE = TableSpec(dataset_expectations, FRESHNESS_COLUMNS, FRESHNESS.type)
 ACCESS_TABLE = TableSpec(dataset_accesses, ACCESS_COLUMNS, ACCESSES.type)
 TABLES = (
     RUN_TABLE,
@@ -160,6 +164,7 @@ TABLES = (
     EXPECTATION_TABLE,
     HEALTH_TABLE,
     DATASET_TABLE,
+    FRESHNESS_TABLE,
     ACCESS_TABLE,
 )
 # The tables whose changes the change log records, by name.
@@ -169,12 +174,14 @@ LOGGED_TABLES = {
 
 
 # The single-valued navigations to entities of another table: the property of the source that
-# holds the target's key (a run's or incident's process, an access's run and dataset).
+# holds the target's key (a run's or incident's process, an access's run and dataset, an
+# incident's dataset).
 LINKS = {"process": "processId", "run": "runId", "dataset": "datasetId"}
 
 
 def link_column(navigation: str) -> str:
     """The column of a source row holding the key the navigation ``navigation`` leads to."""
+    # An incident's dataset is in a column of the same name as an access's.
     return (
         "process_id"
         if navigation == "process"
@@ -227,6 +234,8 @@ def navigation_scope(tenant: str, parent: Record, target: EntityType, navigation
         return Scope(tenant, target, parent=(column, parent.id), direction=direction)
     if parent.type.is_a(RUN_TABLE.root):
         return Scope(tenant, target, group_id=parent.id)
+    if parent.type.is_a(DATASET_TABLE.root):  # a dataset's incidents
+        return Scope(tenant, target, parent=("dataset_id", parent.id))
     return Scope(tenant, target, process_id=parent.id)  # a process's runs or incidents
 
 

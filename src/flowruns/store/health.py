@@ -30,6 +30,7 @@ from flowruns.edm.industrydata import health_state
 from flowruns.odata import semantic as s
 from flowruns.records import Record
 from flowruns.store import entities, queries
+from flowruns.store.changes import PG_NOW, SQLITE_NOW
 from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import (
     EXPECTATION_TABLE,
@@ -194,10 +195,13 @@ def remove(connection: Connection, tenant: str, process_id: str, *, incidents_to
         )
 
 
-def open_incidents(connection: Connection, tenant: str, process_id: str) -> list[Record]:
+def open_incidents(connection: Connection, tenant: str, owner: tuple[str, str]) -> list[Record]:
+    """The open incidents of a process (``owner``: ``("process_id", key)``) or a dataset
+    (``("dataset_id", key)``)."""
+    column, key = owner
     statement = select(incidents).where(
         incidents.c.tenant_id == tenant,
-        incidents.c.process_id == process_id,
+        incidents.c[column] == key,
         incidents.c.resolved_date_time.is_(None),
     )
     return [to_record(INCIDENT_TABLE, row) for row in connection.execute(statement)]
@@ -253,12 +257,12 @@ def satisfies(connection: Connection, tenant: str, run_id: str, rule: s.Expr) ->
 
 RUN_CHANGE_DELAY_SECONDS = 20
 _DELAY_TICKS = RUN_CHANGE_DELAY_SECONDS * TICKS_PER_SECOND
-_SQLITE_SOON = f"CAST((julianday('now') - 2440587.5) * 864000000000 AS INTEGER) + {_DELAY_TICKS}"
+_SQLITE_SOON = f"{SQLITE_NOW} + {_DELAY_TICKS}"
 _SQLITE_DUE = (
     f"UPDATE expectations SET due = {_SQLITE_SOON} "
     f"WHERE tenant_id = NEW.tenant_id AND id = NEW.process_id AND due > {_SQLITE_SOON};"
 )
-_PG_SOON = f"(extract(epoch from clock_timestamp()) * 10000000)::bigint + {_DELAY_TICKS}"
+_PG_SOON = f"{PG_NOW} + {_DELAY_TICKS}"
 _SQLITE = [
     "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs "
     f"WHEN NEW.process_id IS NOT NULL BEGIN {_SQLITE_DUE} END",

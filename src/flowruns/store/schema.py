@@ -44,6 +44,7 @@ from flowruns.edm.industrydata import (
     ACCESSES,
     DATASETS,
     EXPECTATIONS,
+    FRESHNESS,
     HEALTH,
     INCIDENTS,
     PROCESSES,
@@ -470,20 +471,29 @@ Index("ix_expectations_due", expectations.c.due)
 # Health filters: "every unhealthy process of this owner".
 Index("ix_expectations_owner", expectations.c.tenant_id, expectations.c.owner, expectations.c.state)
 
+# An incident is a process's (``process_id``) or a dataset's (``dataset_id``, a stale one).
 incidents = Table(
     INCIDENTS.table,
     metadata,
     *_identity_columns(),
-    Column("process_id", GUID, nullable=False),
+    Column("process_id", GUID),
     *_property_columns(INCIDENTS.type),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "process_id"], ["processes.tenant_id", "processes.id"]),
+    ForeignKeyConstraint(["tenant_id", "dataset_id"], ["datasets.tenant_id", "datasets.id"]),
 )
 Index("ix_incidents_opened", incidents.c.tenant_id, incidents.c.opened_date_time, incidents.c.id)
 Index(
     "ix_incidents_process_opened",
     incidents.c.tenant_id,
     incidents.c.process_id,
+    incidents.c.opened_date_time,
+    incidents.c.id,
+)
+Index(
+    "ix_incidents_dataset_opened",
+    incidents.c.tenant_id,
+    incidents.c.dataset_id,
     incidents.c.opened_date_time,
     incidents.c.id,
 )
@@ -523,6 +533,22 @@ Index(
     NullsFirst(datasets.c.last_written_date_time),
     datasets.c.id,
 )
+
+# A dataset's freshness expectation (service/freshness.py, docs/lineage.md#freshness), keyed by
+# the dataset: its members, the state the evaluation last found, ``since`` (no staleness counts
+# before it: the expectation's last change, or the end of a pause) and ``due`` (when the dataset
+# is next evaluated; brought forward by the trigger on the dataset's freshness).
+dataset_expectations = Table(
+    FRESHNESS.table,
+    metadata,
+    *_identity_columns(),
+    *_property_columns(FRESHNESS.type),
+    Column("since", BigInteger, nullable=False),
+    Column("due", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "id"], ["datasets.tenant_id", "datasets.id"]),
+)
+Index("ix_dataset_expectations_due", dataset_expectations.c.due)
 
 # One row per run, dataset and direction; the run's status and times are copied in (and kept
 # current by triggers on ``runs``, store/datasets.py) so that "which runs wrote X last week" is
@@ -602,4 +628,5 @@ EXPECTATION_COLUMNS = property_columns(expectations, EXPECTATIONS.type)
 HEALTH_COLUMNS = property_columns(expectations, HEALTH.type)
 INCIDENT_COLUMNS = property_columns(incidents, INCIDENTS.type)
 DATASET_COLUMNS = property_columns(datasets, DATASETS.type)
+FRESHNESS_COLUMNS = property_columns(dataset_expectations, FRESHNESS.type)
 ACCESS_COLUMNS = property_columns(dataset_accesses, ACCESSES.type)
