@@ -35,7 +35,7 @@ from flowruns.auth.scopes import (
 from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks, now_ticks
 from flowruns.edm.openapi import PathOperation
 from flowruns.odata import path as paths
-from flowruns.service import health
+from flowruns.service import freshness, health
 from flowruns.settings import DEFAULT_TENANT, Settings
 from tests.api import forged
 from tests.api.steps import (
@@ -196,6 +196,8 @@ def _path(described: PathOperation) -> str:
         if key == "datasetAccess-id":
             side = "{input}" if any(s in path for s in _READ_ACCESS) else "{output}"
             path = path.replace(f"{{{key}}}", side)
+        if key == "incident-id" and ("/datasets/" in path or path.endswith("/dataset")):
+            path = path.replace(f"{{{key}}}", "{stale}")  # the dataset's incident
         path = path.replace(f"{{{key}}}", _IDS.get(key, ""))
     return ROOT + path
 
@@ -299,13 +301,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         }
         assert all(a.status_code == 201 for a in accesses.values())
         dataset = accesses["output"].json()["datasetId"]
+        # An incident of the dataset: never written successfully within a minute.
+        put = client.put(f"{HUB}/datasets/{dataset}/expectation", json={"writtenEvery": "PT1M"})
+        assert put.status_code == 201, put.text
+        db = open_database(settings)
+        freshness.evaluate_due(db, now=lambda: start + 3600 * TICKS_PER_SECOND)
+        db.dispose()
+        stale = client.get(f"{HUB}/datasets/{dataset}/incidents").json()["value"][0]
         client.headers.update(bearer(settings, tenant=OTHER_TENANT))
         create_process(client, "tenant-b process")
         create_run(client, "tenant-b run")
         del client.headers["Authorization"]
         ids = {"run": run["id"], "other_run": other_run["id"]}
         ids |= {"process": process["id"], "group": group["id"], "incident": incident["id"]}
-        ids |= {"dataset": dataset} | {s: a.json()["id"] for s, a in accesses.items()}
+        ids |= {"dataset": dataset, "stale": stale["id"]}
+        ids |= {s: a.json()["id"] for s, a in accesses.items()}
         a_token = bearer(settings)
 
         def snapshot() -> list[Any]:
