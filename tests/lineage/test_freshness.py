@@ -112,6 +112,8 @@ def test_a_dataset_not_written_in_time_goes_stale_and_the_next_write_resolves_it
     assert one["process"] is None
     assert get_json(server.client, f"{HUB}/incidents/{stale['id']}/dataset")["id"] == dataset
     assert_error(server.client.get(f"{HUB}/incidents/{stale['id']}/process"), 404, "itemNotFound")
+    changes = get_json(server.client, f"{HUB}/incidents/delta()?$filter=kind eq 'stale'")
+    assert [c["id"] for c in changes["value"]] == [stale["id"]]
     open_stale = "kind eq 'stale' and resolvedDateTime eq null"
     listed = get_json(server.client, f"{HUB}/incidents?$filter={open_stale}")["value"]
     assert [i["id"] for i in listed] == [stale["id"]]

@@ -17,8 +17,10 @@ from sqlalchemy import Connection, Engine, inspect, text
 from starlette.testclient import TestClient
 from typer.testing import CliRunner, Result
 
-from flowruns.api.app import create_app
+from flowruns.api.app import create_app, open_database
 from flowruns.cli import app as cli
+from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks, now_ticks
+from flowruns.service.health import evaluate_due
 from flowruns.settings import Settings
 from flowruns.store import changes, datasets, freshness, health, migrations, rollup
 from flowruns.store.database import make_engine
@@ -287,3 +289,52 @@ def test_upgrading_to_lineage_replays_the_stored_openlineage_events(
     migrations.upgrade(engine)
     engine.dispose()
     assert lineage() == recorded
+
+
+def test_going_back_from_freshness_keeps_the_process_incidents_and_their_change_log(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """Revision 0014 rebuilds ``incidents`` on SQLite (its process becomes optional): a process's
+    incidents stay as they were, with their versions, through going back to 0013 (which drops a
+    dataset's incidents) and upgrading again, and their changes are still recorded."""
+    settings = Settings(data_dir=tmp_path, database_url=empty_database_url, secret_key=SECRET_KEY)
+    url = f"{HUB}/incidents?$orderby=id&$select=kind,message,openedDateTime,resolvedDateTime"
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
+        body = {"@odata.type": "#microsoft.graph.industryData.insightsOutgoingFlow"}
+        process = client.post(f"{HUB}/processes", json={**body, "displayName": "p"}).json()["id"]
+        put = client.put(f"{HUB}/processes/{process}/expectation", json={"maxDuration": "PT1M"})
+        assert put.status_code == 201, put.text
+        start = now_ticks() + TICKS_PER_SECOND
+        run = client.post(
+            f"{HUB}/processes/{process}/runs",
+            json={"displayName": "r", "startDateTime": format_ticks(start)},
+        ).json()["id"]
+        # Still running an hour later: overdue.
+        db = open_database(settings)
+        evaluate_due(db, now=lambda: start + 3600 * TICKS_PER_SECOND)
+        db.dispose()
+        output = client.post(f"{HUB}/runs/{run}/outputs", json={"name": "orders"}).json()
+        put = client.put(
+            f"{HUB}/datasets/{output['datasetId']}/expectation", json={"writtenEvery": "PT1M"}
+        )
+        assert put.status_code == 201, put.text
+        assert put.json()["state"] == "unknown"
+        delta = client.get(f"{HUB}/incidents/delta()").json()
+        while "@odata.nextLink" in delta:
+            delta = client.get(delta["@odata.nextLink"]).json()
+        kept = client.get(url).json()["value"]
+        assert [i["kind"] for i in kept] == ["overdue"]
+    engine = make_engine(empty_database_url)
+    with engine.begin() as connection:
+        command.downgrade(migrations.config(connection), "0013")
+    assert not inspect(engine).has_table("dataset_expectations")
+    migrations.upgrade(engine)
+    engine.dispose()
+    with TestClient(create_app(settings), headers=bearer(settings)) as client:
+        assert client.get(url).json()["value"] == kept
+        # A change of an incident is still in the change log: resolved by removing the
+        # expectation, it is in the next delta round.
+        assert client.delete(f"{HUB}/processes/{process}/expectation").status_code == 204
+        changed = client.get(delta["@odata.deltaLink"]).json()["value"]
+        assert [c["id"] for c in changed] == [kept[0]["id"]]
+        assert changed[0]["resolvedDateTime"] is not None
