@@ -128,7 +128,7 @@ def _subscribable(line: str, receiver: Receiver) -> str:
 
 def _ids(http: httpx.Client, receiver: Receiver) -> dict[str, str]:
     """A process with a run, a group with that run as member, a process with no running
-    run, and a subscription."""
+    run, a dataset with a stale incident, and a subscription."""
 
     def post(path: str, body: dict[str, Any]) -> str:
         response = http.post(f"{HUB}/{path}", json=body)
@@ -144,8 +144,10 @@ def _ids(http: httpx.Client, receiver: Receiver) -> dict[str, str]:
         side: http.post(f"{HUB}/runs/{run}/{side}s", json={"name": "warehouse.orders"}).json()
         for side in ("input", "output")
     }
+    dataset = accesses["output"]["datasetId"]
     return {
-        "DATASET_ID": accesses["output"]["datasetId"],
+        "DATASET_ID": dataset,
+        "STALE_INCIDENT_ID": _stale_incident(http, dataset),
         "INPUT_ID": accesses["input"]["id"],
         "OUTPUT_ID": accesses["output"]["id"],
         "INCIDENT_ID": incident,
@@ -171,6 +173,20 @@ def _incident(http: httpx.Client, process: str) -> str:
         if found:
             return str(found[0]["id"])
         assert time.monotonic() < deadline, "no incident was opened"
+        time.sleep(0.5)
+
+
+def _stale_incident(http: httpx.Client, dataset: str) -> str:
+    """An incident of ``dataset``, never written and expected every second: stale, found by the
+    server's own evaluation."""
+    expectation = http.put(f"{HUB}/datasets/{dataset}/expectation", json={"writtenEvery": "PT1S"})
+    assert expectation.status_code == 201, expectation.text
+    deadline = time.monotonic() + 60
+    while True:
+        found = http.get(f"{HUB}/datasets/{dataset}/incidents").json()["value"]
+        if found:
+            return str(found[0]["id"])
+        assert time.monotonic() < deadline, "no stale incident was opened"
         time.sleep(0.5)
 
 
@@ -238,6 +254,8 @@ def test_every_curl_line_works_as_pasted(
             # A run's input is an access below inputs or reads; its output below the others.
             read = "/inputs/" in path or "/reads/" in path
             env["DATASET_ACCESS_ID"] = ids["INPUT_ID" if read else "OUTPUT_ID"]
+            if "/datasets/" in path or path.endswith("/dataset"):
+                env["INCIDENT_ID"] = ids["STALE_INCIDENT_ID"]  # a dataset's incident
             if method == "delete" and path.endswith("{process-id}"):
                 env["PROCESS_ID"] = ids["SPARE_PROCESS_ID"]  # a process may be deleted once idle
             elif method == "delete" and path.endswith("{run-id}"):

@@ -347,7 +347,9 @@ def test_partners_are_mutual(document: ET.Element, names: _Names) -> None:
             assert partner.tag == f"{EDM}NavigationProperty"
             assert partner.attrib.get("Partner") == nav.attrib["Name"]
             assert names.derives(declaring, _inner(partner.attrib["Type"]))
-    assert partnered == 4  # a run's and an incident's process, and the process's runs, incidents
+    # A run's and an incident's process, the process's runs and incidents, an incident's dataset
+    # and the dataset's incidents.
+    assert partnered == 6
 
 
 def test_run_process_and_process_runs_are_one_relationship(
@@ -406,6 +408,8 @@ def test_every_navigation_binding_resolves(names: _Names) -> None:
         ("industryData/runGroups/runs", "external/industryData/runs"),
         ("industryData/processes/incidents", "external/industryData/incidents"),
         ("industryData/incidents/process", "external/industryData/processes"),
+        ("industryData/datasets/incidents", "external/industryData/incidents"),
+        ("industryData/incidents/dataset", "external/industryData/datasets"),
         # A dataset access lives in a run's inputs or outputs: its run and dataset are bound,
         # a dataset's writes and reads (in either) are not.
         *(
@@ -481,6 +485,7 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
                 "incident",
                 (
                     "kind",
+                    "datasetId",
                     "runId",
                     "openedDateTime",
                     "resolvedDateTime",
@@ -488,6 +493,10 @@ def test_server_assigned_properties_are_computed(document: ET.Element) -> None:
                     "occurrences",
                     "message",
                 ),
+            ),
+            (
+                "freshnessExpectation",
+                ("lastModifiedDateTime", "state", "changedDateTime", "writeDueDateTime"),
             ),
         )
         for name in names
@@ -756,6 +765,7 @@ def test_restrictions_by_path_say_the_same_as_on_the_navigations(
         "industryData/incidents",
         "industryData/processes/health",
         "industryData/processes/incidents",
+        "industryData/datasets/incidents",
     }
     lineage = {
         "industryData/datasets",

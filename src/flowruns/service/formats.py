@@ -65,6 +65,7 @@ _INCIDENT_WORDS = {
     "overdue": ("⏰", "overdue run"),
     "ruleBroken": ("⚠️", "success rule broken"),
     "slow": ("🐢", "slow run"),
+    "stale": ("🕸️", "stale dataset"),
 }
 
 
@@ -162,7 +163,8 @@ def _dataset_summary(change_type: str, record: Record, dashboard: str) -> Summar
 
 
 def _incident_summary(record: Record, dashboard: str) -> Summary:
-    """An incident as people read it: its message (which names the process), open or resolved."""
+    """An incident as people read it: its message (which names the process or dataset), open
+    or resolved."""
     values = record.values
     kind = str(values.get("kind"))
     sign, words = _INCIDENT_WORDS.get(kind, ("ℹ️", kind))  # noqa: RUF001 - the info sign
