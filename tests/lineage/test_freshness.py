@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from flowruns.api.app import create_app, open_database
-from flowruns.auth.scopes import FLOW_READ_WRITE, RUN_READ, RUN_READ_WRITE
+from flowruns.auth.scopes import FLOW_READ, FLOW_READ_WRITE, RUN_READ, RUN_READ_WRITE
 from flowruns.edm.datetimes import parse
 from flowruns.service import freshness
 from flowruns.settings import Settings
@@ -264,3 +264,23 @@ def test_reading_needs_the_run_permission_and_writing_run_read_write(server: Ser
         403,
         "accessDenied",
     )
+
+
+def test_following_a_dataset_to_its_incidents_needs_both_read_permissions(
+    server: Server,
+) -> None:
+    """An incident is an answer about runs and part of the health of what it is about: reading
+    one through a dataset needs the permission the incidents' own paths need, not only the
+    dataset's."""
+    server.write("orders", server.now - timedelta(days=2))
+    dataset = server.dataset("orders")["id"]
+    server.expect(dataset, writtenEvery="P1D")
+    reader = {"Authorization": bearer(server.settings, scopes=(RUN_READ,))["Authorization"]}
+    both = {"Authorization": bearer(server.settings, scopes=(RUN_READ, FLOW_READ))["Authorization"]}
+    for url in (
+        f"{HUB}/datasets/{dataset}?$expand=incidents",
+        f"{HUB}/datasets?$filter=incidents/any(i: i/kind eq 'stale')",
+        f"{HUB}/datasets?$filter=incidents/$count gt 0",
+    ):
+        assert_error(server.client.get(url, headers=reader), 403, "accessDenied")
+        assert server.client.get(url, headers=both).status_code == 200, url

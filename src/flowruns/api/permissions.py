@@ -68,19 +68,24 @@ def readable_sets(permissions: frozenset[str]) -> frozenset[str]:
     )
 
 
-def following(traversal: Traversal) -> Need | None:
-    """What reading through ``traversal`` needs (None: nothing beyond the path's needs).
+def following(traversal: Traversal) -> tuple[Need, ...]:
+    """What reading through ``traversal`` needs (empty: nothing beyond the path's needs).
 
     A link between a run and a process is part of the run, as the paths say
     (``runs/{id}/process`` and ``processes/{id}/runs`` need the Run permission): following it
     either way — ``runs/any(…)`` over processes, ``process/displayName`` over runs — needs
     ``IndustryData-Run.Read.All``. Any other navigation needs the read permission of the
-    entities it reaches.
+    entities it reaches, and one to incidents (a process's or a dataset's) what reading
+    incidents needs: both read permissions.
     """
     ends = (_area(traversal.source), _area(traversal.target))
     if Area.RUNS in ends:
-        return Need(Area.RUNS, False)
-    return None if ends[1] is None else Need(ends[1], False)
+        found: tuple[Need, ...] = (Need(Area.RUNS, False),)
+    else:
+        found = () if ends[1] is None else (Need(ends[1], False),)
+    if traversal.target.is_a(INCIDENTS.type):
+        found += tuple(need for need in reading(traversal.target) if need not in found)
+    return found
 
 
 def needs(declared: Iterable[Need], traversals: Iterable[Traversal] = ()) -> list[Need]:
@@ -88,9 +93,7 @@ def needs(declared: Iterable[Need], traversals: Iterable[Traversal] = ()) -> lis
     permission), and what following ``traversals`` (its bound query options') needs."""
     required = list(declared)
     for traversal in traversals:
-        need = following(traversal)
-        if need is not None and need not in required:
-            required.append(need)
+        required += [need for need in following(traversal) if need not in required]
     return required
 
 
