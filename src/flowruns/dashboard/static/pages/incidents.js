@@ -28,8 +28,13 @@ function filtersOf(params) {
   };
 }
 
-/** The request of a list of incidents (also the overview's, a process's and a dataset's page's),
- * with the process or the dataset each is about. */
+/** What an incident is about, read with it: its process, or a dataset's (stale) its dataset. */
+export const INCIDENT_SUBJECTS = 'process($select=id,displayName),dataset($select=id,name)';
+
+/**
+ * The request of a list of incidents (also the overview's and a process page's), with the
+ * process or the dataset each is about.
+ */
 export function incidentsUrl(
   { state = '', kind = '', process = '', dataset = '' },
   top = PAGE_SIZE,
@@ -47,9 +52,6 @@ export function incidentsUrl(
     $count: 'true',
   });
 }
-
-/** What an incident is about, read with it: its process, or a dataset's (stale) its dataset. */
-export const INCIDENT_SUBJECTS = 'process($select=id,displayName),dataset($select=id,name)';
 
 /** A link to what an incident is about: its dataset for a dataset's, else its process. */
 export function incidentSubject(incident) {
