@@ -185,3 +185,68 @@ def test_runs_get_shows_the_datasets_a_run_read_and_wrote(service: Service) -> N
     alone = service.invoke("runs", "get", made["load"]["id"])
     assert "Inputs" not in alone.stdout
     assert f"orders.{tag}" in alone.stdout.split("Outputs", 1)[1]
+
+
+def test_a_dataset_freshness_expectation_from_the_command_line(service: Service) -> None:
+    made = _lineage(service)
+    tag, orders = made["tag"], f"orders.{made['tag']}"
+    # A dataset without a freshness expectation needs --every to get one.
+    result = service.invoke("datasets", "expect", orders, "--owner", "data")
+    assert result.exit_code == 2
+    assert "--every" in result.output
+    result = service.invoke(
+        "datasets", "expect", orders, "--every", "P1D", "--owner", "data", "--tag", "a", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    expectation = json.loads(result.stdout)
+    assert expectation["@odata.type"] == "#flowruns.freshnessExpectation"
+    # Written two days ago and expected daily: stale at once, with an incident.
+    assert (expectation["writtenEvery"], expectation["owner"]) == ("P1D", "data")
+    assert expectation["state"] == "stale"
+    # Only the members given change.
+    result = service.invoke("datasets", "expect", orders, "--owner", "ops")
+    assert result.exit_code == 0, result.output
+    assert "P1D" in result.stdout
+    assert "ops" in result.stdout
+
+    shown = service.invoke("datasets", "get", orders)
+    assert shown.exit_code == 0, shown.output
+    assert "stale, written every P1D" in shown.stdout
+    assert "Open stale incidents" in shown.stdout
+    assert f"{orders}: not written by a successful run since" in shown.stdout
+    dataset = json.loads(service.invoke("datasets", "get", orders, "--json").stdout)
+    assert dataset["expectation"]["state"] == "stale"
+    [incident] = dataset["incidents"]
+    assert incident["kind"] == "stale"
+
+    listed = service.invoke("datasets", "list", "--name", tag)
+    assert listed.exit_code == 0, listed.output
+    assert "Freshness" in listed.stdout
+    assert "stale" in listed.stdout
+    result = service.invoke("datasets", "list", "--name", tag, "--freshness", "stale", "--json")
+    assert [d["name"] for d in json.loads(result.stdout)] == [orders]
+    result = service.invoke("datasets", "list", "--freshness", "rotten")
+    assert result.exit_code == 2
+    assert "fresh, unknown, stale, paused" in result.output
+
+    # The incidents name the dataset where a process's name their process.
+    result = service.invoke("incidents", "list", "--dataset", orders, "--open", "--json")
+    assert result.exit_code == 0, result.output
+    [listed_incident] = json.loads(result.stdout)
+    assert listed_incident["id"] == incident["id"]
+    assert listed_incident["dataset"]["name"] == orders
+    assert listed_incident.get("process") is None
+    table = service.invoke("incidents", "list", "--kind", "stale", "--open")
+    assert table.exit_code == 0, table.output
+    assert "Process or dataset" in table.stdout
+    assert orders in table.stdout.split(incident["id"][:8])[0].splitlines()[-1]
+
+    paused = service.invoke("datasets", "expect", orders, "--pause", "--json")
+    assert json.loads(paused.stdout)["state"] == "paused"
+    refused = service.invoke("datasets", "expect", orders, "--remove", "--every", "P2D")
+    assert refused.exit_code == 2
+    removed = service.invoke("datasets", "expect", orders, "--remove")
+    assert removed.exit_code == 0, removed.output
+    shown = service.invoke("datasets", "get", orders)
+    assert "no freshness expectation" in shown.stdout
+    assert "Open stale incidents" not in shown.stdout

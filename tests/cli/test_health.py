@@ -72,6 +72,9 @@ def test_a_late_flow_is_reported_by_the_cli_within_30_seconds(service: Service) 
     listed = service.invoke("incidents", "list", "--kind", "late")
     assert listed.exit_code == 0, listed.output
     assert incident["id"][:8] in listed.stdout
+    # The table names the process each incident is about.
+    [line] = [row for row in listed.stdout.splitlines() if incident["id"][:8] in row]
+    assert name in line
 
 
 def test_a_bad_member_is_one_line_naming_it(service: Service) -> None:

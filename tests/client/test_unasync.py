@@ -7,8 +7,8 @@ import inspect
 import pytest
 
 from flowruns.client import AsyncClient, Client, unasync
-from flowruns.client.asynchronous import AsyncProcesses, AsyncRuns
-from flowruns.client.sync import Processes, Runs
+from flowruns.client.asynchronous import AsyncDatasets, AsyncIncidents, AsyncProcesses, AsyncRuns
+from flowruns.client.sync import Datasets, Incidents, Processes, Runs
 
 
 def test_the_synchronous_client_is_generated_from_the_asynchronous_one() -> None:
@@ -57,7 +57,13 @@ def _public(cls: type) -> dict[str, list[tuple[object, ...]]]:
 
 @pytest.mark.parametrize(
     ("blocking", "awaiting"),
-    [(Client, AsyncClient), (Runs, AsyncRuns), (Processes, AsyncProcesses)],
+    [
+        (Client, AsyncClient),
+        (Runs, AsyncRuns),
+        (Processes, AsyncProcesses),
+        (Datasets, AsyncDatasets),
+        (Incidents, AsyncIncidents),
+    ],
 )
 def test_both_clients_offer_the_same_documented_methods(blocking: type, awaiting: type) -> None:
     assert blocking.__doc__

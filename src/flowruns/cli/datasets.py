@@ -1,23 +1,37 @@
-"""``flowruns datasets list|get``: the datasets runs read and write, when each was last written
-by a successful run, and which runs wrote and read it."""
+"""``flowruns datasets list|get|expect``: the datasets runs read and write, when each was last
+written by a successful run, which runs wrote and read it, and how often it is expected to be
+written (its freshness expectation, and the stale incidents when it was not)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 import typer
 
-from flowruns.cli import lookup, render
+from flowruns.cli import expectations, lookup, render
 from flowruns.cli.remote import PAGE_SIZE, Token, Url, client, err, limit_of, out
 from flowruns.client import F, Filter
+from flowruns.client.models import FreshnessExpectation, FreshnessState
 
 app = typer.Typer(
     help="Datasets: what runs read and write, and how fresh each one is.", no_args_is_help=True
 )
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+DatasetName = Annotated[
+    str,
+    typer.Argument(metavar="DATASET", help="The dataset's name, its id or the start of its id."),
+]
+Namespace = Annotated[
+    str | None,
+    typer.Option("--namespace", help="The namespace of the named dataset, when names repeat."),
+]
+_STATES = tuple(s.value for s in FreshnessState if s is not FreshnessState.UNKNOWN_FUTURE_VALUE)
+# A dataset's freshness expectation, and its open stale incidents, read with it in one request.
+FRESHNESS = "expectation,incidents($filter=resolvedDateTime eq null)"
 # Datasets shown by `list`, and runs by `get` in each direction, unless told otherwise.
 LIST_LIMIT = 100
 ACCESSES_SHOWN = 10
@@ -44,7 +58,9 @@ def parse_duration(text: str, option: str) -> timedelta:
     )
 
 
-def dataset_filter(namespace: str | None, stale_for: str | None) -> Filter | None:
+def dataset_filter(
+    namespace: str | None, stale_for: str | None, freshness: str | None = None
+) -> Filter | None:
     """The ``$filter`` the options of ``list`` ask for, built without splicing text."""
     parts: list[Filter] = []
     if namespace:
@@ -52,6 +68,8 @@ def dataset_filter(namespace: str | None, stale_for: str | None) -> Filter | Non
     if stale_for:
         cutoff = datetime.now(UTC) - parse_duration(stale_for, "--stale-for")
         parts.append(F.lastWrittenDateTime.is_null() | (F.lastWrittenDateTime < cutoff))
+    if freshness:
+        parts.append(F.expectation.state == freshness)
     if not parts:
         return None
     combined = parts[0]
@@ -79,6 +97,14 @@ def list_datasets(
             "or ever.",
         ),
     ] = None,
+    freshness: Annotated[
+        str | None,
+        typer.Option(
+            "--freshness",
+            metavar="STATE",
+            help=f"Only datasets whose freshness expectation is {', '.join(_STATES)}.",
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -89,8 +115,10 @@ def list_datasets(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """List datasets by namespace and name, with their last successful write."""
-    query = dataset_filter(namespace, stale_for)
+    """List datasets by namespace and name, with their last successful write and freshness."""
+    if freshness is not None and freshness not in _STATES:
+        raise typer.BadParameter(f"use one of {', '.join(_STATES)}", param_hint="--freshness")
+    query = dataset_filter(namespace, stale_for, freshness)
     most = limit_of(limit, None, LIST_LIMIT)
     with client(url, token) as service:
         found = service.datasets.list(
@@ -98,6 +126,8 @@ def list_datasets(
             orderby=["namespace", "name"],
             top=min(most, PAGE_SIZE),
             search=name,
+            # The state alone: the table's column, at the cost of a join.
+            expand="expectation($select=state)",
             limit=most,
         )
         datasets = list(found)
@@ -112,24 +142,17 @@ def list_datasets(
 
 @app.command("get")
 def get_dataset(
-    dataset: Annotated[
-        str,
-        typer.Argument(
-            metavar="DATASET", help="The dataset's name, its id or the start of its id."
-        ),
-    ],
-    namespace: Annotated[
-        str | None,
-        typer.Option("--namespace", help="The namespace of the named dataset, when names repeat."),
-    ] = None,
+    dataset: DatasetName,
+    namespace: Namespace = None,
     as_json: Json = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Show one dataset and the latest runs that wrote and read it."""
+    """Show one dataset, its freshness, its open stale incidents and the latest runs that wrote
+    and read it."""
     with client(url, token) as service:
         dataset_id = lookup.dataset_id(service, dataset, namespace)
-        found = service.datasets.get(dataset_id)
+        found = service.datasets.get(dataset_id, expand=FRESHNESS)
         writes = list(service.datasets.writes(dataset_id, limit=ACCESSES_SHOWN))
         reads = list(service.datasets.reads(dataset_id, limit=ACCESSES_SHOWN))
     if as_json:
@@ -137,8 +160,61 @@ def get_dataset(
         return
     console = out()
     console.print(render.dataset_details(found))
+    if found.incidents:
+        title = "Open stale incidents"
+        console.print(render.incidents_table(found.incidents, width=console.width, title=title))
     for title, accesses in (("Latest writes", writes), ("Latest reads", reads)):
         if accesses:
             console.print(render.accesses_table(accesses, width=console.width, title=title))
         else:
             console.print(f"{title}: none")
+
+
+@app.command("expect")
+def expect(
+    dataset: DatasetName,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            metavar="DURATION",
+            help="ISO 8601 duration: a successful run writes it at least this often (P1D, "
+            "PT6H); required for a dataset without a freshness expectation.",
+        ),
+    ] = None,
+    owner: expectations.Owner = None,
+    tag: expectations.Tags = None,
+    pause: expectations.Pause = None,
+    paused_until: expectations.PausedUntil = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove the freshness expectation instead.")
+    ] = False,
+    namespace: Namespace = None,
+    as_json: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Set members of a dataset's freshness expectation (creating it, with --every, when the
+    dataset has none), or remove it."""
+    given = expectations.members(owner, tag, pause, paused_until, written_every=every)
+    if remove and given:
+        raise typer.BadParameter("give no other member with --remove", param_hint="--remove")
+    with client(url, token) as service:
+        dataset_id = lookup.dataset_id(service, dataset, namespace)
+        if remove:
+            service.datasets.remove_expectation(dataset_id)
+            err().print(f"Removed the freshness expectation of dataset {dataset_id}.")
+            return
+
+        def create(**members: Any) -> FreshnessExpectation:
+            if every is None:
+                raise typer.BadParameter(
+                    "the dataset has no freshness expectation yet: say how often it is written",
+                    param_hint="--every",
+                )
+            return service.datasets.expect(dataset_id, **members)
+
+        expectation = expectations.write(
+            partial(service.datasets.update_expectation, dataset_id), create, given
+        )
+    expectations.show(expectation, "Dataset", as_json=as_json)

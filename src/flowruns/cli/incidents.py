@@ -1,4 +1,5 @@
-"""``flowruns incidents list|get``: departures of processes from their expectations."""
+"""``flowruns incidents list|get``: departures of processes from their expectations, and of
+datasets from their freshness expectations."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from flowruns.client.filters import literal
 from flowruns.client.models import IncidentKind
 
 app = typer.Typer(
-    help="Incidents: when a process broke its expectation, and when that cleared.",
+    help="Incidents: when a process broke its expectation or a dataset went stale, and when "
+    "that cleared.",
     no_args_is_help=True,
 )
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 _KINDS = tuple(k.value for k in IncidentKind if k is not IncidentKind.UNKNOWN_FUTURE_VALUE)
 LIST_LIMIT = 100
+# What each incident is about, read with it: the table names the process or the dataset.
+SUBJECTS = "process($select=id,displayName),dataset($select=id,namespace,name)"
 
 
 @app.command("list")
@@ -26,6 +30,10 @@ def list_incidents(
     process: Annotated[
         str | None,
         typer.Option(help="Only this process's (its name, its id or the start of its id)."),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Only this dataset's (its name, its id or the start of its id)."),
     ] = None,
     kind: Annotated[str | None, typer.Option(help=f"One of {', '.join(_KINDS)}.")] = None,
     open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
@@ -39,7 +47,7 @@ def list_incidents(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """List incidents, newest first."""
+    """List incidents, newest first, with the process or dataset each is about."""
     if kind is not None and kind not in _KINDS:
         raise typer.BadParameter(f"use one of {', '.join(_KINDS)}", param_hint="--kind")
     conditions = []
@@ -47,15 +55,18 @@ def list_incidents(
         conditions.append(f"kind eq {literal(kind)}")
     if open_only:
         conditions.append("resolvedDateTime eq null")
-    condition = " and ".join(conditions) or None
     most = limit_of(limit, None, LIST_LIMIT)
     with client(url, token) as service:
-        top = min(most, PAGE_SIZE)
         if process is not None:
-            process_id = lookup.process_id(service, process)
-            found = service.processes.incidents(process_id, condition, top=top, limit=most)
-        else:
-            found = service.incidents.list(condition, top=top, limit=most)
+            conditions.append(f"process/id eq {literal(lookup.process_id(service, process))}")
+        if dataset is not None:
+            conditions.append(f"datasetId eq {literal(lookup.dataset_id(service, dataset))}")
+        found = service.incidents.list(
+            " and ".join(conditions) or None,
+            top=min(most, PAGE_SIZE),
+            expand=SUBJECTS,
+            limit=most,
+        )
         incidents = list(found)
     if as_json:
         typer.echo(render.dumps([render.as_json(i) for i in incidents]))

@@ -3,14 +3,13 @@ runs, their expectations and their health."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 import typer
 
-from flowruns.cli import lookup, render
+from flowruns.cli import expectations, lookup, render
 from flowruns.cli.remote import PAGE_SIZE, Token, Top, Url, client, err, limit_of, out
-from flowruns.client import NotFoundError
 from flowruns.client.filters import literal
 
 app = typer.Typer(help="Processes: the data flows whose executions are runs.", no_args_is_help=True)
@@ -203,45 +202,33 @@ def expect(
     failure_streak: Annotated[
         int | None, typer.Option(help="This many failed runs in a row: failing.")
     ] = None,
-    owner: Annotated[str | None, typer.Option(help="Who answers for the process.")] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option(help="A tag (repeat the option for several).")
-    ] = None,
-    pause: Annotated[
-        bool | None, typer.Option("--pause/--resume", help="Pause or resume the evaluation.")
-    ] = None,
-    paused_until: Annotated[
-        datetime | None,
-        typer.Option(
-            help="With --pause: when the pause ends (UTC).", formats=["%Y-%m-%dT%H:%M:%S"]
-        ),
-    ] = None,
+    owner: expectations.Owner = None,
+    tag: expectations.Tags = None,
+    pause: expectations.Pause = None,
+    paused_until: expectations.PausedUntil = None,
     as_json: Json = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """Set members of a process's expectation (creating it when the process has none)."""
-    given: dict[str, Any] = {
-        "schedule": schedule,
-        "time_zone": time_zone,
-        "grace": grace,
-        "max_duration": max_duration,
-        "duration_anomaly": duration_anomaly,
-        "success_rule": success_rule,
-        "failure_streak": failure_streak,
-        "owner": owner,
-        "tags": tag,
-        "paused": pause,
-        "paused_until": render.utc(paused_until),
-    }
-    members = {name: value for name, value in given.items() if value is not None}
+    given = expectations.members(
+        owner,
+        tag,
+        pause,
+        paused_until,
+        schedule=schedule,
+        time_zone=time_zone,
+        grace=grace,
+        max_duration=max_duration,
+        duration_anomaly=duration_anomaly,
+        success_rule=success_rule,
+        failure_streak=failure_streak,
+    )
     with client(url, token) as service:
         process_id = lookup.process_id(service, process)
-        try:
-            expectation = service.processes.update_expectation(process_id, **members)
-        except NotFoundError:
-            expectation = service.processes.expect(process_id, **members)
-    if as_json:
-        typer.echo(render.dumps(render.as_json(expectation)))
-    else:
-        out().print(render.expectation_details(expectation))
+        expectation = expectations.write(
+            partial(service.processes.update_expectation, process_id),
+            partial(service.processes.expect, process_id),
+            given,
+        )
+    expectations.show(expectation, "Process", as_json=as_json)

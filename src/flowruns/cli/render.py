@@ -19,7 +19,14 @@ from rich.text import Text
 
 from flowruns.client import Entity, Process, Run, RunStatus
 from flowruns.client.codec import encode
-from flowruns.client.models import Dataset, DatasetAccess, Expectation, HealthState, Incident
+from flowruns.client.models import (
+    Dataset,
+    DatasetAccess,
+    FreshnessExpectation,
+    FreshnessState,
+    HealthState,
+    Incident,
+)
 
 STATUS_STYLES = {
     RunStatus.RUNNING: "bold cyan",
@@ -319,20 +326,34 @@ def health_json(process: Process) -> dict[str, Any]:
     }
 
 
-def expectation_details(expectation: Expectation) -> Table:
-    """Every member of an expectation that is set."""
+def expectation_details(expectation: Entity, subject: str) -> Table:
+    """Every member of an expectation (a process's, a dataset's freshness expectation) that is
+    set, after the id of its ``subject``, whose key it shares."""
     props = Table.grid(padding=(0, 2))
     props.add_column(style="bold")
     props.add_column()
-    props.add_row("Process", expectation.id or "")
+    props.add_row(subject, expectation.id or "")
     for name, value in encode(expectation).items():
         if name != "id" and value is not None:
             props.add_row(name, _value(value))
     return props
 
 
-def incidents_table(incidents: Sequence[Incident], *, width: int) -> Table:
-    """One line per incident, fitted to ``width``."""
+def incident_subject(incident: Incident) -> str:
+    """What an incident is about, when it was read with it (``$expand``): a process's display
+    name, or a dataset's name for a dataset's (stale) incident."""
+    if incident.dataset is not None:
+        return incident.dataset.name or ""
+    if incident.process is not None:
+        return incident.process.display_name or ""
+    return ""
+
+
+def incidents_table(
+    incidents: Sequence[Incident], *, width: int, title: str | None = None
+) -> Table:
+    """One line per incident, fitted to ``width``; the process or dataset it is about when any
+    was read with it."""
     ids = [incident.id or "" for incident in incidents]
     prefix = id_prefix_length(ids)
     kinds = [i.kind.value if i.kind is not None else "" for i in incidents]
@@ -344,12 +365,14 @@ def incidents_table(incidents: Sequence[Incident], *, width: int) -> Table:
     message = _Column("Message", [i.message or "" for i in incidents], wraps=True)
     whole = _Column("Id", ids)
     short = _Column("Id", [incident_id[:prefix] for incident_id in ids])
+    subjects = [incident_subject(i) for i in incidents]
+    about = (_Column("Process or dataset", subjects, wraps=True),) if any(subjects) else ()
     layouts = [
-        (opened, resolved, kind, message, whole),
-        (opened, resolved, kind, message, short),
-        (opened, kind, message, short),
+        (opened, resolved, kind, *about, message, whole),
+        (opened, resolved, kind, *about, message, short),
+        (opened, kind, *about, message, short),
     ]
-    return _fitted(layouts, width, None)
+    return _fitted(layouts, width, title)
 
 
 def incident_details(incident: Incident) -> Table:
@@ -365,9 +388,25 @@ def _count(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 
 
+FRESHNESS_STYLES = {
+    FreshnessState.FRESH: "green",
+    FreshnessState.UNKNOWN: "dim",
+    FreshnessState.STALE: "bold red",
+    FreshnessState.PAUSED: "cyan",
+}
+
+
+def freshness_state(expectation: FreshnessExpectation | None) -> Text:
+    """A dataset's freshness state, or ``—`` for a dataset without a freshness expectation."""
+    if expectation is None or expectation.state is None:
+        return Text("—", style="dim")
+    return Text(expectation.state.value, style=FRESHNESS_STYLES.get(expectation.state, ""))
+
+
 def datasets_table(datasets: Sequence[Dataset], *, width: int) -> Table:
-    """One line per dataset, fitted to ``width``: its name and namespace, and the end of the
-    last successful run that wrote it (``never`` when none did)."""
+    """One line per dataset, fitted to ``width``: its name and namespace, the end of the last
+    successful run that wrote it (``never`` when none did) and, when it has a freshness
+    expectation (read with it), its state."""
     ids = [dataset.id or "" for dataset in datasets]
     prefix = id_prefix_length(ids)
     name = _Column("Name", [d.name or "" for d in datasets], wraps=True)
@@ -375,18 +414,21 @@ def datasets_table(datasets: Sequence[Dataset], *, width: int) -> Table:
     written = _Column(
         "Last written (UTC)", [when(d.last_written_date_time)[:16] or "never" for d in datasets]
     )
+    fresh = _Column("Freshness", [freshness_state(d.expectation) for d in datasets])
     whole = _Column("Id", ids)
     short = _Column("Id", [dataset_id[:prefix] for dataset_id in ids])
     layouts = [
-        (name, namespace, written, whole),
-        (name, namespace, written, short),
-        (name, written, short),
+        (name, namespace, written, fresh, whole),
+        (name, namespace, written, fresh, short),
+        (name, written, fresh, short),
     ]
     return _fitted(layouts, width, None)
 
 
 def dataset_details(dataset: Dataset) -> Table:
-    """Every property of a dataset; its facets as JSON."""
+    """Every property of a dataset, its freshness (when its ``expectation`` was read with it:
+    the state, how often it is expected to be written, when it is due) and its facets as
+    JSON."""
     props = Table.grid(padding=(0, 2))
     props.add_column(style="bold")
     props.add_column()
@@ -401,6 +443,19 @@ def dataset_details(dataset: Dataset) -> Table:
     ]
     for label, value in rows:
         props.add_row(label, value)
+    expectation = dataset.expectation
+    if expectation is None:
+        props.add_row("Freshness", Text("no freshness expectation", style="dim"))
+    else:
+        state = freshness_state(expectation)
+        state.append(f", written every {expectation.written_every}", style="")
+        if expectation.paused_until is not None:
+            state.append(f" (paused until {when(expectation.paused_until)})", style="")
+        props.add_row("Freshness", state)
+        props.add_row("Write due (UTC)", when(expectation.write_due_date_time) or "—")
+        props.add_row("Owner", expectation.owner or "—")
+        if expectation.tags:
+            props.add_row("Tags", ", ".join(expectation.tags))
     if dataset.facets:
         props.add_row("Facets", _value(dataset.facets))
     return props

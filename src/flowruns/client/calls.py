@@ -23,7 +23,6 @@ from flowruns.client.models import (
     Dataset,
     DatasetAccess,
     Entity,
-    Expectation,
     Incident,
     Process,
     Run,
@@ -420,19 +419,25 @@ def expectation_path(process_id: str) -> str:
 
 
 def write_expectation(
-    process_id: str, members: Mapping[str, Any], *, replace: bool, if_match: str | Entity | None
-) -> Call[Expectation]:
-    """``PUT`` (``replace``: members left out become null) or ``PATCH`` of a process's
-    expectation; keyword names are the model's (``max_duration``, ``time_zone``)."""
-    body = wire_changes(Expectation, members)
+    path: str,
+    model: type[E],
+    members: Mapping[str, Any],
+    *,
+    replace: bool,
+    if_match: str | Entity | None,
+) -> Call[E]:
+    """``PUT`` (``replace``: members left out become null) or ``PATCH`` of the expectation at
+    ``path``: a process's (:class:`Expectation`) or a dataset's
+    (:class:`FreshnessExpectation`); keyword names are the model's (``max_duration``,
+    ``written_every``)."""
+    body = wire_changes(model, members)
     method = "PUT" if replace else "PATCH"
-    path = expectation_path(process_id)
-    return Call(method, path, entity_decoder(Expectation), body=body, headers=_if_match(if_match))
+    return Call(method, path, entity_decoder(model), body=body, headers=_if_match(if_match))
 
 
 def incidents_page(params: Mapping[str, str], under: str | None = None) -> Call[Page[Incident]]:
-    """The first page of incidents (of one process when ``under`` is its id)."""
-    path = f"{process_path(under)}/incidents" if under is not None else INCIDENTS
+    """The first page of incidents (of one process or dataset when ``under`` is its path)."""
+    path = f"{under}/incidents" if under is not None else INCIDENTS
     return list_page(path, Incident, params)
 
 
@@ -447,6 +452,11 @@ DATASETS = f"{HUB}/datasets"
 
 def dataset_path(dataset_id: str) -> str:
     return f"{DATASETS}/{key(dataset_id)}"
+
+
+def freshness_path(dataset_id: str) -> str:
+    """A dataset's freshness expectation, contained in the dataset."""
+    return f"{dataset_path(dataset_id)}/expectation"
 
 
 def datasets_page(params: Mapping[str, str]) -> Call[Page[Dataset]]:

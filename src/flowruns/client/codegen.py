@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from flowruns.edm.industrydata import MODEL
@@ -89,10 +90,15 @@ def _property(prop: Property) -> str:
     return _field(snake(prop.name), f"{annotation} | None", kind, prop.name)
 
 
+# A docstring's text, wrapped so that its lines (indented, quoted) stay within the line length.
+_DOC_WIDTH = 90
+
+
 def _docstring(summary: str, note: str = "") -> str:
+    text = "\n    ".join(textwrap.wrap(summary, _DOC_WIDTH))
     if not note:
-        return f'    """{summary}"""'
-    return f'    """{summary}\n\n    {note}\n    """'
+        return f'    """{text}"""'
+    return f'    """{text}\n\n    {note}\n    """'
 
 
 def _enum(enum: EnumType) -> str:

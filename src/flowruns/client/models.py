@@ -100,6 +100,20 @@ class IncidentKind(StrEnum):
     OVERDUE = "overdue"
     FAILING = "failing"
     MISSED = "missed"
+    STALE = "stale"
+    UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
+
+
+class FreshnessState(StrEnum):
+    """``flowruns.freshnessState``.
+
+    Values the model does not know read as ``UNKNOWN_FUTURE_VALUE``.
+    """
+
+    FRESH = "fresh"
+    UNKNOWN = "unknown"
+    STALE = "stale"
+    PAUSED = "paused"
     UNKNOWN_FUTURE_VALUE = "unknownFutureValue"
 
 
@@ -379,13 +393,15 @@ class ProcessHealth(Entity):
 
 @dataclass(kw_only=True)
 class Incident(Entity):
-    """A departure of a process from its expectation, open until its condition clears."""
+    """A departure of a process from its expectation, or of a dataset from its freshness
+    expectation, open until its condition clears."""
 
     odata_type: ClassVar[str] = "#flowruns.incident"
     abstract: ClassVar[bool] = False
     kind: IncidentKind | None = field(
         default=None, metadata={"json": "kind", "kind": "enum:IncidentKind"}
     )
+    dataset_id: str | None = field(default=None, metadata={"json": "datasetId", "kind": "value"})
     run_id: str | None = field(default=None, metadata={"json": "runId", "kind": "value"})
     opened_date_time: datetime | None = field(
         default=None, metadata={"json": "openedDateTime", "kind": "datetime"}
@@ -400,6 +416,9 @@ class Incident(Entity):
     message: str | None = field(default=None, metadata={"json": "message", "kind": "value"})
     process: Process | None = field(
         default=None, metadata={"json": "process", "kind": "entity:Process"}
+    )
+    dataset: Dataset | None = field(
+        default=None, metadata={"json": "dataset", "kind": "entity:Dataset"}
     )
 
 
@@ -429,6 +448,12 @@ class Dataset(Entity):
     )
     reads: list[DatasetAccess] | None = field(
         default=None, metadata={"json": "reads", "kind": "entities:DatasetAccess"}
+    )
+    expectation: FreshnessExpectation | None = field(
+        default=None, metadata={"json": "expectation", "kind": "entity:FreshnessExpectation"}
+    )
+    incidents: list[Incident] | None = field(
+        default=None, metadata={"json": "incidents", "kind": "entities:Incident"}
     )
 
 
@@ -463,6 +488,35 @@ class DatasetAccess(Entity):
     run: Run | None = field(default=None, metadata={"json": "run", "kind": "entity:Run"})
     dataset: Dataset | None = field(
         default=None, metadata={"json": "dataset", "kind": "entity:Dataset"}
+    )
+
+
+@dataclass(kw_only=True)
+class FreshnessExpectation(Entity):
+    """How often a dataset is expected to be written successfully, and whether it is."""
+
+    odata_type: ClassVar[str] = "#flowruns.freshnessExpectation"
+    abstract: ClassVar[bool] = False
+    written_every: str | None = field(
+        default=None, metadata={"json": "writtenEvery", "kind": "value"}
+    )
+    paused: bool | None = field(default=None, metadata={"json": "paused", "kind": "value"})
+    paused_until: datetime | None = field(
+        default=None, metadata={"json": "pausedUntil", "kind": "datetime"}
+    )
+    owner: str | None = field(default=None, metadata={"json": "owner", "kind": "value"})
+    tags: list[str] | None = field(default=None, metadata={"json": "tags", "kind": "list:value"})
+    last_modified_date_time: datetime | None = field(
+        default=None, metadata={"json": "lastModifiedDateTime", "kind": "datetime"}
+    )
+    state: FreshnessState | None = field(
+        default=None, metadata={"json": "state", "kind": "enum:FreshnessState"}
+    )
+    changed_date_time: datetime | None = field(
+        default=None, metadata={"json": "changedDateTime", "kind": "datetime"}
+    )
+    write_due_date_time: datetime | None = field(
+        default=None, metadata={"json": "writeDueDateTime", "kind": "datetime"}
     )
 
 
@@ -553,6 +607,7 @@ ENTITY_TYPES: dict[str, type[Entity]] = {
     Incident.odata_type[1:]: Incident,
     Dataset.odata_type[1:]: Dataset,
     DatasetAccess.odata_type[1:]: DatasetAccess,
+    FreshnessExpectation.odata_type[1:]: FreshnessExpectation,
     IndustryDataHub.odata_type[1:]: IndustryDataHub,
     Subscription.odata_type[1:]: Subscription,
 }
@@ -564,6 +619,7 @@ TYPES: dict[str, type[Any]] = {
     "NotificationFormat": NotificationFormat,
     "HealthState": HealthState,
     "IncidentKind": IncidentKind,
+    "FreshnessState": FreshnessState,
     "DatasetAccessDirection": DatasetAccessDirection,
     "PublicErrorDetail": PublicErrorDetail,
     "PublicInnerError": PublicInnerError,
@@ -585,6 +641,7 @@ TYPES: dict[str, type[Any]] = {
     "Incident": Incident,
     "Dataset": Dataset,
     "DatasetAccess": DatasetAccess,
+    "FreshnessExpectation": FreshnessExpectation,
     "IndustryDataHub": IndustryDataHub,
     "Subscription": Subscription,
 }

@@ -27,6 +27,7 @@ from flowruns.client.models import (
     DatasetAccess,
     Entity,
     Expectation,
+    FreshnessExpectation,
     Incident,
     Process,
     ProcessHealth,
@@ -622,7 +623,8 @@ class Processes:
         """Create or replace the process's expectation: ``schedule``, ``time_zone``, ``grace``,
         ``max_duration``, ``duration_anomaly``, ``success_rule``, ``failure_streak``,
         ``paused``, ``paused_until``, ``owner``, ``tags``; members left out are null."""
-        call = calls.write_expectation(process_id, members, replace=True, if_match=if_match)
+        path = calls.expectation_path(process_id)
+        call = calls.write_expectation(path, Expectation, members, replace=True, if_match=if_match)
         return self._client.send(call)
 
     def update_expectation(
@@ -630,7 +632,8 @@ class Processes:
     ) -> Expectation:
         """Change some members of the process's expectation (``paused=True`` for a
         maintenance window, ``None`` to clear a member)."""
-        call = calls.write_expectation(process_id, members, replace=False, if_match=if_match)
+        path = calls.expectation_path(process_id)
+        call = calls.write_expectation(path, Expectation, members, replace=False, if_match=if_match)
         return self._client.send(call)
 
     def remove_expectation(self, process_id: str, *, if_match: str | Entity | None = None) -> None:
@@ -653,13 +656,14 @@ class Processes:
     ) -> Iterator[Incident]:
         """The incidents of one process, newest first unless ``orderby`` says otherwise."""
         params = calls.query(filter=filter, orderby=orderby, top=calls.page_size(top, limit))
-        first = calls.incidents_page(params, under=process_id)
+        first = calls.incidents_page(params, under=calls.process_path(process_id))
         return self._client.items(first, Incident, limit)
 
 
 class Incidents:
-    """``client.incidents``: departures of processes from their expectations
-    (docs/monitoring.md)."""
+    """``client.incidents``: departures of processes from their expectations and of datasets
+    from their freshness expectations (docs/monitoring.md); a process's incident has its
+    ``process``, a dataset's (``stale``) its ``dataset_id`` (and ``dataset``, expanded)."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -685,6 +689,7 @@ class Incidents:
         return self._client.send(calls.count(calls.INCIDENTS, calls.query(filter=filter)))
 
     def get(self, incident_id: str, *, expand: str | None = None) -> Incident:
+        """One incident; ``expand="process"`` or ``"dataset"`` reads what it is about with it."""
         path = calls.incident_path(incident_id)
         return self._client.send(calls.get(path, Incident, None, expand))
 
@@ -794,6 +799,54 @@ class Datasets:
             page_size=page_size,
         )
         return Delta(self._client, first, Dataset, page_size)
+
+    def expectation(self, dataset_id: str) -> FreshnessExpectation:
+        """The dataset's freshness expectation, as the server last evaluated it (``state``,
+        ``write_due_date_time``); 404 :class:`NotFoundError` when it has none."""
+        path = calls.freshness_path(dataset_id)
+        return self._client.send(calls.get(path, FreshnessExpectation, None, None))
+
+    def expect(
+        self, dataset_id: str, *, if_match: str | Entity | None = None, **members: Any
+    ) -> FreshnessExpectation:
+        """Create or replace the dataset's freshness expectation: ``written_every`` (an ISO
+        8601 duration, required), ``paused``, ``paused_until``, ``owner``, ``tags``; members
+        left out are null. A stale incident opens when no successful run writes it in time."""
+        path = calls.freshness_path(dataset_id)
+        call = calls.write_expectation(
+            path, FreshnessExpectation, members, replace=True, if_match=if_match
+        )
+        return self._client.send(call)
+
+    def update_expectation(
+        self, dataset_id: str, *, if_match: str | Entity | None = None, **members: Any
+    ) -> FreshnessExpectation:
+        """Change some members of the dataset's freshness expectation (``paused=True`` while
+        it is rebuilt, ``None`` to clear a member)."""
+        path = calls.freshness_path(dataset_id)
+        call = calls.write_expectation(
+            path, FreshnessExpectation, members, replace=False, if_match=if_match
+        )
+        return self._client.send(call)
+
+    def remove_expectation(self, dataset_id: str, *, if_match: str | Entity | None = None) -> None:
+        """Remove the dataset's freshness expectation; its open incident resolves."""
+        self._client.send(calls.delete(calls.freshness_path(dataset_id), if_match))
+
+    def incidents(
+        self,
+        dataset_id: str,
+        filter: FilterArg = None,
+        orderby: OrderArg = None,
+        top: int | None = None,
+        *,
+        limit: int | None = None,
+    ) -> Iterator[Incident]:
+        """The stale incidents of one dataset, newest first unless ``orderby`` says
+        otherwise."""
+        params = calls.query(filter=filter, orderby=orderby, top=calls.page_size(top, limit))
+        first = calls.incidents_page(params, under=calls.dataset_path(dataset_id))
+        return self._client.items(first, Incident, limit)
 
     def writes(
         self,

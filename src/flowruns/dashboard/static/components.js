@@ -52,6 +52,10 @@ export function processHref(id) {
   return `#/processes/${encodeURIComponent(id)}`;
 }
 
+export function datasetHref(id) {
+  return `#/datasets/${encodeURIComponent(id)}`;
+}
+
 export function runLink(run) {
   return h('a', { href: runHref(run.id) }, run.displayName || run.id);
 }
@@ -60,6 +64,12 @@ export function runLink(run) {
 export function processLink(process) {
   if (!process) return h('span', { class: 'muted' }, '—');
   return h('a', { href: processHref(process.id) }, process.displayName || process.id);
+}
+
+/** A link to a dataset (by its name), or a dash when there is none. */
+export function datasetLink(dataset) {
+  if (!dataset) return h('span', { class: 'muted' }, '—');
+  return h('a', { href: datasetHref(dataset.id) }, dataset.name || dataset.id);
 }
 
 /**

@@ -1,5 +1,6 @@
-// Process health as the dashboard says it: states and incident kinds in words (with the colour
-// of the run status they resemble, which only helps), and an expectation in a sentence.
+// Process health and dataset freshness as the dashboard says them: states and incident kinds in
+// words (with the colour of the run status they resemble, which only helps), and an expectation
+// in a sentence.
 
 import { h } from './dom.js';
 
@@ -28,6 +29,8 @@ const HEALTH = {
   failing: ['Failing', 'failed'],
   missed: ['Missed', 'failed'],
   paused: ['Paused', 'running'],
+  // An incident kind only: a dataset's freshness (FRESHNESS below) has states of its own.
+  stale: ['Stale', 'failed'],
   [NOT_WATCHED]: ['No expectation', 'unknownFutureValue'],
 };
 
@@ -42,6 +45,7 @@ const MEANINGS = {
   failing: 'Its latest finished runs all failed',
   missed: 'An expected start passed without any run until the next',
   paused: 'Its expectation is paused',
+  stale: 'A dataset was not written by a successful run as often as expected',
   [NOT_WATCHED]: 'It has no expectation, so its health is not evaluated',
 };
 
@@ -71,7 +75,30 @@ export const INCIDENT_KINDS = [
   'late',
   'ruleBroken',
   'slow',
+  'stale',
 ];
+
+/** A dataset's freshness states (docs/lineage.md#freshness): label, colour, meaning. */
+const FRESHNESS = {
+  fresh: ['Fresh', 'completed', 'A successful run wrote it within the expected period'],
+  unknown: ['Unknown', 'unknownFutureValue', 'Never written, and still within its first period'],
+  stale: ['Stale', 'failed', 'No successful run wrote it within the expected period'],
+  paused: ['Paused', 'running', 'Its freshness expectation is paused'],
+};
+
+export function freshnessMeaning(state) {
+  return (FRESHNESS[state] ?? FRESHNESS.unknown)[2];
+}
+
+/** A dataset's freshness state as text and colour. */
+export function freshnessChip(state) {
+  const [label, colour, meaning] = FRESHNESS[state] ?? FRESHNESS.unknown;
+  return h(
+    'span',
+    { class: `chip chip-${colour}`, dataset: { freshness: state }, title: meaning },
+    label,
+  );
+}
 
 /** 'PT30M' → '30 min', 'P1DT2H' → '1 d 2 h'; the text itself when it is no duration. */
 export function durationWords(iso) {

@@ -5,7 +5,7 @@
 //   #/runs/<id>              one run
 //   #/processes?health=missed&owner=data&tag=nightly&type=…&q=text&sort=name
 //   #/processes/<id>         one process
-//   #/incidents?state=resolved&kind=missed&process=<id>
+//   #/incidents?state=resolved&kind=missed&process=<id>&dataset=<id>
 //   #/incidents/<id>         one incident
 //   #/datasets?q=text        datasets whose name contains text
 //   #/datasets/<id>          one dataset

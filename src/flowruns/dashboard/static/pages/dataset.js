@@ -1,6 +1,6 @@
-// One dataset: how fresh it is (the end of the last successful run that wrote it), the runs that
-// wrote and read it over time with their row counts, as charts and tables, and its properties
-// and facets.
+// One dataset: how fresh it is (the end of the last successful run that wrote it, and its
+// freshness expectation as the server evaluated it), its stale incidents, the runs that wrote and
+// read it over time with their row counts, as charts and tables, and its properties and facets.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -16,17 +16,71 @@ import {
   time,
 } from '../components.js';
 import { formatAgo, formatDuration, formatNumber } from '../format.js';
-import { runsHref } from '../router.js';
+import { durationWords, freshnessChip, freshnessMeaning } from '../health.js';
+import { incidentsHref, runsHref } from '../router.js';
 import { lastWritten } from './datasets.js';
+import { incidentsTable } from './incidents.js';
 
 // The runs each chart shows: the latest that wrote, and the latest that read, the dataset.
 const WINDOW = 100;
 const ACCESS_FIELDS = 'id,runId,runStatus,runStartDateTime,runEndDateTime,rowCount';
 // The statuses of a successful write, as the server counts them for lastWrittenDateTime.
 const SUCCESSFUL = ['completed', 'completedWithWarnings'];
+// The incidents the page lists; the rest are a link away.
+const INCIDENTS_SHOWN = 10;
 
 function code(text) {
   return text ? h('code', {}, String(text)) : null;
+}
+
+/** When the next successful write is due, or since when it is overdue (a stale dataset). */
+function writeDue(expectation) {
+  const due = expectation.writeDueDateTime;
+  if (!due) return null; // paused: nothing is due
+  if (expectation.state === 'stale') {
+    return h('strong', { class: 'write-overdue' }, 'Overdue since ', time(due, { ago: true }));
+  }
+  return h('span', {}, time(due, { seconds: true }), ` (${formatAgo(due)})`);
+}
+
+/** The freshness expectation as the server last evaluated it, or that there is none. */
+function expectationPart(dataset) {
+  const expectation = dataset.expectation;
+  if (!expectation) {
+    return h(
+      'p',
+      { class: 'help' },
+      'No freshness expectation: no incident opens however long it goes unwritten. Set one ' +
+        'with ',
+      h('code', {}, `flowruns datasets expect ${dataset.name} --every P1D`),
+      '.',
+    );
+  }
+  const pause = expectation.paused
+    ? expectation.pausedUntil
+      ? time(expectation.pausedUntil)
+      : 'Until resumed'
+    : null;
+  return h(
+    'div',
+    { class: 'dataset-expectation' },
+    h(
+      'p',
+      { class: 'health-line' },
+      freshnessChip(expectation.state),
+      ' ',
+      freshnessMeaning(expectation.state),
+      '.',
+    ),
+    properties([
+      ['Written every', durationWords(expectation.writtenEvery)],
+      ['Write due', writeDue(expectation)],
+      ['Paused', pause],
+      ['Owner', expectation.owner || null],
+      ['Tags', expectation.tags?.length ? expectation.tags.join(', ') : null],
+      ['State since', time(expectation.changedDateTime, { ago: true })],
+    ]),
+  );
 }
 
 function freshness(dataset) {
@@ -37,6 +91,7 @@ function freshness(dataset) {
   return h(
     'div',
     {},
+    expectationPart(dataset),
     h('p', { class: 'freshness' }, words),
     properties([
       ['Last successful write', when ? time(when, { seconds: true }) : lastWritten(dataset)],
@@ -82,6 +137,31 @@ function datasetProperties(dataset) {
   ]);
 }
 
+/** Open first (a dataset has one at most), then the newest. */
+function incidentsPart(id, body) {
+  const incidents = [...body.value].sort(
+    (a, b) => Number(Boolean(a.resolvedDateTime)) - Number(Boolean(b.resolvedDateTime)),
+  );
+  if (!incidents.length) return empty('This dataset has had no incidents.');
+  const total = body['@odata.count'] ?? incidents.length;
+  return h(
+    'div',
+    {},
+    incidentsTable(incidents, { caption: 'Incidents, open first', withSubject: false }),
+    h(
+      'p',
+      {},
+      h(
+        'a',
+        { href: incidentsHref({ dataset: id }) },
+        total > incidents.length
+          ? `All ${formatNumber(total)} incidents of this dataset`
+          : 'All incidents of this dataset',
+      ),
+    ),
+  );
+}
+
 function accessesUrl(base, navigation) {
   return api.url(`${base}/${navigation}`, {
     $top: WINDOW,
@@ -93,11 +173,14 @@ function accessesUrl(base, navigation) {
 export async function show(main, view) {
   const id = view.route.id;
   const base = `datasets/${encodeURIComponent(id)}`;
+  // The dataset with its freshness expectation, as the server last evaluated it.
+  const address = api.url(base, { $expand: 'expectation' });
+  const incidentsUrl = api.url(`${base}/incidents`, { $top: INCIDENTS_SHOWN, $count: 'true' });
   document.title = 'Dataset · flowruns';
   replace(main, h('h1', { tabindex: '-1' }, 'Dataset'), loading());
   let dataset;
   try {
-    dataset = await api.get(api.url(base), { signal: view.signal });
+    dataset = await api.get(address, { signal: view.signal });
   } catch (error) {
     if (error.name === 'AbortError') throw error;
     replace(
@@ -110,6 +193,7 @@ export async function show(main, view) {
   document.title = `${dataset.name} · flowruns`;
   const freshnessSlot = h('div', {}, freshness(dataset));
   const cadenceSlot = h('div', {});
+  const incidentsSlot = h('div', {}, loading());
   const writesSlot = h('div', {}, loading());
   const readsSlot = h('div', {}, loading());
   const propertiesSlot = h('div', {});
@@ -138,6 +222,7 @@ export async function show(main, view) {
       h('span', { class: 'subtitle' }, dataset.namespace),
     ),
     section('freshness-title', 'Freshness', freshnessSlot, cadenceSlot),
+    section('incidents-title', 'Incidents', incidentsSlot),
     section(
       'writes-title',
       'Writers over time',
@@ -186,17 +271,25 @@ export async function show(main, view) {
       part('reads', accessesUrl(base, 'reads'), readsSlot, reads),
     ]);
   }
+  const loadIncidents = () =>
+    part('incidents', incidentsUrl, incidentsSlot, (body) => incidentsPart(id, body));
   async function reload() {
-    const fresh = await api.get(api.url(base), { signal: view.signal });
+    const fresh = await api.get(address, { signal: view.signal });
     if (JSON.stringify(fresh) === JSON.stringify(dataset)) return;
     const written = fresh.lastWrittenDateTime !== dataset.lastWrittenDateTime;
+    const state = fresh.expectation?.state;
+    const turned = state && dataset.expectation && state !== dataset.expectation.state;
     dataset = fresh;
     replace(freshnessSlot, freshness(dataset));
     drawProperties();
     if (written) view.announce(`${dataset.name} was written by a successful run.`);
+    if (turned) view.announce(`${dataset.name} is now ${state}.`);
   }
-  await load();
+  await Promise.all([load(), loadIncidents()]);
   // A run that writes or reads the dataset changes its accesses; one that finishes, their status.
   view.poll(load, { follows: ['datasets', 'runs'] });
-  view.poll(reload, { follows: ['datasets'] });
+  // The server evaluates freshness a little after the write (or the deadline) that changes it,
+  // and opens or resolves an incident as it does.
+  view.poll(reload, { follows: ['datasets', 'incidents'], evaluated: true });
+  view.poll(loadIncidents, { follows: ['incidents'] });
 }

@@ -3,7 +3,7 @@
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
-import { empty, loading, table, time } from '../components.js';
+import { datasetHref, empty, loading, table, time } from '../components.js';
 import { formatNumber } from '../format.js';
 import { pageRange, pager } from '../pager.js';
 import { datasetsHref } from '../router.js';
@@ -28,10 +28,6 @@ function datasetsUrl({ q = '', namespace = '' }, top = PAGE_SIZE) {
     $top: top,
     $count: 'true',
   });
-}
-
-export function datasetHref(id) {
-  return `#/datasets/${encodeURIComponent(id)}`;
 }
 
 /** When a successful run last wrote the dataset, or that none has, in words. */

@@ -1,4 +1,5 @@
-// One incident: what went wrong, when, and the process and run it concerns.
+// One incident: what went wrong, when, and the process (or, for a stale incident, the dataset)
+// and the run it concerns.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -6,6 +7,7 @@ import {
   duration,
   loading,
   problem,
+  datasetLink,
   processLink,
   properties,
   rawJson,
@@ -17,7 +19,7 @@ import {
 import { formatNumber } from '../format.js';
 import { healthChip, healthMeaning } from '../health.js';
 import { incidentsHref } from '../router.js';
-import { incidentState } from './incidents.js';
+import { INCIDENT_SUBJECTS, incidentState } from './incidents.js';
 
 function runSummary(run) {
   return h(
@@ -38,7 +40,7 @@ export async function show(main, view) {
   document.title = 'Incident · flowruns';
   replace(main, h('h1', { tabindex: '-1' }, 'Incident'), loading());
   const address = api.url(`incidents/${encodeURIComponent(id)}`, {
-    $expand: 'process($select=id,displayName)',
+    $expand: INCIDENT_SUBJECTS,
   });
   let seen = null;
   let incident;
@@ -64,6 +66,8 @@ export async function show(main, view) {
         runProblem = problem(error);
       }
     }
+    // A stale incident's deadline is a write due, and its run the last successful write.
+    const stale = incident.kind === 'stale';
     document.title = `${incident.message} · flowruns`;
     replace(
       main,
@@ -75,6 +79,12 @@ export async function show(main, view) {
           ? [
               ' · ',
               h('a', { href: incidentsHref({ process: incident.process.id }) }, 'of this process'),
+            ]
+          : null,
+        incident.dataset
+          ? [
+              ' · ',
+              h('a', { href: incidentsHref({ dataset: incident.dataset.id }) }, 'of this dataset'),
             ]
           : null,
       ),
@@ -91,18 +101,26 @@ export async function show(main, view) {
         properties([
           ['Kind', [healthChip(incident.kind), ' ', healthMeaning(incident.kind)]],
           ['State', incidentState(incident)],
-          ['Process', processLink(incident.process)],
+          incident.dataset
+            ? ['Dataset', datasetLink(incident.dataset)]
+            : ['Process', processLink(incident.process)],
           ['Opened', time(incident.openedDateTime, { seconds: true })],
           [
             'Resolved',
             incident.resolvedDateTime ? time(incident.resolvedDateTime, { seconds: true }) : null,
           ],
-          ['Expected start', incident.expectedDateTime ? time(incident.expectedDateTime) : null],
+          [
+            stale ? 'Write due' : 'Expected start',
+            incident.expectedDateTime ? time(incident.expectedDateTime) : null,
+          ],
           [
             'Expected starts missed',
             incident.kind === 'missed' ? formatNumber(incident.occurrences) : null,
           ],
-          ['Run', incident.runId ? (run ? runSummary(run) : runProblem) : null],
+          [
+            stale ? 'Last successful write' : 'Run',
+            incident.runId ? (run ? runSummary(run) : runProblem) : null,
+          ],
           ['Id', h('code', {}, incident.id)],
         ]),
         rawJson('The incident as JSON', incident),

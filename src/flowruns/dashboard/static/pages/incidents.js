@@ -1,9 +1,10 @@
-// Incidents, newest first: open or resolved, of one kind or one process, 50 a page with the
-// total, Next following the server's @odata.nextLink.
+// Incidents, newest first: open or resolved, of one kind, one process or one dataset, 50 a page
+// with the total, Next following the server's @odata.nextLink. A process's incident names its
+// process, a dataset's (stale) its dataset.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
-import { empty, loading, processLink, table, time } from '../components.js';
+import { datasetLink, empty, loading, processLink, table, time } from '../components.js';
 import { formatNumber } from '../format.js';
 import { INCIDENT_KINDS, healthChip, healthLabel } from '../health.js';
 import { pageRange, pager } from '../pager.js';
@@ -23,22 +24,38 @@ function filtersOf(params) {
     state: STATES.some(([value]) => value === state) ? state : '',
     kind: INCIDENT_KINDS.includes(kind) ? kind : '',
     process: api.isGuid(params.get('process')) ? params.get('process').toLowerCase() : '',
+    dataset: api.isGuid(params.get('dataset')) ? params.get('dataset').toLowerCase() : '',
   };
 }
 
-/** The request of a list of incidents (also the overview's and a process page's). */
-export function incidentsUrl({ state = '', kind = '', process = '' }, top = PAGE_SIZE) {
+/** What an incident is about, read with it: its process, or a dataset's (stale) its dataset. */
+export const INCIDENT_SUBJECTS = 'process($select=id,displayName),dataset($select=id,name)';
+
+/**
+ * The request of a list of incidents (also the overview's and a process page's), with the
+ * process or the dataset each is about.
+ */
+export function incidentsUrl(
+  { state = '', kind = '', process = '', dataset = '' },
+  top = PAGE_SIZE,
+) {
   const clauses = [];
   if (state === 'open') clauses.push('resolvedDateTime eq null');
   if (state === 'resolved') clauses.push('resolvedDateTime ne null');
   if (kind) clauses.push(`kind eq ${api.literal(kind)}`);
   if (process) clauses.push(`process/id eq ${api.literal(process)}`);
+  if (dataset) clauses.push(`datasetId eq ${api.literal(dataset)}`);
   return api.url('incidents', {
     $filter: clauses.join(' and '),
-    $expand: 'process($select=id,displayName)',
+    $expand: INCIDENT_SUBJECTS,
     $top: top,
     $count: 'true',
   });
+}
+
+/** A link to what an incident is about: its dataset for a dataset's, else its process. */
+export function incidentSubject(incident) {
+  return incident.dataset ? datasetLink(incident.dataset) : processLink(incident.process);
 }
 
 export function incidentHref(id) {
@@ -51,15 +68,18 @@ export function incidentState(incident) {
   return h('span', {}, 'Resolved ', time(incident.resolvedDateTime, { ago: true }));
 }
 
-/** A table of incidents; `withProcess` false leaves the process column out (a process page). */
-export function incidentsTable(incidents, { caption, withProcess = true } = {}) {
+/**
+ * A table of incidents; `withSubject` false leaves out the column of the process or dataset each
+ * is about (a process's or a dataset's page).
+ */
+export function incidentsTable(incidents, { caption, withSubject = true } = {}) {
   const columns = [
     { label: 'Kind', cell: (incident) => healthChip(incident.kind) },
     {
       label: 'Incident',
       cell: (incident) => h('a', { href: incidentHref(incident.id) }, incident.message),
     },
-    withProcess ? { label: 'Process', cell: (incident) => processLink(incident.process) } : null,
+    withSubject ? { label: 'Process or dataset', cell: incidentSubject } : null,
     { label: 'Opened', cell: (incident) => time(incident.openedDateTime, { ago: true }) },
     { label: 'State', cell: incidentState },
   ].filter(Boolean);
@@ -84,7 +104,7 @@ function filterForm(onChange) {
     h('option', { value: '' }, 'Any kind'),
     INCIDENT_KINDS.map((value) => h('option', { value }, healthLabel(value))),
   );
-  const processNote = h('p', { class: 'help' });
+  const subjectNote = h('p', { class: 'help' });
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filter incidents' },
@@ -95,12 +115,13 @@ function filterForm(onChange) {
       { class: 'actions' },
       h('a', { href: '#/incidents', class: 'button' }, 'Clear filters'),
     ),
-    processNote,
+    subjectNote,
   );
   let process = '';
+  let dataset = '';
   form.addEventListener('submit', (event) => event.preventDefault());
   form.addEventListener('change', () => {
-    onChange({ state: state.value, kind: kind.value, process });
+    onChange({ state: state.value, kind: kind.value, process, dataset });
   });
   return {
     element: h('div', { class: 'filter-box' }, form),
@@ -108,15 +129,12 @@ function filterForm(onChange) {
       state.value = filters.state;
       kind.value = filters.kind;
       process = filters.process;
-      replace(
-        processNote,
-        process
-          ? [
-              'Of one process only. ',
-              h('a', { href: incidentsHref({ ...filters, process: '' }) }, 'Show every process'),
-            ]
-          : null,
-      );
+      dataset = filters.dataset;
+      const every = incidentsHref({ ...filters, process: '', dataset: '' });
+      let note = null;
+      if (process) note = ['Of one process only. ', h('a', { href: every }, 'Show every process')];
+      if (dataset) note = ['Of one dataset only. ', h('a', { href: every }, 'Show every dataset')];
+      replace(subjectNote, note);
     },
   };
 }
@@ -137,8 +155,8 @@ export async function show(main, view) {
     h(
       'p',
       { class: 'help' },
-      'Each departure of a process from its expectation, newest first; an incident resolves ' +
-        'when its condition clears.',
+      'Each departure of a process from its expectation, or of a dataset from its freshness ' +
+        'expectation, newest first; an incident resolves when its condition clears.',
     ),
     form.element,
     h(
@@ -179,7 +197,7 @@ export async function show(main, view) {
         results,
         incidents.length
           ? incidentsTable(incidents, { caption: 'Incidents, newest first' })
-          : empty('No process departed from its expectation here.'),
+          : empty('No process or dataset departed from its expectation here.'),
       );
     },
   });

@@ -148,7 +148,9 @@ function healthTiles(rows) {
 function openIncidents(body) {
   const incidents = body.value;
   const total = body['@odata.count'] ?? incidents.length;
-  if (!incidents.length) return empty('No open incidents: every process meets its expectation.');
+  if (!incidents.length) {
+    return empty('No open incidents: every process and dataset meets its expectation.');
+  }
   return h(
     'div',
     {},

@@ -296,7 +296,7 @@ export async function show(main, view) {
               {},
               incidentsTable(body.value, {
                 caption: 'Incidents, newest first',
-                withProcess: false,
+                withSubject: false,
               }),
               h(
                 'p',

@@ -6,6 +6,7 @@
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import {
+  datasetHref,
   duration,
   empty,
   loading,
@@ -20,7 +21,6 @@ import {
   time,
 } from '../components.js';
 import { formatNumber, memberLabel, statusLabel, typeLabel } from '../format.js';
-import { datasetHref } from './datasets.js';
 
 const NEIGHBOURS = 3;
 const MEMBERS_SHOWN = 50;
