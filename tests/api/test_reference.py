@@ -167,13 +167,7 @@ def _incident(http: httpx.Client, process: str) -> str:
     started = datetime.now(UTC) + timedelta(milliseconds=10)
     body = {"displayName": "overdue", "startDateTime": started.isoformat()}
     assert http.post(f"{HUB}/processes/{process}/runs", json=body).status_code == 201
-    deadline = time.monotonic() + 60
-    while True:
-        found = http.get(f"{HUB}/incidents").json()["value"]
-        if found:
-            return str(found[0]["id"])
-        assert time.monotonic() < deadline, "no incident was opened"
-        time.sleep(0.5)
+    return _first_opened(http, f"{HUB}/incidents")
 
 
 def _stale_incident(http: httpx.Client, dataset: str) -> str:
@@ -181,12 +175,17 @@ def _stale_incident(http: httpx.Client, dataset: str) -> str:
     server's own evaluation."""
     expectation = http.put(f"{HUB}/datasets/{dataset}/expectation", json={"writtenEvery": "PT1S"})
     assert expectation.status_code == 201, expectation.text
+    return _first_opened(http, f"{HUB}/datasets/{dataset}/incidents")
+
+
+def _first_opened(http: httpx.Client, url: str) -> str:
+    """The id of the first incident at ``url``, once the server's evaluation has opened one."""
     deadline = time.monotonic() + 60
     while True:
-        found = http.get(f"{HUB}/datasets/{dataset}/incidents").json()["value"]
+        found = http.get(url).json()["value"]
         if found:
             return str(found[0]["id"])
-        assert time.monotonic() < deadline, "no stale incident was opened"
+        assert time.monotonic() < deadline, f"no incident was opened at {url}"
         time.sleep(0.5)
 
 

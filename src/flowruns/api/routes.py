@@ -9,6 +9,8 @@ by it, the permission check reads it, ``/openapi.json`` and ``/docs`` are writte
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowruns.api.endpoint import ODataEndpoint
 from flowruns.api.lineage import post_lineage_event
 from flowruns.api.routing import Operation, Route, RouteTable
@@ -114,6 +116,40 @@ def _accesses(parent: str, side: str, what: str, *, post: str = "") -> list[Rout
         Route(f"{collection}/$count", get=_count(f"Count the {what}", READ_RUNS)),
         _read(f"{collection}/{{id}}", f"Get one of the {what}"),
     ]
+
+
+def _expectation(
+    owners: str, what: str, read: Need, write: Need, body: dict[str, Any]
+) -> Route[ODataEndpoint]:
+    """A process's or a dataset's (``owners``) expectation: read, created or replaced, changed
+    and removed with the owner's permissions."""
+    return Route(
+        f"{HUB}/{owners}/{{id}}/expectation",
+        get=Operation(ODataEndpoint.get_entity, f"Get a {what}", Success.ENTITY, (read,), ENTITY),
+        put=Operation(
+            ODataEndpoint.put_expectation,
+            f"Create or replace a {what}",
+            Success.UPDATED,
+            (write,),
+            body=body,
+            if_match=True,
+        ),
+        patch=Operation(
+            ODataEndpoint.patch_expectation,
+            f"Change members of a {what}",
+            Success.UPDATED,
+            (write,),
+            body=body,
+            if_match=True,
+        ),
+        delete=Operation(
+            ODataEndpoint.delete_expectation,
+            f"Remove a {what}",
+            Success.DONE,
+            (write,),
+            if_match=True,
+        ),
+    )
 
 
 def _incident(template: str, summary: str) -> Route[ODataEndpoint]:
@@ -346,38 +382,8 @@ ROUTES = RouteTable[ODataEndpoint](
         # -- process health: a process's expectation is the process's (its permissions); its
         # health and incidents tell of its runs, so they need the Run permission too, and
         # writing a successRule does (checked by the handler, from the body) --------------------
-        Route(
-            f"{HUB}/processes/{{id}}/expectation",
-            get=Operation(
-                ODataEndpoint.get_entity,
-                "Get a process's expectation",
-                Success.ENTITY,
-                (READ_FLOWS,),
-                ENTITY,
-            ),
-            put=Operation(
-                ODataEndpoint.put_expectation,
-                "Create or replace a process's expectation",
-                Success.UPDATED,
-                (WRITE_FLOWS,),
-                body=EXPECTATION_WRITE,
-                if_match=True,
-            ),
-            patch=Operation(
-                ODataEndpoint.patch_expectation,
-                "Change members of a process's expectation",
-                Success.UPDATED,
-                (WRITE_FLOWS,),
-                body=EXPECTATION_WRITE,
-                if_match=True,
-            ),
-            delete=Operation(
-                ODataEndpoint.delete_expectation,
-                "Remove a process's expectation",
-                Success.DONE,
-                (WRITE_FLOWS,),
-                if_match=True,
-            ),
+        _expectation(
+            "processes", "process's expectation", READ_FLOWS, WRITE_FLOWS, EXPECTATION_WRITE
         ),
         Route(
             f"{HUB}/processes/{{id}}/health",
@@ -434,38 +440,8 @@ ROUTES = RouteTable[ODataEndpoint](
         _read(f"{HUB}/datasets/{{id}}", "Get a dataset"),
         # A dataset's freshness expectation is the dataset's: the Run permission reads it, and
         # its write (which opens incidents about run data) needs Run.ReadWrite.
-        Route(
-            f"{HUB}/datasets/{{id}}/expectation",
-            get=Operation(
-                ODataEndpoint.get_entity,
-                "Get a dataset's freshness expectation",
-                Success.ENTITY,
-                (READ_RUNS,),
-                ENTITY,
-            ),
-            put=Operation(
-                ODataEndpoint.put_expectation,
-                "Create or replace a dataset's freshness expectation",
-                Success.UPDATED,
-                (WRITE_RUNS,),
-                body=FRESHNESS_WRITE,
-                if_match=True,
-            ),
-            patch=Operation(
-                ODataEndpoint.patch_expectation,
-                "Change members of a dataset's freshness expectation",
-                Success.UPDATED,
-                (WRITE_RUNS,),
-                body=FRESHNESS_WRITE,
-                if_match=True,
-            ),
-            delete=Operation(
-                ODataEndpoint.delete_expectation,
-                "Remove a dataset's freshness expectation",
-                Success.DONE,
-                (WRITE_RUNS,),
-                if_match=True,
-            ),
+        _expectation(
+            "datasets", "dataset's freshness expectation", READ_RUNS, WRITE_RUNS, FRESHNESS_WRITE
         ),
         Route(
             f"{HUB}/datasets/{{id}}/incidents",

@@ -350,6 +350,23 @@ incident_kind = EnumType(
 freshness_state = EnumType(
     FLOWRUNS, "freshnessState", ("fresh", "unknown", "stale", "paused", "unknownFutureValue")
 )
+# What a process's and a dataset's expectations share: a pause, and who answers for them.
+_ROUTING = (
+    Property("paused", Primitive.BOOLEAN, description="Nothing is evaluated while paused."),
+    Property(
+        "pausedUntil",
+        Primitive.DATE_TIME_OFFSET,
+        description="When a pause ends by itself (a maintenance window); null: until unpaused.",
+    ),
+    Property("owner", Primitive.STRING, max_length=256, description="Who answers for it."),
+    Property(
+        "tags",
+        Primitive.STRING,
+        collection=True,
+        max_length=256,
+        description="Free labels, for routing and filtering.",
+    ),
+)
 expectation = EntityType(
     FLOWRUNS,
     "expectation",
@@ -402,20 +419,7 @@ expectation = EntityType(
             Primitive.INT64,
             description="This many consecutive failed runs make the process failing.",
         ),
-        Property("paused", Primitive.BOOLEAN, description="Nothing is evaluated while paused."),
-        Property(
-            "pausedUntil",
-            Primitive.DATE_TIME_OFFSET,
-            description="When a pause ends by itself (a maintenance window); null: until unpaused.",
-        ),
-        Property("owner", Primitive.STRING, max_length=256, description="Who answers for it."),
-        Property(
-            "tags",
-            Primitive.STRING,
-            collection=True,
-            max_length=256,
-            description="Free labels, for routing and filtering.",
-        ),
+        *_ROUTING,
         Property(
             "lastModifiedDateTime",
             Primitive.DATE_TIME_OFFSET,
@@ -646,20 +650,7 @@ freshness_expectation = EntityType(
                 "this often (a stale incident opens when none has for longer)."
             ),
         ),
-        Property("paused", Primitive.BOOLEAN, description="Nothing is evaluated while paused."),
-        Property(
-            "pausedUntil",
-            Primitive.DATE_TIME_OFFSET,
-            description="When a pause ends by itself; null: until unpaused.",
-        ),
-        Property("owner", Primitive.STRING, max_length=256, description="Who answers for it."),
-        Property(
-            "tags",
-            Primitive.STRING,
-            collection=True,
-            max_length=256,
-            description="Free labels, for routing and filtering.",
-        ),
+        *_ROUTING,
         Property(
             "lastModifiedDateTime",
             Primitive.DATE_TIME_OFFSET,

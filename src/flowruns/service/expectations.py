@@ -56,6 +56,25 @@ def check(values: dict[str, Any], now: int) -> None:
         raise InvalidRequest("pausedUntil needs paused to be true.", target="pausedUntil")
 
 
+def members(
+    existing: Record | None,
+    body: EntityBody,
+    names: tuple[str, ...],
+    if_match: str | None,
+    replace: bool,
+) -> dict[str, Any]:
+    """The members ``names`` an expectation (a process's or a dataset's) has after a write of
+    ``body``: over nulls (``PUT``, ``replace``) or over the ``existing`` ones (``PATCH``); 412
+    when ``if_match`` is not the existing one's version."""
+    if existing is not None:
+        check_if_match(existing, if_match)
+    values: dict[str, Any] = dict.fromkeys(names)
+    if existing is not None and not replace:
+        values.update({k: existing.values.get(k) for k in names})
+    values.update(body.values)
+    return values
+
+
 def write(
     db: Database,
     tenant: str,
@@ -76,12 +95,8 @@ def write(
         existing = rows.get(transaction, tenant, process.id)
         if existing is None and not replace:
             raise NotFound(f"The process '{process.id}' has no expectation; create it with PUT.")
-        if existing is not None:
-            check_if_match(existing.expectation, if_match)
-        values: dict[str, Any] = dict.fromkeys(MEMBERS)
-        if existing is not None and not replace:
-            values.update({k: existing.expectation.values.get(k) for k in MEMBERS})
-        values.update(body.values)
+        before = None if existing is None else existing.expectation
+        values = members(before, body, MEMBERS, if_match, replace)
         check(values, now)
         values["lastModifiedDateTime"] = now
         record = Record(

@@ -34,7 +34,8 @@ from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.literals import format_duration
 from flowruns.odata.path import EntityRef
 from flowruns.records import Record
-from flowruns.service.health import BATCH, Incidents, refresh_ticks
+from flowruns.service.expectations import members
+from flowruns.service.health import Incidents, in_batches, refresh_ticks
 from flowruns.service.resources import resolve_entity
 from flowruns.service.schedules import parse_positive_duration
 from flowruns.service.writing import check_if_match
@@ -115,16 +116,11 @@ def _save(transaction: Transaction, watched: Watched, evaluation: Evaluation) ->
 
 def evaluate_due(db: Database, now: Callable[[], int] = now_ticks) -> int:
     """Evaluate every dataset due at ``now()``, a batch per transaction; how many."""
-    done = 0
-    while True:
-        moment = now()
-        with db.writing() as transaction:
-            batch = rows.due(transaction, moment, BATCH)
-            for watched in batch:
-                _save(transaction, watched, evaluate(transaction, watched, moment))
-        done += len(batch)
-        if len(batch) < BATCH:
-            return done
+
+    def judge(transaction: Transaction, watched: Watched, moment: int) -> None:
+        _save(transaction, watched, evaluate(transaction, watched, moment))
+
+    return in_batches(db, now, rows.due, judge)
 
 
 def write(
@@ -147,12 +143,8 @@ def write(
         existing = rows.get(transaction, tenant, dataset.id)
         if existing is None and not replace:
             raise NotFound(f"The dataset '{dataset.id}' has no expectation; create it with PUT.")
-        if existing is not None:
-            check_if_match(existing.expectation, if_match)
-        values: dict[str, Any] = dict.fromkeys(MEMBERS)
-        if existing is not None and not replace:
-            values.update({k: existing.expectation.values.get(k) for k in MEMBERS})
-        values.update(body.values)
+        before = None if existing is None else existing.expectation
+        values = members(before, body, MEMBERS, if_match, replace)
         check(values)
         values["lastModifiedDateTime"] = now
         record = Record(

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice, takewhile
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -78,6 +78,7 @@ SLOW_MINIMUM = 5
 MAX_WINDOWS = 100_000
 MAX_STARTS = 100_000
 _SEVERITY = health_state.members
+W = TypeVar("W")  # a row due for evaluation, as its store module reads it
 _NEVER = 2**63 - 1
 
 
@@ -472,21 +473,34 @@ def recent_expected(scheduled: Scheduled) -> list[int]:
     return list(islice(starts, RECENT_EXPECTED_STARTS))[::-1]
 
 
-def evaluate_due(db: Database, now: Callable[[], int] = now_ticks) -> int:
-    """Evaluate every process due at ``now()``, a batch per transaction; how many."""
+def in_batches(
+    db: Database,
+    now: Callable[[], int],
+    due: Callable[[Transaction, int, int], list[W]],
+    judge: Callable[[Transaction, W, int], None],
+) -> int:
+    """``judge`` each row ``due`` finds due at ``now()`` (locked), :data:`BATCH` rows a
+    transaction, until none is left; how many."""
     done = 0
     while True:
         moment = now()
         with db.writing() as transaction:
-            batch = rows.due(transaction, moment, BATCH)
+            batch = due(transaction, moment, BATCH)
             for watched in batch:
-                evaluation = evaluate(transaction, watched, moment)
-                rows.save_evaluation(
-                    transaction, watched.tenant, watched.expectation.id, evaluation
-                )
+                judge(transaction, watched, moment)
         done += len(batch)
         if len(batch) < BATCH:
             return done
+
+
+def evaluate_due(db: Database, now: Callable[[], int] = now_ticks) -> int:
+    """Evaluate every process due at ``now()``, a batch per transaction; how many."""
+
+    def judge(transaction: Transaction, watched: Watched, moment: int) -> None:
+        evaluation = evaluate(transaction, watched, moment)
+        rows.save_evaluation(transaction, watched.tenant, watched.expectation.id, evaluation)
+
+    return in_batches(db, now, rows.due, judge)
 
 
 async def evaluate_forever(

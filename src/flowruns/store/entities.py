@@ -366,12 +366,13 @@ def get_many(
     return {row._mapping["id"]: to_record(spec, row) for row in connection.execute(statement)}
 
 
-def _row_values(spec: TableSpec, values: dict[str, Any]) -> dict[str, Any]:
+def row_values(spec: TableSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """The columns (by name) of ``values`` (by property name), as the table stores them."""
     return {spec.columns[n].column.name: spec.columns[n].to_db(v) for n, v in values.items()}
 
 
 def insert_record(connection: Connection, spec: TableSpec, tenant: str, record: Record) -> None:
-    row = _row_values(spec, record.values)
+    row = row_values(spec, record.values)
     row.update(tenant_id=tenant, id=record.id, type=record.type.name, etag=record.etag)
     if spec is RUN_TABLE:
         row.update(process_id=record.process_id, touched=record.touched)
@@ -409,7 +410,7 @@ def update_record(
 ) -> None:
     """Write ``changes`` (by property name), and ``etag``, the run's ``process`` link and
     ``touched`` where given."""
-    row = _row_values(spec, changes)
+    row = row_values(spec, changes)
     if etag is not None:
         row["etag"] = etag
     if process is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, text, update
+from sqlalchemy import Connection, Row, delete, select, text
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import freshness_state
@@ -27,6 +27,7 @@ from flowruns.records import Record
 from flowruns.store.changes import PG_NOW, SQLITE_NOW
 from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import FRESHNESS_TABLE, to_record
+from flowruns.store.health import locked, save_row, update_row
 from flowruns.store.schema import dataset_expectations, datasets
 
 
@@ -95,10 +96,8 @@ def get(connection: Connection, tenant: str, dataset_id: str) -> Watched | None:
     """The dataset's expectation and evaluation, locked in a write transaction."""
     e = dataset_expectations.c
     statement = _with_dataset().where(e.tenant_id == tenant, e.id == dataset_id)
-    if dialect_of(connection).concurrent_writers:
-        statement = statement.with_for_update(of=dataset_expectations)
-    row = connection.execute(statement).first()
-    return None if row is None else _watched(row)
+    found = locked(connection, statement, dataset_expectations)
+    return _watched(found[0]) if found else None
 
 
 def due(connection: Connection, now: int, limit: int) -> list[Watched]:
@@ -106,9 +105,8 @@ def due(connection: Connection, now: int, limit: int) -> list[Watched]:
     another server process holds are passed over."""
     e = dataset_expectations.c
     statement = _with_dataset().where(e.due <= now).order_by(e.due).limit(limit)
-    if dialect_of(connection).concurrent_writers:
-        statement = statement.with_for_update(of=dataset_expectations, skip_locked=True)
-    return [_watched(row) for row in connection.execute(statement)]
+    found = locked(connection, statement, dataset_expectations, skip_locked=True)
+    return [_watched(row) for row in found]
 
 
 def save(
@@ -120,23 +118,8 @@ def save(
     created: bool,
 ) -> None:
     """Write a dataset's expectation and its evaluation."""
-    columns = FRESHNESS_TABLE.columns
-    row = {
-        columns[name].column.name: columns[name].to_db(value)
-        for name, value in expectation.values.items()
-        if not columns[name].property.read_only or name == "lastModifiedDateTime"
-    }
-    row.update(evaluation.columns(), etag=expectation.etag)
-    if created:
-        row.update(tenant_id=tenant, id=expectation.id, type=expectation.type.name)
-        connection.execute(insert(dataset_expectations).values(**row))
-        return
-    e = dataset_expectations.c
-    connection.execute(
-        update(dataset_expectations)
-        .where(e.tenant_id == tenant, e.id == expectation.id)
-        .values(**row)
-    )
+    evaluated = evaluation.columns()
+    save_row(connection, FRESHNESS_TABLE, tenant, expectation, evaluated, created=created)
 
 
 def save_evaluation(
@@ -146,11 +129,7 @@ def save_evaluation(
     values = evaluation.columns()
     if etag is not None:
         values["etag"] = etag
-    connection.execute(
-        update(dataset_expectations)
-        .where(dataset_expectations.c.tenant_id == tenant, dataset_expectations.c.id == key)
-        .values(**values)
-    )
+    update_row(connection, dataset_expectations, tenant, key, values)
 
 
 def remove(connection: Connection, tenant: str, dataset_id: str) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, text, update
+from sqlalchemy import Connection, Row, Select, Table, delete, insert, select, text, update
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import health_state
@@ -37,6 +37,7 @@ from flowruns.store.entities import (
     INCIDENT_TABLE,
     RUN_TABLE,
     Scope,
+    TableSpec,
     to_record,
 )
 from flowruns.store.schema import expectations, incidents, processes, runs
@@ -95,26 +96,61 @@ def _with_name() -> Any:
     )
 
 
+def locked(
+    connection: Connection, statement: Select[Any], table: Table, *, skip_locked: bool = False
+) -> list[Row[Any]]:
+    """The rows of ``statement``, each locked in ``table`` until the write transaction ends
+    (``FOR UPDATE``; with ``skip_locked`` those another transaction holds are passed over). On
+    SQLite the one write lock does it: the transaction holds it already."""
+    if dialect_of(connection).concurrent_writers:
+        statement = statement.with_for_update(of=table, skip_locked=skip_locked)
+    return list(connection.execute(statement))
+
+
 def get(connection: Connection, tenant: str, process_id: str) -> Watched | None:
     """The process's expectation and evaluation, locked in a write transaction."""
-    statement = _with_name().where(
-        expectations.c.tenant_id == tenant, expectations.c.id == process_id
+    e = expectations.c
+    found = locked(
+        connection, _with_name().where(e.tenant_id == tenant, e.id == process_id), expectations
     )
-    if dialect_of(connection).concurrent_writers:
-        statement = statement.with_for_update(of=expectations)
-    row = connection.execute(statement).first()
-    return None if row is None else _watched(row)
+    return _watched(found[0]) if found else None
 
 
 def due(connection: Connection, now: int, limit: int) -> list[Watched]:
     """Up to ``limit`` processes of any tenant due for evaluation at ``now``, locked; those
     another server process holds are passed over."""
-    statement = (
-        _with_name().where(expectations.c.due <= now).order_by(expectations.c.due).limit(limit)
+    e = expectations.c
+    statement = _with_name().where(e.due <= now).order_by(e.due).limit(limit)
+    return [_watched(row) for row in locked(connection, statement, expectations, skip_locked=True)]
+
+
+def save_row(
+    connection: Connection,
+    spec: TableSpec,
+    tenant: str,
+    expectation: Record,
+    evaluated: dict[str, Any],
+    *,
+    created: bool,
+) -> None:
+    """Write an expectation (a process's, or with ``spec`` a dataset's) and the columns of its
+    evaluation."""
+    row = entities.row_values(spec, expectation.values)
+    row.update(evaluated, etag=expectation.etag)
+    if created:
+        row.update(tenant_id=tenant, id=expectation.id, type=expectation.type.name)
+        connection.execute(insert(spec.table).values(**row))
+        return
+    update_row(connection, spec.table, tenant, expectation.id, row)
+
+
+def update_row(
+    connection: Connection, table: Table, tenant: str, key: str, values: dict[str, Any]
+) -> None:
+    """Write the columns ``values`` of the expectation row ``key``."""
+    connection.execute(
+        update(table).where(table.c.tenant_id == tenant, table.c.id == key).values(**values)
     )
-    if dialect_of(connection).concurrent_writers:
-        statement = statement.with_for_update(of=expectations, skip_locked=True)
-    return [_watched(row) for row in connection.execute(statement)]
 
 
 def save(
@@ -126,20 +162,8 @@ def save(
     created: bool,
 ) -> None:
     """Write a process's expectation and its evaluation."""
-    row = {
-        EXPECTATION_TABLE.columns[name].column.name: EXPECTATION_TABLE.columns[name].to_db(value)
-        for name, value in expectation.values.items()
-    }
-    row.update(evaluation.columns(), etag=expectation.etag)
-    if created:
-        row.update(tenant_id=tenant, id=expectation.id, type=expectation.type.name)
-        connection.execute(insert(expectations).values(**row))
-        return
-    connection.execute(
-        update(expectations)
-        .where(expectations.c.tenant_id == tenant, expectations.c.id == expectation.id)
-        .values(**row)
-    )
+    evaluated = evaluation.columns()
+    save_row(connection, EXPECTATION_TABLE, tenant, expectation, evaluated, created=created)
 
 
 @dataclass(frozen=True)
@@ -173,11 +197,7 @@ def scheduled(connection: Connection, tenant: str, keys: list[str]) -> dict[str,
 
 
 def save_evaluation(connection: Connection, tenant: str, key: str, evaluation: Evaluation) -> None:
-    connection.execute(
-        update(expectations)
-        .where(expectations.c.tenant_id == tenant, expectations.c.id == key)
-        .values(**evaluation.columns())
-    )
+    update_row(connection, expectations, tenant, key, evaluation.columns())
 
 
 def remove(connection: Connection, tenant: str, process_id: str, *, incidents_too: bool) -> None:
