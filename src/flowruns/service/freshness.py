@@ -131,13 +131,12 @@ def write(
     if_match: str | None,
     *,
     replace: bool,
-    clock: Callable[[], int] = now_ticks,
 ) -> tuple[Record, bool]:
     """``PUT`` (``replace``: members absent from the body become null; creates the expectation
     when the dataset has none) or ``PATCH`` (404 when there is none); the expectation as
     evaluated, and whether it was created."""
     assert ref.via is not None
-    now = clock()
+    now = now_ticks()
     with db.writing() as transaction:
         dataset = resolve_entity(transaction, tenant, ref.via.source)
         existing = rows.get(transaction, tenant, dataset.id)
