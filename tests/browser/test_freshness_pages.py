@@ -258,3 +258,26 @@ def test_the_freshness_pages_on_a_phone_and_a_laptop(
             finally:
                 page.context.close()
             assert problems.messages == []
+
+
+def test_the_datasets_list_shows_and_filters_by_freshness(page: Page, watched: Freshness) -> None:
+    sign_in(page, watched.history, "#/datasets")
+    results = page.get_by_role("region", name="Results")
+    stale_row = results.locator("tbody tr", has=page.get_by_role("link", name=STALE, exact=True))
+    fresh_row = results.locator("tbody tr", has=page.get_by_role("link", name=FRESH, exact=True))
+    expect(results.get_by_role("columnheader", name="Freshness")).to_be_visible()
+    expect(stale_row.locator("[data-freshness='stale']")).to_have_text("Stale")
+    expect(fresh_row.locator("[data-freshness='fresh']")).to_have_text("Fresh")
+    assert accessibility_problems(page) == []
+
+    page.get_by_label("Freshness").select_option("stale")
+    expect(page).to_have_url(re.compile(r"freshness=stale"))
+    expect(fresh_row).to_have_count(0)
+    expect(stale_row).to_have_count(1)
+    for freshness in results.locator("tbody [data-freshness]").all():
+        expect(freshness).to_have_text("Stale")
+
+    page.get_by_label("Freshness").select_option("none")
+    expect(stale_row).to_have_count(0)
+    expect(results.locator("tbody [data-freshness]")).to_have_count(0)
+    assert accessibility_problems(page) == []

@@ -1,30 +1,56 @@
-// Datasets by name: a search by part of the name (and a namespace), 50 a page with the total,
-// each with its last successful write; Next follows the server's @odata.nextLink.
+// Datasets by name: a search by part of the name (and a namespace, and a freshness), 50 a page
+// with the total, each with its last successful write and its freshness; Next follows the
+// server's @odata.nextLink.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import { datasetHref, empty, loading, table, time } from '../components.js';
 import { formatNumber } from '../format.js';
+import { freshnessChip } from '../health.js';
 import { pageRange, pager } from '../pager.js';
 import { datasetsHref } from '../router.js';
 
 const PAGE_SIZE = 50;
 const FIELDS = 'id,namespace,name,lastWrittenDateTime,lastWrittenRunId';
+// The freshness filter's choices: a state of the expectation, or no expectation at all.
+const FRESHNESS_CHOICES = [
+  ['', 'Any'],
+  ['stale', 'Stale'],
+  ['fresh', 'Fresh'],
+  ['unknown', 'Unknown'],
+  ['paused', 'Paused'],
+  ['none', 'No expectation'],
+];
+
+/** The `$filter` of a freshness choice. */
+function freshnessFilter(freshness) {
+  if (freshness === 'none') return 'expectation eq null';
+  return freshness ? `expectation/state eq ${api.literal(freshness)}` : '';
+}
 
 function filtersOf(params) {
   return {
     q: (params.get('q') ?? '').trim(),
     namespace: (params.get('namespace') ?? '').trim(),
+    freshness: FRESHNESS_CHOICES.some(([value]) => value === params.get('freshness'))
+      ? params.get('freshness')
+      : '',
   };
 }
 
-/** The first page's request: names containing `q` whatever their case, by name. */
-function datasetsUrl({ q = '', namespace = '' }, top = PAGE_SIZE) {
+/** The first page's request: names containing `q` whatever their case, by name, each with the
+ * state of its freshness expectation. */
+function datasetsUrl({ q = '', namespace = '', freshness = '' }, top = PAGE_SIZE) {
+  const conditions = [
+    namespace ? `namespace eq ${api.literal(namespace)}` : '',
+    freshnessFilter(freshness),
+  ].filter(Boolean);
   return api.url('datasets', {
-    $filter: namespace ? `namespace eq ${api.literal(namespace)}` : '',
+    $filter: conditions.join(' and '),
     $search: q ? api.phrase(q) : '',
     $orderby: 'name,namespace',
     $select: FIELDS,
+    $expand: 'expectation($select=state)',
     $top: top,
     $count: 'true',
   });
@@ -48,6 +74,13 @@ function datasetsTable(datasets) {
       },
       { label: 'Namespace', cell: (dataset) => h('code', {}, dataset.namespace) },
       { label: 'Last successful write', cell: lastWritten },
+      {
+        label: 'Freshness',
+        cell: (dataset) =>
+          dataset.expectation
+            ? freshnessChip(dataset.expectation.state)
+            : h('span', { class: 'muted' }, 'No expectation'),
+      },
     ],
     rows: datasets,
     rowAttributes: (dataset) => ({ dataset: { datasetId: dataset.id } }),
@@ -69,11 +102,17 @@ function filterForm(onChange) {
     name: 'namespace',
     autocomplete: 'off',
   });
+  const freshness = h(
+    'select',
+    { id: 'filter-freshness', name: 'freshness' },
+    FRESHNESS_CHOICES.map(([value, label]) => h('option', { value }, label)),
+  );
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Search datasets' },
     h('div', { class: 'field grow' }, h('label', { for: 'filter-q' }, 'Name contains'), q),
     h('div', { class: 'field' }, h('label', { for: 'filter-namespace' }, 'Namespace'), namespace),
+    h('div', { class: 'field' }, h('label', { for: 'filter-freshness' }, 'Freshness'), freshness),
     h(
       'div',
       { class: 'actions' },
@@ -81,7 +120,11 @@ function filterForm(onChange) {
       h('a', { href: '#/datasets', class: 'button' }, 'Clear'),
     ),
   );
-  const read = () => ({ q: q.value.trim(), namespace: namespace.value.trim() });
+  const read = () => ({
+    q: q.value.trim(),
+    namespace: namespace.value.trim(),
+    freshness: freshness.value,
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     onChange(read());
@@ -92,6 +135,7 @@ function filterForm(onChange) {
     show(filters) {
       q.value = filters.q;
       namespace.value = filters.namespace;
+      freshness.value = filters.freshness;
     },
   };
 }
@@ -113,7 +157,7 @@ export async function show(main, view) {
       'p',
       { class: 'help' },
       'The datasets runs read and write, by name, with the end of the last successful run ' +
-        'that wrote each.',
+        'that wrote each and whether that is as often as its freshness expectation asks.',
     ),
     form.element,
     h(
@@ -165,7 +209,8 @@ export async function show(main, view) {
     if (mine !== list.generation || JSON.stringify(body.value) === seen) return;
     list.show(body);
   }
-  view.poll(refresh, { follows: ['datasets'] });
+  // A dataset's freshness changes with its incidents, not with the dataset itself.
+  view.poll(refresh, { follows: ['datasets', 'incidents'] });
 
   async function apply(route) {
     filters = filtersOf(route.params);
