@@ -536,7 +536,7 @@ def names_accesses_by_key(expr: s.EntityLambda) -> bool:
     every access it keeps before the first row would cost the whole table, so it is a
     correlated ``EXISTS``, a probe of each row's accesses by the per-run or per-dataset index
     that stops with the page. Decided from the expression alone: SQLite keeps no statistics
-    that could say which way is cheaper, and one rule gives both engines the same plan shape."""
+    that could say which way is cheaper, and one rule gives both engines the same statement."""
     if expr.kind != "any" or not isinstance(expr.variable.parent, s.It) or expr.body is None:
         return False
     if expr.variable.navigation.name not in ACCESS_NAVIGATIONS:

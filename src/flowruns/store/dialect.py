@@ -112,6 +112,10 @@ class Dialect(ABC):
     def truncate(self, value: SQL) -> SQL:
         """A double truncated toward zero."""
 
+    @abstractmethod
+    def calendar(self, part: str, days: SQL) -> SQL:
+        """The ``year``, ``month`` or ``day`` of the date ``days`` after 1970-01-01."""
+
     # -- planning --------------------------------------------------------------------------
 
     @abstractmethod
@@ -119,10 +123,6 @@ class Dialect(ABC):
         """``value`` (a column) unchanged, written so that the engine's planner does not start
         reading from an index by it: for a statement whose rows another condition names by key
         (store/queries.py)."""
-
-    @abstractmethod
-    def calendar(self, part: str, days: SQL) -> SQL:
-        """The ``year``, ``month`` or ``day`` of the date ``days`` after 1970-01-01."""
 
     # -- JSON ------------------------------------------------------------------------------
 

@@ -258,7 +258,7 @@ class _Compiled:
     where: list[ColumnElement[bool]]
     order: list[_SortColumn]
     # Whether the filter names the rows it keeps by key (compiler.filters_by_accessed_keys).
-    keyed: bool = False
+    keyed: bool
 
 
 def _compile(
