@@ -166,3 +166,70 @@ def test_every_question_matches_the_reference(
             if target in r.writes:
                 per_day[_day(r.start)] += r.writes[target]
         assert rows == sorted(per_day.items())
+
+
+def _rows(client: TestClient, url: str) -> tuple[list[str], int]:
+    """The ids of every row of ``url`` in its order, read two to a page (so that later pages
+    start after a skiptoken), and the count the first page gives."""
+    headers = {"Prefer": "odata.maxpagesize=2"}
+    first = client.get(f"{url}&$count=true", headers=headers)
+    assert first.status_code == 200, first.text
+    rows = collect_all(client, f"{url}&$count=true", headers=headers)
+    return [r["id"] for r in rows], first.json()["@odata.count"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(history=st.lists(runs, max_size=8))
+def test_any_over_accesses_keeps_what_the_reference_keeps(
+    client: TestClient, settings: Settings, history: list[Run]
+) -> None:
+    """``any`` over accesses by a key (a semi-join) and by anything else (a probe of each row),
+    with other conditions, negated and under ``or``: the rows, their order and count equal
+    the reference's, across pages."""
+    client.headers.update(bearer(settings, tenant=str(uuid.uuid4())))
+    ids = _record(client, history)
+    by_id = dict(zip(ids, history, strict=True))
+    in_order = [r["id"] for r in collect_all(client, f"{HUB}/runs?$select=id")]
+    target, other = "warehouse.orders", "raw.orders"
+
+    def wrote(run: Run) -> bool:
+        return target in run.writes
+
+    questions: dict[str, Any] = {
+        f"outputs/any(d: d/name eq '{target}')": wrote,
+        f"outputs/any(d: '{target}' eq d/name and d/rowCount gt 500)": lambda r: (
+            r.writes.get(target, -1) > 500
+        ),
+        f"outputs/any(d: d/name in ('{target}', '{other}'))": lambda r: bool(
+            {target, other} & set(r.writes)
+        ),
+        f"outputs/any(d: d/name eq '{target}') and status eq 'failed'": lambda r: (
+            wrote(r) and r.status == "failed"
+        ),
+        f"not outputs/any(d: d/name eq '{target}')": lambda r: not wrote(r),
+        f"outputs/any(d: d/name eq '{target}') or inputs/any(i: i/name eq '{other}')": lambda r: (
+            wrote(r) or other in r.reads
+        ),
+        "inputs/any()": lambda r: bool(r.reads),
+        "outputs/any(d: d/rowCount ge 500)": lambda r: any(n >= 500 for n in r.writes.values()),
+        f"outputs/all(d: d/name eq '{target}')": lambda r: set(r.writes) <= {target},
+    }
+    datasets = {d["name"]: d["id"] for d in collect_all(client, f"{HUB}/datasets")}
+    if target in datasets:
+        question = f"inputs/any(i: i/datasetId eq {datasets[target]})"
+        questions[question] = lambda r: target in r.reads
+    for question, keeps in questions.items():
+        answer, total = _rows(client, f"{HUB}/runs?$filter={question}&$select=id")
+        expected = [i for i in in_order if keeps(by_id[i])]
+        assert (answer, total) == (expected, len(expected)), question
+
+    names = [d["id"] for d in collect_all(client, f"{HUB}/datasets?$select=id")]
+    name_of = {dataset_id: name for name, dataset_id in datasets.items()}
+    for run_id, run in list(by_id.items())[:2]:
+        answer, total = _rows(client, f"{HUB}/datasets?$filter=writes/any(w: w/runId eq {run_id})")
+        expected = [d for d in names if name_of[d] in run.writes]
+        assert (answer, total) == (expected, len(expected))
+    answer, total = _rows(client, f"{HUB}/datasets?$filter=reads/any(r: r/runStatus eq 'failed')")
+    failed_reads = {n for r in history if r.status == "failed" for n in r.reads}
+    expected = [d for d in names if name_of[d] in failed_reads]
+    assert (answer, total) == (expected, len(expected))

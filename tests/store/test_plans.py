@@ -84,3 +84,47 @@ def test_a_filter_ordered_by_end_time_reads_the_runs_in_that_order_from_an_index
     else:
         # The one sort left is of the page's rows, outside the subquery that cuts the page.
         assert plan.count("USE TEMP B-TREE FOR ORDER BY") == 1
+
+
+def _with_accesses(client: TestClient) -> None:
+    for number in range(3):
+        run = create_run(client, f"run {number}", **_FINISHED)
+        inputs, outputs = f"{HUB}/runs/{run['id']}/inputs", f"{HUB}/runs/{run['id']}/outputs"
+        assert client.post(inputs, json={"name": f"raw.table{number}"}).status_code == 201
+        assert client.post(outputs, json={"name": f"warehouse.table{number}"}).status_code == 201
+
+
+def test_runs_that_wrote_a_name_are_looked_up_by_key(served: tuple[TestClient, Database]) -> None:
+    """``outputs/any(d: d/name eq …)`` reads the writers of the name from their index, and on
+    SQLite (no statistics) the runs are then read by primary key and sorted, not walked in
+    their order (docs/lineage.md). PostgreSQL, with statistics, does the same on a large
+    history (docs/performance.md, "Lineage questions")."""
+    client, database = served
+    _with_accesses(client)
+    params = {"$filter": "outputs/any(d: d/name eq 'warehouse.table1')"}
+    assert [r["displayName"] for r in client.get(f"{HUB}/runs", params=params).json()["value"]] == [
+        "run 1"
+    ]
+    if database.engine.dialect.name == "postgresql":
+        return  # its statistics choose the way, which three runs do not show
+    plan = _plan(database.engine, *_page_statement(client, database.engine, params))
+    assert "ix_dataset_accesses_name" in plan
+    assert "ix_runs_start" not in plan
+    assert "sqlite_autoindex_runs_1" in plan
+
+
+def test_an_any_without_a_key_probes_each_run_in_order(
+    served: tuple[TestClient, Database],
+) -> None:
+    """An ``any`` whose body fixes no key of the accesses may keep most runs: the runs are read
+    in their order and each one's accesses probed by ``ux_dataset_accesses_run``, so a page
+    stops after its matches instead of listing every access that matches first."""
+    client, database = served
+    _with_accesses(client)
+    params = {"$filter": "inputs/any(i: i/dataset/writes/any())", "$top": "100"}
+    assert client.get(f"{HUB}/runs", params=params).json()["value"] == []
+    plan = _plan(database.engine, *_page_statement(client, database.engine, params))
+    assert "ix_runs_start" in plan
+    assert "ux_dataset_accesses_run" in plan
+    if database.engine.dialect.name == "sqlite":
+        assert "LIST SUBQUERY" not in plan

@@ -39,6 +39,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.sql.expression import FromClause
@@ -364,8 +365,7 @@ class Compiler:
         self.rows[id(expr.variable)] = target
         try:
             accesses = ACCESS_NAVIGATIONS.get(expr.variable.navigation.name)
-            top = isinstance(expr.variable.parent, s.It)
-            if accesses is not None and expr.kind == "any" and top:
+            if accesses is not None and names_accesses_by_key(expr):
                 return self._accessed(expr, target, accesses)
             conditions = self._members(expr.variable, target)
             if expr.body is None:
@@ -378,21 +378,24 @@ class Compiler:
             del self.rows[id(expr.variable)]
 
     def _accessed(self, expr: s.EntityLambda, target: FromClause, accesses: tuple[str, str]) -> SQL:
-        """``any`` over the accesses of the rows filtered, as the row's key among the keys of
-        the accesses that match (a semi-join the engine may drive from an index on accesses,
-        ``outputs/any(d: d/name eq …)`` from the accesses of that name) rather than a probe of
-        each row's accesses in turn. Nested deeper (``i/dataset/writes/any(…)``), a probe by
-        the parent's key is what an index answers, and stays one."""
+        """``any`` over the accesses of the rows filtered, whose body fixes a key of the
+        accesses (:func:`names_accesses_by_key`): the row's key among the keys of the accesses
+        that match, a semi-join an index on accesses answers (``outputs/any(d: d/name eq …)``
+        from ``ix_dataset_accesses_name``), so that the engine can look the few rows up by key.
+        The tenant is part of the key compared, so that the row's primary key answers."""
         column, direction = accesses
-        key = self.row(expr.variable.parent).c.id
-        conditions: list[SQL] = [
-            target.c.tenant_id == self.tenant,
-            target.c.direction == dataset_access_direction.value_of(direction),
-        ]
-        if expr.body is not None:
-            conditions.append(self.boolean(expr.body, strict=True).sql)
-        matching = select(target.c[column]).where(*conditions).correlate_except(target)
-        return key.in_(matching)
+        row = self.row(expr.variable.parent)
+        assert expr.body is not None
+        matching = (
+            select(target.c.tenant_id, target.c[column])
+            .where(
+                target.c.tenant_id == self.tenant,
+                target.c.direction == dataset_access_direction.value_of(direction),
+                self.boolean(expr.body, strict=True).sql,
+            )
+            .correlate_except(target)
+        )
+        return tuple_(row.c.tenant_id, row.c.id).in_(matching)
 
     def navigation_count(self, expr: s.NavigationCount) -> SQL:
         target = self._table(expr.type_).alias()
@@ -516,6 +519,69 @@ def _bounded(sql: SQL) -> SQL:
                 f"{MAX_SQL_ELEMENTS} SQL elements. Simplify the expression."
             )
     return sql
+
+
+# The members of an access that an index on accesses starts with (after the tenant): its key, its
+# dataset's name (ix_dataset_accesses_name), its dataset (ix_dataset_accesses_dataset) and its
+# run (ux_dataset_accesses_run).
+_ACCESS_KEYS = frozenset({"id", "name", "datasetId", "runId"})
+
+
+def names_accesses_by_key(expr: s.EntityLambda) -> bool:
+    """Whether ``expr`` is an ``any`` over the accesses of the rows filtered (``outputs``,
+    ``writes`` …) whose body fixes a key of the accesses by equality to constants — ``d/name eq
+    'x'``, ``d/datasetId in (…)``, alone or and-ed with anything else.
+
+    Such an ``any`` is selective: an index lists the few accesses it keeps, and the rows
+    filtered are best looked up by the keys those name (a semi-join). Any other ``any`` may
+    keep most rows (``inputs/any(i: i/dataset/writes/any(…))``, ``outputs/any()``): reading
+    every access it keeps before the first row would cost the whole table, so it is a
+    correlated ``EXISTS``, a probe of each row's accesses by the per-run or per-dataset index
+    that stops with the page. Decided from the expression alone: SQLite keeps no statistics
+    that could say which way is cheaper, and one rule gives both engines the same statement."""
+    if expr.kind != "any" or not isinstance(expr.variable.parent, s.It) or expr.body is None:
+        return False
+    if expr.variable.navigation.name not in ACCESS_NAVIGATIONS:
+        return False
+    return any(_fixes_key(term, expr.variable) for term in _conjuncts(expr.body))
+
+
+def filters_by_accessed_keys(expr: s.Expr) -> bool:
+    """Whether ``expr`` keeps only rows named by the semi-join of :func:`names_accesses_by_key`
+    (one is a conjunct at its top): their keys, not an index's order, are where to start."""
+    return any(
+        isinstance(term, s.EntityLambda) and names_accesses_by_key(term)
+        for term in _conjuncts(expr)
+    )
+
+
+def _conjuncts(expr: s.Expr) -> list[s.Expr]:
+    if isinstance(expr, s.Logical) and expr.op == "and":
+        return [*_conjuncts(expr.left), *_conjuncts(expr.right)]
+    return [expr]
+
+
+def _fixes_key(term: s.Expr, variable: s.Variable) -> bool:
+    """Whether ``term`` is ``key eq constant`` (either way round) or ``key in (constants)``,
+    for a key of an access (:data:`_ACCESS_KEYS`) of ``variable``, with no null constant."""
+
+    def key(operand: s.Expr) -> bool:
+        return (
+            isinstance(operand, s.Column)
+            and operand.source == variable
+            and operand.cast is None
+            and operand.property.name in _ACCESS_KEYS
+        )
+
+    def constant(operand: s.Expr) -> bool:
+        return isinstance(operand, s.Const) and operand.value is not None
+
+    match term:
+        case s.Compare(op="eq", left=left, right=right):
+            return (key(left) and constant(right)) or (key(right) and constant(left))
+        case s.In(operand=operand, items=items):
+            return key(operand) and all(constant(item) for item in items)
+    return False
 
 
 def _integer_division(a: SQL, b: SQL) -> SQL:

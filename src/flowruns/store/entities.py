@@ -280,11 +280,15 @@ def identity_record(spec: TableSpec, row: Row[Any], start: int) -> Record:
     )
 
 
-def scope_filter(scope: Scope, table: FromClause | None = None) -> list[ColumnElement[bool]]:
-    """The rows of the scope's table (or of ``table``, with the same columns) it admits."""
+def scope_filter(
+    scope: Scope, table: FromClause | None = None, *, tenant: ColumnElement[Any] | None = None
+) -> list[ColumnElement[bool]]:
+    """The rows of the scope's table (or of ``table``, with the same columns) it admits;
+    ``tenant`` is the tenant column as the statement compares it (the table's by default)."""
     spec = scope.spec
     table = spec.table if table is None else table
-    conditions: list[ColumnElement[bool]] = [table.c.tenant_id == scope.tenant]
+    tenant_column = table.c.tenant_id if tenant is None else tenant
+    conditions: list[ColumnElement[bool]] = [tenant_column == scope.tenant]
     types = spec.type_filters[scope.type.name]
     if types is not None:
         conditions.append(table.c.type.in_(types))

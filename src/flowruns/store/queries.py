@@ -44,7 +44,7 @@ from flowruns.odata import semantic as s
 from flowruns.records import Record
 from flowruns.store import entities, rendering
 from flowruns.store.bounded import statement_starts
-from flowruns.store.compiler import Compiler
+from flowruns.store.compiler import Compiler, filters_by_accessed_keys
 from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import Scope
 from flowruns.store.rendering import Rendering
@@ -257,6 +257,8 @@ class _Compiled:
 
     where: list[ColumnElement[bool]]
     order: list[_SortColumn]
+    # Whether the filter names the rows it keeps by key (compiler.filters_by_accessed_keys).
+    keyed: bool
 
 
 def _compile(
@@ -270,7 +272,8 @@ def _compile(
     for item in query.order:
         key = compiler.order_key(item.expr)
         order.append(_SortColumn(key.sql, key.nullable, item.descending))
-    return _Compiled(where, order)
+    keyed = query.filter is not None and filters_by_accessed_keys(query.filter)
+    return _Compiled(where, order, keyed)
 
 
 def read_page(
@@ -338,7 +341,12 @@ def _page(
     rendered: _Rendered | None = None,
 ) -> Page:
     spec, order = scope.spec, compiled.order
-    conditions = [*entities.scope_filter(scope), *compiled.where]
+    tenant = None
+    if compiled.keyed:
+        # The filter names the few rows it keeps by key: look them up and sort them, rather
+        # than walk the tenant's rows in the order asked and test each.
+        tenant = dialect_of(connection).not_an_index_start(spec.table.c.tenant_id)
+    conditions = [*entities.scope_filter(scope, tenant=tenant), *compiled.where]
     if window.after is not None:
         if len(window.after) != len(order):
             raise ValueError("the sort key does not match the order")

@@ -563,7 +563,8 @@ dataset_accesses = Table(
     ForeignKeyConstraint(["tenant_id", "dataset_id"], ["datasets.tenant_id", "datasets.id"]),
 )
 # A run's inputs or outputs; one access per run, direction and dataset (whose name and
-# namespace are unique), found by name: ``outputs/any(d: d/name eq …)`` is one lookup per run.
+# namespace are unique): what an ``any`` over a run's accesses that fixes no key of them probes
+# for each run (``inputs/any(i: i/dataset/writes/any(…))``, store/compiler.py).
 Index(
     "ux_dataset_accesses_run",
     dataset_accesses.c.tenant_id,
