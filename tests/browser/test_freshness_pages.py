@@ -274,8 +274,8 @@ def test_the_datasets_list_shows_and_filters_by_freshness(page: Page, watched: F
     expect(page).to_have_url(re.compile(r"freshness=stale"))
     expect(fresh_row).to_have_count(0)
     expect(stale_row).to_have_count(1)
-    for freshness in results.locator("tbody [data-freshness]").all():
-        expect(freshness).to_have_text("Stale")
+    for chip in results.locator("tbody [data-freshness]").all():
+        expect(chip).to_have_text("Stale")
 
     page.get_by_label("Freshness").select_option("none")
     expect(stale_row).to_have_count(0)
