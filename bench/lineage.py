@@ -29,6 +29,7 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import insert
 
+from bench.datasets import CACHE
 from bench.health import SECRET, _chunks, _token
 from bench.servers import Server, free_port
 from flowruns.api.app import open_database
@@ -203,7 +204,14 @@ def _time(http: httpx.Client, url: str) -> float:
 
 
 def _measure(count: int, rounds: int) -> dict[str, float]:
-    work = Path(tempfile.mkdtemp(prefix="bench-lineage-"))
+    """Each question's median at ``count`` runs, in a data directory under ``bench/.data``
+    (gigabytes at 10^6 runs) removed afterwards."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lineage-", dir=CACHE) as tmp:
+        return _measure_in(Path(tmp), count, rounds)
+
+
+def _measure_in(work: Path, count: int, rounds: int) -> dict[str, float]:
     started = time.perf_counter()
     known = _seed(work / "data", count, now_ticks())
     print(

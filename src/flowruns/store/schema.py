@@ -583,6 +583,17 @@ Index(
     dataset_accesses.c.run_start_date_time,
     dataset_accesses.c.id,
 )
+# A dataset's writes or reads by the run's status, then start: "did a failed run write it before
+# this read?" (``i/dataset/writes/any(w: w/runStatus eq 'failed' and w/runStartDateTime le …)``)
+# is one seek, whatever the number of the dataset's writes.
+Index(
+    "ix_dataset_accesses_status",
+    dataset_accesses.c.tenant_id,
+    dataset_accesses.c.dataset_id,
+    dataset_accesses.c.direction,
+    dataset_accesses.c.run_status,
+    dataset_accesses.c.run_start_date_time,
+)
 # The same by name, with the run's key: the runs that wrote a name
 # (``outputs/any(d: d/name eq …)``) read from this index alone.
 Index(
