@@ -373,7 +373,10 @@ def seed(
         flows = {row[1]: demo_flow(row[4]) or DEMO_FLOWS[0] for row in process_rows}
         known = _datasets(connection, tenant, flows.values(), begun)
         rows = _run_rows(rng, ids, tenant, process_rows, flows, run_count, days, now, members)
-        # Freshness is computed once at the end, rather than by a trigger at every write.
+        # Freshness is computed once at the end rather than by a trigger at every write (which
+        # took 380 s instead of 17 s for 100,000 runs on PostgreSQL). Dropping the triggers
+        # locks their tables there until the seed commits: other transactions wait, none
+        # writes a run or an access without them.
         datasets.uninstall(connection)
         while batch := list(itertools.islice(rows, BATCH)):
             total += bulk.load(connection, runs, RUN_COLUMNS, batch)
