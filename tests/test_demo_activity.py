@@ -70,6 +70,23 @@ def test_the_demo_activity_starts_and_finishes_runs_from_one_process(tmp_path: P
         assert (statistics["recordsFailed"] > 0) == (
             finished[0]["status"] in ("failed", "completedWithErrors")
         )
+        # It recorded what it read and, unless it delivered nothing, what it wrote, as an
+        # emitter does; a successful write is its dataset's last.
+        run = finished[0]
+        response = http.get(f"{HUB}/runs/{run['id']}", params={"$expand": "inputs,outputs"})
+        accesses = response.json()
+        assert [a["rowCount"] for a in accesses["inputs"]] == [statistics["recordsProcessed"]]
+        written = [a["rowCount"] for a in accesses["outputs"]]
+        assert written == (
+            [statistics["recordsSucceeded"]] if statistics["recordsSucceeded"] else []
+        )
+        _eventually(
+            "a dataset last written by a run of the activity",
+            lambda: any(
+                d["lastWrittenRunId"] in new_runs()
+                for d in http.get(f"{HUB}/datasets").json()["value"]
+            ),
+        )
         # The seeded run that was running is carried on, not left to the stale-run rule.
         _eventually(
             "the seeded running run written to",

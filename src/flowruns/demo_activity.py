@@ -7,6 +7,10 @@ answers. It lives in the ``serve`` process itself, a thread beside uvicorn (or b
 supervisor of ``--workers``), so one activity writes however many workers serve. It writes only
 runs of the demo's processes (known by their names, :data:`flowruns.demo.DEMO_FLOWS`) in the
 default tenant: the runs it starts, and the demo's own running runs, which it carries on.
+
+Like an emitter, a run records what it read from its flow's source as it goes (the rows of
+``recordsProcessed`` so far, with each report) and, before it reports its end, what it wrote to
+its flow's target (:func:`flowruns.demo.written_rows`), so the dataset pages move too.
 """
 
 from __future__ import annotations
@@ -19,14 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from flowruns.auth.scopes import READ_WRITE_PERMISSIONS
 from flowruns.auth.tokens import mint_token
 from flowruns.client import Client, F, GraphAPIError, ServiceUnreachableError
+from flowruns.client.lineage import DatasetRef
 from flowruns.client.retrying import NO_RETRY
-from flowruns.demo import DemoFlow, Outcome, demo_flow, outcome
+from flowruns.demo import DemoFlow, Outcome, demo_flow, outcome, read_rows, written_rows
 from flowruns.settings import DEFAULT_TENANT
 
 log = logging.getLogger("flowruns.demo")
@@ -79,12 +85,41 @@ class _InFlight:
     """A run the activity writes, and how it is going to go."""
 
     run_id: str
+    flow: DemoFlow
     planned: Outcome
     started: float  # time.monotonic() at its start
     reported: float
 
     def fraction(self, now: float) -> float:
         return (now - self.started) / self.planned.seconds
+
+    def report(self, client: Client, statistics: dict[str, Any]) -> None:
+        """Record the rows read so far and the statistics of the run, still running."""
+        self.read(client, statistics)
+        client.runs.update(self.run_id, statistics=statistics)
+
+    def read(self, client: Client, statistics: dict[str, Any]) -> None:
+        """Record what the run has read from its flow's source by the time of ``statistics``."""
+        source = DatasetRef(
+            self.flow.reads.name, self.flow.reads.namespace, row_count=read_rows(statistics)
+        )
+        client.runs.add_input(self.run_id, source)
+
+    def finish(self, client: Client) -> None:
+        """Record what the run read and wrote, then its end."""
+        planned, target = self.planned, self.flow.writes
+        self.read(client, planned.statistics)
+        written = written_rows(planned.status, planned.statistics)
+        if written is not None:
+            client.runs.add_output(
+                self.run_id, DatasetRef(target.name, target.namespace, row_count=written)
+            )
+        client.runs.update(
+            self.run_id,
+            status=planned.status,
+            statistics=planned.statistics,
+            blocking_error=planned.blocking_error,
+        )
 
 
 class DemoActivity:
@@ -169,7 +204,7 @@ class DemoActivity:
             planned = outcome(self._random, process.flow, process.name)
             # Whatever was planned, it ends a little after now at the earliest.
             started = now - min(age, planned.seconds - self._random.uniform(3, 20))
-            carried.append(_InFlight(run.id, planned, started, reported=now))
+            carried.append(_InFlight(run.id, process.flow, planned, started, reported=now))
         return carried
 
     def _step(
@@ -179,18 +214,11 @@ class DemoActivity:
         for run in list(in_flight):
             try:
                 if run.fraction(now) >= 1:
-                    client.runs.update(
-                        run.run_id,
-                        status=run.planned.status,
-                        statistics=run.planned.statistics,
-                        blocking_error=run.planned.blocking_error,
-                    )
+                    run.finish(client)
                     in_flight.remove(run)
                 elif now - run.reported >= PROGRESS_SECONDS:
                     run.reported = now
-                    client.runs.update(
-                        run.run_id, statistics=run.planned.progress(run.fraction(now))
-                    )
+                    run.report(client, run.planned.progress(run.fraction(now)))
             except GraphAPIError as error:
                 # Deleted or finished by someone else: it is theirs now.
                 log.debug("Demo activity: leaving run %s: %s", run.run_id, error)
@@ -211,4 +239,9 @@ class DemoActivity:
                 if not processes:
                     self._stopping.set()
                 return
-            in_flight.append(_InFlight(created.id or "", planned, now, reported=now))
+            started = _InFlight(created.id or "", process.flow, planned, now, reported=now)
+            in_flight.append(started)
+            try:
+                started.read(client, planned.progress(0))
+            except GraphAPIError as error:
+                log.debug("Demo activity: run %s read nothing yet: %s", started.run_id, error)

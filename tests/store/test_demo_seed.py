@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 
 from flowruns.api.app import open_database
 from flowruns.cli import app as cli
-from flowruns.demo import DEMO_FLOWS, demo_flow, seed
+from flowruns.demo import DEMO_FLOWS, RETARGETED_DAYS, demo_flow, seed
+from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import run_status
+from flowruns.service import freshness
 from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store.database import Database, make_engine
 from flowruns.store.schema import processes, run_group_members, runs
@@ -101,3 +103,74 @@ def test_every_seeded_run_agrees_with_itself(settings: Settings, client: TestCli
 
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def test_the_seeded_lineage_agrees_with_the_runs(settings: Settings, client: TestClient) -> None:
+    """Each run of a process read its flow's source (every record it processed) and, unless it
+    is running or delivered nothing, wrote its flow's target (the records that succeeded); a
+    dataset's last write is its latest successful one; the expected targets are fresh, and the
+    target the transport export left is stale with an incident open."""
+    db = open_database(settings)
+    result = seed(db, DEFAULT_TENANT, 1000)
+    now = datetime.now(UTC)
+    assert result.datasets == 19
+    runs = _all(client, f"{HUB}/runs?$top=999&$expand=process($select=displayName),inputs,outputs")
+    latest: dict[str, tuple[datetime, str]] = {}  # a dataset's latest successful write
+    for run in runs:
+        reads = [(a["namespace"], a["name"], a["rowCount"]) for a in run["inputs"]]
+        writes = [(a["namespace"], a["name"], a["rowCount"]) for a in run["outputs"]]
+        if run["process"] is None:
+            assert reads == writes == [], run
+            continue
+        flow = demo_flow(run["process"]["displayName"])
+        assert flow is not None
+        statistics = run["statistics"]
+        assert reads == [(flow.reads.namespace, flow.reads.name, statistics["recordsProcessed"])]
+        for access in run["inputs"] + run["outputs"]:
+            assert access["runStatus"] == run["status"], run
+            assert access["runEndDateTime"] == run["endDateTime"], run
+        succeeded = statistics["recordsSucceeded"]
+        if run["status"] == "running" or succeeded == 0:
+            assert writes == [], run
+            continue
+        target = flow.writes
+        if flow.wrote and _moment(run["endDateTime"]) < now - timedelta(days=RETARGETED_DAYS):
+            target = flow.wrote
+        assert writes == [(target.namespace, target.name, succeeded)], run
+        if run["status"] in ("completed", "completedWithWarnings"):
+            key = run["outputs"][0]["datasetId"]
+            write = (_moment(run["endDateTime"]), run["id"])
+            latest[key] = max(latest.get(key, write), write)
+    datasets = _all(client, f"{HUB}/datasets?$expand=expectation")
+    assert len(datasets) == 19
+    for dataset in datasets:
+        end, run_id = dataset["lastWrittenDateTime"], dataset["lastWrittenRunId"]
+        found = None if end is None else (_moment(end), run_id)
+        assert found == latest.get(dataset["id"]), dataset
+    states = {d["name"]: d["expectation"]["state"] for d in datasets if d["expectation"]}
+    assert states == {
+        "share.roster": "fresh",
+        "warehouse.attendance_daily": "fresh",
+        "share.gradebook": "fresh",
+        "lms.enrollments": "fresh",
+        "transport.riders": "stale",
+    }
+    [stale] = [d for d in datasets if d["name"] == "transport.riders"]
+    incidents = client.get(f"{HUB}/datasets/{stale['id']}/incidents").json()["value"]
+    assert [(i["kind"], i["resolvedDateTime"]) for i in incidents] == [("stale", None)]
+    # The server's evaluation, an hour later, finds the same.
+    later = now_ticks() + 3600 * TICKS_PER_SECOND
+    assert freshness.evaluate_due(db, lambda: later) == 5
+    db.dispose()
+    again = _all(client, f"{HUB}/datasets?$expand=expectation($select=state)")
+    assert {d["name"]: d["expectation"]["state"] for d in again if d["expectation"]} == states
+
+
+def _all(client: TestClient, url: str | None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        found += response.json()["value"]
+        url = response.json().get("@odata.nextLink")
+    return found

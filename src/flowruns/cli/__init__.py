@@ -465,6 +465,7 @@ def demo_seed(
     db.dispose()
     console.print(
         f"Added {result.processes} processes and {result.runs} runs "
+        f"({result.accesses} reads and writes of {result.datasets} datasets) "
         f"in {time.perf_counter() - started:.1f}s."
     )
 

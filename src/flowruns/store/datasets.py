@@ -17,6 +17,7 @@ followed by a read, as for an OpenLineage job's process (store/lineage.py).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, exists, select, text, update
@@ -39,11 +40,12 @@ OUTPUT = dataset_access_direction.value_of("output")
 _SUCCESSFUL = ", ".join(str(run_status.value_of(s)) for s in ("completed", "completedWithWarnings"))
 
 
-def _latest(row: str, column: str) -> str:
-    """SQL for ``column`` of the latest successful write of the dataset of access ``row``."""
+def _latest(tenant: str, dataset_id: str, column: str) -> str:
+    """SQL for ``column`` of the latest successful write of the dataset ``dataset_id`` (SQL
+    expressions, as is ``tenant``)."""
     return (
-        f"(SELECT a.{column} FROM dataset_accesses a WHERE a.tenant_id = {row}.tenant_id "
-        f"AND a.dataset_id = {row}.dataset_id AND a.direction = {OUTPUT} "
+        f"(SELECT a.{column} FROM dataset_accesses a WHERE a.tenant_id = {tenant} "
+        f"AND a.dataset_id = {dataset_id} AND a.direction = {OUTPUT} "
         f"AND a.run_status IN ({_SUCCESSFUL}) AND a.run_end_date_time IS NOT NULL "
         "ORDER BY a.run_end_date_time DESC, a.run_id DESC LIMIT 1)"
     )
@@ -52,7 +54,8 @@ def _latest(row: str, column: str) -> str:
 def _refresh(row: str, differs: str, etag: str) -> str:
     """SQL that sets the freshness of the dataset of access ``row`` (a new ETag when it
     changes)."""
-    end, run = _latest(row, "run_end_date_time"), _latest(row, "run_id")
+    key = (f"{row}.tenant_id", f"{row}.dataset_id")
+    end, run = _latest(*key, "run_end_date_time"), _latest(*key, "run_id")
     return (
         f"UPDATE datasets SET last_written_date_time = {end}, last_written_run_id = {run}, "
         f"etag = {etag} WHERE tenant_id = {row}.tenant_id AND id = {row}.dataset_id "
@@ -132,6 +135,24 @@ def uninstall(connection: Connection) -> None:
         )
     if postgresql:
         connection.exec_driver_sql("DROP FUNCTION dataset_accesses_run(), datasets_written()")
+
+
+def refresh(connection: Connection, tenant: str, dataset_ids: Iterable[str]) -> None:
+    """Set the freshness of the tenant's datasets ``dataset_ids`` from their accesses, as the
+    triggers would have: after a bulk load that went in without them (:func:`uninstall`), which
+    computes each dataset's freshness once rather than at every write."""
+    postgresql = dialect_of(connection).name == "postgresql"
+    etag = "left(md5(random()::text), 16)" if postgresql else "lower(hex(randomblob(8)))"
+    differs = "IS DISTINCT FROM" if postgresql else "IS NOT"
+    key = ("datasets.tenant_id", "datasets.id")
+    end, run = _latest(*key, "run_end_date_time"), _latest(*key, "run_id")
+    statement = text(
+        f"UPDATE datasets SET last_written_date_time = {end}, last_written_run_id = {run}, "
+        f"etag = {etag} WHERE tenant_id = :tenant AND id = :id "
+        f"AND (last_written_date_time {differs} {end} OR last_written_run_id {differs} {run})"
+    )
+    for dataset_id in dataset_ids:
+        connection.execute(statement, {"tenant": tenant, "id": dataset_id})
 
 
 def _insert(connection: Connection) -> postgresql.Insert | sqlite.Insert:
