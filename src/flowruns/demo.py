@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import FRESHNESS, dataset_access_direction, run_status
@@ -28,7 +27,7 @@ from flowruns.records import Record, new_etag
 from flowruns.service import freshness
 from flowruns.store import bulk, datasets
 from flowruns.store import freshness as freshness_rows
-from flowruns.store.database import Database
+from flowruns.store.database import Database, Transaction
 from flowruns.store.freshness import Evaluation, Watched
 from flowruns.store.schema import dataset_accesses, processes, run_group_members, runs
 
@@ -390,7 +389,7 @@ def seed(
 
 
 def _datasets(
-    connection: Connection, tenant: str, flows: Iterable[DemoFlow], created: int
+    connection: Transaction, tenant: str, flows: Iterable[DemoFlow], created: int
 ) -> dict[DemoDataset, str]:
     """The id of each dataset the flows read or write, found or created (so seeding again
     records more accesses of the same datasets)."""
@@ -448,7 +447,7 @@ def _accesses(
 
 
 def _expect(
-    connection: Connection,
+    connection: Transaction,
     tenant: str,
     flows: Iterable[DemoFlow],
     known: dict[DemoDataset, str],
