@@ -21,14 +21,12 @@ from typing import Any
 import orjson
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
-from flowruns.edm.industrydata import FRESHNESS, dataset_access_direction, run_status
+from flowruns.edm.industrydata import dataset_access_direction, run_status
 from flowruns.odata.literals import parse_duration
-from flowruns.records import Record, new_etag
 from flowruns.service import freshness
 from flowruns.store import bulk, datasets
 from flowruns.store import freshness as freshness_rows
 from flowruns.store.database import Database, Transaction
-from flowruns.store.freshness import Evaluation, Watched
 from flowruns.store.schema import dataset_accesses, processes, run_group_members, runs
 
 BATCH = 20_000
@@ -477,29 +475,14 @@ def _expect(
         last = found.values["lastWrittenDateTime"]
         gap = 2 * (now - (begun if last is None else last))
         every = given or next((e for e in _EVERY if parse_duration(e) > gap), _EVERY[-1])
-        expectation = Record(
-            type=FRESHNESS.type,
-            id=key,
-            etag=new_etag(),
-            values={
-                "writtenEvery": every,
-                "paused": False,
-                "pausedUntil": None,
-                "owner": "Data platform team",
-                "tags": ["demo"],
-                "lastModifiedDateTime": begun,
-            },
-        )
-        start = Evaluation("unknown", begun, None, begun, now)
-        freshness_rows.save(connection, tenant, expectation, start, created=True)
-        evaluation = freshness.evaluate(
-            connection,
-            Watched(
-                tenant, expectation, start, dataset.name, last, found.values["lastWrittenRunId"]
-            ),
-            now,
-        )
-        freshness_rows.save_evaluation(connection, tenant, key, evaluation, None)
+        members = {
+            "writtenEvery": every,
+            "paused": False,
+            "pausedUntil": None,
+            "owner": "Data platform team",
+            "tags": ["demo"],
+        }
+        freshness.establish(connection, tenant, found, members, begun, now, created=True)
 
 
 def _process_rows(

@@ -23,7 +23,6 @@ from now at the earliest) and evaluates the dataset at once.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ from flowruns.errors import InvalidRequest, NotFound
 from flowruns.odata.deserialize import EntityBody
 from flowruns.odata.literals import format_duration
 from flowruns.odata.path import EntityRef
-from flowruns.records import Record
+from flowruns.records import Record, new_etag
 from flowruns.service.expectations import members
 from flowruns.service.health import Incidents, in_batches, refresh_ticks
 from flowruns.service.resources import resolve_entity
@@ -110,7 +109,7 @@ def _save(transaction: Transaction, watched: Watched, evaluation: Evaluation) ->
     before = watched.evaluation
     shown = (before.state, before.changed, before.write_due)
     moved = shown != (evaluation.state, evaluation.changed, evaluation.write_due)
-    etag = secrets.token_hex(8) if moved else None
+    etag = new_etag() if moved else None
     rows.save_evaluation(transaction, watched.tenant, watched.expectation.id, evaluation, etag)
 
 
@@ -145,27 +144,44 @@ def write(
         before = None if existing is None else existing.expectation
         values = members(before, body, MEMBERS, if_match, replace)
         check(values)
-        values["lastModifiedDateTime"] = now
-        record = Record(
-            type=FRESHNESS.type, id=dataset.id, etag=secrets.token_hex(8), values=values
-        )
         if existing is not None:
             Incidents(transaction, tenant, dataset.id, dataset=True).resolve_all(now)
-        start = Evaluation("unknown", now, None, now, now)
-        rows.save(transaction, tenant, record, start, created=existing is None)
-        watched = Watched(
-            tenant,
-            record,
-            start,
-            str(dataset.values["name"]),
-            dataset.values.get("lastWrittenDateTime"),
-            dataset.values.get("lastWrittenRunId"),
-        )
-        evaluation = evaluate(transaction, watched, now)
-        rows.save_evaluation(transaction, tenant, dataset.id, evaluation, None)
+        establish(transaction, tenant, dataset, values, now, now, created=existing is None)
         found = rows.get(transaction, tenant, dataset.id)
     assert found is not None
     return found.expectation, existing is None
+
+
+def establish(
+    transaction: Transaction,
+    tenant: str,
+    dataset: Record,
+    values: dict[str, Any],
+    since: int,
+    now: int,
+    *,
+    created: bool,
+) -> None:
+    """Save ``dataset``'s freshness expectation with the members ``values`` as set at ``since``
+    (nothing before it counts) and evaluate it as of ``now``: what a write of it does, and what
+    the demo history seeds."""
+    record = Record(
+        type=FRESHNESS.type,
+        id=dataset.id,
+        etag=new_etag(),
+        values={**values, "lastModifiedDateTime": since},
+    )
+    start = Evaluation("unknown", since, None, since, since)
+    rows.save(transaction, tenant, record, start, created=created)
+    watched = Watched(
+        tenant,
+        record,
+        start,
+        str(dataset.values["name"]),
+        dataset.values.get("lastWrittenDateTime"),
+        dataset.values.get("lastWrittenRunId"),
+    )
+    rows.save_evaluation(transaction, tenant, dataset.id, evaluate(transaction, watched, now), None)
 
 
 def remove(db: Database, tenant: str, ref: EntityRef, if_match: str | None) -> None:
