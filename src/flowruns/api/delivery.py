@@ -88,6 +88,10 @@ class Delivery:
         self._changed = anyio.Event()
         self._queued = anyio.Event()
         self._busy: set[str] = set()
+        # The dispatcher and the sender each claim rows for the receivers not busy, and mark
+        # theirs busy: one at a time, so that neither claims for a receiver the other is
+        # claiming for (one request in flight per receiver).
+        self._claiming = anyio.Lock()
         self._delivered: list[NotificationKey] = []
         # A claim lasts past the longest a delivery can take, with room to record it.
         self._lease = settings.notification_timeout_seconds * 2 + 5
@@ -138,21 +142,22 @@ class Delivery:
             lease_until = now + round(self._lease * TICKS_PER_SECOND)
             delivered, self._delivered = self._delivered, []
             try:
-                dispatched = await anyio.to_thread.run_sync(
-                    dispatching.dispatch,
-                    self.db,
-                    now,
-                    lease_until,
-                    sorted(self._busy),
-                    delivered,
-                    self.links,
-                )
+                async with self._claiming:
+                    dispatched = await anyio.to_thread.run_sync(
+                        dispatching.dispatch,
+                        self.db,
+                        now,
+                        lease_until,
+                        sorted(self._busy),
+                        delivered,
+                        self.links,
+                    )
+                    self._start_sending(tasks, dispatched.claimed)
             except Exception:
                 self._delivered[:0] = delivered  # forgotten with the next dispatch
                 log.exception("Dispatching change notifications failed")
                 await anyio.sleep(ERROR_PAUSE_SECONDS)
                 continue
-            self._start_sending(tasks, dispatched.claimed)
             if dispatched.waiting:
                 self._queued.set()  # queued for a receiver that was busy
             if dispatched.more:
@@ -180,19 +185,20 @@ class Delivery:
         waited for a busy receiver) and send it."""
         while True:
             try:
-                owed = await anyio.to_thread.run_sync(
-                    notifications.claim,
-                    self.db,
-                    now_ticks(),
-                    self._lease,
-                    CLAIM_LIMIT,
-                    sorted(self._busy),
-                )
+                async with self._claiming:
+                    owed = await anyio.to_thread.run_sync(
+                        notifications.claim,
+                        self.db,
+                        now_ticks(),
+                        self._lease,
+                        CLAIM_LIMIT,
+                        sorted(self._busy),
+                    )
+                    self._start_sending(tasks, owed)
             except Exception:
                 log.exception("Claiming notifications failed")
                 await anyio.sleep(ERROR_PAUSE_SECONDS)
                 owed = []
-            self._start_sending(tasks, owed)
             if len(owed) < CLAIM_LIMIT:
                 await self._wait(self._queued)
                 self._queued = anyio.Event()
