@@ -43,6 +43,7 @@ from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks, now_ticks
 from flowruns.edm.industrydata import dataset_access_direction, run_status
 from flowruns.settings import DEFAULT_TENANT, Settings
 from flowruns.store import datasets as lineage_rows
+from flowruns.store import downstream
 from flowruns.store.schema import dataset_accesses, datasets, runs
 
 HUB = "/beta/external/industryData"
@@ -118,6 +119,7 @@ def _seed(directory: Path, count: int, dataset_count: int, now: int) -> dict[str
     with db.engine.begin() as connection:
         # Freshness is computed here, once, rather than by a trigger per access.
         lineage_rows.uninstall(connection)
+        downstream.uninstall(connection)
         for chunk in _chunks(run_rows()):
             connection.execute(insert(runs), chunk)
         connection.execute(
@@ -146,6 +148,8 @@ def _seed(directory: Path, count: int, dataset_count: int, now: int) -> dict[str
                 .values(last_written_date_time=end, last_written_run_id=run_id)
             )
         lineage_rows.install(connection)
+        downstream.refresh(connection)
+        downstream.install(connection)
     db.dispose()
     failed = next(i for i in range(count // 2, count) if status(i) == FAILED)
     return {

@@ -24,7 +24,7 @@ from flowruns.edm.datetimes import TICKS_PER_SECOND, now_ticks
 from flowruns.edm.industrydata import dataset_access_direction, run_status
 from flowruns.odata.literals import parse_duration
 from flowruns.service import freshness
-from flowruns.store import bulk, datasets
+from flowruns.store import bulk, datasets, downstream
 from flowruns.store import freshness as freshness_rows
 from flowruns.store.database import Database, Transaction
 from flowruns.store.schema import dataset_accesses, processes, run_group_members, runs
@@ -375,6 +375,7 @@ def seed(
         # locks their tables there until the seed commits: other transactions wait, none
         # writes a run or an access without them.
         datasets.uninstall(connection)
+        downstream.uninstall(connection)
         while batch := list(itertools.islice(rows, BATCH)):
             total += bulk.load(connection, runs, RUN_COLUMNS, batch)
             accesses = [row for run in batch for row in _accesses(ids, known, flows, run, now)]
@@ -382,6 +383,8 @@ def seed(
         bulk.load(connection, run_group_members, MEMBER_COLUMNS, members)
         datasets.refresh(connection, tenant, known.values())
         datasets.install(connection)
+        downstream.refresh(connection)
+        downstream.install(connection)
         _expect(connection, tenant, flows.values(), known, begun, now)
     return SeedResult(len(process_rows), total, len(known), accessed)
 

@@ -22,7 +22,7 @@ from flowruns.cli import app as cli
 from flowruns.edm.datetimes import TICKS_PER_SECOND, format_ticks, now_ticks
 from flowruns.service.health import evaluate_due
 from flowruns.settings import Settings
-from flowruns.store import changes, datasets, freshness, health, migrations, rollup
+from flowruns.store import changes, datasets, downstream, freshness, health, migrations, rollup
 from flowruns.store.database import make_engine
 from flowruns.store.schema import metadata
 from tests.conftest import HUB, SECRET_KEY, bearer
@@ -109,6 +109,7 @@ ALL_TRIGGERS = (
     | set(changes.HEALTH_TRIGGERS)
     | set(health.TRIGGERS)
     | set(datasets.TRIGGERS)
+    | set(downstream.TRIGGERS)
     | {freshness.TRIGGER}
 )
 

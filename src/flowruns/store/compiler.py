@@ -45,7 +45,13 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import FromClause
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
-from flowruns.edm.industrydata import ACCESS_NAVIGATIONS, DATASETS, RUNS, dataset_access_direction
+from flowruns.edm.industrydata import (
+    ACCESS_NAVIGATIONS,
+    DATASETS,
+    RUNS,
+    dataset_access_direction,
+    run_status,
+)
 from flowruns.edm.model import EntityType, NavigationProperty
 from flowruns.errors import BadRequest
 from flowruns.odata import semantic as s
@@ -364,6 +370,8 @@ class Compiler:
         target = self._table(expr.variable.type).alias()
         self.rows[id(expr.variable)] = target
         try:
+            if reads_after_failed_write(expr):  # kept with each run (store/downstream.py)
+                return self.row(expr.variable.parent).c.read_after_failed_write == true()
             accesses = ACCESS_NAVIGATIONS.get(expr.variable.navigation.name)
             if accesses is not None and names_accesses_by_key(expr):
                 return self._accessed(expr, target, accesses)
@@ -544,6 +552,61 @@ def names_accesses_by_key(expr: s.EntityLambda) -> bool:
     if expr.variable.navigation.name not in ACCESS_NAVIGATIONS:
         return False
     return any(_fixes_key(term, expr.variable) for term in _conjuncts(expr.body))
+
+
+def reads_after_failed_write(expr: s.EntityLambda) -> bool:
+    """Whether ``expr`` is "the run read a dataset that a failed run wrote no later than the
+    read": ``inputs/any(i: i/dataset/writes/any(w: w/runStatus eq 'failed' and
+    w/runStartDateTime le i/runStartDateTime))`` over the runs filtered, its two conditions in
+    either order, each written either way round. The database keeps that answer with each run
+    (``runs.read_after_failed_write``, store/downstream.py), so a page of the runs it keeps is a
+    range of an index rather than a probe of every run until enough match."""
+    if expr.kind != "any" or expr.body is None or expr.variable.navigation.name != "inputs":
+        return False
+    if not isinstance(expr.variable.parent, s.It) or not expr.variable.parent.type.is_a(RUNS.type):
+        return False
+    inner = expr.body
+    if not isinstance(inner, s.EntityLambda) or inner.kind != "any" or inner.body is None:
+        return False
+    dataset = inner.variable.parent
+    if (
+        inner.variable.navigation.name != "writes"
+        or not isinstance(dataset, s.Related)
+        or dataset.parent != expr.variable
+        or dataset.navigation.name != "dataset"
+    ):
+        return False
+
+    def of(operand: s.Expr, variable: s.Variable, name: str) -> bool:
+        return (
+            isinstance(operand, s.Column)
+            and operand.source == variable
+            and operand.cast is None
+            and operand.property.name == name
+        )
+
+    failed = run_status.value_of("failed")
+    write, read = inner.variable, expr.variable
+    wanted = 0
+    terms = _conjuncts(inner.body)
+    for term in terms:
+        match term:
+            case s.Compare(op="eq", left=left, right=right) if any(
+                of(a, write, "runStatus") and isinstance(b, s.Const) and b.value == failed
+                for a, b in ((left, right), (right, left))
+            ):
+                wanted |= 1
+            case s.Compare(op="le", left=left, right=right) if of(
+                left, write, "runStartDateTime"
+            ) and of(right, read, "runStartDateTime"):
+                wanted |= 2
+            case s.Compare(op="ge", left=left, right=right) if of(
+                left, read, "runStartDateTime"
+            ) and of(right, write, "runStartDateTime"):
+                wanted |= 2
+            case _:
+                return False
+    return len(terms) == 2 and wanted == 3
 
 
 def filters_by_accessed_keys(expr: s.Expr) -> bool:

@@ -409,6 +409,6 @@ def backfill(connection: Connection, now: int) -> None:
     ).all()
     for tenant, run_id, facets in known:
         row = connection.execute(
-            select(runs).where(runs.c.tenant_id == tenant, runs.c.id == run_id)
+            select(*RUN_TABLE.read).where(runs.c.tenant_id == tenant, runs.c.id == run_id)
         ).one()
         sync_run(connection, tenant, entities.to_record(RUN_TABLE, row), facets, now)

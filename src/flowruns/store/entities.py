@@ -63,6 +63,7 @@ from flowruns.store.schema import (
     HEALTH_COLUMNS,
     INCIDENT_COLUMNS,
     PROCESS_COLUMNS,
+    QUERY_ONLY,
     RUN_COLUMNS,
     PropertyColumn,
     dataset_accesses,
@@ -95,7 +96,8 @@ class TableSpec:
         # Rows are read by position (``select(table)`` lists the columns in table order): per
         # stored type name, the type and, for each property its rows carry, the property name,
         # the column's position and the enum members to map a stored value back to a name.
-        at = {c.name: i for i, c in enumerate(table.columns)}
+        self.read = read_columns(table)
+        at = {c.name: i for i, c in enumerate(self.read)}
         # For pages written straight out: JSON columns as their stored text, which the response
         # embeds unchanged (orjson.Fragment) instead of decoding and encoding it again.
         self.json_as_text = as_text(table)
@@ -135,10 +137,18 @@ class TableSpec:
             self.readers[stored_as] = self.readers[root.name]
 
 
+def read_columns(table: FromClause) -> list[ColumnElement[Any]]:
+    """The columns of ``table`` (an entity table or an alias of one) a record is read from, in
+    the table's order: all but those only queries read (``schema.QUERY_ONLY``)."""
+    return [c for c in table.columns if c.name not in QUERY_ONLY]
+
+
 def as_text(table: FromClause) -> list[ColumnElement[Any]]:
-    """The columns of ``table`` (an entity table or an alias of one), JSON columns as their
-    stored text."""
-    return [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.columns]
+    """The columns a record is read from (:func:`read_columns`), JSON columns as their stored
+    text."""
+    return [
+        cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in read_columns(table)
+    ]
 
 
 def _members(column: PropertyColumn) -> tuple[str, ...] | None:
@@ -336,7 +346,7 @@ def get(connection: Connection, scope: Scope, key: str, *, share: bool = False) 
         statement = _lookup(spec, spec.type_filters[scope.type.name], writing, share)
         row = connection.execute(statement, {"tenant": scope.tenant, "key": key}).first()
     else:
-        select_one = select(spec.table).where(*scope_filter(scope), spec.table.c.id == key)
+        select_one = select(*spec.read).where(*scope_filter(scope), spec.table.c.id == key)
         if writing:
             select_one = select_one.with_for_update(of=spec.table, read=share, key_share=True)
         row = connection.execute(select_one).first()
@@ -353,7 +363,7 @@ def _lookup(
     conditions = [table.c.tenant_id == bindparam("tenant"), table.c.id == bindparam("key")]
     if types is not None:
         conditions.append(table.c.type.in_(types))
-    statement = select(table).where(*conditions)
+    statement = select(*spec.read).where(*conditions)
     if writing:
         statement = statement.with_for_update(of=table, read=share, key_share=True)
     return statement
@@ -366,7 +376,7 @@ def get_many(
     if not keys:
         return {}
     table = spec.table
-    statement = select(table).where(table.c.tenant_id == tenant, table.c.id.in_(sorted(keys)))
+    statement = select(*spec.read).where(table.c.tenant_id == tenant, table.c.id.in_(sorted(keys)))
     return {row._mapping["id"]: to_record(spec, row) for row in connection.execute(statement)}
 
 

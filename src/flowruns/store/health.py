@@ -242,7 +242,7 @@ def recent_runs(
 ) -> list[Record]:
     """The process's latest ``limit`` runs started by ``until``, newest start first."""
     statement = (
-        select(runs)
+        select(*RUN_TABLE.read)
         .where(
             runs.c.tenant_id == tenant,
             runs.c.process_id == process_id,

@@ -32,6 +32,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
@@ -175,12 +177,28 @@ runs = Table(
     Column("touched", BigInteger, nullable=False),
     Column("process_id", GUID),
     *_property_columns(RUNS.type),
+    # Whether the run read a dataset that a failed run wrote before it started: kept by the
+    # triggers of store/downstream.py for queries (QUERY_ONLY), not a member of the run.
+    Column("read_after_failed_write", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "process_id"], ["processes.tenant_id", "processes.id"]),
 )
+# Columns that queries read and records never do: a record is read without them (so that code
+# that reads records works on a database of an earlier revision, as a migration's does).
+QUERY_ONLY = frozenset({"read_after_failed_write"})
 Index("ix_runs_start", runs.c.tenant_id, runs.c.start_date_time, runs.c.id)
 Index("ix_runs_status_start", runs.c.tenant_id, runs.c.status, runs.c.start_date_time, runs.c.id)
 Index("ix_runs_type_start", runs.c.tenant_id, runs.c.type, runs.c.start_date_time, runs.c.id)
+# The runs downstream of a failure in the runs' order (store/downstream.py).
+_READ_AFTER_FAILED_WRITE = runs.c.read_after_failed_write == true()
+Index(
+    "ix_runs_read_after_failed_write",
+    runs.c.tenant_id,
+    runs.c.start_date_time,
+    runs.c.id,
+    sqlite_where=_READ_AFTER_FAILED_WRITE,
+    postgresql_where=_READ_AFTER_FAILED_WRITE,
+)
 # Two filters at once, still in the default order: "failed outgoing runs", "failed runs of
 # this process" (see "Index-backed questions" in docs/api.md).
 Index(

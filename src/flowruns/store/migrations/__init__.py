@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Engine, inspect, text
 from sqlalchemy.types import TypeEngine
 
-from flowruns.store import changes, datasets, freshness, health, rollup
+from flowruns.store import changes, datasets, downstream, freshness, health, rollup
 from flowruns.store.schema import metadata
 
 SCRIPTS = "flowruns.store:migrations"
@@ -132,6 +132,7 @@ def upgrade(engine: Engine) -> tuple[SchemaState, SchemaState]:
                 changes.install_health_triggers(connection)
                 health.install(connection)
                 datasets.install(connection)
+                downstream.install(connection)
                 freshness.install(connection)
                 MigrationContext.configure(connection).stamp(_scripts(), "head")
             elif not before.current:
