@@ -517,10 +517,12 @@ def db_copy(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Copy every row of this database into another one, then verify the counts.
+    """Copy this database's history into another one, then verify the counts.
 
-    The target gets the current schema if it is empty. Stop the servers of the source first.
-    Interrupted? Run the same command again: it resumes where the target's rows end.
+    Every table of users' data is copied; the change log and subscriptions are not (see
+    docs/operations.md). The target gets the current schema if it is empty. Stop the servers
+    of the source first. Interrupted? Run the same command again: it resumes where the
+    target's rows end.
     """
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     source = open_database(settings)

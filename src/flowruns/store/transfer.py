@@ -1,13 +1,24 @@
-"""Copying every row of one flowruns database into another (SQLite to PostgreSQL, typically).
+"""Copying every row of users' data from one flowruns database into another (SQLite to
+PostgreSQL, typically).
 
-Tables go parents first (processes, runs, memberships, idempotency keys), each in primary-key
-order and in batches, one target transaction per batch. Key order is the same on both engines
-(code-point order), so after an interruption the target holds a prefix of each table and a new
-copy resumes after the target's last key. At the end the rows of every table are counted on
-both sides: the copy is verified only if they agree.
+:data:`TABLES` are copied, parents first, each in primary-key order and in batches, one target
+transaction per batch. Key order is the same on both engines (code-point order), so after an
+interruption the target holds a prefix of each table and a new copy resumes after the target's
+last key. At the end the rows of every table copied are counted on both sides: the copy is
+verified only if they agree. :data:`LEFT_OUT` names every other table and why it is not copied;
+between them they name every table of the schema.
 
-The source should not change meanwhile (stop its server): rows written during a copy may be
-missed, which the verification then reports.
+**The target's triggers.** Rows arrive through the target's triggers, which keep what is derived
+from them (day counts, the change log, a process's health state) as for any write. A trigger
+that would rewrite a row already copied is kept from it by the order of :data:`TABLES` (a run's
+insert brings its process's evaluation forward: expectations come after runs) or, for the
+accesses whose insert sets their dataset's freshness and gives it a new ETag, by dropping the
+triggers of lineage (store/datasets.py) in each batch's transaction and creating them again
+before it commits: the datasets keep the source's freshness and ETags, and an interrupted copy
+leaves the triggers in place.
+
+The source should not change meanwhile (stop its server), nor the target be served: rows written
+during a copy may be missed, which the verification then reports.
 """
 
 from __future__ import annotations
@@ -16,32 +27,65 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    Table,
-    Text,
-    func,
-    null,
-    select,
-    tuple_,
-    type_coerce,
-)
+from sqlalchemy import JSON, Column, Connection, Table, Text, func, select, tuple_, type_coerce
 
-from flowruns.store import bulk
+from flowruns.store import bulk, datasets
 from flowruns.store.database import Database
 from flowruns.store.schema import (
-    MIRRORED,
+    change_baselines,
+    change_log,
+    changes,
+    dataset_accesses,
+    dataset_expectations,
+    expectations,
     idempotency_keys,
+    incidents,
+    lineage_events,
+    lineage_runs,
+    notifications,
     processes,
+    run_days,
     run_group_members,
     runs,
+    subscriptions,
+)
+from flowruns.store.schema import datasets as dataset_table
+
+# The tables copied, in order: each after the tables its foreign keys name, and after those
+# whose inserts fire a trigger that writes it.
+TABLES = (
+    processes,
+    runs,
+    run_group_members,
+    idempotency_keys,
+    expectations,  # after runs: an inserted run makes its process's expectation due
+    dataset_table,
+    dataset_accesses,
+    dataset_expectations,
+    incidents,
+    lineage_runs,
+    lineage_events,
 )
 
-TABLES = (processes, runs, run_group_members, idempotency_keys)  # parents before children
+# The tables not copied, and why.
+LEFT_OUT = {
+    run_days: "counted again by the target's triggers as the runs arrive",
+    changes: "the target logs the copied rows as they arrive, under its own epoch",
+    change_baselines: "the target's log starts with the copy",
+    change_log: "the target's log has an epoch of its own",
+    subscriptions: "their cursors point into the source's log: subscribe again",
+    notifications: "owed by the source's subscriptions, which are not copied",
+}
+
+# Tables copied without the triggers that would rewrite rows copied before them: per table, the
+# (drop, create) pairs of those triggers. An access's trigger sets its dataset's freshness from
+# the accesses the target holds so far, with a new ETag at each change.
+_Triggers = tuple[Callable[[Connection], None], Callable[[Connection], None]]
+_QUIET: dict[Table, tuple[_Triggers, ...]] = {
+    dataset_accesses: ((datasets.uninstall, datasets.install),),
+}
+
 BATCH = 10_000
-_COPIES = frozenset((c.table.name, c.name) for c in MIRRORED.values())
 
 
 class ForeignRows(ValueError):
@@ -80,19 +124,23 @@ def _batch(
     connection: Connection, table: Table, after: Sequence[Any] | None, size: int
 ) -> list[tuple[Any, ...]]:
     # JSON stays as the source stored it (text on SQLite): no decoding and encoding per row.
-    # A copy of a contained entity's column goes as null: the copy carries no expectations.
-    columns = [
-        null().label(c.name)
-        if (table.name, c.name) in _COPIES
-        else type_coerce(c, Text)
-        if isinstance(c.type, JSON)
-        else c
-        for c in table.columns
-    ]
+    columns = [type_coerce(c, Text) if isinstance(c.type, JSON) else c for c in table.columns]
     statement = select(*columns).order_by(*_key(table)).limit(size)
     if after is not None:
         statement = statement.where(tuple_(*_key(table)) > tuple_(*after))
     return [tuple(row) for row in connection.execute(statement)]
+
+
+def _load(
+    connection: Connection, table: Table, names: list[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows``, without the triggers :data:`_QUIET` names for ``table``."""
+    quiet = _QUIET.get(table, ())
+    for uninstall, _ in quiet:
+        uninstall(connection)
+    bulk.load(connection, table, names, rows)
+    for _, install in quiet:
+        install(connection)
 
 
 def copy_table(
@@ -124,7 +172,7 @@ def copy_table(
         if not rows:
             break
         with target.writing() as connection:
-            bulk.load(connection, table, names, rows)
+            _load(connection, table, names, rows)
         copied += len(rows)
         positions = [names.index(c.name) for c in _key(table)]
         after = tuple(rows[-1][i] for i in positions)
@@ -143,5 +191,6 @@ def copy_database(
     batch: int = BATCH,
     progress: Callable[[str, int], None] = lambda _table, _rows: None,
 ) -> list[TableCopy]:
-    """Copy every table of ``source`` into ``target`` (both at the current schema revision)."""
+    """Copy the rows of :data:`TABLES` from ``source`` into ``target`` (both at the current
+    schema revision)."""
     return [copy_table(source, target, table, batch=batch, progress=progress) for table in TABLES]
