@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Table, Text, func, select, tuple_, type_coerce
 
-from flowruns.store import bulk, datasets
+from flowruns.store import bulk, datasets, downstream
 from flowruns.store.database import Database
 from flowruns.store.schema import (
     change_baselines,
@@ -79,10 +79,14 @@ LEFT_OUT = {
 
 # Tables copied without the triggers that would rewrite rows copied before them: per table, the
 # (drop, create) pairs of those triggers. An access's trigger sets its dataset's freshness from
-# the accesses the target holds so far, with a new ETag at each change.
+# the accesses the target holds so far, with a new ETag at each change; the runs' flag of
+# store/downstream.py comes with the runs, as the source computed it from all the accesses.
 _Triggers = tuple[Callable[[Connection], None], Callable[[Connection], None]]
 _QUIET: dict[Table, tuple[_Triggers, ...]] = {
-    dataset_accesses: ((datasets.uninstall, datasets.install),),
+    dataset_accesses: (
+        (datasets.uninstall, datasets.install),
+        (downstream.uninstall, downstream.install),
+    ),
 }
 
 BATCH = 10_000
