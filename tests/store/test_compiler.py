@@ -20,7 +20,8 @@ from flowruns.edm import datetimes
 from flowruns.edm.industrydata import RUNS, run_status
 from flowruns.odata import semantic as s
 from flowruns.odata.binder import property_type
-from flowruns.store.compiler import Compiler
+from flowruns.odata.query import parse_options, split_options
+from flowruns.store.compiler import Compiler, reads_after_failed_write
 from flowruns.store.database import make_engine
 from flowruns.store.dialect import SQLITE, dialect_of
 from flowruns.store.schema import metadata, runs
@@ -253,3 +254,37 @@ def test_calendar_parts_before_1970(connection: Connection, function: str, expec
     ticks = s.Const(s.DATE_TIME, datetimes.parse("1969-12-31T23:59:30Z"))
     result = s.DATE if function == "date" else s.INT
     assert evaluate(connection, call(result, function, ticks)) == expected
+
+
+_WRITES = "i/dataset/writes/any(w: {})"
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ("w/runStatus eq 'failed' and w/runStartDateTime le i/runStartDateTime", True),
+        ("w/runStartDateTime le i/runStartDateTime and 'failed' eq w/runStatus", True),
+        ("w/runStatus eq 'failed' and i/runStartDateTime ge w/runStartDateTime", True),
+        # Other questions, which the kept answer does not give: probed from the accesses.
+        ("w/runStatus eq 'completed' and w/runStartDateTime le i/runStartDateTime", False),
+        ("w/runStatus eq 'failed' and w/runStartDateTime lt i/runStartDateTime", False),
+        ("w/runStatus eq 'failed' and w/runStartDateTime ge i/runStartDateTime", False),
+        ("w/runStatus eq 'failed' or w/runStartDateTime le i/runStartDateTime", False),
+        ("w/runStatus eq 'failed'", False),
+        ("w/runStatus eq 'failed' and w/runStartDateTime le i/runStartDateTime and true", False),
+        ("w/runStatus eq 'failed' and w/runEndDateTime le i/runStartDateTime", False),
+    ],
+)
+def test_only_the_question_the_runs_keep_is_read_from_them(body: str, kept: bool) -> None:
+    """``runs.read_after_failed_write`` answers exactly one question: a read no earlier than a
+    failed write of its dataset. Any other body is compiled as written."""
+    parsed = parse_options(
+        split_options(f"$filter=inputs/any(i: {_WRITES.format(body)})"), RUNS.type
+    ).filter
+    assert isinstance(parsed, s.EntityLambda)
+    assert reads_after_failed_write(parsed) is kept
+    outputs = parse_options(
+        split_options(f"$filter=outputs/any(i: {_WRITES.format(body)})"), RUNS.type
+    ).filter
+    assert isinstance(outputs, s.EntityLambda)
+    assert not reads_after_failed_write(outputs)  # a write after a failed write: not kept

@@ -128,3 +128,22 @@ def test_an_any_without_a_key_probes_each_run_in_order(
     assert "ux_dataset_accesses_run" in plan
     if database.engine.dialect.name == "sqlite":
         assert "LIST SUBQUERY" not in plan
+
+
+def test_the_runs_downstream_of_a_failure_are_a_range_of_their_index(
+    served: tuple[TestClient, Database],
+) -> None:
+    """ "Which runs read a dataset that a failed run wrote before they started" is read from
+    ``ix_runs_read_after_failed_write`` in the runs' order, with no probe of the accesses: a
+    page costs its matches, not the runs between them (store/downstream.py)."""
+    client, database = served
+    _with_accesses(client)
+    downstream = (
+        "inputs/any(i: i/dataset/writes/any(w: w/runStatus eq 'failed' "
+        "and w/runStartDateTime le i/runStartDateTime))"
+    )
+    params = {"$filter": downstream, "$top": "100", "$select": "id"}
+    assert client.get(f"{HUB}/runs", params=params).status_code == 200
+    plan = _plan(database.engine, *_page_statement(client, database.engine, params))
+    assert "ix_runs_read_after_failed_write" in plan
+    assert "dataset_accesses" not in plan
