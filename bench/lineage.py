@@ -15,6 +15,7 @@ tenth the size: the ratio mixes the answer's growth with the history's. Against 
 answer, and the ratio is what the history's size alone costs.
 
     .venv/bin/python -m bench.lineage --rounds 7
+    .venv/bin/python -m bench.lineage --writes --rounds 10   # what keeping one answer costs
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert, select, text
 
 from bench.datasets import CACHE
 from bench.health import SECRET, _chunks, _token
@@ -273,11 +274,100 @@ def run(rounds: int) -> None:
     print(f"targets: ≤ {REFERENCE_TARGET} x the reference, ≤ {GROWTH_TARGET} x own cost at 10^5")
 
 
+WRITES = 500  # runs recorded per timed batch of the write cost
+
+
+def _write_batch(connection: Connection, dataset_ids: list[str], round_: int) -> None:
+    """What recording ``WRITES`` runs asks of the database: each run inserted, one input and one
+    output recorded, then the run failed (so that the readers of its output are looked at)."""
+    now = now_ticks()
+    for n in range(WRITES):
+        run_id = str(uuid.uuid4())
+        connection.execute(
+            insert(runs).values(
+                tenant_id=DEFAULT_TENANT,
+                id=run_id,
+                type="outgoingFlowRun",
+                etag=secrets.token_hex(8),
+                touched=now,
+                display_name="load",
+                start_date_time=now + n,
+                status=run_status.value_of("running"),
+                statistics={},
+            )
+        )
+        for direction, d in ((INPUT, n * 7919 + round_), (OUTPUT, n + round_)):
+            connection.execute(
+                insert(dataset_accesses).values(
+                    tenant_id=DEFAULT_TENANT,
+                    id=str(uuid.uuid4()),
+                    type="datasetAccess",
+                    etag=secrets.token_hex(8),
+                    direction=direction,
+                    dataset_id=dataset_ids[d % len(dataset_ids)],
+                    namespace="postgres://db:5432",
+                    name=f"warehouse.table{d % len(dataset_ids):05d}",
+                    run_id=run_id,
+                    run_status=run_status.value_of("running"),
+                    run_start_date_time=now + n,
+                    facets={},
+                )
+            )
+        connection.execute(
+            runs.update()
+            .where(runs.c.tenant_id == DEFAULT_TENANT, runs.c.id == run_id)
+            .values(status=FAILED, end_date_time=now + n + 1)
+        )
+
+
+def write_cost(rounds: int) -> None:
+    """What keeping the runs downstream of a failure (store/downstream.py) costs the writes that
+    change it, at 10^5 runs over 10^4 datasets: batches of runs recorded with and without its
+    triggers, interleaved, each batch rolled back."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lineage-writes-", dir=CACHE) as tmp:
+        _seed(Path(tmp) / "data", *SMALL, now_ticks())
+        db = open_database(Settings(data_dir=Path(tmp) / "data"))
+        with db.engine.connect() as connection:
+            dataset_ids = list(connection.execute(select(datasets.c.id)).scalars())
+        found: dict[bool, list[float]] = {True: [], False: []}
+        for round_ in range(rounds):
+            for kept in (round_ % 2 == 0, round_ % 2 == 1):
+                with db.engine.connect() as connection:
+                    transaction = connection.begin()
+                    installed = connection.execute(
+                        text("SELECT count(*) FROM sqlite_master WHERE name LIKE 'downstream_%'")
+                    ).scalar_one()
+                    assert installed == len(downstream.TRIGGERS), "a round left triggers behind"
+                    if not kept:
+                        downstream.uninstall(connection)
+                    started = time.perf_counter()
+                    _write_batch(connection, dataset_ids, round_)
+                    found[kept].append(time.perf_counter() - started)
+                    transaction.rollback()
+        db.dispose()
+    kept_ms, bare_ms = (statistics.median(found[k]) * 1000 / WRITES for k in (True, False))
+    print(
+        f"per run recorded (insert, an input, an output, failed): {kept_ms:.3f} ms with the "
+        f"downstream triggers, {bare_ms:.3f} ms without: {kept_ms / bare_ms:.2f}x "
+        f"(medians of {rounds} interleaved rounds; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--writes",
+        action="store_true",
+        help="measure what keeping the runs downstream of a failure costs writes instead",
+    )
     args = parser.parse_args()
-    run(args.rounds)
+    if args.writes:
+        write_cost(args.rounds)
+    else:
+        run(args.rounds)
 
 
 if __name__ == "__main__":
