@@ -240,6 +240,9 @@ def test_a_dataset_freshness_expectation_from_the_command_line(service: Service)
     assert table.exit_code == 0, table.output
     assert "Process or dataset" in table.stdout
     assert orders in table.stdout.split(incident["id"][:8])[0].splitlines()[-1]
+    shown = service.invoke("incidents", "get", incident["id"])
+    assert shown.exit_code == 0, shown.output
+    assert f"/{orders} (" in shown.stdout  # the dataset it is about, by namespace and name
 
     paused = service.invoke("datasets", "expect", orders, "--pause", "--json")
     assert json.loads(paused.stdout)["state"] == "paused"

@@ -68,6 +68,8 @@ def test_a_late_flow_is_reported_by_the_cli_within_30_seconds(service: Service) 
     shown = service.invoke("incidents", "get", incident["id"])
     assert shown.exit_code == 0, shown.output
     assert "late" in shown.stdout
+    # It names the process it is about, not only its id.
+    assert f"{name} ({process})" in shown.stdout
 
     listed = service.invoke("incidents", "list", "--kind", "late")
     assert listed.exit_code == 0, listed.output

@@ -84,9 +84,9 @@ def get_incident(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Show one incident."""
+    """Show one incident, with the process or dataset it is about."""
     with client(url, token) as service:
-        found = service.incidents.get(incident)
+        found = service.incidents.get(incident, expand=SUBJECTS)
     if as_json:
         typer.echo(render.dumps(render.as_json(found)))
     else:

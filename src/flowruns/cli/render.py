@@ -376,11 +376,19 @@ def incidents_table(
 
 
 def incident_details(incident: Incident) -> Table:
+    """Every member of an incident, then what it is about when it was read with it: the
+    process (its name and id) or the dataset (its namespace, name and id)."""
     props = Table.grid(padding=(0, 2))
     props.add_column(style="bold")
     props.add_column()
     for name, value in encode(incident).items():
-        props.add_row(name, "" if value is None else _value(value))
+        if name not in ("process", "dataset"):
+            props.add_row(name, "" if value is None else _value(value))
+    if incident.process is not None:
+        props.add_row("process", f"{incident.process.display_name} ({incident.process.id})")
+    if incident.dataset is not None:
+        dataset = incident.dataset
+        props.add_row("dataset", f"{dataset.namespace}/{dataset.name} ({dataset.id})")
     return props
 
 
