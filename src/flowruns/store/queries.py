@@ -556,7 +556,9 @@ def _expand_collection(
             for i, k in enumerate(compiled.order)
         ]
         if item.render is None:
-            written: list[ColumnElement[Any]] = [lateral.c[c.name] for c in member.columns]
+            written: list[ColumnElement[Any]] = [
+                lateral.c[c.name] for c in entities.read_columns(member)
+            ]
         else:
             written = [_json_of(connection, scope, item.render)]
         statement = (
