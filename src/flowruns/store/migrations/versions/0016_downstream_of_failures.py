@@ -38,7 +38,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_runs_read_after_failed_write",
         "runs",
-        ["tenant_id", "start_date_time", "id"],
+        ["tenant_id", "read_after_failed_write", "start_date_time", "id"],
         sqlite_where=sa.text(_FLAGGED_SQLITE),
         postgresql_where=sa.text(_FLAGGED),
     )
