@@ -3,8 +3,9 @@ writing 10,000 datasets, against one filtered first page of runs.
 
 Each history (runs over the last 60 days, one in twenty failed; each reads one dataset and writes
 another, with a row count) is written straight into a data directory, the datasets' freshness
-computed as the triggers would, then served by ``flowruns serve`` on SQLite. One request at a
-time, in interleaved rounds, it times each question's URL and the reference (the first page of
+computed as the triggers would, then served by ``flowruns serve`` on SQLite (or, with
+``--engine postgresql``, in a scratch PostgreSQL database, analyzed after the load). One request at
+a time, in interleaved rounds, it times each question's URL and the reference (the first page of
 failed runs, 100). Targets: each question at 10^6 runs costs at most 2x the reference, and at
 most 1.2x its own cost at 10^5 runs; ratios of medians.
 
@@ -15,6 +16,7 @@ tenth the size: the ratio mixes the answer's growth with the history's. Against 
 answer, and the ratio is what the history's size alone costs.
 
     .venv/bin/python -m bench.lineage --rounds 7
+    .venv/bin/python -m bench.lineage --rounds 7 --engine postgresql
     .venv/bin/python -m bench.lineage --writes --rounds 10   # what keeping one answer costs
 """
 
@@ -34,7 +36,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, create_engine, insert, make_url, select, text
 
 from bench.datasets import CACHE
 from bench.health import SECRET, _chunks, _token
@@ -55,6 +57,7 @@ DAY = 86_400 * TICKS_PER_SECOND
 REFERENCE_TARGET, GROWTH_TARGET = 2.0, 1.2
 COMPLETED, FAILED = run_status.value_of("completed"), run_status.value_of("failed")
 INPUT, OUTPUT = (dataset_access_direction.value_of(d) for d in ("input", "output"))
+SCRATCH = "flowruns_bench_lineage"  # the PostgreSQL database of --engine postgresql
 
 
 def _url(path: str, **options: str) -> str:
@@ -62,10 +65,13 @@ def _url(path: str, **options: str) -> str:
     return f"{HUB}/{path}?{query}"
 
 
-def _seed(directory: Path, count: int, dataset_count: int, now: int) -> dict[str, str]:
-    """A data directory with ``count`` runs and ``dataset_count`` datasets; a failed run's id and
-    start, and a dataset's id, for the questions."""
-    db = open_database(Settings(data_dir=directory))
+def _seed(
+    directory: Path, count: int, dataset_count: int, now: int, database_url: str | None = None
+) -> dict[str, str]:
+    """A data directory (or the database at ``database_url``) with ``count`` runs and
+    ``dataset_count`` datasets; a failed run's id and start, and a dataset's id, for the
+    questions."""
+    db = open_database(Settings(data_dir=directory, database_url=database_url))
     names = [f"warehouse.table{n:05d}" for n in range(dataset_count)]
     ids = [str(uuid.uuid4()) for _ in names]
     latest: dict[int, tuple[int, str]] = {}
@@ -151,6 +157,9 @@ def _seed(directory: Path, count: int, dataset_count: int, now: int) -> dict[str
         lineage_rows.install(connection)
         downstream.refresh(connection)
         downstream.install(connection)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     db.dispose()
     failed = next(i for i in range(count // 2, count) if status(i) == FAILED)
     return {
@@ -215,18 +224,34 @@ def _time(http: httpx.Client, url: str) -> float:
     return elapsed
 
 
-def _measure(history: tuple[int, int], rounds: int) -> dict[str, float]:
+def _measure(history: tuple[int, int], rounds: int, postgres: str | None) -> dict[str, float]:
     """Each question's median at ``count`` runs, in a data directory under ``bench/.data``
-    (gigabytes at 10^6 runs) removed afterwards."""
+    (gigabytes at 10^6 runs) removed afterwards; with ``postgres`` (a server's URL) in a scratch
+    database there, dropped afterwards."""
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lineage-", dir=CACHE) as tmp:
-        return _measure_in(Path(tmp), history, rounds)
+        if postgres is None:
+            return _measure_in(Path(tmp), history, rounds, None)
+        server = make_url(postgres).set(drivername="postgresql+psycopg")
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{SCRATCH}"'))
+            url = server.set(database=SCRATCH).render_as_string(hide_password=False)
+            return _measure_in(Path(tmp), history, rounds, url)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
+            admin.dispose()
 
 
-def _measure_in(work: Path, history: tuple[int, int], rounds: int) -> dict[str, float]:
+def _measure_in(
+    work: Path, history: tuple[int, int], rounds: int, database_url: str | None
+) -> dict[str, float]:
     count, dataset_count = history
     started = time.perf_counter()
-    known = _seed(work / "data", count, dataset_count, now_ticks())
+    known = _seed(work / "data", count, dataset_count, now_ticks(), database_url)
     print(
         f"seeded {count:,} runs and {dataset_count:,} datasets "
         f"in {time.perf_counter() - started:.0f} s"
@@ -235,6 +260,8 @@ def _measure_in(work: Path, history: tuple[int, int], rounds: int) -> dict[str, 
     env = {"FLOWRUNS_JWT_SECRET": SECRET, "FLOWRUNS_HEALTH_EVALUATION": "off"}
     command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
     command += ["--data-dir", str(work / "data")]
+    if database_url is not None:
+        command += ["--database-url", database_url]
     server = Server("flowruns", command, port, "/healthz", work / "server.log", env)
     found: dict[str, list[float]] = {}
     try:
@@ -255,8 +282,8 @@ def _measure_in(work: Path, history: tuple[int, int], rounds: int) -> dict[str, 
     return medians
 
 
-def run(rounds: int) -> None:
-    small, dense, large = (_measure(history, rounds) for history in (SMALL, DENSE, LARGE))
+def run(rounds: int, postgres: str | None) -> None:
+    small, dense, large = (_measure(history, rounds, postgres) for history in (SMALL, DENSE, LARGE))
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         "| Question | 10^5 runs, 10^4 datasets (ms) | 10^5 runs, 10^3 datasets (ms) | "
@@ -363,11 +390,20 @@ def main() -> None:
         action="store_true",
         help="measure what keeping the runs downstream of a failure costs writes instead",
     )
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="server for --engine postgresql (the account creates databases)",
+    )
     args = parser.parse_args()
+    postgres = args.postgres_url if args.engine == "postgresql" else None
     if args.writes:
+        if postgres is not None:
+            parser.error("--writes measures SQLite only")
         write_cost(args.rounds)
     else:
-        run(args.rounds)
+        run(args.rounds, postgres)
 
 
 if __name__ == "__main__":
