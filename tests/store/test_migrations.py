@@ -110,7 +110,7 @@ ALL_TRIGGERS = (
     | set(health.TRIGGERS)
     | set(datasets.TRIGGERS)
     | set(downstream.TRIGGERS)
-    | {freshness.TRIGGER}
+    | set(freshness.TRIGGERS)
 )
 
 

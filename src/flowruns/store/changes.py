@@ -65,6 +65,7 @@ from flowruns.store.dialect import Dialect, dialect_of
 from flowruns.store.entities import TableSpec
 from flowruns.store.rendering import Rendering
 from flowruns.store.schema import change_baselines, change_log, changes
+from flowruns.store.triggers import Triggers, all_on
 
 Key = tuple[int, int]
 """A change's place in the log: (transaction id, position)."""
@@ -256,17 +257,6 @@ def uninstall_table_triggers(connection: Connection, table: str) -> None:
         connection.exec_driver_sql(f"DROP TRIGGER changes_{table}_{event}{on}")
 
 
-# A process's health is part of what a reader of processes follows (a dashboard shows it), but it
-# lives in the expectation's row: a change of it (the row written, its state changed, the row
-# removed) is copied to the process's ``health_state`` and recorded as a change of the process
-# (revision 0012). A change the process no longer exists for is not recorded: its deletion is.
-HEALTH_TRIGGERS = {
-    "changes_health_insert": "expectations",
-    "changes_health_update": "expectations",
-    "changes_health_delete": "expectations",
-}
-
-
 def _sqlite_health_record(row: str, state: str) -> str:
     return (
         f"UPDATE {PROCESSES.table} SET health_state = {state} "
@@ -319,21 +309,19 @@ END $$""",
 ]
 
 
-def install_health_triggers(connection: Connection) -> None:
-    """Record the changes of processes' health in the log (see :data:`HEALTH_TRIGGERS`)."""
-    postgresql = dialect_of(connection).name == "postgresql"
-    for statement in _POSTGRESQL_HEALTH if postgresql else _SQLITE_HEALTH:
-        connection.execute(text(statement))
-
-
-def uninstall_health_triggers(connection: Connection) -> None:
-    postgresql = dialect_of(connection).name == "postgresql"
-    for trigger, table in HEALTH_TRIGGERS.items():
-        connection.exec_driver_sql(
-            f"DROP TRIGGER {trigger}" + (f" ON {table}" if postgresql else "")
-        )
-    if postgresql:
-        connection.exec_driver_sql("DROP FUNCTION changes_health()")
+# A process's health is part of what a reader of processes follows (a dashboard shows it), but it
+# lives in the expectation's row: a change of it (the row written, its state changed, the row
+# removed) is copied to the process's ``health_state`` and recorded as a change of the process
+# (revision 0012). A change the process no longer exists for is not recorded: its deletion is.
+HEALTH_TRIGGERS = Triggers(
+    on=all_on(
+        "expectations", "changes_health_insert", "changes_health_update", "changes_health_delete"
+    ),
+    create={"sqlite": _SQLITE_HEALTH, "postgresql": _POSTGRESQL_HEALTH},
+    functions=("changes_health",),
+)
+install_health_triggers = HEALTH_TRIGGERS.install
+uninstall_health_triggers = HEALTH_TRIGGERS.uninstall
 
 
 @dataclass(frozen=True)

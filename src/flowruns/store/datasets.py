@@ -35,6 +35,7 @@ from flowruns.store.database import is_writing
 from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import ACCESS_TABLE, DATASET_TABLE, RUN_TABLE
 from flowruns.store.schema import dataset_accesses, datasets, lineage_events, lineage_runs, runs
+from flowruns.store.triggers import Triggers, all_on
 
 OUTPUT = dataset_access_direction.value_of("output")
 _SUCCESSFUL = ", ".join(str(run_status.value_of(s)) for s in ("completed", "completedWithWarnings"))
@@ -110,31 +111,21 @@ def _postgresql_statements() -> list[str]:
     ]
 
 
-# Each trigger and the table it is on.
-TRIGGERS = {
-    "dataset_accesses_run": "runs",
-    "datasets_written_insert": "dataset_accesses",
-    "datasets_written_update": "dataset_accesses",
-    "datasets_written_delete": "dataset_accesses",
-}
-_INSTALL = {"sqlite": _sqlite_statements, "postgresql": _postgresql_statements}
-
-
-def install(connection: Connection) -> None:
-    """Create the triggers that keep accesses and freshness current (the tables exist)."""
-    for statement in _INSTALL[dialect_of(connection).name]():
-        connection.execute(text(statement))
-
-
-def uninstall(connection: Connection) -> None:
-    """Drop what :func:`install` created."""
-    postgresql = dialect_of(connection).name == "postgresql"
-    for trigger, table in TRIGGERS.items():
-        connection.exec_driver_sql(
-            f"DROP TRIGGER {trigger}" + (f" ON {table}" if postgresql else "")
-        )
-    if postgresql:
-        connection.exec_driver_sql("DROP FUNCTION dataset_accesses_run(), datasets_written()")
+# The triggers that keep accesses and freshness current.
+TRIGGERS = Triggers(
+    on={
+        "dataset_accesses_run": "runs",
+        **all_on(
+            "dataset_accesses",
+            "datasets_written_insert",
+            "datasets_written_update",
+            "datasets_written_delete",
+        ),
+    },
+    create={"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements()},
+    functions=("dataset_accesses_run", "datasets_written"),
+)
+install, uninstall = TRIGGERS.install, TRIGGERS.uninstall
 
 
 def refresh(connection: Connection, tenant: str, dataset_ids: Iterable[str]) -> None:

@@ -26,10 +26,11 @@ A run's flag, computed: one seek per input in ``ux_dataset_accesses_run``, then 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from flowruns.edm.industrydata import dataset_access_direction, run_status
 from flowruns.store.dialect import dialect_of
+from flowruns.store.triggers import Triggers, all_on
 
 INPUT = dataset_access_direction.value_of("input")
 OUTPUT = dataset_access_direction.value_of("output")
@@ -120,9 +121,6 @@ def _triggers(differs: str) -> dict[str, tuple[str, str]]:
     }
 
 
-TRIGGERS = tuple(_triggers("IS NOT"))
-
-
 def _sqlite_statements() -> list[str]:
     differs = "IS NOT"
     since = _SINCE.format(least="min")
@@ -169,24 +167,13 @@ def _postgresql_statements() -> list[str]:
     ]
 
 
-_INSTALL = {"sqlite": _sqlite_statements, "postgresql": _postgresql_statements}
-
-
-def install(connection: Connection) -> None:
-    """Create the triggers that keep ``runs.read_after_failed_write`` (the tables exist)."""
-    for statement in _INSTALL[dialect_of(connection).name]():
-        connection.execute(text(statement))
-
-
-def uninstall(connection: Connection) -> None:
-    """Drop what :func:`install` created."""
-    postgresql = dialect_of(connection).name == "postgresql"
-    for trigger in TRIGGERS:
-        connection.exec_driver_sql(
-            f"DROP TRIGGER {trigger}" + (" ON dataset_accesses" if postgresql else "")
-        )
-    if postgresql:
-        connection.exec_driver_sql("DROP FUNCTION downstream()")
+# The triggers that keep ``runs.read_after_failed_write``.
+TRIGGERS = Triggers(
+    on=all_on("dataset_accesses", *_triggers("IS NOT")),
+    create={"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements()},
+    functions=("downstream",),
+)
+install, uninstall = TRIGGERS.install, TRIGGERS.uninstall
 
 
 def refresh(connection: Connection) -> int:

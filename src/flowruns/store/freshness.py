@@ -19,16 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select, text
+from sqlalchemy import Connection, Row, delete, select
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import freshness_state
 from flowruns.records import Record
 from flowruns.store.changes import PG_NOW, SQLITE_NOW
-from flowruns.store.dialect import dialect_of
 from flowruns.store.entities import FRESHNESS_TABLE, to_record
 from flowruns.store.health import locked, save_row, update_row
 from flowruns.store.schema import dataset_expectations, datasets
+from flowruns.store.triggers import Triggers, all_on
 
 
 @dataclass(frozen=True)
@@ -140,40 +140,33 @@ def remove(connection: Connection, tenant: str, dataset_id: str) -> None:
     )
 
 
-TRIGGER = "freshness_written"
 WRITE_DELAY_SECONDS = 5
 _DELAY_TICKS = WRITE_DELAY_SECONDS * TICKS_PER_SECOND
 _SQLITE_SOON = f"{SQLITE_NOW} + {_DELAY_TICKS}"
 _PG_SOON = f"{PG_NOW} + {_DELAY_TICKS}"
-_SQLITE = [
-    "CREATE TRIGGER freshness_written AFTER UPDATE OF last_written_date_time ON datasets "
-    "WHEN OLD.last_written_date_time IS NOT NEW.last_written_date_time BEGIN "
-    f"UPDATE dataset_expectations SET due = {_SQLITE_SOON} "
-    f"WHERE tenant_id = NEW.tenant_id AND id = NEW.id AND due > {_SQLITE_SOON}; END",
-]
-_POSTGRESQL = [
-    f"""CREATE FUNCTION freshness_written() RETURNS trigger LANGUAGE plpgsql AS $$
+# The trigger that makes a dataset due when its freshness changes.
+TRIGGERS = Triggers(
+    on=all_on("datasets", "freshness_written"),
+    create={
+        "sqlite": [
+            "CREATE TRIGGER freshness_written AFTER UPDATE OF last_written_date_time ON datasets "
+            "WHEN OLD.last_written_date_time IS NOT NEW.last_written_date_time BEGIN "
+            f"UPDATE dataset_expectations SET due = {_SQLITE_SOON} "
+            f"WHERE tenant_id = NEW.tenant_id AND id = NEW.id AND due > {_SQLITE_SOON}; END",
+        ],
+        "postgresql": [
+            f"""CREATE FUNCTION freshness_written() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE dataset_expectations SET due = {_PG_SOON}
   WHERE tenant_id = NEW.tenant_id AND id = NEW.id AND due > {_PG_SOON};
   RETURN NULL;
 END $$""",
-    "CREATE TRIGGER freshness_written AFTER UPDATE OF last_written_date_time ON datasets "
-    "FOR EACH ROW WHEN (OLD.last_written_date_time IS DISTINCT FROM NEW.last_written_date_time) "
-    "EXECUTE FUNCTION freshness_written()",
-]
-
-
-def install(connection: Connection) -> None:
-    """Create the trigger that makes a dataset due when its freshness changes."""
-    statements = _POSTGRESQL if dialect_of(connection).name == "postgresql" else _SQLITE
-    for statement in statements:
-        connection.execute(text(statement))
-
-
-def uninstall(connection: Connection) -> None:
-    if dialect_of(connection).name == "postgresql":
-        connection.exec_driver_sql("DROP TRIGGER freshness_written ON datasets")
-        connection.exec_driver_sql("DROP FUNCTION freshness_written()")
-    else:
-        connection.exec_driver_sql("DROP TRIGGER freshness_written")
+            "CREATE TRIGGER freshness_written AFTER UPDATE OF last_written_date_time ON datasets "
+            "FOR EACH ROW "
+            "WHEN (OLD.last_written_date_time IS DISTINCT FROM NEW.last_written_date_time) "
+            "EXECUTE FUNCTION freshness_written()",
+        ],
+    },
+    functions=("freshness_written",),
+)
+install, uninstall = TRIGGERS.install, TRIGGERS.uninstall

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, delete, insert, select, text, update
+from sqlalchemy import Connection, Row, Select, Table, delete, insert, select, update
 
 from flowruns.edm.datetimes import TICKS_PER_SECOND
 from flowruns.edm.industrydata import health_state
@@ -41,6 +41,7 @@ from flowruns.store.entities import (
     to_record,
 )
 from flowruns.store.schema import expectations, incidents, processes, runs
+from flowruns.store.triggers import Triggers, all_on
 
 
 @dataclass(frozen=True)
@@ -283,38 +284,31 @@ _SQLITE_DUE = (
     f"WHERE tenant_id = NEW.tenant_id AND id = NEW.process_id AND due > {_SQLITE_SOON};"
 )
 _PG_SOON = f"{PG_NOW} + {_DELAY_TICKS}"
-_SQLITE = [
-    "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs "
-    f"WHEN NEW.process_id IS NOT NULL BEGIN {_SQLITE_DUE} END",
-    "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs "
-    f"WHEN NEW.process_id IS NOT NULL AND OLD.etag IS NOT NEW.etag BEGIN {_SQLITE_DUE} END",
-]
-_POSTGRESQL = [
-    f"""CREATE FUNCTION health_run_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+# The triggers that make a process due when one of its runs changes.
+TRIGGERS = Triggers(
+    on=all_on("runs", "health_runs_insert", "health_runs_update"),
+    create={
+        "sqlite": [
+            "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs "
+            f"WHEN NEW.process_id IS NOT NULL BEGIN {_SQLITE_DUE} END",
+            "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs "
+            "WHEN NEW.process_id IS NOT NULL AND OLD.etag IS NOT NEW.etag "
+            f"BEGIN {_SQLITE_DUE} END",
+        ],
+        "postgresql": [
+            f"""CREATE FUNCTION health_run_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE expectations SET due = {_PG_SOON}
   WHERE tenant_id = NEW.tenant_id AND id = NEW.process_id AND due > {_PG_SOON};
   RETURN NULL;
 END $$""",
-    "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs FOR EACH ROW "
-    "WHEN (NEW.process_id IS NOT NULL) EXECUTE FUNCTION health_run_changed()",
-    "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs FOR EACH ROW "
-    "WHEN (NEW.process_id IS NOT NULL AND OLD.etag IS DISTINCT FROM NEW.etag) "
-    "EXECUTE FUNCTION health_run_changed()",
-]
-TRIGGERS = ("health_runs_insert", "health_runs_update")
-
-
-def install(connection: Connection) -> None:
-    """Create the triggers that make a process due when one of its runs changes."""
-    statements = _POSTGRESQL if dialect_of(connection).name == "postgresql" else _SQLITE
-    for statement in statements:
-        connection.execute(text(statement))
-
-
-def uninstall(connection: Connection) -> None:
-    postgresql = dialect_of(connection).name == "postgresql"
-    for trigger in TRIGGERS:
-        connection.exec_driver_sql(f"DROP TRIGGER {trigger}" + (" ON runs" if postgresql else ""))
-    if postgresql:
-        connection.exec_driver_sql("DROP FUNCTION health_run_changed()")
+            "CREATE TRIGGER health_runs_insert AFTER INSERT ON runs FOR EACH ROW "
+            "WHEN (NEW.process_id IS NOT NULL) EXECUTE FUNCTION health_run_changed()",
+            "CREATE TRIGGER health_runs_update AFTER UPDATE OF etag ON runs FOR EACH ROW "
+            "WHEN (NEW.process_id IS NOT NULL AND OLD.etag IS DISTINCT FROM NEW.etag) "
+            "EXECUTE FUNCTION health_run_changed()",
+        ],
+    },
+    functions=("health_run_changed",),
+)
+install, uninstall = TRIGGERS.install, TRIGGERS.uninstall

@@ -38,6 +38,7 @@ from flowruns.edm.industrydata import run_status
 from flowruns.odata.literals import TICKS_PER_DAY
 from flowruns.store.dialect import dialect_of
 from flowruns.store.schema import run_days
+from flowruns.store.triggers import Triggers, all_on
 
 SLOTS = 1000
 
@@ -128,27 +129,13 @@ def _postgresql_statements() -> list[str]:
     ]
 
 
-TRIGGERS = ("run_days_insert", "run_days_delete", "run_days_update")
-# The triggers are each engine's own procedural SQL, as a schema revision is: written out per
-# engine (by dialect name), not assembled from the dialect's expression pieces.
-_INSTALL = {"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements()}
-_UNINSTALL = {
-    "sqlite": [f"DROP TRIGGER {trigger}" for trigger in TRIGGERS],
-    "postgresql": [f"DROP TRIGGER {trigger} ON runs" for trigger in TRIGGERS]
-    + ["DROP FUNCTION run_days_inserted(), run_days_changed()"],
-}
-
-
-def install(connection: Connection) -> None:
-    """Create the triggers that keep ``run_days`` (the table exists already)."""
-    for statement in _INSTALL[dialect_of(connection).name]:
-        connection.execute(text(statement))  # text(): '%' is not a placeholder
-
-
-def uninstall(connection: Connection) -> None:
-    """Drop what :func:`install` created."""
-    for statement in _UNINSTALL[dialect_of(connection).name]:
-        connection.exec_driver_sql(statement)
+# The triggers that keep ``run_days``.
+TRIGGERS = Triggers(
+    on=all_on("runs", "run_days_insert", "run_days_delete", "run_days_update"),
+    create={"sqlite": _sqlite_statements(), "postgresql": _postgresql_statements()},
+    functions=("run_days_inserted", "run_days_changed"),
+)
+install, uninstall = TRIGGERS.install, TRIGGERS.uninstall
 
 
 def recount(connection: Connection) -> None:

@@ -50,6 +50,7 @@ from flowruns.store.schema import (
     subscriptions,
 )
 from flowruns.store.schema import datasets as dataset_table
+from flowruns.store.triggers import Triggers
 
 # The tables copied, in order: each after the tables its foreign keys name, and after those
 # whose inserts fire a trigger that writes it.
@@ -77,16 +78,12 @@ LEFT_OUT = {
     notifications: "owed by the source's subscriptions, which are not copied",
 }
 
-# Tables copied without the triggers that would rewrite rows copied before them: per table, the
-# (drop, create) pairs of those triggers. An access's trigger sets its dataset's freshness from
-# the accesses the target holds so far, with a new ETag at each change; the runs' flag of
-# store/downstream.py comes with the runs, as the source computed it from all the accesses.
-_Triggers = tuple[Callable[[Connection], None], Callable[[Connection], None]]
-_QUIET: dict[Table, tuple[_Triggers, ...]] = {
-    dataset_accesses: (
-        (datasets.uninstall, datasets.install),
-        (downstream.uninstall, downstream.install),
-    ),
+# Tables copied without the triggers that would rewrite rows copied before them. An access's
+# trigger sets its dataset's freshness from the accesses the target holds so far, with a new ETag
+# at each change; the runs' flag of store/downstream.py comes with the runs, as the source
+# computed it from all the accesses.
+_QUIET: dict[Table, tuple[Triggers, ...]] = {
+    dataset_accesses: (datasets.TRIGGERS, downstream.TRIGGERS),
 }
 
 BATCH = 10_000
@@ -140,11 +137,11 @@ def _load(
 ) -> None:
     """Insert ``rows``, without the triggers :data:`_QUIET` names for ``table``."""
     quiet = _QUIET.get(table, ())
-    for uninstall, _ in quiet:
-        uninstall(connection)
+    for triggers in quiet:
+        triggers.uninstall(connection)
     bulk.load(connection, table, names, rows)
-    for _, install in quiet:
-        install(connection)
+    for triggers in quiet:
+        triggers.install(connection)
 
 
 def copy_table(
