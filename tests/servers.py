@@ -29,8 +29,12 @@ SECRET = "shared-test-secret-of-32-bytes-or-more"
 TOKEN_SECRET = "shared-test-token-secret-of-32-bytes-or-more"
 
 
-def token(lifetime_seconds: int = 3 * 3600) -> str:
-    """A read-write token of the default tenant that every test server accepts."""
+READ_WRITE_SCOPES = "IndustryData-Run.ReadWrite.All IndustryData-OutboundFlow.ReadWrite.All"
+
+
+def token(lifetime_seconds: int = 3 * 3600, scopes: str = READ_WRITE_SCOPES) -> str:
+    """A token of the default tenant that every test server accepts, read-write unless
+    ``scopes`` (space-separated) says otherwise."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,
@@ -39,7 +43,7 @@ def token(lifetime_seconds: int = 3 * 3600) -> str:
         "appid": "tests",
     }
     claims |= {"iat": now, "nbf": now, "exp": now + lifetime_seconds}
-    claims["scp"] = "IndustryData-Run.ReadWrite.All IndustryData-OutboundFlow.ReadWrite.All"
+    claims["scp"] = scopes
     return jwt.encode(claims, TOKEN_SECRET, algorithm="HS256")
 
 

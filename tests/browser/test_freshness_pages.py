@@ -2,7 +2,8 @@
 when the next write is due or since when it is overdue, owner) and its stale incidents on its
 page; a dataset's incident named by its dataset, linking to the dataset page, where a process's
 is named by its process — in the Incidents list, on the incident's page and among the overview's
-open incidents; a successful write turning a stale dataset fresh on screen; each page accessible.
+open incidents; a successful write turning a stale dataset fresh on screen; the expectation set,
+refused, paused and removed in the browser, with a token allowed to; each page accessible.
 
 The server evaluates nothing itself (``FLOWRUNS_HEALTH_EVALUATION=off``): writing an expectation
 evaluates its dataset at once, and the test evaluates the rest with the real clock.
@@ -36,13 +37,15 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.conftest import HUB
-from tests.servers import AUTH, running
+from tests.servers import AUTH, running, token
 
 LOADER = "Orders loader"
 OVERDUE = "Overdue export"
 STALE = "warehouse.orders"  # written two days ago, expected daily
 FRESH = "events.weekly"  # written two days ago, expected weekly
 LIVE = "live.orders"  # stale, then written while its page is open
+EDITED = "staging.customers"  # written now; its expectation is set and removed in the browser
+UNWATCHED = "raw.unwatched"  # read, never written, and never expected anything of
 # Past the moment a change makes its process or dataset due (the triggers' "soon").
 SOON = timedelta(minutes=2)
 
@@ -118,7 +121,11 @@ def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Freshness]:
         history.create_process(OVERDUE, "insightsOutgoingFlow")
         url = f"{HUB}/processes/{history.processes[OVERDUE]}/expectation"
         assert http.put(url, json={"maxDuration": "PT1S"}).status_code == 201
-        history.create_run(OVERDUE, f"{OVERDUE} 1", startDateTime=_iso(datetime.now(UTC)))
+        overdue = history.create_run(OVERDUE, f"{OVERDUE} 1", startDateTime=_iso(datetime.now(UTC)))
+        # A dataset a run read but nobody expects anything of.
+        response = http.post(f"{HUB}/runs/{overdue['id']}/inputs", json={"name": UNWATCHED})
+        assert response.status_code == 201, response.text
+        made.datasets[UNWATCHED] = response.json()["datasetId"]
         made.evaluate(ahead=SOON)
         yield made
         db.dispose()
@@ -175,13 +182,7 @@ def test_a_fresh_dataset_and_one_without_an_expectation(page: Page, watched: Fre
         "This dataset has had no incidents."
     )
     assert accessibility_problems(page) == []
-    # A dataset the loader read but nobody expects anything of.
-    response = watched.history.http.post(
-        f"{HUB}/runs/{watched.history.runs[f'{OVERDUE} 1']['id']}/inputs",
-        json={"name": "raw.unwatched"},
-    )
-    assert response.status_code == 201, response.text
-    page.goto(f"{watched.history.base}/#/datasets/{response.json()['datasetId']}")
+    page.goto(f"{watched.history.base}/#/datasets/{watched.datasets[UNWATCHED]}")
     expect(page.get_by_role("region", name="Freshness")).to_contain_text("No freshness expectation")
 
 
@@ -281,3 +282,87 @@ def test_the_datasets_list_shows_and_filters_by_freshness(page: Page, watched: F
     expect(stale_row).to_have_count(0)
     expect(results.locator("tbody [data-freshness]")).to_have_count(0)
     assert accessibility_problems(page) == []
+
+
+def test_a_freshness_expectation_is_set_paused_and_removed_in_the_browser(
+    page: Page, watched: Freshness
+) -> None:
+    watched.write(EDITED, datetime.now(UTC))
+    url = f"{HUB}/datasets/{watched.datasets[EDITED]}/expectation"
+    sign_in(page, watched.history, f"#/datasets/{watched.datasets[EDITED]}")
+    fresh = page.get_by_role("region", name="Freshness")
+    expect(fresh).to_contain_text("No freshness expectation")
+    expect(fresh).not_to_contain_text("flowruns datasets expect")  # set here instead
+    fresh.get_by_text("Set an expectation").click()
+    every = fresh.get_by_label("Written every")
+    every.fill("daily")
+    fresh.get_by_role("button", name="Save expectation").click()
+    expect(every).to_have_attribute("aria-invalid", "true")
+    expect(every).to_be_focused()
+    expect(every).to_have_accessible_description(re.compile("writtenEvery: 'daily' is not a"))
+    expect(fresh.get_by_role("alert")).to_contain_text("Not saved")
+    assert watched.history.http.get(url).status_code == 404  # nothing was written
+    assert accessibility_problems(page) == []
+
+    every.fill("P1D")
+    fresh.get_by_label("Owner").fill("crm team")
+    fresh.get_by_label("Tags").fill("daily, crm")
+    fresh.get_by_role("button", name="Save expectation").click()
+    expect(fresh.get_by_text("Expectation saved.")).to_be_visible()
+    expect(every).not_to_have_attribute("aria-invalid", "true")
+    expect(fresh.locator("[data-freshness='fresh']")).to_have_text("Fresh")
+    expect(fresh).to_contain_text("Written every1 d")
+    expect(fresh).to_contain_text("Ownercrm team")
+    expect(fresh).to_contain_text("Tagsdaily, crm")
+    expect(fresh.get_by_text("Edit the expectation")).to_be_visible()
+    saved = watched.history.http.get(url).json()
+    assert (saved["writtenEvery"], saved["owner"], saved["tags"]) == (
+        "P1D",
+        "crm team",
+        ["daily", "crm"],
+    )
+    assert saved["state"] == "fresh"
+    assert accessibility_problems(page) == []  # the form open, as saved
+    screenshot(page, "dataset-expectation-laptop")
+
+    # The form keeps what it saved; pausing it is one more write of every member.
+    fresh.get_by_role("checkbox", name=re.compile("^Paused")).check()
+    fresh.get_by_role("button", name="Save expectation").click()
+    expect(fresh.locator("[data-freshness='paused']")).to_have_text("Paused")
+    expect(fresh).to_contain_text("PausedUntil resumed")
+    assert watched.history.http.get(url).json()["owner"] == "crm team"
+
+    fresh.get_by_role("button", name="Remove expectation").click()
+    expect(fresh.get_by_text("Expectation removed.")).to_be_visible()
+    expect(fresh).to_contain_text("No freshness expectation")
+    expect(fresh.locator("[data-freshness]")).to_have_count(0)
+    expect(fresh.get_by_text("Set an expectation")).to_be_visible()
+    assert watched.history.http.get(url).status_code == 404
+
+
+def test_without_the_permission_to_write_it_the_command_is_shown_instead(
+    browser: Browser, watched: Freshness
+) -> None:
+    """A token that may write processes' expectations but not datasets' (which need
+    IndustryData-Run.ReadWrite.All) gets no form."""
+    page, problems = open_page(browser, LAPTOP)
+    reader = token(scopes="IndustryData-Run.Read.All IndustryData-OutboundFlow.ReadWrite.All")
+    try:
+        page.goto(f"{watched.history.base}/#token={reader}")
+        expect(page.get_by_role("heading", level=1, name="Overview")).to_be_visible()
+        page.goto(f"{watched.history.base}/#/datasets/{watched.datasets[FRESH]}")
+        fresh = page.get_by_role("region", name="Freshness")
+        expect(fresh.locator("[data-freshness='fresh']")).to_be_visible()
+        needs = "Changing the expectation needs a token with IndustryData-Run.ReadWrite.All."
+        expect(fresh).to_contain_text(needs)
+        expect(fresh.get_by_text("Edit the expectation")).to_have_count(0)
+        expect(fresh.get_by_role("button", name="Save expectation")).to_have_count(0)
+
+        page.goto(f"{watched.history.base}/#/datasets/{watched.datasets[UNWATCHED]}")
+        expect(fresh).to_contain_text("flowruns datasets expect raw.unwatched --every P1D")
+        expect(fresh).to_contain_text(needs)
+        expect(fresh.get_by_text("Set an expectation")).to_have_count(0)
+        assert accessibility_problems(page) == []
+    finally:
+        page.context.close()
+    assert problems.messages == []

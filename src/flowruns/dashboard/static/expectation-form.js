@@ -1,13 +1,38 @@
-// The form that sets a process's expectation: one PUT with every member (an empty field is
-// null), checked by the server as any client's is; a 400 is shown next to the field whose
-// member the server named (the error's target), and nothing is written.
+// The form that sets a process's expectation or a dataset's freshness expectation: one PUT with
+// every member (an empty field is null), checked by the server as any client's is; a 400 is shown
+// next to the field whose member the server named (the error's target), and nothing is written.
+// Shown, as a disclosure, only with a token allowed to write it.
 
 import { h, replace, uniqueId } from './dom.js';
 import * as api from './api.js';
 import { problem } from './components.js';
+import * as session from './session.js';
+
+// The members both kinds share (pause, routing), written after each kind's own; `paused` is the
+// checkbox every form has.
+const ROUTING_FIELDS = [
+  [
+    'pausedUntil',
+    'Paused until',
+    'With Paused: an ISO 8601 date and time (2026-12-24T00:00:00Z); empty: until unpaused.',
+    'text',
+  ],
+  [
+    'owner',
+    'Owner',
+    'Who answers for it, for routing and filtering.',
+    'text',
+  ],
+  [
+    'tags',
+    'Tags',
+    'Separated by commas.',
+    'tags',
+  ],
+];
 
 // [member, label, help, kind]; kind says how the text becomes JSON.
-const FIELDS = [
+const PROCESS_FIELDS = [
   [
     'schedule',
     'Schedule',
@@ -51,25 +76,26 @@ const FIELDS = [
     'A $filter over the run, such as statistics/recordsFailed eq 0.',
     'text',
   ],
-  [
-    'pausedUntil',
-    'Paused until',
-    'With Paused: an ISO 8601 date and time (2026-12-24T00:00:00Z); empty: until unpaused.',
-    'text',
-  ],
-  [
-    'owner',
-    'Owner',
-    'Who answers for it, for routing and filtering.',
-    'text',
-  ],
-  [
-    'tags',
-    'Tags',
-    'Separated by commas.',
-    'tags',
-  ],
+  ...ROUTING_FIELDS,
 ];
+
+const DATASET_FIELDS = [
+  [
+    'writtenEvery',
+    'Written every',
+    'An ISO 8601 duration (P1D), required: a successful run is expected to write the dataset at ' +
+      'least this often, else it is stale.',
+    'text',
+  ],
+  ...ROUTING_FIELDS,
+];
+
+// What the expectation of each subject is edited with, and the permission the server asks for
+// its write (docs/lineage.md#freshness): a process's is the process's, a dataset's the runs'.
+const SUBJECTS = {
+  process: { fields: PROCESS_FIELDS, permission: 'IndustryData-OutboundFlow.ReadWrite.All' },
+  dataset: { fields: DATASET_FIELDS, permission: 'IndustryData-Run.ReadWrite.All' },
+};
 
 /**
  * A form's text as the member's JSON value: null when empty; a number when it reads as one
@@ -93,14 +119,28 @@ function textOf(kind, value) {
   return kind === 'tags' ? value.join(', ') : String(value);
 }
 
+/** Whether the token may write the expectation of `subject` (any may, authentication off). */
+export function mayWrite(subject) {
+  const token = session.token();
+  const { permission } = SUBJECTS[subject];
+  return !token || (session.describe(token)?.permissions ?? []).includes(permission);
+}
+
+/** What the form of `fields` writes of `expectation`, to tell whether a new one changed it. */
+function written(fields, expectation) {
+  if (!expectation) return null;
+  const members = ['paused', ...fields.map(([member]) => member)];
+  return JSON.stringify(members.map((member) => expectation[member] ?? null));
+}
+
 /**
- * The form for the process at `base` ('processes/<id>'), filled from `expectation` (null: none
- * yet); `onSaved(expectation or null)` after a write.
+ * The form for the expectation at `base` ('processes/<id>', 'datasets/<id>') with `fields`,
+ * filled from `expectation` (null: none yet); `onSaved(expectation or null)` after a write.
  */
-export function expectationForm(base, expectation, { signal, onSaved }) {
+function expectationForm(base, fields, expectation, { signal, onSaved }) {
   const inputs = {};
   const errors = {};
-  const rows = FIELDS.map(([member, label, help, kind]) => {
+  const rows = fields.map(([member, label, help, kind]) => {
     const id = uniqueId(`expectation-${member}`);
     const helpId = `${id}-help`;
     const errorId = `${id}-error`;
@@ -196,11 +236,53 @@ export function expectationForm(base, expectation, { signal, onSaved }) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const body = { paused: paused.checked };
-    for (const [member, , , kind] of FIELDS) {
+    for (const [member, , , kind] of fields) {
       body[member] = valueOf(kind, inputs[member].value);
     }
     write('PUT', body);
   });
   remove.addEventListener('click', () => write('DELETE'));
   return form;
+}
+
+/**
+ * Where the expectation of `subject` ('process' or 'dataset') at `base` is set, changed and
+ * removed: `element`, which `show(expectation)` fills for the expectation the page read (null:
+ * none) — a disclosure holding the form, or, for a token not allowed to write it, the permission
+ * it needs. The form is drawn again only when what it writes changed (a write, here or
+ * elsewhere), so that a refresh never wipes what is typed. `onSaved(expectation or null)` after
+ * a write.
+ */
+export function expectationEditor(subject, base, { signal, onSaved }) {
+  const { fields, permission } = SUBJECTS[subject];
+  const element = h('div', {});
+  let drawn; // what the form on screen writes; undefined before the first show
+
+  function draw(expectation) {
+    if (!mayWrite(subject)) {
+      replace(
+        element,
+        h('p', { class: 'help' }, `Changing the expectation needs a token with ${permission}.`),
+      );
+      return;
+    }
+    const summary = h('summary', {}, expectation ? 'Edit the expectation' : 'Set an expectation');
+    const form = expectationForm(base, fields, expectation, {
+      signal,
+      onSaved: (saved) => {
+        drawn = written(fields, saved); // the form on screen shows it already
+        summary.textContent = saved ? 'Edit the expectation' : 'Set an expectation';
+        onSaved(saved);
+      },
+    });
+    replace(element, h('details', { class: 'edit-expectation' }, summary, form));
+  }
+
+  function show(expectation) {
+    const key = written(fields, expectation);
+    if (key === drawn) return;
+    drawn = key;
+    draw(expectation);
+  }
+  return { element, show };
 }

@@ -1,6 +1,7 @@
 // One dataset: how fresh it is (the end of the last successful run that wrote it, and its
-// freshness expectation as the server evaluated it), its stale incidents, the runs that wrote and
-// read it over time with their row counts, as charts and tables, and its properties and facets.
+// freshness expectation as the server evaluated it, editable with a token allowed to write it),
+// its stale incidents, the runs that wrote and read it over time with their row counts, as charts
+// and tables, and its properties and facets.
 
 import { h, replace } from '../dom.js';
 import * as api from '../api.js';
@@ -15,6 +16,7 @@ import {
   section,
   time,
 } from '../components.js';
+import { expectationEditor, mayWrite } from '../expectation-form.js';
 import { formatAgo, formatDuration, formatNumber } from '../format.js';
 import { durationWords, freshnessChip, freshnessMeaning } from '../health.js';
 import { incidentsHref, runsHref } from '../router.js';
@@ -43,15 +45,19 @@ function writeDue(expectation) {
   return h('span', {}, time(due, { seconds: true }), ` (${formatAgo(due)})`);
 }
 
-/** The freshness expectation as the server last evaluated it, or that there is none. */
+/**
+ * The freshness expectation as the server last evaluated it, or that there is none (and, for a
+ * token that may not set one here, the command that does).
+ */
 function expectationPart(dataset) {
   const expectation = dataset.expectation;
   if (!expectation) {
+    const none = 'No freshness expectation: no incident opens however long it goes unwritten.';
+    if (mayWrite('dataset')) return h('p', { class: 'help' }, none);
     return h(
       'p',
       { class: 'help' },
-      'No freshness expectation: no incident opens however long it goes unwritten. Set one ' +
-        'with ',
+      `${none} Set one with `,
       h('code', {}, `flowruns datasets expect ${dataset.name} --every P1D`),
       '.',
     );
@@ -193,6 +199,12 @@ export async function show(main, view) {
   document.title = `${dataset.name} · flowruns`;
   const freshnessSlot = h('div', {}, freshness(dataset));
   const cadenceSlot = h('div', {});
+  // Saved or removed: the freshness and incidents as the write, which evaluates it, left them.
+  const editor = expectationEditor('dataset', base, {
+    signal: view.signal,
+    onSaved: () => Promise.all([reload(), loadIncidents()]),
+  });
+  editor.show(dataset.expectation);
   const incidentsSlot = h('div', {}, loading());
   const writesSlot = h('div', {}, loading());
   const readsSlot = h('div', {}, loading());
@@ -221,7 +233,7 @@ export async function show(main, view) {
       h('h1', { tabindex: '-1' }, dataset.name),
       h('span', { class: 'subtitle' }, dataset.namespace),
     ),
-    section('freshness-title', 'Freshness', freshnessSlot, cadenceSlot),
+    section('freshness-title', 'Freshness', freshnessSlot, cadenceSlot, editor.element),
     section('incidents-title', 'Incidents', incidentsSlot),
     section(
       'writes-title',
@@ -281,6 +293,7 @@ export async function show(main, view) {
     const turned = state && dataset.expectation && state !== dataset.expectation.state;
     dataset = fresh;
     replace(freshnessSlot, freshness(dataset));
+    editor.show(dataset.expectation);
     drawProperties();
     if (written) view.announce(`${dataset.name} was written by a successful run.`);
     if (turned) view.announce(`${dataset.name} is now ${state}.`);

@@ -6,9 +6,8 @@ import { h, replace } from '../dom.js';
 import * as api from '../api.js';
 import { runsChart } from '../charts.js';
 import { empty, loading, problem, properties, rawJson, section, time } from '../components.js';
-import { expectationForm } from '../expectation-form.js';
+import { expectationEditor } from '../expectation-form.js';
 import { expectationWords, healthChip, healthMeaning } from '../health.js';
-import * as session from '../session.js';
 import {
   FINISHED,
   formatDuration,
@@ -24,13 +23,6 @@ import { incidentsTable, incidentsUrl } from './incidents.js';
 
 const WINDOW = 200;
 const INCIDENTS_SHOWN = 10;
-const WRITE_FLOWS = 'IndustryData-OutboundFlow.ReadWrite.All';
-
-/** Whether the token may write expectations (any token may, with authentication off). */
-function mayWrite() {
-  const token = session.token();
-  return !token || (session.describe(token)?.permissions ?? []).includes(WRITE_FLOWS);
-}
 
 function healthSummary(watched) {
   const { expectation, health } = watched;
@@ -176,7 +168,11 @@ export async function show(main, view) {
   const watchedUrl = api.url(base, { $select: 'id', $expand: 'expectation,health' });
   const incidentsOfUrl = incidentsUrl({ process: id }, INCIDENTS_SHOWN);
   const healthSlot = h('div', {}, loading());
-  const editSlot = h('div', {});
+  // Saved or removed: the health and incidents as the write left them.
+  const editor = expectationEditor('process', base, {
+    signal: view.signal,
+    onSaved: () => loadHealth(),
+  });
   const incidentsSlot = h('div', {}, loading());
   const figuresSlot = h('div', {}, loading());
   const chartSlot = h('div', {}, loading());
@@ -189,7 +185,7 @@ export async function show(main, view) {
       h('span', { class: 'subtitle' }, typeLabel(api.typeName(process))),
     ),
     h('p', {}, h('a', { href: runsHref({ process: id }) }, 'All runs of this process')),
-    section('health-title', 'Health and expectation', healthSlot, editSlot),
+    section('health-title', 'Health and expectation', healthSlot, editor.element),
     section('incidents-title', 'Incidents', incidentsSlot),
     section('figures-title', 'At a glance', figuresSlot),
     section('history-title', 'Runs over time', chartSlot),
@@ -258,34 +254,6 @@ export async function show(main, view) {
     return body;
   }
 
-  function showEditor(expectation) {
-    if (!mayWrite()) {
-      replace(
-        editSlot,
-        h('p', { class: 'help' }, `Changing the expectation needs a token with ${WRITE_FLOWS}.`),
-      );
-      return;
-    }
-    const summary = h('summary', {}, expectation ? 'Edit the expectation' : 'Set an expectation');
-    replace(
-      editSlot,
-      h(
-        'details',
-        { class: 'edit-expectation' },
-        summary,
-        expectationForm(base, expectation, {
-          signal: view.signal,
-          onSaved: (saved) => {
-            editorFor = saved?.['@odata.etag'] ?? null; // the form on screen shows it already
-            summary.textContent = saved ? 'Edit the expectation' : 'Set an expectation';
-            loadHealth();
-          },
-        }),
-      ),
-    );
-  }
-
-  let editorFor;
   async function loadHealth() {
     const [watched] = await Promise.all([
       part('health', watchedUrl, healthSlot, healthSummary),
@@ -316,12 +284,7 @@ export async function show(main, view) {
       expected = starts;
       if (seen) drawChart();
     }
-    // The form is drawn once per expectation written, so a refresh never wipes what is typed.
-    const etag = watched?.expectation?.['@odata.etag'] ?? null;
-    if (watched && editorFor !== etag) {
-      editorFor = etag;
-      showEditor(watched.expectation);
-    }
+    if (watched) editor.show(watched.expectation);
   }
 
   await Promise.all([load(), loadHealth()]);
