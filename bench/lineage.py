@@ -4,9 +4,10 @@ writing 10,000 datasets, against one filtered first page of runs.
 Each history (runs over the last 60 days, one in twenty failed; each reads one dataset and writes
 another, with a row count) is written straight into a data directory, the datasets' freshness
 computed as the triggers would, then served by ``flowruns serve`` on SQLite (or, with
-``--engine postgresql``, in a scratch PostgreSQL database, analyzed after the load). One request at
-a time, in interleaved rounds, it times each question's URL and the reference (the first page of
-failed runs, 100). Targets: each question at 10^6 runs costs at most 2x the reference, and at
+``--engine postgresql``, in a scratch PostgreSQL database, analyzed after the load). The three
+histories are served at once; one request at a time, in interleaved rounds across the histories
+and the questions, it times each question's URL and the reference (the first page of failed runs,
+100). Targets: each question at 10^6 runs costs at most 2x the reference, and at
 most 1.2x its own cost at 10^5 runs; ratios of medians.
 
 Growth is measured twice. Against 10^5 runs over the same 10,000 datasets, a dataset has a tenth
@@ -31,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -53,6 +55,7 @@ HUB = "/beta/external/industryData"
 DATASETS = 10_000
 # (runs, datasets): 10^5 runs over the datasets of 10^6, and over as many runs per dataset.
 SMALL, DENSE, LARGE = (100_000, DATASETS), (100_000, DATASETS // 10), (1_000_000, DATASETS)
+HISTORIES = (SMALL, DENSE, LARGE)
 DAY = 86_400 * TICKS_PER_SECOND
 REFERENCE_TARGET, GROWTH_TARGET = 2.0, 1.2
 COMPLETED, FAILED = run_status.value_of("completed"), run_status.value_of("failed")
@@ -224,66 +227,89 @@ def _time(http: httpx.Client, url: str) -> float:
     return elapsed
 
 
-def _measure(history: tuple[int, int], rounds: int, postgres: str | None) -> dict[str, float]:
-    """Each question's median at ``count`` runs, in a data directory under ``bench/.data``
-    (gigabytes at 10^6 runs) removed afterwards; with ``postgres`` (a server's URL) in a scratch
-    database there, dropped afterwards."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="lineage-", dir=CACHE) as tmp:
-        if postgres is None:
-            return _measure_in(Path(tmp), history, rounds, None)
-        server = make_url(postgres).set(drivername="postgresql+psycopg")
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
-                connection.execute(text(f'CREATE DATABASE "{SCRATCH}"'))
-            url = server.set(database=SCRATCH).render_as_string(hide_password=False)
-            return _measure_in(Path(tmp), history, rounds, url)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
-            admin.dispose()
-
-
-def _measure_in(
-    work: Path, history: tuple[int, int], rounds: int, database_url: str | None
-) -> dict[str, float]:
-    count, dataset_count = history
-    started = time.perf_counter()
-    known = _seed(work / "data", count, dataset_count, now_ticks(), database_url)
-    print(
-        f"seeded {count:,} runs and {dataset_count:,} datasets "
-        f"in {time.perf_counter() - started:.0f} s"
-    )
-    port = free_port()
-    env = {"FLOWRUNS_JWT_SECRET": SECRET, "FLOWRUNS_HEALTH_EVALUATION": "off"}
-    command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
-    command += ["--data-dir", str(work / "data")]
-    if database_url is not None:
-        command += ["--database-url", database_url]
-    server = Server("flowruns", command, port, "/healthz", work / "server.log", env)
-    found: dict[str, list[float]] = {}
+@contextmanager
+def _scratch(postgres: str, name: str) -> Iterator[str]:
+    """A new database ``name`` on the PostgreSQL server at ``postgres`` (its URL), dropped on
+    exit."""
+    server = make_url(postgres).set(drivername="postgresql+psycopg")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
-        server.start()
-        headers = {"Authorization": f"Bearer {_token()}"}
-        with httpx.Client(base_url=server.base, headers=headers, timeout=600) as http:
-            urls = _questions(known)
-            for url in urls.values():  # warm up
-                _time(http, url)
-            for _ in range(rounds):
-                for name, url in urls.items():
-                    found.setdefault(name, []).append(_time(http, url))
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        server.stop()
-    medians = {name: statistics.median(times) * 1000 for name, times in found.items()}
-    for name, value in medians.items():
-        print(f"{count:,} runs, {dataset_count:,} datasets: {name}: {value:.1f} ms", flush=True)
-    return medians
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def _served(
+    work: Path, history: tuple[int, int], postgres: str | None
+) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    """``history`` seeded in ``work`` (or, with ``postgres``, a scratch database there) and
+    served by ``flowruns serve``: a client of the server and the questions' URLs."""
+    count, dataset_count = history
+    with ExitStack() as stack:
+        database_url = None
+        if postgres is not None:
+            database_url = stack.enter_context(
+                _scratch(postgres, f"{SCRATCH}_{count}_{dataset_count}")
+            )
+        started = time.perf_counter()
+        known = _seed(work / "data", count, dataset_count, now_ticks(), database_url)
+        print(
+            f"seeded {count:,} runs and {dataset_count:,} datasets "
+            f"in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        port = free_port()
+        env = {"FLOWRUNS_JWT_SECRET": SECRET, "FLOWRUNS_HEALTH_EVALUATION": "off"}
+        command = [sys.executable, "-m", "flowruns", "serve", "--port", str(port)]
+        command += ["--data-dir", str(work / "data")]
+        if database_url is not None:
+            command += ["--database-url", database_url]
+        server = Server("flowruns", command, port, "/healthz", work / "server.log", env)
+        server.start()
+        stack.callback(server.stop)
+        headers = {"Authorization": f"Bearer {_token()}"}
+        http = stack.enter_context(httpx.Client(base_url=server.base, headers=headers, timeout=600))
+        yield http, _questions(known)
+
+
+def _measure(rounds: int, postgres: str | None) -> list[dict[str, float]]:
+    """Each question's median in each of :data:`HISTORIES`, all served at once and timed in
+    interleaved rounds (the histories in a new order each round), so that the ratios between
+    histories are of one moment of the machine. The data directories go under ``bench/.data``
+    (gigabytes at 10^6 runs) and are removed afterwards, as are the scratch databases."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lineage-", dir=CACHE) as tmp, ExitStack() as stack:
+        served = [
+            stack.enter_context(
+                _served(Path(tmp) / f"{count}-{datasets}", (count, datasets), postgres)
+            )
+            for count, datasets in HISTORIES
+        ]
+        for http, urls in served:  # warm up
+            for url in urls.values():
+                _time(http, url)
+        found: list[dict[str, list[float]]] = [{} for _ in served]
+        for round_ in range(rounds):
+            order = list(range(len(served)))
+            order = order[round_ % len(order) :] + order[: round_ % len(order)]
+            for index in order:
+                http, urls = served[index]
+                for name, url in urls.items():
+                    found[index].setdefault(name, []).append(_time(http, url))
+    return [
+        {name: statistics.median(times) * 1000 for name, times in history.items()}
+        for history in found
+    ]
 
 
 def run(rounds: int, postgres: str | None) -> None:
-    small, dense, large = (_measure(history, rounds, postgres) for history in (SMALL, DENSE, LARGE))
+    small, dense, large = _measure(rounds, postgres)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         "| Question | 10^5 runs, 10^4 datasets (ms) | 10^5 runs, 10^3 datasets (ms) | "
