@@ -251,6 +251,7 @@ def _served(
     """``history`` seeded in ``work`` (or, with ``postgres``, a scratch database there) and
     served by ``flowruns serve``: a client of the server and the questions' URLs."""
     count, dataset_count = history
+    work.mkdir(parents=True)
     with ExitStack() as stack:
         database_url = None
         if postgres is not None:
